@@ -1,0 +1,53 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "dalston",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dalston", targets: ["dalston"]),
+        .library(name: "DalstonLogging", targets: ["DalstonLogging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Observability foundation: every executable configures logging through this module only.
+        .target(
+            name: "DalstonLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                // ServiceContext carries bound log fields (and later trace context) across tasks.
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ]
+        ),
+        .executableTarget(
+            name: "dalston",
+            dependencies: [
+                "DalstonLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Speed harness: `swift run -c release dalston-benchmarks` (see Benchmarks/README.md).
+        .executableTarget(
+            name: "dalston-benchmarks",
+            dependencies: [
+                "DalstonLogging",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/DalstonBenchmarks"
+        ),
+        .testTarget(
+            name: "DalstonLoggingTests",
+            dependencies: [
+                "DalstonLogging",
+                "dalston",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,6 @@
+/// Where rendered lines go. Implementations must write each line whole (never interleaved with
+/// another line) and must not throw or crash when the destination is gone.
+public protocol LogLineWriter: Sendable {
+    /// Writes one complete line, newline included.
+    func write(line: UnsafeRawBufferPointer)
+}

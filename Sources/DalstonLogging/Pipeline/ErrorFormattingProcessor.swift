@@ -1,0 +1,37 @@
+import Logging
+
+/// Turns any `Error` value in a record's fields into a `LoggedError` (type + description), so the
+/// renderers show what kind of error it was, not only its text.
+///
+/// Covers errors passed as `error:` to swift-log, `metadata: ["error": .error(e)]`, and errors
+/// stored directly with `.stringConvertible(e)`, at any depth.
+public struct ErrorFormattingProcessor: LogProcessor {
+    public init() {}
+
+    public func process(_ record: inout LogRecord) -> LogProcessorDecision {
+        for index in record.fields.indices {
+            if let formatted = Self.formatted(record.fields[index].value) {
+                record.fields[index].value = formatted
+            }
+        }
+        return .keep
+    }
+
+    /// The value with errors replaced, or `nil` when it holds none (the common, allocation-free case).
+    private static func formatted(_ value: Logger.MetadataValue) -> Logger.MetadataValue? {
+        switch value {
+        case .string:
+            return nil
+        case .stringConvertible(let convertible):
+            if convertible is LoggedError { return nil }
+            if let error = convertible as? any Error { return .error(error) }
+            return nil
+        case .array(let values):
+            guard values.contains(where: { formatted($0) != nil }) else { return nil }
+            return .array(values.map { formatted($0) ?? $0 })
+        case .dictionary(let dictionary):
+            guard dictionary.values.contains(where: { formatted($0) != nil }) else { return nil }
+            return .dictionary(dictionary.mapValues { formatted($0) ?? $0 })
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Logging
+
+/// Cuts over-long strings (the event and field values) so one huge value cannot exceed the line
+/// limits of log shippers (Loki, CloudWatch) and take the rest of the line with it.
+///
+/// Truncation happens on a UTF-8 character boundary and says how much was cut.
+public struct TruncationProcessor: LogProcessor {
+    public let maxBytes: Int
+
+    public init(maxBytes: Int) {
+        self.maxBytes = max(16, maxBytes)
+    }
+
+    public func process(_ record: inout LogRecord) -> LogProcessorDecision {
+        if let cut = truncated(record.event) { record.event = cut }
+        for index in record.fields.indices {
+            if let cut = truncated(record.fields[index].value) {
+                record.fields[index].value = cut
+            }
+        }
+        return .keep
+    }
+
+    private func truncated(_ value: Logger.MetadataValue) -> Logger.MetadataValue? {
+        switch value {
+        case .string(let text):
+            return truncated(text).map { .string($0) }
+        case .stringConvertible(let convertible):
+            if let error = convertible as? LoggedError, let cut = truncated(error.message) {
+                return .error(LoggedError(type: error.type, message: cut))
+            }
+            guard !(convertible is LoggedError), !JSONValueWriter.isScalarNumberOrBool(convertible) else { return nil }
+            return truncated(convertible.description).map { .string($0) }
+        case .array(let values):
+            guard values.contains(where: { truncated($0) != nil }) else { return nil }
+            return .array(values.map { truncated($0) ?? $0 })
+        case .dictionary(let dictionary):
+            guard dictionary.values.contains(where: { truncated($0) != nil }) else { return nil }
+            return .dictionary(dictionary.mapValues { truncated($0) ?? $0 })
+        }
+    }
+
+    func truncated(_ text: String) -> String? {
+        let utf8 = text.utf8
+        guard utf8.count > maxBytes else { return nil }
+        var end = utf8.index(utf8.startIndex, offsetBy: maxBytes)
+        // Step back to the start of a character: never split a multi-byte UTF-8 sequence.
+        while end > utf8.startIndex, utf8[end] & 0b1100_0000 == 0b1000_0000 {
+            end = utf8.index(before: end)
+        }
+        let kept = String(decoding: utf8[..<end], as: UTF8.self)
+        return kept + "…[truncated \(utf8.count - kept.utf8.count) bytes]"
+    }
+}

@@ -1,0 +1,129 @@
+import Logging
+
+/// Aligned, optionally coloured lines for people:
+///
+///     2026-11-25T03:31:38.123456Z info     job_created                      request_id=req_1 count=3 logger=dalston.gateway
+///
+/// Values that are not plain words are quoted and escaped, so no value can start a new line,
+/// pretend to be another field's end, or send terminal control sequences.
+public struct ConsoleLineRenderer: LogRenderer {
+    public let colors: Bool
+    /// The event column's width; longer events push the fields right.
+    public let eventWidth: Int
+
+    public init(colors: Bool, eventWidth: Int = 32) {
+        self.colors = colors
+        self.eventWidth = eventWidth
+    }
+
+    public func render(_ record: LogRecord, into line: inout [UInt8]) {
+        style(.dim, on: &line)
+        record.timestamp.appendISO8601(to: &line)
+        style(.reset, on: &line)
+        line.append(UInt8(ascii: " "))
+
+        style(Self.levelStyle(record.level), on: &line)
+        line.append(contentsOf: record.level.rawValue.utf8)
+        style(.reset, on: &line)
+        pad(from: record.level.rawValue.utf8.count, to: 9, on: &line)
+
+        style(.bold, on: &line)
+        let eventStart = line.count
+        StringEscaping.appendEscaped(record.event, to: &line)
+        let eventBytes = line.count - eventStart
+        style(.reset, on: &line)
+
+        if !record.fields.isEmpty { pad(from: eventBytes, to: eventWidth, on: &line) }
+        for field in record.fields {
+            line.append(UInt8(ascii: " "))
+            appendKey(field.key, on: &line)
+            appendValue(field.value, on: &line)
+        }
+        line.append(UInt8(ascii: " "))
+        style(.dim, on: &line)
+        line.append(contentsOf: "logger=".utf8)
+        appendWord(record.logger, to: &line)
+        if let location = record.location {
+            line.append(contentsOf: " at=".utf8)
+            appendWord("\(location.file):\(location.line)", to: &line)
+        }
+        style(.reset, on: &line)
+        line.append(UInt8(ascii: "\n"))
+    }
+
+    private func appendKey(_ key: String, on line: inout [UInt8]) {
+        style(.cyan, on: &line)
+        appendWord(key, to: &line)
+        style(.reset, on: &line)
+        line.append(UInt8(ascii: "="))
+    }
+
+    private func appendValue(_ value: Logger.MetadataValue, on line: inout [UInt8]) {
+        switch value {
+        case .string(let text):
+            appendWord(text, to: &line)
+        case .stringConvertible(let convertible):
+            if let literal = JSONValueWriter.numberOrBoolLiteral(convertible) {
+                line.append(contentsOf: literal.utf8)
+            } else if let error = convertible as? LoggedError {
+                style(.red, on: &line)
+                appendWord(error.description, to: &line)
+                style(.reset, on: &line)
+            } else {
+                appendWord(convertible.description, to: &line)
+            }
+        case .array, .dictionary:
+            // Nested values as JSON: already escaped, and unambiguous to read back.
+            JSONValueWriter.appendValue(value, to: &line)
+        }
+    }
+
+    /// Writes `text` bare when it is a plain word, otherwise quoted and escaped.
+    private func appendWord(_ text: String, to line: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            if StringEscaping.isBareConsoleWord(bytes) {
+                line.append(contentsOf: bytes)
+            } else {
+                line.append(UInt8(ascii: "\""))
+                StringEscaping.appendEscaped(bytes, to: &line)
+                line.append(UInt8(ascii: "\""))
+            }
+        }
+    }
+
+    private func pad(from used: Int, to width: Int, on line: inout [UInt8]) {
+        if used < width {
+            line.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used))
+        }
+    }
+
+    enum Style: String {
+        case reset = "\u{1B}[0m"
+        case dim = "\u{1B}[2m"
+        case bold = "\u{1B}[1m"
+        case red = "\u{1B}[31m"
+        case green = "\u{1B}[32m"
+        case yellow = "\u{1B}[33m"
+        case blue = "\u{1B}[34m"
+        case cyan = "\u{1B}[36m"
+        case boldRed = "\u{1B}[1;31m"
+        case magenta = "\u{1B}[35m"
+    }
+
+    private func style(_ style: Style, on line: inout [UInt8]) {
+        if colors { line.append(contentsOf: style.rawValue.utf8) }
+    }
+
+    private static func levelStyle(_ level: Logger.Level) -> Style {
+        switch level {
+        case .trace: return .dim
+        case .debug: return .blue
+        case .info: return .green
+        case .notice: return .magenta
+        case .warning: return .yellow
+        case .error: return .red
+        case .critical: return .boldRed
+        }
+    }
+}

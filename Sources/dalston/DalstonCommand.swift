@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `dalston` executable: one binary, one subcommand per service or tool.
+@main
+struct DalstonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dalston",
+        abstract: "Dalston: distributed audio transcription with unified observability.",
+        discussion: """
+            Logging is configured from the environment in every subcommand:
+              LOG_FORMAT=json|console   LOG_LEVEL=info,dalston.redis=debug   NO_COLOR / FORCE_COLOR
+            """,
+        subcommands: [DemoCommand.self]
+    )
+}
