@@ -22,27 +22,27 @@ struct DemoCommand: AsyncParsableCommand {
         logger.info("demo_started", metadata: ["jobs": .stringConvertible(jobs)])
         await withTaskGroup(of: Void.self) { group in
             for number in 1...jobs {
-                group.addTask { await Self.simulateJob(number: number, fails: number == jobs && jobs > 1) }
+                group.addTask { Self.simulateJob(number: number, fails: number == jobs && jobs > 1) }
             }
         }
         logger.info("demo_finished", metadata: ["jobs": .stringConvertible(jobs)])
     }
 
-    private static func simulateJob(number: Int, fails: Bool) async {
+    private static func simulateJob(number: Int, fails: Bool) {
         let requestID = "req_demo\(number)"
         let jobID = "job_demo\(number)"
         let gateway = Logger(label: "dalston.gateway")
-        await withLogContext(["request_id": "\(requestID)"]) {
+        withLogContext(["request_id": "\(requestID)"]) {
             gateway.info("http_request_received", metadata: [
                 "method": "POST", "path": "/v1/audio/transcriptions",
                 "authorization": "Bearer sk-live-should-never-appear",
             ])
-            await withLogContext(["job_id": "\(jobID)"]) {
+            withLogContext(["job_id": "\(jobID)"]) {
                 gateway.info("job_created", metadata: ["audio_bytes": .stringConvertible(320_044), "language": "en"])
                 let stages: [(stage: String, engine: String)] = [("prepare", "audio-prepare"), ("transcribe", "pocketsphinx"), ("merge", "merge")]
                 for (index, step) in stages.enumerated() {
                     let failed = fails && step.stage == "transcribe"
-                    await runTask(index: index, stage: step.stage, engine: step.engine, jobID: jobID, fails: failed)
+                    runTask(index: index, stage: step.stage, engine: step.engine, jobID: jobID, fails: failed)
                     if failed {
                         Logger(label: "dalston.orchestrator").error("job_failed", metadata: ["stage": "\(step.stage)"])
                         return
@@ -55,9 +55,9 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    private static func runTask(index: Int, stage: String, engine: String, jobID: String, fails: Bool) async {
+    private static func runTask(index: Int, stage: String, engine: String, jobID: String, fails: Bool) {
         let taskID = "\(jobID)_task\(index + 1)"
-        await withLogContext(["task_id": "\(taskID)", "engine_id": "\(engine)"]) {
+        withLogContext(["task_id": "\(taskID)", "engine_id": "\(engine)"]) {
             let engineLogger = Logger(label: "dalston.engine.\(engine)")
             engineLogger.info("task_started", metadata: ["stage": "\(stage)", "attempt": .stringConvertible(1)])
             // A library that knows nothing about Dalston still gets the bound context.

@@ -34,7 +34,7 @@ public struct DalstonLogHandler: LogHandler {
             event: event.message.description,
             fields: Self.orderedFields(provided: provided, bound: metadata, call: event.metadata, error: event.error),
             location: pipeline.includeSource || event.level <= .debug
-                ? SourceLocation(source: event.source, file: event.file, function: event.function, line: event.line)
+                ? LogSourceLocation(source: event.source, file: event.file, function: event.function, line: event.line)
                 : nil
         )
         pipeline.emit(&record)

@@ -15,11 +15,11 @@ public struct LogRecord: Sendable {
     public var event: String
     public var fields: [LogField]
     /// Where the call was made; `nil` when the location is not rendered.
-    public var location: SourceLocation?
+    public var location: LogSourceLocation?
 
     public init(
         timestamp: LogTimestamp, level: Logger.Level, service: String, logger: String, event: String,
-        fields: [LogField] = [], location: SourceLocation? = nil
+        fields: [LogField] = [], location: LogSourceLocation? = nil
     ) {
         self.timestamp = timestamp
         self.level = level
@@ -62,10 +62,17 @@ public struct LogField: Sendable {
 }
 
 /// Where a log call was made.
-public struct SourceLocation: Sendable, Equatable {
+public struct LogSourceLocation: Sendable, Equatable {
     /// The module, as swift-log reports it.
     public var source: String
     public var file: String
     public var function: String
     public var line: UInt
+
+    public init(source: String, file: String, function: String, line: UInt) {
+        self.source = source
+        self.file = file
+        self.function = function
+        self.line = line
+    }
 }

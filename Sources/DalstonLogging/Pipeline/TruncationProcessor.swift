@@ -3,7 +3,8 @@ import Logging
 /// Cuts over-long strings (the event and field values) so one huge value cannot exceed the line
 /// limits of log shippers (Loki, CloudWatch) and take the rest of the line with it.
 ///
-/// Truncation happens on a UTF-8 character boundary and says how much was cut.
+/// Truncation happens on a UTF-8 character boundary and says how much was cut. Values that are
+/// neither numbers, booleans nor errors are resolved to their description string here, once.
 public struct TruncationProcessor: LogProcessor {
     public let maxBytes: Int
 
@@ -30,7 +31,10 @@ public struct TruncationProcessor: LogProcessor {
                 return .error(LoggedError(type: error.type, message: cut))
             }
             guard !(convertible is LoggedError), !JSONValueWriter.isScalarNumberOrBool(convertible) else { return nil }
-            return truncated(convertible.description).map { .string($0) }
+            // Resolve the description once here: it may be costly or have side effects, and the
+            // renderer then writes the string instead of asking for the description again.
+            let text = convertible.description
+            return .string(truncated(text) ?? text)
         case .array(let values):
             guard values.contains(where: { truncated($0) != nil }) else { return nil }
             return .array(values.map { truncated($0) ?? $0 })

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+/// Runs the built `dalston` binary as a separate process and reads its real output.
+@Suite("dalston executable")
+struct ExecutableTests {
+    @Test("an invalid LOG_LEVEL stops start-up with a clear error", arguments: [
+        ("bogus", "\"bogus\" is not a log level"),
+        ("info,dalston.redis=", "\"\" is not a log level"),
+    ])
+    func invalidLevel(value: String, expected: String) throws {
+        let result = try runProcess(BuiltProducts.dalston, arguments: ["demo"], environment: ["LOG_FORMAT": "json", "LOG_LEVEL": value])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("invalid LOG_LEVEL="))
+        #expect(result.stderr.contains(expected))
+        #expect(result.stderr.contains("trace, debug, info, notice, warning (or warn), error, critical"))
+        #expect(result.stdout.isEmpty, "nothing is logged with a configuration the process rejected")
+    }
+
+    @Test func invalidFormatStopsStartUp() throws {
+        let result = try runProcess(BuiltProducts.dalston, arguments: ["demo"], environment: ["LOG_FORMAT": "yaml"])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("invalid LOG_FORMAT=\"yaml\""))
+    }
+
+    @Test func demoWritesValidJSONWithCorrelationIDs() throws {
+        let result = try runProcess(BuiltProducts.dalston, arguments: ["demo", "--jobs", "3"], environment: ["LOG_FORMAT": "json", "LOG_LEVEL": "info"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let objects = try result.stdout.split(separator: "\n").map { try JSONLine.object(String($0)) }
+        #expect(objects.count > 20)
+        let jobLines = objects.filter { $0["job_id"] != nil }
+        #expect(!jobLines.isEmpty)
+        for line in jobLines {
+            let job = try #require(line["job_id"] as? String)
+            #expect(line["request_id"] as? String == job.replacingOccurrences(of: "job_", with: "req_"))
+        }
+        #expect(!result.stdout.contains("should-never-appear"), "secrets are redacted")
+        #expect(objects.contains { ($0["error"] as? [String: String])?["type"]?.hasSuffix("DemoEngineError") == true })
+    }
+
+    @Test func consoleFormatIsPlainWithoutATerminal() throws {
+        let result = try runProcess(BuiltProducts.dalston, arguments: ["demo", "--jobs", "1"], environment: ["LOG_FORMAT": "console"])
+        #expect(result.status == 0)
+        #expect(!result.stdout.contains("\u{1B}["), "no colours when stdout is not a terminal")
+        #expect(result.stdout.contains("job_created"))
+        let forced = try runProcess(BuiltProducts.dalston, arguments: ["demo", "--jobs", "1"], environment: ["LOG_FORMAT": "console", "FORCE_COLOR": "1"])
+        #expect(forced.stdout.contains("\u{1B}[32minfo"))
+    }
+
+    @Test func aClosedStdoutDoesNotCrashTheProcess() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \"$0\" demo --jobs 5 >&-", BuiltProducts.dalston.path]
+        process.environment = ["LOG_FORMAT": "json"]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+}

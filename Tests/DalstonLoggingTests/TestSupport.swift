@@ -1,0 +1,126 @@
+import DalstonLogging
+import Foundation
+import Logging
+
+/// A pipeline writing into memory, so tests read exactly what would reach stdout.
+struct CapturedLogging {
+    let pipeline: LogPipeline
+    let recorder: RecordingLineWriter
+
+    init(format: LogFormat = .json, level: String = "trace", colors: Bool = false, customize: (inout LoggingConfiguration) -> Void = { _ in }) throws {
+        let recorder = RecordingLineWriter()
+        var configuration = LoggingConfiguration(
+            service: "test", format: format, levels: try LogLevelPolicy.parse(level), colors: colors, writer: recorder)
+        customize(&configuration)
+        self.pipeline = LogPipeline(configuration: configuration)
+        self.recorder = recorder
+    }
+
+    func logger(_ label: String = "dalston.test") -> Logger {
+        pipeline.makeLogger(label: label)
+    }
+
+    var lines: [String] { recorder.lines }
+
+    func objects() throws -> [[String: Any]] {
+        try lines.map(JSONLine.object)
+    }
+}
+
+enum JSONLine {
+    struct NotAnObject: Error { let line: String }
+
+    static func object(_ line: String) throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            throw NotAnObject(line: line)
+        }
+        return object
+    }
+
+    /// The top-level keys in the order they appear in the text (JSONSerialization forgets order).
+    static func topLevelKeys(_ line: String) -> [String] {
+        var keys: [String] = []
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var current: [UInt8] = []
+        var expectingKey = false
+        for byte in line.utf8 {
+            if inString {
+                if escaped { escaped = false; current.append(byte); continue }
+                if byte == UInt8(ascii: "\\") { escaped = true; current.append(byte); continue }
+                if byte == UInt8(ascii: "\"") {
+                    inString = false
+                    if expectingKey && depth == 1 { keys.append(String(decoding: current, as: UTF8.self)) }
+                    expectingKey = false
+                    continue
+                }
+                current.append(byte)
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true; current = []
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1; expectingKey = byte == UInt8(ascii: "{")
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): expectingKey = depth == 1 || expectingKey
+            case UInt8(ascii: ":"): expectingKey = false
+            default: break
+            }
+        }
+        return keys
+    }
+}
+
+enum BuiltProducts {
+    /// The directory holding the products of this build (`dalston` sits beside the test bundle).
+    static var directory: URL {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.pathComponents.count > 1 {
+            url.deleteLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("dalston").path) {
+                return url
+            }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug")
+    }
+
+    static var dalston: URL { directory.appendingPathComponent("dalston") }
+}
+
+struct ProcessResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs an executable to completion with the given environment and collects its output.
+func runProcess(_ executable: URL, arguments: [String], environment: [String: String]) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes concurrently so a chatty child cannot fill one and block.
+    let errData = LockedData()
+    let errReader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    errReader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !errData.isSet { usleep(1000) }
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData.value, as: UTF8.self))
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    func set(_ value: Data) { lock.withLock { data = value } }
+    var isSet: Bool { lock.withLock { data != nil } }
+    var value: Data { lock.withLock { data ?? Data() } }
+}
