@@ -43,7 +43,7 @@ public enum DalstonLogging {
             signal(SIGPIPE, SIG_IGN)
             LoggingSystem.bootstrap(
                 { label, provider in pipeline.makeHandler(label: label, metadataProvider: provider) },
-                metadataProvider: pipeline.metadataProvider
+                metadataProvider: pipeline.extraMetadataProvider
             )
             current = pipeline
             return false

@@ -104,4 +104,16 @@ struct ContextTests {
         #expect(objects[1]["job_id"] as? String == "job_9")
         #expect(objects[2]["task_id"] as? String == "task_3")
     }
+
+    @Test func extraProvidersJoinTheSamePathAndOrder() throws {
+        let trace = Logger.MetadataProvider { ["span_id": "s1", "trace_id": "t1"] }
+        let tenant = Logger.MetadataProvider { ["tenant": "acme"] }
+        let logs = try CapturedLogging { $0.metadataProviders = [trace, tenant] }
+        withLogContext(["request_id": "req_1"]) {
+            logs.logger().info("x", metadata: ["tenant": "call-wins"])
+        }
+        let line = try #require(logs.lines.first)
+        #expect(JSONLine.topLevelKeys(line) == ["timestamp", "level", "service", "logger", "event", "request_id", "trace_id", "span_id", "tenant"])
+        #expect(try JSONLine.object(line)["tenant"] as? String == "call-wins")
+    }
 }

@@ -13,9 +13,9 @@ private func record(_ fields: [(String, Logger.MetadataValue)], level: Logger.Le
 }
 
 private func render(_ record: LogRecord, with renderer: some LogRenderer) -> String {
-    var bytes: [UInt8] = []
-    renderer.render(record, into: &bytes)
-    return String(decoding: bytes, as: UTF8.self)
+    var line = LineBuffer(capacity: 64)
+    renderer.render(record, into: &line)
+    return line.string
 }
 
 @Suite("Timestamps")

@@ -4,30 +4,51 @@ import Logging
 /// Fields bound for the current task and its children, in the way structlog's contextvars work.
 ///
 /// The fields live in the task-local `ServiceContext`, the same carrier distributed tracing uses,
-/// so log fields and trace context travel together, and both reach every logger (also those of
-/// third-party libraries) through one `Logger.MetadataProvider`.
+/// so log fields and trace context travel together. Every Dalston handler reads them on every
+/// line, whichever logger wrote it (also the loggers of third-party libraries).
 public enum LogContext {
     /// The fields bound by the enclosing `withLogContext` scopes, innermost winning.
     public static var current: Logger.Metadata {
-        ServiceContext.current?[LogFieldsKey.self] ?? [:]
+        ServiceContext.current?[LogFieldsKey.self]?.metadata ?? [:]
     }
 
-    /// Adds the task-local fields to every log line; installed by `DalstonLogging.configure`.
+    /// The same fields as a swift-log metadata provider, for handlers other than Dalston's.
     public static let metadataProvider = Logger.MetadataProvider { current }
+
+    /// The bound fields already in line order: sorted once when a scope is entered rather than on
+    /// every log call.
+    static var currentFields: [LogField] {
+        ServiceContext.current?[LogFieldsKey.self]?.orderedFields ?? []
+    }
 
     static func context(merging fields: Logger.Metadata) -> ServiceContext {
         var context = ServiceContext.current ?? .topLevel
-        if let outer = context[LogFieldsKey.self], !outer.isEmpty {
-            context[LogFieldsKey.self] = outer.merging(fields) { _, inner in inner }
+        let merged: Logger.Metadata
+        if let outer = context[LogFieldsKey.self]?.metadata, !outer.isEmpty {
+            merged = outer.merging(fields) { _, inner in inner }
         } else {
-            context[LogFieldsKey.self] = fields
+            merged = fields
         }
+        context[LogFieldsKey.self] = BoundLogFields(metadata: merged)
         return context
     }
 }
 
+/// One scope's fields, in both shapes: the dictionary for readers, the ordered list for handlers.
+final class BoundLogFields: Sendable {
+    let metadata: Logger.Metadata
+    let orderedFields: [LogField]
+
+    init(metadata: Logger.Metadata) {
+        self.metadata = metadata
+        var fields = metadata.map { LogField(key: $0.key, value: $0.value, order: LogField.order(of: $0.key, isCallField: false)) }
+        LogField.sortInLineOrder(&fields)
+        self.orderedFields = fields
+    }
+}
+
 enum LogFieldsKey: ServiceContextKey {
-    typealias Value = Logger.Metadata
+    typealias Value = BoundLogFields
     static var nameOverride: String? { "dalston.log_fields" }
 }
 

@@ -2,9 +2,9 @@ import Logging
 
 /// The swift-log handler behind every Dalston logger.
 ///
-/// It gathers the line's fields from three places, in increasing precedence: the task-local
-/// context (through the metadata provider), the logger's own bound metadata, and the call's
-/// metadata. It then hands the record to the shared `LogPipeline`.
+/// It gathers the line's fields from four places, in increasing precedence: the task-local
+/// context (`withLogContext`), extra metadata providers (e.g. trace ids), the logger's own bound
+/// metadata, and the call's metadata. It then hands the record to the shared `LogPipeline`.
 public struct DalstonLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -25,14 +25,15 @@ public struct DalstonLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let provided = metadataProvider?.get() ?? [:]
         var record = LogRecord(
             timestamp: .now(),
             level: event.level,
             service: pipeline.service,
             logger: label,
             event: event.message.description,
-            fields: Self.orderedFields(provided: provided, bound: metadata, call: event.metadata, error: event.error),
+            fields: Self.mergedFields(
+                context: LogContext.currentFields, provided: metadataProvider?.get() ?? [:], bound: metadata,
+                call: event.metadata ?? [:], error: event.error),
             location: pipeline.includeSource || event.level <= .debug
                 ? LogSourceLocation(source: event.source, file: event.file, function: event.function, line: event.line)
                 : nil
@@ -40,44 +41,35 @@ public struct DalstonLogHandler: LogHandler {
         pipeline.emit(&record)
     }
 
-    /// Merges the three sources (call over bound over task-local) into the stable line order:
-    /// well-known context keys in `LogRecord.contextKeyOrder`, other context sorted by key, then
-    /// the call's own fields sorted by key.
-    static func orderedFields(
-        provided: Logger.Metadata, bound: Logger.Metadata, call: Logger.Metadata?, error: (any Error)?
+    /// Merges the sources, highest precedence first (call, then the logger's bound metadata, then
+    /// extra providers, then the task-local context), dropping keys already taken, into line order.
+    ///
+    /// Duplicates are found by scanning the few keys already collected instead of hashing: a
+    /// line has a handful of fields, and this runs on every enabled log call.
+    static func mergedFields(
+        context: [LogField], provided: Logger.Metadata, bound: Logger.Metadata, call: Logger.Metadata, error: (any Error)?
     ) -> [LogField] {
-        let call = call ?? [:]
-        var ranked: [(rank: Int, field: LogField)] = []
-        ranked.reserveCapacity(provided.count + bound.count + call.count + 1)
+        var fields: [LogField] = []
+        fields.reserveCapacity(call.count + 1 + bound.count + provided.count + context.count)
         for (key, value) in call {
-            ranked.append((rank(of: key, isCallField: true), LogField(key: key, value: value)))
+            fields.append(LogField(key: key, value: value, order: LogField.order(of: key, isCallField: true)))
         }
-        if let error, call["error"] == nil {
-            ranked.append((rank(of: "error", isCallField: true), LogField(key: "error", value: .error(error))))
+        if let error, !LogField.contains("error", in: fields) {
+            fields.append(LogField(key: "error", value: .error(error), order: LogField.callFieldOrder))
         }
-        for (key, value) in bound where call[key] == nil {
-            ranked.append((rank(of: key, isCallField: false), LogField(key: key, value: value)))
+        for (key, value) in bound where !LogField.contains(key, in: fields) {
+            fields.append(LogField(key: key, value: value, order: LogField.order(of: key, isCallField: false)))
         }
-        for (key, value) in provided where call[key] == nil && bound[key] == nil {
-            ranked.append((rank(of: key, isCallField: false), LogField(key: key, value: value)))
+        for (key, value) in provided where !LogField.contains(key, in: fields) {
+            fields.append(LogField(key: key, value: value, order: LogField.order(of: key, isCallField: false)))
         }
-        if ranked.count > 1 {
-            ranked.sort { $0.rank != $1.rank ? $0.rank < $1.rank : $0.field.key < $1.field.key }
+        if fields.isEmpty {
+            return context  // the common case inside a bound scope: already ordered, nothing to merge
         }
-        return ranked.map(\.field)
-    }
-
-    private static func rank(of key: String, isCallField: Bool) -> Int {
-        switch key {
-        case "request_id": return 0
-        case "job_id": return 1
-        case "task_id": return 2
-        case "engine_id": return 3
-        case "session_id": return 4
-        case "worker_id": return 5
-        case "trace_id": return 6
-        case "span_id": return 7
-        default: return isCallField ? 200 : 100
+        for field in context where !LogField.contains(field.key, in: fields) {
+            fields.append(field)
         }
+        LogField.sortInLineOrder(&fields)
+        return fields
     }
 }

@@ -11,8 +11,11 @@ public final class LogPipeline: Sendable {
     public let renderer: any LogRenderer
     public let writer: any LogLineWriter
     public let includeSource: Bool
-    /// Task-local log context plus any extra providers (e.g. trace ids), for every logger.
+    /// Task-local log context plus any extra providers (e.g. trace ids), for handlers other than
+    /// Dalston's that want the same fields.
     public let metadataProvider: Logger.MetadataProvider
+    /// The extra providers only: Dalston handlers read the task-local context directly.
+    public let extraMetadataProvider: Logger.MetadataProvider?
 
     public init(configuration: LoggingConfiguration) {
         self.service = configuration.service
@@ -24,13 +27,17 @@ public final class LogPipeline: Sendable {
         case .json: self.renderer = JSONLineRenderer()
         case .console: self.renderer = ConsoleLineRenderer(colors: configuration.colors)
         }
-        let providers = [LogContext.metadataProvider] + configuration.metadataProviders
-        self.metadataProvider = providers.count == 1 ? providers[0] : (Logger.MetadataProvider.multiplex(providers) ?? LogContext.metadataProvider)
+        // `multiplex` must not be given an empty list.
+        self.extraMetadataProvider = configuration.metadataProviders.isEmpty
+            ? nil : Logger.MetadataProvider.multiplex(configuration.metadataProviders)
+        self.metadataProvider = Logger.MetadataProvider.multiplex([LogContext.metadataProvider] + configuration.metadataProviders)
+            ?? LogContext.metadataProvider
     }
 
-    /// A handler for `label`, at the level `LOG_LEVEL` gives that label.
+    /// A handler for `label`, at the level `LOG_LEVEL` gives that label. The task-local context is
+    /// always included; `metadataProvider` adds to it (default: the configured extra providers).
     public func makeHandler(label: String, metadataProvider: Logger.MetadataProvider? = nil) -> DalstonLogHandler {
-        DalstonLogHandler(label: label, pipeline: self, metadataProvider: metadataProvider ?? self.metadataProvider)
+        DalstonLogHandler(label: label, pipeline: self, metadataProvider: metadataProvider ?? extraMetadataProvider)
     }
 
     /// A logger that writes through this pipeline without touching the global `LoggingSystem`
@@ -40,9 +47,14 @@ public final class LogPipeline: Sendable {
     }
 
     func emit(_ record: inout LogRecord) {
-        for processor in processors where processor.process(&record) == .drop {
-            return
+        // Borrow each processor in place: iterating the array would copy every existential.
+        let kept = processors.withUnsafeBufferPointer { processors in
+            for index in processors.indices where processors[index].process(&record) == .drop {
+                return false
+            }
+            return true
         }
+        guard kept else { return }
         RenderBuffer.withBuffer { line in
             renderer.render(record, into: &line)
             line.withUnsafeBytes { writer.write(line: $0) }

@@ -6,32 +6,29 @@ import Musl
 import Darwin
 #endif
 
-/// A per-thread byte buffer that renderers write into, so an enabled log call does not allocate
-/// a fresh line buffer each time.
+/// A per-thread `LineBuffer`, so an enabled log call reuses memory instead of allocating a line.
 ///
 /// If rendering re-enters logging on the same thread (a `description` that logs), the nested
 /// call gets a temporary buffer instead of corrupting the outer line.
 final class RenderBuffer {
-    var bytes: [UInt8] = []
+    var line = LineBuffer(capacity: 2048)
     var inUse = false
 
     /// Lines longer than this are not kept between calls, so one huge line does not pin memory.
-    static let retainedCapacity = 16 * 1024
+    static let retainedCapacity = 64 * 1024
 
-    static func withBuffer<Result>(_ body: (inout [UInt8]) -> Result) -> Result {
+    static func withBuffer<Result>(_ body: (inout LineBuffer) -> Result) -> Result {
         let buffer = current()
         if buffer.inUse {
-            var scratch: [UInt8] = []
-            scratch.reserveCapacity(512)
+            var scratch = LineBuffer(capacity: 1024)
             return body(&scratch)
         }
         buffer.inUse = true
-        buffer.bytes.removeAll(keepingCapacity: true)
         defer {
+            buffer.line.removeAll(keepingCapacity: retainedCapacity)
             buffer.inUse = false
-            if buffer.bytes.capacity > retainedCapacity { buffer.bytes = [] }
         }
-        return body(&buffer.bytes)
+        return body(&buffer.line)
     }
 
     private static let key: pthread_key_t = {
@@ -52,7 +49,6 @@ final class RenderBuffer {
             return Unmanaged<RenderBuffer>.fromOpaque(pointer).takeUnretainedValue()
         }
         let buffer = RenderBuffer()
-        buffer.bytes.reserveCapacity(1024)
         pthread_setspecific(key, Unmanaged.passRetained(buffer).toOpaque())
         return buffer
     }

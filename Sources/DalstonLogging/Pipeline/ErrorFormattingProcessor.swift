@@ -9,9 +9,12 @@ public struct ErrorFormattingProcessor: LogProcessor {
     public init() {}
 
     public func process(_ record: inout LogRecord) -> LogProcessorDecision {
-        for index in record.fields.indices {
-            if let formatted = Self.formatted(record.fields[index].value) {
-                record.fields[index].value = formatted
+        record.fields.withUnsafeMutableBufferPointer { fields in
+            for index in fields.indices {
+                if case .string = fields[index].value { continue }  // most values: no copy, no cast
+                if let formatted = Self.formatted(fields[index].value) {
+                    fields[index].value = formatted
+                }
             }
         }
         return .keep
@@ -23,7 +26,8 @@ public struct ErrorFormattingProcessor: LogProcessor {
         case .string:
             return nil
         case .stringConvertible(let convertible):
-            if convertible is LoggedError { return nil }
+            // Numbers are the common case: rule them out before the (slower) existential cast.
+            if ScalarKind(of: convertible) != nil || convertible is LoggedError { return nil }
             if let error = convertible as? any Error { return .error(error) }
             return nil
         case .array(let values):

@@ -54,10 +54,17 @@ public struct LogRecord: Sendable {
 public struct LogField: Sendable {
     public var key: String
     public var value: Logger.MetadataValue
+    /// Position class used by the handler to order fields (well-known keys, context, call).
+    var order: UInt8
 
     public init(key: String, value: Logger.MetadataValue) {
+        self.init(key: key, value: value, order: .max)
+    }
+
+    init(key: String, value: Logger.MetadataValue, order: UInt8) {
         self.key = key
         self.value = value
+        self.order = order
     }
 }
 

@@ -28,30 +28,48 @@ public struct LogTimestamp: Sendable, Equatable, Comparable {
 
     /// `2026-11-25T03:31:38.123456Z`: ISO-8601, UTC, microseconds.
     public var iso8601: String {
-        var bytes: [UInt8] = []
-        appendISO8601(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        var line = LineBuffer(capacity: 64)
+        line.append(self)
+        return line.string
     }
 
-    /// Writes the ISO-8601 form (27 bytes) to `out`.
-    func appendISO8601(to out: inout [UInt8]) {
+    static let secondPrefixLength = 20
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.` (20 bytes). Only constant divisors, which the compiler turns
+    /// into multiplications.
+    func writeSecondPrefix(to out: UnsafeMutablePointer<UInt8>) {
         let days = Self.floorDiv(secondsSinceEpoch, 86_400)
         let secondOfDay = Int(secondsSinceEpoch - days * 86_400)
         let (year, month, day) = Self.civilDate(daysSinceEpoch: days)
-        Self.appendDigits(Int(year), width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        Self.appendDigits(month, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        Self.appendDigits(day, width: 2, to: &out)
-        out.append(UInt8(ascii: "T"))
-        Self.appendDigits(secondOfDay / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        Self.appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        Self.appendDigits(secondOfDay % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: "."))
-        Self.appendDigits(Int(nanoseconds) / 1000, width: 6, to: &out)
-        out.append(UInt8(ascii: "Z"))
+        let clampedYear = Int(min(max(year, 0), 9999))
+        Self.writePair(clampedYear / 100, to: out)
+        Self.writePair(clampedYear % 100, to: out + 2)
+        out[4] = UInt8(ascii: "-")
+        Self.writePair(month, to: out + 5)
+        out[7] = UInt8(ascii: "-")
+        Self.writePair(day, to: out + 8)
+        out[10] = UInt8(ascii: "T")
+        Self.writePair(secondOfDay / 3600, to: out + 11)
+        out[13] = UInt8(ascii: ":")
+        Self.writePair(secondOfDay / 60 % 60, to: out + 14)
+        out[16] = UInt8(ascii: ":")
+        Self.writePair(secondOfDay % 60, to: out + 17)
+        out[19] = UInt8(ascii: ".")
+    }
+
+    /// Writes `ffffffZ` (7 bytes).
+    static func writeMicroseconds(_ nanoseconds: Int32, to out: UnsafeMutablePointer<UInt8>) {
+        let micros = Int(nanoseconds) / 1000
+        writePair(micros / 10_000, to: out)
+        writePair(micros / 100 % 100, to: out + 2)
+        writePair(micros % 100, to: out + 4)
+        out[6] = UInt8(ascii: "Z")
+    }
+
+    @inline(__always)
+    private static func writePair(_ value: Int, to out: UnsafeMutablePointer<UInt8>) {
+        out[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / 10)
+        out[1] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10)
     }
 
     private static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
@@ -71,14 +89,4 @@ public struct LogTimestamp: Sendable, Equatable, Comparable {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    private static func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var remaining = value
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: remaining / divisor % 10))
-            remaining %= divisor
-            divisor /= 10
-        }
-    }
 }

@@ -13,19 +13,43 @@ public struct RedactionProcessor: LogProcessor {
     ]
     public static let placeholder: Logger.MetadataValue = .string("[REDACTED]")
 
-    private let keys: [[UInt8]]
+    /// All secret names, folded, back to back; `ranges` says where each one is. One flat buffer
+    /// keeps the per-key check free of reference counting (an array of arrays or of strings
+    /// would retain and release an element on every comparison).
+    private let names: [UInt8]
+    private let ranges: [Range<Int>]
+    /// Bit n is set when some secret name ends with byte n: most keys are ruled out right there.
+    private let finalByteMask: (UInt64, UInt64, UInt64, UInt64)
 
     public init(keys: [String] = RedactionProcessor.defaultKeys) {
-        self.keys = keys.map { Array(Self.normalized($0).utf8) }.filter { !$0.isEmpty }
+        var names: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        var mask: [UInt64] = [0, 0, 0, 0]
+        for key in keys {
+            let folded = Array(Self.normalized(key).utf8)
+            guard let last = folded.last else { continue }
+            ranges.append(names.count..<(names.count + folded.count))
+            names += folded
+            mask[Int(last >> 6)] |= 1 << UInt64(last & 63)
+        }
+        self.names = names
+        self.ranges = ranges
+        self.finalByteMask = (mask[0], mask[1], mask[2], mask[3])
     }
 
     public func process(_ record: inout LogRecord) -> LogProcessorDecision {
-        guard !keys.isEmpty else { return .keep }
-        for index in record.fields.indices {
-            if isSecret(record.fields[index].key) {
-                record.fields[index].value = Self.placeholder
-            } else if let redacted = redacted(record.fields[index].value) {
-                record.fields[index].value = redacted
+        guard !ranges.isEmpty else { return .keep }
+        record.fields.withUnsafeMutableBufferPointer { fields in
+            for index in fields.indices {
+                if isSecret(fields[index].key) {
+                    fields[index].value = Self.placeholder
+                    continue
+                }
+                switch fields[index].value {
+                case .string, .stringConvertible: continue  // nothing nested to look into
+                case .array, .dictionary:
+                    if let redacted = redacted(fields[index].value) { fields[index].value = redacted }
+                }
             }
         }
         return .keep
@@ -35,11 +59,28 @@ public struct RedactionProcessor: LogProcessor {
     public func isSecret(_ key: String) -> Bool {
         var key = key
         return key.withUTF8 { bytes in
-            keys.contains { secret in Self.matches(bytes, secret) }
+            guard let last = bytes.last, mightEnd(with: Self.fold(last)) else { return false }
+            return names.withUnsafeBufferPointer { names in
+                for range in ranges where Self.matches(bytes, UnsafeBufferPointer(rebasing: names[range])) {
+                    return true
+                }
+                return false
+            }
         }
     }
 
-    private static func matches(_ key: UnsafeBufferPointer<UInt8>, _ secret: [UInt8]) -> Bool {
+    @inline(__always)
+    private func mightEnd(with byte: UInt8) -> Bool {
+        let bit: UInt64 = 1 << UInt64(byte & 63)
+        switch byte >> 6 {
+        case 0: return finalByteMask.0 & bit != 0
+        case 1: return finalByteMask.1 & bit != 0
+        case 2: return finalByteMask.2 & bit != 0
+        default: return finalByteMask.3 & bit != 0
+        }
+    }
+
+    private static func matches(_ key: UnsafeBufferPointer<UInt8>, _ secret: UnsafeBufferPointer<UInt8>) -> Bool {
         guard key.count >= secret.count else { return false }
         let offset = key.count - secret.count
         if offset > 0 && fold(key[offset - 1]) != UInt8(ascii: "_") { return false }

@@ -14,9 +14,12 @@ public struct TruncationProcessor: LogProcessor {
 
     public func process(_ record: inout LogRecord) -> LogProcessorDecision {
         if let cut = truncated(record.event) { record.event = cut }
-        for index in record.fields.indices {
-            if let cut = truncated(record.fields[index].value) {
-                record.fields[index].value = cut
+        record.fields.withUnsafeMutableBufferPointer { fields in
+            for index in fields.indices {
+                if case .string(let text) = fields[index].value, text.utf8.count <= maxBytes { continue }
+                if let cut = truncated(fields[index].value) {
+                    fields[index].value = cut
+                }
             }
         }
         return .keep
@@ -27,10 +30,10 @@ public struct TruncationProcessor: LogProcessor {
         case .string(let text):
             return truncated(text).map { .string($0) }
         case .stringConvertible(let convertible):
-            if let error = convertible as? LoggedError, let cut = truncated(error.message) {
-                return .error(LoggedError(type: error.type, message: cut))
+            if ScalarKind(of: convertible) != nil { return nil }
+            if let error = convertible as? LoggedError {
+                return truncated(error.message).map { .error(LoggedError(type: error.type, message: $0)) }
             }
-            guard !(convertible is LoggedError), !JSONValueWriter.isScalarNumberOrBool(convertible) else { return nil }
             // Resolve the description once here: it may be costly or have side effects, and the
             // renderer then writes the string instead of asking for the description again.
             let text = convertible.description

@@ -16,14 +16,14 @@ public struct ConsoleLineRenderer: LogRenderer {
         self.eventWidth = eventWidth
     }
 
-    public func render(_ record: LogRecord, into line: inout [UInt8]) {
+    public func render(_ record: LogRecord, into line: inout LineBuffer) {
         style(.dim, on: &line)
-        record.timestamp.appendISO8601(to: &line)
+        line.append(record.timestamp)
         style(.reset, on: &line)
         line.append(UInt8(ascii: " "))
 
         style(Self.levelStyle(record.level), on: &line)
-        line.append(contentsOf: record.level.rawValue.utf8)
+        line.append(raw: record.level.rawValue)
         style(.reset, on: &line)
         pad(from: record.level.rawValue.utf8.count, to: 9, on: &line)
 
@@ -41,30 +41,30 @@ public struct ConsoleLineRenderer: LogRenderer {
         }
         line.append(UInt8(ascii: " "))
         style(.dim, on: &line)
-        line.append(contentsOf: "logger=".utf8)
+        line.append("logger=")
         appendWord(record.logger, to: &line)
         if let location = record.location {
-            line.append(contentsOf: " at=".utf8)
+            line.append(" at=")
             appendWord("\(location.file):\(location.line)", to: &line)
         }
         style(.reset, on: &line)
         line.append(UInt8(ascii: "\n"))
     }
 
-    private func appendKey(_ key: String, on line: inout [UInt8]) {
+    private func appendKey(_ key: String, on line: inout LineBuffer) {
         style(.cyan, on: &line)
         appendWord(key, to: &line)
         style(.reset, on: &line)
         line.append(UInt8(ascii: "="))
     }
 
-    private func appendValue(_ value: Logger.MetadataValue, on line: inout [UInt8]) {
+    private func appendValue(_ value: Logger.MetadataValue, on line: inout LineBuffer) {
         switch value {
         case .string(let text):
             appendWord(text, to: &line)
         case .stringConvertible(let convertible):
             if let literal = JSONValueWriter.numberOrBoolLiteral(convertible) {
-                line.append(contentsOf: literal.utf8)
+                line.append(raw: literal)
             } else if let error = convertible as? LoggedError {
                 style(.red, on: &line)
                 appendWord(error.description, to: &line)
@@ -79,11 +79,11 @@ public struct ConsoleLineRenderer: LogRenderer {
     }
 
     /// Writes `text` bare when it is a plain word, otherwise quoted and escaped.
-    private func appendWord(_ text: String, to line: inout [UInt8]) {
+    private func appendWord(_ text: String, to line: inout LineBuffer) {
         var text = text
         text.withUTF8 { bytes in
             if StringEscaping.isBareConsoleWord(bytes) {
-                line.append(contentsOf: bytes)
+                line.append(bytes)
             } else {
                 line.append(UInt8(ascii: "\""))
                 StringEscaping.appendEscaped(bytes, to: &line)
@@ -92,9 +92,9 @@ public struct ConsoleLineRenderer: LogRenderer {
         }
     }
 
-    private func pad(from used: Int, to width: Int, on line: inout [UInt8]) {
+    private func pad(from used: Int, to width: Int, on line: inout LineBuffer) {
         if used < width {
-            line.append(contentsOf: repeatElement(UInt8(ascii: " "), count: width - used))
+            for _ in used..<width { line.append(UInt8(ascii: " ")) }
         }
     }
 
@@ -111,8 +111,8 @@ public struct ConsoleLineRenderer: LogRenderer {
         case magenta = "\u{1B}[35m"
     }
 
-    private func style(_ style: Style, on line: inout [UInt8]) {
-        if colors { line.append(contentsOf: style.rawValue.utf8) }
+    private func style(_ style: Style, on line: inout LineBuffer) {
+        if colors { line.append(raw: style.rawValue) }
     }
 
     private static func levelStyle(_ level: Logger.Level) -> Style {

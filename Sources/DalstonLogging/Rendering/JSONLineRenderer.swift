@@ -9,43 +9,52 @@ import Logging
 public struct JSONLineRenderer: LogRenderer {
     public init() {}
 
-    public func render(_ record: LogRecord, into line: inout [UInt8]) {
-        line.append(contentsOf: #"{"timestamp":""#.utf8)
-        record.timestamp.appendISO8601(to: &line)
-        line.append(contentsOf: #"","level":""#.utf8)
-        line.append(contentsOf: record.level.rawValue.utf8)
-        line.append(contentsOf: #"","service":"#.utf8)
+    public func render(_ record: LogRecord, into line: inout LineBuffer) {
+        line.append(#"{"timestamp":""#)
+        line.append(record.timestamp)
+        line.append(#"","level":""#)
+        line.append(raw: record.level.rawValue)
+        line.append(#"","service":"#)
         JSONValueWriter.appendString(record.service, to: &line)
-        line.append(contentsOf: #","logger":"#.utf8)
+        line.append(#","logger":"#)
         JSONValueWriter.appendString(record.logger, to: &line)
-        line.append(contentsOf: #","event":"#.utf8)
+        line.append(#","event":"#)
         JSONValueWriter.appendString(record.event, to: &line)
-        for field in record.fields {
-            line.append(UInt8(ascii: ","))
-            if Self.isReservedKey(field.key, hasLocation: record.location != nil) {
-                JSONValueWriter.appendString("_" + field.key, to: &line)
-            } else {
-                JSONValueWriter.appendString(field.key, to: &line)
+        let hasLocation = record.location != nil
+        record.fields.withUnsafeBufferPointer { fields in
+            for index in fields.indices {
+                line.append(UInt8(ascii: ","))
+                if Self.isReservedKey(fields[index].key, hasLocation: hasLocation) {
+                    JSONValueWriter.appendString("_" + fields[index].key, to: &line)
+                } else {
+                    JSONValueWriter.appendString(fields[index].key, to: &line)
+                }
+                line.append(UInt8(ascii: ":"))
+                JSONValueWriter.appendValue(fields[index].value, to: &line)
             }
-            line.append(UInt8(ascii: ":"))
-            JSONValueWriter.appendValue(field.value, to: &line)
         }
         if let location = record.location {
-            line.append(contentsOf: #","source":"#.utf8)
+            line.append(#","source":"#)
             JSONValueWriter.appendString(location.source, to: &line)
-            line.append(contentsOf: #","file":"#.utf8)
+            line.append(#","file":"#)
             JSONValueWriter.appendString(location.file, to: &line)
-            line.append(contentsOf: #","line":"#.utf8)
-            line.append(contentsOf: location.line.description.utf8)
+            line.append(#","line":"#)
+            line.append(raw: location.line.description)
         }
-        line.append(contentsOf: "}\n".utf8)
+        line.append("}\n")
     }
 
+    /// Byte count first: unequal string comparisons are slow and this runs for every field.
     static func isReservedKey(_ key: String, hasLocation: Bool) -> Bool {
-        switch key {
-        case "timestamp", "level", "service", "logger", "event": return true
-        case "source", "file", "line": return hasLocation
-        default: return key.hasPrefix("_") && isReservedKey(String(key.dropFirst()), hasLocation: hasLocation)
+        switch key.utf8.count {
+        case 0...3: return false
+        case 4: if hasLocation && (key == "file" || key == "line") { return true }
+        case 5: if key == "level" || key == "event" { return true }
+        case 6: if key == "logger" || (hasLocation && key == "source") { return true }
+        case 7: if key == "service" { return true }
+        case 9: if key == "timestamp" { return true }
+        default: break
         }
+        return key.utf8.first == UInt8(ascii: "_") && isReservedKey(String(key.dropFirst()), hasLocation: hasLocation)
     }
 }

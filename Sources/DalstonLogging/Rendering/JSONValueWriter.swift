@@ -6,13 +6,13 @@ import Logging
 /// `.stringConvertible(true)` is written as a JSON number or boolean. Errors (`LoggedError`)
 /// become `{"type": ..., "message": ...}`; dictionaries are written with sorted keys.
 enum JSONValueWriter {
-    static func appendString(_ text: String, to out: inout [UInt8]) {
+    static func appendString(_ text: String, to out: inout LineBuffer) {
         out.append(UInt8(ascii: "\""))
         StringEscaping.appendEscaped(text, to: &out)
         out.append(UInt8(ascii: "\""))
     }
 
-    static func appendValue(_ value: Logger.MetadataValue, to out: inout [UInt8]) {
+    static func appendValue(_ value: Logger.MetadataValue, to out: inout LineBuffer) {
         switch value {
         case .string(let text):
             appendString(text, to: &out)
@@ -37,13 +37,13 @@ enum JSONValueWriter {
         }
     }
 
-    private static func appendConvertible(_ convertible: any CustomStringConvertible & Sendable, to out: inout [UInt8]) {
+    private static func appendConvertible(_ convertible: any CustomStringConvertible & Sendable, to out: inout LineBuffer) {
         if let number = numberOrBoolLiteral(convertible) {
-            out.append(contentsOf: number.utf8)
+            out.append(raw: number)
         } else if let error = convertible as? LoggedError {
-            out.append(contentsOf: #"{"type":"#.utf8)
+            out.append(#"{"type":"#)
             appendString(error.type, to: &out)
-            out.append(contentsOf: #","message":"#.utf8)
+            out.append(#","message":"#)
             appendString(error.message, to: &out)
             out.append(UInt8(ascii: "}"))
         } else {
@@ -51,28 +51,36 @@ enum JSONValueWriter {
         }
     }
 
-    static func isScalarNumberOrBool(_ convertible: any CustomStringConvertible & Sendable) -> Bool {
-        numberOrBoolLiteral(convertible) != nil
-    }
-
     /// The JSON literal for integers, finite floating-point numbers and booleans; `nil` otherwise
     /// (NaN and infinities have no JSON form and are written as strings).
     static func numberOrBoolLiteral(_ convertible: any CustomStringConvertible & Sendable) -> String? {
-        switch convertible {
-        case let value as Int: return value.description
-        case let value as Bool: return value ? "true" : "false"
-        case let value as Double: return value.isFinite ? value.description : nil
-        case let value as Int64: return value.description
-        case let value as UInt64: return value.description
-        case let value as UInt: return value.description
-        case let value as Int32: return value.description
-        case let value as UInt32: return value.description
-        case let value as Int16: return value.description
-        case let value as UInt16: return value.description
-        case let value as Int8: return value.description
-        case let value as UInt8: return value.description
-        case let value as Float: return value.isFinite ? value.description : nil
-        default: return nil
+        guard let kind = ScalarKind(of: convertible) else { return nil }
+        let text = convertible.description
+        // Swift spells the non-finite values "nan", "-nan", "inf", "-inf": all contain an "n".
+        if kind == .floatingPoint && text.utf8.contains(UInt8(ascii: "n")) { return nil }
+        return text
+    }
+}
+
+/// The JSON-native kinds among `.stringConvertible` values, told apart by comparing metatypes
+/// (a pointer compare) rather than by a chain of dynamic casts, which is far slower.
+enum ScalarKind: Equatable {
+    case integer, floatingPoint, boolean
+
+    init?(of value: any CustomStringConvertible & Sendable) {
+        let type = ObjectIdentifier(Swift.type(of: value))
+        switch type {
+        case ObjectIdentifier(Int.self), ObjectIdentifier(Int64.self), ObjectIdentifier(UInt64.self),
+            ObjectIdentifier(UInt.self), ObjectIdentifier(Int32.self), ObjectIdentifier(UInt32.self),
+            ObjectIdentifier(Int16.self), ObjectIdentifier(UInt16.self), ObjectIdentifier(Int8.self),
+            ObjectIdentifier(UInt8.self):
+            self = .integer
+        case ObjectIdentifier(Double.self), ObjectIdentifier(Float.self):
+            self = .floatingPoint
+        case ObjectIdentifier(Bool.self):
+            self = .boolean
+        default:
+            return nil
         }
     }
 }

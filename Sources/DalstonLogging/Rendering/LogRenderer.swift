@@ -1,4 +1,4 @@
 /// Turns a processed record into the bytes of one line (including the trailing newline).
 public protocol LogRenderer: Sendable {
-    func render(_ record: LogRecord, into line: inout [UInt8])
+    func render(_ record: LogRecord, into line: inout LineBuffer)
 }

@@ -6,15 +6,19 @@
 /// overrides and isolates (U+202A–U+202E, U+2066–U+2069) that can make text display in another
 /// order than it is stored. Everything else is copied byte for byte.
 enum StringEscaping {
-    static func appendEscaped(_ text: String, to out: inout [UInt8]) {
+    static func appendEscaped(_ text: String, to out: inout LineBuffer) {
         var text = text
         text.withUTF8 { appendEscaped($0, to: &out) }
     }
 
-    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout LineBuffer) {
         let count = bytes.count
         var runStart = 0
-        var index = 0
+        var index = cleanPrefixLength(bytes)
+        if index == count {
+            out.append(bytes)  // the common case: nothing to escape, one copy
+            return
+        }
         while index < count {
             let byte = bytes[index]
             if byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
@@ -26,13 +30,13 @@ enum StringEscaping {
                     index += 1
                     continue
                 }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                out.append(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
                 appendUnicodeEscape(scalar, to: &out)
                 index += length
                 runStart = index
                 continue
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            out.append(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
             switch byte {
             case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
             case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
@@ -44,7 +48,29 @@ enum StringEscaping {
             index += 1
             runStart = index
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
+        out.append(UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
+    }
+
+    /// How many leading bytes certainly need no escaping, checked eight at a time: a word is clean
+    /// when none of its bytes is below 0x20, at or above 0x7F, a quote or a backslash.
+    @inline(__always)
+    static func cleanPrefixLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let below0x20 = word &- (ones &* 0x20)
+            let plus1 = word &+ ones  // 0x7F becomes 0x80; bytes >= 0x80 are caught by `word` itself
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (below0x20 & ~word) | plus1 | word
+            if special & highs != 0 { break }
+            offset += 8
+        }
+        return offset
     }
 
     /// Whether `bytes` needs no escaping and no quoting as a bare console value.
@@ -80,7 +106,7 @@ enum StringEscaping {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static func appendUnicodeEscape(_ scalar: UInt32, to out: inout [UInt8]) {
+    private static func appendUnicodeEscape(_ scalar: UInt32, to out: inout LineBuffer) {
         out.append(UInt8(ascii: "\\"))
         out.append(UInt8(ascii: "u"))
         for shift in stride(from: 12, through: 0, by: -4) {
@@ -93,9 +119,10 @@ enum StringEscaping {
 enum ConsoleEscaping {
     /// `"text"` with every dangerous character escaped.
     static func quoted<S: StringProtocol>(_ text: S) -> String {
-        var bytes: [UInt8] = [UInt8(ascii: "\"")]
-        StringEscaping.appendEscaped(String(text), to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
-        return String(decoding: bytes, as: UTF8.self)
+        var line = LineBuffer(capacity: text.utf8.count + 16)
+        line.append(UInt8(ascii: "\""))
+        StringEscaping.appendEscaped(String(text), to: &line)
+        line.append(UInt8(ascii: "\""))
+        return line.string
     }
 }
