@@ -30,12 +30,8 @@ public struct ErrorFormattingProcessor: LogProcessor {
             if ScalarKind(of: convertible) != nil || convertible is LoggedError { return nil }
             if let error = convertible as? any Error { return .error(error) }
             return nil
-        case .array(let values):
-            guard values.contains(where: { formatted($0) != nil }) else { return nil }
-            return .array(values.map { formatted($0) ?? $0 })
-        case .dictionary(let dictionary):
-            guard dictionary.values.contains(where: { formatted($0) != nil }) else { return nil }
-            return .dictionary(dictionary.mapValues { formatted($0) ?? $0 })
+        case .array, .dictionary:
+            return value.rewritingElements(formatted)
         }
     }
 }

@@ -107,9 +107,8 @@ public struct RedactionProcessor: LogProcessor {
         switch value {
         case .string, .stringConvertible:
             return nil
-        case .array(let values):
-            guard values.contains(where: { redacted($0) != nil }) else { return nil }
-            return .array(values.map { redacted($0) ?? $0 })
+        case .array:
+            return value.rewritingElements(redacted)
         case .dictionary(let dictionary):
             var changed = false
             var result = dictionary

@@ -38,12 +38,8 @@ public struct TruncationProcessor: LogProcessor {
             // renderer then writes the string instead of asking for the description again.
             let text = convertible.description
             return .string(truncated(text) ?? text)
-        case .array(let values):
-            guard values.contains(where: { truncated($0) != nil }) else { return nil }
-            return .array(values.map { truncated($0) ?? $0 })
-        case .dictionary(let dictionary):
-            guard dictionary.values.contains(where: { truncated($0) != nil }) else { return nil }
-            return .dictionary(dictionary.mapValues { truncated($0) ?? $0 })
+        case .array, .dictionary:
+            return value.rewritingElements(truncated)
         }
     }
 
