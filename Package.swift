@@ -7,11 +7,13 @@ let package = Package(
     products: [
         .executable(name: "dalston", targets: ["dalston"]),
         .library(name: "DalstonLogging", targets: ["DalstonLogging"]),
+        .library(name: "DalstonRedis", targets: ["DalstonRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Observability foundation: every executable configures logging through this module only.
@@ -21,6 +23,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // ServiceContext carries bound log fields (and later trace context) across tasks.
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ]
+        ),
+        // Redis transport: RESP2/RESP3 codec, pipelining connections, pool, pub/sub.
+        .target(
+            name: "DalstonRedis",
+            dependencies: [
+                "DalstonLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -39,6 +51,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/DalstonBenchmarks"
+        ),
+        .testTarget(
+            name: "DalstonRedisTests",
+            dependencies: [
+                "DalstonRedis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "DalstonLoggingTests",

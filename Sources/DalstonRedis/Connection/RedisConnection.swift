@@ -1,0 +1,144 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One TCP connection to Redis with its channel pipeline: RESP decoder, command encoder and the
+/// pipelining handler. Authenticated and on the configured database before it is handed out.
+public final class RedisConnection: Sendable {
+    let channel: any Channel
+    let logger: Logger
+    let commandTimeout: Duration
+    public let id: Int
+
+    private init(channel: any Channel, logger: Logger, commandTimeout: Duration, id: Int) {
+        self.channel = channel
+        self.logger = logger
+        self.commandTimeout = commandTimeout
+        self.id = id
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    /// Opens, authenticates (`AUTH`) and selects the database (`SELECT`).
+    /// `subscriberSink` puts the connection in subscriber mode: every inbound value goes there.
+    public static func connect(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger,
+        id: Int = 0,
+        subscriberSink: (@Sendable (RESPValue) -> Void)? = nil
+    ) async throws(RedisError) -> RedisConnection {
+        let bootstrap = ClientBootstrap(group: eventLoopGroup)
+            .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.seconds * 1e9)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        ByteToMessageHandler(RESPValueDecoder(parser: RESPParser())),
+                        MessageToByteHandler(RedisCommandEncoder()),
+                        RedisCommandHandler(subscriberSink: subscriberSink),
+                    ])
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw .connectionFailed(endpoint: configuration.endpoint, reason: "\(error)")
+        }
+        var connectionLogger = logger
+        connectionLogger[metadataKey: "redis_connection"] = .stringConvertible(id)
+        let connection = RedisConnection(channel: channel, logger: connectionLogger, commandTimeout: configuration.commandTimeout, id: id)
+        do {
+            if let password = configuration.password {
+                let auth = configuration.username.map { RedisCommand("AUTH", RedisArgument($0), RedisArgument(password)) }
+                    ?? RedisCommand("AUTH", RedisArgument(password))
+                _ = try await connection.send(auth)
+            }
+            if configuration.database != 0 {
+                _ = try await connection.send(RedisCommand("SELECT", RedisArgument(configuration.database)))
+            }
+        } catch {
+            await connection.close()
+            if case .server(let message) = error {
+                throw .connectionFailed(endpoint: configuration.endpoint, reason: "the server refused the connection set-up: \(message)")
+            }
+            throw error
+        }
+        connectionLogger.debug("redis_connected", metadata: ["endpoint": "\(configuration.endpoint)"])
+        return connection
+    }
+
+    /// Sends one command and waits for its reply.
+    ///
+    /// - Parameter timeout: how long to wait; `nil` uses the configured command timeout. A late
+    ///   reply would be paired with the wrong command, so a timeout closes the connection.
+    /// - Parameter closeOnCancel: for blocking commands: cancelling the task closes the
+    ///   connection, the only way to stop a blocked Redis command.
+    public func send(_ command: RedisCommand, timeout: Duration? = nil, closeOnCancel: Bool = false) async throws(RedisError) -> RESPValue {
+        let future = write(command, timeout: timeout ?? commandTimeout)
+        do {
+            return try await withTaskCancellationHandler {
+                try await future.get()
+            } onCancel: {
+                if closeOnCancel { channel.close(promise: nil) }
+            }
+        } catch let error as RedisError {
+            throw error
+        } catch {
+            throw .connectionClosed
+        }
+    }
+
+    /// Sends commands back to back without waiting in between, then collects every reply in order.
+    public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil) async -> [Result<RESPValue, RedisError>] {
+        let futures = commands.map { write($0, timeout: timeout ?? commandTimeout, flush: false) }
+        channel.flush()
+        var results: [Result<RESPValue, RedisError>] = []
+        results.reserveCapacity(futures.count)
+        for future in futures {
+            do {
+                results.append(.success(try await future.get()))
+            } catch let error as RedisError {
+                results.append(.failure(error))
+            } catch {
+                results.append(.failure(.connectionClosed))
+            }
+        }
+        return results
+    }
+
+    /// Writes a command whose replies go to the subscriber sink (subscriber mode only).
+    func sendToSubscriber(_ command: RedisCommand) async throws(RedisError) {
+        do {
+            try await channel.writeAndFlush((command, EventLoopPromise<RESPValue>?.none))
+        } catch {
+            throw .connectionClosed
+        }
+    }
+
+    private func write(_ command: RedisCommand, timeout: Duration, flush: Bool = true) -> EventLoopFuture<RESPValue> {
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        let channel = self.channel
+        let name = command.name
+        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
+            promise.fail(RedisError.timedOut(command: name, seconds: timeout.seconds))
+            channel.close(promise: nil)
+        }
+        promise.futureResult.whenComplete { _ in deadline.cancel() }
+        if flush {
+            channel.writeAndFlush((command, Optional(promise)), promise: nil)
+        } else {
+            channel.write((command, Optional(promise)), promise: nil)
+        }
+        return promise.futureResult
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+
+    /// Completes when the connection closes, for whatever reason.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+}
