@@ -52,10 +52,17 @@ let package = Package(
             ],
             path: "Benchmarks/DalstonBenchmarks"
         ),
+        // Helpers for tests only: a real redis-server per test, polling.
+        .target(
+            name: "DalstonTestSupport",
+            dependencies: ["DalstonRedis"],
+            path: "Tests/DalstonTestSupport"
+        ),
         .testTarget(
             name: "DalstonRedisTests",
             dependencies: [
                 "DalstonRedis",
+                "DalstonTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]

@@ -237,7 +237,7 @@ extension RedisClient {
         let reply = try await send(RedisCommand("INFO", section.map { [RedisArgument($0)] } ?? []))
         guard let text = reply.string else { throw .unexpectedReply(command: "INFO", reply: "\(reply)") }
         var fields: [String: String] = [:]
-        for line in text.split(whereSeparator: { $0 == "\r" || $0 == "\n" }) where !line.hasPrefix("#") {
+        for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
             if let colon = line.firstIndex(of: ":") {
                 fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
             }

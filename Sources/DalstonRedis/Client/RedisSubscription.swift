@@ -10,6 +10,12 @@ public struct RedisPubSubMessage: Sendable, Equatable {
     public let pattern: String?
     public let payload: [UInt8]
 
+    public init(channel: String, pattern: String?, payload: [UInt8]) {
+        self.channel = channel
+        self.pattern = pattern
+        self.payload = payload
+    }
+
     public var string: String { String(decoding: payload, as: UTF8.self) }
 }
 

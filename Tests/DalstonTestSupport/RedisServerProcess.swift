@@ -1,0 +1,137 @@
+import DalstonRedis
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `redis-server` on a free loopback port, owned by one test.
+///
+/// Tests that need one are enabled when redis-server is installed; with `CI=true` they always run,
+/// so a missing server fails CI instead of silently skipping.
+public final class RedisServerProcess: @unchecked Sendable {
+    public let port: Int
+    public let password: String?
+    private let lock = NSLock()
+    private var process: Process?
+
+    public static let executable: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    public static var isInstalled: Bool { executable != nil }
+    public static var isRequired: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    /// For `.enabled(if:)`: run when installed, and always in CI.
+    public static var shouldRun: Bool { isInstalled || isRequired }
+    public static let skipReason = "redis-server is not installed (apt-get install redis-server); under CI=true this is a failure"
+
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Starts a server and waits until it answers.
+    public init(password: String? = nil) async throws {
+        self.port = try Self.freePort()
+        self.password = password
+        try await start()
+    }
+
+    public var configuration: RedisConfiguration {
+        var configuration = RedisConfiguration(host: "127.0.0.1", port: port)
+        configuration.password = password
+        configuration.connectTimeout = .seconds(2)
+        return configuration
+    }
+
+    public var url: String {
+        password.map { "redis://:\($0)@127.0.0.1:\(port)/0" } ?? "redis://127.0.0.1:\(port)/0"
+    }
+
+    /// (Re)starts on the same port.
+    public func start() async throws {
+        guard let executable = Self.executable else {
+            throw Unavailable(description: "redis-server is not installed; .ci/run installs it with apt-get")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        var arguments = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--enable-debug-command", "local", "--loglevel", "warning",
+        ]
+        if let password { arguments += ["--requirepass", password] }
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { self.process = process }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.answersPing(port: port) { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw Unavailable(description: "redis-server on port \(port) did not start within 10 s")
+    }
+
+    /// SIGKILL: the server vanishes mid-stream, like a crash.
+    public func kill() {
+        guard let process = lock.withLock({ self.process }) else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        lock.withLock { self.process = nil }
+    }
+
+    deinit {
+        if let process, process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Runs `redis-cli`-free raw commands for test set-up: sends inline commands over a socket.
+    static func answersPing(port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let ping = Array("PING\r\n".utf8)
+        guard write(descriptor, ping, ping.count) == ping.count else { return false }
+        var reply = [UInt8](repeating: 0, count: 64)
+        let count = read(descriptor, &reply, reply.count)
+        // "+PONG" without a password; "-NOAUTH" with one: either way the server is up.
+        return count > 0 && (reply[0] == UInt8(ascii: "+") || reply[0] == UInt8(ascii: "-"))
+    }
+
+    /// A port that was free a moment ago (bind to port 0, read it back, release it).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw Unavailable(description: "socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(descriptor, pointer, length) == 0 else { return -1 }
+                return getsockname(descriptor, pointer, &length)
+            }
+        }
+        guard bound == 0 else { throw Unavailable(description: "could not find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+public func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
