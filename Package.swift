@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "dalston", targets: ["dalston"]),
         .library(name: "DalstonLogging", targets: ["DalstonLogging"]),
         .library(name: "DalstonRedis", targets: ["DalstonRedis"]),
+        .library(name: "DalstonBroker", targets: ["DalstonBroker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -33,6 +34,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // Queues, events, state and workers behind one protocol; Redis and in-memory implementations.
+        .target(
+            name: "DalstonBroker",
+            dependencies: [
+                "DalstonRedis",
+                "DalstonLogging",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -13,7 +13,7 @@ public struct RedisStreamEntry: Sendable, Equatable {
     }
 
     /// Parses `[id, [field, value, ...]]`; `nil` for a deleted entry (whose fields are null).
-    init?(_ value: RESPValue) throws(RedisError) {
+    public init?(_ value: RESPValue) throws(RedisError) {
         guard let parts = value.elements, parts.count == 2, let id = parts[0].string else {
             throw .unexpectedReply(command: "stream entry", reply: "\(value)")
         }

@@ -1,0 +1,301 @@
+import Foundation
+import Logging
+
+/// The embedded broker: everything in this process's memory, with the same semantics as
+/// `RedisBroker` (the shared conformance suite runs against both). Used when `REDIS_URL` is not
+/// set, so Dalston runs on a fresh machine with no Redis.
+///
+/// Messages are stored encoded, exactly as they would travel over Redis, so that decoding,
+/// version checks and dead-lettering of undecodable messages behave the same.
+public actor InMemoryBroker: Broker {
+    private struct QueuedMessage {
+        let id: UInt64
+        let payload: [UInt8]
+        let enqueuedAt: Date
+        var deliveries: Int
+    }
+
+    private struct Delivery {
+        var message: QueuedMessage
+        let consumer: String
+        var visibleAgainAt: ContinuousClock.Instant
+    }
+
+    public let options: BrokerOptions
+    private let logger: Logger
+    private var nextMessageID: UInt64 = 1
+    private var waiting: [String: [QueuedMessage]] = [:]
+    private var inFlight: [String: [UInt64: Delivery]] = [:]
+    private var deadLetterQueues: [String: [DeadLetter]] = [:]
+    private var waiters: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
+    private var nextWaiterID = 0
+    private var records: [StateKey: [String: String]] = [:]
+    private var indexes: [String: [String: Double]] = [:]
+    private var workers: [String: WorkerHeartbeat] = [:]
+    private var subscribers: [Int: AsyncStream<EventEnvelope>.Continuation] = [:]
+    private var nextSubscriberID = 0
+    private var isShutDown = false
+
+    /// Dead letters kept per engine (the oldest are dropped beyond this), as with Redis' MAXLEN.
+    public static let deadLetterLimit = 10_000
+
+    public init(options: BrokerOptions = BrokerOptions(), logger: Logger = Logger(label: "dalston.broker")) {
+        self.options = options
+        self.logger = logger
+    }
+
+    // MARK: Queues
+
+    public func enqueue(_ task: TaskEnvelope) async throws(BrokerError) {
+        var task = task
+        task.enqueuedAt = Date()
+        try enqueuePayload(MessageCoding.encode(task), engine: task.engineID)
+    }
+
+    /// Puts bytes on a queue as they are: for tools that replay dead letters, and for tests of
+    /// undecodable messages.
+    public func enqueueRawPayload(_ payload: [UInt8], engine: String) throws(BrokerError) {
+        try enqueuePayload(payload, engine: engine)
+    }
+
+    private func enqueuePayload(_ payload: [UInt8], engine: String) throws(BrokerError) {
+        guard !isShutDown else { throw .shutDown }
+        waiting[engine, default: []].append(QueuedMessage(id: nextMessageID, payload: payload, enqueuedAt: Date(), deliveries: 0))
+        nextMessageID += 1
+        wakeWaiters(engine)
+    }
+
+    public func receive(engine: String, consumer: String, waitUpTo: Duration) async throws(BrokerError) -> ReceivedTask? {
+        let deadline = ContinuousClock.now + waitUpTo
+        while true {
+            guard !isShutDown else { throw .shutDown }
+            if Task.isCancelled { return nil }
+            if let delivery = takeExpiredDelivery(engine: engine) {
+                var message = delivery.message
+                message.deliveries += 1
+                if message.deliveries > options.maximumDeliveries {
+                    recordDeadLetter(engine: engine, payload: message.payload, deliveries: message.deliveries - 1,
+                                     reason: "not acknowledged after \(message.deliveries - 1) deliveries (each worker died or timed out)")
+                    continue
+                }
+                logger.warning("task_redelivered", metadata: [
+                    "engine_id": "\(engine)", "previous_consumer": "\(delivery.consumer)", "deliveries": .stringConvertible(message.deliveries),
+                ])
+                if let task = deliver(message, engine: engine, consumer: consumer) { return task }
+                continue
+            }
+            if var message = waiting[engine]?.first {
+                waiting[engine]?.removeFirst()
+                message.deliveries = 1
+                if let task = deliver(message, engine: engine, consumer: consumer) { return task }
+                continue
+            }
+            let now = ContinuousClock.now
+            if now >= deadline { return nil }
+            let nextExpiry = inFlight[engine]?.values.map(\.visibleAgainAt).min()
+            await waitForWork(engine: engine, until: min(deadline, nextExpiry ?? deadline))
+        }
+    }
+
+    /// Marks a message in flight and decodes it; an undecodable one is dead-lettered (`nil`).
+    private func deliver(_ message: QueuedMessage, engine: String, consumer: String) -> ReceivedTask? {
+        let envelope: TaskEnvelope
+        do {
+            envelope = try MessageCoding.decodeTask(message.payload)
+        } catch {
+            recordDeadLetter(engine: engine, payload: message.payload, deliveries: message.deliveries, reason: error.description)
+            return nil
+        }
+        inFlight[engine, default: [:]][message.id] = Delivery(
+            message: message, consumer: consumer, visibleAgainAt: .now + options.visibilityTimeout)
+        return ReceivedTask(envelope: envelope, engine: engine, receipt: String(message.id), deliveryCount: message.deliveries, receivedAt: Date())
+    }
+
+    private func takeExpiredDelivery(engine: String) -> Delivery? {
+        let now = ContinuousClock.now
+        guard let expired = inFlight[engine]?.values.filter({ $0.visibleAgainAt <= now }).min(by: { $0.message.id < $1.message.id })
+        else { return nil }
+        inFlight[engine]?[expired.message.id] = nil
+        return expired
+    }
+
+    public func acknowledge(_ task: ReceivedTask) async throws(BrokerError) {
+        _ = try settle(task)
+    }
+
+    public func renewLease(_ task: ReceivedTask) async throws(BrokerError) {
+        guard let id = UInt64(task.receipt), inFlight[task.engine]?[id] != nil else { throw .unknownDelivery(task.receipt) }
+        inFlight[task.engine]?[id]?.visibleAgainAt = .now + options.visibilityTimeout
+    }
+
+    public func requeue(_ task: ReceivedTask) async throws(BrokerError) {
+        _ = try settle(task)
+        try await enqueue(task.envelope)
+    }
+
+    public func deadLetter(_ task: ReceivedTask, reason: String) async throws(BrokerError) {
+        let delivery = try settle(task)
+        recordDeadLetter(engine: task.engine, payload: delivery.message.payload, deliveries: delivery.message.deliveries, reason: reason)
+    }
+
+    private func settle(_ task: ReceivedTask) throws(BrokerError) -> Delivery {
+        guard let id = UInt64(task.receipt), let delivery = inFlight[task.engine]?.removeValue(forKey: id) else {
+            throw .unknownDelivery(task.receipt)
+        }
+        return delivery
+    }
+
+    private func recordDeadLetter(engine: String, payload: [UInt8], deliveries: Int, reason: String) {
+        deadLetterQueues[engine, default: []].append(DeadLetter(engine: engine, reason: reason, payload: payload, deliveries: deliveries, failedAt: Date()))
+        if deadLetterQueues[engine, default: []].count > Self.deadLetterLimit {
+            deadLetterQueues[engine]?.removeFirst()
+        }
+        logger.error("task_dead_lettered", metadata: ["engine_id": "\(engine)", "reason": "\(reason)", "deliveries": .stringConvertible(deliveries)])
+    }
+
+    public func queueStats(engine: String) async throws(BrokerError) -> QueueStats {
+        let queued = waiting[engine] ?? []
+        let delivered = inFlight[engine]?.values.map(\.message) ?? []
+        let oldest = (queued + delivered).map(\.enqueuedAt).min()
+        return QueueStats(
+            waiting: queued.count, inFlight: delivered.count, deadLettered: deadLetterQueues[engine]?.count ?? 0,
+            oldestAge: oldest.map { Date().timeIntervalSince($0) })
+    }
+
+    public func deadLetters(engine: String, limit: Int) async throws(BrokerError) -> [DeadLetter] {
+        Array((deadLetterQueues[engine] ?? []).suffix(limit))
+    }
+
+    public func knownEngines() async throws(BrokerError) -> [String] {
+        Set(waiting.keys).union(inFlight.keys).union(deadLetterQueues.keys).sorted()
+    }
+
+    // MARK: Waiting for work
+
+    private func waitForWork(engine: String, until wakeAt: ContinuousClock.Instant) async {
+        let id = nextWaiterID
+        nextWaiterID += 1
+        let timer = Task { [weak self] in
+            try? await Task.sleep(until: wakeAt, clock: .continuous)
+            await self?.wakeWaiter(engine: engine, id: id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiters[engine, default: [:]][id] = continuation
+            }
+        } onCancel: {
+            Task { [weak self] in await self?.wakeWaiter(engine: engine, id: id) }
+        }
+        timer.cancel()
+    }
+
+    private func wakeWaiter(engine: String, id: Int) {
+        waiters[engine]?.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeWaiters(_ engine: String) {
+        guard let pending = waiters.removeValue(forKey: engine) else { return }
+        for continuation in pending.values { continuation.resume() }
+    }
+
+    // MARK: Events
+
+    public func publish(_ event: EventEnvelope) async throws(BrokerError) {
+        guard !isShutDown else { throw .shutDown }
+        let payload = try MessageCoding.encode(event)
+        let decoded: EventEnvelope
+        do {
+            decoded = try MessageCoding.decodeEvent(payload)  // subscribers get what Redis would give them
+        } catch {
+            logger.warning("event_undecodable", metadata: ["error": "\(error)"])
+            return
+        }
+        for continuation in subscribers.values { continuation.yield(decoded) }
+    }
+
+    public nonisolated func events() -> EventStream {
+        let (stream, continuation) = AsyncStream.makeStream(of: EventEnvelope.self, bufferingPolicy: .bufferingOldest(100_000))
+        let registration = Task { await self.addSubscriber(continuation) }
+        continuation.onTermination = { _ in
+            Task {
+                if let id = await registration.value { await self.removeSubscriber(id) }
+            }
+        }
+        return EventStream(
+            stream: stream,
+            readiness: { _ in await registration.value != nil },
+            cancellation: { continuation.finish() })
+    }
+
+    private func addSubscriber(_ continuation: AsyncStream<EventEnvelope>.Continuation) -> Int? {
+        guard !isShutDown else {
+            continuation.finish()
+            return nil
+        }
+        let id = nextSubscriberID
+        nextSubscriberID += 1
+        subscribers[id] = continuation
+        return id
+    }
+
+    private func removeSubscriber(_ id: Int) {
+        subscribers[id] = nil
+    }
+
+    // MARK: State
+
+    public func saveState(_ key: StateKey, fields: [String: String]) async throws(BrokerError) {
+        records[key, default: [:]].merge(fields) { _, new in new }
+    }
+
+    public func state(_ key: StateKey) async throws(BrokerError) -> [String: String] {
+        records[key] ?? [:]
+    }
+
+    public func incrementState(_ key: StateKey, field: String, by amount: Int) async throws(BrokerError) -> Int64 {
+        let current = records[key]?[field]
+        guard let value = current.map({ Int64($0) }) ?? 0 else {
+            throw .invalidMessage("\(key).\(field) is not an integer")
+        }
+        let updated = value + Int64(amount)
+        records[key, default: [:]][field] = String(updated)
+        return updated
+    }
+
+    public func deleteState(_ key: StateKey) async throws(BrokerError) {
+        records[key] = nil
+    }
+
+    public func addToIndex(_ index: String, member: String, score: Double) async throws(BrokerError) {
+        indexes[index, default: [:]][member] = score
+    }
+
+    public func indexMembers(_ index: String, limit: Int) async throws(BrokerError) -> [String] {
+        (indexes[index] ?? [:]).sorted { ($0.value, $0.key) > ($1.value, $1.key) }.prefix(limit).map(\.key)
+    }
+
+    // MARK: Workers
+
+    public func heartbeat(_ worker: WorkerHeartbeat) async throws(BrokerError) {
+        workers[worker.workerID] = worker
+    }
+
+    public func liveWorkers() async throws(BrokerError) -> [WorkerHeartbeat] {
+        let cutoff = Date().addingTimeInterval(-options.workerTimeout.timeInterval)
+        return workers.values.filter { $0.lastSeen >= cutoff }.sorted { $0.workerID < $1.workerID }
+    }
+
+    public func shutdown() async {
+        isShutDown = true
+        for continuation in subscribers.values { continuation.finish() }
+        subscribers.removeAll()
+        for engine in Array(waiters.keys) { wakeWaiters(engine) }
+    }
+}
+
+extension Duration {
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,351 @@
+import DalstonLogging
+import DalstonRedis
+import Foundation
+import Logging
+import Synchronization
+
+/// The broker on Redis: one stream per engine type with a consumer group, `XAUTOCLAIM` for
+/// redelivery after the visibility timeout, a dead-letter stream per engine, pub/sub for events,
+/// hashes for state.
+///
+/// Acknowledging deletes the entry (`XACK` + `XDEL` in one transaction), so a stream's length is
+/// the work not yet done: waiting plus in flight.
+public final class RedisBroker: Broker {
+    public let client: RedisClient
+    public let options: BrokerOptions
+    private let keys: RedisKeys
+    private let logger: Logger
+    private let groupsCreated = Mutex<Set<String>>([])
+    private let lastClaimCheck = Mutex<[String: ContinuousClock.Instant]>([:])
+
+    /// Dead letters kept per engine (older ones are trimmed).
+    public static let deadLetterLimit = 10_000
+
+    public init(client: RedisClient, options: BrokerOptions = BrokerOptions(), logger: Logger = Logger(label: "dalston.broker")) {
+        self.client = client
+        self.options = options
+        self.keys = RedisKeys(prefix: options.keyPrefix)
+        self.logger = logger
+    }
+
+    /// How often a waiting consumer looks for deliveries whose visibility timeout ran out.
+    private var claimInterval: Duration { min(options.visibilityTimeout / 2, .seconds(1)) }
+
+    // MARK: Queues
+
+    public func enqueue(_ task: TaskEnvelope) async throws(BrokerError) {
+        var task = task
+        task.enqueuedAt = Date()
+        try await enqueueRawPayload(MessageCoding.encode(task), engine: task.engineID)
+    }
+
+    /// Puts bytes on a queue as they are: for tools that replay dead letters, and for tests of
+    /// undecodable messages.
+    public func enqueueRawPayload(_ payload: [UInt8], engine: String) async throws(BrokerError) {
+        try await redis {
+            let results = try await client.pipeline([
+                RedisClient.xaddCommand(keys.taskStream(engine), fields: [("envelope", payload)]),
+                RedisCommand("SADD", RedisArgument(keys.engines), RedisArgument(engine)),
+            ])
+            for case .failure(let error) in results { throw error }
+        }
+    }
+
+    public func receive(engine: String, consumer: String, waitUpTo: Duration) async throws(BrokerError) -> ReceivedTask? {
+        let stream = keys.taskStream(engine)
+        let deadline = ContinuousClock.now + waitUpTo
+        try await ensureGroup(stream)
+        while !Task.isCancelled {
+            if claimIsDue(engine) {
+                if let task = try await claimExpired(engine: engine, stream: stream, consumer: consumer) { return task }
+                continue
+            }
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { return nil }
+            let entries: [RedisStreamEntry]
+            do {
+                entries = try await client.xreadgroup(
+                    group: keys.consumerGroup, consumer: consumer, stream: stream, count: 1, blockFor: min(remaining, claimInterval))
+            } catch {
+                if Task.isCancelled { return nil }
+                if case .server(let message) = error, message.hasPrefix("NOGROUP") {
+                    // The server lost the group (restarted without persistence): make it again.
+                    groupsCreated.withLock { _ = $0.remove(stream) }
+                    try await ensureGroup(stream)
+                    continue
+                }
+                throw .unavailable(error.description)
+            }
+            guard let entry = entries.first else { continue }
+            if let task = try await accept(entry, engine: engine, stream: stream, deliveries: 1) { return task }
+        }
+        return nil
+    }
+
+    private func claimIsDue(_ engine: String) -> Bool {
+        lastClaimCheck.withLock { checks in
+            let now = ContinuousClock.now
+            guard let last = checks[engine], now - last < claimInterval else {
+                checks[engine] = now
+                return true
+            }
+            return false
+        }
+    }
+
+    /// Takes over one delivery whose consumer did not acknowledge it in time, or dead-letters it
+    /// when it has been delivered too often.
+    private func claimExpired(engine: String, stream: String, consumer: String) async throws(BrokerError) -> ReceivedTask? {
+        try await redis { () -> ReceivedTask? in
+            let claimed = try await client.xautoclaim(
+                stream: stream, group: keys.consumerGroup, consumer: consumer, minIdle: options.visibilityTimeout, count: 1)
+            guard let entry = claimed.first else { return nil }
+            let pending = try await client.xpending(stream: stream, group: keys.consumerGroup, id: entry.id)
+            let deliveries = Int(pending?.deliveries ?? 1)
+            if deliveries > options.maximumDeliveries {
+                try await moveToDeadLetters(entry: entry, engine: engine, deliveries: deliveries - 1,
+                                            reason: "not acknowledged after \(deliveries - 1) deliveries (each worker died or timed out)")
+                lastClaimCheck.withLock { $0[engine] = nil }  // look again at once: more may be due
+                return nil
+            }
+            logger.warning("task_redelivered", metadata: ["engine_id": "\(engine)", "deliveries": .stringConvertible(deliveries), "entry": "\(entry.id)"])
+            return try await accept(entry, engine: engine, stream: stream, deliveries: deliveries)
+        }
+    }
+
+    /// Decodes a delivered entry; an undecodable one goes to the dead letters (`nil`).
+    private func accept(_ entry: RedisStreamEntry, engine: String, stream: String, deliveries: Int) async throws(BrokerError) -> ReceivedTask? {
+        let payload = entry.fields["envelope"] ?? []
+        do {
+            let envelope = try MessageCoding.decodeTask(payload)
+            return ReceivedTask(envelope: envelope, engine: engine, receipt: entry.id, deliveryCount: deliveries, receivedAt: Date())
+        } catch {
+            let reason = entry.fields["envelope"] == nil ? "stream entry without an envelope field" : error.description
+            try await moveToDeadLetters(entry: entry, engine: engine, deliveries: deliveries, reason: reason)
+            return nil
+        }
+    }
+
+    private func moveToDeadLetters(entry: RedisStreamEntry, engine: String, deliveries: Int, reason: String) async throws(BrokerError) {
+        _ = try await redis { try await client.transaction(self.deadLetterCommands(
+            engine: engine, entryID: entry.id, payload: entry.fields["envelope"] ?? [], deliveries: deliveries, reason: reason)) }
+        logger.error("task_dead_lettered", metadata: ["engine_id": "\(engine)", "reason": "\(reason)", "deliveries": .stringConvertible(deliveries)])
+    }
+
+    private func deadLetterCommands(engine: String, entryID: String, payload: [UInt8], deliveries: Int, reason: String) -> [RedisCommand] {
+        let stream = keys.taskStream(engine)
+        return [
+            RedisCommand("XADD", RedisArgument(keys.deadLetterStream(engine)), "MAXLEN", "~", RedisArgument(Self.deadLetterLimit), "*",
+                         "engine", RedisArgument(engine), "reason", RedisArgument(reason), "payload", RedisArgument(bytes: payload),
+                         "deliveries", RedisArgument(deliveries), "failed_at", RedisArgument(Date().timeIntervalSince1970)),
+            RedisCommand("XACK", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument(entryID)),
+            RedisCommand("XDEL", RedisArgument(stream), RedisArgument(entryID)),
+        ]
+    }
+
+    public func acknowledge(_ task: ReceivedTask) async throws(BrokerError) {
+        let stream = keys.taskStream(task.engine)
+        try await settle(task, [
+            RedisCommand("XACK", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument(task.receipt)),
+            RedisCommand("XDEL", RedisArgument(stream), RedisArgument(task.receipt)),
+        ])
+    }
+
+    public func renewLease(_ task: ReceivedTask) async throws(BrokerError) {
+        let stream = keys.taskStream(task.engine)
+        // XCLAIM with min-idle 0 and JUSTID resets the idle time without counting a delivery.
+        let reply = try await redis {
+            try await client.send(RedisCommand(
+                "XCLAIM", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument("lease-\(task.receipt)"), 0,
+                RedisArgument(task.receipt), "JUSTID"))
+        }
+        guard reply.elements?.isEmpty == false else { throw .unknownDelivery(task.receipt) }
+    }
+
+    public func requeue(_ task: ReceivedTask) async throws(BrokerError) {
+        var envelope = task.envelope
+        envelope.enqueuedAt = Date()
+        let stream = keys.taskStream(task.engine)
+        try await settle(task, [
+            RedisCommand("XACK", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument(task.receipt)),
+            RedisCommand("XDEL", RedisArgument(stream), RedisArgument(task.receipt)),
+            RedisClient.xaddCommand(stream, fields: [("envelope", try MessageCoding.encode(envelope))]),
+        ])
+    }
+
+    public func deadLetter(_ task: ReceivedTask, reason: String) async throws(BrokerError) {
+        let commands = deadLetterCommands(
+            engine: task.engine, entryID: task.receipt, payload: try MessageCoding.encode(task.envelope),
+            deliveries: task.deliveryCount, reason: reason)
+        // XACK first, so that a delivery that is no longer ours is reported instead of copied.
+        try await settle(task, [commands[1], commands[0], commands[2]])
+        logger.error("task_dead_lettered", metadata: ["engine_id": "\(task.engine)", "reason": "\(reason)", "deliveries": .stringConvertible(task.deliveryCount)])
+    }
+
+    /// Runs `commands` (the first being the XACK) in one transaction; if the XACK found nothing
+    /// pending, the delivery was not ours to settle.
+    private func settle(_ task: ReceivedTask, _ commands: [RedisCommand]) async throws(BrokerError) {
+        let pending = try await redis {
+            try await client.xpending(stream: keys.taskStream(task.engine), group: keys.consumerGroup, id: task.receipt)
+        }
+        guard pending != nil else { throw .unknownDelivery(task.receipt) }
+        let replies = try await redis { try await client.transaction(commands) }
+        guard replies.first?.int == 1 else { throw .unknownDelivery(task.receipt) }
+    }
+
+    public func queueStats(engine: String) async throws(BrokerError) -> QueueStats {
+        let stream = keys.taskStream(engine)
+        try await ensureGroup(stream)
+        return try await redis { () -> QueueStats in
+            let results = try await client.pipeline([
+                RedisCommand("XLEN", RedisArgument(stream)),
+                RedisCommand("XPENDING", RedisArgument(stream), RedisArgument(keys.consumerGroup)),
+                RedisCommand("XLEN", RedisArgument(keys.deadLetterStream(engine))),
+                RedisCommand("XRANGE", RedisArgument(stream), "-", "+", "COUNT", 1),
+            ])
+            let replies = try results.map { try $0.get() }
+            let length = Int(replies[0].int ?? 0)
+            let pending = Int(replies[1].elements?.first?.int ?? 0)
+            let oldest = try replies[3].elements?.first.flatMap { try RedisStreamEntry($0) }?.timestampMilliseconds
+            return QueueStats(
+                waiting: max(0, length - pending), inFlight: pending, deadLettered: Int(replies[2].int ?? 0),
+                oldestAge: oldest.map { max(0, Date().timeIntervalSince1970 - Double($0) / 1000) })
+        }
+    }
+
+    public func deadLetters(engine: String, limit: Int) async throws(BrokerError) -> [DeadLetter] {
+        try await redis { () -> [DeadLetter] in
+            let reply = try await client.send(RedisCommand("XREVRANGE", RedisArgument(keys.deadLetterStream(engine)), "+", "-", "COUNT", RedisArgument(limit)))
+            var letters: [DeadLetter] = []
+            for item in reply.elements ?? [] {
+                guard let entry = try RedisStreamEntry(item) else { continue }
+                letters.append(DeadLetter(
+                    engine: entry.string("engine") ?? engine, reason: entry.string("reason") ?? "",
+                    payload: entry.fields["payload"] ?? [], deliveries: Int(entry.string("deliveries") ?? "") ?? 0,
+                    failedAt: Date(timeIntervalSince1970: Double(entry.string("failed_at") ?? "") ?? 0)))
+            }
+            return letters.reversed()
+        }
+    }
+
+    public func knownEngines() async throws(BrokerError) -> [String] {
+        try await redis { try await client.send(RedisCommand("SMEMBERS", RedisArgument(keys.engines))) }
+            .elements?.compactMap(\.string).sorted() ?? []
+    }
+
+    private func ensureGroup(_ stream: String) async throws(BrokerError) {
+        guard !groupsCreated.withLock({ $0.contains(stream) }) else { return }
+        try await redis { try await client.xgroupCreate(stream, group: keys.consumerGroup) }
+        groupsCreated.withLock { _ = $0.insert(stream) }
+    }
+
+    // MARK: Events
+
+    public func publish(_ event: EventEnvelope) async throws(BrokerError) {
+        let payload = try MessageCoding.encode(event)
+        try await redis { try await client.publish(keys.events, payload) }
+    }
+
+    public func events() -> EventStream {
+        let subscription = client.subscribe(channels: [keys.events])
+        let logger = self.logger
+        let (stream, continuation) = AsyncStream.makeStream(of: EventEnvelope.self, bufferingPolicy: .bufferingOldest(100_000))
+        let pump = Task {
+            for await message in subscription {
+                do {
+                    continuation.yield(try MessageCoding.decodeEvent(message.payload))
+                } catch {
+                    logger.warning("event_undecodable", metadata: ["channel": "\(message.channel)", "error": "\(error)", "bytes": .stringConvertible(message.payload.count)])
+                }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in
+            pump.cancel()
+            subscription.cancel()
+        }
+        return EventStream(
+            stream: stream,
+            readiness: { timeout in await subscription.waitUntilSubscribed(timeout: timeout) },
+            cancellation: { continuation.finish() })
+    }
+
+    // MARK: State
+
+    public func saveState(_ key: StateKey, fields: [String: String]) async throws(BrokerError) {
+        try await redis { try await client.hset(keys.state(key), fields) }
+    }
+
+    public func state(_ key: StateKey) async throws(BrokerError) -> [String: String] {
+        try await redis { try await client.hgetall(keys.state(key)) }
+    }
+
+    public func incrementState(_ key: StateKey, field: String, by amount: Int) async throws(BrokerError) -> Int64 {
+        do {
+            return try await client.hincrby(keys.state(key), field: field, by: amount)
+        } catch .server(let message) {
+            throw .invalidMessage("\(key).\(field): \(message)")
+        } catch {
+            throw .unavailable(error.description)
+        }
+    }
+
+    public func deleteState(_ key: StateKey) async throws(BrokerError) {
+        try await redis { _ = try await client.delete([keys.state(key)]) }
+    }
+
+    public func addToIndex(_ index: String, member: String, score: Double) async throws(BrokerError) {
+        try await redis { try await client.zadd(keys.index(index), member: member, score: score) }
+    }
+
+    public func indexMembers(_ index: String, limit: Int) async throws(BrokerError) -> [String] {
+        try await redis { try await client.zrevrange(keys.index(index), count: limit) }
+    }
+
+    // MARK: Workers
+
+    public func heartbeat(_ worker: WorkerHeartbeat) async throws(BrokerError) {
+        let payload = try MessageCoding.encode(worker)
+        try await redis { try await client.hset(keys.workers, [worker.workerID: String(decoding: payload, as: UTF8.self)]) }
+    }
+
+    public func liveWorkers() async throws(BrokerError) -> [WorkerHeartbeat] {
+        let entries = try await redis { try await client.hgetall(keys.workers) }
+        let cutoff = Date().addingTimeInterval(-options.workerTimeout.timeInterval)
+        var live: [WorkerHeartbeat] = []
+        var gone: [String] = []
+        for (workerID, json) in entries {
+            guard let worker = try? MessageCoding.decodeHeartbeat(Array(json.utf8)) else {
+                gone.append(workerID)
+                continue
+            }
+            if worker.lastSeen >= cutoff {
+                live.append(worker)
+            } else if worker.lastSeen < cutoff.addingTimeInterval(-10 * options.workerTimeout.timeInterval) {
+                gone.append(workerID)  // long dead: forget it
+            }
+        }
+        if !gone.isEmpty {
+            _ = try? await client.send(RedisCommand("HDEL", [RedisArgument(keys.workers)] + gone.map { RedisArgument($0) }))
+        }
+        return live.sorted { $0.workerID < $1.workerID }
+    }
+
+    public func shutdown() async {
+        await client.shutdown()
+    }
+
+    /// Runs Redis work, turning transport failures into `BrokerError.unavailable`.
+    @discardableResult
+    private func redis<Result>(_ body: () async throws -> Result) async throws(BrokerError) -> Result {
+        do {
+            return try await body()
+        } catch let error as BrokerError {
+            throw error
+        } catch let error as RedisError {
+            throw .unavailable(error.description)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+    }
+}
