@@ -78,6 +78,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "DalstonBrokerTests",
+            dependencies: ["DalstonBroker", "DalstonRedis", "DalstonTestSupport"]
+        ),
+        .testTarget(
             name: "DalstonLoggingTests",
             dependencies: [
                 "DalstonLogging",

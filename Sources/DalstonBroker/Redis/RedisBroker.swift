@@ -57,24 +57,23 @@ public final class RedisBroker: Broker {
         try await ensureGroup(stream)
         while !Task.isCancelled {
             if claimIsDue(engine) {
-                if let task = try await claimExpired(engine: engine, stream: stream, consumer: consumer) { return task }
+                let claimed = try await withGroup(stream) {
+                    try await self.claimExpired(engine: engine, stream: stream, consumer: consumer)
+                }
+                if let task = claimed { return task }
                 continue
             }
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { return nil }
             let entries: [RedisStreamEntry]
             do {
-                entries = try await client.xreadgroup(
-                    group: keys.consumerGroup, consumer: consumer, stream: stream, count: 1, blockFor: min(remaining, claimInterval))
+                entries = try await withGroup(stream) {
+                    try await self.client.xreadgroup(
+                        group: self.keys.consumerGroup, consumer: consumer, stream: stream, count: 1, blockFor: min(remaining, self.claimInterval))
+                }
             } catch {
                 if Task.isCancelled { return nil }
-                if case .server(let message) = error, message.hasPrefix("NOGROUP") {
-                    // The server lost the group (restarted without persistence): make it again.
-                    groupsCreated.withLock { _ = $0.remove(stream) }
-                    try await ensureGroup(stream)
-                    continue
-                }
-                throw .unavailable(error.description)
+                throw error
             }
             guard let entry = entries.first else { continue }
             if let task = try await accept(entry, engine: engine, stream: stream, deliveries: 1) { return task }
@@ -185,8 +184,9 @@ public final class RedisBroker: Broker {
     /// Runs `commands` (the first being the XACK) in one transaction; if the XACK found nothing
     /// pending, the delivery was not ours to settle.
     private func settle(_ task: ReceivedTask, _ commands: [RedisCommand]) async throws(BrokerError) {
-        let pending = try await redis {
-            try await client.xpending(stream: keys.taskStream(task.engine), group: keys.consumerGroup, id: task.receipt)
+        let stream = keys.taskStream(task.engine)
+        let pending = try await withGroup(stream) {
+            try await self.client.xpending(stream: stream, group: self.keys.consumerGroup, id: task.receipt)
         }
         guard pending != nil else { throw .unknownDelivery(task.receipt) }
         let replies = try await redis { try await client.transaction(commands) }
@@ -195,8 +195,7 @@ public final class RedisBroker: Broker {
 
     public func queueStats(engine: String) async throws(BrokerError) -> QueueStats {
         let stream = keys.taskStream(engine)
-        try await ensureGroup(stream)
-        return try await redis { () -> QueueStats in
+        return try await withGroup(stream) { () -> QueueStats in
             let results = try await client.pipeline([
                 RedisCommand("XLEN", RedisArgument(stream)),
                 RedisCommand("XPENDING", RedisArgument(stream), RedisArgument(keys.consumerGroup)),
@@ -231,6 +230,20 @@ public final class RedisBroker: Broker {
     public func knownEngines() async throws(BrokerError) -> [String] {
         try await redis { try await client.send(RedisCommand("SMEMBERS", RedisArgument(keys.engines))) }
             .elements?.compactMap(\.string).sorted() ?? []
+    }
+
+    /// Runs `body`, which needs the consumer group of `stream`. If the server lost the group (it
+    /// restarted without persistence), the group is made again and `body` runs once more.
+    private func withGroup<Result>(_ stream: String, _ body: () async throws -> Result) async throws(BrokerError) -> Result {
+        try await ensureGroup(stream)
+        do {
+            return try await redis(body)
+        } catch .unavailable(let reason) where reason.contains("NOGROUP") {
+            logger.warning("redis_consumer_group_recreated", metadata: ["stream": "\(stream)"])
+            groupsCreated.withLock { _ = $0.remove(stream) }
+            try await ensureGroup(stream)
+            return try await redis(body)
+        }
     }
 
     private func ensureGroup(_ stream: String) async throws(BrokerError) {

@@ -1,0 +1,244 @@
+import DalstonBroker
+import DalstonTestSupport
+import Foundation
+import Testing
+
+/// The semantics every broker must have; run against each implementation.
+@Suite("Broker conformance")
+struct BrokerConformanceTests {
+    @Test(arguments: BrokerKind.available)
+    func enqueueReceiveAcknowledgeInOrder(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind)
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        for number in 1...3 { try await broker.enqueue(task(number)) }
+        var stats = try await broker.queueStats(engine: "transcribe")
+        #expect(stats.waiting == 3 && stats.inFlight == 0)
+        #expect(stats.oldestAge != nil)
+
+        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(2)))
+        #expect(withoutTimestamp(first.envelope) == task(1))
+        #expect(first.envelope.metadata["request_id"] == "req_test")
+        #expect(first.envelope.metadata["traceparent"]?.hasPrefix("00-4bf92f35") == true)
+        #expect(first.deliveryCount == 1)
+        #expect((first.queueWait ?? -1) >= 0)
+        stats = try await broker.queueStats(engine: "transcribe")
+        #expect(stats.waiting == 2 && stats.inFlight == 1)
+
+        try await broker.acknowledge(first)
+        let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(2)))
+        let third = try #require(try await broker.receive(engine: "transcribe", consumer: "w2", waitUpTo: .seconds(2)))
+        #expect([second.envelope.taskID, third.envelope.taskID] == ["task_2", "task_3"])
+        try await broker.acknowledge(second)
+        try await broker.acknowledge(third)
+        stats = try await broker.queueStats(engine: "transcribe")
+        #expect(stats == QueueStats(waiting: 0, inFlight: 0, deadLettered: 0, oldestAge: nil))
+        await #expect(throws: BrokerError.unknownDelivery(third.receipt)) { try await broker.acknowledge(third) }
+        #expect(try await broker.knownEngines() == ["transcribe"])
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func anEmptyQueueTimesOutAndAWaitingReceiverWakesOnEnqueue(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind)
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        var start = ContinuousClock.now
+        #expect(try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .milliseconds(300)) == nil)
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(250) && waited < .seconds(3))
+
+        let receiver = Task { try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .seconds(10)) }
+        try await Task.sleep(for: .milliseconds(150))
+        start = ContinuousClock.now
+        try await broker.enqueue(task(7, engine: "merge"))
+        let received = try await receiver.value
+        #expect(received?.envelope.taskID == "task_7")
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func cancellingAWaitingReceiverReturnsPromptly(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind)
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        let receiver = Task { try await broker.receive(engine: "idle", consumer: "w", waitUpTo: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let start = ContinuousClock.now
+        receiver.cancel()
+        let result = try await receiver.value
+        #expect(result == nil)
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func aTaskNeverAcknowledgedIsRedeliveredToAnotherWorker(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind) { $0.visibilityTimeout = .milliseconds(300) }
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        try await broker.enqueue(task(1))
+        let lost = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(2)))
+        // The worker "dies": it never acknowledges.
+        let redelivered = try #require(try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(5)))
+        #expect(redelivered.envelope.taskID == lost.envelope.taskID)
+        #expect(redelivered.deliveryCount == 2)
+        try await broker.acknowledge(redelivered)
+        #expect(try await broker.queueStats(engine: "transcribe").inFlight == 0)
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func renewingTheLeaseKeepsALongTaskFromBeingRedelivered(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind) { $0.visibilityTimeout = .milliseconds(400) }
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        try await broker.enqueue(task(1))
+        let held = try #require(try await broker.receive(engine: "transcribe", consumer: "slow", waitUpTo: .seconds(2)))
+        let renewer = Task {
+            for _ in 0..<8 {
+                try await Task.sleep(for: .milliseconds(125))
+                try await broker.renewLease(held)
+            }
+        }
+        #expect(try await broker.receive(engine: "transcribe", consumer: "other", waitUpTo: .seconds(1)) == nil)
+        try await renewer.value
+        try await broker.acknowledge(held)
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func aTaskThatKeepsFailingIsDeadLetteredAfterTheMaximumDeliveries(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind) {
+            $0.visibilityTimeout = .milliseconds(200)
+            $0.maximumDeliveries = 2
+        }
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        try await broker.enqueue(task(1))
+        for delivery in 1...2 {
+            let received = try #require(try await broker.receive(engine: "transcribe", consumer: "crash\(delivery)", waitUpTo: .seconds(3)))
+            #expect(received.deliveryCount == delivery)
+        }
+        #expect(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(1)) == nil)
+        let letters = try await broker.deadLetters(engine: "transcribe", limit: 10)
+        #expect(letters.count == 1)
+        #expect(letters.first?.reason.contains("not acknowledged after 2 deliveries") == true)
+        #expect(letters.first?.envelope?.taskID == "task_1")
+        #expect(try await broker.queueStats(engine: "transcribe") == QueueStats(waiting: 0, inFlight: 0, deadLettered: 1, oldestAge: nil))
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func poisonMessagesAreDeadLetteredAndTheQueueKeepsFlowing(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind)
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        try await harness.enqueueRaw(Array("{not json".utf8), "transcribe")
+        var future = try JSONSerialization.jsonObject(with: Data(MessageCoding.encode(task(9)))) as? [String: Any] ?? [:]
+        future["version"] = 99
+        try await harness.enqueueRaw(Array(try JSONSerialization.data(withJSONObject: future)), "transcribe")
+        try await harness.enqueueRaw([0xFF, 0x00, 0x0A], "transcribe")
+        try await broker.enqueue(task(1))
+
+        let received = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(3)))
+        #expect(received.envelope.taskID == "task_1")
+        try await broker.acknowledge(received)
+        let letters = try await broker.deadLetters(engine: "transcribe", limit: 10)
+        #expect(letters.count == 3)
+        #expect(letters[0].payload == Array("{not json".utf8))
+        #expect(letters[0].reason.contains("undecodable"))
+        #expect(letters[1].reason.contains("unsupported task envelope version 99"))
+        #expect(letters[2].payload == [0xFF, 0x00, 0x0A])
+        #expect(try await broker.queueStats(engine: "transcribe").deadLettered == 3)
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func requeueAndExplicitDeadLetter(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind)
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        try await broker.enqueue(task(1))
+        try await broker.enqueue(task(2))
+        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "stopping", waitUpTo: .seconds(2)))
+        try await broker.requeue(first)
+        await #expect(throws: BrokerError.unknownDelivery(first.receipt)) { try await broker.acknowledge(first) }
+        let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(2)))
+        let again = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(2)))
+        #expect(Set([second.envelope.taskID, again.envelope.taskID]) == ["task_1", "task_2"])
+        #expect(again.deliveryCount == 1 && second.deliveryCount == 1)
+        try await broker.acknowledge(second)
+        try await broker.deadLetter(again, reason: "engine error: unsupported audio format")
+        let letter = try #require(try await broker.deadLetters(engine: "transcribe", limit: 5).first)
+        #expect(letter.reason == "engine error: unsupported audio format")
+        #expect(letter.envelope.map(withoutTimestamp) == withoutTimestamp(again.envelope))
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func manyWorkersProcessEveryTaskExactlyOnce(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind)
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        let total = 200
+        for number in 0..<total { try await broker.enqueue(task(number)) }
+        let processed = try await withThrowingTaskGroup(of: [String].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    var mine: [String] = []
+                    while let received = try await broker.receive(engine: "transcribe", consumer: "w\(worker)", waitUpTo: .milliseconds(300)) {
+                        mine.append(received.envelope.taskID)
+                        try await broker.acknowledge(received)
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(processed.count == total)
+        #expect(Set(processed) == Set((0..<total).map { "task_\($0)" }))
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func eventsReachEverySubscriberInOrder(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind)
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        let first = broker.events()
+        let second = broker.events()
+        #expect(await first.waitUntilReady())
+        #expect(await second.waitUntilReady())
+        let types = ["job_created", "task_completed", "job_completed"]
+        for type in types {
+            try await broker.publish(EventEnvelope(type: type, jobID: "job_1", data: ["progress": 50], metadata: ["request_id": "req_ev"]))
+        }
+        for stream in [first, second] {
+            var received: [EventEnvelope] = []
+            for await event in stream {
+                received.append(event)
+                if received.count == types.count { break }
+            }
+            #expect(received.map(\.type) == types)
+            #expect(received.allSatisfy { $0.metadata["request_id"] == "req_ev" && $0.jobID == "job_1" && $0.data["progress"] == 50 })
+        }
+    }
+
+    @Test(arguments: BrokerKind.available)
+    func stateRecordsIndexesAndWorkers(kind: BrokerKind) async throws {
+        let harness = try await BrokerHarness.make(kind) { $0.workerTimeout = .seconds(5) }
+        let broker = harness.broker
+        defer { Task { await broker.shutdown() } }
+        try await broker.saveState(.job("job_1"), fields: ["status": "pending", "request_id": "req_1"])
+        try await broker.saveState(.job("job_1"), fields: ["status": "running"])
+        #expect(try await broker.state(.job("job_1")) == ["status": "running", "request_id": "req_1"])
+        #expect(try await broker.incrementState(.job("job_1"), field: "completed_tasks", by: 2) == 2)
+        await #expect(throws: BrokerError.self) { _ = try await broker.incrementState(.job("job_1"), field: "status", by: 1) }
+        try await broker.deleteState(.job("job_1"))
+        #expect(try await broker.state(.job("job_1")) == [:])
+
+        for (index, id) in ["job_a", "job_b", "job_c"].enumerated() {
+            try await broker.addToIndex("jobs", member: id, score: Double(index))
+        }
+        #expect(try await broker.indexMembers("jobs", limit: 2) == ["job_c", "job_b"])
+
+        try await broker.heartbeat(WorkerHeartbeat(workerID: "w-live", engineID: "transcribe", status: "busy", currentTaskID: "task_1"))
+        try await broker.heartbeat(WorkerHeartbeat(workerID: "w-stale", engineID: "merge", status: "idle", lastSeen: Date().addingTimeInterval(-60)))
+        let live = try await broker.liveWorkers()
+        #expect(live.map(\.workerID) == ["w-live"])
+        #expect(live.first?.currentTaskID == "task_1")
+    }
+}
