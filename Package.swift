@@ -58,7 +58,11 @@ let package = Package(
             name: "dalston-benchmarks",
             dependencies: [
                 "DalstonLogging",
+                "DalstonRedis",
+                "DalstonBroker",
+                "DalstonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/DalstonBenchmarks"
         ),

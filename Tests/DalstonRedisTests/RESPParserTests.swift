@@ -94,9 +94,11 @@ struct RESPParserTests {
         for byte in wire {
             try channel.writeInbound(ByteBuffer(bytes: [byte]))
         }
-        #expect(try channel.readInbound(as: RESPValue.self) == .array([bulk("ab\r\n"), .double(2.5)]))
-        #expect(try channel.readInbound(as: RESPValue.self) == .simpleString("PONG"))
-        #expect(try channel.readInbound(as: RESPValue.self) == nil)
+        #expect(try channel.readInbound(as: [RESPValue].self) == [.array([bulk("ab\r\n"), .double(2.5)])])
+        #expect(try channel.readInbound(as: [RESPValue].self) == [.simpleString("PONG")])
+        #expect(try channel.readInbound(as: [RESPValue].self) == nil)
+        try channel.writeInbound(ByteBuffer(string: ":1\r\n:2\r\n:3"))
+        #expect(try channel.readInbound(as: [RESPValue].self) == [.integer(1), .integer(2)], "all complete values of a read, together")
         _ = try channel.finish()
     }
 
@@ -165,43 +167,48 @@ struct RESPParserTests {
 
 @Suite("Command handler")
 struct RedisCommandHandlerTests {
+    private typealias Replies = [Result<RESPValue, RedisError>]
+
     private func makeChannel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandlers([
             ByteToMessageHandler(RESPValueDecoder(parser: RESPParser())),
-            MessageToByteHandler(RedisCommandEncoder()),
             RedisCommandHandler(),
         ])
         return channel
     }
 
+    private func send(_ commands: [RedisCommand], on channel: EmbeddedChannel) -> EventLoopFuture<Replies> {
+        let promise = channel.eventLoop.makePromise(of: Replies.self)
+        channel.writeAndFlush(RedisRequest(commands: commands, promise: promise), promise: nil)
+        return promise.futureResult
+    }
+
     @Test func pipelinedRepliesAreMatchedInOrder() throws {
         let channel = try makeChannel()
-        let promises = (0..<3).map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
-        for (index, promise) in promises.enumerated() {
-            channel.write((RedisCommand("GET", RedisArgument("k\(index)")), Optional(promise)), promise: nil)
-        }
-        channel.flush()
+        let batch = send((0..<3).map { RedisCommand("GET", RedisArgument("k\($0)")) }, on: channel)
+        let single = send([RedisCommand("PING")], on: channel)
         let written = try channel.readOutbound(as: ByteBuffer.self).map { String(buffer: $0) } ?? ""
-        #expect(written.hasPrefix("*2\r\n$3\r\nGET\r\n$2\r\nk0\r\n"))
-        try channel.writeInbound(ByteBuffer(string: "$2\r\nv0\r\n-WRONGTYPE no\r\n:3\r\n"))
-        #expect(try promises[0].futureResult.wait() == bulk("v0"))
-        #expect(throws: RedisError.server("WRONGTYPE no")) { try promises[1].futureResult.wait() }
-        #expect(try promises[2].futureResult.wait() == .integer(3))
+        #expect(written == "*2\r\n$3\r\nGET\r\n$2\r\nk0\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk2\r\n",
+                "a batch is one write")
+        try channel.writeInbound(ByteBuffer(string: "$2\r\nv0\r\n-WRONGTYPE no\r\n:3\r\n+PONG\r\n"))
+        let replies = try batch.wait()
+        #expect(try replies[0].get() == bulk("v0"))
+        #expect(throws: RedisError.server("WRONGTYPE no")) { try replies[1].get() }
+        #expect(try replies[2].get() == .integer(3))
+        #expect(try single.wait().first?.get() == .simpleString("PONG"))
         _ = try channel.finish()
     }
 
     @Test func malformedReplyFailsEveryPendingCommandAndCloses() throws {
         let channel = try makeChannel()
-        let first = channel.eventLoop.makePromise(of: RESPValue.self)
-        let second = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush((RedisCommand("PING"), Optional(first)), promise: nil)
-        channel.writeAndFlush((RedisCommand("PING"), Optional(second)), promise: nil)
+        let first = send([RedisCommand("PING")], on: channel)
+        let second = send([RedisCommand("PING"), RedisCommand("PING")], on: channel)
         // The handler consumes the decode error: it fails what is pending and closes the channel.
         try channel.writeInbound(ByteBuffer(string: "?garbage\r\n"))
-        for promise in [first, second] {
+        for future in [first, second] {
             #expect {
-                try promise.futureResult.wait()
+                try future.wait()
             } throws: { error in
                 if case .protocolViolation(let reason) = error as? RedisError { return reason.contains("unknown type byte") }
                 return false
@@ -212,10 +219,15 @@ struct RedisCommandHandlerTests {
 
     @Test func closingFailsPendingCommandsWithConnectionClosed() throws {
         let channel = try makeChannel()
-        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush((RedisCommand("BLMOVE"), Optional(promise)), promise: nil)
+        let future = send([RedisCommand("BLMOVE")], on: channel)
         try channel.close().wait()
-        #expect(throws: RedisError.connectionClosed) { try promise.futureResult.wait() }
+        #expect(throws: RedisError.connectionClosed) { try future.wait() }
+    }
+
+    @Test func largeArgumentCountsAndLengthsEncodeExactly() {
+        var buffer = ByteBuffer()
+        RedisCommand("SET", RedisArgument("k"), RedisArgument(bytes: Array(repeating: 0x61, count: 1234))).encode(into: &buffer)
+        #expect(String(buffer: buffer) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1234\r\n" + String(repeating: "a", count: 1234) + "\r\n")
     }
 }
 

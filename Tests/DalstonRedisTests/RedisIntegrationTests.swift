@@ -180,4 +180,18 @@ struct RedisIntegrationTests {
         var iterator = subscription.makeAsyncIterator()
         #expect(await iterator.next()?.string == "after restart")
     }
+
+    @Test func aCommandOnAPooledConnectionThatDiedUnnoticedIsRetriedOnAFreshOne() async throws {
+        let server = try await RedisServerProcess()
+        let client = RedisClient(configuration: server.configuration)
+        defer { Task { await client.shutdown() } }
+        try await client.pipeline((0..<8).map { _ in RedisCommand("PING") }).forEach { _ = try $0.get() }
+        for _ in 0..<5 {
+            let admin = RedisClient(configuration: server.configuration)
+            _ = try await admin.send(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+            await admin.shutdown()
+            try await client.set("after-kill", "ok")  // the pooled connection is dead: must not surface
+            #expect(try await client.get("after-kill") == Array("ok".utf8))
+        }
+    }
 }

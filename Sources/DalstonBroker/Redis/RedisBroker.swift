@@ -21,6 +21,32 @@ public final class RedisBroker: Broker {
     /// Dead letters kept per engine (older ones are trimmed).
     public static let deadLetterLimit = 10_000
 
+    /// Lua run atomically by Redis. KEYS[1] is the task stream; ARGV[1] the group, ARGV[2] the
+    /// entry id. Each returns 1 when the entry was pending (and is now settled), else 0.
+    enum SettleScript {
+        static let acknowledge = """
+            if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+            redis.call('XDEL', KEYS[1], ARGV[2])
+            return 1
+            """
+        /// ARGV[3]: the envelope to put back on the queue.
+        static let requeue = """
+            if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+            redis.call('XDEL', KEYS[1], ARGV[2])
+            redis.call('XADD', KEYS[1], '*', 'envelope', ARGV[3])
+            return 1
+            """
+        /// KEYS[2]: the dead-letter stream; ARGV[3..8]: max length, engine, reason, payload,
+        /// deliveries, failed_at.
+        static let deadLetter = """
+            if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+            redis.call('XDEL', KEYS[1], ARGV[2])
+            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'engine', ARGV[4], 'reason', ARGV[5],
+                'payload', ARGV[6], 'deliveries', ARGV[7], 'failed_at', ARGV[8])
+            return 1
+            """
+    }
+
     public init(client: RedisClient, options: BrokerOptions = BrokerOptions(), logger: Logger = Logger(label: "dalston.broker")) {
         self.client = client
         self.options = options
@@ -126,28 +152,20 @@ public final class RedisBroker: Broker {
     }
 
     private func moveToDeadLetters(entry: RedisStreamEntry, engine: String, deliveries: Int, reason: String) async throws(BrokerError) {
-        _ = try await redis { try await client.transaction(self.deadLetterCommands(
-            engine: engine, entryID: entry.id, payload: entry.fields["envelope"] ?? [], deliveries: deliveries, reason: reason)) }
+        _ = try await settle(engine: engine, receipt: entry.id, script: SettleScript.deadLetter, extraKeys: [keys.deadLetterStream(engine)],
+                             extraArguments: deadLetterFields(engine: engine, payload: entry.fields["envelope"] ?? [], deliveries: deliveries, reason: reason))
         logger.error("task_dead_lettered", metadata: ["engine_id": "\(engine)", "reason": "\(reason)", "deliveries": .stringConvertible(deliveries)])
     }
 
-    private func deadLetterCommands(engine: String, entryID: String, payload: [UInt8], deliveries: Int, reason: String) -> [RedisCommand] {
-        let stream = keys.taskStream(engine)
-        return [
-            RedisCommand("XADD", RedisArgument(keys.deadLetterStream(engine)), "MAXLEN", "~", RedisArgument(Self.deadLetterLimit), "*",
-                         "engine", RedisArgument(engine), "reason", RedisArgument(reason), "payload", RedisArgument(bytes: payload),
-                         "deliveries", RedisArgument(deliveries), "failed_at", RedisArgument(Date().timeIntervalSince1970)),
-            RedisCommand("XACK", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument(entryID)),
-            RedisCommand("XDEL", RedisArgument(stream), RedisArgument(entryID)),
-        ]
+    private func deadLetterFields(engine: String, payload: [UInt8], deliveries: Int, reason: String) -> [RedisArgument] {
+        [RedisArgument(Self.deadLetterLimit), RedisArgument(engine), RedisArgument(reason), RedisArgument(bytes: payload),
+         RedisArgument(deliveries), RedisArgument(Date().timeIntervalSince1970)]
     }
 
     public func acknowledge(_ task: ReceivedTask) async throws(BrokerError) {
-        let stream = keys.taskStream(task.engine)
-        try await settle(task, [
-            RedisCommand("XACK", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument(task.receipt)),
-            RedisCommand("XDEL", RedisArgument(stream), RedisArgument(task.receipt)),
-        ])
+        guard try await settle(engine: task.engine, receipt: task.receipt, script: SettleScript.acknowledge) else {
+            throw .unknownDelivery(task.receipt)
+        }
     }
 
     public func renewLease(_ task: ReceivedTask) async throws(BrokerError) {
@@ -164,33 +182,31 @@ public final class RedisBroker: Broker {
     public func requeue(_ task: ReceivedTask) async throws(BrokerError) {
         var envelope = task.envelope
         envelope.enqueuedAt = Date()
-        let stream = keys.taskStream(task.engine)
-        try await settle(task, [
-            RedisCommand("XACK", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument(task.receipt)),
-            RedisCommand("XDEL", RedisArgument(stream), RedisArgument(task.receipt)),
-            RedisClient.xaddCommand(stream, fields: [("envelope", try MessageCoding.encode(envelope))]),
-        ])
+        let payload = try MessageCoding.encode(envelope)
+        guard try await settle(engine: task.engine, receipt: task.receipt, script: SettleScript.requeue, extraArguments: [RedisArgument(bytes: payload)]) else {
+            throw .unknownDelivery(task.receipt)
+        }
     }
 
     public func deadLetter(_ task: ReceivedTask, reason: String) async throws(BrokerError) {
-        let commands = deadLetterCommands(
-            engine: task.engine, entryID: task.receipt, payload: try MessageCoding.encode(task.envelope),
-            deliveries: task.deliveryCount, reason: reason)
-        // XACK first, so that a delivery that is no longer ours is reported instead of copied.
-        try await settle(task, [commands[1], commands[0], commands[2]])
+        let fields = deadLetterFields(engine: task.engine, payload: try MessageCoding.encode(task.envelope), deliveries: task.deliveryCount, reason: reason)
+        guard try await settle(engine: task.engine, receipt: task.receipt, script: SettleScript.deadLetter,
+                               extraKeys: [keys.deadLetterStream(task.engine)], extraArguments: fields) else {
+            throw .unknownDelivery(task.receipt)
+        }
         logger.error("task_dead_lettered", metadata: ["engine_id": "\(task.engine)", "reason": "\(reason)", "deliveries": .stringConvertible(task.deliveryCount)])
     }
 
-    /// Runs `commands` (the first being the XACK) in one transaction; if the XACK found nothing
-    /// pending, the delivery was not ours to settle.
-    private func settle(_ task: ReceivedTask, _ commands: [RedisCommand]) async throws(BrokerError) {
-        let stream = keys.taskStream(task.engine)
-        let pending = try await withGroup(stream) {
-            try await self.client.xpending(stream: stream, group: self.keys.consumerGroup, id: task.receipt)
-        }
-        guard pending != nil else { throw .unknownDelivery(task.receipt) }
-        let replies = try await redis { try await client.transaction(commands) }
-        guard replies.first?.int == 1 else { throw .unknownDelivery(task.receipt) }
+    /// Settles a delivery atomically in one round trip: the script acknowledges the entry and only
+    /// if it was still pending deletes it (and re-adds or dead-letters it). `false` when it was
+    /// not pending: already settled, or never ours.
+    private func settle(engine: String, receipt: String, script: String, extraKeys: [String] = [], extraArguments: [RedisArgument] = []) async throws(BrokerError) -> Bool {
+        let stream = keys.taskStream(engine)
+        let streamKeys = [stream] + extraKeys
+        let arguments: [RedisArgument] = [RedisArgument(script), RedisArgument(streamKeys.count)]
+            + streamKeys.map { RedisArgument($0) } + [RedisArgument(keys.consumerGroup), RedisArgument(receipt)] + extraArguments
+        let reply = try await withGroup(stream) { try await self.client.send(RedisCommand("EVAL", arguments)) }
+        return reply.int == 1
     }
 
     public func queueStats(engine: String) async throws(BrokerError) -> QueueStats {

@@ -36,15 +36,22 @@ public final class RedisClient: Sendable {
     /// Sends a blocking command (`BLMOVE`, `XREADGROUP ... BLOCK`) that may wait up to `blockFor`.
     /// Cancelling the calling task stops the wait by closing that connection.
     public func sendBlocking(_ command: RedisCommand, blockFor: Duration) async throws(RedisError) -> RESPValue {
-        try await withConnection { connection throws(RedisError) in
+        // No retry: a blocking command that was waiting when its connection died failed in
+        // flight, and its caller decides what to do (the broker's receive loop tries again).
+        try await withConnection(retryingStaleConnection: false) { connection throws(RedisError) in
             try await connection.send(command, timeout: blockFor + configuration.commandTimeout, closeOnCancel: true)
         }
     }
 
     /// Sends several commands on one connection without waiting between them (one round trip).
     public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
-        try await withConnection { connection in
-            await connection.pipeline(commands)
+        try await withConnection { connection throws(RedisError) in
+            let results = await connection.pipeline(commands)
+            // A dead connection fails every command alike: surface it so the batch is retried.
+            if case .failure(.connectionClosed) = results.first, results.allSatisfy({ if case .failure(.connectionClosed) = $0 { true } else { false } }) {
+                throw .connectionClosed
+            }
+            return results
         }
     }
 
@@ -66,14 +73,33 @@ public final class RedisClient: Sendable {
     }
 
     /// Leases a connection for `body` and returns it to the pool afterwards, whatever happens.
+    ///
+    /// If a connection reused from the pool turns out to be dead (`connectionClosed` before any
+    /// reply) and `retryingStaleConnection` is set, `body` runs once more on a new connection. A
+    /// command that reached the server just before the connection dropped can therefore run
+    /// twice: Dalston's queues are at-least-once and its consumers tolerate that.
     public func withConnection<Result: Sendable>(
+        retryingStaleConnection: Bool = true,
         _ body: (RedisConnection) async throws(RedisError) -> Result
     ) async throws(RedisError) -> Result {
-        let connection = try await pool.lease()
+        let (connection, reused) = try await pool.lease()
         do {
             let result = try await body(connection)
             await pool.release(connection)
             return result
+        } catch .connectionClosed where retryingStaleConnection && reused && !Task.isCancelled {
+            await pool.release(connection)
+            await pool.discardIdle()
+            logger.debug("redis_stale_connection_retried", metadata: ["redis_connection": .stringConvertible(connection.id)])
+            let (fresh, _) = try await pool.lease()
+            do {
+                let result = try await body(fresh)
+                await pool.release(fresh)
+                return result
+            } catch {
+                await pool.release(fresh)
+                throw error
+            }
         } catch {
             await pool.release(connection)
             throw error

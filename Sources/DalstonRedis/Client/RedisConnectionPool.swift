@@ -28,20 +28,30 @@ actor RedisConnectionPool {
         self.logger = logger
     }
 
-    /// A connection for the caller's exclusive use until `release`.
-    func lease() async throws(RedisError) -> RedisConnection {
+    /// A connection for the caller's exclusive use until `release`, and whether it was reused
+    /// from the idle set (it may have died unnoticed) rather than just opened.
+    func lease() async throws(RedisError) -> (connection: RedisConnection, reused: Bool) {
         let deadline = ContinuousClock.now + configuration.connectTimeout
         while true {
             guard !isClosed else { throw .clientClosed }
             while let connection = idle.popLast() {
-                if connection.isActive { return connection }
+                if connection.isActive { return (connection, true) }
                 openCount -= 1
             }
             if openCount < configuration.maximumConnections {
-                return try await openConnection(deadline: deadline)
+                return (try await openConnection(deadline: deadline), false)
             }
             try await waitForRelease(until: deadline)
         }
+    }
+
+    /// Closes every idle connection: after one turned out dead, the others probably are too (a
+    /// server restart or `CLIENT KILL` drops them all), and the event loop may not have noticed.
+    func discardIdle() async {
+        let connections = idle
+        idle.removeAll()
+        openCount -= connections.count
+        for connection in connections { await connection.close() }
     }
 
     /// Returns a connection; a closed one frees its slot.

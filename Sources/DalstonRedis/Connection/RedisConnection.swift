@@ -36,7 +36,6 @@ public final class RedisConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
                         ByteToMessageHandler(RESPValueDecoder(parser: RESPParser())),
-                        MessageToByteHandler(RedisCommandEncoder()),
                         RedisCommandHandler(subscriberSink: subscriberSink),
                     ])
                 }
@@ -77,10 +76,44 @@ public final class RedisConnection: Sendable {
     /// - Parameter closeOnCancel: for blocking commands: cancelling the task closes the
     ///   connection, the only way to stop a blocked Redis command.
     public func send(_ command: RedisCommand, timeout: Duration? = nil, closeOnCancel: Bool = false) async throws(RedisError) -> RESPValue {
-        let future = write(command, timeout: timeout ?? commandTimeout)
+        let results = try await submit([command], timeout: timeout ?? commandTimeout, closeOnCancel: closeOnCancel)
+        guard let result = results.first else { throw .connectionClosed }
+        return try result.get()
+    }
+
+    /// Sends commands back to back in one write, then collects every reply in order (one round
+    /// trip). Each command succeeds or fails on its own; a dropped connection fails them all.
+    public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil) async -> [Result<RESPValue, RedisError>] {
+        guard !commands.isEmpty else { return [] }
+        do {
+            return try await submit(commands, timeout: timeout ?? commandTimeout, closeOnCancel: false)
+        } catch {
+            return Array(repeating: .failure(error), count: commands.count)
+        }
+    }
+
+    /// Writes commands whose replies go to the subscriber sink (subscriber mode only).
+    func sendToSubscriber(_ command: RedisCommand) async throws(RedisError) {
+        do {
+            try await channel.writeAndFlush(RedisRequest(commands: [command], promise: nil))
+        } catch {
+            throw .connectionClosed
+        }
+    }
+
+    private func submit(_ commands: [RedisCommand], timeout: Duration, closeOnCancel: Bool) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        let promise = channel.eventLoop.makePromise(of: [Result<RESPValue, RedisError>].self)
+        let channel = self.channel
+        let name = commands.count == 1 ? commands[0].name : "a pipeline of \(commands.count) commands"
+        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
+            promise.fail(RedisError.timedOut(command: name, seconds: timeout.seconds))
+            channel.close(promise: nil)
+        }
+        promise.futureResult.whenComplete { _ in deadline.cancel() }
+        channel.writeAndFlush(RedisRequest(commands: commands, promise: promise), promise: nil)
         do {
             return try await withTaskCancellationHandler {
-                try await future.get()
+                try await promise.futureResult.get()
             } onCancel: {
                 if closeOnCancel { channel.close(promise: nil) }
             }
@@ -89,50 +122,6 @@ public final class RedisConnection: Sendable {
         } catch {
             throw .connectionClosed
         }
-    }
-
-    /// Sends commands back to back without waiting in between, then collects every reply in order.
-    public func pipeline(_ commands: [RedisCommand], timeout: Duration? = nil) async -> [Result<RESPValue, RedisError>] {
-        let futures = commands.map { write($0, timeout: timeout ?? commandTimeout, flush: false) }
-        channel.flush()
-        var results: [Result<RESPValue, RedisError>] = []
-        results.reserveCapacity(futures.count)
-        for future in futures {
-            do {
-                results.append(.success(try await future.get()))
-            } catch let error as RedisError {
-                results.append(.failure(error))
-            } catch {
-                results.append(.failure(.connectionClosed))
-            }
-        }
-        return results
-    }
-
-    /// Writes a command whose replies go to the subscriber sink (subscriber mode only).
-    func sendToSubscriber(_ command: RedisCommand) async throws(RedisError) {
-        do {
-            try await channel.writeAndFlush((command, EventLoopPromise<RESPValue>?.none))
-        } catch {
-            throw .connectionClosed
-        }
-    }
-
-    private func write(_ command: RedisCommand, timeout: Duration, flush: Bool = true) -> EventLoopFuture<RESPValue> {
-        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let channel = self.channel
-        let name = command.name
-        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
-            promise.fail(RedisError.timedOut(command: name, seconds: timeout.seconds))
-            channel.close(promise: nil)
-        }
-        promise.futureResult.whenComplete { _ in deadline.cancel() }
-        if flush {
-            channel.writeAndFlush((command, Optional(promise)), promise: nil)
-        } else {
-            channel.write((command, Optional(promise)), promise: nil)
-        }
-        return promise.futureResult
     }
 
     public func close() async {

@@ -44,11 +44,10 @@ public struct RESPParser: Sendable {
             guard let line = try readLine(buffer, at: &position) else { return nil }
             value = .error(line)
         case UInt8(ascii: ":"):
-            guard let line = try readLine(buffer, at: &position) else { return nil }
-            value = .integer(try integer(line, what: "integer"))
+            guard let number = try readInteger(buffer, at: &position, what: "integer") else { return nil }
+            value = .integer(number)
         case UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "="):
-            guard let line = try readLine(buffer, at: &position) else { return nil }
-            let length = try integer(line, what: "bulk length")
+            guard let length = try readInteger(buffer, at: &position, what: "bulk length") else { return nil }
             if length == -1 && marker == UInt8(ascii: "$") {
                 value = .null
                 break
@@ -70,8 +69,7 @@ public struct RESPParser: Sendable {
                 value = .bulkString(bytes)
             }
         case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
-            guard let line = try readLine(buffer, at: &position) else { return nil }
-            let count = try integer(line, what: "aggregate length")
+            guard let count = try readInteger(buffer, at: &position, what: "aggregate length") else { return nil }
             if count == -1 && marker == UInt8(ascii: "*") {
                 value = .null
                 break
@@ -83,8 +81,7 @@ public struct RESPParser: Sendable {
             default: value = .array(elements)
             }
         case UInt8(ascii: "%"), UInt8(ascii: "|"):
-            guard let line = try readLine(buffer, at: &position) else { return nil }
-            let count = try integer(line, what: "map length")
+            guard let count = try readInteger(buffer, at: &position, what: "map length") else { return nil }
             guard count >= 0, count <= maxAggregateCount / 2 else {
                 throw RESPProtocolError(reason: "map length \(count) outside 0...\(maxAggregateCount / 2)")
             }
@@ -148,20 +145,62 @@ public struct RESPParser: Sendable {
 
     /// The text up to the next CRLF, or `nil` when the CRLF has not arrived yet.
     private func readLine(_ buffer: ByteBuffer, at position: inout Int) throws(RESPProtocolError) -> String? {
+        guard let range = try lineRange(buffer, at: &position) else { return nil }
+        return buffer.getString(at: range.lowerBound, length: range.count) ?? ""
+    }
+
+    /// A decimal line read straight from the bytes (no String): lengths and integers are on every
+    /// reply, so this is the parser's hot path.
+    private func readInteger(_ buffer: ByteBuffer, at position: inout Int, what: String) throws(RESPProtocolError) -> Int64? {
+        let start = position
+        guard let range = try lineRange(buffer, at: &position) else { return nil }
+        let parsed: Int64? = buffer.withUnsafeReadableBytes { bytes -> Int64? in
+            let offset = range.lowerBound - buffer.readerIndex
+            var index = offset
+            let end = offset + range.count
+            var negative = false
+            if index < end && (bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+")) {
+                negative = bytes[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            guard index < end, end - index <= 19 else { return nil }
+            var value: Int64 = 0
+            while index < end {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                let (multiplied, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (added, overflow2) = multiplied.addingReportingOverflow(Int64(digit))
+                guard !overflow1, !overflow2 else { return nil }
+                value = added
+                index += 1
+            }
+            return negative ? -value : value
+        }
+        guard let parsed else {
+            let text = buffer.getString(at: range.lowerBound, length: min(range.count, 40)) ?? ""
+            position = start
+            throw RESPProtocolError(reason: "bad \(what) \"\(text)\"")
+        }
+        return parsed
+    }
+
+    /// Where the line's content is (excluding CRLF); moves `position` past the CRLF.
+    private func lineRange(_ buffer: ByteBuffer, at position: inout Int) throws(RESPProtocolError) -> Range<Int>? {
         let available = buffer.writerIndex - position
-        let view = buffer.readableBytesView
-        let start = view.startIndex + (position - buffer.readerIndex)
-        let searchEnd = view.startIndex + (position - buffer.readerIndex) + min(available, maxLineLength + 2)
-        guard let newline = view[start..<searchEnd].firstIndex(of: UInt8(ascii: "\n")) else {
+        let searchLength = min(available, maxLineLength + 2)
+        guard let newlineOffset = buffer.withUnsafeReadableBytes({ bytes -> Int? in
+            let start = position - buffer.readerIndex
+            return bytes[start..<(start + searchLength)].firstIndex(of: UInt8(ascii: "\n")).map { $0 - start }
+        }) else {
             if available > maxLineLength + 1 { throw RESPProtocolError(reason: "line longer than \(maxLineLength) bytes") }
             return nil
         }
-        guard newline > start, view[newline - 1] == UInt8(ascii: "\r") else {
+        guard newlineOffset > 0, buffer.getInteger(at: position + newlineOffset - 1, as: UInt8.self) == UInt8(ascii: "\r") else {
             throw RESPProtocolError(reason: "line ends in LF without CR")
         }
-        let text = String(decoding: view[start..<(newline - 1)], as: UTF8.self)
-        position += newline - start + 1
-        return text
+        let range = position..<(position + newlineOffset - 1)
+        position += newlineOffset + 1
+        return range
     }
 
     private func readBulk(_ buffer: ByteBuffer, at position: inout Int, length: Int) throws(RESPProtocolError) -> ByteBuffer? {
@@ -174,8 +213,4 @@ public struct RESPParser: Sendable {
         return bytes
     }
 
-    private func integer(_ text: String, what: String) throws(RESPProtocolError) -> Int64 {
-        guard let value = Int64(text) else { throw RESPProtocolError(reason: "bad \(what) \"\(text.prefix(40))\"") }
-        return value
-    }
 }

@@ -1,0 +1,105 @@
+import DalstonLogging
+import Foundation
+import Logging
+
+/// Cost of one log call to /dev/null, side by side with swift-log's StreamLogHandler and Python
+/// structlog, plus where the time of the JSON case goes.
+func runLoggingBenchmark() {
+
+    let devNull = open("/dev/null", O_WRONLY)
+    guard devNull >= 0 else { fatalError("cannot open /dev/null") }
+    let sink = FileDescriptorLineWriter(fileDescriptor: devNull)
+
+    func dalstonLogger(_ format: LogFormat) -> Logger {
+        LogPipeline(configuration: LoggingConfiguration(service: "bench", format: format, levels: LogLevelPolicy(defaultLevel: .info), writer: sink))
+            .makeLogger(label: "dalston.bench")
+    }
+
+    let context: Logger.Metadata = ["request_id": "req_3f2a9c", "job_id": "job_81b0", "task_id": "task_77aa"]
+
+    /// The same call in every case: event, 2 call fields, inside 3 task-local context fields.
+    func loggedCall(_ logger: Logger, level: Logger.Level = .info) -> Double {
+        withLogContext(context) {
+            measure {
+                logger.log(level: level, "task_completed", metadata: ["engine": "transcribe", "duration_ms": .stringConvertible(42)])
+            }
+        }
+    }
+
+    /// swift-log's own StreamLogHandler, pointed at /dev/null by redirecting stdout for the measurement.
+    func streamHandlerCall(level: Logger.Level = .info) -> Double {
+        fflush(nil)
+        let savedStdout = dup(1)
+        dup2(devNull, 1)
+        defer { fflush(nil); dup2(savedStdout, 1); close(savedStdout) }
+        var logger = Logger(label: "bench") { StreamLogHandler.standardOutput(label: $0, metadataProvider: LogContext.metadataProvider) }
+        logger.logLevel = .info
+        return loggedCall(logger, level: level)
+    }
+
+    /// Python structlog with the equivalent configuration (Benchmarks/structlog_baseline.py), if installed.
+    func structlogBaseline() -> [String: Double]? {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("structlog_baseline.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, "\(iterations / 4)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return try? JSONDecoder().decode([String: Double].self, from: data)
+    }
+
+    let results: [(name: String, key: String, dalston: Double, stream: Double?)] = [
+        ("(a) JSON, 3 context + 2 call fields", "json", loggedCall(dalstonLogger(.json)), streamHandlerCall()),
+        ("(b) console, same call", "console", loggedCall(dalstonLogger(.console)), nil),
+        ("(c) call below the level", "below_level", loggedCall(dalstonLogger(.json), level: .debug), streamHandlerCall(level: .debug)),
+    ]
+    let structlog = structlogBaseline()
+
+    /// Where the time of case (a) goes: the floor swift-log itself sets (its dispatch to a handler
+    /// that does nothing, plus the caller building the metadata dictionary), Dalston's pipeline up to
+    /// the writer, and the `write(2)` of one line.
+    struct DiscardingHandler: LogHandler {
+        var logLevel: Logger.Level = .info
+        var metadata: Logger.Metadata = [:]
+        var metadataProvider: Logger.MetadataProvider?
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {}
+    }
+    struct DiscardingWriter: LogLineWriter {
+        func write(line: UnsafeRawBufferPointer) {}
+    }
+    let breakdown: [(String, Double)] = [
+        ("swift-log call + metadata literal, handler does nothing", loggedCall(Logger(label: "bench") { _ in DiscardingHandler() })),
+        ("Dalston pipeline, JSON, writer discards", loggedCall(
+            LogPipeline(configuration: LoggingConfiguration(service: "bench", writer: DiscardingWriter())).makeLogger(label: "dalston.bench"))),
+        ("write(2) of one 250-byte line to /dev/null", {
+            let line = [UInt8](repeating: UInt8(ascii: "x"), count: 249) + [10]
+            return line.withUnsafeBytes { bytes in measure { sink.write(line: bytes) } }
+        }()),
+    ]
+
+    print("Logging to /dev/null, median ns per call over \(rounds) rounds of \(iterations) calls")
+    print("case".padding(toLength: 36, withPad: " ", startingAt: 0) + "dalston ns".leftPadded(14) + "swift-log Stream".leftPadded(19) + "structlog".leftPadded(12) + "  structlog/dalston")
+    for result in results {
+        let python = structlog?[result.key]
+        let ratio = python.map { String(format: "%.1fx", $0 / result.dalston) } ?? "-"
+        print(result.name.padding(toLength: 36, withPad: " ", startingAt: 0) + cell(result.dalston) + cell(result.stream, width: 19) + cell(python, width: 12) + "  " + ratio)
+    }
+    if structlog == nil {
+        print("(structlog not measured: `pip install structlog` to add the Python baseline)")
+    }
+    print("\nWhere the time of (a) goes (ns per call):")
+    for (name, nanoseconds) in breakdown {
+        print("  " + name.padding(toLength: 58, withPad: " ", startingAt: 0) + cell(nanoseconds, width: 8))
+    }
+
+}
