@@ -24,6 +24,13 @@ struct RedisIntegrationTests {
         #expect(Set(try await client.scan(match: "job*")) == ["job:1", "jobs"])
         #expect(try await client.delete(["job:1", "jobs", "greeting"]) == 3)
         #expect(try await client.info("server")["redis_version"] != nil)
+        #expect(try await client.eval("return redis.call('INCRBY', KEYS[1], ARGV[1])", keys: ["n"], arguments: [5]).int == 5)
+        try await client.xgroupCreate("s", group: "g")
+        try await client.xadd("s", fields: [("f", [1])])
+        let read = try await client.xreadgroup(group: "g", consumer: "c", stream: "s", count: 10, blockFor: .milliseconds(100))
+        #expect(read.count == 1 && read.first?.fields["f"] == [1])
+        #expect(try await client.xack(stream: "s", group: "g", ids: read.map(\.id)) == 1)
+        #expect(try await client.xpendingCount(stream: "s", group: "g") == 0)
         #expect(try await client.lpush("list", [[1, 2, 3]]) == 1)
         #expect(try await client.llen("list") == 1)
     }

@@ -202,10 +202,8 @@ public final class RedisBroker: Broker {
     /// not pending: already settled, or never ours.
     private func settle(engine: String, receipt: String, script: String, extraKeys: [String] = [], extraArguments: [RedisArgument] = []) async throws(BrokerError) -> Bool {
         let stream = keys.taskStream(engine)
-        let streamKeys = [stream] + extraKeys
-        let arguments: [RedisArgument] = [RedisArgument(script), RedisArgument(streamKeys.count)]
-            + streamKeys.map { RedisArgument($0) } + [RedisArgument(keys.consumerGroup), RedisArgument(receipt)] + extraArguments
-        let reply = try await withGroup(stream) { try await self.client.send(RedisCommand("EVAL", arguments)) }
+        let arguments = [RedisArgument(keys.consumerGroup), RedisArgument(receipt)] + extraArguments
+        let reply = try await withGroup(stream) { try await self.client.eval(script, keys: [stream] + extraKeys, arguments: arguments) }
         return reply.int == 1
     }
 

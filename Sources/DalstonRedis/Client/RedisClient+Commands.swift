@@ -174,6 +174,17 @@ extension RedisClient {
         return entries
     }
 
+    /// `XACK`: how many of `ids` were pending and are now acknowledged.
+    @discardableResult
+    public func xack(stream: String, group: String, ids: [String]) async throws(RedisError) -> Int {
+        Int(try await send(RedisCommand("XACK", [RedisArgument(stream), RedisArgument(group)] + ids.map { RedisArgument($0) })).int ?? 0)
+    }
+
+    /// `EVAL script numkeys keys... args...`: runs a Lua script atomically on the server.
+    public func eval(_ script: String, keys: [String], arguments: [RedisArgument] = []) async throws(RedisError) -> RESPValue {
+        try await send(RedisCommand("EVAL", [RedisArgument(script), RedisArgument(keys.count)] + keys.map { RedisArgument($0) } + arguments))
+    }
+
     /// The pending-list entry for one id (its consumer, idle time and delivery count).
     public func xpending(stream: String, group: String, id: String) async throws(RedisError) -> RedisPendingEntry? {
         let reply = try await send(RedisCommand("XPENDING", RedisArgument(stream), RedisArgument(group), RedisArgument(id), RedisArgument(id), 1))
