@@ -87,20 +87,21 @@ struct BrokerConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func renewingTheLeaseKeepsALongTaskFromBeingRedelivered(kind: BrokerKind) async throws {
-        // Timings leave room for a loaded 2-core CI machine: the lease is renewed every 250 ms
-        // against a 1.5 s timeout while the other worker waits 3 s (two full timeouts).
-        let harness = try await BrokerHarness.make(kind) { $0.visibilityTimeout = .milliseconds(1500) }
+        // Timings leave room for a loaded 2-core CI machine: the lease is renewed every 200 ms
+        // against a 3 s timeout, while the other worker waits 4 s, longer than one timeout, so a
+        // renewal that did nothing would show as a redelivery.
+        let harness = try await BrokerHarness.make(kind) { $0.visibilityTimeout = .seconds(3) }
         let broker = harness.broker
         defer { Task { await broker.shutdown() } }
         try await broker.enqueue(task(1))
         let held = try #require(try await broker.receive(engine: "transcribe", consumer: "slow", waitUpTo: .seconds(2)))
         let renewer = Task {
-            for _ in 0..<14 {
-                try await Task.sleep(for: .milliseconds(250))
+            for _ in 0..<25 {
+                try await Task.sleep(for: .milliseconds(200))
                 try await broker.renewLease(held)
             }
         }
-        #expect(try await broker.receive(engine: "transcribe", consumer: "other", waitUpTo: .seconds(3)) == nil)
+        #expect(try await broker.receive(engine: "transcribe", consumer: "other", waitUpTo: .seconds(4)) == nil)
         try await renewer.value
         try await broker.acknowledge(held)
     }

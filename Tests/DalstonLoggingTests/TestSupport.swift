@@ -94,7 +94,22 @@ struct ProcessResult {
 }
 
 /// Runs an executable to completion with the given environment and collects its output.
-func runProcess(_ executable: URL, arguments: [String], environment: [String: String]) throws -> ProcessResult {
+///
+/// The waiting happens on a thread of its own, never on the concurrency pool: that pool has as
+/// many threads as cores (two on CI), and blocking them stalls every other test's tasks.
+func runProcess(_ executable: URL, arguments: [String], environment: [String: String]) async throws -> ProcessResult {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            do {
+                continuation.resume(returning: try runProcessBlocking(executable, arguments: arguments, environment: environment))
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+}
+
+private func runProcessBlocking(_ executable: URL, arguments: [String], environment: [String: String]) throws -> ProcessResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments

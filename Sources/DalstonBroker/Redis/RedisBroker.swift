@@ -80,6 +80,7 @@ public final class RedisBroker: Broker {
     public func receive(engine: String, consumer: String, waitUpTo: Duration) async throws(BrokerError) -> ReceivedTask? {
         let stream = keys.taskStream(engine)
         let deadline = ContinuousClock.now + waitUpTo
+        var retriedClosedConnection = false
         try await ensureGroup(stream)
         while !Task.isCancelled {
             if claimIsDue(engine) {
@@ -93,13 +94,25 @@ public final class RedisBroker: Broker {
             if remaining <= .zero { return nil }
             let entries: [RedisStreamEntry]
             do {
-                entries = try await withGroup(stream) {
-                    try await self.client.xreadgroup(
-                        group: self.keys.consumerGroup, consumer: consumer, stream: stream, count: 1, blockFor: min(remaining, self.claimInterval))
-                }
+                entries = try await client.xreadgroup(
+                    group: keys.consumerGroup, consumer: consumer, stream: stream, count: 1, blockFor: min(remaining, claimInterval))
             } catch {
                 if Task.isCancelled { return nil }
-                throw error
+                switch error {
+                case .server(let message) where message.hasPrefix("NOGROUP"):
+                    // The server lost the group (it restarted without persistence): make it again.
+                    logger.warning("redis_consumer_group_recreated", metadata: ["stream": "\(stream)"])
+                    groupsCreated.withLock { _ = $0.remove(stream) }
+                    try await ensureGroup(stream)
+                    continue
+                case .connectionClosed where !retriedClosedConnection:
+                    // A pooled connection that died while idle (Redis dropped its clients): the
+                    // client reconnects; try once more before reporting the broker unavailable.
+                    retriedClosedConnection = true
+                    continue
+                default:
+                    throw .unavailable(error.description)
+                }
             }
             guard let entry = entries.first else { continue }
             if let task = try await accept(entry, engine: engine, stream: stream, deliveries: 1) { return task }
