@@ -1,5 +1,11 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
+
+/// PocketSphinx is a system library: the transcribe engine is built only where its headers are
+/// installed (`apt-get install libpocketsphinx-dev pocketsphinx-en-us`). Without them `dalston`
+/// still builds, and the transcribe engine reports that it was left out.
+let hasPocketSphinx = FileManager.default.fileExists(atPath: "/usr/include/pocketsphinx/pocketsphinx.h")
 
 let package = Package(
     name: "dalston",
@@ -45,6 +51,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Audio decoding and resampling (pure Swift).
+        .target(name: "DalstonAudio"),
+        // What the services share: statuses, event names, the task graph, artifacts, transcripts.
+        .target(name: "DalstonPipeline", dependencies: ["DalstonBroker"]),
+        // The engine SDK: the Engine protocol and the runner that feeds it tasks.
+        .target(
+            name: "DalstonEngineSDK",
+            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The batch engines: audio-prepare, transcribe (PocketSphinx), merge.
+        .target(
+            name: "DalstonEngines",
+            dependencies: ["DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker"]
+                + (hasPocketSphinx ? [.target(name: "CPocketSphinx")] : [])
+        ),
+        .target(
+            name: "DalstonOrchestrator",
+            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", .product(name: "Logging", package: "swift-log")]
+        ),
         .executableTarget(
             name: "dalston",
             dependencies: [
@@ -82,6 +107,17 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "DalstonAudioTests",
+            dependencies: ["DalstonAudio"]
+        ),
+        .testTarget(
+            name: "DalstonPipelineTests",
+            dependencies: [
+                "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonPipeline", "DalstonBroker", "DalstonAudio",
+                "DalstonLogging", "DalstonTestSupport",
+            ]
+        ),
+        .testTarget(
             name: "DalstonBrokerTests",
             dependencies: ["DalstonBroker", "DalstonRedis", "DalstonTestSupport"]
         ),
@@ -96,3 +132,7 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+if hasPocketSphinx {
+    package.targets.append(.systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx", providers: [.apt(["libpocketsphinx-dev"])]))
+}

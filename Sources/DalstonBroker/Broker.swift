@@ -57,6 +57,7 @@ public protocol Broker: Sendable {
     func addToIndex(_ index: String, member: String, score: Double) async throws(BrokerError)
     /// Members with the highest scores first.
     func indexMembers(_ index: String, limit: Int) async throws(BrokerError) -> [String]
+    func removeFromIndex(_ index: String, member: String) async throws(BrokerError)
 
     // MARK: Workers
 

@@ -237,6 +237,8 @@ struct BrokerConformanceTests {
             try await broker.addToIndex("jobs", member: id, score: Double(index))
         }
         #expect(try await broker.indexMembers("jobs", limit: 2) == ["job_c", "job_b"])
+        try await broker.removeFromIndex("jobs", member: "job_c")
+        #expect(try await broker.indexMembers("jobs", limit: 5) == ["job_b", "job_a"])
 
         try await broker.heartbeat(WorkerHeartbeat(workerID: "w-live", engineID: "transcribe", status: "busy", currentTaskID: "task_1"))
         try await broker.heartbeat(WorkerHeartbeat(workerID: "w-stale", engineID: "merge", status: "idle", lastSeen: Date().addingTimeInterval(-60)))

@@ -274,6 +274,10 @@ public actor InMemoryBroker: Broker {
         (indexes[index] ?? [:]).sorted { ($0.value, $0.key) > ($1.value, $1.key) }.prefix(limit).map(\.key)
     }
 
+    public func removeFromIndex(_ index: String, member: String) async throws(BrokerError) {
+        indexes[index]?[member] = nil
+    }
+
     // MARK: Workers
 
     public func heartbeat(_ worker: WorkerHeartbeat) async throws(BrokerError) {

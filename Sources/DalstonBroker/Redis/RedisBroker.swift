@@ -342,6 +342,10 @@ public final class RedisBroker: Broker {
         try await redis { try await client.zrevrange(keys.index(index), count: limit) }
     }
 
+    public func removeFromIndex(_ index: String, member: String) async throws(BrokerError) {
+        try await redis { try await client.send(RedisCommand("ZREM", RedisArgument(keys.index(index)), RedisArgument(member))) }
+    }
+
     // MARK: Workers
 
     public func heartbeat(_ worker: WorkerHeartbeat) async throws(BrokerError) {

@@ -1,0 +1,154 @@
+/// Audio that could not be read, with what is wrong in words a caller can show to a user.
+public struct AudioDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { "unsupported or corrupt audio: \(reason)" }
+}
+
+/// Decoded audio: one array of samples in -1...1 per channel.
+public struct PCMAudio: Sendable, Equatable {
+    public var sampleRate: Int
+    public var channels: [[Float]]
+
+    public init(sampleRate: Int, channels: [[Float]]) {
+        self.sampleRate = sampleRate
+        self.channels = channels
+    }
+
+    public var frameCount: Int { channels.first?.count ?? 0 }
+    public var duration: Double { sampleRate > 0 ? Double(frameCount) / Double(sampleRate) : 0 }
+
+    /// All channels averaged into one.
+    public func downmixed() -> [Float] {
+        guard channels.count > 1 else { return channels.first ?? [] }
+        let scale = 1 / Float(channels.count)
+        var mono = [Float](repeating: 0, count: frameCount)
+        for channel in channels {
+            for index in 0..<mono.count { mono[index] += channel[index] * scale }
+        }
+        return mono
+    }
+}
+
+/// Reads RIFF/WAVE files: PCM 8, 16, 24 and 32-bit integer and 32-bit float (also as
+/// WAVE_FORMAT_EXTENSIBLE), any channel count up to 8 and any sample rate from 1 kHz to 384 kHz.
+/// Chunks it does not need (LIST, fact, cue, ...) are skipped.
+public enum WAVDecoder {
+    public static let maximumChannels = 8
+
+    public static func decode(_ bytes: [UInt8]) throws(AudioDecodingError) -> PCMAudio {
+        guard bytes.count >= 12 else { throw AudioDecodingError("file too short to be a WAV (\(bytes.count) bytes)") }
+        guard ascii(bytes, 0, 4) == "RIFF" || ascii(bytes, 0, 4) == "RF64" else {
+            throw AudioDecodingError("not a WAV file (no RIFF header); only WAV audio is accepted")
+        }
+        guard ascii(bytes, 8, 4) == "WAVE" else { throw AudioDecodingError("RIFF file is not WAVE audio") }
+
+        var format: Format?
+        var data: Range<Int>?
+        var offset = 12
+        while offset + 8 <= bytes.count {
+            let id = ascii(bytes, offset, 4)
+            let declared = Int(readUInt32(bytes, offset + 4))
+            let bodyStart = offset + 8
+            let available = bytes.count - bodyStart
+            switch id {
+            case "fmt ":
+                guard declared >= 16, available >= 16 else { throw AudioDecodingError("fmt chunk too short") }
+                format = try Format(bytes, at: bodyStart, size: min(declared, available))
+            case "data":
+                // Streamed files may declare 0 or 0xFFFFFFFF: take what is there.
+                let length = (declared == 0 || declared > available) ? available : declared
+                data = bodyStart..<(bodyStart + length)
+            default:
+                break
+            }
+            if data != nil && format != nil { break }
+            guard declared <= available else { break }
+            offset = bodyStart + declared + (declared & 1)  // chunks are padded to even sizes
+        }
+        guard let format else { throw AudioDecodingError("no fmt chunk") }
+        guard let data else { throw AudioDecodingError("no data chunk") }
+        let frames = data.count / format.blockAlign
+        guard frames > 0 else { throw AudioDecodingError("no audio samples in the data chunk") }
+
+        var channels = [[Float]](repeating: [], count: format.channels)
+        for channel in 0..<format.channels { channels[channel].reserveCapacity(frames) }
+        let bytesPerSample = format.bitsPerSample / 8
+        for frame in 0..<frames {
+            let frameStart = data.lowerBound + frame * format.blockAlign
+            for channel in 0..<format.channels {
+                channels[channel].append(format.sample(bytes, at: frameStart + channel * bytesPerSample))
+            }
+        }
+        return PCMAudio(sampleRate: format.sampleRate, channels: channels)
+    }
+
+    private struct Format {
+        enum Encoding { case integer, float }
+        let encoding: Encoding
+        let channels: Int
+        let sampleRate: Int
+        let blockAlign: Int
+        let bitsPerSample: Int
+
+        init(_ bytes: [UInt8], at start: Int, size: Int) throws(AudioDecodingError) {
+            var tag = Int(readUInt16(bytes, start))
+            channels = Int(readUInt16(bytes, start + 2))
+            sampleRate = Int(readUInt32(bytes, start + 4))
+            blockAlign = Int(readUInt16(bytes, start + 12))
+            bitsPerSample = Int(readUInt16(bytes, start + 14))
+            if tag == 0xFFFE {
+                guard size >= 40 else { throw AudioDecodingError("WAVE_FORMAT_EXTENSIBLE fmt chunk too short") }
+                tag = Int(readUInt16(bytes, start + 24))  // first two bytes of the sub-format GUID
+            }
+            switch tag {
+            case 1: encoding = .integer
+            case 3: encoding = .float
+            case 2, 0x11: throw AudioDecodingError("compressed WAV (ADPCM) is not supported; use PCM or float WAV")
+            case 6, 7: throw AudioDecodingError("A-law/µ-law WAV is not supported; use PCM or float WAV")
+            default: throw AudioDecodingError("WAV format tag \(tag) is not supported; use PCM or float WAV")
+            }
+            guard (1...WAVDecoder.maximumChannels).contains(channels) else {
+                throw AudioDecodingError("\(channels) channels; 1 to \(WAVDecoder.maximumChannels) are supported")
+            }
+            guard (1000...384_000).contains(sampleRate) else { throw AudioDecodingError("sample rate \(sampleRate) Hz is outside 1 kHz to 384 kHz") }
+            switch (encoding, bitsPerSample) {
+            case (.integer, 8), (.integer, 16), (.integer, 24), (.integer, 32), (.float, 32): break
+            default: throw AudioDecodingError("\(bitsPerSample)-bit \(encoding == .float ? "float" : "PCM") is not supported")
+            }
+            guard blockAlign == channels * bitsPerSample / 8 else {
+                throw AudioDecodingError("block align \(blockAlign) does not match \(channels) channels of \(bitsPerSample) bits")
+            }
+        }
+
+        func sample(_ bytes: [UInt8], at index: Int) -> Float {
+            switch (encoding, bitsPerSample) {
+            case (.integer, 8):
+                return (Float(bytes[index]) - 128) / 128  // 8-bit WAV is unsigned
+            case (.integer, 16):
+                return Float(Int16(bitPattern: readUInt16(bytes, index))) / 32768
+            case (.integer, 24):
+                let raw = Int32(bytes[index]) | Int32(bytes[index + 1]) << 8 | Int32(bytes[index + 2]) << 16
+                return Float((raw << 8) >> 8) / 8_388_608  // sign-extend 24 bits
+            case (.integer, 32):
+                return Float(Double(Int32(bitPattern: readUInt32(bytes, index))) / 2_147_483_648)
+            default:
+                let value = Float(bitPattern: readUInt32(bytes, index))
+                return value.isFinite ? max(-1, min(1, value)) : 0
+            }
+        }
+    }
+}
+
+func ascii(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> String {
+    guard offset + count <= bytes.count else { return "" }
+    return String(decoding: bytes[offset..<(offset + count)], as: UTF8.self)
+}
+
+func readUInt16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
+    UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+}
+
+func readUInt32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+}

@@ -1,0 +1,51 @@
+import DalstonBroker
+import DalstonPipeline
+import Foundation
+import Logging
+
+/// One step of the pipeline. Implement `process`; the runner does the rest (taking tasks,
+/// binding `request_id`/`job_id`/`task_id`/`engine_id` for every log line, heartbeats, lease
+/// renewal, acknowledgement, failure reports, graceful shutdown).
+public protocol Engine: Sendable {
+    /// The queue this engine serves, e.g. `audio-prepare`.
+    var engineID: String { get }
+    /// Does the work; the returned object becomes the task's `output` (later tasks see it in
+    /// their `input` under this task's stage name).
+    func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue]
+}
+
+/// What an engine gets besides the task.
+public struct EngineContext: Sendable {
+    public let task: TaskEnvelope
+    /// Bound with the task's correlation fields (any other logger gets them too, task-locally).
+    public let logger: Logger
+    public let artifacts: ArtifactStore
+    public let workerID: String
+    /// 1 on first delivery; more when a previous worker died or timed out with this task.
+    public let deliveryCount: Int
+}
+
+/// A failure that retrying cannot fix (corrupt input, unsupported format): the job fails at once.
+public struct PermanentEngineError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension [String: JSONValue] {
+    /// A required string input, or a permanent error naming the missing key.
+    public func requiredString(_ key: String) throws -> String {
+        guard let value = self[key]?.stringValue, !value.isEmpty else {
+            throw PermanentEngineError("task input has no \(key)")
+        }
+        return value
+    }
+
+    /// The output of an earlier stage, as the orchestrator passes it on.
+    public func output(ofStage stage: String) throws -> [String: JSONValue] {
+        guard case .object(let output) = self[stage] else {
+            throw PermanentEngineError("task input has no output of the \(stage) stage")
+        }
+        return output
+    }
+}

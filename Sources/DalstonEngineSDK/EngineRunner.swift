@@ -1,0 +1,202 @@
+import DalstonBroker
+import DalstonLogging
+import DalstonPipeline
+import Foundation
+import Logging
+
+public struct EngineRunnerOptions: Sendable {
+    /// How long one `receive` waits before looping (and noticing shutdown).
+    public var pollInterval: Duration = .seconds(2)
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// On shutdown, how long the task in hand may still run before it is requeued.
+    public var shutdownGracePeriod: Duration = .seconds(20)
+    /// How often the lease of a running task is renewed (keep well under the visibility timeout).
+    public var leaseRenewalInterval: Duration = .seconds(10)
+
+    public init() {}
+}
+
+/// Pulls tasks for one engine and runs them, one at a time.
+public final class EngineRunner: Sendable {
+    public let engine: any Engine
+    public let workerID: String
+    private let broker: any Broker
+    private let artifacts: ArtifactStore
+    private let options: EngineRunnerOptions
+    private let logger: Logger
+
+    public init(
+        engine: any Engine, broker: any Broker, artifacts: ArtifactStore, workerID: String? = nil,
+        options: EngineRunnerOptions = EngineRunnerOptions(), logger: Logger? = nil
+    ) {
+        self.engine = engine
+        self.broker = broker
+        self.artifacts = artifacts
+        self.workerID = workerID ?? "\(engine.engineID)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())"
+        self.options = options
+        self.logger = logger ?? Logger(label: "dalston.engine.\(engine.engineID)")
+    }
+
+    /// Runs until the calling task is cancelled. A task in hand at that moment is finished
+    /// (within `shutdownGracePeriod`) or put back on the queue.
+    public func run() async {
+        await withLogContext(["engine_id": "\(engine.engineID)", "worker_id": "\(workerID)"]) {
+            logger.info("engine_started")
+            let heartbeat = Task { await self.heartbeatLoop() }
+            defer { heartbeat.cancel() }
+            var failures = 0
+            while !Task.isCancelled {
+                let received: ReceivedTask?
+                do {
+                    received = try await broker.receive(engine: engine.engineID, consumer: workerID, waitUpTo: options.pollInterval)
+                    failures = 0
+                } catch {
+                    if Task.isCancelled { break }
+                    failures += 1
+                    logger.warning("broker_receive_failed", metadata: ["error": .error(error), "consecutive_failures": .stringConvertible(failures)])
+                    try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
+                    continue
+                }
+                guard let received else { continue }
+                await handle(received)
+            }
+            logger.info("engine_stopped")
+        }
+    }
+
+    private func handle(_ received: ReceivedTask) async {
+        let task = received.envelope
+        var fields: Logger.Metadata = ["job_id": "\(task.jobID)", "task_id": "\(task.taskID)"]
+        if let requestID = task.metadata[MessageMetadataKey.requestID], !requestID.isEmpty {
+            fields["request_id"] = "\(requestID)"
+        }
+        await withLogContext(fields) {
+            if task.metadata[MessageMetadataKey.requestID]?.isEmpty ?? true {
+                logger.warning("message_without_request_id", metadata: ["stage": "\(task.stage)"])
+            }
+            if await jobIsCancelled(task.jobID) {
+                logger.info("task_skipped_job_cancelled")
+                try? await broker.acknowledge(received)
+                return
+            }
+            await execute(received)
+        }
+    }
+
+    private func execute(_ received: ReceivedTask) async {
+        let task = received.envelope
+        let started = Date()
+        logger.info("task_started", metadata: [
+            "stage": "\(task.stage)", "attempt": .stringConvertible(task.attempt), "delivery": .stringConvertible(received.deliveryCount),
+            "queue_wait_seconds": .stringConvertible(received.queueWait ?? 0),
+        ])
+        await saveTaskState(task, [TaskField.status: TaskStatus.running.rawValue, TaskField.workerID: workerID, TaskField.startedAt: Self.timestamp(started)])
+        await publish(PipelineEvent.taskStarted, task, data: ["stage": .string(task.stage), "worker_id": .string(workerID)])
+
+        let context = EngineContext(task: task, logger: logger, artifacts: artifacts, workerID: workerID, deliveryCount: received.deliveryCount)
+        let engine = self.engine
+        // Unstructured (not detached): keeps the task-local log context, but does not inherit the
+        // runner's cancellation, so a shutdown lets the task finish within the grace period.
+        let work = Task { try await engine.process(task, context: context) }
+        let renewal = Task { await self.renewLease(received) }
+        let grace = options.shutdownGracePeriod
+        let result = await withTaskCancellationHandler {
+            await work.result
+        } onCancel: {
+            Task {
+                try? await Task.sleep(for: grace)
+                work.cancel()
+            }
+        }
+        renewal.cancel()
+        let duration = Date().timeIntervalSince(started)
+
+        switch result {
+        case .success(let output):
+            await saveTaskState(task, [
+                TaskField.status: TaskStatus.completed.rawValue, TaskField.completedAt: Self.timestamp(Date()),
+                TaskField.output: Self.json(output),
+            ])
+            await publish(PipelineEvent.taskCompleted, task, data: [
+                "stage": .string(task.stage), "output": .object(output), "duration_seconds": .number(duration),
+            ])
+            await settle { try await self.broker.acknowledge(received) }
+            logger.info("task_completed", metadata: ["stage": "\(task.stage)", "duration_seconds": .stringConvertible(duration)])
+        case .failure(let error) where error is CancellationError || Task.isCancelled:
+            logger.warning("task_requeued_on_shutdown", metadata: ["stage": "\(task.stage)"])
+            await settle { try await self.broker.requeue(received) }
+        case .failure(let error):
+            let permanent = error is PermanentEngineError
+            let message = "\(error)"
+            await saveTaskState(task, [
+                TaskField.status: TaskStatus.failed.rawValue, TaskField.error: message, TaskField.retryable: String(!permanent),
+                TaskField.completedAt: Self.timestamp(Date()),
+            ])
+            await publish(PipelineEvent.taskFailed, task, data: [
+                "stage": .string(task.stage), "error": .string(message), "error_type": .string(String(reflecting: type(of: error))),
+                "retryable": .bool(!permanent), "duration_seconds": .number(duration),
+            ])
+            await settle { try await self.broker.acknowledge(received) }
+            logger.error("task_failed", error: error, metadata: ["stage": "\(task.stage)", "retryable": .stringConvertible(!permanent)])
+        }
+    }
+
+    private func renewLease(_ received: ReceivedTask) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.leaseRenewalInterval)
+            if Task.isCancelled { return }
+            do {
+                try await broker.renewLease(received)
+            } catch {
+                logger.warning("lease_renewal_failed", metadata: ["error": .error(error)])
+            }
+        }
+    }
+
+    private func heartbeatLoop() async {
+        while !Task.isCancelled {
+            try? await broker.heartbeat(WorkerHeartbeat(workerID: workerID, engineID: engine.engineID, status: "running"))
+            try? await Task.sleep(for: options.heartbeatInterval)
+        }
+    }
+
+    private func jobIsCancelled(_ jobID: String) async -> Bool {
+        (try? await broker.state(.job(jobID)))?[JobField.status] == JobStatus.cancelled.rawValue
+    }
+
+    private func saveTaskState(_ task: TaskEnvelope, _ fields: [String: String]) async {
+        do {
+            try await broker.saveState(.task(task.taskID), fields: fields)
+        } catch {
+            logger.error("task_state_not_saved", metadata: ["error": .error(error)])
+        }
+    }
+
+    private func publish(_ type: String, _ task: TaskEnvelope, data: [String: JSONValue]) async {
+        var metadata = task.metadata
+        metadata[MessageMetadataKey.jobID] = task.jobID
+        metadata[MessageMetadataKey.taskID] = task.taskID
+        do {
+            try await broker.publish(EventEnvelope(type: type, jobID: task.jobID, taskID: task.taskID, data: data, metadata: metadata))
+        } catch {
+            // The task record holds the outcome; the orchestrator's sweep picks it up.
+            logger.error("event_not_published", metadata: ["event_type": "\(type)", "error": .error(error)])
+        }
+    }
+
+    private func settle(_ action: () async throws -> Void) async {
+        do {
+            try await action()
+        } catch {
+            logger.warning("delivery_not_settled", metadata: ["error": .error(error)])
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static func json(_ object: [String: JSONValue]) -> String {
+        (try? MessageCoding.encode(JSONValue.object(object))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}

@@ -1,0 +1,56 @@
+import DalstonBroker
+import DalstonEngineSDK
+import DalstonPipeline
+import Foundation
+
+/// Assembles the final transcript (`result.json`): text, segments and words from the recogniser,
+/// with the audio's duration and language.
+public struct MergeEngine: Engine {
+    public let engineID = EngineKind.merge
+    /// A pause this long between words starts a new segment.
+    public var segmentPause = 0.8
+
+    public init() {}
+
+    public func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
+        let recognised = try task.input.output(ofStage: "transcribe")
+        let prepared = try task.input.output(ofStage: "prepare")
+        let wordsPath = try recognised.requiredString("words_path")
+        let words: [TranscriptWord]
+        do {
+            words = try JSONDecoder().decode([TranscriptWord].self, from: Data(context.artifacts.read(URL(fileURLWithPath: wordsPath))))
+        } catch {
+            throw PermanentEngineError("the recogniser's word list is unreadable: \(error)")
+        }
+        let transcript = Transcript(
+            text: words.map(\.text).joined(separator: " "),
+            languageCode: task.input["language"]?.stringValue ?? "en",
+            duration: prepared["duration_seconds"]?.numberValue ?? (words.last?.end ?? 0),
+            segments: Self.segments(of: words, pause: segmentPause),
+            words: words)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let url = try context.artifacts.write(Array(try encoder.encode(transcript)), jobID: task.jobID, name: "result.json")
+        context.logger.info("transcript_merged", metadata: [
+            "word_count": .stringConvertible(words.count), "segment_count": .stringConvertible(transcript.segments.count),
+        ])
+        return ["result_path": .string(url.path), "word_count": .number(Double(words.count))]
+    }
+
+    /// Splits words into segments at pauses of at least `pause` seconds.
+    public static func segments(of words: [TranscriptWord], pause: Double) -> [TranscriptSegment] {
+        var segments: [TranscriptSegment] = []
+        var current: [TranscriptWord] = []
+        func close() {
+            guard let first = current.first, let last = current.last else { return }
+            segments.append(TranscriptSegment(id: segments.count, start: first.start, end: last.end, text: current.map(\.text).joined(separator: " ")))
+            current.removeAll()
+        }
+        for word in words {
+            if let previous = current.last, word.start - previous.end >= pause { close() }
+            current.append(word)
+        }
+        close()
+        return segments
+    }
+}

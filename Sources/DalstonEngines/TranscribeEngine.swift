@@ -1,0 +1,147 @@
+import DalstonAudio
+import DalstonBroker
+import DalstonEngineSDK
+import DalstonPipeline
+import Foundation
+
+/// Speech recognition with CMU PocketSphinx (US English acoustic and language model).
+///
+/// Built only where `libpocketsphinx-dev` is installed; elsewhere `TranscribeEngine.make()`
+/// throws `unavailableReason` and nothing is faked.
+public enum TranscribeEngine {
+    #if canImport(CPocketSphinx)
+    public static let isAvailable = true
+    #else
+    public static let isAvailable = false
+    #endif
+
+    public static let unavailableReason =
+        "this build has no speech recogniser: install libpocketsphinx-dev and pocketsphinx-en-us (apt-get), then rebuild"
+
+    /// `POCKETSPHINX_MODEL_DIR` or Debian's location.
+    public static func modelDirectory(_ environment: [String: String]) -> String {
+        environment["POCKETSPHINX_MODEL_DIR"] ?? "/usr/share/pocketsphinx/model/en-us"
+    }
+
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func make(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Engine {
+        #if canImport(CPocketSphinx)
+        return try PocketSphinxEngine(modelDirectory: modelDirectory(environment))
+        #else
+        throw Unavailable(description: unavailableReason)
+        #endif
+    }
+}
+
+#if canImport(CPocketSphinx)
+import CPocketSphinx
+
+/// The transcribe engine: runs the recogniser on a thread of its own (decoding is CPU-bound
+/// and blocking) and stores the words with their times as `words.json`.
+struct PocketSphinxEngine: Engine {
+    let engineID = EngineKind.transcribe
+    private let recognizer: PocketSphinxRecognizer
+
+    init(modelDirectory: String) throws {
+        recognizer = try PocketSphinxRecognizer(modelDirectory: modelDirectory)
+    }
+
+    func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
+        let prepared = try task.input.output(ofStage: "prepare")
+        let path = try prepared.requiredString("prepared_audio_path")
+        let language = task.input["language"]?.stringValue ?? "en"
+        guard language.lowercased().hasPrefix("en") else {
+            throw PermanentEngineError("language \(language) is not supported by the PocketSphinx engine (US English only)")
+        }
+        let audio = try WAVDecoder.decode(try context.artifacts.read(URL(fileURLWithPath: path)))
+        let samples = WAVEncoder.int16Samples(PreparedAudio.prepare(audio))
+        let words = try await recognizer.recognize(samples)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let url = try context.artifacts.write(Array(try encoder.encode(words)), jobID: task.jobID, name: "words.json")
+        context.logger.info("speech_recognised", metadata: [
+            "word_count": .stringConvertible(words.count), "audio_seconds": .stringConvertible(audio.duration),
+        ])
+        return ["words_path": .string(url.path), "word_count": .number(Double(words.count))]
+    }
+}
+
+/// One PocketSphinx decoder. The C decoder is not thread-safe: calls are serialised on one
+/// dedicated thread (a serial queue), which also keeps its blocking work off Swift's pool.
+final class PocketSphinxRecognizer: @unchecked Sendable {
+    private let decoder: OpaquePointer
+    private let queue = DispatchQueue(label: "dalston.pocketsphinx")
+
+    struct InitialisationFailed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(modelDirectory: String) throws {
+        let arguments = [
+            "-hmm", "\(modelDirectory)/en-us",
+            "-lm", "\(modelDirectory)/en-us.lm.bin",
+            "-dict", "\(modelDirectory)/cmudict-en-us.dict",
+            "-logfn", "/dev/null",
+        ]
+        for file in [arguments[1], arguments[3], arguments[5]] where !FileManager.default.fileExists(atPath: file) {
+            throw InitialisationFailed(description: "PocketSphinx model file \(file) is missing; install pocketsphinx-en-us or set POCKETSPHINX_MODEL_DIR")
+        }
+        var cStrings = arguments.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        let config = cStrings.withUnsafeMutableBufferPointer { buffer in
+            cmd_ln_parse_r(nil, ps_args(), Int32(buffer.count), buffer.baseAddress, 1)
+        }
+        guard let config else { throw InitialisationFailed(description: "PocketSphinx rejected its configuration") }
+        guard let decoder = ps_init(config) else {
+            cmd_ln_free_r(config)
+            throw InitialisationFailed(description: "PocketSphinx could not load the model from \(modelDirectory)")
+        }
+        cmd_ln_free_r(config)
+        self.decoder = decoder
+    }
+
+    deinit { ps_free(decoder) }
+
+    /// Words with start/end in seconds (frames are 10 ms); fillers and silences left out.
+    func recognize(_ samples: [Int16]) async throws -> [TranscriptWord] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try self.decodeNow(samples) })
+            }
+        }
+    }
+
+    private func decodeNow(_ samples: [Int16]) throws -> [TranscriptWord] {
+        guard ps_start_utt(decoder) == 0 else { throw InitialisationFailed(description: "PocketSphinx could not start an utterance") }
+        let processed = samples.withUnsafeBufferPointer { buffer in
+            ps_process_raw(decoder, buffer.baseAddress, buffer.count, 0, 1)
+        }
+        ps_end_utt(decoder)
+        guard processed >= 0 else { throw PermanentEngineError("PocketSphinx failed to process the audio") }
+        var words: [TranscriptWord] = []
+        var segment = ps_seg_iter(decoder)
+        while let current = segment {
+            if let raw = ps_seg_word(current) {
+                var text = String(cString: raw)
+                if let parenthesis = text.firstIndex(of: "(") { text = String(text[..<parenthesis]) }  // "the(2)": alternate pronunciation
+                let isFiller = text.hasPrefix("<") || text.hasPrefix("[") || text.isEmpty
+                if !isFiller {
+                    var startFrame: Int32 = 0
+                    var endFrame: Int32 = 0
+                    ps_seg_frames(current, &startFrame, &endFrame)
+                    var acoustic: Int32 = 0, language: Int32 = 0, backoff: Int32 = 0
+                    let probability = ps_seg_prob(current, &acoustic, &language, &backoff)
+                    words.append(TranscriptWord(
+                        text: text, start: Double(startFrame) / 100, end: Double(endFrame + 1) / 100,
+                        confidence: min(1, max(0, exp(Double(probability) * 0.0001)))))
+                }
+            }
+            segment = ps_seg_next(current)
+        }
+        return words
+    }
+}
+#endif

@@ -1,0 +1,110 @@
+import DalstonBroker
+
+/// A job's life: `pending` → `running` → `completed` | `failed` | `cancelled`.
+public enum JobStatus: String, Sendable, Codable, CaseIterable {
+    case pending, running, completed, failed, cancelled
+
+    public var isFinal: Bool { self == .completed || self == .failed || self == .cancelled }
+}
+
+/// A task's life: `waiting` (for its dependencies) → `queued` → `running` → `completed` | `failed`.
+public enum TaskStatus: String, Sendable, Codable {
+    case waiting, queued, running, completed, failed, cancelled
+    /// Failed, and to be queued again at `retry_at`.
+    case retryPending = "retry_pending"
+}
+
+/// Names of the events on the bus (`EventEnvelope.type`).
+public enum PipelineEvent {
+    public static let jobCreated = "job_created"
+    public static let taskStarted = "task_started"
+    public static let taskCompleted = "task_completed"
+    public static let taskFailed = "task_failed"
+    public static let jobCompleted = "job_completed"
+    public static let jobFailed = "job_failed"
+    public static let jobCancelRequested = "job_cancel_requested"
+    public static let jobCancelled = "job_cancelled"
+}
+
+/// The engine types of the batch pipeline.
+public enum EngineKind {
+    public static let audioPrepare = "audio-prepare"
+    public static let transcribe = "transcribe"
+    public static let merge = "merge"
+    public static let all = [audioPrepare, transcribe, merge]
+}
+
+/// One task of a job's graph.
+public struct PlannedTask: Sendable, Equatable {
+    public let taskID: String
+    public let stage: String
+    public let engineID: String
+    public let dependencies: [String]
+}
+
+/// Turns a job into its task graph. The batch pipeline is prepare → transcribe → merge; task ids
+/// are derived from the job id, so planning twice (after a restart) gives the same tasks.
+public enum TaskGraph {
+    public static func plan(jobID: String) -> [PlannedTask] {
+        let prepare = PlannedTask(taskID: "\(jobID)_prepare", stage: "prepare", engineID: EngineKind.audioPrepare, dependencies: [])
+        let transcribe = PlannedTask(taskID: "\(jobID)_transcribe", stage: "transcribe", engineID: EngineKind.transcribe, dependencies: [prepare.taskID])
+        let merge = PlannedTask(taskID: "\(jobID)_merge", stage: "merge", engineID: EngineKind.merge, dependencies: [transcribe.taskID])
+        return [prepare, transcribe, merge]
+    }
+
+    /// Tasks whose dependencies are all completed and that have not been queued yet.
+    public static func ready(_ tasks: [PlannedTask], statuses: [String: TaskStatus]) -> [PlannedTask] {
+        tasks.filter { task in
+            (statuses[task.taskID] ?? .waiting) == .waiting && task.dependencies.allSatisfy { statuses[$0] == .completed }
+        }
+    }
+}
+
+/// Field names of the job record (`StateKey.job(id)`), shared by gateway and orchestrator.
+public enum JobField {
+    public static let id = "id"
+    public static let status = "status"
+    public static let requestID = "request_id"
+    public static let createdAt = "created_at"
+    public static let updatedAt = "updated_at"
+    public static let completedAt = "completed_at"
+    public static let language = "language"
+    public static let modelID = "model_id"
+    public static let timestampsGranularity = "timestamps_granularity"
+    public static let audioPath = "audio_path"
+    public static let audioBytes = "audio_bytes"
+    public static let filename = "filename"
+    public static let currentStage = "current_stage"
+    public static let progress = "progress"
+    public static let error = "error"
+    public static let errorType = "error_type"
+    public static let resultPath = "result_path"
+    public static let processingTimeSeconds = "processing_time_seconds"
+}
+
+/// Field names of a task record (`StateKey.task(id)`).
+public enum TaskField {
+    public static let status = "status"
+    public static let jobID = "job_id"
+    public static let stage = "stage"
+    public static let engineID = "engine_id"
+    public static let attempt = "attempt"
+    public static let output = "output"
+    public static let error = "error"
+    /// `true`/`false`: whether the engine thinks another attempt could succeed.
+    public static let retryable = "retryable"
+    /// When a failed task may be tried again (status `retry_pending`).
+    public static let retryAt = "retry_at"
+    public static let workerID = "worker_id"
+    public static let startedAt = "started_at"
+    public static let completedAt = "completed_at"
+    public static let queuedAt = "queued_at"
+}
+
+/// Index names in the broker.
+public enum PipelineIndex {
+    /// Every job by creation time (for listing).
+    public static let jobs = "jobs"
+    /// Jobs not yet final (the orchestrator sweeps these after a restart).
+    public static let activeJobs = "active_jobs"
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Real speech for recognition tests, made at test time with Festival's US English voice
+/// (PocketSphinx does not understand espeak-ng's voice).
+public enum TestSpeech {
+    public static let text2wave: String? = ["/usr/bin/text2wave", "/usr/local/bin/text2wave"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    public static var isAvailable: Bool { text2wave != nil }
+    /// Run when Festival is installed, and always under CI=true (where its absence fails).
+    public static var shouldRun: Bool { isAvailable || RedisServerProcess.isRequired }
+    public static let skipReason = "festival is not installed (apt-get install festival festvox-us-slt-hts); under CI=true this is a failure"
+
+    public struct Unavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// A WAV file speaking `text` (cached per text for the test run).
+    public static func wav(saying text: String) throws -> URL {
+        guard let text2wave else { throw Unavailable(description: skipReason) }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-test-speech", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let name = String(text.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.map(Character.init).prefix(60))
+        let output = directory.appendingPathComponent("\(name)-\(text.hashValue & 0xffff).wav")
+        if FileManager.default.fileExists(atPath: output.path) { return output }
+        let input = directory.appendingPathComponent("\(UUID().uuidString).txt")
+        try text.write(to: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let temporary = directory.appendingPathComponent("\(UUID().uuidString).wav")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: text2wave)
+        process.arguments = ["-eval", "(voice_cmu_us_slt_arctic_hts)", input.path, "-o", temporary.path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: temporary.path) else {
+            throw Unavailable(description: "text2wave failed with status \(process.terminationStatus); is festvox-us-slt-hts installed?")
+        }
+        try? FileManager.default.moveItem(at: temporary, to: output)
+        return output
+    }
+}
