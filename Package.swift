@@ -54,7 +54,7 @@ let package = Package(
         // Audio decoding and resampling (pure Swift).
         .target(name: "DalstonAudio"),
         // What the services share: statuses, event names, the task graph, artifacts, transcripts.
-        .target(name: "DalstonPipeline", dependencies: ["DalstonBroker"]),
+        .target(name: "DalstonPipeline", dependencies: ["DalstonBroker", "DalstonLogging", .product(name: "Logging", package: "swift-log")]),
         // The engine SDK: the Engine protocol and the runner that feeds it tasks.
         .target(
             name: "DalstonEngineSDK",
