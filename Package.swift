@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Observability foundation: every executable configures logging through this module only.
@@ -70,10 +72,22 @@ let package = Package(
             name: "DalstonOrchestrator",
             dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", .product(name: "Logging", package: "swift-log")]
         ),
+        // The HTTP API (Hummingbird): native and ElevenLabs-compatible transcription endpoints.
+        .target(
+            name: "DalstonGateway",
+            dependencies: [
+                "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "dalston",
             dependencies: [
-                "DalstonLogging",
+                "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonBroker",
+                "DalstonPipeline",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -7,9 +7,10 @@ struct DalstonCommand: AsyncParsableCommand {
         commandName: "dalston",
         abstract: "Dalston: distributed audio transcription with unified observability.",
         discussion: """
+            Without REDIS_URL everything runs in one process on the embedded broker.
             Logging is configured from the environment in every subcommand:
               LOG_FORMAT=json|console   LOG_LEVEL=info,dalston.redis=debug   NO_COLOR / FORCE_COLOR
             """,
-        subcommands: [DemoCommand.self]
+        subcommands: [UpCommand.self, TranscribeCommand.self, GatewayCommand.self, OrchestratorCommand.self, EngineCommand.self, DemoCommand.self]
     )
 }

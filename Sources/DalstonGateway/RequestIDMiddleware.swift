@@ -1,0 +1,111 @@
+import DalstonLogging
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-ID")!
+    static let elevenLabsAPIKey = HTTPField.Name("xi-api-key")!
+}
+
+/// Correlation ids, the ADR's central rule: take the client's `X-Request-ID` when it is a sane
+/// token (at most 128 of `[A-Za-z0-9._:-]`), otherwise make one (`req_` + UUID hex); echo it on
+/// the response; bind it for every log line written while the request is handled (in any logger,
+/// and in the job metadata the handlers create). Also turns errors into JSON error bodies, so the
+/// header is on error responses too, and logs each request's outcome.
+public struct RequestIDMiddleware: RouterMiddleware {
+    public typealias Context = GatewayRequestContext
+    let logger: Logger
+
+    public init(logger: Logger = Logger(label: "dalston.gateway.http")) {
+        self.logger = logger
+    }
+
+    public static func accept(_ candidate: String?) -> String? {
+        guard let candidate, (1...128).contains(candidate.utf8.count) else { return nil }
+        let allowed = candidate.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
+        }
+        return allowed ? candidate : nil
+    }
+
+    public static func generate() -> String {
+        "req_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let supplied = request.headers[.requestID]
+        let requestID = Self.accept(supplied) ?? Self.generate()
+        var context = context
+        context.requestID = requestID
+        let started = ContinuousClock.now
+        let route = context.endpointPath ?? request.uri.path
+        return await withLogContext(["request_id": "\(requestID)"]) {
+            if let supplied, supplied != requestID {
+                logger.warning("request_id_rejected", metadata: ["reason": "not a token of at most 128 [A-Za-z0-9._:-] characters", "length": .stringConvertible(supplied.utf8.count)])
+            }
+            var response: Response
+            do {
+                response = try await next(request, context)
+            } catch let error as APIError {
+                response = (try? error.response(from: request, context: context)) ?? Response(status: error.status)
+            } catch let error as HTTPError {
+                let type = error.status == .contentTooLarge ? "payload_too_large" : (error.status.code < 500 ? "invalid_request" : "internal_error")
+                response = Self.json(status: error.status, body: APIError.body(type: type, message: error.body ?? error.status.reasonPhrase))
+            } catch {
+                logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
+                response = Self.json(status: .internalServerError, body: APIError.body(type: "internal_error", message: "the server failed to handle the request; see the gateway log for request_id \(requestID)"))
+            }
+            response.headers[.requestID] = requestID
+            let seconds = (ContinuousClock.now - started).components
+            logger.info("http_request", metadata: [
+                "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? route)",
+                "status_code": .stringConvertible(Int(response.status.code)),
+                "duration_seconds": .stringConvertible(Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18),
+            ])
+            return response
+        }
+    }
+
+    static func json(status: HTTPResponse.Status, body: [UInt8]) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// `Authorization: Bearer <key>` (or the ElevenLabs SDK's `xi-api-key`) against the configured keys.
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = GatewayRequestContext
+    let configuration: GatewayConfiguration
+    let logger: Logger
+
+    public init(configuration: GatewayConfiguration, logger: Logger = Logger(label: "dalston.gateway.auth")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard configuration.securityMode == .apiKey, !Self.isPublic(request.uri.path) else {
+            return try await next(request, context)
+        }
+        var key: String?
+        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
+            key = String(authorization.dropFirst("bearer ".count)).trimmed
+        } else if let elevenLabsKey = request.headers[.elevenLabsAPIKey] {
+            key = elevenLabsKey.trimmed
+        }
+        guard let key, configuration.apiKeys.contains(key) else {
+            logger.warning("authentication_failed", metadata: ["reason": key == nil ? "no API key" : "unknown API key"])
+            throw APIError.unauthorized
+        }
+        return try await next(request, context)
+    }
+
+    static func isPublic(_ path: String) -> Bool {
+        path == "/health"
+    }
+}

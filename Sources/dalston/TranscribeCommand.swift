@@ -1,0 +1,154 @@
+import ArgumentParser
+import DalstonBroker
+import DalstonEngines
+import DalstonLogging
+import DalstonGateway
+import DalstonOrchestrator
+import DalstonPipeline
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Hummingbird
+import ServiceLifecycle
+
+/// `dalston transcribe FILE`: submit, wait with a progress line, print the transcript.
+struct TranscribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transcribe",
+        abstract: "Transcribe a WAV file and print the text.",
+        discussion: "Sends the file to a running gateway (--server), or with --embedded starts Dalston in this process for the one file.")
+
+    @Argument(help: "A WAV file.")
+    var file: String
+
+    @Option(help: "The gateway to use.")
+    var server = "http://127.0.0.1:8000"
+
+    @Flag(help: "Run the whole system in this process for this file (no server, no Redis needed).")
+    var embedded = false
+
+    @Option(help: "API key, when the gateway requires one (or set DALSTON_API_KEY).")
+    var apiKey: String?
+
+    @Flag(help: "Print the whole job as JSON instead of the text.")
+    var json = false
+
+    func run() async throws {
+        let audio: Data
+        do {
+            audio = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+        }
+        if embedded {
+            try await runEmbedded(audio)
+        } else {
+            try await runAgainstServer(audio, server: server)
+        }
+    }
+
+    private func runEmbedded(_ audio: Data) async throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["REDIS_URL"] = nil
+        environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "warning"
+        let runtime = Runtime(
+            logger: DalstonLogging.configureOrExit(service: "dalston", environment: environment), environment: environment,
+            broker: InMemoryBroker(), brokerKind: "in-memory",
+            artifacts: ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-\(UUID().uuidString)")))
+        defer { try? FileManager.default.removeItem(at: runtime.artifacts.root) }
+        guard TranscribeEngine.isAvailable else { throw ValidationError(TranscribeEngine.unavailableReason) }
+        let services: [any Service] = [OrchestratorService(orchestrator: Orchestrator(broker: runtime.broker))] + runtime.engineServices(EngineKind.all)
+        let jobs = JobService(broker: runtime.broker, artifacts: runtime.artifacts)
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: runtime.logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let job = try await jobs.submit(JobSubmission(audio: Array(audio), filename: file, requestID: "req_cli_\(UUID().uuidString.prefix(8).lowercased())"))
+            var last = ""
+            while true {
+                guard let view = try await jobs.job(job.id) else { break }
+                last = progressLine(status: view.status.rawValue, stage: view.currentStage, progress: view.progress, previous: last)
+                if view.status.isFinal {
+                    clearProgress()
+                    try printResult(Gateway.nativeView(view), status: view.status.rawValue)
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    private func runAgainstServer(_ audio: Data, server: String) async throws {
+        guard let base = URL(string: server) else { throw ValidationError("invalid --server URL \(server)") }
+        let boundary = "dalston-\(UUID().uuidString)"
+        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(URL(fileURLWithPath: file).lastPathComponent)\"\r\nContent-Type: audio/wav\r\n\r\n".utf8)
+        body.append(audio)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        var request = URLRequest(url: base.appendingPathComponent("v1/audio/transcriptions"))
+        request.httpMethod = "POST"
+        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+        if let key = apiKey ?? ProcessInfo.processInfo.environment["DALSTON_API_KEY"] { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        let created = try await send(request, body: body)
+        guard let id = created["id"] as? String else { throw ValidationError("the gateway did not return a job id: \(created)") }
+        var last = ""
+        while true {
+            var poll = URLRequest(url: base.appendingPathComponent("v1/audio/transcriptions/\(id)"))
+            if let key = apiKey ?? ProcessInfo.processInfo.environment["DALSTON_API_KEY"] { poll.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+            let view = try await send(poll, body: nil)
+            let status = view["status"] as? String ?? "unknown"
+            last = progressLine(status: status, stage: view["current_stage"] as? String, progress: view["progress"] as? Int ?? 0, previous: last)
+            if ["completed", "failed", "cancelled"].contains(status) {
+                clearProgress()
+                try printResult(view, status: status)
+                return
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private func send(_ request: URLRequest, body: Data?) async throws -> [String: Any] {
+        let (data, response): (Data, URLResponse)
+        do {
+            if let body {
+                (data, response) = try await URLSession.shared.upload(for: request, from: body)
+            } else {
+                (data, response) = try await URLSession.shared.data(for: request)
+            }
+        } catch {
+            throw ValidationError("cannot reach the gateway at \(server): \(error.localizedDescription); start it with `dalston up`, or use --embedded")
+        }
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
+            let message = (object["error"] as? [String: Any])?["message"] as? String ?? String(decoding: data, as: UTF8.self)
+            throw ValidationError("the gateway answered \(http.statusCode): \(message)")
+        }
+        return object
+    }
+
+    private func progressLine(status: String, stage: String?, progress: Int, previous: String) -> String {
+        let line = "\(status)\(stage.map { " · \($0)" } ?? "") · \(progress)%"
+        if line != previous && isatty(2) == 1 {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        }
+        return line
+    }
+
+    private func clearProgress() {
+        if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
+    private func printResult(_ view: [String: Any], status: String) throws {
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: view, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else if status == "completed" {
+            print(view["text"] as? String ?? "")
+        }
+        if status != "completed" {
+            let message = (view["error"] as? [String: Any])?["message"] as? String ?? status
+            throw ValidationError("transcription \(status): \(message)")
+        }
+    }
+}
