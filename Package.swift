@@ -135,6 +135,11 @@ let package = Package(
             name: "DalstonBrokerTests",
             dependencies: ["DalstonBroker", "DalstonRedis", "DalstonTestSupport"]
         ),
+        // Services as separate processes against a real redis-server.
+        .testTarget(
+            name: "DalstonEndToEndTests",
+            dependencies: ["DalstonTestSupport", "dalston"]
+        ),
         .testTarget(
             name: "DalstonLoggingTests",
             dependencies: [

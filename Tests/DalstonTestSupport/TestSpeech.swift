@@ -11,6 +11,7 @@ public enum TestSpeech {
 
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// A WAV file speaking `text` (cached per text for the test run).

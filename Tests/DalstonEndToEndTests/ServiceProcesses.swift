@@ -1,0 +1,136 @@
+import DalstonTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `dalston` binary.
+enum DalstonBinary {
+    static var url: URL {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while directory.pathComponents.count > 1 {
+            directory.deleteLastPathComponent()
+            let candidate = directory.appendingPathComponent("dalston")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return URL(fileURLWithPath: ".build/debug/dalston")
+    }
+}
+
+/// One `dalston` service running as its own process, its stdout (JSON logs) going to a file.
+final class ServiceProcess: @unchecked Sendable {
+    let name: String
+    let logFile: URL
+    private let process = Process()
+
+    init(name: String, arguments: [String], environment: [String: String], logDirectory: URL) throws {
+        self.name = name
+        self.logFile = logDirectory.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logFile)
+        process.executableURL = DalstonBinary.url
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    func kill() {
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Every JSON line the process wrote (non-JSON lines are reported as a failure by callers).
+    func logLines() -> [[String: Any]] {
+        let text = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func rawLines() -> [String] {
+        ((try? String(contentsOf: logFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    deinit { terminate() }
+}
+
+/// A small HTTP client for the gateway (Foundation's URLSession).
+struct GatewayClient {
+    let base: URL
+
+    struct Reply {
+        let status: Int
+        let headers: [String: String]
+        let json: [String: Any]
+    }
+
+    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> Reply {
+        var request = URLRequest(url: base.appendingPathComponent(path))
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let data: Data
+        let response: URLResponse
+        if let body {
+            (data, response) = try await URLSession.shared.upload(for: request, from: body)
+        } else {
+            (data, response) = try await URLSession.shared.data(for: request)
+        }
+        let http = response as? HTTPURLResponse
+        var replyHeaders: [String: String] = [:]
+        for entry in http?.allHeaderFields ?? [:] { replyHeaders[String(describing: entry.key).lowercased()] = String(describing: entry.value) }
+        return Reply(status: http?.statusCode ?? 0, headers: replyHeaders, json: (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+    }
+
+    func upload(_ audio: Data, requestID: String? = nil, fields: [String: String] = [:]) async throws -> Reply {
+        let boundary = "e2e-\(UUID().uuidString)"
+        var body = Data()
+        for (name, value) in fields {
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"speech.wav\"\r\nContent-Type: audio/wav\r\n\r\n".utf8))
+        body.append(audio)
+        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        var headers = ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+        if let requestID { headers["X-Request-ID"] = requestID }
+        return try await request("POST", "v1/audio/transcriptions", headers: headers, body: body)
+    }
+
+    func waitForJob(_ id: String, timeout: Duration = .seconds(90)) async throws -> [String: Any] {
+        let deadline = ContinuousClock.now + timeout
+        var last: [String: Any] = [:]
+        while ContinuousClock.now < deadline {
+            last = try await request("GET", "v1/audio/transcriptions/\(id)").json
+            if let status = last["status"] as? String, ["completed", "failed", "cancelled"].contains(status) { return last }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return last
+    }
+}
+
+/// A free loopback port.
+func freeTCPPort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(descriptor, pointer, length) == 0 else { return -1 }
+            return getsockname(descriptor, pointer, &length)
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
