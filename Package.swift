@@ -79,6 +79,7 @@ let package = Package(
                 "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -134,6 +135,13 @@ let package = Package(
         .testTarget(
             name: "DalstonBrokerTests",
             dependencies: ["DalstonBroker", "DalstonRedis", "DalstonTestSupport"]
+        ),
+        .testTarget(
+            name: "DalstonGatewayTests",
+            dependencies: [
+                "DalstonGateway", "DalstonBroker", "DalstonPipeline", "DalstonAudio",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         // Services as separate processes against a real redis-server.
         .testTarget(

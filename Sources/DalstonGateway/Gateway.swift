@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 
 /// The HTTP API: builds the Hummingbird application from a broker, an artifact store and the
 /// gateway configuration.
@@ -180,6 +181,8 @@ public struct Gateway: Sendable {
         do {
             body = try await request.body.collect(upTo: configuration.maximumUploadBytes)
         } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.tooLarge(limit: configuration.maximumUploadBytes)
+        } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(limit: configuration.maximumUploadBytes)
         }
         do {

@@ -1,0 +1,201 @@
+import DalstonAudio
+import DalstonBroker
+import DalstonGateway
+import DalstonPipeline
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// The gateway's HTTP behaviour through Hummingbird's test client, on the in-memory broker (no
+/// engines run: these tests look at the API, not the pipeline).
+struct GatewayFixture {
+    let gateway: Gateway
+    let broker: InMemoryBroker
+
+    init(configure: (inout GatewayConfiguration) -> Void = { _ in }) {
+        var configuration = GatewayConfiguration()
+        configure(&configuration)
+        broker = InMemoryBroker()
+        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)"))
+        gateway = Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: "in-memory")
+    }
+
+    func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: gateway.makeRouter())
+        try await app.test(.router, body)
+    }
+}
+
+let wav = WAVEncoder.encode16BitMono((0..<1600).map { sin(Float($0) / 4) * 0.2 }, sampleRate: 16_000)
+
+func multipart(_ fields: [(String, String)], file: [UInt8]?, boundary: String = "XyZ") -> ByteBuffer {
+    var body = ""
+    for (name, value) in fields { body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n" }
+    var buffer = ByteBuffer(string: body)
+    if let file {
+        buffer.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n")
+        buffer.writeBytes(file)
+        buffer.writeString("\r\n")
+    }
+    buffer.writeString("--\(boundary)--\r\n")
+    return buffer
+}
+
+func headers(_ pairs: [(String, String)] = [], boundary: String = "XyZ") -> HTTPFields {
+    var fields = HTTPFields()
+    fields[.contentType] = "multipart/form-data; boundary=\(boundary)"
+    for (name, value) in pairs { fields[HTTPField.Name(name)!] = value }
+    return fields
+}
+
+func json(_ buffer: ByteBuffer) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
+}
+
+@Suite("Gateway HTTP API")
+struct GatewayTests {
+    @Test func requestIDsAreAcceptedWhenSaneGeneratedOtherwiseAndAlwaysEchoed() async throws {
+        try await GatewayFixture().test { client in
+            try await client.execute(uri: "/health", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "trace.42:abc-DEF_9"]) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("X-Request-ID")!] == "trace.42:abc-DEF_9")
+            }
+            for bad in ["has space", String(repeating: "a", count: 129), "semi;colon", "new\u{2028}line"] {
+                try await client.execute(uri: "/health", method: .get, headers: [HTTPField.Name("X-Request-ID")!: bad]) { response in
+                    let echoed = response.headers[HTTPField.Name("X-Request-ID")!] ?? ""
+                    #expect(echoed != bad && echoed.hasPrefix("req_") && echoed.count == 36, "\(bad) → \(echoed)")
+                }
+            }
+            try await client.execute(uri: "/v1/audio/transcriptions/job_missing", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[HTTPField.Name("X-Request-ID")!]?.hasPrefix("req_") == true, "errors carry the id too")
+                #expect((json(response.body)["error"] as? [String: String]) == ["type": "not_found", "message": "no transcription job job_missing"])
+            }
+        }
+    }
+
+    @Test func aJobIsCreatedWithItsRequestIDAndAnnounced() async throws {
+        let fixture = GatewayFixture()
+        let events = fixture.broker.events()
+        #expect(await events.waitUntilReady())
+        try await fixture.test { client in
+            let body = multipart([("language", "en"), ("timestamps_granularity", "word")], file: wav)
+            let id = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers([("X-Request-ID", "req_gateway_test")]), body: body) { response in
+                #expect(response.status == .created)
+                let object = json(response.body)
+                #expect(object["status"] as? String == "pending")
+                #expect((object["created_at"] as? String)?.hasSuffix("Z") == true)
+                #expect(response.headers[.location] == "/v1/audio/transcriptions/\(object["id"] as? String ?? "")")
+                return object["id"] as? String ?? ""
+            }
+            #expect(id.hasPrefix("job_"))
+            try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .get) { response in
+                let object = json(response.body)
+                #expect(object["status"] as? String == "pending" && object["request_id"] as? String == "req_gateway_test")
+                #expect(object["progress"] as? Int == 0)
+            }
+            try await client.execute(uri: "/v1/audio/transcriptions?limit=5", method: .get) { response in
+                #expect((json(response.body)["jobs"] as? [[String: Any]])?.first?["id"] as? String == id)
+            }
+            try await client.execute(uri: "/v1/audio/transcriptions?limit=0", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
+            var iterator = events.makeAsyncIterator()
+            let event = await iterator.next()
+            #expect(event?.type == PipelineEvent.jobCreated && event?.jobID == id)
+            #expect(event?.metadata["request_id"] == "req_gateway_test")
+            #expect(try await fixture.broker.state(.job(id))[JobField.requestID] == "req_gateway_test")
+        }
+    }
+
+    @Test("bad uploads get clear 4xx errors and leave nothing behind", arguments: [
+        ("no file", multipart([("language", "en")], file: nil), 400, "invalid_request"),
+        ("not audio", multipart([], file: Array("hello, not a wav".utf8)), 400, "unsupported_audio"),
+        ("bad language", multipart([("language", "xx-klingon")], file: wav), 400, "invalid_request"),
+        ("bad granularity", multipart([("timestamps_granularity", "syllable")], file: wav), 400, "invalid_request"),
+        ("broken multipart", ByteBuffer(string: "--XyZ\r\nno headers end"), 400, "invalid_request"),
+    ])
+    func badUploads(label: String, body: ByteBuffer, status: Int, type: String) async throws {
+        let fixture = GatewayFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: body) { response in
+                #expect(Int(response.status.code) == status, "\(label)")
+                #expect((json(response.body)["error"] as? [String: String])?["type"] == type, "\(label): \(String(buffer: response.body))")
+            }
+        }
+        #expect(try await fixture.broker.indexMembers(PipelineIndex.jobs, limit: 10).isEmpty, "no partial job for \(label)")
+    }
+
+    @Test func uploadsOverTheLimitGet413() async throws {
+        try await GatewayFixture { $0.maximumUploadBytes = 4096 }.test { client in
+            let large = WAVEncoder.encode16BitMono([Float](repeating: 0.1, count: 20_000), sampleRate: 16_000)
+            try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: large)) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect((json(response.body)["error"] as? [String: String])?["type"] == "payload_too_large")
+            }
+        }
+    }
+
+    @Test func withAPIKeysEveryRouteButHealthNeedsOne() async throws {
+        try await GatewayFixture {
+            $0.securityMode = .apiKey
+            $0.apiKeys = ["k1", "k2"]
+        }.test { client in
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/status", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect((json(response.body)["error"] as? [String: String])?["type"] == "unauthorized")
+            }
+            try await client.execute(uri: "/v1/status", method: .get, headers: [.authorization: "Bearer nope"]) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/status", method: .get, headers: [.authorization: "Bearer k2"]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/status", method: .get, headers: [HTTPField.Name("xi-api-key")!: "k1"]) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func statusShowsQueuesAndWorkers() async throws {
+        let fixture = GatewayFixture()
+        try await fixture.broker.heartbeat(WorkerHeartbeat(workerID: "w1", engineID: "transcribe", status: "running"))
+        try await fixture.broker.enqueue(TaskEnvelope(taskID: "t", jobID: "j", engineID: "merge", stage: "merge"))
+        try await fixture.test { client in
+            try await client.execute(uri: "/v1/status", method: .get) { response in
+                let object = json(response.body)
+                #expect(object["broker"] as? String == "in-memory")
+                #expect(((object["queues"] as? [String: Any])?["merge"] as? [String: Any])?["waiting"] as? Int == 1)
+                #expect((object["workers_alive"] as? [String: Int])?["transcribe"] == 1)
+                #expect((object["workers_alive"] as? [String: Int])?["merge"] == 0)
+            }
+        }
+    }
+
+    @Test func cancellingAJobAndTheElevenLabsTranscriptOfAnUnfinishedOne() async throws {
+        let fixture = GatewayFixture()
+        try await fixture.test { client in
+            let id = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: wav)) {
+                json($0.body)["id"] as? String ?? ""
+            }
+            try await client.execute(uri: "/v1/speech-to-text/transcripts/\(id)", method: .get) { response in
+                #expect(response.status == .conflict)
+            }
+            try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .delete) { response in
+                #expect(response.status == .accepted)
+                #expect(json(response.body)["cancel_requested"] as? Bool == true)
+            }
+            try await client.execute(uri: "/v1/audio/transcriptions/job_none", method: .delete) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/v1/speech-to-text", method: .post, headers: headers(), body: multipart([], file: wav)) { response in
+                #expect(response.status == .badRequest, "model_id is required by the ElevenLabs API")
+            }
+        }
+    }
+
+    @Test func configurationFromTheEnvironment() throws {
+        let keyed = try GatewayConfiguration.fromEnvironment(["DALSTON_API_KEYS": "a, b", "DALSTON_PORT": "9000", "DALSTON_MAX_UPLOAD_MB": "5"])
+        #expect(keyed.securityMode == .apiKey && keyed.apiKeys == ["a", "b"] && keyed.port == 9000 && keyed.maximumUploadBytes == 5 * 1024 * 1024)
+        #expect(try GatewayConfiguration.fromEnvironment([:]).securityMode == .none)
+        #expect(try GatewayConfiguration.fromEnvironment(["DALSTON_API_KEYS": "a", "DALSTON_SECURITY_MODE": "none"]).securityMode == .none)
+        #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "api_key"]) }
+        #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_PORT": "http"]) }
+        #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "oauth"]) }
+    }
+}
