@@ -1,6 +1,7 @@
 // Dalston's speed, measured side by side with baselines in the same run:
-//   swift run -c release dalston-benchmarks [logging|redis|all]
+//   swift run -c release dalston-benchmarks [logging|redis|pipeline|all]
 // See Benchmarks/README.md for what each part measures.
+import DalstonLogging
 import Foundation
 
 let iterations = Int(ProcessInfo.processInfo.environment["BENCH_ITERATIONS"] ?? "") ?? 200_000
@@ -26,17 +27,26 @@ func cell(_ value: Double?, width: Int = 14) -> String {
     (value.map { String(format: "%.1f", $0) } ?? "-").leftPadded(width)
 }
 
+// The services' own logs would drown the figures: only warnings and errors, on stderr.
+DalstonLogging.configureOrExit(service: "benchmarks", environment: ["LOG_LEVEL": "warning", "LOG_FORMAT": "console"]) {
+    $0.writer = FileDescriptorLineWriter.standardError
+}
+
 let part = CommandLine.arguments.dropFirst().first ?? "logging"
 switch part {
 case "logging":
     runLoggingBenchmark()
 case "redis":
     try await runRedisBenchmark()
+case "pipeline":
+    try await runPipelineBenchmark()
 case "all":
     runLoggingBenchmark()
     print()
     try await runRedisBenchmark()
+    print()
+    try await runPipelineBenchmark()
 default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|all]\n".utf8))
+    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|all]\n".utf8))
     exit(2)
 }
