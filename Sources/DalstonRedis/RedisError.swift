@@ -14,6 +14,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidURL(String)
     /// A reply of an unexpected shape for the command.
     case unexpectedReply(command: String, reply: String)
+    /// Every pooled connection stayed busy for the whole wait.
+    case noConnectionAvailable(limit: Int, seconds: Double)
     /// The client has been shut down.
     case clientClosed
 
@@ -33,6 +35,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid REDIS_URL: \(reason)"
         case .unexpectedReply(let command, let reply):
             return "unexpected reply to \(command): \(reply)"
+        case .noConnectionAvailable(let limit, let seconds):
+            return "all \(limit) Redis connections stayed busy for \((seconds * 10).rounded() / 10) s; raise maximumConnections or lower the concurrency"
         case .clientClosed:
             return "the Redis client has been shut down"
         }

@@ -15,7 +15,8 @@ actor RedisConnectionPool {
     private var idle: [RedisConnection] = []
     private var openCount = 0
     private var nextConnectionID = 1
-    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    /// Callers waiting for a connection, served first come, first served.
+    private var waiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
     private var nextWaiterID = 0
     private var consecutiveFailures = 0
     private var nextAttemptAt: ContinuousClock.Instant = .now
@@ -31,7 +32,9 @@ actor RedisConnectionPool {
     /// A connection for the caller's exclusive use until `release`, and whether it was reused
     /// from the idle set (it may have died unnoticed) rather than just opened.
     func lease() async throws(RedisError) -> (connection: RedisConnection, reused: Bool) {
-        let deadline = ContinuousClock.now + configuration.connectTimeout
+        let connectDeadline = ContinuousClock.now + configuration.connectTimeout
+        // A busy pool is not a failure: wait as long as a command may take.
+        let waitDeadline = ContinuousClock.now + max(configuration.commandTimeout, configuration.connectTimeout)
         while true {
             guard !isClosed else { throw .clientClosed }
             while let connection = idle.popLast() {
@@ -39,9 +42,9 @@ actor RedisConnectionPool {
                 openCount -= 1
             }
             if openCount < configuration.maximumConnections {
-                return (try await openConnection(deadline: deadline), false)
+                return (try await openConnection(deadline: connectDeadline), false)
             }
-            try await waitForRelease(until: deadline)
+            try await waitForRelease(until: waitDeadline)
         }
     }
 
@@ -62,9 +65,8 @@ actor RedisConnectionPool {
             openCount -= 1
             if isClosed { Task { await connection.close() } }
         }
-        if let (id, waiter) = waiters.first {
-            waiters[id] = nil
-            waiter.resume()
+        if !waiters.isEmpty {
+            waiters.removeFirst().continuation.resume()
         }
     }
 
@@ -74,7 +76,7 @@ actor RedisConnectionPool {
         idle.removeAll()
         openCount -= connections.count
         for connection in connections { await connection.close() }
-        for waiter in waiters.values { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
         waiters.removeAll()
     }
 
@@ -128,14 +130,17 @@ actor RedisConnectionPool {
             try? await Task.sleep(until: deadline, clock: .continuous)
             await self?.expireWaiter(id)
         }
-        await withCheckedContinuation { waiters[id] = $0 }
+        let started = ContinuousClock.now
+        await withCheckedContinuation { waiters.append((id, $0)) }
         timeout.cancel()
         if ContinuousClock.now >= deadline {
-            throw .timedOut(command: "waiting for a free connection (all \(configuration.maximumConnections) in use)", seconds: configuration.connectTimeout.seconds)
+            throw .noConnectionAvailable(limit: configuration.maximumConnections, seconds: (ContinuousClock.now - started).seconds)
         }
     }
 
     private func expireWaiter(_ id: Int) {
-        waiters.removeValue(forKey: id)?.resume()
+        if let index = waiters.firstIndex(where: { $0.id == id }) {
+            waiters.remove(at: index).continuation.resume()
+        }
     }
 }

@@ -1,0 +1,89 @@
+import DalstonBroker
+import DalstonEngineSDK
+import DalstonOrchestrator
+import DalstonPipeline
+import DalstonTestSupport
+import Foundation
+import Testing
+
+/// An engine that takes its time (and notices cancellation), for shutdown and restart tests.
+struct SlowEngine: Engine {
+    let engineID: String
+    let duration: Duration
+
+    func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
+        try await Task.sleep(for: duration)
+        return ["slept": .bool(true)]
+    }
+}
+
+@Suite("Resilience")
+struct ResilienceTests {
+    @Test func aRestartedOrchestratorFinishesJobsWhoseEventsItMissed() async throws {
+        let broker = InMemoryBroker()
+        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-restart-\(UUID().uuidString)"))
+        let jobs = JobService(broker: broker, artifacts: artifacts)
+        var options = EngineRunnerOptions()
+        options.pollInterval = .milliseconds(100)
+        let runnerOptions = options
+        let engines: [any Engine] = [
+            FlakyEngine(engineID: "audio-prepare", failures: 0, permanent: false),
+            SlowEngine(engineID: "transcribe", duration: .milliseconds(800)),
+            FlakyEngine(engineID: "merge", failures: 0, permanent: false),
+        ]
+        let runners = engines.map { engine in
+            Task { await EngineRunner(engine: engine, broker: broker, artifacts: artifacts, options: runnerOptions).run() }
+        }
+        defer { runners.forEach { $0.cancel() } }
+        var orchestratorOptions = OrchestratorOptions()
+        orchestratorOptions.sweepInterval = .seconds(60)  // only the start-up sweep may rescue the job
+        let sweepOnlyAtStart = orchestratorOptions
+        let first = Task { await Orchestrator(broker: broker, options: sweepOnlyAtStart).run() }
+
+        let job = try await jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_restart"))
+        #expect(await eventually { (try? await jobs.job(job.id))?.currentStage == "transcribe" })
+        first.cancel()
+        await first.value
+        // While no orchestrator runs, transcribe finishes and publishes task_completed to nobody.
+        #expect(await eventually { (try? await broker.state(.task("\(job.id)_transcribe")))?[TaskField.status] == "completed" })
+        #expect(try await jobs.job(job.id)?.status == .running)
+
+        let second = Task { await Orchestrator(broker: broker, options: sweepOnlyAtStart).run() }
+        defer { second.cancel() }
+        #expect(await eventually(timeout: .seconds(10)) { (try? await jobs.job(job.id))?.status == .completed }, "the new orchestrator picked up from the broker's state")
+    }
+
+    @Test func onShutdownAnEngineFinishesTheTaskInHandWithinTheGracePeriod() async throws {
+        let broker = InMemoryBroker()
+        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-grace-\(UUID().uuidString)"))
+        try await broker.enqueue(TaskEnvelope(taskID: "t1", jobID: "j1", engineID: "transcribe", stage: "transcribe", metadata: ["request_id": "req_grace"]))
+        var settings = EngineRunnerOptions()
+        settings.pollInterval = .milliseconds(100)
+        settings.shutdownGracePeriod = .seconds(5)
+        let options = settings
+        let runner = Task { await EngineRunner(engine: SlowEngine(engineID: "transcribe", duration: .milliseconds(600)), broker: broker, artifacts: artifacts, options: options).run() }
+        #expect(await eventually { (try? await broker.state(.task("t1")))?[TaskField.status] == "running" })
+        runner.cancel()
+        await runner.value
+        #expect(try await broker.state(.task("t1"))[TaskField.status] == "completed", "the task in hand was finished, not dropped")
+        #expect(try await broker.queueStats(engine: "transcribe") == QueueStats(waiting: 0, inFlight: 0, deadLettered: 0, oldestAge: nil))
+    }
+
+    @Test func aTaskThatCannotFinishWithinTheGracePeriodIsRequeued() async throws {
+        let broker = InMemoryBroker()
+        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-grace-\(UUID().uuidString)"))
+        try await broker.enqueue(TaskEnvelope(taskID: "t2", jobID: "j2", engineID: "transcribe", stage: "transcribe", metadata: ["request_id": "req_grace"]))
+        var settings = EngineRunnerOptions()
+        settings.pollInterval = .milliseconds(100)
+        settings.shutdownGracePeriod = .milliseconds(200)
+        let options = settings
+        let runner = Task { await EngineRunner(engine: SlowEngine(engineID: "transcribe", duration: .seconds(30)), broker: broker, artifacts: artifacts, options: options).run() }
+        #expect(await eventually { (try? await broker.state(.task("t2")))?[TaskField.status] == "running" })
+        let stopping = ContinuousClock.now
+        runner.cancel()
+        await runner.value
+        #expect(ContinuousClock.now - stopping < .seconds(3), "shutdown waits for the grace period only")
+        let stats = try await broker.queueStats(engine: "transcribe")
+        #expect(stats.waiting == 1 && stats.inFlight == 0, "the task went back on the queue for another worker")
+    }
+}
