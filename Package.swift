@@ -105,6 +105,7 @@ let package = Package(
                 "DalstonOrchestrator",
                 "DalstonEngines",
                 "DalstonEngineSDK",
+                "DalstonGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,6 +1,7 @@
 import DalstonBroker
 import DalstonEngineSDK
 import DalstonEngines
+import DalstonGateway
 import DalstonOrchestrator
 import DalstonPipeline
 import DalstonRedis
@@ -87,13 +88,12 @@ func runPipelineBenchmark() async throws {
 }
 
 private func upload(_ audio: Data, to base: URL, requestID: String) async throws -> String {
-    let boundary = "bench-\(UUID().uuidString)"
-    var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.wav\"\r\n\r\n".utf8)
-    body.append(audio)
-    body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+    var form = MultipartFormBody()
+    form.addFile("file", filename: "bench.wav", contents: Array(audio))
+    let body = Data(form.encoded)
     var request = URLRequest(url: base.appendingPathComponent("v1/audio/transcriptions"))
     request.httpMethod = "POST"
-    request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+    request.setValue(form.contentType, forHTTPHeaderField: "Content-Type")
     request.setValue(requestID, forHTTPHeaderField: "X-Request-ID")
     let (data, _) = try await URLSession.shared.upload(for: request, from: body)
     guard let id = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["id"] as? String else {

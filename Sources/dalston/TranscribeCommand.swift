@@ -82,13 +82,12 @@ struct TranscribeCommand: AsyncParsableCommand {
 
     private func runAgainstServer(_ audio: Data, server: String) async throws {
         guard let base = URL(string: server) else { throw ValidationError("invalid --server URL \(server)") }
-        let boundary = "dalston-\(UUID().uuidString)"
-        var body = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(URL(fileURLWithPath: file).lastPathComponent)\"\r\nContent-Type: audio/wav\r\n\r\n".utf8)
-        body.append(audio)
-        body.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        var form = MultipartFormBody()
+        form.addFile("file", filename: URL(fileURLWithPath: file).lastPathComponent, contents: Array(audio))
+        let body = Data(form.encoded)
         var request = URLRequest(url: base.appendingPathComponent("v1/audio/transcriptions"))
         request.httpMethod = "POST"
-        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+        request.setValue(form.contentType, forHTTPHeaderField: "Content-Type")
         if let key = apiKey ?? ProcessInfo.processInfo.environment["DALSTON_API_KEY"] { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         let created = try await send(request, body: body)
         guard let id = created["id"] as? String else { throw ValidationError("the gateway did not return a job id: \(created)") }

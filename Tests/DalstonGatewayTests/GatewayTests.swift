@@ -198,4 +198,19 @@ struct GatewayTests {
         #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_PORT": "http"]) }
         #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "oauth"]) }
     }
+
+    @Test func theClientSideBuilderProducesWhatTheGatewayAccepts() async throws {
+        var form = MultipartFormBody()
+        form.addField("language", "en")
+        form.addFile("file", filename: "speech.wav", contents: wav)
+        let body = form.encoded
+        let contentType = form.contentType
+        try await GatewayFixture().test { client in
+            var fields = HTTPFields()
+            fields[.contentType] = contentType
+            try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: fields, body: ByteBuffer(bytes: body)) { response in
+                #expect(response.status == .created, "\(String(buffer: response.body))")
+            }
+        }
+    }
 }
