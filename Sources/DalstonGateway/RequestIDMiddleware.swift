@@ -98,7 +98,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         } else if let elevenLabsKey = request.headers[.elevenLabsAPIKey] {
             key = elevenLabsKey.trimmed
         }
-        guard let key, configuration.apiKeys.contains(key) else {
+        guard let key, Self.matchesAnyKey(key, configuration.apiKeys) else {
             logger.warning("authentication_failed", metadata: ["reason": key == nil ? "no API key" : "unknown API key"])
             throw APIError.unauthorized
         }
@@ -107,5 +107,21 @@ public struct AuthenticationMiddleware: RouterMiddleware {
 
     static func isPublic(_ path: String) -> Bool {
         path == "/health"
+    }
+
+    /// Compares against every key in constant time per key, so response timing does not reveal
+    /// how much of a guessed key was right.
+    static func matchesAnyKey(_ candidate: String, _ keys: Set<String>) -> Bool {
+        let given = Array(candidate.utf8)
+        var matched = false
+        for key in keys {
+            let expected = Array(key.utf8)
+            var difference = UInt8(given.count == expected.count ? 0 : 1)
+            for index in 0..<expected.count {
+                difference |= expected[index] ^ (index < given.count ? given[index] : 0)
+            }
+            matched = matched || difference == 0
+        }
+        return matched
     }
 }
