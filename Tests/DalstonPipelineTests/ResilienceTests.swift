@@ -53,16 +53,22 @@ struct ResilienceTests {
         #expect(await eventually(timeout: .seconds(10)) { (try? await jobs.job(job.id))?.status == .completed }, "the new orchestrator picked up from the broker's state")
     }
 
-    @Test func onShutdownAnEngineFinishesTheTaskInHandWithinTheGracePeriod() async throws {
+    /// A broker with one task, and a runner that has started working on it.
+    private func runnerWorking(on taskID: String, for work: Duration, grace: Duration) async throws -> (InMemoryBroker, Task<Void, Never>) {
         let broker = InMemoryBroker()
         let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-grace-\(UUID().uuidString)"))
-        try await broker.enqueue(TaskEnvelope(taskID: "t1", jobID: "j1", engineID: "transcribe", stage: "transcribe", metadata: ["request_id": "req_grace"]))
+        try await broker.enqueue(TaskEnvelope(taskID: taskID, jobID: "job_\(taskID)", engineID: "transcribe", stage: "transcribe", metadata: ["request_id": "req_grace"]))
         var settings = EngineRunnerOptions()
         settings.pollInterval = .milliseconds(100)
-        settings.shutdownGracePeriod = .seconds(5)
+        settings.shutdownGracePeriod = grace
         let options = settings
-        let runner = Task { await EngineRunner(engine: SlowEngine(engineID: "transcribe", duration: .milliseconds(600)), broker: broker, artifacts: artifacts, options: options).run() }
-        #expect(await eventually { (try? await broker.state(.task("t1")))?[TaskField.status] == "running" })
+        let runner = Task { await EngineRunner(engine: SlowEngine(engineID: "transcribe", duration: work), broker: broker, artifacts: artifacts, options: options).run() }
+        #expect(await eventually { (try? await broker.state(.task(taskID)))?[TaskField.status] == "running" })
+        return (broker, runner)
+    }
+
+    @Test func onShutdownAnEngineFinishesTheTaskInHandWithinTheGracePeriod() async throws {
+        let (broker, runner) = try await runnerWorking(on: "t1", for: .milliseconds(600), grace: .seconds(5))
         runner.cancel()
         await runner.value
         #expect(try await broker.state(.task("t1"))[TaskField.status] == "completed", "the task in hand was finished, not dropped")
@@ -70,15 +76,7 @@ struct ResilienceTests {
     }
 
     @Test func aTaskThatCannotFinishWithinTheGracePeriodIsRequeued() async throws {
-        let broker = InMemoryBroker()
-        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-grace-\(UUID().uuidString)"))
-        try await broker.enqueue(TaskEnvelope(taskID: "t2", jobID: "j2", engineID: "transcribe", stage: "transcribe", metadata: ["request_id": "req_grace"]))
-        var settings = EngineRunnerOptions()
-        settings.pollInterval = .milliseconds(100)
-        settings.shutdownGracePeriod = .milliseconds(200)
-        let options = settings
-        let runner = Task { await EngineRunner(engine: SlowEngine(engineID: "transcribe", duration: .seconds(30)), broker: broker, artifacts: artifacts, options: options).run() }
-        #expect(await eventually { (try? await broker.state(.task("t2")))?[TaskField.status] == "running" })
+        let (broker, runner) = try await runnerWorking(on: "t2", for: .seconds(30), grace: .milliseconds(200))
         let stopping = ContinuousClock.now
         runner.cancel()
         await runner.value
