@@ -45,15 +45,15 @@ struct BrokerConformanceTests {
         var start = ContinuousClock.now
         #expect(try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .milliseconds(300)) == nil)
         let waited = ContinuousClock.now - start
-        #expect(waited >= .milliseconds(250) && waited < .seconds(3))
+        #expect(waited >= .milliseconds(250) && waited < .seconds(10), "timed out rather than hanging (the bound allows for a loaded CI machine)")
 
-        let receiver = Task { try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .seconds(10)) }
+        let receiver = Task { try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .seconds(60)) }
         try await Task.sleep(for: .milliseconds(150))
         start = ContinuousClock.now
         try await broker.enqueue(task(7, engine: "merge"))
         let received = try await receiver.value
         #expect(received?.envelope.taskID == "task_7")
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test(arguments: BrokerKind.available)
@@ -67,7 +67,7 @@ struct BrokerConformanceTests {
         receiver.cancel()
         let result = try await receiver.value
         #expect(result == nil)
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test(arguments: BrokerKind.available)
@@ -239,6 +239,8 @@ struct BrokerConformanceTests {
         #expect(try await broker.indexMembers("jobs", limit: 2) == ["job_c", "job_b"])
         try await broker.removeFromIndex("jobs", member: "job_c")
         #expect(try await broker.indexMembers("jobs", limit: 5) == ["job_b", "job_a"])
+        #expect(try await broker.indexCount("jobs") == 2)
+        #expect(try await broker.indexCount("no_such_index") == 0)
 
         try await broker.heartbeat(WorkerHeartbeat(workerID: "w-live", engineID: "transcribe", status: "busy", currentTaskID: "task_1"))
         try await broker.heartbeat(WorkerHeartbeat(workerID: "w-stale", engineID: "merge", status: "idle", lastSeen: Date().addingTimeInterval(-60)))

@@ -45,7 +45,7 @@ struct RedisBrokerFaultTests {
         await #expect(throws: BrokerError.self) { _ = try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(1)) }
         try await server.start()  // a fresh, empty server: the consumer group must be made again
 
-        #expect(await eventually(timeout: .seconds(10)) { (try? await broker.enqueue(task(2))) != nil })
+        #expect(await eventually(timeout: .seconds(30)) { (try? await broker.enqueue(task(2))) != nil })
         let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(5)))
         #expect(second.envelope.taskID == "task_2")
         try await broker.acknowledge(second)

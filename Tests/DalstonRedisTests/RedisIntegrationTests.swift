@@ -116,7 +116,7 @@ struct RedisIntegrationTests {
         } throws: { error in
             "\(error)".contains("cannot connect to Redis at redis://127.0.0.1:1/0")
         }
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func aSlowReplyTimesOutAndTheClientRecovers() async throws {
@@ -142,7 +142,7 @@ struct RedisIntegrationTests {
         let start = ContinuousClock.now
         blocked.cancel()
         _ = await blocked.result
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(10))
         try await client.ping()
     }
 
@@ -176,7 +176,7 @@ struct RedisIntegrationTests {
         server.kill()
         let killedAt = ContinuousClock.now
         let inFlightResult = await inFlight.result
-        #expect(ContinuousClock.now - killedAt < .seconds(2), "a command in flight fails at once, no hang")
+        #expect(ContinuousClock.now - killedAt < .seconds(10), "a command in flight fails at once, no hang")
         #expect(throws: RedisError.connectionClosed) { try inFlightResult.get() }
         await #expect(throws: RedisError.self) { try await client.ping() }
 
