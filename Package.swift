@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Observability foundation: every executable configures logging through this module only.
@@ -53,6 +55,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Metrics: the catalogue of Dalston's metrics, the swift-metrics → Prometheus backend,
+        // and the collectors sampled on scrape (process, broker queues).
+        .target(
+            name: "DalstonMetrics",
+            dependencies: [
+                "DalstonBroker", "DalstonPipeline",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The single start-up call of every executable: logs, metrics (and their HTTP endpoint).
+        .target(
+            name: "DalstonObservability",
+            dependencies: [
+                "DalstonLogging", "DalstonMetrics",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Audio decoding and resampling (pure Swift).
         .target(name: "DalstonAudio"),
         // What the services share: statuses, event names, the task graph, artifacts, transcripts.
@@ -60,7 +83,7 @@ let package = Package(
         // The engine SDK: the Engine protocol and the runner that feeds it tasks.
         .target(
             name: "DalstonEngineSDK",
-            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log")]
         ),
         // The batch engines: audio-prepare, transcribe (PocketSphinx), merge.
         .target(
@@ -70,13 +93,13 @@ let package = Package(
         ),
         .target(
             name: "DalstonOrchestrator",
-            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log")]
         ),
         // The HTTP API (Hummingbird): native and ElevenLabs-compatible transcription endpoints.
         .target(
             name: "DalstonGateway",
             dependencies: [
-                "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging",
+                "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -86,7 +109,7 @@ let package = Package(
             name: "dalston",
             dependencies: [
                 "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonBroker",
-                "DalstonPipeline",
+                "DalstonPipeline", "DalstonMetrics", "DalstonObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -106,6 +129,9 @@ let package = Package(
                 "DalstonEngines",
                 "DalstonEngineSDK",
                 "DalstonGateway",
+                "DalstonMetrics",
+                "DalstonObservability",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -134,7 +160,7 @@ let package = Package(
             name: "DalstonPipelineTests",
             dependencies: [
                 "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonPipeline", "DalstonBroker", "DalstonAudio",
-                "DalstonLogging", "DalstonTestSupport",
+                "DalstonLogging", "DalstonMetrics", "DalstonTestSupport",
             ]
         ),
         .testTarget(
@@ -144,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "DalstonGatewayTests",
             dependencies: [
-                "DalstonGateway", "DalstonBroker", "DalstonPipeline", "DalstonAudio",
+                "DalstonGateway", "DalstonBroker", "DalstonPipeline", "DalstonAudio", "DalstonMetrics",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
@@ -154,9 +180,17 @@ let package = Package(
             dependencies: ["DalstonTestSupport", "dalston"]
         ),
         .testTarget(
+            name: "DalstonMetricsTests",
+            dependencies: [
+                "DalstonMetrics", "DalstonObservability", "DalstonBroker", "DalstonPipeline", "DalstonTestSupport",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
             name: "DalstonLoggingTests",
             dependencies: [
                 "DalstonLogging",
+                "DalstonTestSupport",
                 "dalston",
                 .product(name: "Logging", package: "swift-log"),
             ]

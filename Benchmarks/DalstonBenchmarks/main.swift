@@ -2,6 +2,7 @@
 //   swift run -c release dalston-benchmarks [logging|redis|pipeline|all]
 // See Benchmarks/README.md for what each part measures.
 import DalstonLogging
+import DalstonObservability
 import Foundation
 
 let iterations = Int(ProcessInfo.processInfo.environment["BENCH_ITERATIONS"] ?? "") ?? 200_000
@@ -28,7 +29,10 @@ func cell(_ value: Double?, width: Int = 14) -> String {
 }
 
 // The services' own logs would drown the figures: only warnings and errors, on stderr.
-DalstonLogging.configureOrExit(service: "benchmarks", environment: ["LOG_LEVEL": "warning", "LOG_FORMAT": "console"]) {
+// Metrics are off globally: each benchmark builds the registries it compares.
+_ = Observability.configureOrExit(
+    service: "benchmarks", environment: ["LOG_LEVEL": "warning", "LOG_FORMAT": "console", "METRICS_ENABLED": "false"]
+) {
     $0.writer = FileDescriptorLineWriter.standardError
 }
 

@@ -58,6 +58,8 @@ public protocol Broker: Sendable {
     /// Members with the highest scores first.
     func indexMembers(_ index: String, limit: Int) async throws(BrokerError) -> [String]
     func removeFromIndex(_ index: String, member: String) async throws(BrokerError)
+    /// How many members the index has (cheap: metrics sample it on every scrape).
+    func indexCount(_ index: String) async throws(BrokerError) -> Int
 
     // MARK: Workers
 

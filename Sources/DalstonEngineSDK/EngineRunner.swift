@@ -1,5 +1,6 @@
 import DalstonBroker
 import DalstonLogging
+import DalstonMetrics
 import DalstonPipeline
 import Foundation
 import Logging
@@ -24,11 +25,13 @@ public final class EngineRunner: Sendable {
     private let artifacts: ArtifactStore
     private let options: EngineRunnerOptions
     private let logger: Logger
+    private let metrics: Instruments
 
     public init(
         engine: any Engine, broker: any Broker, artifacts: ArtifactStore, workerID: String? = nil,
-        options: EngineRunnerOptions = EngineRunnerOptions(), logger: Logger? = nil
+        options: EngineRunnerOptions = EngineRunnerOptions(), metrics: Instruments = .disabled, logger: Logger? = nil
     ) {
+        self.metrics = metrics
         self.engine = engine
         self.broker = broker
         self.artifacts = artifacts
@@ -86,6 +89,9 @@ public final class EngineRunner: Sendable {
     private func execute(_ received: ReceivedTask) async {
         let task = received.envelope
         let started = Date()
+        let engineLabel = [("engine_id", engine.engineID)]
+        if let wait = received.queueWait { metrics.timer(DalstonMetric.queueWait, engineLabel).record(seconds: wait) }
+        if received.deliveryCount > 1 { metrics.counter(DalstonMetric.redeliveries, engineLabel).increment() }
         logger.info("task_started", metadata: [
             "stage": "\(task.stage)", "attempt": .stringConvertible(task.attempt), "delivery": .stringConvertible(received.deliveryCount),
             "queue_wait_seconds": .stringConvertible(received.queueWait ?? 0),
@@ -110,6 +116,11 @@ public final class EngineRunner: Sendable {
         }
         renewal.cancel()
         let duration = Date().timeIntervalSince(started)
+        metrics.timer(DalstonMetric.taskDuration, engineLabel).record(seconds: duration)
+        metrics.floatingCounter(DalstonMetric.busySeconds, engineLabel).increment(by: max(0, duration))
+        func count(_ outcome: String) {
+            metrics.counter(DalstonMetric.tasksProcessed, engineLabel + [("status", outcome)]).increment()
+        }
 
         switch result {
         case .success(let output):
@@ -121,10 +132,12 @@ public final class EngineRunner: Sendable {
                 "stage": .string(task.stage), "output": .object(output), "duration_seconds": .number(duration),
             ])
             await settle { try await self.broker.acknowledge(received) }
+            count("completed")
             logger.info("task_completed", metadata: ["stage": "\(task.stage)", "duration_seconds": .stringConvertible(duration)])
         case .failure(let error) where error is CancellationError || Task.isCancelled:
             logger.warning("task_requeued_on_shutdown", metadata: ["stage": "\(task.stage)"])
             await settle { try await self.broker.requeue(received) }
+            count("requeued")
         case .failure(let error):
             let permanent = error is PermanentEngineError
             let message = "\(error)"
@@ -137,6 +150,7 @@ public final class EngineRunner: Sendable {
                 "retryable": .bool(!permanent), "duration_seconds": .number(duration),
             ])
             await settle { try await self.broker.acknowledge(received) }
+            count("failed")
             logger.error("task_failed", error: error, metadata: ["stage": "\(task.stage)", "retryable": .stringConvertible(!permanent)])
         }
     }

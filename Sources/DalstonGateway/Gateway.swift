@@ -1,5 +1,6 @@
 import DalstonAudio
 import DalstonBroker
+import DalstonMetrics
 import DalstonPipeline
 import Foundation
 import HTTPTypes
@@ -14,9 +15,17 @@ public struct Gateway: Sendable {
     public let jobs: JobService
     let brokerKind: String
     let logger: Logger
+    /// The process's metrics: the gateway records its own and serves all of them at `/metrics`.
+    let metrics: MetricsRuntime
+    let instruments: Instruments
 
-    public init(configuration: GatewayConfiguration, jobs: JobService, brokerKind: String, logger: Logger = Logger(label: "dalston.gateway")) {
+    public init(
+        configuration: GatewayConfiguration, jobs: JobService, brokerKind: String, metrics: MetricsRuntime = .disabled,
+        logger: Logger = Logger(label: "dalston.gateway")
+    ) {
         self.configuration = configuration
+        self.metrics = metrics
+        self.instruments = metrics.instruments(for: "gateway")
         self.jobs = jobs
         self.brokerKind = brokerKind
         self.logger = logger
@@ -24,9 +33,16 @@ public struct Gateway: Sendable {
 
     public func makeRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
-        router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: AuthenticationMiddleware(configuration: configuration))
+        router.add(middleware: RequestIDMiddleware(metrics: instruments))
+        router.add(middleware: AuthenticationMiddleware(configuration: configuration, metrics: instruments))
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        if let exposition = metrics.exposition {
+            router.get("/metrics") { _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = PrometheusExposition.contentType
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: await exposition.render())))
+            }
+        }
         router.get("/v1/status") { _, _ in try await self.status() }
         router.post("/v1/audio/transcriptions") { request, context in try await self.createTranscription(request, context) }
         router.get("/v1/audio/transcriptions") { request, _ in try await self.listTranscriptions(request) }
@@ -44,12 +60,19 @@ public struct Gateway: Sendable {
             logger: Logger(label: "dalston.gateway.server"))
     }
 
+    private func submit(_ submission: JobSubmission, api: String) async throws -> JobView {
+        let job = try await jobs.submit(submission)
+        instruments.counter(DalstonMetric.gatewayUploadBytes).increment(by: submission.audio.count)
+        instruments.counter(DalstonMetric.gatewayJobsCreated, [("api", api)]).increment()
+        return job
+    }
+
     // MARK: Native API
 
     private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let form = try await readForm(request)
         let submission = try makeSubmission(form, context: context, languageField: "language")
-        let job = try await jobs.submit(submission)
+        let job = try await submit(submission, api: "native")
         var response = Self.json(["id": job.id, "status": job.status.rawValue, "created_at": job.createdAt], status: .created)
         response.headers[.location] = "/v1/audio/transcriptions/\(job.id)"
         return response
@@ -111,7 +134,7 @@ public struct Gateway: Sendable {
         guard let model = form["model_id"]?.text, !model.isEmpty else { throw APIError.badRequest("model_id is required") }
         var submission = try makeSubmission(form, context: context, languageField: "language_code")
         submission.modelID = model
-        let job = try await jobs.submit(submission)
+        let job = try await submit(submission, api: "elevenlabs")
         let deadline = ContinuousClock.now + configuration.synchronousTimeout
         while ContinuousClock.now < deadline {
             if let current = try await jobs.job(job.id), current.status.isFinal {

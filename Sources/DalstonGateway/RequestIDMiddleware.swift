@@ -1,4 +1,5 @@
 import DalstonLogging
+import DalstonMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -17,8 +18,10 @@ extension HTTPField.Name {
 public struct RequestIDMiddleware: RouterMiddleware {
     public typealias Context = GatewayRequestContext
     let logger: Logger
+    let metrics: Instruments
 
-    public init(logger: Logger = Logger(label: "dalston.gateway.http")) {
+    public init(metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.gateway.http")) {
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -60,12 +63,18 @@ public struct RequestIDMiddleware: RouterMiddleware {
                 response = Self.json(status: .internalServerError, body: APIError.body(type: "internal_error", message: "the server failed to handle the request; see the gateway log for request_id \(requestID)"))
             }
             response.headers[.requestID] = requestID
-            let seconds = (ContinuousClock.now - started).components
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             logger.info("http_request", metadata: [
                 "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? route)",
                 "status_code": .stringConvertible(Int(response.status.code)),
-                "duration_seconds": .stringConvertible(Double(seconds.seconds) + Double(seconds.attoseconds) / 1e18),
+                "duration_seconds": .stringConvertible(seconds),
             ])
+            // Route templates only: an unmatched path (the router's "NotFound") must not become a label.
+            let endpoint = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
+            let labels = [("method", request.method.rawValue), ("endpoint", endpoint)]
+            metrics.counter(DalstonMetric.gatewayRequests, labels + [("status_code", String(response.status.code))]).increment()
+            metrics.timer(DalstonMetric.gatewayRequestDuration, labels).record(duration: elapsed)
             return response
         }
     }
@@ -82,9 +91,11 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = GatewayRequestContext
     let configuration: GatewayConfiguration
     let logger: Logger
+    let metrics: Instruments
 
-    public init(configuration: GatewayConfiguration, logger: Logger = Logger(label: "dalston.gateway.auth")) {
+    public init(configuration: GatewayConfiguration, metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.gateway.auth")) {
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -100,13 +111,14 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         }
         guard let key, Self.matchesAnyKey(key, configuration.apiKeys) else {
             logger.warning("authentication_failed", metadata: ["reason": key == nil ? "no API key" : "unknown API key"])
+            metrics.counter(DalstonMetric.gatewayAuthFailures, [("reason", key == nil ? "missing" : "invalid")]).increment()
             throw APIError.unauthorized
         }
         return try await next(request, context)
     }
 
     static func isPublic(_ path: String) -> Bool {
-        path == "/health"
+        path == "/health" || path == "/metrics"
     }
 
     /// Compares against every key in constant time per key, so response timing does not reveal

@@ -1,5 +1,6 @@
 import DalstonBroker
 import DalstonLogging
+import DalstonMetrics
 import DalstonPipeline
 import Foundation
 import Logging
@@ -25,9 +26,14 @@ public actor Orchestrator {
     private let broker: any Broker
     private let options: OrchestratorOptions
     private let logger: Logger
+    private let metrics: Instruments
 
-    public init(broker: any Broker, options: OrchestratorOptions = OrchestratorOptions(), logger: Logger = Logger(label: "dalston.orchestrator")) {
+    public init(
+        broker: any Broker, options: OrchestratorOptions = OrchestratorOptions(), metrics: Instruments = .disabled,
+        logger: Logger = Logger(label: "dalston.orchestrator")
+    ) {
         self.broker = broker
+        self.metrics = metrics
         self.options = options
         self.logger = logger
     }
@@ -63,6 +69,9 @@ public actor Orchestrator {
 
     /// Handles one event (also callable directly, for tests).
     public func handle(_ event: EventEnvelope) async {
+        let eventType = PipelineEvent.all.contains(event.type) ? event.type : "other"
+        metrics.counter(DalstonMetric.eventsProcessed, [("event_type", eventType)]).increment()
+        metrics.timer(DalstonMetric.eventLag, [("event_type", eventType)]).record(seconds: Date().timeIntervalSince(event.emittedAt))
         guard let jobID = event.jobID else { return }
         var fields: Logger.Metadata = ["job_id": "\(jobID)"]
         if let requestID = event.metadata[MessageMetadataKey.requestID], !requestID.isEmpty {
@@ -73,14 +82,23 @@ public actor Orchestrator {
         await withLogContext(fields) {
             logger.debug("event_received", metadata: ["event_type": "\(event.type)", "task_id": "\(event.taskID ?? "")"])
             switch event.type {
-            case PipelineEvent.jobCreated, PipelineEvent.taskCompleted, PipelineEvent.taskFailed:
-                await advance(jobID: jobID)
+            case PipelineEvent.taskCompleted, PipelineEvent.taskFailed:
+                countTaskOutcome(event, jobID: jobID)
+                await advance(jobID: jobID, readySince: event.emittedAt)
+            case PipelineEvent.jobCreated:
+                await advance(jobID: jobID, readySince: event.emittedAt)
             case PipelineEvent.jobCancelRequested:
                 await cancel(jobID: jobID)
             default:
                 break
             }
         }
+    }
+
+    private func countTaskOutcome(_ event: EventEnvelope, jobID: String) {
+        guard let task = TaskGraph.plan(jobID: jobID).first(where: { $0.taskID == event.taskID }) else { return }
+        let status = event.type == PipelineEvent.taskCompleted ? "completed" : "failed"
+        metrics.counter(DalstonMetric.tasksCompleted, [("engine_id", task.engineID), ("status", status)]).increment()
     }
 
     /// Brings every active job up to date with its task records.
@@ -101,8 +119,9 @@ public actor Orchestrator {
     }
 
     /// Looks at the job's tasks and does what is due: enqueue ready tasks, retry failed ones
-    /// whose back-off has passed, complete or fail the job.
-    private func advance(jobID: String) async {
+    /// whose back-off has passed, complete or fail the job. `readySince` is when the event that
+    /// triggered this happened (for the scheduling-latency metric; `nil` from a sweep).
+    private func advance(jobID: String, readySince: Date? = nil) async {
         do {
             let job = try await broker.state(.job(jobID))
             guard let statusText = job[JobField.status], let status = JobStatus(rawValue: statusText) else {
@@ -137,6 +156,7 @@ public actor Orchestrator {
                         "task_id": "\(task.taskID)", "attempt": .stringConvertible(attempt + 1), "error": "\(error)",
                         "retry_in_seconds": .stringConvertible(retryAt.timeIntervalSinceNow),
                     ])
+                    metrics.counter(DalstonMetric.taskRetries, [("engine_id", task.engineID)]).increment()
                     scheduleSweep(at: retryAt)
                 } else {
                     try await failJob(jobID: jobID, job: job, task: task, error: error, attempts: attempt)
@@ -156,6 +176,7 @@ public actor Orchestrator {
             let statuses = records.compactMapValues { $0[TaskField.status].flatMap(TaskStatus.init(rawValue:)) }
             for task in TaskGraph.ready(plan, statuses: statuses) {
                 try await enqueue(task, job: job, attempt: 1, records: records)
+                if let readySince { metrics.timer(DalstonMetric.schedulingLatency).record(seconds: Date().timeIntervalSince(readySince)) }
                 records[task.taskID]?[TaskField.status] = TaskStatus.queued.rawValue
             }
 
@@ -198,6 +219,7 @@ public actor Orchestrator {
         ])
         try await broker.enqueue(TaskEnvelope(
             taskID: task.taskID, jobID: jobID, engineID: task.engineID, stage: task.stage, attempt: attempt, input: input, metadata: metadata))
+        metrics.counter(DalstonMetric.tasksScheduled, [("engine_id", task.engineID), ("stage", task.stage)]).increment()
         logger.info("task_scheduled", metadata: [
             "task_id": "\(task.taskID)", "engine_id": "\(task.engineID)", "stage": "\(task.stage)", "attempt": .stringConvertible(attempt),
         ])
@@ -216,6 +238,7 @@ public actor Orchestrator {
         ])
         try await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
         try await broker.publish(EventEnvelope(type: PipelineEvent.jobCompleted, jobID: jobID, metadata: correlation(job)))
+        countJobFinished(.completed, job: job)
         logger.info("job_completed", metadata: ["processing_time_seconds": .stringConvertible(seconds)])
     }
 
@@ -226,6 +249,7 @@ public actor Orchestrator {
         ])
         try await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
         try await broker.publish(EventEnvelope(type: PipelineEvent.jobFailed, jobID: jobID, data: ["error": .string(error)], metadata: correlation(job)))
+        countJobFinished(.failed, job: job)
         logger.error("job_failed", metadata: ["task_id": "\(task.taskID)", "stage": "\(task.stage)", "error": "\(error)", "attempts": .stringConvertible(attempts)])
     }
 
@@ -242,9 +266,18 @@ public actor Orchestrator {
             }
             try await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
             try await broker.publish(EventEnvelope(type: PipelineEvent.jobCancelled, jobID: jobID, metadata: correlation(job)))
+            countJobFinished(.cancelled, job: job)
             logger.info("job_cancelled")
         } catch {
             logger.error("job_cancel_failed", metadata: ["error": .error(error)])
+        }
+    }
+
+    private func countJobFinished(_ status: JobStatus, job: [String: String]) {
+        let labels = [("status", status.rawValue)]
+        metrics.counter(DalstonMetric.jobsFinished, labels).increment()
+        if let created = job[JobField.createdAt].flatMap(parseTimestamp) {
+            metrics.timer(DalstonMetric.jobDuration, labels).record(seconds: Date().timeIntervalSince(created))
         }
     }
 

@@ -24,6 +24,10 @@ public enum PipelineEvent {
     public static let jobFailed = "job_failed"
     public static let jobCancelRequested = "job_cancel_requested"
     public static let jobCancelled = "job_cancelled"
+    /// Every event type (metrics label anything else as `other`).
+    public static let all: Set<String> = [
+        jobCreated, taskStarted, taskCompleted, taskFailed, jobCompleted, jobFailed, jobCancelRequested, jobCancelled,
+    ]
 }
 
 /// The engine types of the batch pipeline.

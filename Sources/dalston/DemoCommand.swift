@@ -1,5 +1,6 @@
 import ArgumentParser
 import DalstonLogging
+import DalstonObservability
 import Logging
 
 /// Walks simulated jobs through the stages of the pipeline so that the log output (format,
@@ -18,7 +19,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = DalstonLogging.configureOrExit(service: "demo")
+        let logger = Observability.configureOrExit(service: "demo").logger
         logger.info("demo_started", metadata: ["jobs": .stringConvertible(jobs)])
         await withTaskGroup(of: Void.self) { group in
             for number in 1...jobs {

@@ -25,7 +25,8 @@ struct UpCommand: AsyncParsableCommand {
             "url": "http://\(gateway.configuration.host):\(gateway.configuration.port)", "broker": "\(runtime.brokerKind)",
             "data_dir": "\(runtime.artifacts.root.path)", "engines": "\(engines.joined(separator: ","))",
         ])
-        try await runtime.run([gateway.makeApplication(), OrchestratorService(orchestrator: Orchestrator(broker: runtime.broker))] + runtime.engineServices(engines))
+        runtime.sampleBrokerMetrics()
+        try await runtime.run([gateway.makeApplication(), runtime.orchestrator()] + runtime.engineServices(engines))
     }
 }
 
@@ -43,7 +44,8 @@ struct OrchestratorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = Runtime.start(service: "orchestrator")
-        try await runtime.run([OrchestratorService(orchestrator: Orchestrator(broker: runtime.broker))])
+        runtime.sampleBrokerMetrics()
+        try await runtime.run([runtime.orchestrator()] + runtime.metricsServer(defaultPort: 9400))
     }
 }
 
@@ -57,6 +59,6 @@ struct EngineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = Runtime.start(service: "engine")
-        try await runtime.run(runtime.engineServices([name]))
+        try await runtime.run(runtime.engineServices([name]) + runtime.metricsServer(defaultPort: 9401))
     }
 }

@@ -3,6 +3,8 @@ import DalstonEngineSDK
 import DalstonEngines
 import DalstonGateway
 import DalstonLogging
+import DalstonMetrics
+import DalstonObservability
 import DalstonOrchestrator
 import DalstonPipeline
 import Foundation
@@ -38,9 +40,12 @@ struct BrokerShutdownService: Service {
     }
 }
 
-/// What every subcommand that runs services needs: configured logging, the broker, artifacts.
+/// What every subcommand that runs services needs: configured logging and metrics, the broker,
+/// artifacts.
 struct Runtime {
     let logger: Logger
+    let metrics: MetricsRuntime
+    let metricsConfiguration: MetricsConfiguration
     let environment: [String: String]
     let broker: any Broker
     let brokerKind: String
@@ -48,7 +53,7 @@ struct Runtime {
 
     static func start(service: String) -> Runtime {
         let environment = ProcessInfo.processInfo.environment
-        let logger = DalstonLogging.configureOrExit(service: service, environment: environment)
+        let observability = Observability.configureOrExit(service: service, environment: environment)
         let broker: any Broker
         do {
             broker = try BrokerFactory.make(environment: environment)
@@ -56,7 +61,26 @@ struct Runtime {
             exitWithConfigurationError("\(error)")
         }
         let kind = broker is RedisBroker ? "redis" : "in-memory"
-        return Runtime(logger: logger, environment: environment, broker: broker, brokerKind: kind, artifacts: .fromEnvironment(environment))
+        return Runtime(
+            logger: observability.logger, metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration,
+            environment: environment, broker: broker, brokerKind: kind, artifacts: .fromEnvironment(environment))
+    }
+
+    /// Queue, worker and job gauges, sampled from the broker on scrape (orchestrator and `up`).
+    func sampleBrokerMetrics() {
+        metrics.exposition?.add(BrokerMetricsSampler(broker: broker, brokerKind: brokerKind, instruments: metrics.instruments(for: "orchestrator")))
+    }
+
+    /// `/metrics` on `METRICS_PORT` (or `defaultPort`) for a service without an HTTP API;
+    /// nothing when metrics are off.
+    func metricsServer(defaultPort: Int) -> [any Service] {
+        guard let exposition = metrics.exposition else { return [] }
+        let host = environment["DALSTON_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0"
+        return [MetricsServer.application(exposition, host: host, port: metricsConfiguration.port ?? defaultPort)]
+    }
+
+    func orchestrator() -> OrchestratorService {
+        OrchestratorService(orchestrator: Orchestrator(broker: broker, metrics: metrics.instruments(for: "orchestrator")))
     }
 
     func gateway() -> Gateway {
@@ -66,7 +90,7 @@ struct Runtime {
         } catch {
             exitWithConfigurationError(error.description)
         }
-        return Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: brokerKind)
+        return Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: brokerKind, metrics: metrics)
     }
 
     func engineServices(_ names: [String]) -> [any Service] {
@@ -77,7 +101,7 @@ struct Runtime {
             } catch {
                 exitWithConfigurationError("engine \(name): \(error)")
             }
-            return EngineService(runner: EngineRunner(engine: engine, broker: broker, artifacts: artifacts))
+            return EngineService(runner: EngineRunner(engine: engine, broker: broker, artifacts: artifacts, metrics: metrics.instruments(for: "engine")))
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import DalstonBroker
 import DalstonEngines
 import DalstonLogging
+import DalstonObservability
 import DalstonGateway
 import DalstonOrchestrator
 import DalstonPipeline
@@ -52,13 +53,16 @@ struct TranscribeCommand: AsyncParsableCommand {
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = nil
         environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "warning"
+        environment["METRICS_ENABLED"] = "false"  // a one-shot command serves no /metrics
+        let observability = Observability.configureOrExit(service: "dalston", environment: environment)
         let runtime = Runtime(
-            logger: DalstonLogging.configureOrExit(service: "dalston", environment: environment), environment: environment,
+            logger: observability.logger, metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration,
+            environment: environment,
             broker: InMemoryBroker(), brokerKind: "in-memory",
             artifacts: ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-\(UUID().uuidString)")))
         defer { try? FileManager.default.removeItem(at: runtime.artifacts.root) }
         guard TranscribeEngine.isAvailable else { throw ValidationError(TranscribeEngine.unavailableReason) }
-        let services: [any Service] = [OrchestratorService(orchestrator: Orchestrator(broker: runtime.broker))] + runtime.engineServices(EngineKind.all)
+        let services: [any Service] = [runtime.orchestrator()] + runtime.engineServices(EngineKind.all)
         let jobs = JobService(broker: runtime.broker, artifacts: runtime.artifacts)
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: runtime.logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

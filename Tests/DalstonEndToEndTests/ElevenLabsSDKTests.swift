@@ -17,7 +17,7 @@ struct ElevenLabsSDKTests {
         let client = GatewayClient(base: URL(string: "http://127.0.0.1:\(port)/")!)
         #expect(await eventually(timeout: .seconds(30)) { (try? await client.request("GET", "health").status) == 200 })
 
-        let speech = try TestSpeech.wav(saying: "hello world, this is a test of the transcription system")
+        let speech = try await TestSpeech.wav(saying: "hello world, this is a test of the transcription system")
         let result = try await runPython([ElevenLabsSDK.script.path, "http://127.0.0.1:\(port)", "sdk-test-key", speech.path, "hello", "world", "test", "system"])
         #expect(result.status == 0, "SDK check failed: \(result.output)")
         #expect(result.output.contains("ok: SpeechToTextChunkResponseModel"))

@@ -45,7 +45,7 @@ struct SeparateProcessesTests {
     @Test func aJobOfRealSpeechCrossesFiveProcessesUnderOneRequestID() async throws {
         let deployment = try await Deployment()
         defer { deployment.stop() }
-        let speech = try Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))
+        let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))
         let requestID = "req_e2e_\(UUID().uuidString.prefix(8).lowercased())"
         let created = try await deployment.client.upload(speech, requestID: requestID, fields: ["language": "en"])
         #expect(created.status == 201)
@@ -77,7 +77,7 @@ struct SeparateProcessesTests {
         defer { deployment.stop() }
         // Long enough audio that the recogniser is still busy when it is killed.
         let sentence = "the quick brown fox jumps over the lazy dog while the transcription system keeps listening"
-        let speech = try Data(contentsOf: TestSpeech.wav(saying: Array(repeating: sentence, count: 6).joined(separator: ". ")))
+        let speech = try await Data(contentsOf: TestSpeech.wav(saying: Array(repeating: sentence, count: 6).joined(separator: ". ")))
         let created = try await deployment.client.upload(speech, requestID: "req_e2e_fault")
         let id = try #require(created.json["id"] as? String)
         let transcribe = try #require(deployment.services["transcribe"])

@@ -1,3 +1,4 @@
+import DalstonTestSupport
 import Foundation
 import Testing
 

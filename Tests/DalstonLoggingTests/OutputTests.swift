@@ -1,4 +1,5 @@
 import DalstonLogging
+import DalstonTestSupport
 import Foundation
 import Logging
 import Testing

@@ -1,4 +1,5 @@
 import DalstonLogging
+import DalstonTestSupport
 import Foundation
 import Logging
 
@@ -87,55 +88,3 @@ enum BuiltProducts {
     static var dalston: URL { directory.appendingPathComponent("dalston") }
 }
 
-struct ProcessResult {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
-
-/// Runs an executable to completion with the given environment and collects its output.
-///
-/// The waiting happens on a thread of its own, never on the concurrency pool: that pool has as
-/// many threads as cores (two on CI), and blocking them stalls every other test's tasks.
-func runProcess(_ executable: URL, arguments: [String], environment: [String: String]) async throws -> ProcessResult {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            do {
-                continuation.resume(returning: try runProcessBlocking(executable, arguments: arguments, environment: environment))
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-    }
-}
-
-private func runProcessBlocking(_ executable: URL, arguments: [String], environment: [String: String]) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes concurrently so a chatty child cannot fill one and block.
-    let errData = LockedData()
-    let errReader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-    errReader.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !errData.isSet { usleep(1000) }
-    return ProcessResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData.value, as: UTF8.self))
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
-}

@@ -106,7 +106,7 @@ struct PipelineTests {
     func realSpeechIsTranscribedAndEveryJobLineCarriesTheRequestID() async throws {
         let harness = PipelineHarness(engines: [AudioPrepareEngine(), try TranscribeEngine.make(), MergeEngine()])
         defer { Task { await harness.stop() } }
-        let audio = try Array(Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system")))
+        let audio = try await Array(Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system")))
         let submitted = try await harness.jobs.submit(JobSubmission(audio: audio, filename: "speech.wav", requestID: "req_pipeline1"))
         let done = try await harness.waitForFinalState(submitted.id)
         #expect(done.status == .completed, "error: \(done.error ?? "")")

@@ -15,7 +15,7 @@ public enum TestSpeech {
     }
 
     /// A WAV file speaking `text` (cached per text for the test run).
-    public static func wav(saying text: String) throws -> URL {
+    public static func wav(saying text: String) async throws -> URL {
         guard let text2wave else { throw Unavailable(description: skipReason) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-test-speech", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -26,15 +26,11 @@ public enum TestSpeech {
         try text.write(to: input, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: input) }
         let temporary = directory.appendingPathComponent("\(UUID().uuidString).wav")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: text2wave)
-        process.arguments = ["-eval", "(voice_cmu_us_slt_arctic_hts)", input.path, "-o", temporary.path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, FileManager.default.fileExists(atPath: temporary.path) else {
-            throw Unavailable(description: "text2wave failed with status \(process.terminationStatus); is festvox-us-slt-hts installed?")
+        // Festival takes seconds: it runs off the concurrency pool (see `runProcess`).
+        let result = try await runProcess(
+            URL(fileURLWithPath: text2wave), arguments: ["-eval", "(voice_cmu_us_slt_arctic_hts)", input.path, "-o", temporary.path])
+        guard result.status == 0, FileManager.default.fileExists(atPath: temporary.path) else {
+            throw Unavailable(description: "text2wave failed with status \(result.status); is festvox-us-slt-hts installed? \(result.stderr.suffix(300))")
         }
         try? FileManager.default.moveItem(at: temporary, to: output)
         return output

@@ -278,6 +278,10 @@ public actor InMemoryBroker: Broker {
         indexes[index]?[member] = nil
     }
 
+    public func indexCount(_ index: String) async throws(BrokerError) -> Int {
+        indexes[index]?.count ?? 0
+    }
+
     // MARK: Workers
 
     public func heartbeat(_ worker: WorkerHeartbeat) async throws(BrokerError) {

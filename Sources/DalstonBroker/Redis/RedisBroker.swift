@@ -346,6 +346,10 @@ public final class RedisBroker: Broker {
         try await redis { try await client.send(RedisCommand("ZREM", RedisArgument(keys.index(index)), RedisArgument(member))) }
     }
 
+    public func indexCount(_ index: String) async throws(BrokerError) -> Int {
+        try await redis { try await client.zcard(keys.index(index)) }
+    }
+
     // MARK: Workers
 
     public func heartbeat(_ worker: WorkerHeartbeat) async throws(BrokerError) {

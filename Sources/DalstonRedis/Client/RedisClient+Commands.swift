@@ -222,6 +222,10 @@ extension RedisClient {
         try await send(RedisCommand("ZADD", RedisArgument(key), RedisArgument(score), RedisArgument(member)))
     }
 
+    public func zcard(_ key: String) async throws(RedisError) -> Int {
+        Int(try await send(RedisCommand("ZCARD", RedisArgument(key))).int ?? 0)
+    }
+
     /// Members with the highest scores first.
     public func zrevrange(_ key: String, count: Int) async throws(RedisError) -> [String] {
         let reply = try await send(RedisCommand("ZRANGE", RedisArgument(key), 0, RedisArgument(count - 1), "REV"))

@@ -1,0 +1,53 @@
+import CoreMetrics
+
+/// Catalogue-checked instruments for one component: `instruments.counter(.tasksProcessed, …)`
+/// instead of free-form labels, so a name or label typo cannot reach Prometheus.
+public struct Instruments: Sendable {
+    public let factory: any MetricsFactory
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    /// Instruments that record nothing.
+    public static let disabled = Instruments(factory: NOOPMetricsHandler.instance)
+
+    public func counter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Counter {
+        check(metric, .counter, labels)
+        return Counter(label: metric.name, dimensions: labels, factory: factory)
+    }
+
+    /// A counter of fractional amounts (e.g. busy seconds).
+    public func floatingCounter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> FloatingPointCounter {
+        check(metric, .counter, labels)
+        return FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory)
+    }
+
+    public func gauge(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Gauge {
+        check(metric, .gauge, labels)
+        return Gauge(label: metric.name, dimensions: labels, factory: factory)
+    }
+
+    /// A histogram of durations, exported in seconds with the metric's buckets.
+    public func timer(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Timer {
+        check(metric, .histogram, labels)
+        return Timer(label: metric.name, dimensions: labels, factory: factory)
+    }
+
+    private func check(_ metric: MetricDefinition, _ kind: MetricDefinition.Kind, _ labels: [(String, String)]) {
+        assert(metric.kind == kind && labels.map(\.0) == metric.labels, "\(metric.name) is a \(metric.kind) with labels \(metric.labels)")
+    }
+}
+
+extension Timer {
+    /// Records seconds given as a `Double` (e.g. from `Date` arithmetic); negatives count as 0.
+    public func record(seconds: Double) {
+        recordNanoseconds(Int64(max(0, seconds) * 1e9))
+    }
+}
+
+extension MetricsRuntime {
+    public func instruments(for component: String) -> Instruments {
+        Instruments(factory: factory(for: component))
+    }
+}

@@ -1,0 +1,128 @@
+/// What Prometheus needs to know about a metric beyond its name: its type, help text and, for
+/// histograms, buckets. swift-metrics carries none of this, so Dalston keeps it here, in one
+/// place that the exposition, the docs test and the dashboards all agree on.
+public struct MetricDefinition: Sendable, Hashable {
+    public enum Kind: String, Sendable {
+        case counter, gauge, histogram
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let help: String
+    /// Label names, in the order the instruments pass them (`service` is added by the factory).
+    public let labels: [String]
+    /// Upper bounds in base units (seconds); histograms only.
+    public let buckets: [Double]
+
+    public init(_ name: String, _ kind: Kind, labels: [String] = [], help: String, buckets: [Double] = []) {
+        self.name = name
+        self.kind = kind
+        self.labels = labels
+        self.help = help
+        self.buckets = buckets
+    }
+}
+
+/// Buckets for the different time scales of an audio system.
+public enum MetricBuckets {
+    /// HTTP requests: milliseconds to a minute (uploads of long audio are slow).
+    public static let request: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+    /// One engine step on one file: tens of milliseconds to ten minutes.
+    public static let task: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600]
+    /// Whole jobs: a second to an hour (the alert's SLO bound, 300 s, is a bucket edge).
+    public static let job: [Double] = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
+    /// Waiting in a queue or for the orchestrator: milliseconds to half an hour.
+    public static let wait: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800]
+}
+
+/// Every metric Dalston emits (see docs/metrics.md, kept in step by a test).
+public enum DalstonMetric {
+    // MARK: Gateway
+    public static let gatewayRequests = MetricDefinition(
+        "dalston_gateway_requests_total", .counter, labels: ["method", "endpoint", "status_code"],
+        help: "HTTP requests answered by the gateway, by route template and status.")
+    public static let gatewayRequestDuration = MetricDefinition(
+        "dalston_gateway_request_duration_seconds", .histogram, labels: ["method", "endpoint"],
+        help: "Time to answer an HTTP request, failed requests included.", buckets: MetricBuckets.request)
+    public static let gatewayUploadBytes = MetricDefinition(
+        "dalston_gateway_upload_bytes_total", .counter, help: "Audio bytes accepted in uploads.")
+    public static let gatewayJobsCreated = MetricDefinition(
+        "dalston_gateway_jobs_created_total", .counter, labels: ["api"], help: "Jobs submitted through the gateway, by API (native, elevenlabs).")
+    public static let gatewayAuthFailures = MetricDefinition(
+        "dalston_gateway_auth_failures_total", .counter, labels: ["reason"], help: "Requests refused for a missing or invalid API key.")
+
+    // MARK: Orchestrator and jobs
+    public static let jobsFinished = MetricDefinition(
+        "dalston_orchestrator_jobs_total", .counter, labels: ["status"], help: "Jobs that reached a final state (completed, failed, cancelled).")
+    public static let jobDuration = MetricDefinition(
+        "dalston_orchestrator_job_duration_seconds", .histogram, labels: ["status"],
+        help: "Job duration end to end, from creation to its final state.", buckets: MetricBuckets.job)
+    public static let tasksScheduled = MetricDefinition(
+        "dalston_orchestrator_tasks_scheduled_total", .counter, labels: ["engine_id", "stage"], help: "Tasks put on an engine queue, retries included.")
+    public static let tasksCompleted = MetricDefinition(
+        "dalston_orchestrator_tasks_completed_total", .counter, labels: ["engine_id", "status"], help: "Task outcomes received by the orchestrator.")
+    public static let taskRetries = MetricDefinition(
+        "dalston_orchestrator_task_retries_total", .counter, labels: ["engine_id"], help: "Failed tasks scheduled for another attempt.")
+    public static let schedulingLatency = MetricDefinition(
+        "dalston_orchestrator_scheduling_latency_seconds", .histogram,
+        help: "From the event that made a task ready to the task's enqueue.", buckets: MetricBuckets.wait)
+    public static let eventsProcessed = MetricDefinition(
+        "dalston_orchestrator_events_processed_total", .counter, labels: ["event_type"], help: "Pub/sub events handled by the orchestrator.")
+    public static let eventLag = MetricDefinition(
+        "dalston_orchestrator_event_lag_seconds", .histogram, labels: ["event_type"],
+        help: "From an event's emission to the orchestrator handling it.", buckets: MetricBuckets.wait)
+    public static let jobsInProgress = MetricDefinition(
+        "dalston_jobs_in_progress", .gauge, help: "Jobs not yet in a final state (sampled from the broker).")
+
+    // MARK: Engines
+    public static let tasksProcessed = MetricDefinition(
+        "dalston_engine_tasks_processed_total", .counter, labels: ["engine_id", "status"],
+        help: "Tasks settled by engine workers, by outcome (completed, failed, requeued).")
+    public static let taskDuration = MetricDefinition(
+        "dalston_engine_task_duration_seconds", .histogram, labels: ["engine_id"],
+        help: "Time an engine spent processing a task, queue wait excluded.", buckets: MetricBuckets.task)
+    public static let queueWait = MetricDefinition(
+        "dalston_engine_queue_wait_seconds", .histogram, labels: ["engine_id"],
+        help: "Time a task waited in its queue before a worker received it.", buckets: MetricBuckets.wait)
+    public static let busySeconds = MetricDefinition(
+        "dalston_engine_busy_seconds_total", .counter, labels: ["engine_id"],
+        help: "Seconds engine workers spent processing tasks; its rate over workers alive is utilisation.")
+    public static let workersAlive = MetricDefinition(
+        "dalston_engine_workers_alive", .gauge, labels: ["engine_id"], help: "Engine workers with a recent heartbeat (sampled).")
+
+    // MARK: Queues and broker (sampled)
+    public static let queueDepth = MetricDefinition(
+        "dalston_queue_depth", .gauge, labels: ["engine_id"], help: "Tasks waiting for a worker.")
+    public static let queueInFlight = MetricDefinition(
+        "dalston_queue_in_flight", .gauge, labels: ["engine_id"], help: "Tasks delivered to a worker and not yet settled.")
+    public static let queueOldestAge = MetricDefinition(
+        "dalston_queue_oldest_task_age_seconds", .gauge, labels: ["engine_id"], help: "Age of the oldest task in the queue; 0 when empty.")
+    public static let deadLetterDepth = MetricDefinition(
+        "dalston_queue_dead_letter_depth", .gauge, labels: ["engine_id"], help: "Tasks in the engine's dead-letter queue.")
+    public static let redeliveries = MetricDefinition(
+        "dalston_queue_redeliveries_total", .counter, labels: ["engine_id"], help: "Task deliveries after the first (a worker died or timed out).")
+    public static let brokerUp = MetricDefinition(
+        "dalston_broker_up", .gauge, labels: ["broker"], help: "1 when the last sample reached the broker, else 0.")
+    public static let sampleErrors = MetricDefinition(
+        "dalston_metrics_sample_errors_total", .counter, help: "Broker samples that failed; the previous values stay.")
+
+    // MARK: Process (Prometheus' standard names)
+    public static let processCPU = MetricDefinition("process_cpu_seconds_total", .counter, help: "User and system CPU time spent, in seconds.")
+    public static let processResidentMemory = MetricDefinition("process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.")
+    public static let processVirtualMemory = MetricDefinition("process_virtual_memory_bytes", .gauge, help: "Virtual memory size in bytes.")
+    public static let processOpenFDs = MetricDefinition("process_open_fds", .gauge, help: "Number of open file descriptors.")
+    public static let processMaxFDs = MetricDefinition("process_max_fds", .gauge, help: "Maximum number of open file descriptors.")
+    public static let processStartTime = MetricDefinition("process_start_time_seconds", .gauge, help: "Start time of the process since the Unix epoch, in seconds.")
+
+    public static let all: [MetricDefinition] = [
+        gatewayRequests, gatewayRequestDuration, gatewayUploadBytes, gatewayJobsCreated, gatewayAuthFailures,
+        jobsFinished, jobDuration, tasksScheduled, tasksCompleted, taskRetries, schedulingLatency, eventsProcessed, eventLag, jobsInProgress,
+        tasksProcessed, taskDuration, queueWait, busySeconds, workersAlive,
+        queueDepth, queueInFlight, queueOldestAge, deadLetterDepth, redeliveries, brokerUp, sampleErrors,
+        processCPU, processResidentMemory, processVirtualMemory, processOpenFDs, processMaxFDs, processStartTime,
+    ]
+
+    static let byName: [String: MetricDefinition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    public static func definition(named name: String) -> MetricDefinition? { byName[name] }
+}

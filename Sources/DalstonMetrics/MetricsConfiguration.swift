@@ -1,0 +1,34 @@
+/// `METRICS_ENABLED` and `METRICS_PORT`, checked at start-up: a typo stops the process with a
+/// message instead of silently turning metrics off.
+public struct MetricsConfiguration: Sendable, Equatable {
+    public var enabled = true
+    /// Where a service without an HTTP port of its own serves `/metrics`; `nil` uses its default.
+    public var port: Int?
+
+    public init(enabled: Bool = true, port: Int? = nil) {
+        self.enabled = enabled
+        self.port = port
+    }
+
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    public static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> MetricsConfiguration {
+        var configuration = MetricsConfiguration()
+        if let text = environment["METRICS_ENABLED"], !text.isEmpty {
+            switch text.lowercased() {
+            case "true", "1", "yes", "on": configuration.enabled = true
+            case "false", "0", "no", "off": configuration.enabled = false
+            default: throw Invalid(description: "invalid METRICS_ENABLED=\"\(text)\": expected true or false")
+            }
+        }
+        if let text = environment["METRICS_PORT"], !text.isEmpty {
+            guard let port = Int(text), (0...65535).contains(port) else {
+                throw Invalid(description: "invalid METRICS_PORT=\"\(text)\": expected a port number 0-65535")
+            }
+            configuration.port = port
+        }
+        return configuration
+    }
+}

@@ -1,0 +1,35 @@
+import DalstonMetrics
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `GET /metrics` on a port of its own, for services without an HTTP API (orchestrator,
+/// engines). A lifecycle service: it stops on graceful shutdown.
+public enum MetricsServer {
+    /// Routes `/metrics` (and `/health`, for probes) to `exposition`.
+    public static func router(_ exposition: PrometheusExposition) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = PrometheusExposition.contentType
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: await exposition.render())))
+        }
+        router.get("/health") { _, _ in "ok" }
+        return router
+    }
+
+    public static func application(
+        _ exposition: PrometheusExposition, host: String = "0.0.0.0", port: Int, logger: Logger = Logger(label: "dalston.metrics")
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(exposition),
+            configuration: .init(address: .hostname(host, port: port), serverName: "dalston-metrics"),
+            onServerRunning: { channel in
+                logger.notice("metrics_listening", metadata: [
+                    "url": "http://\(host):\(channel.localAddress?.port ?? port)/metrics",
+                ])
+            },
+            logger: logger)
+    }
+}

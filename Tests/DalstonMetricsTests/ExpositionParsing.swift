@@ -1,0 +1,51 @@
+import Foundation
+
+/// The samples of a Prometheus text exposition, for assertions: `samples["name"]` lists each
+/// series' labels and value.
+struct Exposition {
+    struct Sample: Equatable {
+        let labels: [String: String]
+        let value: Double
+    }
+
+    let text: String
+    private(set) var samples: [String: [Sample]] = [:]
+    private(set) var help: [String: String] = [:]
+    private(set) var types: [String: String] = [:]
+
+    init(_ bytes: [UInt8]) {
+        self.init(String(decoding: bytes, as: UTF8.self))
+    }
+
+    init(_ text: String) {
+        self.text = text
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# HELP ") {
+                let parts = line.dropFirst(7).split(separator: " ", maxSplits: 1)
+                help[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+            } else if line.hasPrefix("# TYPE ") {
+                let parts = line.dropFirst(7).split(separator: " ")
+                types[String(parts[0])] = String(parts[1])
+            } else if !line.hasPrefix("#"), let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) {
+                let series = line[..<space]
+                var labels: [String: String] = [:]
+                var name = String(series)
+                if let brace = series.firstIndex(of: "{") {
+                    name = String(series[..<brace])
+                    // Values here never hold `",` so a simple split is enough for tests.
+                    for pair in series[series.index(after: brace)..<series.index(before: series.endIndex)].components(separatedBy: "\",") {
+                        let keyValue = pair.split(separator: "=", maxSplits: 1)
+                        labels[String(keyValue[0])] = keyValue[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    }
+                }
+                samples[name, default: []].append(Sample(labels: labels, value: value))
+            }
+        }
+    }
+
+    /// The value of the one series of `name` whose labels include `labels`.
+    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+        let matching = (samples[name] ?? []).filter { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+        return matching.count == 1 ? matching[0].value : nil
+    }
+}
