@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "DalstonGatewayTests",
             dependencies: [
-                "DalstonGateway", "DalstonBroker", "DalstonPipeline", "DalstonAudio", "DalstonMetrics",
+                "DalstonGateway", "DalstonBroker", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,6 +1,7 @@
 import DalstonAudio
 import DalstonBroker
 import DalstonGateway
+import DalstonMetrics
 import DalstonPipeline
 import Foundation
 import HTTPTypes
@@ -14,12 +15,12 @@ struct GatewayFixture {
     let gateway: Gateway
     let broker: InMemoryBroker
 
-    init(configure: (inout GatewayConfiguration) -> Void = { _ in }) {
+    init(metrics: MetricsRuntime = .disabled, configure: (inout GatewayConfiguration) -> Void = { _ in }) {
         var configuration = GatewayConfiguration()
         configure(&configuration)
         broker = InMemoryBroker()
         let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)"))
-        gateway = Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: "in-memory")
+        gateway = Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: "in-memory", metrics: metrics)
     }
 
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {

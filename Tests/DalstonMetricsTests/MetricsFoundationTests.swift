@@ -1,5 +1,6 @@
 import CoreMetrics
 import DalstonMetrics
+import DalstonTestSupport
 import Foundation
 import Testing
 

@@ -3,6 +3,7 @@ import DalstonBroker
 import DalstonEngineSDK
 import DalstonEngines
 import DalstonLogging
+import DalstonMetrics
 import DalstonOrchestrator
 import DalstonPipeline
 import DalstonTestSupport
@@ -17,7 +18,7 @@ struct PipelineHarness {
     let logs: RecordingLineWriter
     private let tasks: [Task<Void, Never>]
 
-    init(engines: [any Engine], maximumAttempts: Int = 3) {
+    init(engines: [any Engine], maximumAttempts: Int = 3, metrics: MetricsRuntime = .disabled) {
         var options = BrokerOptions()
         options.visibilityTimeout = .seconds(5)
         let broker = InMemoryBroker(options: options)
@@ -28,13 +29,14 @@ struct PipelineHarness {
         orchestratorOptions.maximumAttempts = maximumAttempts
         orchestratorOptions.retryBackoff = .milliseconds(50)
         orchestratorOptions.sweepInterval = .milliseconds(300)
-        let orchestrator = Orchestrator(broker: broker, options: orchestratorOptions, logger: pipeline.makeLogger(label: "dalston.orchestrator"))
+        let orchestrator = Orchestrator(
+            broker: broker, options: orchestratorOptions, metrics: metrics.instruments(for: "orchestrator"), logger: pipeline.makeLogger(label: "dalston.orchestrator"))
         var runnerOptions = EngineRunnerOptions()
         runnerOptions.pollInterval = .milliseconds(200)
         var tasks = [Task { await orchestrator.run() }]
         for engine in engines {
             let runner = EngineRunner(engine: engine, broker: broker, artifacts: artifacts, options: runnerOptions,
-                                      logger: pipeline.makeLogger(label: "dalston.engine.\(engine.engineID)"))
+                                      metrics: metrics.instruments(for: "engine"), logger: pipeline.makeLogger(label: "dalston.engine.\(engine.engineID)"))
             tasks.append(Task { await runner.run() })
         }
         self.broker = broker

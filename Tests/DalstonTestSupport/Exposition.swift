@@ -2,22 +2,22 @@ import Foundation
 
 /// The samples of a Prometheus text exposition, for assertions: `samples["name"]` lists each
 /// series' labels and value.
-struct Exposition {
-    struct Sample: Equatable {
-        let labels: [String: String]
-        let value: Double
+public struct Exposition: Sendable {
+    public struct Sample: Equatable, Sendable {
+        public let labels: [String: String]
+        public let value: Double
     }
 
-    let text: String
-    private(set) var samples: [String: [Sample]] = [:]
-    private(set) var help: [String: String] = [:]
-    private(set) var types: [String: String] = [:]
+    public let text: String
+    public private(set) var samples: [String: [Sample]] = [:]
+    public private(set) var help: [String: String] = [:]
+    public private(set) var types: [String: String] = [:]
 
-    init(_ bytes: [UInt8]) {
+    public init(_ bytes: [UInt8]) {
         self.init(String(decoding: bytes, as: UTF8.self))
     }
 
-    init(_ text: String) {
+    public init(_ text: String) {
         self.text = text
         for line in text.split(separator: "\n") {
             if line.hasPrefix("# HELP ") {
@@ -44,7 +44,7 @@ struct Exposition {
     }
 
     /// The value of the one series of `name` whose labels include `labels`.
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+    public func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
         let matching = (samples[name] ?? []).filter { sample in labels.allSatisfy { sample.labels[$0.key] == $0.value } }
         return matching.count == 1 ? matching[0].value : nil
     }
