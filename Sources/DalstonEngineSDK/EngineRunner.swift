@@ -32,6 +32,10 @@ public final class EngineRunner: Sendable {
         options: EngineRunnerOptions = EngineRunnerOptions(), metrics: Instruments = .disabled, logger: Logger? = nil
     ) {
         self.metrics = metrics
+        let engineLabel = [("engine_id", engine.engineID)]
+        metrics.startAtZero(DalstonMetric.tasksProcessed, ["completed", "failed", "requeued"].map { engineLabel + [("status", $0)] })
+        metrics.startAtZero(DalstonMetric.redeliveries, [engineLabel])
+        _ = metrics.floatingCounter(DalstonMetric.busySeconds, engineLabel)
         self.engine = engine
         self.broker = broker
         self.artifacts = artifacts

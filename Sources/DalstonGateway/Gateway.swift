@@ -26,6 +26,9 @@ public struct Gateway: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.instruments = metrics.instruments(for: "gateway")
+        instruments.startAtZero(DalstonMetric.gatewayAuthFailures, [[("reason", "missing")], [("reason", "invalid")]])
+        instruments.startAtZero(DalstonMetric.gatewayJobsCreated, [[("api", "native")], [("api", "elevenlabs")]])
+        instruments.startAtZero(DalstonMetric.gatewayUploadBytes)
         self.jobs = jobs
         self.brokerKind = brokerKind
         self.logger = logger

@@ -28,6 +28,7 @@ public actor BrokerMetricsSampler: MetricsCollector {
         self.broker = broker
         self.brokerKind = brokerKind
         self.instruments = instruments
+        instruments.startAtZero(DalstonMetric.sampleErrors)
         self.minimumInterval = minimumInterval
         self.logger = logger
     }

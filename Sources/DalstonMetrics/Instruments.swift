@@ -23,6 +23,13 @@ public struct Instruments: Sendable {
         return FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory)
     }
 
+    /// Registers counter series at 0 before their first event, so `rate()` and dashboards show
+    /// 0 rather than "no data" for things that have not happened yet (Prometheus' advice for
+    /// label values known in advance).
+    public func startAtZero(_ metric: MetricDefinition, _ labelSets: [[(String, String)]] = [[]]) {
+        for labels in labelSets { _ = counter(metric, labels) }
+    }
+
     public func gauge(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Gauge {
         check(metric, .gauge, labels)
         return Gauge(label: metric.name, dimensions: labels, factory: factory)

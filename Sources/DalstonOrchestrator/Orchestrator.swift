@@ -34,6 +34,11 @@ public actor Orchestrator {
     ) {
         self.broker = broker
         self.metrics = metrics
+        metrics.startAtZero(DalstonMetric.jobsFinished, [JobStatus.completed, .failed, .cancelled].map { [("status", $0.rawValue)] })
+        metrics.startAtZero(DalstonMetric.taskRetries, EngineKind.all.map { [("engine_id", $0)] })
+        metrics.startAtZero(DalstonMetric.tasksCompleted, EngineKind.all.flatMap { engine in
+            ["completed", "failed"].map { [("engine_id", engine), ("status", $0)] }
+        })
         self.options = options
         self.logger = logger
     }

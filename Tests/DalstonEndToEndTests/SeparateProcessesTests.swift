@@ -8,40 +8,6 @@ import Testing
        .enabled(if: RedisServerProcess.shouldRun && TestSpeech.shouldRun, "needs redis-server, festival and PocketSphinx (installed by .ci/run)"),
        .serialized)
 struct SeparateProcessesTests {
-    final class Deployment: @unchecked Sendable {
-        let redis: RedisServerProcess
-        let logDirectory: URL
-        let environment: [String: String]
-        let client: GatewayClient
-        var services: [String: ServiceProcess] = [:]
-
-        init() async throws {
-            redis = try await RedisServerProcess()
-            logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-e2e-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
-            let port = try freeTCPPort()
-            environment = [
-                "REDIS_URL": redis.url, "LOG_FORMAT": "json", "LOG_LEVEL": "info", "DALSTON_PORT": "\(port)",
-                "DALSTON_DATA_DIR": logDirectory.appendingPathComponent("data").path, "DALSTON_TASK_VISIBILITY_TIMEOUT": "3",
-                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            ]
-            client = GatewayClient(base: URL(string: "http://127.0.0.1:\(port)/")!)
-            try start("gateway", ["gateway"])
-            try start("orchestrator", ["orchestrator"])
-            for engine in ["audio-prepare", "transcribe", "merge"] { try start(engine, ["engine", engine]) }
-            let up = await eventually(timeout: .seconds(30)) { (try? await self.client.request("GET", "health").status) == 200 }
-            guard up else { throw TestSpeech.Unavailable(description: "the gateway did not come up: \(services["gateway"]?.rawLines().suffix(5) ?? [])") }
-        }
-
-        func start(_ name: String, _ arguments: [String], as label: String? = nil) throws {
-            services[label ?? name] = try ServiceProcess(name: label ?? name, arguments: arguments, environment: environment, logDirectory: logDirectory)
-        }
-
-        func stop() {
-            for service in services.values { service.terminate() }
-        }
-    }
-
     @Test func aJobOfRealSpeechCrossesFiveProcessesUnderOneRequestID() async throws {
         let deployment = try await Deployment()
         defer { deployment.stop() }

@@ -26,12 +26,12 @@ final class ServiceProcess: @unchecked Sendable {
     let logFile: URL
     private let process = Process()
 
-    init(name: String, arguments: [String], environment: [String: String], logDirectory: URL) throws {
+    init(name: String, executable: URL = DalstonBinary.url, arguments: [String], environment: [String: String], logDirectory: URL) throws {
         self.name = name
         self.logFile = logDirectory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logFile)
-        process.executableURL = DalstonBinary.url
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = environment
         process.standardOutput = handle
@@ -63,6 +63,60 @@ final class ServiceProcess: @unchecked Sendable {
     }
 
     deinit { terminate() }
+}
+
+/// Gateway, orchestrator and the three engines as separate `dalston` processes on a fresh
+/// redis-server; each process serves `/metrics` on a port of its own (`metricsPorts`).
+final class Deployment: @unchecked Sendable {
+    let redis: RedisServerProcess
+    let logDirectory: URL
+    let environment: [String: String]
+    let client: GatewayClient
+    var services: [String: ServiceProcess] = [:]
+    var metricsPorts: [String: Int] = [:]
+    let gatewayPort: Int
+
+    init() async throws {
+        redis = try await RedisServerProcess()
+        logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+        let port = try freeTCPPort()
+        gatewayPort = port
+        environment = [
+            "REDIS_URL": redis.url, "LOG_FORMAT": "json", "LOG_LEVEL": "info", "DALSTON_PORT": "\(port)", "DALSTON_HOST": "127.0.0.1",
+            "DALSTON_DATA_DIR": logDirectory.appendingPathComponent("data").path, "DALSTON_TASK_VISIBILITY_TIMEOUT": "3",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+        client = GatewayClient(base: URL(string: "http://127.0.0.1:\(port)/")!)
+        try start("gateway", ["gateway"])
+        try start("orchestrator", ["orchestrator"])
+        for engine in ["audio-prepare", "transcribe", "merge"] { try start(engine, ["engine", engine]) }
+        let up = await eventually(timeout: .seconds(30)) { (try? await self.client.request("GET", "health").status) == 200 }
+        guard up else { throw TestSpeech.Unavailable(description: "the gateway did not come up: \(services["gateway"]?.rawLines().suffix(5) ?? [])") }
+    }
+
+    /// Starts a service; a replacement (`as:`) serves metrics on the port of the one it replaces,
+    /// where Prometheus already looks.
+    func start(_ name: String, _ arguments: [String], as label: String? = nil) throws {
+        var environment = environment
+        if name != "gateway" {
+            let metricsPort = try metricsPorts[name] ?? freeTCPPort()
+            metricsPorts[label ?? name] = metricsPort
+            environment["METRICS_PORT"] = "\(metricsPort)"
+        }
+        services[label ?? name] = try ServiceProcess(name: label ?? name, arguments: arguments, environment: environment, logDirectory: logDirectory)
+    }
+
+    /// Where Prometheus scrapes each process (`host:port`, path `/metrics`).
+    var metricsTargets: [String: String] {
+        var targets = metricsPorts.mapValues { "127.0.0.1:\($0)" }
+        targets["gateway"] = "127.0.0.1:\(gatewayPort)"
+        return targets
+    }
+
+    func stop() {
+        for service in services.values { service.terminate() }
+    }
 }
 
 /// A small HTTP client for the gateway (Foundation's URLSession).

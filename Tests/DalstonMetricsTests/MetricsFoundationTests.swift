@@ -58,6 +58,7 @@ struct MetricsFoundationTests {
         #expect(exposition.value("dalston_engine_task_duration_seconds_sum", ["engine_id": "merge"]) == 42.7)
         #expect(exposition.value("dalston_engine_task_duration_seconds_bucket", ["engine_id": "merge", "le": "1.0"]) == 1)
         #expect(exposition.value("dalston_engine_task_duration_seconds_bucket", ["engine_id": "merge", "le": "60.0"]) == 2)
+        #expect(exposition.value("dalston_engine_task_duration_seconds_bucket", ["engine_id": "merge", "le": "+Inf"]) == 2, "\(exposition.text)")
         let buckets = (exposition.samples["dalston_engine_task_duration_seconds_bucket"] ?? []).compactMap { $0.labels["le"] }
         #expect(buckets.count == DalstonMetric.taskDuration.buckets.count + 1, "the catalogue's buckets plus +Inf: \(buckets)")
         #expect(exposition.value("library_widgets_total", ["service": "gateway"]) == 1)

@@ -11,8 +11,11 @@ Dashboard expressions are made plain PromQL that runs against real data: the ran
 and a template variable used as a label matcher's value (`engine_id=~"$engine_id"`,
 `service="${service}"`, `${var:regex}`) matches everything (`engine_id=~".*"`).
 
-Usage: dashboard_expressions.py [--dashboards-only | --rules-only] [--with-source] [--root DIR]
-  --with-source  print objects {"source": "<file>: <panel or rule>", "expr": "..."} instead of strings
+Usage: dashboard_expressions.py [--dashboards-only | --rules-only] [--without-alerts] [--with-source] [--root DIR]
+  --without-alerts  leave out alert conditions (they return nothing while all is well), keeping the
+                    dashboards and recording rules, which return data on a live deployment
+  --with-source     print objects {"source": "<file>: <panel or rule>", "kind": "dashboard" | "record"
+                    | "alert", "expr": "..."} instead of strings
 
 Needs PyYAML (`pip install pyyaml`, Debian: python3-yaml).
 """
@@ -85,7 +88,7 @@ def dashboard_expressions(root):
                 expr = target.get("expr")
                 if expr:
                     source = f'{rel}: panel {panel.get("id")} "{panel.get("title", "")}" target {target.get("refId", "?")}'
-                    out.append({"source": source, "expr": plain_promql(expr)})
+                    out.append({"source": source, "kind": "dashboard", "expr": plain_promql(expr)})
     return out
 
 
@@ -102,7 +105,7 @@ def rule_expressions(root):
                     continue
                 name = rule.get("record") or rule.get("alert")
                 kind = "record" if "record" in rule else "alert"
-                out.append({"source": f'{rel}: group {group.get("name")} {kind} {name}', "expr": str(expr).strip()})
+                out.append({"source": f'{rel}: group {group.get("name")} {kind} {name}', "kind": kind, "expr": str(expr).strip()})
     return out
 
 
@@ -111,7 +114,8 @@ def main(argv=None):
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--dashboards-only", action="store_true", help="only the Grafana dashboards")
     only.add_argument("--rules-only", action="store_true", help="only the Prometheus rule files")
-    parser.add_argument("--with-source", action="store_true", help="print {source, expr} objects")
+    parser.add_argument("--without-alerts", action="store_true", help="leave out alert conditions")
+    parser.add_argument("--with-source", action="store_true", help="print {source, kind, expr} objects")
     parser.add_argument("--root", default=os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")),
                         help="repository root (default: two levels above this script)")
     args = parser.parse_args(argv)
@@ -121,6 +125,8 @@ def main(argv=None):
         items += dashboard_expressions(args.root)
     if not args.dashboards_only:
         items += rule_expressions(args.root)
+    if args.without_alerts:
+        items = [item for item in items if item["kind"] != "alert"]
     json.dump(items if args.with_source else [item["expr"] for item in items], sys.stdout, indent=2 if args.with_source else None)
     sys.stdout.write("\n")
 
