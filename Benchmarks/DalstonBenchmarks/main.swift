@@ -1,5 +1,5 @@
 // Dalston's speed, measured side by side with baselines in the same run:
-//   swift run -c release dalston-benchmarks [logging|redis|pipeline|all]
+//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|all]
 // See Benchmarks/README.md for what each part measures.
 import DalstonLogging
 import DalstonObservability
@@ -44,13 +44,17 @@ case "redis":
     try await runRedisBenchmark()
 case "pipeline":
     try await runPipelineBenchmark()
+case "metrics":
+    try await runMetricsBenchmark()
 case "all":
     runLoggingBenchmark()
     print()
     try await runRedisBenchmark()
     print()
     try await runPipelineBenchmark()
+    print()
+    try await runMetricsBenchmark()
 default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|all]\n".utf8))
+    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|all]\n".utf8))
     exit(2)
 }

@@ -89,6 +89,28 @@ final class PrometheusServer: @unchecked Sendable {
         }
     }
 
+    struct Rule {
+        let name: String
+        let type: String
+        let health: String
+        let lastError: String
+        /// Alerts only: inactive, pending or firing.
+        let state: String
+    }
+
+    /// Every loaded rule with the health of its last evaluation.
+    func rules() async throws -> [Rule] {
+        let data = try await get("api/v1/rules")
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let groups = (object?["data"] as? [String: Any])?["groups"] as? [[String: Any]] ?? []
+        return groups.flatMap { group in
+            (group["rules"] as? [[String: Any]] ?? []).map { rule in
+                Rule(name: rule["name"] as? String ?? "", type: rule["type"] as? String ?? "", health: rule["health"] as? String ?? "",
+                     lastError: rule["lastError"] as? String ?? "", state: rule["state"] as? String ?? "")
+            }
+        }
+    }
+
     /// The single value of `expression`, or nil when it has no (or several) series.
     func value(_ expression: String) async -> Double? {
         guard let series = try? await query(expression), series.count == 1 else { return nil }

@@ -73,3 +73,27 @@ public final class LockedData: @unchecked Sendable {
 public func findExecutable(_ candidates: [String]) -> URL? {
     candidates.first { FileManager.default.isExecutableFile(atPath: $0) }.map(URL.init(fileURLWithPath:))
 }
+
+/// A loopback port that was free a moment ago (bind to port 0, read it back, release it).
+public func freeTCPPort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw PortUnavailable() }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(descriptor, pointer, length) == 0 else { return -1 }
+            return getsockname(descriptor, pointer, &length)
+        }
+    }
+    guard bound == 0 else { throw PortUnavailable() }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+public struct PortUnavailable: Error, CustomStringConvertible {
+    public var description: String { "could not find a free loopback port" }
+}

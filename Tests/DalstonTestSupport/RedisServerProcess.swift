@@ -28,7 +28,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts a server and waits until it answers.
     public init(password: String? = nil) async throws {
-        self.port = try Self.freePort()
+        self.port = try freeTCPPort()
         self.password = password
         try await start()
     }
@@ -103,26 +103,6 @@ public final class RedisServerProcess: @unchecked Sendable {
         let count = read(descriptor, &reply, reply.count)
         // "+PONG" without a password; "-NOAUTH" with one: either way the server is up.
         return count > 0 && (reply[0] == UInt8(ascii: "+") || reply[0] == UInt8(ascii: "-"))
-    }
-
-    /// A port that was free a moment ago (bind to port 0, read it back, release it).
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw Unavailable(description: "socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(descriptor, pointer, length) == 0 else { return -1 }
-                return getsockname(descriptor, pointer, &length)
-            }
-        }
-        guard bound == 0 else { throw Unavailable(description: "could not find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
