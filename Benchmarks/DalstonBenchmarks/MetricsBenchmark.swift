@@ -9,6 +9,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Hummingbird
+import Logging
 import ServiceLifecycle
 
 /// Metrics cost on the hot path (ns per operation, against a no-op instrument in the same run)
@@ -43,10 +44,6 @@ func runMetricsBenchmark() async throws {
     print("\nGateway: GET /v1/status and GET /health requests/s, wrk -t1 -c16 -d\(duration)s, metrics on vs off, alternating, median of 3")
     let withMetrics = try await BenchmarkGateway(metrics: .standalone(service: "gateway"))
     let without = try await BenchmarkGateway(metrics: .disabled)
-    defer {
-        withMetrics.stop()
-        without.stop()
-    }
     for path in ["v1/status", "health"] {
         var onRates: [Double] = []
         var offRates: [Double] = []
@@ -59,6 +56,8 @@ func runMetricsBenchmark() async throws {
         print("  /\(path)".padding(toLength: 14, withPad: " ", startingAt: 0)
               + "on \(String(format: "%.0f", onMedian))/s  off \(String(format: "%.0f", offMedian))/s  on/off \(String(format: "%.3f", onMedian / offMedian))")
     }
+    await withMetrics.stop()
+    await without.stop()
     if let exposition = withMetrics.metrics.exposition {
         let text = Exposition(await exposition.render())
         let counted = text.samples["dalston_gateway_requests_total"]?.reduce(0) { $0 + $1.value } ?? 0
@@ -70,6 +69,7 @@ func runMetricsBenchmark() async throws {
 final class BenchmarkGateway: @unchecked Sendable {
     let metrics: MetricsRuntime
     let base: String
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
     init(metrics: MetricsRuntime) async throws {
@@ -81,13 +81,17 @@ final class BenchmarkGateway: @unchecked Sendable {
         let broker = InMemoryBroker()
         let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-\(UUID().uuidString)"))
         let gateway = Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: "in-memory", metrics: metrics)
-        let application = gateway.makeApplication()
-        task = Task { try await application.runService() }
+        let group = ServiceGroup(configuration: .init(services: [gateway.makeApplication()], logger: Logger(label: "dalston.benchmarks")))
+        self.group = group
+        task = Task { try await group.run() }
         let url = URL(string: base + "health")!
         _ = await eventually(timeout: .seconds(10)) { (try? await URLSession.shared.data(from: url)) != nil }
     }
 
-    func stop() { task.cancel() }
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+    }
 }
 
 private func requestsPerSecond(_ wrk: URL, url: String, seconds: Int) async throws -> Double {

@@ -1,26 +1,30 @@
 import CoreMetrics
+import Synchronization
 
 /// Catalogue-checked instruments for one component: `instruments.counter(.tasksProcessed, …)`
 /// instead of free-form labels, so a name or label typo cannot reach Prometheus.
+///
+/// Handles are cached by name and label values: the hot path (one request, one task) costs a
+/// dictionary lookup, not a registry lookup and an allocation.
 public struct Instruments: Sendable {
     public let factory: any MetricsFactory
+    private let cache: HandleCache?
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
+        self.cache = factory is NOOPMetricsHandler ? nil : HandleCache()
     }
 
     /// Instruments that record nothing.
     public static let disabled = Instruments(factory: NOOPMetricsHandler.instance)
 
     public func counter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Counter {
-        check(metric, .counter, labels)
-        return Counter(label: metric.name, dimensions: labels, factory: factory)
+        handle(metric, .counter, labels) { Counter(label: metric.name, dimensions: labels, factory: factory) }
     }
 
     /// A counter of fractional amounts (e.g. busy seconds).
     public func floatingCounter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> FloatingPointCounter {
-        check(metric, .counter, labels)
-        return FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory)
+        handle(metric, .counter, labels) { FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory) }
     }
 
     /// Registers counter series at 0 before their first event, so `rate()` and dashboards show
@@ -31,18 +35,40 @@ public struct Instruments: Sendable {
     }
 
     public func gauge(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Gauge {
-        check(metric, .gauge, labels)
-        return Gauge(label: metric.name, dimensions: labels, factory: factory)
+        handle(metric, .gauge, labels) { Gauge(label: metric.name, dimensions: labels, factory: factory) }
     }
 
     /// A histogram of durations, exported in seconds with the metric's buckets.
     public func timer(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Timer {
-        check(metric, .histogram, labels)
-        return Timer(label: metric.name, dimensions: labels, factory: factory)
+        handle(metric, .histogram, labels) { Timer(label: metric.name, dimensions: labels, factory: factory) }
     }
 
-    private func check(_ metric: MetricDefinition, _ kind: MetricDefinition.Kind, _ labels: [(String, String)]) {
+    private func handle<Handle: AnyObject & Sendable>(
+        _ metric: MetricDefinition, _ kind: MetricDefinition.Kind, _ labels: [(String, String)], make: () -> Handle
+    ) -> Handle {
         assert(metric.kind == kind && labels.map(\.0) == metric.labels, "\(metric.name) is a \(metric.kind) with labels \(metric.labels)")
+        guard let cache else { return make() }
+        return cache.handle(HandleCache.Key(name: metric.name, values: labels.map(\.1)), make: make)
+    }
+}
+
+/// Instrument handles by metric name and label values.
+final class HandleCache: Sendable {
+    struct Key: Hashable {
+        let name: String
+        let values: [String]
+    }
+
+    private let handles = Mutex<[Key: any AnyObject & Sendable]>([:])
+
+    func handle<Handle: AnyObject & Sendable>(_ key: Key, make: () -> Handle) -> Handle {
+        if let existing = handles.withLock({ $0[key] }) as? Handle { return existing }
+        let created = make()
+        return handles.withLock { cached in
+            if let existing = cached[key] as? Handle { return existing }
+            cached[key] = created
+            return created
+        }
     }
 }
 
