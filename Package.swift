@@ -53,6 +53,9 @@ let package = Package(
                 "DalstonRedis",
                 "DalstonLogging",
                 .product(name: "Logging", package: "swift-log"),
+                // W3C trace context travels in message metadata.
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
         // Metrics: the catalogue of Dalston's metrics, the swift-metrics → Prometheus backend,

@@ -27,6 +27,9 @@ public actor Orchestrator {
     private let options: OrchestratorOptions
     private let logger: Logger
     private let metrics: Instruments
+    /// Jobs being advanced right now, and those asked for again meanwhile (see `advance`).
+    private var advancing: Set<String> = []
+    private var advanceAgain: Set<String> = []
 
     public init(
         broker: any Broker, options: OrchestratorOptions = OrchestratorOptions(), metrics: Instruments = .disabled,
@@ -126,7 +129,26 @@ public actor Orchestrator {
     /// Looks at the job's tasks and does what is due: enqueue ready tasks, retry failed ones
     /// whose back-off has passed, complete or fail the job. `readySince` is when the event that
     /// triggered this happened (for the scheduling-latency metric; `nil` from a sweep).
+    ///
+    /// One job is advanced by one call at a time: the actor is re-entered at every `await`, and
+    /// an event, a sweep and a retry timer arriving together would otherwise all enqueue the same
+    /// ready task. A call that finds the job busy leaves a note, and the busy call looks again.
     private func advance(jobID: String, readySince: Date? = nil) async {
+        guard !advancing.contains(jobID) else {
+            advanceAgain.insert(jobID)
+            return
+        }
+        advancing.insert(jobID)
+        defer { advancing.remove(jobID) }
+        var trigger = readySince
+        repeat {
+            advanceAgain.remove(jobID)
+            await advanceOnce(jobID: jobID, readySince: trigger)
+            trigger = nil
+        } while advanceAgain.contains(jobID)
+    }
+
+    private func advanceOnce(jobID: String, readySince: Date?) async {
         do {
             let job = try await broker.state(.job(jobID))
             guard let statusText = job[JobField.status], let status = JobStatus(rawValue: statusText) else {

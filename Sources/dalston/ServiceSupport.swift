@@ -121,7 +121,8 @@ struct Runtime {
 
     func run(_ services: [any Service]) async throws {
         let group = ServiceGroup(configuration: .init(
-            services: (services + [BrokerShutdownService(broker: broker)]).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            // Shut down in reverse order: the services first, then the broker's connections.
+            services: ([BrokerShutdownService(broker: broker)] + services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "dalston.lifecycle")))
         try await group.run()

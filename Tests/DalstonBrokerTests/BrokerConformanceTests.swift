@@ -16,7 +16,7 @@ struct BrokerConformanceTests {
         #expect(stats.waiting == 3 && stats.inFlight == 0)
         #expect(stats.oldestAge != nil)
 
-        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(2)))
+        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(10)))
         #expect(withoutTimestamp(first.envelope) == task(1))
         #expect(first.envelope.metadata["request_id"] == "req_test")
         #expect(first.envelope.metadata["traceparent"]?.hasPrefix("00-4bf92f35") == true)
@@ -26,8 +26,8 @@ struct BrokerConformanceTests {
         #expect(stats.waiting == 2 && stats.inFlight == 1)
 
         try await broker.acknowledge(first)
-        let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(2)))
-        let third = try #require(try await broker.receive(engine: "transcribe", consumer: "w2", waitUpTo: .seconds(2)))
+        let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(10)))
+        let third = try #require(try await broker.receive(engine: "transcribe", consumer: "w2", waitUpTo: .seconds(10)))
         #expect([second.envelope.taskID, third.envelope.taskID] == ["task_2", "task_3"])
         try await broker.acknowledge(second)
         try await broker.acknowledge(third)
@@ -76,7 +76,7 @@ struct BrokerConformanceTests {
         let broker = harness.broker
         defer { Task { await broker.shutdown() } }
         try await broker.enqueue(task(1))
-        let lost = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(2)))
+        let lost = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(10)))
         // The worker "dies": it never acknowledges.
         let redelivered = try #require(try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(5)))
         #expect(redelivered.envelope.taskID == lost.envelope.taskID)
@@ -94,7 +94,7 @@ struct BrokerConformanceTests {
         let broker = harness.broker
         defer { Task { await broker.shutdown() } }
         try await broker.enqueue(task(1))
-        let held = try #require(try await broker.receive(engine: "transcribe", consumer: "slow", waitUpTo: .seconds(2)))
+        let held = try #require(try await broker.receive(engine: "transcribe", consumer: "slow", waitUpTo: .seconds(10)))
         let renewer = Task {
             for _ in 0..<25 {
                 try await Task.sleep(for: .milliseconds(200))
@@ -158,11 +158,11 @@ struct BrokerConformanceTests {
         defer { Task { await broker.shutdown() } }
         try await broker.enqueue(task(1))
         try await broker.enqueue(task(2))
-        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "stopping", waitUpTo: .seconds(2)))
+        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "stopping", waitUpTo: .seconds(10)))
         try await broker.requeue(first)
         await #expect(throws: BrokerError.unknownDelivery(first.receipt)) { try await broker.acknowledge(first) }
-        let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(2)))
-        let again = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(2)))
+        let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(10)))
+        let again = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(10)))
         #expect(Set([second.envelope.taskID, again.envelope.taskID]) == ["task_1", "task_2"])
         #expect(again.deliveryCount == 1 && second.deliveryCount == 1)
         try await broker.acknowledge(second)

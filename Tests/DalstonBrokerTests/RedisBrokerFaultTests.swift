@@ -13,7 +13,7 @@ struct RedisBrokerFaultTests {
         let server = try #require(harness.server)
         defer { Task { await broker.shutdown() } }
         for number in 0..<20 { try await broker.enqueue(task(number)) }
-        let orphaned = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(2)))
+        let orphaned = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(10)))
 
         // The worker holding a task dies, and every client connection drops with it (the server
         // and its data stay).
@@ -22,7 +22,7 @@ struct RedisBrokerFaultTests {
         await admin.shutdown()
 
         var processed: [String] = []
-        while let received = try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(2)) {
+        while let received = try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(10)) {
             processed.append(received.envelope.taskID)
             try await broker.acknowledge(received)
         }
@@ -38,7 +38,7 @@ struct RedisBrokerFaultTests {
         let server = try #require(harness.server)
         defer { Task { await broker.shutdown() } }
         try await broker.enqueue(task(1))
-        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(2)))
+        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(10)))
         try await broker.acknowledge(first)
 
         server.kill()

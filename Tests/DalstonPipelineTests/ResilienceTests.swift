@@ -85,3 +85,22 @@ struct ResilienceTests {
         #expect(stats.waiting == 1 && stats.inFlight == 0, "the task went back on the queue for another worker")
     }
 }
+
+@Suite("Orchestrator concurrency")
+struct OrchestratorConcurrencyTests {
+    @Test func eventsArrivingTogetherForOneJobEnqueueEachTaskOnce() async throws {
+        let broker = InMemoryBroker()
+        defer { Task { await broker.shutdown() } }
+        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-race-\(UUID().uuidString)"))
+        let jobs = JobService(broker: broker, artifacts: artifacts)
+        // Nobody listens yet: the job_created event is replayed below, many times at once.
+        let job = try await jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_race"))
+        let orchestrator = Orchestrator(broker: broker)
+        let event = EventEnvelope(type: PipelineEvent.jobCreated, jobID: job.id, metadata: [MessageMetadataKey.requestID: "req_race"])
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 { group.addTask { await orchestrator.handle(event) } }
+            group.addTask { await orchestrator.sweep() }
+        }
+        #expect(try await broker.queueStats(engine: "audio-prepare").waiting == 1, "the prepare task was enqueued once")
+    }
+}

@@ -1,0 +1,92 @@
+import Instrumentation
+import ServiceContextModule
+import Tracing
+
+/// Writes trace context into a message's metadata map (`traceparent`, `tracestate`).
+public struct MessageMetadataInjector: Injector {
+    public init() {}
+
+    public func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+        carrier[key] = value
+    }
+}
+
+/// Reads trace context from a message's metadata map.
+public struct MessageMetadataExtractor: Extractor {
+    public init() {}
+
+    public func extract(key: String, from carrier: [String: String]) -> String? {
+        carrier[key]
+    }
+}
+
+/// W3C trace context across the broker: the producer injects the current span's context into
+/// the message metadata, the consumer continues the trace from it, so an engine's span descends
+/// from the HTTP request that created the job, across processes and Redis.
+public enum MessageTracing {
+    /// Whether a real tracer is installed (otherwise spans are no-ops and messages carry no context).
+    public static var isEnabled: Bool {
+        !(InstrumentationSystem.instrument is NoOpInstrument || InstrumentationSystem.instrument is NoOpTracer)
+    }
+
+    /// Adds the trace context of `context` (the current one by default) to `metadata`.
+    public static func inject(into metadata: inout [String: String], context: ServiceContext? = ServiceContext.current) {
+        guard isEnabled, let context else { return }
+        InstrumentationSystem.instrument.inject(context, into: &metadata, using: MessageMetadataInjector())
+    }
+
+    /// Why a message's trace context cannot be continued.
+    public enum Problem: Equatable, Sendable, CustomStringConvertible {
+        case missing
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .missing: "the message carries no traceparent"
+            case .malformed(let reason): "the message's traceparent is malformed: \(reason)"
+            }
+        }
+    }
+
+    /// The context to continue: the producer's trace when `metadata` holds a valid `traceparent`,
+    /// otherwise a new trace (`ServiceContext.topLevel`) and the reason, for a warning. Never
+    /// throws and never drops the message.
+    public static func extract(from metadata: [String: String]) -> (context: ServiceContext, problem: Problem?) {
+        var context = ServiceContext.topLevel
+        guard isEnabled else { return (context, nil) }
+        guard let traceparent = metadata[MessageMetadataKey.traceparent], !traceparent.isEmpty else { return (context, .missing) }
+        if let reason = TraceParent.problem(traceparent) { return (context, .malformed(reason)) }
+        InstrumentationSystem.instrument.extract(metadata, into: &context, using: MessageMetadataExtractor())
+        return (context, nil)
+    }
+}
+
+/// W3C `traceparent` (`version-traceid-parentid-flags`), checked before a tracer sees it.
+public enum TraceParent {
+    /// Why `value` is not a usable traceparent, or `nil` when it is.
+    public static func problem(_ value: String) -> String? {
+        let parts = value.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4 else { return "expected version-traceid-parentid-flags, got \(parts.count) part(s)" }
+        let version = parts[0], traceID = parts[1], parentID = parts[2], flags = parts[3]
+        guard version.count == 2, isLowerHex(version) else { return "version must be 2 lowercase hex digits" }
+        guard version != "ff" else { return "version ff is invalid" }
+        guard version != "00" || parts.count == 4 else { return "version 00 has exactly 4 parts" }
+        guard traceID.count == 32, isLowerHex(traceID) else { return "trace id must be 32 lowercase hex digits" }
+        guard traceID.contains(where: { $0 != "0" }) else { return "trace id must not be all zeros" }
+        guard parentID.count == 16, isLowerHex(parentID) else { return "parent id must be 16 lowercase hex digits" }
+        guard parentID.contains(where: { $0 != "0" }) else { return "parent id must not be all zeros" }
+        guard flags.count == 2, isLowerHex(flags) else { return "flags must be 2 lowercase hex digits" }
+        return nil
+    }
+
+    /// The trace and span ids of a valid traceparent.
+    public static func ids(_ value: String) -> (traceID: String, spanID: String)? {
+        guard problem(value) == nil else { return nil }
+        let parts = value.split(separator: "-")
+        return (String(parts[1]), String(parts[2]))
+    }
+
+    private static func isLowerHex(_ text: Substring) -> Bool {
+        text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+}
