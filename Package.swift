@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // OTLP/HTTP export only: the OTLPGRPC trait would add gRPC to every build.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Observability foundation: every executable configures logging through this module only.
@@ -70,11 +72,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The single start-up call of every executable: logs, metrics (and their HTTP endpoint).
+        // Tracing: validated OTEL_* configuration, the swift-otel OTLP/HTTP exporter, trace ids in logs.
+        .target(
+            name: "DalstonTracing",
+            dependencies: [
+                "DalstonBroker",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The single start-up call of every executable: logs, metrics (and their HTTP endpoint), traces.
         .target(
             name: "DalstonObservability",
             dependencies: [
-                "DalstonLogging", "DalstonMetrics",
+                "DalstonLogging", "DalstonMetrics", "DalstonTracing",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -82,11 +96,20 @@ let package = Package(
         // Audio decoding and resampling (pure Swift).
         .target(name: "DalstonAudio"),
         // What the services share: statuses, event names, the task graph, artifacts, transcripts.
-        .target(name: "DalstonPipeline", dependencies: ["DalstonBroker", "DalstonLogging", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "DalstonPipeline",
+            dependencies: [
+                "DalstonBroker", "DalstonLogging", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
         // The engine SDK: the Engine protocol and the runner that feeds it tasks.
         .target(
             name: "DalstonEngineSDK",
-            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
         ),
         // The batch engines: audio-prepare, transcribe (PocketSphinx), merge.
         .target(
@@ -96,7 +119,10 @@ let package = Package(
         ),
         .target(
             name: "DalstonOrchestrator",
-            dependencies: ["DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
         ),
         // The HTTP API (Hummingbird): native and ElevenLabs-compatible transcription endpoints.
         .target(
@@ -104,6 +130,7 @@ let package = Package(
             dependencies: [
                 "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

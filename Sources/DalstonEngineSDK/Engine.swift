@@ -23,6 +23,18 @@ public struct EngineContext: Sendable {
     public let workerID: String
     /// 1 on first delivery; more when a previous worker died or timed out with this task.
     public let deliveryCount: Int
+
+    /// Runs one step of the engine's work in a child span `engine.<engine_id>.<name>` of the
+    /// task's span (decode, recognise, merge...), so a trace shows where the time went; a thrown
+    /// error marks the step ERROR.
+    public func step<T>(
+        _ name: String, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
+    ) async rethrows -> T {
+        try await withTracedSpan("engine.\(task.engineID).\(name)", isolation: isolation) { span in
+            span.attributes["dalston.task_id"] = task.taskID
+            return try await body()
+        }
+    }
 }
 
 /// A failure that retrying cannot fix (corrupt input, unsupported format): the job fails at once.

@@ -1,6 +1,7 @@
 import DalstonBroker
 import DalstonLogging
 import DalstonMetrics
+import Tracing
 import DalstonPipeline
 import Foundation
 import Logging
@@ -81,16 +82,51 @@ public final class EngineRunner: Sendable {
             if task.metadata[MessageMetadataKey.requestID]?.isEmpty ?? true {
                 logger.warning("message_without_request_id", metadata: ["stage": "\(task.stage)"])
             }
-            if await jobIsCancelled(task.jobID) {
-                logger.info("task_skipped_job_cancelled")
-                try? await broker.acknowledge(received)
-                return
+            // Continue the orchestrator's trace (its schedule_task span); a missing or broken
+            // traceparent starts a new trace, and the task runs all the same.
+            let (traceContext, problem) = MessageTracing.extract(from: task.metadata)
+            if let problem {
+                logger.warning("trace_context_unusable", metadata: ["reason": "\(problem)", "action": "starting a new trace"])
             }
-            await execute(received)
+            await ServiceContext.withValue(traceContext) {
+                recordQueueWait(received)
+                if await jobIsCancelled(task.jobID) {
+                    logger.info("task_skipped_job_cancelled")
+                    try? await broker.acknowledge(received)
+                    return
+                }
+                await withSpan("engine.\(engine.engineID).process", ofKind: .consumer) { span in
+                    span.attributes["dalston.task_id"] = task.taskID
+                    span.attributes["dalston.job_id"] = task.jobID
+                    span.attributes["dalston.engine_id"] = engine.engineID
+                    span.attributes["dalston.stage"] = task.stage
+                    span.attributes["dalston.request_id"] = task.metadata[MessageMetadataKey.requestID]
+                    span.attributes["dalston.task.attempt"] = task.attempt
+                    span.attributes["dalston.worker_id"] = workerID
+                    span.attributes["messaging.operation.type"] = "process"
+                    span.attributes["messaging.destination.name"] = engine.engineID
+                    span.attributes["messaging.message.delivery_count"] = received.deliveryCount
+                    await execute(received, span: span)
+                }
+            }
         }
     }
 
-    private func execute(_ received: ReceivedTask) async {
+    /// The time the task waited in its queue, as a span from its enqueue (in the orchestrator's
+    /// process) to now, beside the processing span.
+    private func recordQueueWait(_ received: ReceivedTask) {
+        guard MessageTracing.isEnabled, let enqueuedAt = received.envelope.enqueuedAt else { return }
+        let span = startSpan("engine.\(engine.engineID).queue_wait", ofKind: .consumer, at: WallClockInstant(enqueuedAt))
+        span.attributes["dalston.task_id"] = received.envelope.taskID
+        span.attributes["dalston.job_id"] = received.envelope.jobID
+        span.attributes["dalston.engine_id"] = engine.engineID
+        span.attributes["messaging.operation.type"] = "receive"
+        span.attributes["messaging.destination.name"] = engine.engineID
+        span.attributes["messaging.message.delivery_count"] = received.deliveryCount
+        span.end(at: WallClockInstant(max(enqueuedAt, received.receivedAt)))
+    }
+
+    private func execute(_ received: ReceivedTask, span: any Span) async {
         let task = received.envelope
         let started = Date()
         let engineLabel = [("engine_id", engine.engineID)]
@@ -128,6 +164,7 @@ public final class EngineRunner: Sendable {
 
         switch result {
         case .success(let output):
+            span.attributes["dalston.task.outcome"] = "completed"
             await saveTaskState(task, [
                 TaskField.status: TaskStatus.completed.rawValue, TaskField.completedAt: Self.timestamp(Date()),
                 TaskField.output: Self.json(output),
@@ -139,12 +176,17 @@ public final class EngineRunner: Sendable {
             count("completed")
             logger.info("task_completed", metadata: ["stage": "\(task.stage)", "duration_seconds": .stringConvertible(duration)])
         case .failure(let error) where error is CancellationError || Task.isCancelled:
+            span.attributes["dalston.task.outcome"] = "requeued"
             logger.warning("task_requeued_on_shutdown", metadata: ["stage": "\(task.stage)"])
             await settle { try await self.broker.requeue(received) }
             count("requeued")
         case .failure(let error):
             let permanent = error is PermanentEngineError
             let message = "\(error)"
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error, message: message))
+            span.attributes["dalston.task.outcome"] = "failed"
+            span.attributes["dalston.task.retryable"] = !permanent
             await saveTaskState(task, [
                 TaskField.status: TaskStatus.failed.rawValue, TaskField.error: message, TaskField.retryable: String(!permanent),
                 TaskField.completedAt: Self.timestamp(Date()),
@@ -192,6 +234,10 @@ public final class EngineRunner: Sendable {
 
     private func publish(_ type: String, _ task: TaskEnvelope, data: [String: JSONValue]) async {
         var metadata = task.metadata
+        // The orchestrator continues from this engine's span, not from the one that scheduled it.
+        metadata[MessageMetadataKey.traceparent] = nil
+        metadata[MessageMetadataKey.tracestate] = nil
+        MessageTracing.inject(into: &metadata)
         metadata[MessageMetadataKey.jobID] = task.jobID
         metadata[MessageMetadataKey.taskID] = task.taskID
         do {

@@ -19,17 +19,18 @@ public struct AudioPrepareEngine: Engine {
         } catch {
             throw PermanentEngineError("cannot read the uploaded audio: \(error.localizedDescription)")
         }
-        let audio: PCMAudio
-        do {
-            audio = try WAVDecoder.decode(bytes)
-        } catch {
-            throw PermanentEngineError(error.description)
+        let audio: PCMAudio = try await context.step("decode") {
+            do {
+                return try WAVDecoder.decode(bytes)
+            } catch {
+                throw PermanentEngineError("\(error)")
+            }
         }
         context.logger.debug("audio_decoded", metadata: [
             "sample_rate": .stringConvertible(audio.sampleRate), "channels": .stringConvertible(audio.channels.count),
             "duration_seconds": .stringConvertible(audio.duration),
         ])
-        let prepared = PreparedAudio.prepare(audio)
+        let prepared = await context.step("resample") { PreparedAudio.prepare(audio) }
         let url = try context.artifacts.write(
             WAVEncoder.encode16BitMono(prepared, sampleRate: PreparedAudio.sampleRate), jobID: task.jobID, name: "prepared.wav")
         return [

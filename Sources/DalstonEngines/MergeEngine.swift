@@ -22,15 +22,17 @@ public struct MergeEngine: Engine {
         } catch {
             throw PermanentEngineError("the recogniser's word list is unreadable: \(error)")
         }
-        let transcript = Transcript(
-            text: words.map(\.text).joined(separator: " "),
-            languageCode: task.input["language"]?.stringValue ?? "en",
-            duration: prepared["duration_seconds"]?.numberValue ?? (words.last?.end ?? 0),
-            segments: Self.segments(of: words, pause: segmentPause),
-            words: words)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let url = try context.artifacts.write(Array(try encoder.encode(transcript)), jobID: task.jobID, name: "result.json")
+        let (transcript, url) = try await context.step("assemble") {
+            let transcript = Transcript(
+                text: words.map(\.text).joined(separator: " "),
+                languageCode: task.input["language"]?.stringValue ?? "en",
+                duration: prepared["duration_seconds"]?.numberValue ?? (words.last?.end ?? 0),
+                segments: Self.segments(of: words, pause: segmentPause),
+                words: words)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return (transcript, try context.artifacts.write(Array(try encoder.encode(transcript)), jobID: task.jobID, name: "result.json"))
+        }
         context.logger.info("transcript_merged", metadata: [
             "word_count": .stringConvertible(words.count), "segment_count": .stringConvertible(transcript.segments.count),
         ])

@@ -56,9 +56,11 @@ struct PocketSphinxEngine: Engine {
         guard language.lowercased().hasPrefix("en") else {
             throw PermanentEngineError("language \(language) is not supported by the PocketSphinx engine (US English only)")
         }
-        let audio = try WAVDecoder.decode(try context.artifacts.read(URL(fileURLWithPath: path)))
-        let samples = WAVEncoder.int16Samples(PreparedAudio.prepare(audio))
-        let words = try await recognizer.recognize(samples)
+        let (audio, samples) = try await context.step("decode") {
+            let audio = try WAVDecoder.decode(try context.artifacts.read(URL(fileURLWithPath: path)))
+            return (audio, WAVEncoder.int16Samples(PreparedAudio.prepare(audio)))
+        }
+        let words = try await context.step("recognize") { try await recognizer.recognize(samples) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let url = try context.artifacts.write(Array(try encoder.encode(words)), jobID: task.jobID, name: "words.json")

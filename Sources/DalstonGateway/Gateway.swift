@@ -36,6 +36,7 @@ public struct Gateway: Sendable {
 
     public func makeRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
+        router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware(metrics: instruments))
         router.add(middleware: AuthenticationMiddleware(configuration: configuration, metrics: instruments))
         router.get("/health") { _, _ in Self.json(["status": "ok"]) }

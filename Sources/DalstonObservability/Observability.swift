@@ -1,16 +1,23 @@
 import DalstonLogging
 import DalstonMetrics
+import DalstonTracing
 import Foundation
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// The one start-up call of every Dalston executable: validates the whole observability
 /// environment first (a bad value stops the process before anything starts), then bootstraps
-/// logging and metrics for the process.
+/// logging, metrics and tracing for the process.
 public struct Observability: Sendable {
     public let service: String
     public let logger: Logger
     public let metrics: MetricsRuntime
     public let metricsConfiguration: MetricsConfiguration
+    public let tracingConfiguration: TracingConfiguration
+    /// The span exporter, to run with the process's services (first, so that it stops last and
+    /// flushes the spans of everything else); `nil` when tracing is off.
+    public let tracingService: (any Service)?
 
     public struct ConfigurationError: Error, CustomStringConvertible {
         public let description: String
@@ -23,23 +30,52 @@ public struct Observability: Sendable {
         customizeLogging: (inout LoggingConfiguration) -> Void = { _ in }
     ) throws(ConfigurationError) -> Observability {
         let metricsConfiguration: MetricsConfiguration
+        let tracingConfiguration: TracingConfiguration
         do {
             metricsConfiguration = try MetricsConfiguration.fromEnvironment(environment)
+            tracingConfiguration = try TracingConfiguration.fromEnvironment(environment, service: service)
             _ = try LoggingConfiguration.fromEnvironment(service: service, environment: environment)
         } catch let error as MetricsConfiguration.Invalid {
+            throw ConfigurationError(description: error.description)
+        } catch let error as TracingConfiguration.Invalid {
             throw ConfigurationError(description: error.description)
         } catch {
             throw ConfigurationError(description: "\(error)")
         }
         let logger: Logger
         do {
-            logger = try DalstonLogging.configure(service: service, environment: environment, customize: customizeLogging)
+            logger = try DalstonLogging.configure(service: service, environment: environment) { logging in
+                if tracingConfiguration.enabled {
+                    logging.metadataProviders.append(DalstonTracing.logMetadataProvider)
+                }
+                customizeLogging(&logging)
+            }
         } catch {
             throw ConfigurationError(description: "\(error)")
         }
         let metrics = MetricsRuntime.bootstrap(service: service, configuration: metricsConfiguration)
-        return Observability(service: service, logger: logger, metrics: metrics, metricsConfiguration: metricsConfiguration)
+        let tracingService: (any Service)?
+        do {
+            tracingService = try tracingOnce.bootstrap(tracingConfiguration)
+        } catch {
+            throw ConfigurationError(description: "tracing could not start: \(error)")
+        }
+        for warning in tracingConfiguration.warnings {
+            logger.warning("tracing_configuration_fallback", metadata: ["reason": "\(warning)"])
+        }
+        if tracingConfiguration.enabled {
+            logger.info("tracing_enabled", metadata: [
+                "endpoint": "\(tracingConfiguration.endpoint)", "otel_service_name": "\(tracingConfiguration.serviceName)",
+                "sampler": "\(tracingConfiguration.otelEnvironment["OTEL_TRACES_SAMPLER"] ?? "parentbased_always_on")",
+            ])
+        }
+        return Observability(
+            service: service, logger: logger, metrics: metrics, metricsConfiguration: metricsConfiguration,
+            tracingConfiguration: tracingConfiguration, tracingService: tracingService)
     }
+
+    /// `InstrumentationSystem` can be bootstrapped once per process.
+    private static let tracingOnce = TracingBootstrapOnce()
 
     /// `configure`, but a bad environment prints the reason and exits with
     /// `DalstonLogging.configurationErrorExitCode`.
@@ -54,5 +90,18 @@ public struct Observability: Sendable {
             FileHandle.standardError.write(Data("dalston \(service): \(error.description)\n".utf8))
             exit(DalstonLogging.configurationErrorExitCode)
         }
+    }
+}
+
+/// Bootstraps tracing at most once per process (a second `configure` keeps the first tracer).
+final class TracingBootstrapOnce: Sendable {
+    private let done = Mutex(false)
+
+    func bootstrap(_ configuration: TracingConfiguration) throws -> (any Service)? {
+        let first = done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        return first ? try DalstonTracing.bootstrap(configuration) : nil
     }
 }

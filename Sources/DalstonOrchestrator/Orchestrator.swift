@@ -1,6 +1,7 @@
 import DalstonBroker
 import DalstonLogging
 import DalstonMetrics
+import Tracing
 import DalstonPipeline
 import Foundation
 import Logging
@@ -87,18 +88,36 @@ public actor Orchestrator {
         } else if [PipelineEvent.jobCreated, PipelineEvent.taskCompleted, PipelineEvent.taskFailed].contains(event.type) {
             logger.warning("message_without_request_id", metadata: ["event_type": "\(event.type)", "job_id": "\(jobID)"])
         }
+        let spanName: String
+        switch event.type {
+        case PipelineEvent.jobCreated: spanName = "orchestrator.handle_job"
+        case PipelineEvent.taskCompleted, PipelineEvent.taskFailed: spanName = "orchestrator.handle_task_completed"
+        case PipelineEvent.jobCancelRequested: spanName = "orchestrator.handle_cancel"
+        default: return
+        }
         await withLogContext(fields) {
-            logger.debug("event_received", metadata: ["event_type": "\(event.type)", "task_id": "\(event.taskID ?? "")"])
-            switch event.type {
-            case PipelineEvent.taskCompleted, PipelineEvent.taskFailed:
-                countTaskOutcome(event, jobID: jobID)
-                await advance(jobID: jobID, readySince: event.emittedAt)
-            case PipelineEvent.jobCreated:
-                await advance(jobID: jobID, readySince: event.emittedAt)
-            case PipelineEvent.jobCancelRequested:
-                await cancel(jobID: jobID)
-            default:
-                break
+            // The pub/sub hop: continue the producer's trace (the gateway request, or the engine's task).
+            let (traceContext, problem) = MessageTracing.extract(from: event.metadata)
+            if let problem {
+                logger.warning("trace_context_unusable", metadata: ["reason": "\(problem)", "event_type": "\(event.type)", "action": "starting a new trace"])
+            }
+            await withTracedSpan(spanName, context: traceContext, ofKind: .consumer) { span in
+                span.attributes["messaging.operation.type"] = "process"
+                span.attributes["messaging.destination.name"] = "events"
+                span.attributes["dalston.event_type"] = event.type
+                span.attributes["dalston.job_id"] = jobID
+                span.attributes["dalston.request_id"] = event.metadata[MessageMetadataKey.requestID]
+                span.attributes["dalston.task_id"] = event.taskID
+                logger.debug("event_received", metadata: ["event_type": "\(event.type)", "task_id": "\(event.taskID ?? "")"])
+                switch event.type {
+                case PipelineEvent.taskCompleted, PipelineEvent.taskFailed:
+                    countTaskOutcome(event, jobID: jobID)
+                    await advance(jobID: jobID, readySince: event.emittedAt)
+                case PipelineEvent.jobCreated:
+                    await advance(jobID: jobID, readySince: event.emittedAt)
+                default:
+                    await cancel(jobID: jobID)
+                }
             }
         }
     }
@@ -119,9 +138,13 @@ public actor Orchestrator {
             return
         }
         for jobID in active {
-            let requestID = (try? await broker.state(.job(jobID)))?[JobField.requestID] ?? ""
-            await withLogContext(["job_id": "\(jobID)", "request_id": "\(requestID)"]) {
-                await advance(jobID: jobID)
+            let job = (try? await broker.state(.job(jobID))) ?? [:]
+            await withLogContext(["job_id": "\(jobID)", "request_id": "\(job[JobField.requestID] ?? "")"]) {
+                // No event to continue: what the sweep schedules joins the trace of the job's request.
+                let (traceContext, _) = MessageTracing.extract(from: job)
+                await ServiceContext.withValue(traceContext) {
+                    await advance(jobID: jobID)
+                }
             }
         }
     }
@@ -162,8 +185,12 @@ public actor Orchestrator {
             }
             let plan = TaskGraph.plan(jobID: jobID)
             if status == .pending {
-                logger.info("job_scheduled", metadata: ["task_count": .stringConvertible(plan.count)])
-                try await broker.saveState(.job(jobID), fields: [JobField.status: JobStatus.running.rawValue, JobField.updatedAt: now()])
+                try await withTracedSpan("orchestrator.build_dag") { span in
+                    span.attributes["dalston.job_id"] = jobID
+                    span.attributes["dalston.task_count"] = plan.count
+                    logger.info("job_scheduled", metadata: ["task_count": .stringConvertible(plan.count)])
+                    try await broker.saveState(.job(jobID), fields: [JobField.status: JobStatus.running.rawValue, JobField.updatedAt: now()])
+                }
             }
             var records: [String: [String: String]] = [:]
             for task in plan { records[task.taskID] = try await broker.state(.task(task.taskID)) }
@@ -238,14 +265,24 @@ public actor Orchestrator {
             }
         }
         let jobID = job[JobField.id] ?? ""
-        var metadata = [MessageMetadataKey.jobID: jobID, MessageMetadataKey.taskID: task.taskID]
-        if let requestID = job[JobField.requestID], !requestID.isEmpty { metadata[MessageMetadataKey.requestID] = requestID }
-        try await broker.saveState(.task(task.taskID), fields: [
-            TaskField.status: TaskStatus.queued.rawValue, TaskField.jobID: jobID, TaskField.stage: task.stage,
-            TaskField.engineID: task.engineID, TaskField.attempt: String(attempt), TaskField.queuedAt: now(),
-        ])
-        try await broker.enqueue(TaskEnvelope(
-            taskID: task.taskID, jobID: jobID, engineID: task.engineID, stage: task.stage, attempt: attempt, input: input, metadata: metadata))
+        try await withTracedSpan("orchestrator.schedule_task", ofKind: .producer) { span in
+            span.attributes["dalston.job_id"] = jobID
+            span.attributes["dalston.task_id"] = task.taskID
+            span.attributes["dalston.engine_id"] = task.engineID
+            span.attributes["dalston.stage"] = task.stage
+            span.attributes["dalston.task.attempt"] = attempt
+            span.attributes["messaging.operation.type"] = "send"
+            span.attributes["messaging.destination.name"] = task.engineID
+            var metadata = [MessageMetadataKey.jobID: jobID, MessageMetadataKey.taskID: task.taskID]
+            if let requestID = job[JobField.requestID], !requestID.isEmpty { metadata[MessageMetadataKey.requestID] = requestID }
+            MessageTracing.inject(into: &metadata)
+            try await broker.saveState(.task(task.taskID), fields: [
+                TaskField.status: TaskStatus.queued.rawValue, TaskField.jobID: jobID, TaskField.stage: task.stage,
+                TaskField.engineID: task.engineID, TaskField.attempt: String(attempt), TaskField.queuedAt: now(),
+            ])
+            try await broker.enqueue(TaskEnvelope(
+                taskID: task.taskID, jobID: jobID, engineID: task.engineID, stage: task.stage, attempt: attempt, input: input, metadata: metadata))
+        }
         metrics.counter(DalstonMetric.tasksScheduled, [("engine_id", task.engineID), ("stage", task.stage)]).increment()
         logger.info("task_scheduled", metadata: [
             "task_id": "\(task.taskID)", "engine_id": "\(task.engineID)", "stage": "\(task.stage)", "attempt": .stringConvertible(attempt),
@@ -258,24 +295,34 @@ public actor Orchestrator {
         if case .object(let object)? = mergeOutput { resultPath = object["result_path"]?.stringValue ?? "" }
         let created = job[JobField.createdAt].flatMap(parseTimestamp) ?? Date()
         let seconds = Date().timeIntervalSince(created)
-        try await broker.saveState(.job(jobID), fields: [
-            JobField.status: JobStatus.completed.rawValue, JobField.progress: "100", JobField.currentStage: "",
-            JobField.resultPath: resultPath, JobField.completedAt: now(), JobField.updatedAt: now(),
-            JobField.processingTimeSeconds: String(format: "%.3f", seconds),
-        ])
-        try await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
-        try await broker.publish(EventEnvelope(type: PipelineEvent.jobCompleted, jobID: jobID, metadata: correlation(job)))
+        try await withTracedSpan("orchestrator.mark_job_completed") { span in
+            span.attributes["dalston.job_id"] = jobID
+            span.attributes["dalston.processing_time_seconds"] = seconds
+            try await broker.saveState(.job(jobID), fields: [
+                JobField.status: JobStatus.completed.rawValue, JobField.progress: "100", JobField.currentStage: "",
+                JobField.resultPath: resultPath, JobField.completedAt: now(), JobField.updatedAt: now(),
+                JobField.processingTimeSeconds: String(format: "%.3f", seconds),
+            ])
+            try await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
+            try await broker.publish(EventEnvelope(type: PipelineEvent.jobCompleted, jobID: jobID, metadata: correlation(job)))
+        }
         countJobFinished(.completed, job: job)
         logger.info("job_completed", metadata: ["processing_time_seconds": .stringConvertible(seconds)])
     }
 
     private func failJob(jobID: String, job: [String: String], task: PlannedTask, error: String, attempts: Int) async throws {
-        try await broker.saveState(.job(jobID), fields: [
-            JobField.status: JobStatus.failed.rawValue, JobField.error: error, JobField.errorType: "\(task.stage)_failed",
-            JobField.currentStage: task.stage, JobField.completedAt: now(), JobField.updatedAt: now(),
-        ])
-        try await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
-        try await broker.publish(EventEnvelope(type: PipelineEvent.jobFailed, jobID: jobID, data: ["error": .string(error)], metadata: correlation(job)))
+        try await withTracedSpan("orchestrator.mark_job_failed") { span in
+            span.attributes["dalston.job_id"] = jobID
+            span.attributes["dalston.task_id"] = task.taskID
+            span.attributes["dalston.task.attempt"] = attempts
+            span.setStatus(SpanStatus(code: .error, message: error))
+            try await broker.saveState(.job(jobID), fields: [
+                JobField.status: JobStatus.failed.rawValue, JobField.error: error, JobField.errorType: "\(task.stage)_failed",
+                JobField.currentStage: task.stage, JobField.completedAt: now(), JobField.updatedAt: now(),
+            ])
+            try await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
+            try await broker.publish(EventEnvelope(type: PipelineEvent.jobFailed, jobID: jobID, data: ["error": .string(error)], metadata: correlation(job)))
+        }
         countJobFinished(.failed, job: job)
         logger.error("job_failed", metadata: ["task_id": "\(task.taskID)", "stage": "\(task.stage)", "error": "\(error)", "attempts": .stringConvertible(attempts)])
     }

@@ -2,6 +2,7 @@ import DalstonBroker
 import DalstonLogging
 import Foundation
 import Logging
+import Tracing
 
 /// A transcription request as the API receives it.
 public struct JobSubmission: Sendable {
@@ -67,21 +68,42 @@ public struct JobService: Sendable {
         let created = Date()
         let extension_ = URL(fileURLWithPath: submission.filename).pathExtension.lowercased()
         do {
-            let audioURL = try artifacts.write(submission.audio, jobID: jobID, name: "audio.\(extension_.isEmpty ? "wav" : extension_)")
-            let fields: [String: String] = [
+            let audioURL = try await withTracedSpan("gateway.store_audio") { span in
+                span.attributes["dalston.job_id"] = jobID
+                span.attributes["dalston.audio_bytes"] = submission.audio.count
+                return try artifacts.write(submission.audio, jobID: jobID, name: "audio.\(extension_.isEmpty ? "wav" : extension_)")
+            }
+            var fields: [String: String] = [
                 JobField.id: jobID, JobField.status: JobStatus.pending.rawValue, JobField.requestID: submission.requestID,
                 JobField.createdAt: Self.timestamp(created), JobField.updatedAt: Self.timestamp(created),
                 JobField.language: submission.language, JobField.modelID: submission.modelID,
                 JobField.timestampsGranularity: submission.timestampsGranularity, JobField.audioPath: audioURL.path,
                 JobField.audioBytes: String(submission.audio.count), JobField.filename: submission.filename, JobField.progress: "0",
             ]
-            try await broker.saveState(.job(jobID), fields: fields)
-            try await broker.addToIndex(PipelineIndex.jobs, member: jobID, score: created.timeIntervalSince1970)
-            try await broker.addToIndex(PipelineIndex.activeJobs, member: jobID, score: created.timeIntervalSince1970)
-            try await broker.publish(EventEnvelope(
-                type: PipelineEvent.jobCreated, jobID: jobID,
-                data: ["audio_bytes": .number(Double(submission.audio.count)), "language": .string(submission.language)],
-                metadata: [MessageMetadataKey.requestID: submission.requestID, MessageMetadataKey.jobID: jobID]))
+            try await withTracedSpan("gateway.create_job") { span in
+                span.attributes["dalston.job_id"] = jobID
+                span.attributes["dalston.request_id"] = submission.requestID
+                // The job keeps its trace: work the orchestrator starts later without an event
+                // (sweeps, retries) still joins the trace of the request that created it.
+                var traceContext: [String: String] = [:]
+                MessageTracing.inject(into: &traceContext)
+                fields[JobField.traceparent] = traceContext[MessageMetadataKey.traceparent]
+                fields[JobField.tracestate] = traceContext[MessageMetadataKey.tracestate]
+                try await broker.saveState(.job(jobID), fields: fields)
+                try await broker.addToIndex(PipelineIndex.jobs, member: jobID, score: created.timeIntervalSince1970)
+                try await broker.addToIndex(PipelineIndex.activeJobs, member: jobID, score: created.timeIntervalSince1970)
+            }
+            try await withTracedSpan("gateway.publish_job_created", ofKind: .producer) { span in
+                span.attributes["dalston.job_id"] = jobID
+                span.attributes["messaging.operation.type"] = "send"
+                span.attributes["messaging.destination.name"] = "events"
+                var metadata = [MessageMetadataKey.requestID: submission.requestID, MessageMetadataKey.jobID: jobID]
+                MessageTracing.inject(into: &metadata)
+                try await broker.publish(EventEnvelope(
+                    type: PipelineEvent.jobCreated, jobID: jobID,
+                    data: ["audio_bytes": .number(Double(submission.audio.count)), "language": .string(submission.language)],
+                    metadata: metadata))
+            }
             logger.info("job_created", metadata: ["audio_bytes": .stringConvertible(submission.audio.count), "filename": "\(submission.filename)"])
             return try await job(jobID) ?? JobView(id: jobID, status: .pending, requestID: submission.requestID, createdAt: Self.timestamp(created),
                                                    progress: 0, language: submission.language, modelID: submission.modelID)

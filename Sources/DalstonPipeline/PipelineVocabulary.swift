@@ -84,6 +84,9 @@ public enum JobField {
     public static let errorType = "error_type"
     public static let resultPath = "result_path"
     public static let processingTimeSeconds = "processing_time_seconds"
+    /// W3C trace context of the request that created the job.
+    public static let traceparent = "traceparent"
+    public static let tracestate = "tracestate"
 }
 
 /// Field names of a task record (`StateKey.task(id)`).

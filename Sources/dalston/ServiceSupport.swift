@@ -46,6 +46,8 @@ struct Runtime {
     let logger: Logger
     let metrics: MetricsRuntime
     let metricsConfiguration: MetricsConfiguration
+    /// The span exporter (nil when tracing is off).
+    let tracing: (any Service)?
     let environment: [String: String]
     let broker: any Broker
     let brokerKind: String
@@ -63,7 +65,8 @@ struct Runtime {
         let kind = broker is RedisBroker ? "redis" : "in-memory"
         return Runtime(
             logger: observability.logger, metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration,
-            environment: environment, broker: broker, brokerKind: kind, artifacts: .fromEnvironment(environment))
+            tracing: observability.tracingService, environment: environment, broker: broker, brokerKind: kind,
+            artifacts: .fromEnvironment(environment))
     }
 
     /// Queue, worker and job gauges, sampled from the broker on scrape (orchestrator and `up`).
@@ -121,8 +124,10 @@ struct Runtime {
 
     func run(_ services: [any Service]) async throws {
         let group = ServiceGroup(configuration: .init(
-            // Shut down in reverse order: the services first, then the broker's connections.
-            services: ([BrokerShutdownService(broker: broker)] + services).map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            // Shut down in reverse order: the services first, then the broker's connections, then
+            // the span exporter, which flushes what the others recorded.
+            services: ((tracing.map { [$0] } ?? []) + [BrokerShutdownService(broker: broker)] + services)
+                .map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "dalston.lifecycle")))
         try await group.run()

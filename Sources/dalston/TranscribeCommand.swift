@@ -57,12 +57,12 @@ struct TranscribeCommand: AsyncParsableCommand {
         let observability = Observability.configureOrExit(service: "dalston", environment: environment)
         let runtime = Runtime(
             logger: observability.logger, metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration,
-            environment: environment,
+            tracing: observability.tracingService, environment: environment,
             broker: InMemoryBroker(), brokerKind: "in-memory",
             artifacts: ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-\(UUID().uuidString)")))
         defer { try? FileManager.default.removeItem(at: runtime.artifacts.root) }
         guard TranscribeEngine.isAvailable else { throw ValidationError(TranscribeEngine.unavailableReason) }
-        let services: [any Service] = [runtime.orchestrator()] + runtime.engineServices(EngineKind.all)
+        let services: [any Service] = (runtime.tracing.map { [$0] } ?? []) + [runtime.orchestrator()] + runtime.engineServices(EngineKind.all)
         let jobs = JobService(broker: runtime.broker, artifacts: runtime.artifacts)
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: runtime.logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in

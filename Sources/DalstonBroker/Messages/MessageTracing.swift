@@ -48,11 +48,14 @@ public enum MessageTracing {
         }
     }
 
-    /// The context to continue: the producer's trace when `metadata` holds a valid `traceparent`,
-    /// otherwise a new trace (`ServiceContext.topLevel`) and the reason, for a warning. Never
-    /// throws and never drops the message.
-    public static func extract(from metadata: [String: String]) -> (context: ServiceContext, problem: Problem?) {
-        var context = ServiceContext.topLevel
+    /// The context to continue: `base` (by default the current one, which holds the bound log
+    /// fields) joined to the producer's trace when `metadata` holds a valid `traceparent`;
+    /// otherwise `base` alone (a new trace) and the reason, for a warning. Never throws and never
+    /// drops the message.
+    public static func extract(
+        from metadata: [String: String], base: ServiceContext = ServiceContext.current ?? .topLevel
+    ) -> (context: ServiceContext, problem: Problem?) {
+        var context = base
         guard isEnabled else { return (context, nil) }
         guard let traceparent = metadata[MessageMetadataKey.traceparent], !traceparent.isEmpty else { return (context, .missing) }
         if let reason = TraceParent.problem(traceparent) { return (context, .malformed(reason)) }
