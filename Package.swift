@@ -217,6 +217,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "DalstonTracingTests",
+            dependencies: [
+                "DalstonTracing", "DalstonBroker",
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+        .testTarget(
             name: "DalstonLoggingTests",
             dependencies: [
                 "DalstonLogging",

@@ -1,0 +1,77 @@
+import DalstonBroker
+import DalstonTracing
+import Foundation
+import Logging
+import OTel
+import ServiceContextModule
+import Testing
+import Tracing
+
+@Suite("Trace context in message metadata")
+struct TraceContextTests {
+    /// swift-otel's tracer, not installed globally (other tests in this process run untraced).
+    static let tracer: any Tracer = {
+        var configuration = OTel.Configuration.default
+        configuration.traces.exporter = .none
+        configuration.diagnosticLogger = .custom(Logger(label: "test.otel"))
+        return (try? OTel.makeTracingBackend(configuration: configuration).factory) ?? NoOpTracer()
+    }()
+
+    @Test func aContextInjectedIntoMetadataIsExtractedAsTheSameTrace() throws {
+        let tracer = Self.tracer
+        let producer = tracer.startAnySpan("producer", context: .topLevel, ofKind: .producer)
+        defer { producer.end() }
+        var metadata = [MessageMetadataKey.requestID: "req_1"]
+        tracer.inject(producer.context, into: &metadata, using: MessageMetadataInjector())
+        let traceparent = try #require(metadata[MessageMetadataKey.traceparent])
+        #expect(TraceParent.problem(traceparent) == nil, "\(traceparent)")
+        #expect(metadata[MessageMetadataKey.requestID] == "req_1", "other keys are left alone")
+
+        var extracted = ServiceContext.topLevel
+        tracer.extract(metadata, into: &extracted, using: MessageMetadataExtractor())
+        let consumer = tracer.startAnySpan("consumer", context: extracted, ofKind: .consumer)
+        defer { consumer.end() }
+        var consumerCarrier: [String: String] = [:]
+        tracer.inject(consumer.context, into: &consumerCarrier, using: MessageMetadataInjector())
+        let producerIDs = try #require(TraceParent.ids(traceparent))
+        let consumerIDs = try #require(consumerCarrier[MessageMetadataKey.traceparent].flatMap(TraceParent.ids))
+        #expect(consumerIDs.traceID == producerIDs.traceID, "the consumer continues the producer's trace")
+        #expect(consumerIDs.spanID != producerIDs.spanID, "as a new span")
+    }
+
+    @Test(arguments: [
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", nil),
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", nil),
+        ("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future", nil),
+        ("", "expected version-traceid-parentid-flags"),
+        ("garbage", "expected version-traceid-parentid-flags"),
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331", "expected version-traceid-parentid-flags"),
+        ("ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "version ff is invalid"),
+        ("00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01", "trace id must be 32 lowercase hex digits"),
+        ("00-0af7651916cd43dd8448eb211c8031-b7ad6b7169203331-01", "trace id must be 32 lowercase hex digits"),
+        ("00-00000000000000000000000000000000-b7ad6b7169203331-01", "trace id must not be all zeros"),
+        ("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01", "parent id must not be all zeros"),
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333g-01", "parent id must be 16 lowercase hex digits"),
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1", "flags must be 2 lowercase hex digits"),
+        ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra", "version 00 has exactly 4 parts"),
+        ("0x-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "version must be 2 lowercase hex digits"),
+    ] as [(String, String?)])
+    func traceparentValidation(value: String, problem: String?) {
+        let found = TraceParent.problem(value)
+        if let problem {
+            #expect(found?.contains(problem) == true, "\(value): \(found ?? "accepted")")
+        } else {
+            #expect(found == nil, "\(value): \(found ?? "")")
+        }
+    }
+
+    @Test func withoutATracerMessagesCarryNoContextAndNothingIsReported() {
+        // This test process never installs a tracer globally.
+        #expect(!MessageTracing.isEnabled)
+        var metadata: [String: String] = [:]
+        MessageTracing.inject(into: &metadata)
+        #expect(metadata.isEmpty)
+        let (_, problem) = MessageTracing.extract(from: ["traceparent": "garbage"])
+        #expect(problem == nil, "nothing to warn about when tracing is off")
+    }
+}
