@@ -76,7 +76,8 @@ final class Deployment: @unchecked Sendable {
     var metricsPorts: [String: Int] = [:]
     let gatewayPort: Int
 
-    init() async throws {
+    /// `extraEnvironment` is added to every service's environment (e.g. the OTLP endpoint).
+    init(extraEnvironment: [String: String] = [:]) async throws {
         redis = try await RedisServerProcess()
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
@@ -86,7 +87,7 @@ final class Deployment: @unchecked Sendable {
             "REDIS_URL": redis.url, "LOG_FORMAT": "json", "LOG_LEVEL": "info", "DALSTON_PORT": "\(port)", "DALSTON_HOST": "127.0.0.1",
             "DALSTON_DATA_DIR": logDirectory.appendingPathComponent("data").path, "DALSTON_TASK_VISIBILITY_TIMEOUT": "3",
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-        ]
+        ].merging(extraEnvironment) { $1 }
         client = GatewayClient(base: URL(string: "http://127.0.0.1:\(port)/")!)
         try start("gateway", ["gateway"])
         try start("orchestrator", ["orchestrator"])

@@ -400,6 +400,9 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Exporters keep connections alive: joining their handler threads on shutdown would wait
+    # for clients to hang up, so a SIGTERM could never end the receiver.
+    block_on_close = False
 
 
 def main(argv=None):
@@ -431,6 +434,9 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # A parent may start us with these blocked (threads of Swift's concurrency pool block most
+    # signals, and a spawned child inherits the mask): then no SIGTERM would ever arrive.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     print(f"listening {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
