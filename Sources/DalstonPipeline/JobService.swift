@@ -147,9 +147,9 @@ public struct JobService: Sendable {
     public func requestCancel(_ jobID: String, requestID: String) async throws -> JobView? {
         guard let view = try await job(jobID) else { return nil }
         if !view.status.isFinal {
-            try await broker.publish(EventEnvelope(
-                type: PipelineEvent.jobCancelRequested, jobID: jobID,
-                metadata: [MessageMetadataKey.requestID: requestID, MessageMetadataKey.jobID: jobID]))
+            var metadata = [MessageMetadataKey.requestID: requestID, MessageMetadataKey.jobID: jobID]
+            MessageTracing.inject(into: &metadata)
+            try await broker.publish(EventEnvelope(type: PipelineEvent.jobCancelRequested, jobID: jobID, metadata: metadata))
         }
         return view
     }

@@ -4,7 +4,7 @@ import Foundation
 /// The project's OTLP/HTTP trace receiver (`Tests/Scripts/otlp_receiver.py`, decoding with
 /// Python's `opentelemetry-proto`) on a free loopback port, writing one JSON line per span.
 final class OTLPReceiver: @unchecked Sendable {
-    static let script = PrometheusEndToEndTests.root.appendingPathComponent("Tests/Scripts/otlp_receiver.py")
+    static let script = repositoryRoot.appendingPathComponent("Tests/Scripts/otlp_receiver.py")
     /// Whether the receiver can run here; always required under CI (`.ci/run` installs it).
     static let shouldRun: Bool = ProcessInfo.processInfo.environment["CI"] == "true"
         || pythonHasOTLPProto()

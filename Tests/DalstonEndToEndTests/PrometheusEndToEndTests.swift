@@ -7,105 +7,101 @@ import Testing
 
 /// The services as separate processes on Redis, scraped by a real Prometheus that also runs
 /// the alert and recording rules of `deploy/`.
-@Suite("End to end: Prometheus scrapes every service",
-       .enabled(if: RedisServerProcess.shouldRun && TestSpeech.shouldRun && PrometheusServer.shouldRun,
-                "needs redis-server, festival, PocketSphinx and prometheus (installed by .ci/run)"),
-       .serialized)
-struct PrometheusEndToEndTests {
-    static let root: URL = {
-        var directory = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { directory.deleteLastPathComponent() }
-        return directory
-    }()
+extension EndToEnd {
+    @Suite("End to end: Prometheus scrapes every service",
+           .enabled(if: RedisServerProcess.shouldRun && TestSpeech.shouldRun && PrometheusServer.shouldRun,
+                    "needs redis-server, festival, PocketSphinx and prometheus (installed by .ci/run)"),
+           .serialized)
+    struct PrometheusEndToEndTests {
+        @Test func jobCountersTaskHistogramsAndQueueDepthReachPrometheusAndEveryDashboardQueryAnswers() async throws {
+            let deployment = try await Deployment()
+            defer { deployment.stop() }
 
-    @Test func jobCountersTaskHistogramsAndQueueDepthReachPrometheusAndEveryDashboardQueryAnswers() async throws {
-        let deployment = try await Deployment()
-        defer { deployment.stop() }
-
-        // Each process's real exposition passes promtool's lint.
-        let promtool = try #require(PrometheusServer.promtool)
-        for (name, target) in deployment.metricsTargets.sorted(by: { $0.key < $1.key }) {
-            var body = Data()
-            let fetched = await eventually(timeout: .seconds(30)) {
-                guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://\(target)/metrics")!) else { return false }
-                body = data
-                return true
+            // Each process's real exposition passes promtool's lint.
+            let promtool = try #require(PrometheusServer.promtool)
+            for (name, target) in deployment.metricsTargets.sorted(by: { $0.key < $1.key }) {
+                var body = Data()
+                let fetched = await eventually(timeout: .seconds(30)) {
+                    guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://\(target)/metrics")!) else { return false }
+                    body = data
+                    return true
+                }
+                #expect(fetched, "\(name) serves /metrics at \(target)")
+                let lint = try await runProcess(promtool, arguments: ["check", "metrics"], input: body)
+                #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(name): \(lint.stdout) \(lint.stderr)")
+                #expect(String(decoding: body, as: UTF8.self).contains("process_resident_memory_bytes{service="))
             }
-            #expect(fetched, "\(name) serves /metrics at \(target)")
-            let lint = try await runProcess(promtool, arguments: ["check", "metrics"], input: body)
-            #expect(lint.status == 0 && lint.stdout.isEmpty && lint.stderr.isEmpty, "\(name): \(lint.stdout) \(lint.stderr)")
-            #expect(String(decoding: body, as: UTF8.self).contains("process_resident_memory_bytes{service="))
-        }
 
-        let ruleFiles = try FileManager.default.contentsOfDirectory(at: Self.root.appendingPathComponent("deploy/prometheus/rules"), includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "yml" }
-        let prometheus = try await PrometheusServer(targets: deployment.metricsTargets, ruleFiles: ruleFiles, directory: deployment.logDirectory)
-        defer { prometheus.stop() }
+            let ruleFiles = try FileManager.default.contentsOfDirectory(at: repositoryRoot.appendingPathComponent("deploy/prometheus/rules"), includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "yml" }
+            let prometheus = try await PrometheusServer(targets: deployment.metricsTargets, ruleFiles: ruleFiles, directory: deployment.logDirectory)
+            defer { prometheus.stop() }
 
-        // Job 1 completes.
-        let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))
-        let good = try #require(try await deployment.client.upload(speech, requestID: "req_prom_good").json["id"] as? String)
-        #expect(try await deployment.client.waitForJob(good)["status"] as? String == "completed")
+            // Job 1 completes.
+            let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))
+            let good = try #require(try await deployment.client.upload(speech, requestID: "req_prom_good").json["id"] as? String)
+            #expect(try await deployment.client.waitForJob(good)["status"] as? String == "completed")
 
-        // Job 2 waits in the audio-prepare queue while that engine is down (the queue-depth gauge
-        // shows it), and its stored audio is lost meanwhile: it fails with a permanent error.
-        try #require(deployment.services["audio-prepare"]).terminate()
-        let bad = try #require(try await deployment.client.upload(speech, requestID: "req_prom_bad").json["id"] as? String)
-        let sawBacklog = await eventually(timeout: .seconds(30)) {
-            await prometheus.value(#"dalston_queue_depth{engine_id="audio-prepare"}"#) == 1
-        }
-        #expect(sawBacklog, "Prometheus saw the waiting task in dalston_queue_depth")
-        let jobDirectory = deployment.logDirectory.appendingPathComponent("data/jobs/\(bad)")
-        for file in try FileManager.default.contentsOfDirectory(at: jobDirectory, includingPropertiesForKeys: nil) {
-            try FileManager.default.removeItem(at: file)
-        }
-        try deployment.start("audio-prepare", ["engine", "audio-prepare"], as: "audio-prepare-restarted")
-        let failed = try await deployment.client.waitForJob(bad)
-        #expect(failed["status"] as? String == "failed", "\(failed)")
-
-        // Prometheus picks the new values up with its next scrapes (1 s).
-        let counted = await eventually(timeout: .seconds(30)) {
-            let completed = await prometheus.value(#"sum(dalston_orchestrator_jobs_total{status="completed"})"#)
-            let failed = await prometheus.value(#"sum(dalston_orchestrator_jobs_total{status="failed"})"#)
-            let backlog = await prometheus.value(#"sum(dalston_queue_depth{engine_id="audio-prepare"})"#)
-            return completed == 1 && failed == 1 && backlog == 0
-        }
-        #expect(counted, "job counters: completed 1, failed 1; the backlog drained")
-        #expect(await prometheus.value(#"sum(dalston_gateway_jobs_created_total{api="native"})"#) == 2)
-        #expect(await prometheus.value(#"sum(dalston_engine_task_duration_seconds_count{engine_id="transcribe"})"#) == 1)
-        #expect(await prometheus.value(#"sum(dalston_engine_task_duration_seconds_bucket{engine_id="transcribe",le="+Inf"})"#) == 1)
-        #expect(await prometheus.value(#"sum(dalston_engine_task_duration_seconds_bucket{engine_id="transcribe",le="0.05"})"#) == 0,
-                "recognising real speech takes longer than 50 ms")
-        #expect(await prometheus.value(#"sum(dalston_engine_tasks_processed_total{engine_id="audio-prepare",status="failed"})"#) == 1)
-        #expect(await prometheus.value(#"dalston_engine_workers_alive{engine_id="transcribe"}"#) == 1)
-        #expect(await prometheus.value(#"count(up == 1)"#) == 5, "every process is scraped (the stopped audio-prepare's replacement too)")
-
-        // Every expression of the dashboards and recording rules parses and returns data. (An
-        // alert's expression returns data only while it fires: alerts are checked below.)
-        let script = Self.root.appendingPathComponent("Tests/Scripts/dashboard_expressions.py")
-        let listed = try await runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", script.path, "--without-alerts", "--root", Self.root.path])
-        #expect(listed.status == 0, "\(listed.stderr)")
-        let expressions = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String])
-        #expect(expressions.count >= 20, "dashboards and rules hold \(expressions.count) expressions")
-        // Give rate() windows a few more samples.
-        try await Task.sleep(for: .seconds(3))
-        var failures: [String] = []
-        for expression in expressions {
-            do {
-                if try await prometheus.query(expression).isEmpty { failures.append("no data: \(expression)") }
-            } catch {
-                failures.append("rejected: \(error)")
+            // Job 2 waits in the audio-prepare queue while that engine is down (the queue-depth gauge
+            // shows it), and its stored audio is lost meanwhile: it fails with a permanent error.
+            try #require(deployment.services["audio-prepare"]).terminate()
+            let bad = try #require(try await deployment.client.upload(speech, requestID: "req_prom_bad").json["id"] as? String)
+            let sawBacklog = await eventually(timeout: .seconds(30)) {
+                await prometheus.value(#"dalston_queue_depth{engine_id="audio-prepare"}"#) == 1
             }
-        }
-        #expect(failures.isEmpty, "\(failures.count) of \(expressions.count) expressions: \(failures.joined(separator: "\n"))")
+            #expect(sawBacklog, "Prometheus saw the waiting task in dalston_queue_depth")
+            let jobDirectory = deployment.logDirectory.appendingPathComponent("data/jobs/\(bad)")
+            for file in try FileManager.default.contentsOfDirectory(at: jobDirectory, includingPropertiesForKeys: nil) {
+                try FileManager.default.removeItem(at: file)
+            }
+            try deployment.start("audio-prepare", ["engine", "audio-prepare"], as: "audio-prepare-restarted")
+            let failed = try await deployment.client.waitForJob(bad)
+            #expect(failed["status"] as? String == "failed", "\(failed)")
 
-        // Every rule loaded and evaluates without error against the live series.
-        let rules = try await prometheus.rules()
-        #expect(rules.count >= 10, "\(rules.count) rules loaded")
-        for rule in rules {
-            #expect(rule.health == "ok", "\(rule.name): \(rule.health) \(rule.lastError)")
+            // Prometheus picks the new values up with its next scrapes (1 s).
+            let counted = await eventually(timeout: .seconds(30)) {
+                let completed = await prometheus.value(#"sum(dalston_orchestrator_jobs_total{status="completed"})"#)
+                let failed = await prometheus.value(#"sum(dalston_orchestrator_jobs_total{status="failed"})"#)
+                let backlog = await prometheus.value(#"sum(dalston_queue_depth{engine_id="audio-prepare"})"#)
+                return completed == 1 && failed == 1 && backlog == 0
+            }
+            #expect(counted, "job counters: completed 1, failed 1; the backlog drained")
+            #expect(await prometheus.value(#"sum(dalston_gateway_jobs_created_total{api="native"})"#) == 2)
+            #expect(await prometheus.value(#"sum(dalston_engine_task_duration_seconds_count{engine_id="transcribe"})"#) == 1)
+            #expect(await prometheus.value(#"sum(dalston_engine_task_duration_seconds_bucket{engine_id="transcribe",le="+Inf"})"#) == 1)
+            #expect(await prometheus.value(#"sum(dalston_engine_task_duration_seconds_bucket{engine_id="transcribe",le="0.05"})"#) == 0,
+                    "recognising real speech takes longer than 50 ms")
+            #expect(await prometheus.value(#"sum(dalston_engine_tasks_processed_total{engine_id="audio-prepare",status="failed"})"#) == 1)
+            #expect(await prometheus.value(#"dalston_engine_workers_alive{engine_id="transcribe"}"#) == 1)
+            #expect(await prometheus.value(#"count(up == 1)"#) == 5, "every process is scraped (the stopped audio-prepare's replacement too)")
+
+            // Every expression of the dashboards and recording rules parses and returns data. (An
+            // alert's expression returns data only while it fires: alerts are checked below.)
+            let script = repositoryRoot.appendingPathComponent("Tests/Scripts/dashboard_expressions.py")
+            let listed = try await runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", script.path, "--without-alerts", "--root", repositoryRoot.path])
+            #expect(listed.status == 0, "\(listed.stderr)")
+            let expressions = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String])
+            #expect(expressions.count >= 20, "dashboards and rules hold \(expressions.count) expressions")
+            // Give rate() windows a few more samples.
+            try await Task.sleep(for: .seconds(3))
+            var failures: [String] = []
+            for expression in expressions {
+                do {
+                    if try await prometheus.query(expression).isEmpty { failures.append("no data: \(expression)") }
+                } catch {
+                    failures.append("rejected: \(error)")
+                }
+            }
+            #expect(failures.isEmpty, "\(failures.count) of \(expressions.count) expressions: \(failures.joined(separator: "\n"))")
+
+            // Every rule loaded and evaluates without error against the live series.
+            let rules = try await prometheus.rules()
+            #expect(rules.count >= 10, "\(rules.count) rules loaded")
+            for rule in rules {
+                #expect(rule.health == "ok", "\(rule.name): \(rule.health) \(rule.lastError)")
+            }
+            let firing = rules.filter { $0.type == "alerting" && $0.state == "firing" }.map(\.name)
+            #expect(firing.isEmpty, "a healthy deployment fires no alert: \(firing)")
         }
-        let firing = rules.filter { $0.type == "alerting" && $0.state == "firing" }.map(\.name)
-        #expect(firing.isEmpty, "a healthy deployment fires no alert: \(firing)")
     }
 }

@@ -54,7 +54,7 @@ public final class RedisSubscription: AsyncSequence, Sendable {
 
     /// Waits until Redis confirmed every channel and pattern (after the first connect or a
     /// reconnect). Returns `false` on timeout.
-    public func waitUntilSubscribed(timeout: Duration = .seconds(5)) async -> Bool {
+    public func waitUntilSubscribed(timeout: Duration = .seconds(20)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if state.isSubscribed { return true }
