@@ -94,7 +94,7 @@ final class BenchmarkGateway: @unchecked Sendable {
     }
 }
 
-private func requestsPerSecond(_ wrk: URL, url: String, seconds: Int) async throws -> Double {
+func requestsPerSecond(_ wrk: URL, url: String, seconds: Int) async throws -> Double {
     let result = try await runProcess(wrk, arguments: ["-t1", "-c16", "-d\(seconds)s", "--latency", url])
     guard let line = result.stdout.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
           let value = Double(line.split(separator: " ").last ?? "")

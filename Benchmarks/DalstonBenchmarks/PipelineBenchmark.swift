@@ -87,7 +87,7 @@ func runPipelineBenchmark() async throws {
     try? FileManager.default.removeItem(at: data)
 }
 
-private func upload(_ audio: Data, to base: URL, requestID: String) async throws -> String {
+func upload(_ audio: Data, to base: URL, requestID: String) async throws -> String {
     var form = MultipartFormBody()
     form.addFile("file", filename: "bench.wav", contents: Array(audio))
     let body = Data(form.encoded)
@@ -102,7 +102,7 @@ private func upload(_ audio: Data, to base: URL, requestID: String) async throws
     return id
 }
 
-private func waitForAll(_ ids: [String], status: (String) async throws -> JobStatus?) async throws {
+func waitForAll(_ ids: [String], status: (String) async throws -> JobStatus?) async throws {
     var pending = Set(ids)
     while !pending.isEmpty {
         for id in pending {

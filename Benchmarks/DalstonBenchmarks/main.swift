@@ -1,5 +1,5 @@
 // Dalston's speed, measured side by side with baselines in the same run:
-//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|all]
+//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|tracing|all]
 // See Benchmarks/README.md for what each part measures.
 import DalstonLogging
 import DalstonObservability
@@ -46,6 +46,8 @@ case "pipeline":
     try await runPipelineBenchmark()
 case "metrics":
     try await runMetricsBenchmark()
+case "tracing":
+    try await runTracingBenchmark()
 case "all":
     runLoggingBenchmark()
     print()
@@ -54,7 +56,9 @@ case "all":
     try await runPipelineBenchmark()
     print()
     try await runMetricsBenchmark()
+    print()
+    try await runTracingBenchmark()
 default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|all]\n".utf8))
+    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|all]\n".utf8))
     exit(2)
 }

@@ -35,8 +35,10 @@ final class OTLPReceiver: @unchecked Sendable {
         guard listening else { throw TestSpeech.Unavailable(description: "the OTLP receiver did not start: \(process?.rawLines().suffix(5) ?? [])") }
     }
 
-    /// Stops the receiver: the collector is down from now on.
     func stop() { process?.terminate() }
+
+    /// Stops the receiver and waits until it is gone: the collector is down from now on.
+    func stopAndWait() async { await process?.terminateAndWait() }
 
     struct Span {
         let object: [String: Any]

@@ -44,7 +44,7 @@ extension EndToEnd {
 
             // Job 2 waits in the audio-prepare queue while that engine is down (the queue-depth gauge
             // shows it), and its stored audio is lost meanwhile: it fails with a permanent error.
-            try #require(deployment.services["audio-prepare"]).terminate()
+            try await #require(deployment.services["audio-prepare"]).terminateAndWait()
             let bad = try #require(try await deployment.client.upload(speech, requestID: "req_prom_bad").json["id"] as? String)
             let sawBacklog = await eventually(timeout: .seconds(30)) {
                 await prometheus.value(#"dalston_queue_depth{engine_id="audio-prepare"}"#) == 1

@@ -46,10 +46,23 @@ final class ServiceProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Sends SIGTERM and returns at once: waiting for a graceful shutdown here would block a
+    /// thread of the concurrency pool (two on CI) for seconds and stall every other test.
     func terminate() {
         guard process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then waits for the exit on a thread of its own.
+    func terminateAndWait() async {
+        terminate()
+        let process = self.process
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                process.waitUntilExit()
+                continuation.resume()
+            }
+        }
     }
 
     /// Every JSON line the process wrote (non-JSON lines are reported as a failure by callers).

@@ -107,7 +107,7 @@ extension EndToEnd {
             #expect(prepareLogs.contains { $0["event"] as? String == "trace_context_unusable" && $0["task_id"] as? String == "task_broken_trace" })
 
             // Collector down: the next job completes in normal time.
-            receiver.stop()
+            await receiver.stopAndWait()
             let downStarted = ContinuousClock.now
             let second = try await deployment.client.upload(speech, requestID: "req_collector_down")
             let secondID = try #require(second.json["id"] as? String)

@@ -1,0 +1,102 @@
+import DalstonPipeline
+import DalstonTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Tracing off vs on, side by side: two `dalston up` processes, identical but for
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (the traced one exports every span to the project's OTLP
+/// receiver); the gateway's `GET /v1/status` requests/s under `wrk`, then jobs/s through the
+/// whole pipeline, alternating between the two.
+func runTracingBenchmark() async throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dalston")
+    guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+        print("Tracing: skipped; build `dalston` in the same configuration first: swift build -c release --product dalston")
+        return
+    }
+    guard let wrk = findExecutable(["/usr/bin/wrk", "/usr/local/bin/wrk"]) else {
+        print("Tracing: skipped; install wrk (apt-get install wrk)")
+        return
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-tracing-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+
+    let receiverPort = try freeTCPPort()
+    let receiver = try launch(URL(fileURLWithPath: "/usr/bin/env"), [
+        "python3", root.appendingPathComponent("Tests/Scripts/otlp_receiver.py").path, "--port", "\(receiverPort)",
+        "--output", directory.appendingPathComponent("spans.jsonl").path, "--no-install",
+    ], environment: ProcessInfo.processInfo.environment)
+    var processes = [receiver]
+    defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
+
+    func startDalston(traced: Bool) throws -> URL {
+        let port = try freeTCPPort()
+        var environment = [
+            "DALSTON_PORT": "\(port)", "DALSTON_HOST": "127.0.0.1", "LOG_LEVEL": "warning", "LOG_FORMAT": "json",
+            "DALSTON_DATA_DIR": directory.appendingPathComponent("data-\(port)").path,
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+        if traced { environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:\(receiverPort)" }
+        processes.append(try launch(binary, ["up"], environment: environment))
+        return URL(string: "http://127.0.0.1:\(port)/")!
+    }
+    let off = try startDalston(traced: false)
+    let on = try startDalston(traced: true)
+    for base in [off, on] {
+        _ = await eventually(timeout: .seconds(30)) { (try? await URLSession.shared.data(from: base.appendingPathComponent("health")))?.1 != nil }
+    }
+
+    let seconds = Int(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 5
+    print("Tracing: off vs on (exporting every span over OTLP/HTTP to the project's receiver), two `dalston up` processes")
+    var offRates: [Double] = []
+    var onRates: [Double] = []
+    for _ in 0..<3 {
+        offRates.append(try await requestsPerSecond(wrk, url: off.appendingPathComponent("v1/status").absoluteString, seconds: seconds))
+        onRates.append(try await requestsPerSecond(wrk, url: on.appendingPathComponent("v1/status").absoluteString, seconds: seconds))
+    }
+    let offRate = offRates.sorted()[1]
+    let onRate = onRates.sorted()[1]
+    print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, median of 3: off \(String(format: "%.0f", offRate))/s  on \(String(format: "%.0f", onRate))/s  on/off \(String(format: "%.3f", onRate / offRate))")
+
+    let audio = try Data(contentsOf: root.appendingPathComponent("Samples/hello-world.wav"))
+    let jobCount = Int(ProcessInfo.processInfo.environment["BENCH_JOBS"] ?? "") ?? 10
+    var offJobs: [Double] = []
+    var onJobs: [Double] = []
+    for round in 0..<2 {
+        for (base, isOn) in [(off, false), (on, true)] {
+            let start = ContinuousClock.now
+            var ids: [String] = []
+            for index in 0..<jobCount {
+                ids.append(try await upload(audio, to: base, requestID: "req_bench_tracing_\(round)_\(isOn)_\(index)"))
+            }
+            try await waitForAll(ids) { id in
+                let (body, _) = try await URLSession.shared.data(from: base.appendingPathComponent("v1/audio/transcriptions/\(id)"))
+                return ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["status"].flatMap { ($0 as? String).flatMap(JobStatus.init(rawValue:)) }
+            }
+            let rate = Double(jobCount) / (ContinuousClock.now - start).secondsValue
+            if isOn { onJobs.append(rate) } else { offJobs.append(rate) }
+        }
+    }
+    let offPipeline = offJobs.max() ?? 0
+    let onPipeline = onJobs.max() ?? 0
+    print("  pipeline, \(jobCount) jobs at once, best of 2: off \(String(format: "%.2f", offPipeline)) jobs/s  on \(String(format: "%.2f", onPipeline)) jobs/s  on/off \(String(format: "%.3f", onPipeline / offPipeline))")
+    try await Task.sleep(for: .seconds(6))  // one export interval, so the counts below are complete
+    if let (stats, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(receiverPort)/stats")!),
+       let object = try? JSONSerialization.jsonObject(with: stats) as? [String: Any] {
+        print("  the receiver got \(object["spans"] ?? 0) spans in \(object["requests"] ?? 0) exports")
+    }
+}
+
+private func launch(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Process {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = environment
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}
