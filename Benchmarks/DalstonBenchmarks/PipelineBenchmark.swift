@@ -59,14 +59,7 @@ func runPipelineBenchmark() async throws {
                        "LOG_FORMAT": "json", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
     var processes: [Process] = []
     for arguments in [["gateway"], ["orchestrator"], ["engine", "audio-prepare"], ["engine", "transcribe"], ["engine", "merge"]] {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        processes.append(process)
+        processes.append(try launchQuietly(binary, arguments, environment: environment))
     }
     defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
     let base = URL(string: "http://127.0.0.1:\(port)/")!

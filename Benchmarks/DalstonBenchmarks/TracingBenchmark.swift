@@ -25,7 +25,7 @@ func runTracingBenchmark() async throws {
     defer { try? FileManager.default.removeItem(at: directory) }
 
     let receiverPort = try freeTCPPort()
-    let receiver = try launch(URL(fileURLWithPath: "/usr/bin/env"), [
+    let receiver = try launchQuietly(URL(fileURLWithPath: "/usr/bin/env"), [
         "python3", root.appendingPathComponent("Tests/Scripts/otlp_receiver.py").path, "--port", "\(receiverPort)",
         "--output", directory.appendingPathComponent("spans.jsonl").path, "--no-install",
     ], environment: ProcessInfo.processInfo.environment)
@@ -40,7 +40,7 @@ func runTracingBenchmark() async throws {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]
         if traced { environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:\(receiverPort)" }
-        processes.append(try launch(binary, ["up"], environment: environment))
+        processes.append(try launchQuietly(binary, ["up"], environment: environment))
         return URL(string: "http://127.0.0.1:\(port)/")!
     }
     let off = try startDalston(traced: false)
@@ -90,7 +90,8 @@ func runTracingBenchmark() async throws {
     }
 }
 
-private func launch(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Process {
+/// Starts a process with its output discarded (the benchmarks print only their figures).
+func launchQuietly(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Process {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments

@@ -51,16 +51,7 @@ enum ElevenLabsSDK {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Scripts/elevenlabs_client_check.py")
 
-    static let isInstalled: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import elevenlabs"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }()
+    static let isInstalled = pythonCanImport("elevenlabs")
 
     static var shouldRun: Bool { (isInstalled && TestSpeech.isAvailable) || RedisServerProcess.isRequired }
 }

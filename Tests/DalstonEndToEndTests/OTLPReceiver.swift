@@ -7,7 +7,7 @@ final class OTLPReceiver: @unchecked Sendable {
     static let script = repositoryRoot.appendingPathComponent("Tests/Scripts/otlp_receiver.py")
     /// Whether the receiver can run here; always required under CI (`.ci/run` installs it).
     static let shouldRun: Bool = ProcessInfo.processInfo.environment["CI"] == "true"
-        || pythonHasOTLPProto()
+        || pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
 
     let port: Int
     let spansFile: URL
@@ -58,16 +58,5 @@ final class OTLPReceiver: @unchecked Sendable {
         ((try? String(contentsOf: spansFile, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]).map(Span.init(object:))
         }
-    }
-
-    private static func pythonHasOTLPProto() -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import opentelemetry.proto.collector.trace.v1.trace_service_pb2"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
     }
 }
