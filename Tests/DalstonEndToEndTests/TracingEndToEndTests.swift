@@ -118,6 +118,32 @@ extension EndToEnd {
                 #expect(service.isRunning, "\(name) survived the collector going away")
             }
         }
+
+        @Test func gracefulShutdownFlushesTheSpansStillQueued() async throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-traces-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let receiver = try await OTLPReceiver(directory: directory)
+            defer { receiver.stop() }
+            try await receiver.waitUntilListening()
+            // Export only once a minute: whatever arrives before that was flushed at shutdown.
+            let deployment = try await Deployment(extraEnvironment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "60000",
+            ])
+            defer { deployment.stop() }
+            let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))
+            let created = try await deployment.client.upload(speech, requestID: "req_flush")
+            let traceID = try #require(created.headers["x-trace-id"])
+            let id = try #require(created.json["id"] as? String)
+            #expect(try await deployment.client.waitForJob(id)["status"] as? String == "completed")
+            #expect(receiver.spans().isEmpty, "nothing exported before the interval")
+
+            for service in deployment.services.values { await service.terminateAndWait() }
+            let flushed = receiver.spans().filter { $0.traceID == traceID }
+            #expect(Set(flushed.map(\.serviceName)) == ["dalston-gateway", "dalston-orchestrator", "dalston-engine"],
+                    "every process flushed its spans on SIGTERM: \(Set(flushed.map(\.serviceName)))")
+            #expect(flushed.contains { $0.name == "POST /v1/audio/transcriptions" } && flushed.contains { $0.name == "orchestrator.mark_job_completed" })
+            #expect(flushed.filter { $0.name.hasSuffix(".process") }.count == 3)
+        }
     }
 }
 
