@@ -15,8 +15,8 @@ import Synchronization
 
 /// The one place where a Dalston process sets up its logging.
 ///
-/// Every executable calls `DalstonLogging.configure(service:)` (or `configureOrExit`) once at
-/// start-up; nothing else calls `LoggingSystem.bootstrap` or builds handlers.
+/// Executables reach it through `Observability.configureOrExit(service:)`, the single start-up
+/// call for logs, metrics and traces; nothing else calls `LoggingSystem.bootstrap` or builds handlers.
 public enum DalstonLogging {
     private static let active = Mutex<LogPipeline?>(nil)
 
@@ -53,24 +53,6 @@ public enum DalstonLogging {
             logger.debug("logging_already_configured", metadata: ["requested_service": "\(service)"])
         }
         return logger
-    }
-
-    /// `configure`, but an unusable environment prints the reason to stderr and exits with
-    /// `configurationErrorExitCode`: the right behaviour for an executable's first line.
-    @discardableResult
-    public static func configureOrExit(
-        service: String,
-        environment: [String: String] = ProcessInfo.processInfo.environment,
-        customize: (inout LoggingConfiguration) -> Void = { _ in }
-    ) -> Logger {
-        do {
-            return try configure(service: service, environment: environment, customize: customize)
-        } catch {
-            var message = Array("dalston \(service): \(error)\n".utf8)
-            message.withUnsafeBytes { FileDescriptorLineWriter.standardError.write(line: $0) }
-            message.removeAll()
-            exit(configurationErrorExitCode)
-        }
     }
 
     /// The pipeline installed by `configure`, if any.

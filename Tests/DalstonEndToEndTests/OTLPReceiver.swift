@@ -21,6 +21,15 @@ final class OTLPReceiver: @unchecked Sendable {
         try start()
     }
 
+    /// A receiver in a fresh temporary directory, listening.
+    static func started() async throws -> OTLPReceiver {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-traces-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let receiver = try await OTLPReceiver(directory: directory)
+        try await receiver.waitUntilListening()
+        return receiver
+    }
+
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     func start() throws {

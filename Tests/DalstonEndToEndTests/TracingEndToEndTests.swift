@@ -12,15 +12,17 @@ extension EndToEnd {
                     "needs redis-server, festival, PocketSphinx and Python's opentelemetry-proto (installed by .ci/run)"),
            .serialized)
     struct TracingEndToEndTests {
-        @Test func aJobIsOneTraceRootedAtItsHTTPRequestAndLogsCarryItsIDs() async throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-traces-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let receiver = try await OTLPReceiver(directory: directory)
-            defer { receiver.stop() }
-            try await receiver.waitUntilListening()
-            let deployment = try await Deployment(extraEnvironment: [
-                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200",
+        /// The five services, exporting their spans to `receiver` in batches every so often.
+        static func deployment(exportingTo receiver: OTLPReceiver, everyMilliseconds interval: Int) async throws -> Deployment {
+            try await Deployment(extraEnvironment: [
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "\(interval)",
             ])
+        }
+
+        @Test func aJobIsOneTraceRootedAtItsHTTPRequestAndLogsCarryItsIDs() async throws {
+            let receiver = try await OTLPReceiver.started()
+            defer { receiver.stop() }
+            let deployment = try await Self.deployment(exportingTo: receiver, everyMilliseconds: 200)
             defer { deployment.stop() }
 
             let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))
@@ -120,15 +122,10 @@ extension EndToEnd {
         }
 
         @Test func gracefulShutdownFlushesTheSpansStillQueued() async throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-traces-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let receiver = try await OTLPReceiver(directory: directory)
+            let receiver = try await OTLPReceiver.started()
             defer { receiver.stop() }
-            try await receiver.waitUntilListening()
             // Export only once a minute: whatever arrives before that was flushed at shutdown.
-            let deployment = try await Deployment(extraEnvironment: [
-                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "60000",
-            ])
+            let deployment = try await Self.deployment(exportingTo: receiver, everyMilliseconds: 60_000)
             defer { deployment.stop() }
             let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))
             let created = try await deployment.client.upload(speech, requestID: "req_flush")
