@@ -10,7 +10,7 @@ enum BrokerKind: String, CaseIterable, CustomStringConvertible, Sendable {
 
     var description: String { rawValue }
 
-    /// In-memory always; Redis when redis-server is installed, and always under CI=true (where a
+    /// In-memory always; Redis when redis-server is installed, and always under `make test` and CI (where a
     /// missing server then fails the tests instead of skipping them).
     static var available: [BrokerKind] {
         if RedisServerProcess.shouldRun { return allCases }

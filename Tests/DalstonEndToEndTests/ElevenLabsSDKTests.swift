@@ -28,8 +28,9 @@ extension EndToEnd {
             try await withCheckedThrowingContinuation { continuation in
                 Thread.detachNewThread {
                     let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    process.arguments = ["python3"] + arguments
+                    let command = TestTools.pythonCommand(arguments)
+                    process.executableURL = command.executable
+                    process.arguments = command.arguments
                     let pipe = Pipe()
                     process.standardOutput = pipe
                     process.standardError = pipe
@@ -51,7 +52,7 @@ enum ElevenLabsSDK {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Scripts/elevenlabs_client_check.py")
 
-    static let isInstalled = pythonCanImport("elevenlabs")
+    static let isInstalled = TestTools.pythonCanImport("elevenlabs")
 
-    static var shouldRun: Bool { (isInstalled && TestSpeech.isAvailable) || RedisServerProcess.isRequired }
+    static var shouldRun: Bool { (isInstalled && TestSpeech.isAvailable) || TestTools.areRequired }
 }

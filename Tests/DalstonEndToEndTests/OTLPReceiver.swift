@@ -6,8 +6,8 @@ import Foundation
 final class OTLPReceiver: @unchecked Sendable {
     static let script = repositoryRoot.appendingPathComponent("Tests/Scripts/otlp_receiver.py")
     /// Whether the receiver can run here; always required under CI (`.ci/run` installs it).
-    static let shouldRun: Bool = ProcessInfo.processInfo.environment["CI"] == "true"
-        || pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+    static let shouldRun: Bool = TestTools.areRequired
+        || TestTools.pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
 
     let port: Int
     let spansFile: URL
@@ -35,7 +35,7 @@ final class OTLPReceiver: @unchecked Sendable {
     func start() throws {
         process = try ServiceProcess(
             name: "otlp-receiver", executable: URL(fileURLWithPath: "/usr/bin/env"),
-            arguments: ["python3", Self.script.path, "--port", "\(port)", "--output", spansFile.path, "--no-install"],
+            arguments: [TestTools.python, Self.script.path, "--port", "\(port)", "--output", spansFile.path, "--no-install"],
             environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], logDirectory: directory)
     }
 

@@ -78,7 +78,8 @@ extension EndToEnd {
             // Every expression of the dashboards and recording rules parses and returns data. (An
             // alert's expression returns data only while it fires: alerts are checked below.)
             let script = repositoryRoot.appendingPathComponent("Tests/Scripts/dashboard_expressions.py")
-            let listed = try await runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", script.path, "--without-alerts", "--root", repositoryRoot.path])
+            let command = TestTools.pythonCommand([script.path, "--without-alerts", "--root", repositoryRoot.path])
+            let listed = try await runProcess(command.executable, arguments: command.arguments)
             #expect(listed.status == 0, "\(listed.stderr)")
             let expressions = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String])
             #expect(expressions.count >= 20, "dashboards and rules hold \(expressions.count) expressions")

@@ -9,7 +9,7 @@ import FoundationNetworking
 final class PrometheusServer: @unchecked Sendable {
     static let executable = findExecutable(["/usr/bin/prometheus", "/usr/local/bin/prometheus"])
     static let promtool = findExecutable(["/usr/bin/promtool", "/usr/local/bin/promtool"])
-    static var shouldRun: Bool { (executable != nil && promtool != nil) || ProcessInfo.processInfo.environment["CI"] == "true" }
+    static var shouldRun: Bool { (executable != nil && promtool != nil) || TestTools.areRequired }
 
     let port: Int
     let process: ServiceProcess

@@ -9,7 +9,7 @@ import Testing
 extension EndToEnd {
     @Suite("End to end: one trace per job across processes",
            .enabled(if: RedisServerProcess.shouldRun && TestSpeech.shouldRun && OTLPReceiver.shouldRun,
-                    "needs redis-server, festival, PocketSphinx and Python's opentelemetry-proto (installed by .ci/run)"),
+                    "needs redis-server, festival, PocketSphinx and Python's opentelemetry-proto (installed by `make test`)"),
            .serialized)
     struct TracingEndToEndTests {
         /// The five services, exporting their spans to `receiver` in batches every so often.
@@ -150,9 +150,10 @@ extension EndToEnd {
 struct OTLPReceiverScriptTests {
     @Test func theReceiverDecodesRealExportsAndRejectsBadOnes() async throws {
         let script = repositoryRoot.appendingPathComponent("Tests/Scripts/test_otlp_receiver.py")
-        var environment = ProcessInfo.processInfo.environment
+        var environment = TestTools.scriptEnvironment
         environment["OTLP_RECEIVER_NO_INSTALL"] = "1"
-        let result = try await runProcess(URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", script.path], environment: environment)
+        let command = TestTools.pythonCommand([script.path])
+        let result = try await runProcess(command.executable, arguments: command.arguments, environment: environment)
         #expect(result.status == 0, "\(result.stderr.suffix(3000))")
     }
 }

@@ -54,7 +54,7 @@ struct BrokerSamplingTests {
 
     static let promtool = findExecutable(["/usr/bin/promtool", "/usr/local/bin/promtool"])
 
-    @Test(.enabled(if: promtool != nil || ProcessInfo.processInfo.environment["CI"] == "true", "promtool is not installed (apt-get install prometheus)"))
+    @Test(.enabled(if: promtool != nil || TestTools.areRequired, "promtool is not installed (apt-get install prometheus)"))
     func everyMetricTogetherPassesPromtoolLint() async throws {
         let promtool = try #require(Self.promtool, "CI must install promtool (Debian's prometheus package)")
         let metrics = MetricsRuntime.standalone(service: "dalston")

@@ -69,18 +69,6 @@ public final class LockedData: @unchecked Sendable {
     public var value: Data { lock.withLock { data ?? Data() } }
 }
 
-/// Whether `python3` on the PATH can import `module` (for tests that drive Python tools).
-public func pythonCanImport(_ module: String) -> Bool {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", "import \(module)"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return false }
-    process.waitUntilExit()
-    return process.terminationStatus == 0
-}
-
 /// The first of `candidates` that is an executable file.
 public func findExecutable(_ candidates: [String]) -> URL? {
     candidates.first { FileManager.default.isExecutableFile(atPath: $0) }.map(URL.init(fileURLWithPath:))

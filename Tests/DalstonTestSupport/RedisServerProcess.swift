@@ -6,7 +6,7 @@ import Glibc
 
 /// A real `redis-server` on a free loopback port, owned by one test.
 ///
-/// Tests that need one are enabled when redis-server is installed; with `CI=true` they always run,
+/// Tests that need one are enabled when redis-server is installed; under `make test` and CI they always run,
 /// so a missing server fails CI instead of silently skipping.
 public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
@@ -17,10 +17,9 @@ public final class RedisServerProcess: @unchecked Sendable {
     public static let executable: String? = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
     public static var isInstalled: Bool { executable != nil }
-    public static var isRequired: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
-    /// For `.enabled(if:)`: run when installed, and always in CI.
-    public static var shouldRun: Bool { isInstalled || isRequired }
-    public static let skipReason = "redis-server is not installed (apt-get install redis-server); under CI=true this is a failure"
+    /// For `.enabled(if:)`: run when installed, and always under `make test` and CI.
+    public static var shouldRun: Bool { isInstalled || TestTools.areRequired }
+    public static let skipReason = "redis-server is not installed (apt-get install redis-server); under `make test` or CI this is a failure"
 
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String

@@ -5,9 +5,9 @@ import Foundation
 public enum TestSpeech {
     public static let text2wave: String? = ["/usr/bin/text2wave", "/usr/local/bin/text2wave"].first { FileManager.default.isExecutableFile(atPath: $0) }
     public static var isAvailable: Bool { text2wave != nil }
-    /// Run when Festival is installed, and always under CI=true (where its absence fails).
-    public static var shouldRun: Bool { isAvailable || RedisServerProcess.isRequired }
-    public static let skipReason = "festival is not installed (apt-get install festival festvox-us-slt-hts); under CI=true this is a failure"
+    /// Run when Festival is installed, and always under `make test` and CI (where its absence fails).
+    public static var shouldRun: Bool { isAvailable || TestTools.areRequired }
+    public static let skipReason = "festival is not installed (apt-get install festival festvox-us-slt-hts); under `make test` or CI this is a failure"
 
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String
