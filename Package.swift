@@ -29,12 +29,24 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
+        // The smallest shared vocabulary: timestamps, durations, environment values.
+        .target(name: "DalstonCore"),
         // Observability foundation: every executable configures logging through this module only.
         .target(
             name: "DalstonLogging",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 // ServiceContext carries bound log fields (and later trace context) across tasks.
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
+            ]
+        ),
+        // Correlation and W3C trace context carried inside messages, and binding them on receipt.
+        .target(
+            name: "DalstonPropagation",
+            dependencies: [
+                "DalstonLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
@@ -48,24 +60,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // Queues, events, state and workers behind one protocol; Redis and in-memory implementations.
+        // Role protocols (task queue, event bus, state store, worker registry); Redis and in-memory implementations.
         .target(
             name: "DalstonBroker",
             dependencies: [
-                "DalstonRedis",
-                "DalstonLogging",
+                "DalstonCore", "DalstonRedis", "DalstonLogging",
                 .product(name: "Logging", package: "swift-log"),
-                // W3C trace context travels in message metadata.
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ]
         ),
         // Metrics: the catalogue of Dalston's metrics, the swift-metrics → Prometheus backend,
-        // and the collectors sampled on scrape (process, broker queues).
+        // and the process collector sampled on scrape.
         .target(
             name: "DalstonMetrics",
             dependencies: [
-                "DalstonBroker", "DalstonPipeline",
+                "DalstonCore",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -76,7 +84,7 @@ let package = Package(
         .target(
             name: "DalstonTracing",
             dependencies: [
-                "DalstonBroker",
+                "DalstonPropagation",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
@@ -99,7 +107,7 @@ let package = Package(
         .target(
             name: "DalstonPipeline",
             dependencies: [
-                "DalstonBroker", "DalstonLogging", .product(name: "Logging", package: "swift-log"),
+                "DalstonCore", "DalstonBroker", "DalstonLogging", "DalstonPropagation", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
@@ -107,7 +115,7 @@ let package = Package(
         .target(
             name: "DalstonEngineSDK",
             dependencies: [
-                "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
+                "DalstonCore", "DalstonPropagation", "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
@@ -120,7 +128,7 @@ let package = Package(
         .target(
             name: "DalstonOrchestrator",
             dependencies: [
-                "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
+                "DalstonCore", "DalstonPropagation", "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
@@ -128,18 +136,31 @@ let package = Package(
         .target(
             name: "DalstonGateway",
             dependencies: [
-                "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
+                "DalstonCore", "DalstonPropagation", "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The one composition of Dalston: every component as a lifecycle service, the engine
+        // registry, and the roles a process runs (`up`, gateway, orchestrator, engines).
+        .target(
+            name: "DalstonRuntime",
+            dependencies: [
+                "DalstonCore", "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK",
+                "DalstonBroker", "DalstonPipeline", "DalstonMetrics", "DalstonObservability",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "dalston",
             dependencies: [
-                "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonBroker",
-                "DalstonPipeline", "DalstonMetrics", "DalstonObservability",
+                "DalstonRuntime", "DalstonLogging", "DalstonGateway", "DalstonEngines", "DalstonBroker",
+                "DalstonPipeline", "DalstonObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -161,6 +182,7 @@ let package = Package(
                 "DalstonGateway",
                 "DalstonMetrics",
                 "DalstonObservability",
+                "DalstonRuntime",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -190,7 +212,7 @@ let package = Package(
             name: "DalstonPipelineTests",
             dependencies: [
                 "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonPipeline", "DalstonBroker", "DalstonAudio",
-                "DalstonLogging", "DalstonMetrics", "DalstonTestSupport",
+                "DalstonLogging", "DalstonMetrics", "DalstonTestSupport", "DalstonRuntime", "DalstonCore",
             ]
         ),
         .testTarget(
@@ -212,14 +234,14 @@ let package = Package(
         .testTarget(
             name: "DalstonMetricsTests",
             dependencies: [
-                "DalstonMetrics", "DalstonObservability", "DalstonBroker", "DalstonPipeline", "DalstonTestSupport",
+                "DalstonMetrics", "DalstonObservability", "DalstonBroker", "DalstonPipeline", "DalstonTestSupport", "DalstonRuntime",
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(
             name: "DalstonTracingTests",
             dependencies: [
-                "DalstonTracing", "DalstonBroker",
+                "DalstonTracing", "DalstonPropagation",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

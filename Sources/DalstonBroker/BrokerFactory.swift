@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonRedis
 import Logging
 
@@ -11,11 +12,11 @@ public enum BrokerFactory {
         logger: Logger = Logger(label: "dalston.broker")
     ) throws(BrokerConfigurationError) -> any Broker {
         var options = options
-        if let text = environment["DALSTON_TASK_VISIBILITY_TIMEOUT"], !text.isEmpty {
-            guard let seconds = Double(text), seconds >= 0.1, seconds <= 86_400 else {
-                throw BrokerConfigurationError(description: "invalid DALSTON_TASK_VISIBILITY_TIMEOUT=\"\(text)\": expected seconds between 0.1 and 86400")
-            }
-            options.visibilityTimeout = .milliseconds(Int(seconds * 1000))
+        do {
+            options.visibilityTimeout = try EnvironmentValue("DALSTON_TASK_VISIBILITY_TIMEOUT", in: environment)
+                .seconds(in: 0.1...86_400, default: options.visibilityTimeout)
+        } catch {
+            throw BrokerConfigurationError(description: error.description)
         }
         guard let url = environment["REDIS_URL"], !url.isEmpty else {
             logger.info("broker_selected", metadata: ["broker": "in-memory", "reason": "REDIS_URL is not set"])

@@ -1,5 +1,6 @@
 import DalstonBroker
 import DalstonPipeline
+import DalstonPropagation
 import Foundation
 import Logging
 
@@ -19,10 +20,26 @@ public struct EngineContext: Sendable {
     public let task: TaskEnvelope
     /// Bound with the task's correlation fields (any other logger gets them too, task-locally).
     public let logger: Logger
-    public let artifacts: ArtifactStore
+    public let artifacts: any ArtifactStore
     public let workerID: String
     /// 1 on first delivery; more when a previous worker died or timed out with this task.
     public let deliveryCount: Int
+
+    /// The bytes of an artifact; a missing one is a permanent failure (no retry brings it back).
+    public func read(_ reference: ArtifactReference) throws -> [UInt8] {
+        do {
+            return try artifacts.read(reference)
+        } catch .notFound(let reference) {
+            throw PermanentEngineError("artifact \(reference) does not exist")
+        }
+    }
+
+    /// Stores this task's artifact `name` (replacing an earlier attempt's) and returns its reference.
+    public func write(_ bytes: [UInt8], name: String) throws -> ArtifactReference {
+        let reference = ArtifactReference(jobID: task.jobID, name: name)
+        try artifacts.write(bytes, to: reference)
+        return reference
+    }
 
     /// Runs one step of the engine's work in a child span `engine.<engine_id>.<name>` of the
     /// task's span (decode, recognise, merge...), so a trace shows where the time went; a thrown
@@ -51,6 +68,15 @@ extension [String: JSONValue] {
             throw PermanentEngineError("task input has no \(key)")
         }
         return value
+    }
+
+    /// A required artifact reference (`jobs/<job_id>/<name>`), or a permanent error.
+    public func requiredArtifact(_ key: String) throws -> ArtifactReference {
+        let text = try requiredString(key)
+        guard let reference = ArtifactReference(key: text) else {
+            throw PermanentEngineError("task input \(key) is not an artifact reference: \(text)")
+        }
+        return reference
     }
 
     /// The output of an earlier stage, as the orchestrator passes it on.

@@ -1,8 +1,10 @@
 import DalstonBroker
+import DalstonCore
 import DalstonLogging
 import DalstonMetrics
-import Tracing
 import DalstonPipeline
+import DalstonPropagation
+import Tracing
 import Foundation
 import Logging
 
@@ -19,17 +21,27 @@ public struct EngineRunnerOptions: Sendable {
 }
 
 /// Pulls tasks for one engine and runs them, one at a time.
+///
+/// It reports each outcome in the `task_completed`/`task_failed` event it publishes as it
+/// acknowledges the task (one atomic step), and writes no job or task state: the orchestrator
+/// owns that. It hears `job_cancelled` on the event bus, skips tasks of cancelled jobs and stops
+/// the one in hand when its job is cancelled.
 public final class EngineRunner: Sendable {
     public let engine: any Engine
     public let workerID: String
-    private let broker: any Broker
-    private let artifacts: ArtifactStore
+    private let queue: any TaskQueue
+    private let jobs: JobStore
+    private let events: any EventBus
+    private let workers: any WorkerRegistry
+    private let artifacts: any ArtifactStore
+    private let cancelledJobs = CancelledJobs()
     private let options: EngineRunnerOptions
     private let logger: Logger
     private let metrics: Instruments
 
     public init(
-        engine: any Engine, broker: any Broker, artifacts: ArtifactStore, workerID: String? = nil,
+        engine: any Engine, queue: any TaskQueue, state: any StateStore, events: any EventBus, workers: any WorkerRegistry, artifacts: any ArtifactStore,
+        workerID: String? = nil,
         options: EngineRunnerOptions = EngineRunnerOptions(), metrics: Instruments = .disabled, logger: Logger? = nil
     ) {
         self.metrics = metrics
@@ -38,7 +50,10 @@ public final class EngineRunner: Sendable {
         metrics.startAtZero(DalstonMetric.redeliveries, [engineLabel])
         _ = metrics.floatingCounter(DalstonMetric.busySeconds, engineLabel)
         self.engine = engine
-        self.broker = broker
+        self.queue = queue
+        self.jobs = JobStore(state: state)
+        self.events = events
+        self.workers = workers
         self.artifacts = artifacts
         self.workerID = workerID ?? "\(engine.engineID)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8).lowercased())"
         self.options = options
@@ -51,12 +66,18 @@ public final class EngineRunner: Sendable {
         await withLogContext(["engine_id": "\(engine.engineID)", "worker_id": "\(workerID)"]) {
             logger.info("engine_started")
             let heartbeat = Task { await self.heartbeatLoop() }
-            defer { heartbeat.cancel() }
+            let cancellations = events.events()
+            let listener = Task { await self.listenForCancellations(cancellations) }
+            defer {
+                heartbeat.cancel()
+                cancellations.cancel()
+                listener.cancel()
+            }
             var failures = 0
             while !Task.isCancelled {
                 let received: ReceivedTask?
                 do {
-                    received = try await broker.receive(engine: engine.engineID, consumer: workerID, waitUpTo: options.pollInterval)
+                    received = try await queue.receive(engine: engine.engineID, consumer: workerID, waitUpTo: options.pollInterval)
                     failures = 0
                 } catch {
                     if Task.isCancelled { break }
@@ -74,40 +95,30 @@ public final class EngineRunner: Sendable {
 
     private func handle(_ received: ReceivedTask) async {
         let task = received.envelope
-        var fields: Logger.Metadata = ["job_id": "\(task.jobID)", "task_id": "\(task.taskID)"]
-        if let requestID = task.metadata[MessageMetadataKey.requestID], !requestID.isEmpty {
-            fields["request_id"] = "\(requestID)"
-        }
-        await withLogContext(fields) {
-            if task.metadata[MessageMetadataKey.requestID]?.isEmpty ?? true {
-                logger.warning("message_without_request_id", metadata: ["stage": "\(task.stage)"])
+        var metadata = task.metadata
+        metadata[MessageMetadataKey.jobID] = task.jobID
+        metadata[MessageMetadataKey.taskID] = task.taskID
+        // Continue the orchestrator's trace (its schedule_task span); a missing or broken
+        // traceparent starts a new trace, and the task runs all the same.
+        await IncomingMessageContext.with(metadata, logger: logger) {
+            recordQueueWait(received)
+            if cancelledJobs.contains(task.jobID) {
+                logger.info("task_skipped_job_cancelled")
+                await settle { try await self.queue.acknowledge(received) }
+                return
             }
-            // Continue the orchestrator's trace (its schedule_task span); a missing or broken
-            // traceparent starts a new trace, and the task runs all the same.
-            let (traceContext, problem) = MessageTracing.extract(from: task.metadata)
-            if let problem {
-                logger.warning("trace_context_unusable", metadata: ["reason": "\(problem)", "action": "starting a new trace"])
-            }
-            await ServiceContext.withValue(traceContext) {
-                recordQueueWait(received)
-                if await jobIsCancelled(task.jobID) {
-                    logger.info("task_skipped_job_cancelled")
-                    try? await broker.acknowledge(received)
-                    return
-                }
-                await withSpan("engine.\(engine.engineID).process", ofKind: .consumer) { span in
-                    span.attributes["dalston.task_id"] = task.taskID
-                    span.attributes["dalston.job_id"] = task.jobID
-                    span.attributes["dalston.engine_id"] = engine.engineID
-                    span.attributes["dalston.stage"] = task.stage
-                    span.attributes["dalston.request_id"] = task.metadata[MessageMetadataKey.requestID]
-                    span.attributes["dalston.task.attempt"] = task.attempt
-                    span.attributes["dalston.worker_id"] = workerID
-                    span.attributes["messaging.operation.type"] = "process"
-                    span.attributes["messaging.destination.name"] = engine.engineID
-                    span.attributes["messaging.message.delivery_count"] = received.deliveryCount
-                    await execute(received, span: span)
-                }
+            await withSpan("engine.\(engine.engineID).process", ofKind: .consumer) { span in
+                span.attributes["dalston.task_id"] = task.taskID
+                span.attributes["dalston.job_id"] = task.jobID
+                span.attributes["dalston.engine_id"] = engine.engineID
+                span.attributes["dalston.stage"] = task.stage
+                span.attributes["dalston.request_id"] = task.metadata[MessageMetadataKey.requestID]
+                span.attributes["dalston.task.attempt"] = task.attempt
+                span.attributes["dalston.worker_id"] = workerID
+                span.attributes["messaging.operation.type"] = "process"
+                span.attributes["messaging.destination.name"] = engine.engineID
+                span.attributes["messaging.message.delivery_count"] = received.deliveryCount
+                await execute(received, span: span)
             }
         }
     }
@@ -136,15 +147,14 @@ public final class EngineRunner: Sendable {
             "stage": "\(task.stage)", "attempt": .stringConvertible(task.attempt), "delivery": .stringConvertible(received.deliveryCount),
             "queue_wait_seconds": .stringConvertible(received.queueWait ?? 0),
         ])
-        await saveTaskState(task, [TaskField.status: TaskStatus.running.rawValue, TaskField.workerID: workerID, TaskField.startedAt: Self.timestamp(started)])
-        await publish(PipelineEvent.taskStarted, task, data: ["stage": .string(task.stage), "worker_id": .string(workerID)])
-
         let context = EngineContext(task: task, logger: logger, artifacts: artifacts, workerID: workerID, deliveryCount: received.deliveryCount)
         let engine = self.engine
         // Unstructured (not detached): keeps the task-local log context, but does not inherit the
         // runner's cancellation, so a shutdown lets the task finish within the grace period.
         let work = Task { try await engine.process(task, context: context) }
         let renewal = Task { await self.renewLease(received) }
+        cancelledJobs.watch(task.jobID, work: work)
+        defer { cancelledJobs.unwatch(task.jobID) }
         let grace = options.shutdownGracePeriod
         let result = await withTaskCancellationHandler {
             await work.result
@@ -162,23 +172,23 @@ public final class EngineRunner: Sendable {
             metrics.counter(DalstonMetric.tasksProcessed, engineLabel + [("status", outcome)]).increment()
         }
 
+        let cancelledJob = cancelledJobs.contains(task.jobID)
         switch result {
         case .success(let output):
             span.attributes["dalston.task.outcome"] = "completed"
-            await saveTaskState(task, [
-                TaskField.status: TaskStatus.completed.rawValue, TaskField.completedAt: Self.timestamp(Date()),
-                TaskField.output: Self.json(output),
-            ])
-            await publish(PipelineEvent.taskCompleted, task, data: [
-                "stage": .string(task.stage), "output": .object(output), "duration_seconds": .number(duration),
-            ])
-            await settle { try await self.broker.acknowledge(received) }
+            await settle(received, announcing: outcomeEvent(PipelineEvent.taskCompleted, task, data: [
+                "output": .object(output), "duration_seconds": .number(duration),
+            ]))
             count("completed")
             logger.info("task_completed", metadata: ["stage": "\(task.stage)", "duration_seconds": .stringConvertible(duration)])
+        case .failure where cancelledJob:
+            span.attributes["dalston.task.outcome"] = "cancelled"
+            logger.info("task_stopped_job_cancelled", metadata: ["stage": "\(task.stage)"])
+            await settle { try await self.queue.acknowledge(received) }
         case .failure(let error) where error is CancellationError || Task.isCancelled:
             span.attributes["dalston.task.outcome"] = "requeued"
             logger.warning("task_requeued_on_shutdown", metadata: ["stage": "\(task.stage)"])
-            await settle { try await self.broker.requeue(received) }
+            await settle { try await self.queue.requeue(received) }
             count("requeued")
         case .failure(let error):
             let permanent = error is PermanentEngineError
@@ -187,15 +197,10 @@ public final class EngineRunner: Sendable {
             span.setStatus(SpanStatus(code: .error, message: message))
             span.attributes["dalston.task.outcome"] = "failed"
             span.attributes["dalston.task.retryable"] = !permanent
-            await saveTaskState(task, [
-                TaskField.status: TaskStatus.failed.rawValue, TaskField.error: message, TaskField.retryable: String(!permanent),
-                TaskField.completedAt: Self.timestamp(Date()),
-            ])
-            await publish(PipelineEvent.taskFailed, task, data: [
-                "stage": .string(task.stage), "error": .string(message), "error_type": .string(String(reflecting: type(of: error))),
+            await settle(received, announcing: outcomeEvent(PipelineEvent.taskFailed, task, data: [
+                "error": .string(message), "error_type": .string(String(reflecting: type(of: error))),
                 "retryable": .bool(!permanent), "duration_seconds": .number(duration),
-            ])
-            await settle { try await self.broker.acknowledge(received) }
+            ]))
             count("failed")
             logger.error("task_failed", error: error, metadata: ["stage": "\(task.stage)", "retryable": .stringConvertible(!permanent)])
         }
@@ -206,7 +211,7 @@ public final class EngineRunner: Sendable {
             try? await Task.sleep(for: options.leaseRenewalInterval)
             if Task.isCancelled { return }
             do {
-                try await broker.renewLease(received)
+                try await queue.renewLease(received)
             } catch {
                 logger.warning("lease_renewal_failed", metadata: ["error": .error(error)])
             }
@@ -215,24 +220,22 @@ public final class EngineRunner: Sendable {
 
     private func heartbeatLoop() async {
         while !Task.isCancelled {
-            try? await broker.heartbeat(WorkerHeartbeat(workerID: workerID, engineID: engine.engineID, status: "running"))
+            try? await workers.heartbeat(WorkerHeartbeat(workerID: workerID, engineID: engine.engineID, status: "running"))
             try? await Task.sleep(for: options.heartbeatInterval)
         }
     }
 
-    private func jobIsCancelled(_ jobID: String) async -> Bool {
-        (try? await broker.state(.job(jobID)))?[JobField.status] == JobStatus.cancelled.rawValue
-    }
-
-    private func saveTaskState(_ task: TaskEnvelope, _ fields: [String: String]) async {
-        do {
-            try await broker.saveState(.task(task.taskID), fields: fields)
-        } catch {
-            logger.error("task_state_not_saved", metadata: ["error": .error(error)])
+    /// Notes every `job_cancelled` (and stops the task in hand when it is that job's).
+    private func listenForCancellations(_ stream: EventStream) async {
+        for await event in stream where event.type == PipelineEvent.jobCancelled {
+            guard let jobID = event.jobID else { continue }
+            cancelledJobs.insert(jobID)
         }
     }
 
-    private func publish(_ type: String, _ task: TaskEnvelope, data: [String: JSONValue]) async {
+    /// The outcome event, carrying what the orchestrator needs to record it without reading:
+    /// the stage, the attempt, the worker and the engine's output or error.
+    private func outcomeEvent(_ type: String, _ task: TaskEnvelope, data: [String: JSONValue]) -> EventEnvelope {
         var metadata = task.metadata
         // The orchestrator continues from this engine's span, not from the one that scheduled it.
         metadata[MessageMetadataKey.traceparent] = nil
@@ -240,11 +243,26 @@ public final class EngineRunner: Sendable {
         MessageTracing.inject(into: &metadata)
         metadata[MessageMetadataKey.jobID] = task.jobID
         metadata[MessageMetadataKey.taskID] = task.taskID
+        var data = data
+        data["stage"] = .string(task.stage)
+        data["attempt"] = .number(Double(task.attempt))
+        data["worker_id"] = .string(workerID)
+        return EventEnvelope(type: type, jobID: task.jobID, taskID: task.taskID, data: data, metadata: metadata)
+    }
+
+    /// Acknowledges, announces and deposits the outcome in one step. If that fails (the broker is
+    /// down) the task stays on its queue and is delivered again: the outcome is never lost, at
+    /// worst the work is done twice. If the delivery is no longer ours (its lease ran out and it
+    /// went to another worker), that worker's outcome counts.
+    private func settle(_ received: ReceivedTask, announcing event: EventEnvelope) async {
         do {
-            try await broker.publish(EventEnvelope(type: type, jobID: task.jobID, taskID: task.taskID, data: data, metadata: metadata))
+            if try await !jobs.settle(received, reporting: event) {
+                logger.warning("delivery_not_settled", metadata: [
+                    "reason": "the delivery was no longer ours (redelivered after its visibility timeout)", "event_type": "\(event.type)",
+                ])
+            }
         } catch {
-            // The task record holds the outcome; the orchestrator's sweep picks it up.
-            logger.error("event_not_published", metadata: ["event_type": "\(type)", "error": .error(error)])
+            logger.warning("delivery_not_settled", metadata: ["error": .error(error), "event_type": "\(event.type)"])
         }
     }
 
@@ -254,13 +272,5 @@ public final class EngineRunner: Sendable {
         } catch {
             logger.warning("delivery_not_settled", metadata: ["error": .error(error)])
         }
-    }
-
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    static func json(_ object: [String: JSONValue]) -> String {
-        (try? MessageCoding.encode(JSONValue.object(object))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

@@ -12,13 +12,7 @@ public struct AudioPrepareEngine: Engine {
     public init() {}
 
     public func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let path = try task.input.requiredString("audio_path")
-        let bytes: [UInt8]
-        do {
-            bytes = try context.artifacts.read(URL(fileURLWithPath: path))
-        } catch {
-            throw PermanentEngineError("cannot read the uploaded audio: \(error.localizedDescription)")
-        }
+        let bytes = try context.read(try task.input.requiredArtifact("audio"))
         let audio: PCMAudio = try await context.step("decode") {
             do {
                 return try WAVDecoder.decode(bytes)
@@ -31,10 +25,9 @@ public struct AudioPrepareEngine: Engine {
             "duration_seconds": .stringConvertible(audio.duration),
         ])
         let prepared = await context.step("resample") { PreparedAudio.prepare(audio) }
-        let url = try context.artifacts.write(
-            WAVEncoder.encode16BitMono(prepared, sampleRate: PreparedAudio.sampleRate), jobID: task.jobID, name: "prepared.wav")
+        let reference = try context.write(WAVEncoder.encode16BitMono(prepared, sampleRate: PreparedAudio.sampleRate), name: "prepared.wav")
         return [
-            "prepared_audio_path": .string(url.path),
+            "prepared_audio": .string(reference.key),
             "duration_seconds": .number(audio.duration),
             "original_sample_rate": .number(Double(audio.sampleRate)),
             "original_channels": .number(Double(audio.channels.count)),

@@ -15,14 +15,14 @@ public struct MergeEngine: Engine {
     public func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
         let recognised = try task.input.output(ofStage: "transcribe")
         let prepared = try task.input.output(ofStage: "prepare")
-        let wordsPath = try recognised.requiredString("words_path")
+        let wordsBytes = try context.read(try recognised.requiredArtifact("words"))
         let words: [TranscriptWord]
         do {
-            words = try JSONDecoder().decode([TranscriptWord].self, from: Data(context.artifacts.read(URL(fileURLWithPath: wordsPath))))
+            words = try JSONDecoder().decode([TranscriptWord].self, from: Data(wordsBytes))
         } catch {
             throw PermanentEngineError("the recogniser's word list is unreadable: \(error)")
         }
-        let (transcript, url) = try await context.step("assemble") {
+        let (transcript, reference) = try await context.step("assemble") {
             let transcript = Transcript(
                 text: words.map(\.text).joined(separator: " "),
                 languageCode: task.input["language"]?.stringValue ?? "en",
@@ -31,12 +31,12 @@ public struct MergeEngine: Engine {
                 words: words)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return (transcript, try context.artifacts.write(Array(try encoder.encode(transcript)), jobID: task.jobID, name: "result.json"))
+            return (transcript, try context.write(Array(try encoder.encode(transcript)), name: "result.json"))
         }
         context.logger.info("transcript_merged", metadata: [
             "word_count": .stringConvertible(words.count), "segment_count": .stringConvertible(transcript.segments.count),
         ])
-        return ["result_path": .string(url.path), "word_count": .number(Double(words.count))]
+        return ["result": .string(reference.key), "word_count": .number(Double(words.count))]
     }
 
     /// Splits words into segments at pauses of at least `pause` seconds.

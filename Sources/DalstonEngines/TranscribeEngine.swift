@@ -51,23 +51,23 @@ struct PocketSphinxEngine: Engine {
 
     func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
         let prepared = try task.input.output(ofStage: "prepare")
-        let path = try prepared.requiredString("prepared_audio_path")
+        let audioReference = try prepared.requiredArtifact("prepared_audio")
         let language = task.input["language"]?.stringValue ?? "en"
         guard language.lowercased().hasPrefix("en") else {
             throw PermanentEngineError("language \(language) is not supported by the PocketSphinx engine (US English only)")
         }
         let (audio, samples) = try await context.step("decode") {
-            let audio = try WAVDecoder.decode(try context.artifacts.read(URL(fileURLWithPath: path)))
+            let audio = try WAVDecoder.decode(try context.read(audioReference))
             return (audio, WAVEncoder.int16Samples(PreparedAudio.prepare(audio)))
         }
         let words = try await context.step("recognize") { try await recognizer.recognize(samples) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let url = try context.artifacts.write(Array(try encoder.encode(words)), jobID: task.jobID, name: "words.json")
+        let wordsReference = try context.write(Array(try encoder.encode(words)), name: "words.json")
         context.logger.info("speech_recognised", metadata: [
             "word_count": .stringConvertible(words.count), "audio_seconds": .stringConvertible(audio.duration),
         ])
-        return ["words_path": .string(url.path), "word_count": .number(Double(words.count))]
+        return ["words": .string(wordsReference.key), "word_count": .number(Double(words.count))]
     }
 }
 

@@ -35,6 +35,10 @@ public struct GatewayConfiguration: Sendable {
             configuration.port = port
         }
         configuration.apiKeys = Set((environment["DALSTON_API_KEYS"] ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty })
+        if let raw = environment["DALSTON_API_KEYS"], !raw.isEmpty, configuration.apiKeys.isEmpty {
+            // " , " must not quietly turn authentication off.
+            throw Invalid(description: "DALSTON_API_KEYS is set but holds no key (\(raw.count) characters of separators and spaces): give comma-separated keys, or unset it")
+        }
         if let mode = environment["DALSTON_SECURITY_MODE"], !mode.isEmpty {
             guard let parsed = SecurityMode(rawValue: mode.lowercased()) else {
                 throw Invalid(description: "invalid DALSTON_SECURITY_MODE=\"\(mode)\": use none or api_key")

@@ -1,4 +1,5 @@
 import DalstonBroker
+import DalstonPropagation
 import HTTPTypes
 import Hummingbird
 import Instrumentation

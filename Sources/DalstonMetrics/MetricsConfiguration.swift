@@ -1,3 +1,5 @@
+import DalstonCore
+
 /// `METRICS_ENABLED` and `METRICS_PORT`, checked at start-up: a typo stops the process with a
 /// message instead of silently turning metrics off.
 public struct MetricsConfiguration: Sendable, Equatable {
@@ -16,12 +18,10 @@ public struct MetricsConfiguration: Sendable, Equatable {
 
     public static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> MetricsConfiguration {
         var configuration = MetricsConfiguration()
-        if let text = environment["METRICS_ENABLED"], !text.isEmpty {
-            switch text.lowercased() {
-            case "true", "1", "yes", "on": configuration.enabled = true
-            case "false", "0", "no", "off": configuration.enabled = false
-            default: throw Invalid(description: "invalid METRICS_ENABLED=\"\(text)\": expected true or false")
-            }
+        do {
+            configuration.enabled = try EnvironmentValue("METRICS_ENABLED", in: environment).bool(default: true)
+        } catch {
+            throw Invalid(description: error.description)
         }
         if let text = environment["METRICS_PORT"], !text.isEmpty {
             guard let port = Int(text), (0...65535).contains(port) else {

@@ -1,5 +1,7 @@
 import DalstonBroker
+import DalstonCore
 import DalstonLogging
+import DalstonPropagation
 import Foundation
 import Logging
 import Tracing
@@ -42,15 +44,17 @@ public struct JobView: Sendable, Equatable {
     public var transcript: Transcript?
 }
 
-/// Creates, reads, lists and cancels jobs through the broker: the gateway's and the CLI's view of
-/// the pipeline.
+/// Creates, reads, lists, cancels and waits for jobs: the gateway's and the CLI's view of the
+/// pipeline. It writes only new jobs and cancel requests; the orchestrator owns everything else.
 public struct JobService: Sendable {
-    public let broker: any Broker
-    public let artifacts: ArtifactStore
+    public let store: JobStore
+    public let events: any EventBus
+    public let artifacts: any ArtifactStore
     private let logger: Logger
 
-    public init(broker: any Broker, artifacts: ArtifactStore, logger: Logger = Logger(label: "dalston.jobs")) {
-        self.broker = broker
+    public init(state: any StateStore, events: any EventBus, artifacts: any ArtifactStore, logger: Logger = Logger(label: "dalston.jobs")) {
+        self.store = JobStore(state: state)
+        self.events = events
         self.artifacts = artifacts
         self.logger = logger
     }
@@ -65,96 +69,103 @@ public struct JobService: Sendable {
     }
 
     private func store(_ submission: JobSubmission, jobID: String) async throws -> JobView {
-        let created = Date()
         let extension_ = URL(fileURLWithPath: submission.filename).pathExtension.lowercased()
+        let audio = ArtifactReference(jobID: jobID, name: "audio.\(extension_.isEmpty || extension_.count > 8 ? "wav" : extension_)")
+        var job = JobRecord(
+            id: jobID, requestID: submission.requestID, language: submission.language, modelID: submission.modelID,
+            timestampsGranularity: submission.timestampsGranularity, audio: audio, audioBytes: submission.audio.count,
+            filename: submission.filename)
         do {
-            let audioURL = try await withTracedSpan("gateway.store_audio") { span in
+            try await withTracedSpan("gateway.store_audio") { span in
                 span.attributes["dalston.job_id"] = jobID
                 span.attributes["dalston.audio_bytes"] = submission.audio.count
-                return try artifacts.write(submission.audio, jobID: jobID, name: "audio.\(extension_.isEmpty ? "wav" : extension_)")
+                try artifacts.write(submission.audio, to: audio)
             }
-            var fields: [String: String] = [
-                JobField.id: jobID, JobField.status: JobStatus.pending.rawValue, JobField.requestID: submission.requestID,
-                JobField.createdAt: Self.timestamp(created), JobField.updatedAt: Self.timestamp(created),
-                JobField.language: submission.language, JobField.modelID: submission.modelID,
-                JobField.timestampsGranularity: submission.timestampsGranularity, JobField.audioPath: audioURL.path,
-                JobField.audioBytes: String(submission.audio.count), JobField.filename: submission.filename, JobField.progress: "0",
-            ]
-            try await withTracedSpan("gateway.create_job") { span in
+            try await withTracedSpan("gateway.create_job", ofKind: .producer) { span in
                 span.attributes["dalston.job_id"] = jobID
                 span.attributes["dalston.request_id"] = submission.requestID
-                // The job keeps its trace: work the orchestrator starts later without an event
-                // (sweeps, retries) still joins the trace of the request that created it.
-                var traceContext: [String: String] = [:]
-                MessageTracing.inject(into: &traceContext)
-                fields[JobField.traceparent] = traceContext[MessageMetadataKey.traceparent]
-                fields[JobField.tracestate] = traceContext[MessageMetadataKey.tracestate]
-                try await broker.saveState(.job(jobID), fields: fields)
-                try await broker.addToIndex(PipelineIndex.jobs, member: jobID, score: created.timeIntervalSince1970)
-                try await broker.addToIndex(PipelineIndex.activeJobs, member: jobID, score: created.timeIntervalSince1970)
-            }
-            try await withTracedSpan("gateway.publish_job_created", ofKind: .producer) { span in
-                span.attributes["dalston.job_id"] = jobID
                 span.attributes["messaging.operation.type"] = "send"
                 span.attributes["messaging.destination.name"] = "events"
-                var metadata = [MessageMetadataKey.requestID: submission.requestID, MessageMetadataKey.jobID: jobID]
-                MessageTracing.inject(into: &metadata)
-                try await broker.publish(EventEnvelope(
+                // The job keeps its trace: work the orchestrator starts later without an event
+                // (sweeps, retries) still joins the trace of the request that created it.
+                MessageTracing.inject(into: &job.traceContext)
+                try await store.create(job, announcing: EventEnvelope(
                     type: PipelineEvent.jobCreated, jobID: jobID,
                     data: ["audio_bytes": .number(Double(submission.audio.count)), "language": .string(submission.language)],
-                    metadata: metadata))
+                    metadata: job.messageMetadata))
             }
             logger.info("job_created", metadata: ["audio_bytes": .stringConvertible(submission.audio.count), "filename": "\(submission.filename)"])
-            return try await job(jobID) ?? JobView(id: jobID, status: .pending, requestID: submission.requestID, createdAt: Self.timestamp(created),
-                                                   progress: 0, language: submission.language, modelID: submission.modelID)
+            return view(job)
         } catch {
-            artifacts.removeJob(jobID)
-            try? await broker.deleteState(.job(jobID))
-            try? await broker.removeFromIndex(PipelineIndex.jobs, member: jobID)
-            try? await broker.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
+            artifacts.removeAll(ofJob: jobID)
+            await store.discard(jobID)
             logger.error("job_not_created", metadata: ["error": "\(error)"])
             throw error
         }
     }
 
     public func job(_ jobID: String) async throws -> JobView? {
-        let record = try await broker.state(.job(jobID))
-        guard let statusText = record[JobField.status], let status = JobStatus(rawValue: statusText) else { return nil }
+        guard let record = try await store.job(jobID) else { return nil }
+        return view(record, withTranscript: true)
+    }
+
+    func view(_ record: JobRecord, withTranscript: Bool = false) -> JobView {
         var view = JobView(
-            id: jobID, status: status, requestID: record[JobField.requestID] ?? "", createdAt: record[JobField.createdAt] ?? "",
-            completedAt: record[JobField.completedAt], progress: Int(record[JobField.progress] ?? "0") ?? 0,
-            currentStage: record[JobField.currentStage].flatMap { $0.isEmpty ? nil : $0 },
-            language: record[JobField.language] ?? "en", modelID: record[JobField.modelID] ?? "",
-            error: record[JobField.error], processingTimeSeconds: record[JobField.processingTimeSeconds].flatMap(Double.init))
-        if status == .completed, let path = record[JobField.resultPath], !path.isEmpty {
-            view.transcript = try? JSONDecoder().decode(Transcript.self, from: Data(artifacts.read(URL(fileURLWithPath: path))))
+            id: record.id, status: record.status, requestID: record.requestID, createdAt: Timestamp.string(record.createdAt),
+            completedAt: record.completedAt.map(Timestamp.string), progress: record.progress, currentStage: record.currentStage,
+            language: record.language, modelID: record.modelID, error: record.error, processingTimeSeconds: record.processingTimeSeconds)
+        if withTranscript, record.status == .completed, let result = record.result {
+            do {
+                view.transcript = try JSONDecoder().decode(Transcript.self, from: Data(artifacts.read(result)))
+            } catch {
+                logger.error("transcript_unreadable", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
+            }
         }
         return view
     }
 
     public func recentJobs(limit: Int) async throws -> [JobView] {
-        var views: [JobView] = []
-        for id in try await broker.indexMembers(PipelineIndex.jobs, limit: limit) {
-            if var view = try await job(id) {
-                view.transcript = nil  // listings stay small
-                views.append(view)
-            }
-        }
-        return views
+        try await store.recent(limit: limit).map { view($0) }
     }
 
     /// Asks the orchestrator to cancel; returns the job as it is now (nil when unknown).
     public func requestCancel(_ jobID: String, requestID: String) async throws -> JobView? {
-        guard let view = try await job(jobID) else { return nil }
-        if !view.status.isFinal {
+        guard let record = try await store.job(jobID) else { return nil }
+        if !record.status.isFinal {
             var metadata = [MessageMetadataKey.requestID: requestID, MessageMetadataKey.jobID: jobID]
             MessageTracing.inject(into: &metadata)
-            try await broker.publish(EventEnvelope(type: PipelineEvent.jobCancelRequested, jobID: jobID, metadata: metadata))
+            _ = try await store.requestCancel(jobID, announcing: EventEnvelope(type: PipelineEvent.jobCancelRequested, jobID: jobID, metadata: metadata))
         }
-        return view
+        return view(record)
     }
 
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    /// Waits until the job is completed, failed or cancelled, or `timeout` passes, and returns
+    /// it as it is then (nil when unknown). Listens for the job's final event; reads the record
+    /// only at the start and every `fallbackPoll` (events are at most once and may be missed).
+    public func waitForFinalState(_ jobID: String, timeout: Duration, fallbackPoll: Duration = .seconds(2)) async throws -> JobView? {
+        let finalEvents: Set<String> = [PipelineEvent.jobCompleted, PipelineEvent.jobFailed, PipelineEvent.jobCancelled]
+        let stream = events.events()
+        defer { stream.cancel() }
+        _ = await stream.waitUntilReady(timeout: .seconds(5))
+        let deadline = ContinuousClock.now + timeout
+        let store = self.store
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            // Whichever comes first: the job's final event, or a look at the record that finds it
+            // final (the first look is at once: the job may have finished before we subscribed).
+            group.addTask {
+                for await event in stream where event.jobID == jobID && finalEvents.contains(event.type) { return true }
+                return false  // the stream ended (shutdown): the polling goes on
+            }
+            group.addTask {
+                while ContinuousClock.now < deadline {
+                    if try await store.job(jobID)?.status.isFinal ?? true { return true }
+                    try await Task.sleep(until: min(deadline, .now + fallbackPoll), clock: .continuous)
+                }
+                return true
+            }
+            while let done = try await group.next(), !done {}
+            group.cancelAll()
+        }
+        return try await job(jobID)
     }
 }

@@ -64,7 +64,7 @@ public enum TaskGraph {
     }
 }
 
-/// Field names of the job record (`StateKey.job(id)`), shared by gateway and orchestrator.
+/// Field names of the job record (`StateKey.job(id)`); `JobRecord` reads and writes them.
 public enum JobField {
     public static let id = "id"
     public static let status = "status"
@@ -75,37 +75,40 @@ public enum JobField {
     public static let language = "language"
     public static let modelID = "model_id"
     public static let timestampsGranularity = "timestamps_granularity"
-    public static let audioPath = "audio_path"
+    /// `ArtifactReference.key` of the uploaded audio.
+    public static let audio = "audio"
     public static let audioBytes = "audio_bytes"
     public static let filename = "filename"
     public static let currentStage = "current_stage"
     public static let progress = "progress"
     public static let error = "error"
     public static let errorType = "error_type"
-    public static let resultPath = "result_path"
+    /// `ArtifactReference.key` of the transcript (`result.json`).
+    public static let result = "result"
     public static let processingTimeSeconds = "processing_time_seconds"
+    /// `true` once a cancel was asked for: the orchestrator (or its next sweep) carries it out,
+    /// so a cancel accepted while no orchestrator runs is not lost.
+    public static let cancelRequested = "cancel_requested"
     /// W3C trace context of the request that created the job.
     public static let traceparent = "traceparent"
     public static let tracestate = "tracestate"
+
+    /// A field of one task's state inside the job record: `task.<stage>.<name>`. The orchestrator
+    /// alone writes these; engines report outcomes in their events.
+    public static func task(_ stage: String, _ name: TaskFieldName) -> String { "task.\(stage).\(name.rawValue)" }
 }
 
-/// Field names of a task record (`StateKey.task(id)`).
-public enum TaskField {
-    public static let status = "status"
-    public static let jobID = "job_id"
-    public static let stage = "stage"
-    public static let engineID = "engine_id"
-    public static let attempt = "attempt"
-    public static let output = "output"
-    public static let error = "error"
-    /// `true`/`false`: whether the engine thinks another attempt could succeed.
-    public static let retryable = "retryable"
+/// Fields of a task's state (see `JobField.task`).
+public enum TaskFieldName: String, Sendable, CaseIterable {
+    case status, attempt, output, error, retryable
     /// When a failed task may be tried again (status `retry_pending`).
-    public static let retryAt = "retry_at"
-    public static let workerID = "worker_id"
-    public static let startedAt = "started_at"
-    public static let completedAt = "completed_at"
-    public static let queuedAt = "queued_at"
+    case retryAt = "retry_at"
+    case queuedAt = "queued_at"
+    case completedAt = "completed_at"
+    case workerID = "worker_id"
+    /// The engine's last outcome event (JSON), deposited as it acknowledged the task: what the
+    /// orchestrator's sweep applies when it missed the event itself (pub/sub is at most once).
+    case report
 }
 
 /// Index names in the broker.

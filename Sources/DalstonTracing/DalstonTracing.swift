@@ -1,4 +1,4 @@
-import DalstonBroker
+import DalstonPropagation
 import Instrumentation
 import Logging
 import OTel

@@ -1,10 +1,8 @@
 import ArgumentParser
 import DalstonEngines
-import DalstonOrchestrator
-import DalstonPipeline
+import DalstonEngineSDK
+import DalstonRuntime
 import Foundation
-import Hummingbird
-import ServiceLifecycle
 
 /// `dalston up`: the whole system in one process.
 struct UpCommand: AsyncParsableCommand {
@@ -14,19 +12,19 @@ struct UpCommand: AsyncParsableCommand {
         discussion: "Uses the embedded in-memory broker unless REDIS_URL is set. Stop with Ctrl-C (graceful).")
 
     func run() async throws {
-        let runtime = Runtime.start(service: "dalston")
-        let gateway = runtime.gateway()
-        var engines = EngineKind.all
-        if !TranscribeEngine.isAvailable {
-            runtime.logger.warning("engine_unavailable", metadata: ["engine_id": "transcribe", "reason": "\(TranscribeEngine.unavailableReason)"])
-            engines.removeAll { $0 == EngineKind.transcribe }
+        let startup = Startup.configure(service: "dalston")
+        let deployment = startup.deployment
+        for registration in deployment.engines.registrations {
+            if let reason = registration.unavailableReason {
+                startup.logger.warning("engine_unavailable", metadata: ["engine_id": "\(registration.engineID)", "reason": "\(reason)"])
+            }
         }
-        runtime.logger.notice("dalston_starting", metadata: [
-            "url": "http://\(gateway.configuration.host):\(gateway.configuration.port)", "broker": "\(runtime.brokerKind)",
-            "data_dir": "\(runtime.artifacts.root.path)", "engines": "\(engines.joined(separator: ","))",
+        let engines = deployment.engines.availableEngineIDs
+        startup.logger.notice("dalston_starting", metadata: [
+            "url": "http://\(deployment.environment["DALSTON_HOST"] ?? "127.0.0.1"):\(deployment.environment["DALSTON_PORT"] ?? "8000")",
+            "broker": "\(deployment.brokerKind)", "data_dir": "\(deployment.artifacts.location)", "engines": "\(engines.joined(separator: ","))",
         ])
-        runtime.sampleBrokerMetrics()
-        try await runtime.run([gateway.makeApplication(), runtime.orchestrator()] + runtime.engineServices(engines))
+        try await startup.run([.gateway, .orchestrator] + engines.map { .engine($0) })
     }
 }
 
@@ -34,31 +32,28 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "gateway", abstract: "Run the HTTP gateway (against REDIS_URL).")
 
     func run() async throws {
-        let runtime = Runtime.start(service: "gateway")
-        try await runtime.run([runtime.gateway().makeApplication()])
+        try await Startup.configure(service: "gateway").run([.gateway])
     }
 }
 
 struct OrchestratorCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "orchestrator", abstract: "Run the orchestrator (against REDIS_URL).")
+    static let configuration = CommandConfiguration(
+        commandName: "orchestrator", abstract: "Run an orchestrator (against REDIS_URL); any number may run side by side.")
 
     func run() async throws {
-        let runtime = Runtime.start(service: "orchestrator")
-        runtime.sampleBrokerMetrics()
-        try await runtime.run([runtime.orchestrator()] + runtime.metricsServer(defaultPort: 9400))
+        try await Startup.configure(service: "orchestrator").run([.orchestrator])
     }
 }
 
 struct EngineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine", abstract: "Run one engine worker (against REDIS_URL).",
-        discussion: "Engines: \(EngineKind.all.joined(separator: ", ")).")
+        discussion: "Engines: \(EngineRegistry.builtIn.engineIDs.joined(separator: ", ")).")
 
     @Argument(help: "The engine to run.")
     var name: String
 
     func run() async throws {
-        let runtime = Runtime.start(service: "engine")
-        try await runtime.run(runtime.engineServices([name]) + runtime.metricsServer(defaultPort: 9401))
+        try await Startup.configure(service: "engine").run([.engine(name)])
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DalstonBroker
+import DalstonRuntime
 import DalstonEngines
 import DalstonLogging
 import DalstonObservability
@@ -55,33 +56,24 @@ struct TranscribeCommand: AsyncParsableCommand {
         environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "warning"
         environment["METRICS_ENABLED"] = "false"  // a one-shot command serves no /metrics
         let observability = Observability.configureOrExit(service: "dalston", environment: environment)
-        let runtime = Runtime(
-            logger: observability.logger, metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration,
-            tracing: observability.tracingService, environment: environment,
-            broker: InMemoryBroker(), brokerKind: "in-memory",
-            artifacts: ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-\(UUID().uuidString)")))
-        defer { try? FileManager.default.removeItem(at: runtime.artifacts.root) }
-        guard TranscribeEngine.isAvailable else { throw ValidationError(TranscribeEngine.unavailableReason) }
-        let services: [any Service] = (runtime.tracing.map { [$0] } ?? []) + [runtime.orchestrator()] + runtime.engineServices(EngineKind.all)
-        let jobs = JobService(broker: runtime.broker, artifacts: runtime.artifacts)
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: runtime.logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let deployment = Deployment(
+            environment: environment, broker: InMemoryBroker(), artifacts: FileArtifactStore(root: directory),
+            metrics: observability.metrics, tracing: observability.tracingService)
+        if let reason = deployment.engines.registrations.compactMap(\.unavailableReason).first { throw ValidationError(reason) }
+        let running = try deployment.start([.orchestrator] + deployment.engines.engineIDs.map { .engine($0) })
+        do {
+            let jobs = deployment.jobService()
             let job = try await jobs.submit(JobSubmission(audio: Array(audio), filename: file, requestID: "req_cli_\(UUID().uuidString.prefix(8).lowercased())"))
-            var last = ""
-            while true {
-                guard let view = try await jobs.job(job.id) else { break }
-                last = progressLine(status: view.status.rawValue, stage: view.currentStage, progress: view.progress, previous: last)
-                if view.status.isFinal {
-                    clearProgress()
-                    try printResult(Gateway.nativeView(view), status: view.status.rawValue)
-                    break
-                }
-                try await Task.sleep(for: .milliseconds(100))
+            if let view = try await jobs.waitForFinalState(job.id, timeout: .seconds(600)) {
+                try printResult(Gateway.nativeView(view), status: view.status.rawValue)
             }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
+        } catch {
+            await running.stop()
+            throw error
         }
+        await running.stop()
     }
 
     private func runAgainstServer(_ audio: Data, server: String) async throws {

@@ -1,3 +1,4 @@
+import DalstonCore
 import Foundation
 import Logging
 
@@ -202,7 +203,10 @@ public actor InMemoryBroker: Broker {
 
     public func publish(_ event: EventEnvelope) async throws(BrokerError) {
         guard !isShutDown else { throw .shutDown }
-        let payload = try MessageCoding.encode(event)
+        deliverEvent(try MessageCoding.encode(event))
+    }
+
+    private func deliverEvent(_ payload: [UInt8]) {
         let decoded: EventEnvelope
         do {
             decoded = try MessageCoding.decodeEvent(payload)  // subscribers get what Redis would give them
@@ -244,34 +248,61 @@ public actor InMemoryBroker: Broker {
 
     // MARK: State
 
-    public func saveState(_ key: StateKey, fields: [String: String]) async throws(BrokerError) {
-        records[key, default: [:]].merge(fields) { _, new in new }
-    }
-
-    public func state(_ key: StateKey) async throws(BrokerError) -> [String: String] {
+    public func record(_ key: StateKey) async throws(BrokerError) -> [String: String] {
         records[key] ?? [:]
     }
 
-    public func incrementState(_ key: StateKey, field: String, by amount: Int) async throws(BrokerError) -> Int64 {
-        let current = records[key]?[field]
-        guard let value = current.map({ Int64($0) }) ?? 0 else {
-            throw .invalidMessage("\(key).\(field) is not an integer")
-        }
-        let updated = value + Int64(amount)
-        records[key, default: [:]][field] = String(updated)
-        return updated
+    public func saveRecord(_ key: StateKey, fields: [String: String]) async throws(BrokerError) {
+        records[key, default: [:]].merge(fields) { _, new in new }
     }
 
-    public func deleteState(_ key: StateKey) async throws(BrokerError) {
+    public func deleteRecord(_ key: StateKey) async throws(BrokerError) {
         records[key] = nil
     }
 
-    public func addToIndex(_ index: String, member: String, score: Double) async throws(BrokerError) {
-        indexes[index, default: [:]][member] = score
+    /// Atomic because the actor runs it without suspending: nothing else touches the record, the
+    /// queues or the subscribers between the check and the effects.
+    public func transition(_ transition: StateTransition) async throws(BrokerError) -> TransitionResult {
+        guard !isShutDown else { throw .shutDown }
+        let current = records[transition.key] ?? [:]
+        let applies = transition.conditions.allSatisfy { field, allowed in allowed.contains(current[field] ?? "") }
+        guard applies else { return TransitionResult(applied: false, record: transition.returnsRecord ? current : [:]) }
+        // Encode everything first, so a message that cannot be encoded changes nothing.
+        var encoded: [(StateEffect, [UInt8])] = []
+        for effect in transition.effects {
+            switch effect {
+            case .enqueue(var task):
+                task.enqueuedAt = Date()
+                encoded.append((effect, try MessageCoding.encode(task)))
+            case .publish(let event):
+                encoded.append((effect, try MessageCoding.encode(event)))
+            case .acknowledge, .addToIndex, .removeFromIndex:
+                encoded.append((effect, []))
+            }
+        }
+        if case .acknowledge(let task)? = transition.effects.first {
+            guard let id = UInt64(task.receipt), inFlight[task.engine]?[id] != nil else {
+                return TransitionResult(applied: false, record: transition.returnsRecord ? current : [:])
+            }
+        }
+        if !transition.fields.isEmpty {
+            records[transition.key, default: [:]].merge(transition.fields) { _, new in new }
+        }
+        for (effect, payload) in encoded {
+            switch effect {
+            case .acknowledge(let task): _ = try settle(task)
+            case .enqueue(let task): try enqueuePayload(payload, engine: task.engineID)
+            case .publish: deliverEvent(payload)
+            case .addToIndex(let index, let member, let score): indexes[index, default: [:]][member] = score
+            case .removeFromIndex(let index, let member): indexes[index]?[member] = nil
+            }
+        }
+        return TransitionResult(applied: true, record: transition.returnsRecord ? records[transition.key] ?? [:] : [:])
     }
 
-    public func indexMembers(_ index: String, limit: Int) async throws(BrokerError) -> [String] {
-        (indexes[index] ?? [:]).sorted { ($0.value, $0.key) > ($1.value, $1.key) }.prefix(limit).map(\.key)
+    public func indexMembers(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [String] {
+        (indexes[index] ?? [:]).filter { $0.value <= (maximumScore ?? .infinity) }
+            .sorted { ($0.value, $0.key) > ($1.value, $1.key) }.prefix(limit).map(\.key)
     }
 
     public func removeFromIndex(_ index: String, member: String) async throws(BrokerError) {
@@ -289,7 +320,7 @@ public actor InMemoryBroker: Broker {
     }
 
     public func liveWorkers() async throws(BrokerError) -> [WorkerHeartbeat] {
-        let cutoff = Date().addingTimeInterval(-options.workerTimeout.timeInterval)
+        let cutoff = Date().addingTimeInterval(-options.workerTimeout.seconds)
         return workers.values.filter { $0.lastSeen >= cutoff }.sorted { $0.workerID < $1.workerID }
     }
 
@@ -301,9 +332,3 @@ public actor InMemoryBroker: Broker {
     }
 }
 
-extension Duration {
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}

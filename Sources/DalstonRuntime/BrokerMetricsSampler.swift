@@ -1,5 +1,6 @@
 import CoreMetrics
 import DalstonBroker
+import DalstonMetrics
 import DalstonPipeline
 import Foundation
 import Logging
@@ -19,14 +20,15 @@ public actor BrokerMetricsSampler: MetricsCollector {
     private var lastSample: ContinuousClock.Instant?
     private var reportedFailure = false
     /// Engines ever seen, so an engine whose workers all died still reports 0 workers.
-    private var engines: Set<String> = Set(EngineKind.all)
+    private var engines: Set<String>
 
     public init(
-        broker: any Broker, brokerKind: String, instruments: Instruments, minimumInterval: Duration = .seconds(1),
+        broker: any Broker, brokerKind: String, engineIDs: [String] = EngineKind.all, instruments: Instruments, minimumInterval: Duration = .seconds(1),
         logger: Logger = Logger(label: "dalston.metrics")
     ) {
         self.broker = broker
         self.brokerKind = brokerKind
+        self.engines = Set(engineIDs)
         self.instruments = instruments
         instruments.startAtZero(DalstonMetric.sampleErrors)
         self.minimumInterval = minimumInterval

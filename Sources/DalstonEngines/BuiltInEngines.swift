@@ -1,0 +1,13 @@
+import DalstonEngineSDK
+import DalstonPipeline
+
+extension EngineRegistry {
+    /// The batch pipeline's engines. A new engine: its file in this folder, one line here.
+    public static let builtIn = EngineRegistry([
+        Registration(EngineKind.audioPrepare) { _ in AudioPrepareEngine() },
+        Registration(EngineKind.transcribe, unavailableReason: TranscribeEngine.isAvailable ? nil : TranscribeEngine.unavailableReason) {
+            try TranscribeEngine.make(environment: $0)
+        },
+        Registration(EngineKind.merge) { _ in MergeEngine() },
+    ])
+}

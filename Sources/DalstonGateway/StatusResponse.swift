@@ -1,0 +1,43 @@
+import Hummingbird
+
+/// `GET /v1/status`: queue depths per engine and the live workers.
+struct StatusResponse: ResponseEncodable {
+    struct Queue: Encodable {
+        let waiting: Int
+        let inFlight: Int
+        let deadLettered: Int
+        let oldestAgeSeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case waiting
+            case inFlight = "in_flight"
+            case deadLettered = "dead_lettered"
+            case oldestAgeSeconds = "oldest_age_seconds"
+        }
+    }
+
+    struct Worker: Encodable {
+        let workerID: String
+        let engineID: String
+        let status: String
+        let lastSeen: String
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case workerID = "worker_id"
+            case engineID = "engine_id"
+            case lastSeen = "last_seen"
+        }
+    }
+
+    let status: String
+    let broker: String
+    let queues: [String: Queue]
+    let workersAlive: [String: Int]
+    let workers: [Worker]
+
+    enum CodingKeys: String, CodingKey {
+        case status, broker, queues, workers
+        case workersAlive = "workers_alive"
+    }
+}

@@ -1,0 +1,132 @@
+import DalstonBroker
+import DalstonCore
+import DalstonPropagation
+import Foundation
+
+/// A job as the state store keeps it: one record with the job's fields and each task's state.
+public struct JobRecord: Sendable, Equatable {
+    public var id: String
+    public var status: JobStatus
+    public var requestID: String
+    public var createdAt: Date
+    public var updatedAt: Date?
+    public var completedAt: Date?
+    public var language: String
+    public var modelID: String
+    public var timestampsGranularity: String
+    public var audio: ArtifactReference?
+    public var audioBytes: Int
+    public var filename: String
+    public var progress: Int
+    public var currentStage: String?
+    public var error: String?
+    public var errorType: String?
+    public var result: ArtifactReference?
+    public var processingTimeSeconds: Double?
+    public var cancelRequested: Bool
+    /// `traceparent`/`tracestate` of the request that created the job.
+    public var traceContext: [String: String]
+    /// Each task's state by stage; a stage not yet scheduled is absent.
+    public var tasks: [String: TaskState]
+
+    public init(
+        id: String, status: JobStatus = .pending, requestID: String, createdAt: Date = Date(), language: String = "en",
+        modelID: String = "", timestampsGranularity: String = "word", audio: ArtifactReference? = nil, audioBytes: Int = 0,
+        filename: String = ""
+    ) {
+        self.id = id
+        self.status = status
+        self.requestID = requestID
+        self.createdAt = createdAt
+        self.language = language
+        self.modelID = modelID
+        self.timestampsGranularity = timestampsGranularity
+        self.audio = audio
+        self.audioBytes = audioBytes
+        self.filename = filename
+        self.progress = 0
+        self.cancelRequested = false
+        self.traceContext = [:]
+        self.tasks = [:]
+    }
+
+    /// Reads a stored record; `nil` when there is none (or it has no valid status).
+    public init?(fields: [String: String]) {
+        guard let id = fields[JobField.id], let status = fields[JobField.status].flatMap(JobStatus.init(rawValue:)) else { return nil }
+        self.init(
+            id: id, status: status, requestID: fields[JobField.requestID] ?? "",
+            createdAt: fields[JobField.createdAt].flatMap(Timestamp.date) ?? Date(timeIntervalSince1970: 0),
+            language: fields[JobField.language] ?? "en", modelID: fields[JobField.modelID] ?? "",
+            timestampsGranularity: fields[JobField.timestampsGranularity] ?? "word",
+            audio: fields[JobField.audio].flatMap(ArtifactReference.init(key:)), audioBytes: Int(fields[JobField.audioBytes] ?? "") ?? 0,
+            filename: fields[JobField.filename] ?? "")
+        updatedAt = fields[JobField.updatedAt].flatMap(Timestamp.date)
+        completedAt = fields[JobField.completedAt].flatMap(Timestamp.date)
+        progress = Int(fields[JobField.progress] ?? "") ?? 0
+        currentStage = fields[JobField.currentStage].flatMap { $0.isEmpty ? nil : $0 }
+        error = fields[JobField.error]
+        errorType = fields[JobField.errorType]
+        result = fields[JobField.result].flatMap(ArtifactReference.init(key:))
+        processingTimeSeconds = fields[JobField.processingTimeSeconds].flatMap(Double.init)
+        cancelRequested = fields[JobField.cancelRequested] == "true"
+        for key in [JobField.traceparent, JobField.tracestate] {
+            if let value = fields[key], !value.isEmpty { traceContext[key] = value }
+        }
+        for (field, value) in fields where field.hasPrefix("task.") {
+            let parts = field.split(separator: ".", maxSplits: 2)
+            guard parts.count == 3, let name = TaskFieldName(rawValue: String(parts[2])) else { continue }
+            tasks[String(parts[1]), default: TaskState()].set(name, value)
+        }
+    }
+
+    /// The fields of a new record (what `JobStore.create` stores).
+    public var fields: [String: String] {
+        var fields = [
+            JobField.id: id, JobField.status: status.rawValue, JobField.requestID: requestID,
+            JobField.createdAt: Timestamp.string(createdAt), JobField.updatedAt: Timestamp.string(updatedAt ?? createdAt),
+            JobField.language: language, JobField.modelID: modelID, JobField.timestampsGranularity: timestampsGranularity,
+            JobField.audioBytes: String(audioBytes), JobField.filename: filename, JobField.progress: String(progress),
+        ]
+        if let audio { fields[JobField.audio] = audio.key }
+        fields.merge(traceContext) { _, new in new }
+        return fields
+    }
+
+    /// The correlation and trace context that messages about this job carry.
+    public var messageMetadata: [String: String] {
+        var metadata = traceContext
+        metadata[MessageMetadataKey.jobID] = id
+        if !requestID.isEmpty { metadata[MessageMetadataKey.requestID] = requestID }
+        return metadata
+    }
+}
+
+/// One task's state inside its job's record.
+public struct TaskState: Sendable, Equatable {
+    public var status: TaskStatus = .waiting
+    public var attempt = 1
+    public var output: [String: JSONValue]?
+    public var error: String?
+    public var retryable = true
+    public var retryAt: Date?
+    public var workerID: String?
+    /// The engine's last outcome event, as deposited with its acknowledgement.
+    public var report: EventEnvelope?
+
+    public init() {}
+
+    mutating func set(_ name: TaskFieldName, _ value: String) {
+        switch name {
+        case .status: status = TaskStatus(rawValue: value) ?? .waiting
+        case .attempt: attempt = Int(value) ?? 1
+        case .output:
+            if case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(value.utf8)) { output = object }
+        case .error: error = value
+        case .retryable: retryable = value != "false"
+        case .retryAt: retryAt = Timestamp.date(value)
+        case .workerID: workerID = value
+        case .report: report = try? MessageCoding.decodeEvent(Array(value.utf8))
+        case .queuedAt, .completedAt: break
+        }
+    }
+}

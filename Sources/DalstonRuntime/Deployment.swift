@@ -1,0 +1,169 @@
+import DalstonBroker
+import DalstonCore
+import DalstonEngineSDK
+import DalstonEngines
+import DalstonGateway
+import DalstonLogging
+import DalstonMetrics
+import DalstonObservability
+import DalstonOrchestrator
+import DalstonPipeline
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// What one process of Dalston runs.
+public enum Role: Sendable, Equatable {
+    /// The HTTP API (and `/metrics` on its port).
+    case gateway
+    case orchestrator
+    /// One worker of an engine from the registry.
+    case engine(String)
+}
+
+/// The one composition of Dalston: the broker, the artifact store, the engine registry and the
+/// observability a process was started with, and every component built from them as a lifecycle
+/// service. `dalston up`, each `dalston <service>`, `transcribe --embedded`, the tests and the
+/// benchmarks all build from here, so they cannot drift apart.
+public struct Deployment: Sendable {
+    public let environment: [String: String]
+    public let broker: any Broker
+    /// `redis` or `in-memory` (for status, metrics and start-up logs).
+    public let brokerKind: String
+    public let artifacts: any ArtifactStore
+    public let engines: EngineRegistry
+    public let metrics: MetricsRuntime
+    public let metricsConfiguration: MetricsConfiguration
+    /// The span exporter, run last so it flushes what the others recorded (nil when tracing is off).
+    public let tracing: (any Service)?
+    public var orchestratorOptions = OrchestratorOptions()
+    public var runnerOptions = EngineRunnerOptions()
+    /// The logger of each component, by label (tests record them).
+    public var makeLogger: @Sendable (String) -> Logger = { Logger(label: $0) }
+
+    public init(
+        environment: [String: String] = [:], broker: any Broker, artifacts: any ArtifactStore, engines: EngineRegistry = .builtIn,
+        metrics: MetricsRuntime = .disabled, metricsConfiguration: MetricsConfiguration = MetricsConfiguration(enabled: false),
+        tracing: (any Service)? = nil
+    ) {
+        self.environment = environment
+        self.broker = broker
+        self.brokerKind = broker is RedisBroker ? "redis" : "in-memory"
+        self.artifacts = artifacts
+        self.engines = engines
+        self.metrics = metrics
+        self.metricsConfiguration = metricsConfiguration
+        self.tracing = tracing
+    }
+
+    /// Everything from the environment, after `Observability` has checked and set up logging,
+    /// metrics and tracing. A value that cannot be used is a `ConfigurationError`.
+    public static func fromEnvironment(
+        _ environment: [String: String], observability: Observability, engines: EngineRegistry = .builtIn
+    ) throws(ConfigurationError) -> Deployment {
+        let broker: any Broker
+        do {
+            broker = try BrokerFactory.make(environment: environment)
+        } catch {
+            throw ConfigurationError(description: error.description)
+        }
+        return Deployment(
+            environment: environment, broker: broker, artifacts: FileArtifactStore.fromEnvironment(environment), engines: engines,
+            metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
+    }
+
+    // MARK: Components
+
+    public func jobService() -> JobService {
+        JobService(state: broker, events: broker, artifacts: artifacts, logger: makeLogger("dalston.gateway"))
+    }
+
+    public func gateway() throws(ConfigurationError) -> Gateway {
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try GatewayConfiguration.fromEnvironment(environment)
+        } catch {
+            throw ConfigurationError(description: error.description)
+        }
+        return Gateway(
+            configuration: configuration, jobs: jobService(), queues: broker, workers: broker, brokerKind: brokerKind,
+            engineIDs: engines.engineIDs, metrics: metrics, logger: makeLogger("dalston.gateway"))
+    }
+
+    public func orchestrator() -> Orchestrator {
+        Orchestrator(
+            state: broker, events: broker, options: orchestratorOptions, metrics: metrics.instruments(for: "orchestrator"),
+            logger: makeLogger("dalston.orchestrator"))
+    }
+
+    public func engineRunner(_ engineID: String) throws(ConfigurationError) -> EngineRunner {
+        let engine: any Engine
+        do {
+            engine = try engines.make(engineID, environment: environment)
+        } catch {
+            throw ConfigurationError(description: error.description)
+        }
+        return EngineRunner(
+            engine: engine, queue: broker, state: broker, events: broker, workers: broker, artifacts: artifacts, options: runnerOptions,
+            metrics: metrics.instruments(for: "engine"), logger: makeLogger("dalston.engine.\(engineID)"))
+    }
+
+    /// The services of `roles`, plus what they need: broker gauges where an orchestrator runs,
+    /// a `/metrics` port for a process without the gateway.
+    public func services(_ roles: [Role]) throws(ConfigurationError) -> [any Service] {
+        var services: [any Service] = []
+        for role in roles {
+            switch role {
+            case .gateway: services.append(try gateway().makeApplication())
+            case .orchestrator: services.append(OrchestratorService(orchestrator: orchestrator()))
+            case .engine(let id): services.append(EngineService(runner: try engineRunner(id)))
+            }
+        }
+        if roles.contains(.orchestrator) {
+            metrics.exposition?.add(BrokerMetricsSampler(
+                broker: broker, brokerKind: brokerKind, engineIDs: engines.engineIDs, instruments: metrics.instruments(for: "orchestrator")))
+        }
+        if !roles.contains(.gateway), let exposition = metrics.exposition {
+            let defaultPort = roles.contains(.orchestrator) ? 9400 : 9401
+            let host = environment["DALSTON_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0"
+            services.append(MetricsServer.application(exposition, host: host, port: metricsConfiguration.port ?? defaultPort))
+        }
+        return services
+    }
+
+    /// Runs `roles` until SIGTERM/SIGINT (or the calling task is cancelled), then shuts down in
+    /// reverse order: the components, then the broker's connections, then the span exporter.
+    public func run(_ roles: [Role], logger: Logger = Logger(label: "dalston.lifecycle")) async throws {
+        try await serviceGroup(try services(roles), signals: [.sigterm, .sigint], logger: logger).run()
+    }
+
+    /// Starts `roles` in the background (tests, benchmarks, `transcribe --embedded`).
+    public func start(_ roles: [Role]) throws(ConfigurationError) -> RunningDeployment {
+        RunningDeployment(group: serviceGroup(try services(roles), signals: [], logger: makeLogger("dalston.lifecycle")))
+    }
+
+    func serviceGroup(_ services: [any Service], signals: [UnixSignal], logger: Logger) -> ServiceGroup {
+        // ServiceGroup stops services in reverse order of this list.
+        let all = (tracing.map { [$0] } ?? []) + [BrokerShutdownService(broker: broker)] + services
+        return ServiceGroup(configuration: .init(
+            services: all.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: signals, logger: logger))
+    }
+}
+
+/// Services started by `Deployment.start`; `stop()` shuts them down gracefully and waits.
+public final class RunningDeployment: Sendable {
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    init(group: ServiceGroup) {
+        self.group = group
+        self.task = Task { try await group.run() }
+    }
+
+    public func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = await task.result
+    }
+}
