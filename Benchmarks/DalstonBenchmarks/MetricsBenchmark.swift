@@ -79,8 +79,10 @@ final class BenchmarkGateway: @unchecked Sendable {
         configuration.port = try freeTCPPort()
         base = "http://127.0.0.1:\(configuration.port)/"
         let broker = InMemoryBroker()
-        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-\(UUID().uuidString)"))
-        let gateway = Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: "in-memory", metrics: metrics)
+        let artifacts = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-\(UUID().uuidString)"))
+        let gateway = Gateway(
+            configuration: configuration, jobs: JobService(state: broker, events: broker, artifacts: artifacts), queues: broker, workers: broker,
+            brokerKind: "in-memory", metrics: metrics)
         let group = ServiceGroup(configuration: .init(services: [gateway.makeApplication()], logger: Logger(label: "dalston.benchmarks")))
         self.group = group
         task = Task { try await group.run() }

@@ -5,6 +5,7 @@ import DalstonGateway
 import DalstonOrchestrator
 import DalstonPipeline
 import DalstonRedis
+import DalstonRuntime
 import DalstonTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
@@ -21,17 +22,11 @@ func runPipelineBenchmark() async throws {
     print("Pipeline: \(jobCount) jobs of \(sample.lastPathComponent) (3.7 s of speech), submitted at once")
 
     // One process, embedded broker: what `dalston up` runs, without HTTP.
-    let broker = InMemoryBroker()
-    let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-\(UUID().uuidString)"))
-    let jobs = JobService(broker: broker, artifacts: artifacts)
-    let orchestrator = Orchestrator(broker: broker)
-    var runnerOptions = EngineRunnerOptions()
-    runnerOptions.pollInterval = .milliseconds(500)
-    var running = [Task { await orchestrator.run() }]
-    for engine in [AudioPrepareEngine(), try TranscribeEngine.make(), MergeEngine()] as [any Engine] {
-        let runner = EngineRunner(engine: engine, broker: broker, artifacts: artifacts, options: runnerOptions)
-        running.append(Task { await runner.run() })
-    }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-\(UUID().uuidString)")
+    var deployment = Deployment(broker: InMemoryBroker(), artifacts: FileArtifactStore(root: directory))
+    deployment.runnerOptions.pollInterval = .milliseconds(500)
+    let running = try deployment.start([.orchestrator] + deployment.engines.engineIDs.map { .engine($0) })
+    let jobs = deployment.jobService()
     try await Task.sleep(for: .milliseconds(300))
     let start = ContinuousClock.now
     var ids: [String] = []
@@ -40,10 +35,9 @@ func runPipelineBenchmark() async throws {
     }
     try await waitForAll(ids) { try await jobs.job($0)?.status }
     let embeddedSeconds = (ContinuousClock.now - start).secondsValue
-    let embeddedBreakdown = try await breakdown(ids, broker: broker)
-    for task in running { task.cancel() }
-    await broker.shutdown()
-    try? FileManager.default.removeItem(at: artifacts.root)
+    let embeddedBreakdown = try await breakdown(ids, store: jobs.store)
+    await running.stop()
+    try? FileManager.default.removeItem(at: directory)
     report("dalston up (one process, in-memory broker)", jobs: jobCount, seconds: embeddedSeconds, breakdown: embeddedBreakdown)
 
     // Five processes on Redis, submitted over HTTP.
@@ -64,18 +58,30 @@ func runPipelineBenchmark() async throws {
     defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
     let base = URL(string: "http://127.0.0.1:\(port)/")!
     _ = await eventually(timeout: .seconds(20)) { (try? await URLSession.shared.data(from: base.appendingPathComponent("health")))?.1 != nil }
+    let redisBroker = RedisBroker(client: RedisClient(configuration: server.configuration))
+    try await Task.sleep(for: .seconds(1))
+    let commandsBefore = try await RedisCommandCount.read(redisBroker.client)
+    let monitor = try RedisMonitor(port: server.port)
     let redisStart = ContinuousClock.now
     var remoteIDs: [String] = []
     for index in 0..<jobCount {
         remoteIDs.append(try await upload(audio, to: base, requestID: "req_bench_redis_\(index)"))
     }
-    let redisBroker = RedisBroker(client: RedisClient(configuration: server.configuration))
-    try await waitForAll(remoteIDs) { id in
-        let (body, _) = try await URLSession.shared.data(from: base.appendingPathComponent("v1/audio/transcriptions/\(id)"))
-        return ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["status"].flatMap { ($0 as? String).flatMap(JobStatus.init(rawValue:)) }
-    }
+    // Done when no job is active any more (read with ZCARD, which the counts below leave out, so
+    // that waiting costs nothing in them).
+    let store = JobStore(state: redisBroker)
+    while try await !store.activeJobIDs(limit: 1).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
     let redisSeconds = (ContinuousClock.now - redisStart).secondsValue
-    report("separate processes on Redis (HTTP submit)", jobs: jobCount, seconds: redisSeconds, breakdown: try await breakdown(remoteIDs, broker: redisBroker))
+    let commandsAfter = try await RedisCommandCount.read(redisBroker.client)
+    let monitored = monitor.stop()
+    for id in remoteIDs where try await store.job(id)?.status != .completed { throw BrokerError.unavailable("job \(id) did not complete") }
+    report("separate processes on Redis (HTTP submit)", jobs: jobCount, seconds: redisSeconds, breakdown: try await breakdown(remoteIDs, store: store))
+    let total = commandsAfter.total(excluding: ["info", "zrange", "zcard"]) - commandsBefore.total(excluding: ["info", "zrange", "zcard"])
+    print("    Redis commands per completed job: \(String(format: "%.1f", Double(total) / Double(jobCount))) executed by Redis (INFO commandstats), "
+        + "of which \(String(format: "%.1f", Double(monitored.client) / Double(jobCount))) sent by the services (round trips, MONITOR) and "
+        + "\(String(format: "%.1f", Double(monitored.script) / Double(jobCount))) run inside their Lua scripts")
+    print("    by command: " + commandsAfter.difference(from: commandsBefore).sorted { $0.value > $1.value }
+        .map { "\($0.key) \(String(format: "%.1f", Double($0.value) / Double(jobCount)))" }.joined(separator: ", "))
     await redisBroker.shutdown()
     try? FileManager.default.removeItem(at: data)
 }
@@ -108,24 +114,83 @@ func waitForAll(_ ids: [String], status: (String) async throws -> JobStatus?) as
     }
 }
 
-/// Mean seconds per stage: waiting in the queue, and processing.
-private func breakdown(_ ids: [String], broker: any Broker) async throws -> [(stage: String, wait: Double, work: Double)] {
-    let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+/// Mean seconds per stage: waiting in the queue (queued to the start of the work), and
+/// processing (the engine's own measure, from its outcome report).
+private func breakdown(_ ids: [String], store: JobStore) async throws -> [(stage: String, wait: Double, work: Double)] {
     var result: [(String, Double, Double)] = []
     for stage in ["prepare", "transcribe", "merge"] {
         var waits: [Double] = []
         var works: [Double] = []
         for id in ids {
-            let record = try await broker.state(.task("\(id)_\(stage)"))
-            guard let queued = record[TaskField.queuedAt].flatMap({ try? Date($0, strategy: style) }),
-                  let started = record[TaskField.startedAt].flatMap({ try? Date($0, strategy: style) }),
-                  let completed = record[TaskField.completedAt].flatMap({ try? Date($0, strategy: style) }) else { continue }
-            waits.append(started.timeIntervalSince(queued))
-            works.append(completed.timeIntervalSince(started))
+            guard let task = try await store.job(id)?.tasks[stage], let queued = task.queuedAt, let completed = task.completedAt,
+                  let work = task.report?.data["duration_seconds"]?.numberValue else { continue }
+            waits.append(max(0, completed.timeIntervalSince(queued) - work))
+            works.append(work)
         }
         result.append((stage, waits.reduce(0, +) / Double(max(1, waits.count)), works.reduce(0, +) / Double(max(1, works.count))))
     }
     return result
+}
+
+/// `INFO commandstats`: calls per command, counting those run inside scripts.
+struct RedisCommandCount {
+    let calls: [String: Int]
+
+    static func read(_ client: RedisClient) async throws -> RedisCommandCount {
+        let info = try await client.send(RedisCommand("INFO", "commandstats")).string ?? ""
+        var calls: [String: Int] = [:]
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
+            let name = line.dropFirst("cmdstat_".count).prefix { $0 != ":" }
+            if let range = line.range(of: "calls="), let count = Int(line[range.upperBound...].prefix { $0.isNumber }) {
+                calls[String(name)] = count
+            }
+        }
+        return RedisCommandCount(calls: calls)
+    }
+
+    func total(excluding: Set<String>) -> Int {
+        calls.filter { !excluding.contains($0.key) }.values.reduce(0, +)
+    }
+
+    func difference(from before: RedisCommandCount) -> [String: Int] {
+        calls.compactMapValues { $0 }.reduce(into: [:]) { result, entry in
+            let delta = entry.value - (before.calls[entry.key] ?? 0)
+            if delta > 0, !["info", "zcard", "zrange"].contains(entry.key) { result[entry.key] = delta }
+        }
+    }
+}
+
+/// `redis-cli monitor` while the jobs run: tells commands the services sent from those their
+/// scripts ran (`[0 lua]`).
+final class RedisMonitor: @unchecked Sendable {
+    private let process = Process()
+    private let output: URL
+
+    init(port: Int) throws {
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-monitor-\(UUID().uuidString).txt")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        process.arguments = ["-p", "\(port)", "monitor"]
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.3)
+    }
+
+    func stop() -> (client: Int, script: Int) {
+        process.terminate()
+        process.waitUntilExit()
+        defer { try? FileManager.default.removeItem(at: output) }
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        var client = 0
+        var script = 0
+        for line in text.split(separator: "\n") {
+            let lowered = line.lowercased()
+            guard line.contains("]"), !lowered.contains("\"zcard\""), !lowered.contains("\"info\""), !lowered.contains("\"zrange\"") else { continue }
+            if line.contains(" lua]") { script += 1 } else { client += 1 }
+        }
+        return (client, script)
+    }
 }
 
 private func report(_ name: String, jobs: Int, seconds: Double, breakdown: [(stage: String, wait: Double, work: Double)]) {

@@ -110,6 +110,8 @@ public struct TaskState: Sendable, Equatable {
     public var retryable = true
     public var retryAt: Date?
     public var workerID: String?
+    public var queuedAt: Date?
+    public var completedAt: Date?
     /// The engine's last outcome event, as deposited with its acknowledgement.
     public var report: EventEnvelope?
 
@@ -126,7 +128,8 @@ public struct TaskState: Sendable, Equatable {
         case .retryAt: retryAt = Timestamp.date(value)
         case .workerID: workerID = value
         case .report: report = try? MessageCoding.decodeEvent(Array(value.utf8))
-        case .queuedAt, .completedAt: break
+        case .queuedAt: queuedAt = Timestamp.date(value)
+        case .completedAt: completedAt = Timestamp.date(value)
         }
     }
 }

@@ -81,18 +81,32 @@ public struct JobService: Sendable {
                 span.attributes["dalston.audio_bytes"] = submission.audio.count
                 try artifacts.write(submission.audio, to: audio)
             }
-            try await withTracedSpan("gateway.create_job", ofKind: .producer) { span in
-                span.attributes["dalston.job_id"] = jobID
-                span.attributes["dalston.request_id"] = submission.requestID
-                span.attributes["messaging.operation.type"] = "send"
-                span.attributes["messaging.destination.name"] = "events"
-                // The job keeps its trace: work the orchestrator starts later without an event
-                // (sweeps, retries) still joins the trace of the request that created it.
-                MessageTracing.inject(into: &job.traceContext)
-                try await store.create(job, announcing: EventEnvelope(
-                    type: PipelineEvent.jobCreated, jobID: jobID,
-                    data: ["audio_bytes": .number(Double(submission.audio.count)), "language": .string(submission.language)],
-                    metadata: job.messageMetadata))
+            // Recording the job and announcing it are one atomic step; the trace still shows them
+            // as the spec's two spans, and the event continues from the publishing one.
+            let publish = startSpan("gateway.publish_job_created", ofKind: .producer)
+            publish.attributes["dalston.job_id"] = jobID
+            publish.attributes["messaging.operation.type"] = "send"
+            publish.attributes["messaging.destination.name"] = "events"
+            var eventMetadata = job.messageMetadata
+            MessageTracing.inject(into: &eventMetadata, context: publish.context)
+            do {
+                try await withTracedSpan("gateway.create_job") { span in
+                    span.attributes["dalston.job_id"] = jobID
+                    span.attributes["dalston.request_id"] = submission.requestID
+                    // The job keeps its trace: work the orchestrator starts later without an event
+                    // (sweeps, retries) still joins the trace of the request that created it.
+                    MessageTracing.inject(into: &job.traceContext)
+                    try await store.create(job, announcing: EventEnvelope(
+                        type: PipelineEvent.jobCreated, jobID: jobID,
+                        data: ["audio_bytes": .number(Double(submission.audio.count)), "language": .string(submission.language)],
+                        metadata: eventMetadata))
+                }
+                publish.end()
+            } catch {
+                publish.recordError(error)
+                publish.setStatus(SpanStatus(code: .error, message: "\(error)"))
+                publish.end()
+                throw error
             }
             logger.info("job_created", metadata: ["audio_bytes": .stringConvertible(submission.audio.count), "filename": "\(submission.filename)"])
             return view(job)

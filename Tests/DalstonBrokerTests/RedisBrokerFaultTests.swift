@@ -11,58 +11,62 @@ struct RedisBrokerFaultTests {
         let harness = try await BrokerHarness.make(.redis) { $0.visibilityTimeout = .milliseconds(500) }
         let broker = harness.broker
         let server = try #require(harness.server)
-        defer { Task { await broker.shutdown() } }
-        for number in 0..<20 { try await broker.enqueue(task(number)) }
-        let orphaned = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(10)))
+        try await withTeardown({ await broker.shutdown() }) {
+            for number in 0..<20 { try await broker.enqueue(task(number)) }
+            let orphaned = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(10)))
 
-        // The worker holding a task dies, and every client connection drops with it (the server
-        // and its data stay).
-        let admin = RedisClient(configuration: server.configuration)
-        _ = try await admin.send(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
-        await admin.shutdown()
+            // The worker holding a task dies, and every client connection drops with it (the server
+            // and its data stay).
+            let admin = RedisClient(configuration: server.configuration)
+            _ = try await admin.send(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"))
+            await admin.shutdown()
 
-        var processed: [String] = []
-        while let received = try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(10)) {
-            processed.append(received.envelope.taskID)
-            try await broker.acknowledge(received)
+            var processed: [String] = []
+            while let received = try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(10)) {
+                processed.append(received.envelope.taskID)
+                try await broker.acknowledge(received)
+            }
+            #expect(processed.count == 20, "every task exactly once: \(processed)")
+            #expect(Set(processed) == Set((0..<20).map { "task_\($0)" }))
+            #expect(processed.contains(orphaned.envelope.taskID), "the orphaned task came back after its visibility timeout")
+            await #expect(throws: BrokerError.unknownDelivery(orphaned.receipt)) { try await broker.acknowledge(orphaned) }
         }
-        #expect(processed.count == 20, "every task exactly once: \(processed)")
-        #expect(Set(processed) == Set((0..<20).map { "task_\($0)" }))
-        #expect(processed.contains(orphaned.envelope.taskID), "the orphaned task came back after its visibility timeout")
-        await #expect(throws: BrokerError.unknownDelivery(orphaned.receipt)) { try await broker.acknowledge(orphaned) }
     }
 
     @Test func aConsumerRecoversAfterTheServerRestarts() async throws {
         let harness = try await BrokerHarness.make(.redis)
         let broker = harness.broker
         let server = try #require(harness.server)
-        defer { Task { await broker.shutdown() } }
-        try await broker.enqueue(task(1))
-        let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(10)))
-        try await broker.acknowledge(first)
+        try await withTeardown({ await broker.shutdown() }) {
+            try await broker.enqueue(task(1))
+            let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(10)))
+            try await broker.acknowledge(first)
 
-        server.kill()
-        await #expect(throws: BrokerError.self) { _ = try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(1)) }
-        try await server.start()  // a fresh, empty server: the consumer group must be made again
+            server.kill()
+            await #expect(throws: BrokerError.self) { _ = try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(1)) }
+            try await server.start()  // a fresh, empty server: the consumer group must be made again
 
-        #expect(await eventually(timeout: .seconds(30)) { (try? await broker.enqueue(task(2))) != nil })
-        let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(5)))
-        #expect(second.envelope.taskID == "task_2")
-        try await broker.acknowledge(second)
+            #expect(await eventually(timeout: .seconds(30)) { (try? await broker.enqueue(task(2))) != nil })
+            let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(5)))
+            #expect(second.envelope.taskID == "task_2")
+            try await broker.acknowledge(second)
+        }
     }
 
     @Test func anUndecodableEventIsSkippedAndTheStreamContinues() async throws {
         let harness = try await BrokerHarness.make(.redis)
         let broker = harness.broker
         let server = try #require(harness.server)
-        defer { Task { await broker.shutdown() } }
-        let events = broker.events()
-        #expect(await events.waitUntilReady())
-        let raw = RedisClient(configuration: server.configuration)
-        defer { Task { await raw.shutdown() } }
-        try await raw.publish("dalston:events", Array("garbage".utf8))
-        try await broker.publish(EventEnvelope(type: "job_created", jobID: "job_1"))
-        var iterator = events.makeAsyncIterator()
-        #expect(await iterator.next()?.type == "job_created")
+        try await withTeardown({ await broker.shutdown() }) {
+            let events = broker.events()
+            #expect(await events.waitUntilReady())
+            let raw = RedisClient(configuration: server.configuration)
+            try await withTeardown({ await raw.shutdown() }) {
+                try await raw.publish("dalston:events", Array("garbage".utf8))
+                try await broker.publish(EventEnvelope(type: "job_created", jobID: "job_1"))
+                var iterator = events.makeAsyncIterator()
+                #expect(await iterator.next()?.type == "job_created")
+            }
+        }
     }
 }

@@ -96,7 +96,7 @@ extension EndToEnd {
             let broker = RedisBroker(client: RedisClient(configuration: deployment.redis.configuration))
             try await broker.enqueue(TaskEnvelope(
                 taskID: "task_broken_trace", jobID: "job_broken_trace", engineID: "audio-prepare", stage: "prepare",
-                metadata: [MessageMetadataKey.requestID: "req_broken", MessageMetadataKey.traceparent: "00-not-a-trace-context"]))
+                metadata: ["request_id": "req_broken", "traceparent": "00-not-a-trace-context"]))
             await broker.shutdown()
             let brokenFailed = await eventually(timeout: .seconds(30)) {
                 receiver.spans().contains { $0.name == "engine.audio-prepare.process" && $0.attribute("dalston.task_id") == "task_broken_trace" }

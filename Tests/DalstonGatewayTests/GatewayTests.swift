@@ -19,8 +19,10 @@ struct GatewayFixture {
         var configuration = GatewayConfiguration()
         configure(&configuration)
         broker = InMemoryBroker()
-        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)"))
-        gateway = Gateway(configuration: configuration, jobs: JobService(broker: broker, artifacts: artifacts), brokerKind: "in-memory", metrics: metrics)
+        let artifacts = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)"))
+        gateway = Gateway(
+            configuration: configuration, jobs: JobService(state: broker, events: broker, artifacts: artifacts), queues: broker, workers: broker,
+            brokerKind: "in-memory", metrics: metrics)
     }
 
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
@@ -107,7 +109,7 @@ struct GatewayTests {
             let event = await iterator.next()
             #expect(event?.type == PipelineEvent.jobCreated && event?.jobID == id)
             #expect(event?.metadata["request_id"] == "req_gateway_test")
-            #expect(try await fixture.broker.state(.job(id))[JobField.requestID] == "req_gateway_test")
+            #expect(try await fixture.broker.record(.job(id))[JobField.requestID] == "req_gateway_test")
         }
     }
 

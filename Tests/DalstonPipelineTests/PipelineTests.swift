@@ -6,58 +6,48 @@ import DalstonLogging
 import DalstonMetrics
 import DalstonOrchestrator
 import DalstonPipeline
+import DalstonRuntime
 import DalstonTestSupport
 import Foundation
 import Logging
 import Testing
 
-/// Everything of the batch pipeline in one process on the in-memory broker.
+/// Everything of the batch pipeline in one process on the in-memory broker, composed by the
+/// runtime exactly as `dalston up` composes it, with `engines` in the registry.
 struct PipelineHarness {
     let broker: InMemoryBroker
     let jobs: JobService
     let logs: RecordingLineWriter
-    private let tasks: [Task<Void, Never>]
+    private let running: RunningDeployment
 
-    init(engines: [any Engine], maximumAttempts: Int = 3, metrics: MetricsRuntime = .disabled) {
+    init(engines: [any Engine], maximumAttempts: Int = 3, metrics: MetricsRuntime = .disabled) throws {
         var options = BrokerOptions()
         options.visibilityTimeout = .seconds(5)
         let broker = InMemoryBroker(options: options)
-        let artifacts = ArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-pipeline-\(UUID().uuidString)"))
         let logs = RecordingLineWriter()
         let pipeline = LogPipeline(configuration: LoggingConfiguration(service: "test", levels: LogLevelPolicy(defaultLevel: .debug), writer: logs))
-        var orchestratorOptions = OrchestratorOptions()
-        orchestratorOptions.maximumAttempts = maximumAttempts
-        orchestratorOptions.retryBackoff = .milliseconds(50)
-        orchestratorOptions.sweepInterval = .milliseconds(300)
-        let orchestrator = Orchestrator(
-            broker: broker, options: orchestratorOptions, metrics: metrics.instruments(for: "orchestrator"), logger: pipeline.makeLogger(label: "dalston.orchestrator"))
-        var runnerOptions = EngineRunnerOptions()
-        runnerOptions.pollInterval = .milliseconds(200)
-        var tasks = [Task { await orchestrator.run() }]
-        for engine in engines {
-            let runner = EngineRunner(engine: engine, broker: broker, artifacts: artifacts, options: runnerOptions,
-                                      metrics: metrics.instruments(for: "engine"), logger: pipeline.makeLogger(label: "dalston.engine.\(engine.engineID)"))
-            tasks.append(Task { await runner.run() })
-        }
+        var registry = EngineRegistry()
+        for engine in engines { registry.register(.init(engine.engineID) { _ in engine }) }
+        var deployment = Deployment(
+            broker: broker, artifacts: FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-pipeline-\(UUID().uuidString)")),
+            engines: registry, metrics: metrics)
+        deployment.orchestratorOptions.maximumAttempts = maximumAttempts
+        deployment.orchestratorOptions.retryBackoff = .milliseconds(50)
+        deployment.orchestratorOptions.sweepInterval = .milliseconds(300)
+        deployment.runnerOptions.pollInterval = .milliseconds(200)
+        deployment.makeLogger = { pipeline.makeLogger(label: $0) }
+        running = try deployment.start([.orchestrator] + registry.engineIDs.map { .engine($0) })
         self.broker = broker
-        self.jobs = JobService(broker: broker, artifacts: artifacts, logger: pipeline.makeLogger(label: "dalston.gateway"))
+        self.jobs = deployment.jobService()
         self.logs = logs
-        self.tasks = tasks
     }
 
     func waitForFinalState(_ jobID: String, timeout: Duration = .seconds(60)) async throws -> JobView {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let view = try await jobs.job(jobID), view.status.isFinal { return view }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try #require(try await jobs.job(jobID))
+        try #require(try await jobs.waitForFinalState(jobID, timeout: timeout))
     }
 
     func stop() async {
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
-        await broker.shutdown()
+        await running.stop()
     }
 }
 
@@ -106,79 +96,107 @@ struct TaskGraphTests {
 struct PipelineTests {
     @Test(.enabled(if: TranscribeEngine.isAvailable && TestSpeech.shouldRun, "needs PocketSphinx and Festival"))
     func realSpeechIsTranscribedAndEveryJobLineCarriesTheRequestID() async throws {
-        let harness = PipelineHarness(engines: [AudioPrepareEngine(), try TranscribeEngine.make(), MergeEngine()])
-        defer { Task { await harness.stop() } }
-        let audio = try await Array(Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system")))
-        let submitted = try await harness.jobs.submit(JobSubmission(audio: audio, filename: "speech.wav", requestID: "req_pipeline1"))
-        let done = try await harness.waitForFinalState(submitted.id)
-        #expect(done.status == .completed, "error: \(done.error ?? "")")
-        let transcript = try #require(done.transcript)
-        for word in ["hello", "world", "test", "transcription", "system"] {
-            #expect(transcript.text.contains(word), "\(word) missing from \"\(transcript.text)\"")
-        }
-        #expect(transcript.words.allSatisfy { $0.end > $0.start && $0.start >= 0 })
-        #expect(transcript.duration > 3 && transcript.duration < 5)
-        #expect(!transcript.segments.isEmpty)
-        #expect(done.processingTimeSeconds != nil)
+        let harness = try PipelineHarness(engines: [AudioPrepareEngine(), try TranscribeEngine.make(), MergeEngine()])
+        try await withTeardown({ await harness.stop() }) {
+            let audio = try await Array(Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system")))
+            let submitted = try await harness.jobs.submit(JobSubmission(audio: audio, filename: "speech.wav", requestID: "req_pipeline1"))
+            let done = try await harness.waitForFinalState(submitted.id)
+            #expect(done.status == .completed, "error: \(done.error ?? "")")
+            let transcript = try #require(done.transcript)
+            for word in ["hello", "world", "test", "transcription", "system"] {
+                #expect(transcript.text.contains(word), "\(word) missing from \"\(transcript.text)\"")
+            }
+            #expect(transcript.words.allSatisfy { $0.end > $0.start && $0.start >= 0 })
+            #expect(transcript.duration > 3 && transcript.duration < 5)
+            #expect(!transcript.segments.isEmpty)
+            #expect(done.processingTimeSeconds != nil)
 
-        let lines = try harness.logs.lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
-        let jobLines = lines.filter { $0["job_id"] as? String == submitted.id }
-        #expect(jobLines.count >= 10)
-        #expect(jobLines.allSatisfy { $0["request_id"] as? String == "req_pipeline1" }, "every line about the job carries its request_id")
-        let loggers = Set(jobLines.compactMap { $0["logger"] as? String })
-        #expect(loggers.isSuperset(of: ["dalston.orchestrator", "dalston.engine.audio-prepare", "dalston.engine.transcribe", "dalston.engine.merge"]))
-        #expect(jobLines.contains { $0["event"] as? String == "task_started" && $0["task_id"] as? String == "\(submitted.id)_transcribe" })
+            let lines = try harness.logs.lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+            let jobLines = lines.filter { $0["job_id"] as? String == submitted.id }
+            #expect(jobLines.count >= 10)
+            #expect(jobLines.allSatisfy { $0["request_id"] as? String == "req_pipeline1" }, "every line about the job carries its request_id")
+            let loggers = Set(jobLines.compactMap { $0["logger"] as? String })
+            #expect(loggers.isSuperset(of: ["dalston.orchestrator", "dalston.engine.audio-prepare", "dalston.engine.transcribe", "dalston.engine.merge"]))
+            #expect(jobLines.contains { $0["event"] as? String == "task_started" && $0["task_id"] as? String == "\(submitted.id)_transcribe" })
+        }
     }
 
     @Test func corruptAudioFailsTheJobWithAReadableErrorAndOthersAreUnaffected() async throws {
-        let harness = PipelineHarness(engines: [AudioPrepareEngine(), FlakyEngine(engineID: "transcribe", failures: 0, permanent: false), FlakyEngine(engineID: "merge", failures: 0, permanent: false)])
-        defer { Task { await harness.stop() } }
-        let corrupt = try await harness.jobs.submit(JobSubmission(audio: Array("RIFF....WAVEjunk".utf8), filename: "bad.wav", requestID: "req_bad"))
-        let good = try await harness.jobs.submit(JobSubmission(
-            audio: WAVEncoder.encode16BitMono((0..<8000).map { sin(Float($0) / 8) * 0.3 }, sampleRate: 8000), filename: "ok.wav", requestID: "req_ok"))
-        let failed = try await harness.waitForFinalState(corrupt.id)
-        #expect(failed.status == .failed)
-        #expect(failed.error?.contains("unsupported or corrupt audio") == true, "\(failed.error ?? "")")
-        #expect(try await harness.broker.state(.task("\(corrupt.id)_prepare"))[TaskField.attempt] == "1", "a permanent error is not retried")
-        #expect(try await harness.waitForFinalState(good.id).status == .completed)
+        let harness = try PipelineHarness(engines: [AudioPrepareEngine(), FlakyEngine(engineID: "transcribe", failures: 0, permanent: false), FlakyEngine(engineID: "merge", failures: 0, permanent: false)])
+        try await withTeardown({ await harness.stop() }) {
+            let corrupt = try await harness.jobs.submit(JobSubmission(audio: Array("RIFF....WAVEjunk".utf8), filename: "bad.wav", requestID: "req_bad"))
+            let good = try await harness.jobs.submit(JobSubmission(
+                audio: WAVEncoder.encode16BitMono((0..<8000).map { sin(Float($0) / 8) * 0.3 }, sampleRate: 8000), filename: "ok.wav", requestID: "req_ok"))
+            let failed = try await harness.waitForFinalState(corrupt.id)
+            #expect(failed.status == .failed)
+            #expect(failed.error?.contains("unsupported or corrupt audio") == true, "\(failed.error ?? "")")
+            #expect(try await harness.jobs.store.job(corrupt.id)?.tasks["prepare"]?.attempt == 1, "a permanent error is not retried")
+            #expect(try await harness.waitForFinalState(good.id).status == .completed)
+        }
     }
 
     @Test func transientFailuresAreRetriedWithBackoff() async throws {
-        let harness = PipelineHarness(engines: [
+        let harness = try PipelineHarness(engines: [
             FlakyEngine(engineID: "audio-prepare", failures: 0, permanent: false),
             FlakyEngine(engineID: "transcribe", failures: 2, permanent: false),
             FlakyEngine(engineID: "merge", failures: 0, permanent: false),
         ])
-        defer { Task { await harness.stop() } }
-        let job = try await harness.jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_retry"))
-        let done = try await harness.waitForFinalState(job.id)
-        #expect(done.status == .completed)
-        #expect(try await harness.broker.state(.task("\(job.id)_transcribe"))[TaskField.attempt] == "3")
-        let retries = harness.logs.lines.filter { $0.contains("task_retry_scheduled") && $0.contains(job.id) }
-        #expect(retries.count == 2)
+        try await withTeardown({ await harness.stop() }) {
+            let job = try await harness.jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_retry"))
+            let done = try await harness.waitForFinalState(job.id)
+            #expect(done.status == .completed)
+            #expect(try await harness.jobs.store.job(job.id)?.tasks["transcribe"]?.attempt == 3)
+            let retries = harness.logs.lines.filter { $0.contains("task_retry_scheduled") && $0.contains(job.id) }
+            #expect(retries.count == 2)
+        }
     }
 
     @Test func exhaustedRetriesFailTheJobWithTheEnginesError() async throws {
-        let harness = PipelineHarness(engines: [
+        let harness = try PipelineHarness(engines: [
             FlakyEngine(engineID: "audio-prepare", failures: 10, permanent: false),
         ], maximumAttempts: 2)
-        defer { Task { await harness.stop() } }
-        let job = try await harness.jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_fail"))
-        let done = try await harness.waitForFinalState(job.id)
-        #expect(done.status == .failed)
-        #expect(done.error?.contains("timedOut") == true || done.error?.contains("-1001") == true, "\(done.error ?? "")")
-        #expect(try await harness.broker.state(.task("\(job.id)_prepare"))[TaskField.attempt] == "2")
+        try await withTeardown({ await harness.stop() }) {
+            let job = try await harness.jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_fail"))
+            let done = try await harness.waitForFinalState(job.id)
+            #expect(done.status == .failed)
+            #expect(done.error?.contains("timedOut") == true || done.error?.contains("-1001") == true, "\(done.error ?? "")")
+            #expect(try await harness.jobs.store.job(job.id)?.tasks["prepare"]?.attempt == 2)
+        }
     }
 
-    @Test func cancellingAJobStopsItsRemainingTasks() async throws {
-        // No transcribe engine: the job waits at that stage until it is cancelled.
-        let harness = PipelineHarness(engines: [FlakyEngine(engineID: "audio-prepare", failures: 0, permanent: false)])
-        defer { Task { await harness.stop() } }
-        let job = try await harness.jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_cancel"))
-        #expect(await eventually { (try? await harness.jobs.job(job.id))?.currentStage == "transcribe" })
-        _ = try await harness.jobs.requestCancel(job.id, requestID: "req_cancel2")
-        let done = try await harness.waitForFinalState(job.id)
-        #expect(done.status == .cancelled)
-        #expect(try await harness.broker.state(.task("\(job.id)_transcribe"))[TaskField.status] == TaskStatus.cancelled.rawValue)
+    @Test func cancellingAJobStopsTheTaskInHandAndSchedulesNothingMore() async throws {
+        // A transcribe step that would take half a minute: the cancel must stop it.
+        let harness = try PipelineHarness(engines: [
+            FlakyEngine(engineID: "audio-prepare", failures: 0, permanent: false), SlowEngine(engineID: "transcribe", duration: .seconds(30)),
+            FlakyEngine(engineID: "merge", failures: 0, permanent: false),
+        ])
+        try await withTeardown({ await harness.stop() }) {
+            let job = try await harness.jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_cancel"))
+            #expect(await eventually { harness.logs.lines.contains { $0.contains("\"task_started\"") && $0.contains("\(job.id)_transcribe") } })
+            let cancelled = ContinuousClock.now
+            _ = try await harness.jobs.requestCancel(job.id, requestID: "req_cancel2")
+            let done = try await harness.waitForFinalState(job.id)
+            #expect(done.status == .cancelled)
+            #expect(await eventually { harness.logs.lines.contains { $0.contains("task_stopped_job_cancelled") && $0.contains(job.id) } })
+            #expect(ContinuousClock.now - cancelled < .seconds(15), "the 30 s step was stopped, not waited for")
+            #expect(try await harness.broker.queueStats(engine: "transcribe").inFlight == 0)
+            #expect(try await harness.jobs.store.job(job.id)?.tasks["merge"] == nil, "nothing was scheduled after the cancel")
+        }
+    }
+
+    @Test func aCancelAcceptedWhileNoOrchestratorRunsIsCarriedOutLater() async throws {
+        let broker = InMemoryBroker()
+        try await withTeardown({ await broker.shutdown() }) {
+            let deployment = Deployment(broker: broker, artifacts: FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-cancel-\(UUID().uuidString)")))
+            let jobs = deployment.jobService()
+            let job = try await jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_cancel_later"))
+            // Nobody hears the request: no orchestrator is running.
+            #expect(try await jobs.requestCancel(job.id, requestID: "req_cancel_later")?.status == .pending)
+            let orchestrator = Task { await deployment.orchestrator().run() }
+            try await withTeardown({ orchestrator.cancel(); await orchestrator.value }) { () async throws in
+                #expect(try await jobs.waitForFinalState(job.id, timeout: .seconds(30))?.status == .cancelled, "the start-up sweep carried the cancel out")
+                #expect(try await broker.queueStats(engine: "audio-prepare").waiting == 0, "no task of the cancelled job was enqueued")
+            }
+        }
     }
 }

@@ -97,3 +97,19 @@ public func freeTCPPort() throws -> Int {
 public struct PortUnavailable: Error, CustomStringConvertible {
     public var description: String { "could not find a free loopback port" }
 }
+
+/// Runs `body`, then `teardown`, awaited, whether `body` threw or not: what a `defer` would do
+/// if it could await (a `defer { Task { ... } }` leaves the teardown running after the test).
+public func withTeardown<Result>(
+    _ teardown: () async -> Void, isolation: isolated (any Actor)? = #isolation, run body: () async throws -> Result
+) async throws -> Result {
+    let result: Result
+    do {
+        result = try await body()
+    } catch {
+        await teardown()
+        throw error
+    }
+    await teardown()
+    return result
+}

@@ -1,4 +1,4 @@
-import DalstonBroker
+import DalstonPropagation
 import DalstonTracing
 import Foundation
 import Logging

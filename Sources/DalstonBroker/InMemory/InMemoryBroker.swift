@@ -109,7 +109,7 @@ public actor InMemoryBroker: Broker {
         }
         inFlight[engine, default: [:]][message.id] = Delivery(
             message: message, consumer: consumer, visibleAgainAt: .now + options.visibilityTimeout)
-        return ReceivedTask(envelope: envelope, engine: engine, receipt: String(message.id), deliveryCount: message.deliveries, receivedAt: Date())
+        return ReceivedTask(envelope: envelope, engine: engine, receipt: String(message.id), deliveryCount: message.deliveries, receivedAt: Date(), consumer: consumer)
     }
 
     private func takeExpiredDelivery(engine: String) -> Delivery? {
@@ -281,7 +281,7 @@ public actor InMemoryBroker: Broker {
             }
         }
         if case .acknowledge(let task)? = transition.effects.first {
-            guard let id = UInt64(task.receipt), inFlight[task.engine]?[id] != nil else {
+            guard let id = UInt64(task.receipt), inFlight[task.engine]?[id]?.consumer == task.consumer else {
                 return TransitionResult(applied: false, record: transition.returnsRecord ? current : [:])
             }
         }

@@ -34,7 +34,7 @@ extension RedisBroker {
             switch effect {
             case .acknowledge(let task):
                 scriptKeys.append(keys.taskStream(task.engine))
-                arguments += [RedisArgument("xack"), RedisArgument(keys.consumerGroup), RedisArgument(task.receipt)]
+                arguments += [RedisArgument("xack"), RedisArgument(keys.consumerGroup), RedisArgument(task.receipt), RedisArgument(task.consumer)]
             case .enqueue(var task):
                 task.enqueuedAt = Date()
                 scriptKeys.append(keys.taskStream(task.engineID))

@@ -71,7 +71,7 @@ extension RedisBroker {
                 }
             }
             guard let entry = entries.first else { continue }
-            if let task = try await accept(entry, engine: engine, stream: stream, deliveries: 1) { return task }
+            if let task = try await accept(entry, engine: engine, stream: stream, deliveries: 1, consumer: consumer) { return task }
         }
         return nil
     }
@@ -103,16 +103,16 @@ extension RedisBroker {
                 return nil
             }
             logger.warning("task_redelivered", metadata: ["engine_id": "\(engine)", "deliveries": .stringConvertible(deliveries), "entry": "\(entry.id)"])
-            return try await accept(entry, engine: engine, stream: stream, deliveries: deliveries)
+            return try await accept(entry, engine: engine, stream: stream, deliveries: deliveries, consumer: consumer)
         }
     }
 
     /// Decodes a delivered entry; an undecodable one goes to the dead letters (`nil`).
-    func accept(_ entry: RedisStreamEntry, engine: String, stream: String, deliveries: Int) async throws(BrokerError) -> ReceivedTask? {
+    func accept(_ entry: RedisStreamEntry, engine: String, stream: String, deliveries: Int, consumer: String) async throws(BrokerError) -> ReceivedTask? {
         let payload = entry.fields["envelope"] ?? []
         do {
             let envelope = try MessageCoding.decodeTask(payload)
-            return ReceivedTask(envelope: envelope, engine: engine, receipt: entry.id, deliveryCount: deliveries, receivedAt: Date())
+            return ReceivedTask(envelope: envelope, engine: engine, receipt: entry.id, deliveryCount: deliveries, receivedAt: Date(), consumer: consumer)
         } catch {
             let reason = entry.fields["envelope"] == nil ? "stream entry without an envelope field" : error.description
             try await moveToDeadLetters(entry: entry, engine: engine, deliveries: deliveries, reason: reason)

@@ -32,10 +32,11 @@ enum RedisScripts {
     /// KEYS[1] is the record; KEYS[2...] the keys of the effects, one each, in order.
     /// ARGV: the number of conditions, then per condition the field, the number of allowed values
     /// and the values (`""` = absent); the number of fields to set, then field/value pairs; the
-    /// number of effects, then per effect its kind and arguments (`xack` group entry, `xadd`
+    /// number of effects, then per effect its kind and arguments (`xack` group entry consumer, `xadd`
     /// payload, `publish` payload, `zadd` score member, `zrem` member); last `1` to return the
-    /// record. Acknowledgements run first: one that finds its entry no longer pending stops the
-    /// transition before anything is written. Returns `{applied (0/1), field, value, ...}`.
+    /// record. Acknowledgements run first: one whose entry is no longer pending for that consumer
+    /// (settled, or redelivered to another after its lease ran out) stops the transition before
+    /// anything is written. Returns `{applied (0/1), field, value, ...}`.
     static let transition = """
         local i = 1
         local function arg() local value = ARGV[i]; i = i + 1; return value end
@@ -56,6 +57,7 @@ enum RedisScripts {
             end
             local effect = {kind = kind, key = KEYS[1 + e], a = arg()}
             if kind == 'zadd' or kind == 'xack' then effect.b = arg() end
+            if kind == 'xack' then effect.c = arg() end
             effects[e] = effect
         end
         local wantsRecord = arg() == '1'
@@ -75,6 +77,7 @@ enum RedisScripts {
         end
         for _, effect in ipairs(effects) do
             if effect.kind == 'xack' then
+                if #redis.call('XPENDING', effect.key, effect.a, effect.b, effect.b, 1, effect.c) == 0 then return reply(0) end
                 if redis.call('XACK', effect.key, effect.a, effect.b) == 0 then return reply(0) end
                 redis.call('XDEL', effect.key, effect.b)
             end

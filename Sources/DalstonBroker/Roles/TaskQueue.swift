@@ -43,6 +43,8 @@ public struct ReceivedTask: Sendable, Equatable {
     /// 1 on first delivery; more after redeliveries.
     public let deliveryCount: Int
     public let receivedAt: Date
+    /// The consumer this delivery went to (a redelivery goes to another).
+    public let consumer: String
 
     /// Time spent waiting in the queue before this delivery.
     public var queueWait: TimeInterval? {
