@@ -200,3 +200,35 @@ struct PipelineTests {
         }
     }
 }
+
+@Suite("Artifacts")
+struct ArtifactStoreTests {
+    @Test func overwritingAnArtifactReplacesItAndLeavesNoTemporaryFiles() throws {
+        let store = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-artifacts-\(UUID().uuidString)"))
+        let reference = ArtifactReference(jobID: "job_a", name: "prepared.wav")
+        try store.write(Array("first".utf8), to: reference)
+        try store.write(Array("second".utf8), to: reference)  // a redelivered task writes again
+        #expect(try store.read(reference) == Array("second".utf8))
+        let files = try FileManager.default.contentsOfDirectory(atPath: store.fileURL(reference).deletingLastPathComponent().path)
+        #expect(files == ["prepared.wav"], "no temporary files left: \(files)")
+        #expect(ArtifactReference(key: reference.key) == reference)
+        #expect(ArtifactReference(key: "/etc/passwd") == nil)
+    }
+
+    @Test func aMissingOrUnwritableArtifactSaysWhichWithoutServerPaths() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-artifacts-\(UUID().uuidString)")
+        let store = FileArtifactStore(root: root)
+        let missing = ArtifactReference(jobID: "job_b", name: "result.json")
+        #expect(throws: ArtifactError.notFound(missing)) { try store.read(missing) }
+        // A file where the job's directory should be: the write fails, and says so by name.
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("jobs"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: root.appendingPathComponent("jobs/job_c").path, contents: Data())
+        do {
+            try store.write([1], to: ArtifactReference(jobID: "job_c", name: "audio.wav"))
+            Issue.record("the write should have failed")
+        } catch {
+            #expect(error.description.hasPrefix("artifact jobs/job_c/audio.wav cannot be stored"))
+            #expect(!error.description.contains(root.path), "\(error.description)")
+        }
+    }
+}
