@@ -16,6 +16,10 @@ public struct OrchestratorOptions: Sendable {
     /// How often active jobs are checked against their records, which recovers from missed
     /// events, from the orchestrator's own restarts and from other orchestrators dying.
     public var sweepInterval: Duration = .seconds(3)
+    /// How old an engine's deposited outcome must be before a sweep takes it as missed and
+    /// applies it (the event normally arrives within milliseconds). Outcomes from before this
+    /// orchestrator was listening are applied at once.
+    public var missedEventGrace: Duration = .seconds(5)
 
     public init() {}
 }
@@ -35,6 +39,8 @@ public actor Orchestrator {
     /// Jobs being advanced right now, and those asked for again meanwhile (see `advance`).
     private var advancing: Set<String> = []
     private var advanceAgain: Set<String> = []
+    /// Since when this orchestrator hears events: outcomes deposited earlier were missed.
+    private var listeningSince = Date.distantFuture
     /// One retry timer per job at most, kept so that stopping the orchestrator leaves none behind.
     private var retryTimers: [String: Task<Void, Never>] = [:]
 
@@ -58,6 +64,7 @@ public actor Orchestrator {
     public func run() async {
         let stream = events.events()
         _ = await stream.waitUntilReady(timeout: .seconds(10))
+        listeningSince = Date()
         logger.info("orchestrator_started")
         await sweep()
         await withTaskGroup(of: Void.self) { group in
@@ -218,10 +225,11 @@ public actor Orchestrator {
             }
             // Outcomes the engines deposited whose events this orchestrator missed (pub/sub is at
             // most once): apply them now, then go on from the job as it is afterwards.
+            let graceStart = Date().addingTimeInterval(-options.missedEventGrace.seconds)
             if let missed = job.tasks.values.compactMap({ state -> EventEnvelope? in
                 guard [.queued, .running].contains(state.status), let report = state.report,
                       report.data["attempt"]?.numberValue.map({ Int($0) }) == state.attempt else { return nil }
-                return report
+                return report.emittedAt < listeningSince || report.emittedAt < graceStart ? report : nil
             }).first {
                 logger.info("missed_outcome_applied", metadata: ["task_id": "\(missed.taskID ?? "")", "event_type": "\(missed.type)"])
                 guard let updated = await recordOutcome(missed, jobID: jobID) else { return }

@@ -124,7 +124,7 @@ public struct Deployment: Sendable {
             metrics.exposition?.add(BrokerMetricsSampler(
                 broker: broker, brokerKind: brokerKind, engineIDs: engines.engineIDs, instruments: metrics.instruments(for: "orchestrator")))
         }
-        if !roles.contains(.gateway), let exposition = metrics.exposition {
+        if !roles.contains(.gateway), metricsConfiguration.enabled, let exposition = metrics.exposition {
             let defaultPort = roles.contains(.orchestrator) ? 9400 : 9401
             let host = environment["DALSTON_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0"
             services.append(MetricsServer.application(exposition, host: host, port: metricsConfiguration.port ?? defaultPort))

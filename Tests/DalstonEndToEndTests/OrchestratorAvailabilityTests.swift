@@ -95,7 +95,10 @@ extension EndToEnd {
             let statuses = try await waitForAll(ids, deployment: deployment, timeout: .seconds(240))
             #expect(statuses.values.filter { $0 == "completed" }.count == 40, "\(statuses.filter { $0.value != "completed" })")
             let survivor = try #require(deployment.services["orchestrator-2"])
-            #expect(count("task_scheduled", in: [survivor]).count + killedAfter == 120, "every task scheduled once, by one or the other")
+            // The victim may have scheduled a task in its last instant without living to log it:
+            // the engines' lines are the exact count.
+            #expect(count("task_scheduled", in: [survivor]).count + killedAfter <= 120, "no task scheduled twice")
+            #expect(count("task_scheduled", in: [survivor]).count > 0, "the survivor carried on")
             let engines = ["audio-prepare", "transcribe", "merge"].compactMap { deployment.services[$0] }
             let ran = count("task_started", in: engines)
             #expect(ran.count == 120 && ran.values.allSatisfy { $0 == 1 }, "each task ran once: \(ran.filter { $0.value != 1 })")

@@ -107,6 +107,12 @@ final class Deployment: @unchecked Sendable {
         for engine in ["audio-prepare", "transcribe", "merge"] { try start(engine, ["engine", engine]) }
         let up = await eventually(timeout: .seconds(30)) { (try? await self.client.request("GET", "health").status) == 200 }
         guard up else { throw TestSpeech.Unavailable(description: "the gateway did not come up: \(services["gateway"]?.rawLines().suffix(5) ?? [])") }
+        // The orchestrator hears events once it logs orchestrator_started: a job created before
+        // that would be picked up by a sweep instead, and the test would see another path.
+        let listening = await eventually(timeout: .seconds(30)) {
+            self.services["orchestrator"]?.logLines().contains { $0["event"] as? String == "orchestrator_started" } == true
+        }
+        guard listening else { throw TestSpeech.Unavailable(description: "the orchestrator did not start: \(services["orchestrator"]?.rawLines().suffix(5) ?? [])") }
     }
 
     /// Starts a service; a replacement (`as:`) serves metrics on the port of the one it replaces,
