@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "DalstonRedis",
             dependencies: [
-                "DalstonLogging",
+                "DalstonCore", "DalstonLogging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -171,6 +171,7 @@ let package = Package(
         .executableTarget(
             name: "dalston-benchmarks",
             dependencies: [
+                "DalstonCore",
                 "DalstonLogging",
                 "DalstonRedis",
                 "DalstonBroker",

@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonBroker
 import DalstonEngineSDK
 import DalstonEngines
@@ -34,7 +35,7 @@ func runPipelineBenchmark() async throws {
         ids.append(try await jobs.submit(JobSubmission(audio: Array(audio), filename: "bench.wav", requestID: "req_bench_\(index)")).id)
     }
     try await waitForAll(ids) { try await jobs.job($0)?.status }
-    let embeddedSeconds = (ContinuousClock.now - start).secondsValue
+    let embeddedSeconds = (ContinuousClock.now - start).seconds
     let embeddedBreakdown = try await breakdown(ids, store: jobs.store)
     await running.stop()
     try? FileManager.default.removeItem(at: directory)
@@ -71,7 +72,7 @@ func runPipelineBenchmark() async throws {
     // that waiting costs nothing in them).
     let store = JobStore(state: redisBroker)
     while try await !store.activeJobIDs(limit: 1).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
-    let redisSeconds = (ContinuousClock.now - redisStart).secondsValue
+    let redisSeconds = (ContinuousClock.now - redisStart).seconds
     let commandsAfter = try await RedisCommandCount.read(redisBroker.client)
     let monitored = monitor.stop()
     for id in remoteIDs where try await store.job(id)?.status != .completed { throw BrokerError.unavailable("job \(id) did not complete") }

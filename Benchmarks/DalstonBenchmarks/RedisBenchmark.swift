@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonBroker
 import DalstonRedis
 import DalstonTestSupport
@@ -82,7 +83,7 @@ private func clientThroughput(server: RedisServerProcess, command: String, reque
         }
         try await group.waitForAll()
     }
-    return Double(perClient * clients) / (ContinuousClock.now - start).secondsValue
+    return Double(perClient * clients) / (ContinuousClock.now - start).seconds
 }
 
 /// `redis-benchmark ... --csv`: requests per second by test name.
@@ -115,7 +116,7 @@ private func roundTrips(_ broker: any Broker, count: Int) async throws -> [Doubl
             throw BrokerError.unavailable("benchmark task did not arrive")
         }
         try await broker.acknowledge(task)
-        if index >= 100 { latencies.append((ContinuousClock.now - start).secondsValue * 1000) }  // first 100: warm-up
+        if index >= 100 { latencies.append((ContinuousClock.now - start).seconds * 1000) }  // first 100: warm-up
     }
     return latencies
 }
@@ -127,13 +128,6 @@ private func median(_ values: [Double]) -> Double { values.sorted()[values.count
 private func percentile(_ values: [Double], _ fraction: Double) -> Double {
     let sorted = values.sorted()
     return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }
 
 extension Range where Bound == Int {

@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonPipeline
 import DalstonTestSupport
 import Foundation
@@ -76,7 +77,7 @@ func runTracingBenchmark() async throws {
                 let (body, _) = try await URLSession.shared.data(from: base.appendingPathComponent("v1/audio/transcriptions/\(id)"))
                 return ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["status"].flatMap { ($0 as? String).flatMap(JobStatus.init(rawValue:)) }
             }
-            let rate = Double(jobCount) / (ContinuousClock.now - start).secondsValue
+            let rate = Double(jobCount) / (ContinuousClock.now - start).seconds
             if isOn { onJobs.append(rate) } else { offJobs.append(rate) }
         }
     }

@@ -20,10 +20,10 @@ public struct EnvironmentValue: Sendable {
         }
     }
 
-    /// A TCP port (1–65535), or `defaultValue` when unset.
+    /// A TCP port (0–65535; 0 lets the system pick a free one), or `defaultValue` when unset.
     public func port(default defaultValue: Int?) throws(ConfigurationError) -> Int? {
         guard let text else { return defaultValue }
-        guard let port = Int(text), (1...65_535).contains(port) else { throw invalid("expected a port number from 1 to 65535") }
+        guard let port = Int(text), (0...65_535).contains(port) else { throw invalid("expected a port number 0-65535") }
         return port
     }
 

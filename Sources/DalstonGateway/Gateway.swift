@@ -48,7 +48,7 @@ public struct Gateway: Sendable {
         router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware(metrics: instruments))
         router.add(middleware: AuthenticationMiddleware(configuration: configuration, metrics: instruments))
-        router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/health") { _, _ in HealthResponse(status: "ok") }
         if let exposition = metrics.exposition {
             router.get("/metrics") { _, _ in
                 var headers = HTTPFields()
@@ -82,64 +82,40 @@ public struct Gateway: Sendable {
 
     // MARK: Native API
 
-    private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+    private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> EditedResponse<JobCreatedResponse> {
         let form = try await readForm(request)
         let submission = try makeSubmission(form, context: context, languageField: "language")
         let job = try await submit(submission, api: "native")
-        var response = Self.json(["id": job.id, "status": job.status.rawValue, "created_at": job.createdAt], status: .created)
-        response.headers[.location] = "/v1/audio/transcriptions/\(job.id)"
-        return response
+        return EditedResponse(
+            status: .created, headers: [.location: "/v1/audio/transcriptions/\(job.id)"],
+            response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt))
     }
 
-    private func transcription(_ context: GatewayRequestContext) async throws -> Response {
+    private func transcription(_ context: GatewayRequestContext) async throws -> JobResponse {
         let id = try context.parameters.require("id")
         guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcription job \(id)") }
-        return Self.json(Self.nativeView(job))
+        return JobResponse(job)
     }
 
-    private func listTranscriptions(_ request: Request) async throws -> Response {
+    private func listTranscriptions(_ request: Request) async throws -> JobListResponse {
         let limitText = request.uri.queryParameters["limit"].map(String.init) ?? "20"
         guard let limit = Int(limitText), (1...100).contains(limit) else { throw APIError.badRequest("limit must be a number from 1 to 100") }
         let views = try await jobs.recentJobs(limit: limit)
-        return Self.json(["jobs": views.map(Self.nativeView), "count": views.count])
+        return JobListResponse(jobs: views.map(JobResponse.init), count: views.count)
     }
 
-    private func cancelTranscription(_ context: GatewayRequestContext) async throws -> Response {
+    private func cancelTranscription(_ context: GatewayRequestContext) async throws -> EditedResponse<CancelResponse> {
         let id = try context.parameters.require("id")
         guard let job = try await jobs.requestCancel(id, requestID: context.requestID) else { throw APIError.notFound("no transcription job \(id)") }
         if job.status.isFinal {
             throw APIError(.conflict, type: "conflict", message: "job \(id) is already \(job.status.rawValue) and cannot be cancelled")
         }
-        return Self.json(["id": id, "status": job.status.rawValue, "cancel_requested": true], status: .accepted)
-    }
-
-    /// A job as the native API shows it (also what `dalston transcribe --json` prints).
-    public static func nativeView(_ job: JobView) -> [String: Any] {
-        var view: [String: Any] = [
-            "id": job.id, "status": job.status.rawValue, "created_at": job.createdAt, "progress": job.progress,
-            "model_id": job.modelID, "language_code": job.language, "request_id": job.requestID,
-        ]
-        if let stage = job.currentStage { view["current_stage"] = stage }
-        if let completed = job.completedAt { view["completed_at"] = completed }
-        if let error = job.error { view["error"] = ["type": "processing_failed", "message": error] }
-        if let seconds = job.processingTimeSeconds { view["processing_time_seconds"] = seconds }
-        if let transcript = job.transcript {
-            view["text"] = transcript.text
-            view["duration"] = transcript.duration
-            view["language_code"] = transcript.languageCode
-            view["segments"] = transcript.segments.map { ["id": $0.id, "start": $0.start, "end": $0.end, "text": $0.text] as [String: Any] }
-            view["words"] = transcript.words.map { word -> [String: Any] in
-                var item: [String: Any] = ["text": word.text, "start": word.start, "end": word.end]
-                if let confidence = word.confidence { item["confidence"] = confidence }
-                return item
-            }
-        }
-        return view
+        return EditedResponse(status: .accepted, response: CancelResponse(id: id, status: job.status.rawValue, cancelRequested: true))
     }
 
     // MARK: ElevenLabs-compatible API
 
-    private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+    private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
         let form = try await readForm(request)
         if form["cloud_storage_url"] != nil && form["file"] == nil {
             throw APIError.badRequest("cloud_storage_url is not supported; upload the audio as the file field")
@@ -151,10 +127,10 @@ public struct Gateway: Sendable {
         if let current = try await jobs.waitForFinalState(job.id, timeout: configuration.synchronousTimeout), current.status.isFinal {
             return try Self.elevenLabsResponse(current)
         }
-        throw APIError(.gatewayTimeout, type: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.components.seconds)) s; fetch it later from /v1/speech-to-text/transcripts/\(job.id)")
+        throw APIError(.gatewayTimeout, type: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.seconds)) s; fetch it later from /v1/speech-to-text/transcripts/\(job.id)")
     }
 
-    private func elevenLabsTranscript(_ context: GatewayRequestContext) async throws -> Response {
+    private func elevenLabsTranscript(_ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
         let id = try context.parameters.require("id")
         guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id)") }
         guard job.status.isFinal else {
@@ -163,24 +139,11 @@ public struct Gateway: Sendable {
         return try Self.elevenLabsResponse(job)
     }
 
-    /// `{language_code, language_probability, text, words: [{text, start, end, type, logprob}], transcription_id}`,
-    /// with `spacing` entries between words as ElevenLabs returns them.
-    static func elevenLabsResponse(_ job: JobView) throws -> Response {
+    static func elevenLabsResponse(_ job: JobView) throws -> ElevenLabsTranscriptResponse {
         guard job.status == .completed, let transcript = job.transcript else {
             throw APIError(.unprocessableContent, type: "transcription_failed", message: job.error ?? "transcription \(job.id) was \(job.status.rawValue)")
         }
-        var words: [[String: Any]] = []
-        for (index, word) in transcript.words.enumerated() {
-            if index > 0 {
-                let previous = transcript.words[index - 1]
-                words.append(["text": " ", "start": previous.end, "end": word.start, "type": "spacing", "logprob": 0.0])
-            }
-            words.append(["text": word.text, "start": word.start, "end": word.end, "type": "word", "logprob": log(max(word.confidence ?? 1, 1e-6))])
-        }
-        return json([
-            "language_code": transcript.languageCode, "language_probability": 1.0, "text": transcript.text,
-            "words": words, "transcription_id": job.id,
-        ])
+        return ElevenLabsTranscriptResponse(id: job.id, transcript: transcript)
     }
 
     // MARK: Status
@@ -240,14 +203,6 @@ public struct Gateway: Sendable {
             audio: file.body, filename: file.filename ?? "audio.wav", language: language.isEmpty || language == "auto" ? "en" : language,
             modelID: form["model_id"]?.text.trimmed.nonEmpty ?? "pocketsphinx-en-us", timestampsGranularity: granularity,
             requestID: context.requestID)
-    }
-
-    static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        // Unsorted: sorting compares keys through ICU collation, half the CPU of a small response.
-        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

@@ -1,3 +1,4 @@
+import DalstonCore
 /// How the gateway listens and whom it lets in, from the environment.
 public struct GatewayConfiguration: Sendable {
     public enum SecurityMode: String, Sendable {
@@ -28,11 +29,12 @@ public struct GatewayConfiguration: Sendable {
     public static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
         if let host = environment["DALSTON_HOST"], !host.isEmpty { configuration.host = host }
-        if let text = environment["DALSTON_PORT"], !text.isEmpty {
-            guard let port = Int(text), (0...65535).contains(port) else {
-                throw Invalid(description: "invalid DALSTON_PORT=\"\(text)\": expected a port number 0-65535")
-            }
-            configuration.port = port
+        do {
+            configuration.port = try EnvironmentValue("DALSTON_PORT", in: environment).port(default: configuration.port) ?? configuration.port
+            configuration.maximumUploadBytes = try EnvironmentValue("DALSTON_MAX_UPLOAD_MB", in: environment)
+                .integer(in: 1...4096, default: configuration.maximumUploadBytes / (1024 * 1024)) * 1024 * 1024
+        } catch {
+            throw Invalid(description: error.description)
         }
         configuration.apiKeys = Set((environment["DALSTON_API_KEYS"] ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty })
         if let raw = environment["DALSTON_API_KEYS"], !raw.isEmpty, configuration.apiKeys.isEmpty {
@@ -49,12 +51,6 @@ public struct GatewayConfiguration: Sendable {
         }
         if configuration.securityMode == .apiKey && configuration.apiKeys.isEmpty {
             throw Invalid(description: "DALSTON_SECURITY_MODE=api_key needs DALSTON_API_KEYS (comma-separated keys)")
-        }
-        if let text = environment["DALSTON_MAX_UPLOAD_MB"], !text.isEmpty {
-            guard let megabytes = Int(text), megabytes > 0, megabytes <= 4096 else {
-                throw Invalid(description: "invalid DALSTON_MAX_UPLOAD_MB=\"\(text)\": expected 1-4096")
-            }
-            configuration.maximumUploadBytes = megabytes * 1024 * 1024
         }
         return configuration
     }

@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonLogging
 import DalstonMetrics
 import Foundation
@@ -64,7 +65,7 @@ public struct RequestIDMiddleware: RouterMiddleware {
             }
             response.headers[.requestID] = requestID
             let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = elapsed.seconds
             logger.info("http_request", metadata: [
                 "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? route)",
                 "status_code": .stringConvertible(Int(response.status.code)),

@@ -23,11 +23,10 @@ public struct MetricsConfiguration: Sendable, Equatable {
         } catch {
             throw Invalid(description: error.description)
         }
-        if let text = environment["METRICS_PORT"], !text.isEmpty {
-            guard let port = Int(text), (0...65535).contains(port) else {
-                throw Invalid(description: "invalid METRICS_PORT=\"\(text)\": expected a port number 0-65535")
-            }
-            configuration.port = port
+        do {
+            configuration.port = try EnvironmentValue("METRICS_PORT", in: environment).port(default: nil)
+        } catch {
+            throw Invalid(description: error.description)
         }
         return configuration
     }

@@ -1,3 +1,4 @@
+import DalstonCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -141,12 +142,6 @@ public struct Backoff: Sendable, Equatable {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
-    }
-}
 
 extension String {
     func trimmingCharacters(in set: String) -> String {

@@ -67,7 +67,7 @@ struct TranscribeCommand: AsyncParsableCommand {
             let jobs = deployment.jobService()
             let job = try await jobs.submit(JobSubmission(audio: Array(audio), filename: file, requestID: "req_cli_\(UUID().uuidString.prefix(8).lowercased())"))
             if let view = try await jobs.waitForFinalState(job.id, timeout: .seconds(600)) {
-                try printResult(Gateway.nativeView(view), status: view.status.rawValue)
+                try printResult(JobResponse(view))
             }
         } catch {
             await running.stop()
@@ -132,6 +132,19 @@ struct TranscribeCommand: AsyncParsableCommand {
 
     private func clearProgress() {
         if isatty(2) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+
+    private func printResult(_ job: JobResponse) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(job), as: UTF8.self))
+        } else if job.status == "completed" {
+            print(job.text ?? "")
+        }
+        if job.status != "completed" {
+            throw ValidationError("transcription \(job.status): \(job.error?.message ?? job.status)")
+        }
     }
 
     private func printResult(_ view: [String: Any], status: String) throws {

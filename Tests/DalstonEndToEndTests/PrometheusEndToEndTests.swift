@@ -83,15 +83,18 @@ extension EndToEnd {
             #expect(listed.status == 0, "\(listed.stderr)")
             let expressions = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String])
             #expect(expressions.count >= 20, "dashboards and rules hold \(expressions.count) expressions")
-            // Give rate() windows a few more samples.
-            try await Task.sleep(for: .seconds(3))
+            // rate() needs two samples in its window: ask until every expression has data (or 30 s).
             var failures: [String] = []
-            for expression in expressions {
-                do {
-                    if try await prometheus.query(expression).isEmpty { failures.append("no data: \(expression)") }
-                } catch {
-                    failures.append("rejected: \(error)")
+            _ = await eventually(timeout: .seconds(30)) {
+                failures = []
+                for expression in expressions {
+                    do {
+                        if try await prometheus.query(expression).isEmpty { failures.append("no data: \(expression)") }
+                    } catch {
+                        failures.append("rejected: \(error)")
+                    }
                 }
+                return failures.isEmpty
             }
             #expect(failures.isEmpty, "\(failures.count) of \(expressions.count) expressions: \(failures.joined(separator: "\n"))")
 

@@ -23,8 +23,12 @@ extension EndToEnd {
             let text = job["text"] as? String ?? ""
             for word in ["hello", "world", "test", "transcription", "system"] { #expect(text.contains(word), "\(word) not in \(text)") }
 
-            // Give the last lines a moment to be written, then read every process's log.
-            try await Task.sleep(for: .milliseconds(300))
+            // The last line about the job (merge's task_completed) is written just after the job
+            // completes: wait for it, then read every process's log.
+            let mergeDone = await eventually(timeout: .seconds(10)) {
+                deployment.services["merge"]?.logLines().contains { $0["event"] as? String == "task_completed" && $0["job_id"] as? String == id } == true
+            }
+            #expect(mergeDone)
             var processesWithTheRequest: Set<String> = []
             for (name, service) in deployment.services {
                 let raw = service.rawLines()

@@ -1,3 +1,4 @@
+import DalstonCore
 import Foundation
 
 /// A unit of work for one engine type, as it travels on a queue.
@@ -91,7 +92,7 @@ public enum MessageCoding {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            try container.encode(Timestamp.string(date))
         }
         do {
             return Array(try encoder.encode(message))
@@ -127,8 +128,7 @@ public enum MessageCoding {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-            if let date = try? Date(text, strategy: .iso8601) { return date }
+            if let date = Timestamp.date(text) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO-8601 date: \(text)"))
         }
         do {

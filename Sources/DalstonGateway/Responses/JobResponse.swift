@@ -1,0 +1,105 @@
+import DalstonPipeline
+import Hummingbird
+
+/// A job as the native API shows it (`GET /v1/audio/transcriptions/{id}`, listings, and what
+/// `dalston transcribe --json` prints). The transcript fields appear once it is completed.
+public struct JobResponse: ResponseEncodable, Sendable {
+    public struct Failure: Codable, Sendable {
+        public let type: String
+        public let message: String
+    }
+
+    public struct Segment: Codable, Sendable {
+        public let id: Int
+        public let start: Double
+        public let end: Double
+        public let text: String
+    }
+
+    public struct Word: Codable, Sendable {
+        public let text: String
+        public let start: Double
+        public let end: Double
+        public let confidence: Double?
+    }
+
+    public let id: String
+    public let status: String
+    public let createdAt: String
+    public let completedAt: String?
+    public let progress: Int
+    public let currentStage: String?
+    public let modelID: String
+    public let languageCode: String
+    public let requestID: String
+    public let error: Failure?
+    public let processingTimeSeconds: Double?
+    public let text: String?
+    public let duration: Double?
+    public let segments: [Segment]?
+    public let words: [Word]?
+
+    public init(_ job: JobView) {
+        id = job.id
+        status = job.status.rawValue
+        createdAt = job.createdAt
+        completedAt = job.completedAt
+        progress = job.progress
+        currentStage = job.currentStage
+        modelID = job.modelID
+        languageCode = job.transcript?.languageCode ?? job.language
+        requestID = job.requestID
+        error = job.error.map { Failure(type: "processing_failed", message: $0) }
+        processingTimeSeconds = job.processingTimeSeconds
+        text = job.transcript?.text
+        duration = job.transcript?.duration
+        segments = job.transcript?.segments.map { Segment(id: $0.id, start: $0.start, end: $0.end, text: $0.text) }
+        words = job.transcript?.words.map { Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, progress, error, text, duration, segments, words
+        case createdAt = "created_at"
+        case completedAt = "completed_at"
+        case currentStage = "current_stage"
+        case modelID = "model_id"
+        case languageCode = "language_code"
+        case requestID = "request_id"
+        case processingTimeSeconds = "processing_time_seconds"
+    }
+}
+
+/// `POST /v1/audio/transcriptions` (asynchronous): 201 with the new job's id.
+struct JobCreatedResponse: ResponseEncodable {
+    let id: String
+    let status: String
+    let createdAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, status
+        case createdAt = "created_at"
+    }
+}
+
+/// `GET /v1/audio/transcriptions`.
+struct JobListResponse: ResponseEncodable {
+    let jobs: [JobResponse]
+    let count: Int
+}
+
+/// `DELETE /v1/audio/transcriptions/{id}`: 202, the cancel is under way.
+struct CancelResponse: ResponseEncodable {
+    let id: String
+    let status: String
+    let cancelRequested: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, status
+        case cancelRequested = "cancel_requested"
+    }
+}
+
+/// `GET /health`.
+struct HealthResponse: ResponseEncodable {
+    let status: String
+}
