@@ -13,26 +13,33 @@ cd "$(dirname "$0")/.."
 baseline=$1 candidate=$2 jobs=${3:-20} rounds=${4:-3}
 audio=Samples/hello-world.wav
 work=$(mktemp -d)
+redis_port=""
 trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { python3 -c 'import time; print(time.monotonic())'; }
 
-submit_all() { # PORT → job ids on stdout
-  for _ in $(seq "$jobs"); do
-    curl -sf -F "file=@$audio" "http://127.0.0.1:$1/v1/audio/transcriptions" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' &
+submit_all() { # PORT → job ids on stdout, one per line (each upload answers into its own file)
+  rm -f "$work"/created.*
+  for index in $(seq "$jobs"); do
+    curl -sf -o "$work/created.$index" -F "file=@$audio" "http://127.0.0.1:$1/v1/audio/transcriptions" &
   done
   wait
+  for index in $(seq "$jobs"); do
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/created.$index"
+  done
 }
 
 wait_all() { # PORT IDS... ; fails unless every job completed
   local port=$1; shift
   for id in "$@"; do
-    while :; do
-      status=$(curl -sf "http://127.0.0.1:$port/v1/audio/transcriptions/$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')
-      case $status in completed) break ;; failed|cancelled) echo "job $id $status" >&2; return 1 ;; esac
+    for _ in $(seq 3000); do
+      status=$(curl -sf "http://127.0.0.1:$port/v1/audio/transcriptions/$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' || echo unknown)
+      case $status in completed) continue 2 ;; failed|cancelled) echo "job $id $status" >&2; return 1 ;; esac
       sleep 0.1
     done
+    echo "job $id did not complete in 300 s (last status: $status)" >&2
+    return 1
   done
 }
 
@@ -95,10 +102,11 @@ declare -A up sep total sent
 for round in $(seq "$rounds"); do
   for side in baseline candidate; do
     binary=${!side}
-    up[$side]+="$(one_process "$binary") "
+    up_rate=$(one_process "$binary")
+    up[$side]+="$up_rate "
     read -r rate per_job sent_per_job < <(separate_processes "$binary")
     sep[$side]+="$rate "; total[$side]+="$per_job "; sent[$side]+="$sent_per_job "
-    echo "round $round $side: up ${up[$side]##* } sep $rate jobs/s, $per_job commands/job ($sent_per_job sent)" >&2
+    printf 'round %s %-9s: up %.2f jobs/s; separate %.2f jobs/s, %.1f commands/job (%.1f sent)\n' "$round" "$side" "$up_rate" "$rate" "$per_job" "$sent_per_job" >&2
   done
 done
 

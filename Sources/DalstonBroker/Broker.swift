@@ -9,6 +9,9 @@ import Foundation
 /// pub/sub and hashes, for separate processes and machines) and `InMemoryBroker` (the embedded
 /// default when `REDIS_URL` is unset).
 public protocol Broker: TaskQueue, EventBus, StateStore, WorkerRegistry {
+    /// The timeouts and limits it was made with (lease renewal is derived from them).
+    var options: BrokerOptions { get }
+
     /// Stops background work and releases connections.
     func shutdown() async
 }

@@ -14,7 +14,8 @@ public struct EngineRunnerOptions: Sendable {
     public var heartbeatInterval: Duration = .seconds(5)
     /// On shutdown, how long the task in hand may still run before it is requeued.
     public var shutdownGracePeriod: Duration = .seconds(20)
-    /// How often the lease of a running task is renewed (keep well under the visibility timeout).
+    /// How often the lease of a running task is renewed: well under the visibility timeout (the
+    /// runtime sets a third of it, at most 10 s).
     public var leaseRenewalInterval: Duration = .seconds(10)
 
     public init() {}

@@ -49,6 +49,7 @@ public struct Gateway: Sendable {
         router.add(middleware: RequestIDMiddleware(metrics: instruments))
         router.add(middleware: AuthenticationMiddleware(configuration: configuration, metrics: instruments))
         router.get("/health") { _, _ in HealthResponse(status: "ok") }
+        router.get("/ready") { _, _ in await self.readiness() }
         if let exposition = metrics.exposition {
             router.get("/metrics") { _, _ in
                 var headers = HTTPFields()
@@ -147,6 +148,28 @@ public struct Gateway: Sendable {
     }
 
     // MARK: Status
+
+    /// `/ready`: whether this gateway can take jobs now (the broker answers, the artifact store
+    /// takes a write), for load balancers and orchestrators; `/health` stays plain liveness.
+    private func readiness() async -> EditedResponse<ReadyResponse> {
+        var broker = "ok"
+        do {
+            _ = try await queues.knownEngines()
+        } catch {
+            broker = "\(error)"
+        }
+        var storage = "ok"
+        let probe = ArtifactReference(jobID: "_readiness", name: "probe")
+        do {
+            try jobs.artifacts.write(Array("ok".utf8), to: probe)
+        } catch {
+            storage = error.description
+        }
+        let ready = broker == "ok" && storage == "ok"
+        return EditedResponse(
+            status: ready ? .ok : .serviceUnavailable, headers: ready ? [:] : [.retryAfter: "5"],
+            response: ReadyResponse(status: ready ? "ready" : "not_ready", broker: broker, storage: storage))
+    }
 
     private func status() async throws -> StatusResponse {
         var queueStats: [String: StatusResponse.Queue] = [:]

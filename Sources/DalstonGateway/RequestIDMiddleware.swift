@@ -1,3 +1,5 @@
+import DalstonPipeline
+import DalstonBroker
 import DalstonCore
 import DalstonLogging
 import DalstonMetrics
@@ -59,6 +61,20 @@ public struct RequestIDMiddleware: RouterMiddleware {
             } catch let error as HTTPError {
                 let type = error.status == .contentTooLarge ? "payload_too_large" : (error.status.code < 500 ? "invalid_request" : "internal_error")
                 response = Self.json(status: error.status, body: APIError.body(type: type, message: error.body ?? error.status.reasonPhrase))
+            } catch let error as BrokerError {
+                // The broker (Redis) is down: the request may succeed later, so say when to retry.
+                logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
+                response = Self.json(status: .serviceUnavailable, body: APIError.body(
+                    type: "service_unavailable", message: "the job queue cannot be reached right now; retry in a few seconds (request_id \(requestID))"))
+                response.headers[.retryAfter] = "5"
+            } catch let error as ArtifactError {
+                logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
+                let full = error.description.lowercased().contains("no space left")
+                response = Self.json(status: full ? HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage") : .serviceUnavailable, body: APIError.body(
+                    type: full ? "insufficient_storage" : "storage_unavailable",
+                    message: full ? "the server has no space left for the upload; retry later or send a smaller file"
+                        : "the server cannot store the upload right now; retry later (request_id \(requestID))"))
+                if !full { response.headers[.retryAfter] = "30" }
             } catch {
                 logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
                 response = Self.json(status: .internalServerError, body: APIError.body(type: "internal_error", message: "the server failed to handle the request; see the gateway log for request_id \(requestID)"))
@@ -119,7 +135,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     static func isPublic(_ path: String) -> Bool {
-        path == "/health" || path == "/metrics"
+        path == "/health" || path == "/ready" || path == "/metrics"
     }
 
     /// Compares against every key in constant time per key, so response timing does not reveal

@@ -20,6 +20,9 @@ public struct OrchestratorOptions: Sendable {
     /// applies it (the event normally arrives within milliseconds). Outcomes from before this
     /// orchestrator was listening are applied at once.
     public var missedEventGrace: Duration = .seconds(5)
+    /// A job whose record has not changed for this long fails ("no progress"): the last resort
+    /// when a task is lost for good (its dead-letter announcement missed, say). `nil`: never.
+    public var stallTimeout: Duration? = .seconds(3600)
 
     public init() {}
 }
@@ -101,7 +104,7 @@ public actor Orchestrator {
         let spanName: String
         switch event.type {
         case PipelineEvent.jobCreated: spanName = "orchestrator.handle_job"
-        case PipelineEvent.taskCompleted, PipelineEvent.taskFailed: spanName = "orchestrator.handle_task_completed"
+        case PipelineEvent.taskCompleted, PipelineEvent.taskFailed, PipelineEvent.taskDeadLettered: spanName = "orchestrator.handle_task_completed"
         case PipelineEvent.jobCancelRequested: spanName = "orchestrator.handle_cancel"
         default: return
         }
@@ -118,7 +121,7 @@ public actor Orchestrator {
                 span.attributes["dalston.task_id"] = event.taskID
                 logger.debug("event_received", metadata: ["task_id": "\(event.taskID ?? "")"])
                 switch event.type {
-                case PipelineEvent.taskCompleted, PipelineEvent.taskFailed:
+                case PipelineEvent.taskCompleted, PipelineEvent.taskFailed, PipelineEvent.taskDeadLettered:
                     let job = await recordOutcome(event, jobID: jobID)
                     await advance(jobID: jobID, known: job, readySince: event.emittedAt)
                 default:
@@ -237,6 +240,13 @@ public actor Orchestrator {
                 return
             }
             let plan = TaskGraph.plan(jobID: jobID)
+            if let stallTimeout = options.stallTimeout, Date().timeIntervalSince(job.updatedAt ?? job.createdAt) > stallTimeout.seconds {
+                let stage = job.currentStage ?? plan.first?.stage ?? "prepare"
+                let task = plan.first { $0.stage == stage } ?? plan[0]
+                try await failJob(job, task: task, error: "no progress for \(Int(stallTimeout.seconds)) s at the \(stage) stage; the job was given up",
+                                  attempts: job.tasks[stage]?.attempt ?? 0)
+                return
+            }
             if job.status == .pending {
                 withSpan("orchestrator.build_dag") { span in
                     span.attributes["dalston.job_id"] = jobID

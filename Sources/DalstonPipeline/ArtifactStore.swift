@@ -56,8 +56,9 @@ public enum ArtifactError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Artifacts as files under a data directory (`DALSTON_DATA_DIR`): `<root>/jobs/<job_id>/<name>`.
-/// Writes go to a temporary file in the same directory and are renamed over the target (atomic
-/// on POSIX, and overwriting an existing artifact never loses it).
+/// Writes go to a temporary file in the same directory, are flushed to disk (`fsync`) and renamed
+/// over the target (`rename(2)`: atomic, and overwriting an existing artifact, as a redelivered
+/// task does, never loses it); a failed write removes its temporary file.
 public struct FileArtifactStore: ArtifactStore {
     public let root: URL
 
@@ -89,6 +90,10 @@ public struct FileArtifactStore: ArtifactStore {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data(bytes).write(to: temporary)
+            // On disk before the rename makes it visible: a crash leaves the old bytes or the new.
+            let handle = try FileHandle(forWritingTo: temporary)
+            defer { try? handle.close() }
+            try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw .unwritable(reference, reason: Self.reason(error))

@@ -24,9 +24,11 @@ public enum PipelineEvent {
     public static let jobFailed = "job_failed"
     public static let jobCancelRequested = "job_cancel_requested"
     public static let jobCancelled = "job_cancelled"
+    /// The broker gave up on a task (see `DeadLetterAnnouncement`): its job fails.
+    public static let taskDeadLettered = DeadLetterAnnouncement.eventType
     /// Every event type (metrics label anything else as `other`).
     public static let all: Set<String> = [
-        jobCreated, taskStarted, taskCompleted, taskFailed, jobCompleted, jobFailed, jobCancelRequested, jobCancelled,
+        jobCreated, taskStarted, taskCompleted, taskFailed, taskDeadLettered, jobCompleted, jobFailed, jobCancelRequested, jobCancelled,
     ]
 }
 

@@ -55,6 +55,8 @@ public struct Deployment: Sendable {
         self.metrics = metrics
         self.metricsConfiguration = metricsConfiguration
         self.tracing = tracing
+        // Renew a running task's lease well within its visibility timeout, whatever it is set to.
+        runnerOptions.leaseRenewalInterval = min(.seconds(10), broker.options.visibilityTimeout / 3)
     }
 
     /// Everything from the environment, after `Observability` has checked and set up logging,
@@ -68,9 +70,12 @@ public struct Deployment: Sendable {
         } catch {
             throw ConfigurationError(description: error.description)
         }
-        return Deployment(
+        var deployment = Deployment(
             environment: environment, broker: broker, artifacts: FileArtifactStore.fromEnvironment(environment), engines: engines,
             metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
+        let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(3600))
+        deployment.orchestratorOptions.stallTimeout = stall == .zero ? nil : stall
+        return deployment
     }
 
     // MARK: Components
@@ -126,7 +131,8 @@ public struct Deployment: Sendable {
         }
         if !roles.contains(.gateway), metricsConfiguration.enabled, let exposition = metrics.exposition {
             let defaultPort = roles.contains(.orchestrator) ? 9400 : 9401
-            let host = environment["DALSTON_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "0.0.0.0"
+            // The configured host, loopback unless set: /metrics is not for the world by default.
+            let host = environment["DALSTON_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
             services.append(MetricsServer.application(exposition, host: host, port: metricsConfiguration.port ?? defaultPort))
         }
         return services

@@ -13,8 +13,8 @@ struct EventBusConformanceTests {
         try await withTeardown({ await broker.shutdown() }) {
             let first = broker.events()
             let second = broker.events()
-            #expect(await first.waitUntilReady())
-            #expect(await second.waitUntilReady())
+            #expect(await first.waitUntilReady(timeout: .seconds(30)))
+            #expect(await second.waitUntilReady(timeout: .seconds(30)))
             let types = ["job_created", "task_completed", "job_completed"]
             for type in types {
                 try await broker.publish(EventEnvelope(type: type, jobID: "job_1", data: ["progress": 50], metadata: ["request_id": "req_ev"]))

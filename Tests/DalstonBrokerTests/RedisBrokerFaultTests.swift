@@ -59,7 +59,7 @@ struct RedisBrokerFaultTests {
         let server = try #require(harness.server)
         try await withTeardown({ await broker.shutdown() }) {
             let events = broker.events()
-            #expect(await events.waitUntilReady())
+            #expect(await events.waitUntilReady(timeout: .seconds(30)))
             let raw = RedisClient(configuration: server.configuration)
             try await withTeardown({ await raw.shutdown() }) {
                 try await raw.publish("dalston:events", Array("garbage".utf8))

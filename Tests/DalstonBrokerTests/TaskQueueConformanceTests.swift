@@ -106,7 +106,9 @@ struct TaskQueueConformanceTests {
             #expect(ContinuousClock.now - received > .seconds(4), "the original lease has run out")
             #expect(try await broker.receive(engine: "transcribe", consumer: "other", waitUpTo: .milliseconds(200)) == nil,
                     "the renewed lease still holds")
-            try await broker.acknowledge(held)
+            // Still this worker's delivery: its settling transition (what engines do) applies.
+            let settled = try await broker.transition(StateTransition(.job(held.envelope.jobID), set: ["task.transcribe.report": "done"], effects: [.acknowledge(held)]))
+            #expect(settled.applied, "a renewed delivery stays with its worker")
             #expect(try await broker.queueStats(engine: "transcribe").inFlight == 0)
         }
     }

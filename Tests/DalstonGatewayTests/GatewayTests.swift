@@ -82,7 +82,7 @@ struct GatewayTests {
     @Test func aJobIsCreatedWithItsRequestIDAndAnnounced() async throws {
         let fixture = GatewayFixture()
         let events = fixture.broker.events()
-        #expect(await events.waitUntilReady())
+        #expect(await events.waitUntilReady(timeout: .seconds(30)))
         try await fixture.test { client in
             let body = multipart([("language", "en"), ("timestamps_granularity", "word")], file: wav)
             let id = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers([("X-Request-ID", "req_gateway_test")]), body: body) { response in
@@ -200,6 +200,46 @@ struct GatewayTests {
         #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "api_key"]) }
         #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_PORT": "http"]) }
         #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "oauth"]) }
+        // Separators without a key must not quietly turn authentication off.
+        for blank in [" , ", ",", "  ,,  "] {
+            #expect(throws: GatewayConfiguration.Invalid.self, "\(blank)") { try GatewayConfiguration.fromEnvironment(["DALSTON_API_KEYS": blank]) }
+        }
+    }
+
+    @Test func aBrokerThatCannotBeReachedGives503WithRetryAfterAndReadinessSaysSo() async throws {
+        let fixture = GatewayFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(json(response.body)["status"] as? String == "ready")
+            }
+            await fixture.broker.shutdown()
+            try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: wav)) { response in
+                #expect(response.status == .serviceUnavailable, "\(String(buffer: response.body))")
+                #expect(response.headers[.retryAfter] == "5")
+                #expect((json(response.body)["error"] as? [String: Any])?["type"] as? String == "service_unavailable")
+            }
+            try await client.execute(uri: "/ready", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(json(response.body)["status"] as? String == "not_ready")
+            }
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok, "liveness does not depend on the broker")
+            }
+        }
+    }
+
+    @Test func anUploadWithAnAbsurdFileExtensionIsStoredUnderASafeName() async throws {
+        let fixture = GatewayFixture()
+        try await fixture.test { client in
+            let boundary = "XyZ"
+            var body = ByteBuffer(string: "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.\(String(repeating: "x", count: 250))\"\r\nContent-Type: audio/wav\r\n\r\n")
+            body.writeBytes(wav)
+            body.writeString("\r\n--\(boundary)--\r\n")
+            try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: body) { response in
+                #expect(response.status == .created, "\(String(buffer: response.body))")
+            }
+        }
     }
 
     @Test func theClientSideBuilderProducesWhatTheGatewayAccepts() async throws {

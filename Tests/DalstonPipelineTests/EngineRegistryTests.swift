@@ -37,7 +37,7 @@ struct EngineRegistryTests {
         let running = try deployment.start([.engine("shout")])
         try await withTeardown({ await running.stop() }) {
             let events = broker.events()
-            #expect(await events.waitUntilReady())
+            #expect(await events.waitUntilReady(timeout: .seconds(30)))
             try await broker.enqueue(TaskEnvelope(
                 taskID: "task_shout", jobID: "job_shout", engineID: "shout", stage: "shout", input: ["text": "hello"],
                 metadata: ["request_id": "req_shout"]))

@@ -147,6 +147,10 @@ public actor InMemoryBroker: Broker {
     }
 
     private func recordDeadLetter(engine: String, payload: [UInt8], deliveries: Int, reason: String) {
+        if let task = try? MessageCoding.decodeTask(payload),
+           let announcement = try? MessageCoding.encode(DeadLetterAnnouncement.event(for: task, reason: reason, deliveries: deliveries)) {
+            deliverEvent(announcement)
+        }
         deadLetterQueues[engine, default: []].append(DeadLetter(engine: engine, reason: reason, payload: payload, deliveries: deliveries, failedAt: Date()))
         if deadLetterQueues[engine, default: []].count > Self.deadLetterLimit {
             deadLetterQueues[engine]?.removeFirst()
@@ -155,6 +159,7 @@ public actor InMemoryBroker: Broker {
     }
 
     public func queueStats(engine: String) async throws(BrokerError) -> QueueStats {
+        guard !isShutDown else { throw .shutDown }
         let queued = waiting[engine] ?? []
         let delivered = inFlight[engine]?.values.map(\.message) ?? []
         let oldest = (queued + delivered).map(\.enqueuedAt).min()
@@ -168,7 +173,8 @@ public actor InMemoryBroker: Broker {
     }
 
     public func knownEngines() async throws(BrokerError) -> [String] {
-        Set(waiting.keys).union(inFlight.keys).union(deadLetterQueues.keys).sorted()
+        guard !isShutDown else { throw .shutDown }
+        return Set(waiting.keys).union(inFlight.keys).union(deadLetterQueues.keys).sorted()
     }
 
     // MARK: Waiting for work
@@ -249,10 +255,12 @@ public actor InMemoryBroker: Broker {
     // MARK: State
 
     public func record(_ key: StateKey) async throws(BrokerError) -> [String: String] {
-        records[key] ?? [:]
+        guard !isShutDown else { throw .shutDown }
+        return records[key] ?? [:]
     }
 
     public func saveRecord(_ key: StateKey, fields: [String: String]) async throws(BrokerError) {
+        guard !isShutDown else { throw .shutDown }
         records[key, default: [:]].merge(fields) { _, new in new }
     }
 
@@ -301,7 +309,8 @@ public actor InMemoryBroker: Broker {
     }
 
     public func indexMembers(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [String] {
-        (indexes[index] ?? [:]).filter { $0.value <= (maximumScore ?? .infinity) }
+        guard !isShutDown else { throw .shutDown }
+        return (indexes[index] ?? [:]).filter { $0.value <= (maximumScore ?? .infinity) }
             .sorted { ($0.value, $0.key) > ($1.value, $1.key) }.prefix(limit).map(\.key)
     }
 
@@ -316,10 +325,12 @@ public actor InMemoryBroker: Broker {
     // MARK: Workers
 
     public func heartbeat(_ worker: WorkerHeartbeat) async throws(BrokerError) {
+        guard !isShutDown else { throw .shutDown }
         workers[worker.workerID] = worker
     }
 
     public func liveWorkers() async throws(BrokerError) -> [WorkerHeartbeat] {
+        guard !isShutDown else { throw .shutDown }
         let cutoff = Date().addingTimeInterval(-options.workerTimeout.seconds)
         return workers.values.filter { $0.lastSeen >= cutoff }.sorted { $0.workerID < $1.workerID }
     }

@@ -121,8 +121,14 @@ extension RedisBroker {
     }
 
     func moveToDeadLetters(entry: RedisStreamEntry, engine: String, deliveries: Int, reason: String) async throws(BrokerError) {
-        _ = try await settle(engine: engine, receipt: entry.id, script: RedisScripts.Settle.deadLetter, extraKeys: [keys.deadLetterStream(engine)],
-                             extraArguments: deadLetterFields(engine: engine, payload: entry.fields["envelope"] ?? [], deliveries: deliveries, reason: reason))
+        let payload = entry.fields["envelope"] ?? []
+        var keys = [self.keys.deadLetterStream(engine)]
+        var arguments = deadLetterFields(engine: engine, payload: payload, deliveries: deliveries, reason: reason)
+        if let task = try? MessageCoding.decodeTask(payload) {
+            keys.append(self.keys.events)
+            arguments.append(RedisArgument(bytes: try MessageCoding.encode(DeadLetterAnnouncement.event(for: task, reason: reason, deliveries: deliveries))))
+        }
+        _ = try await settle(engine: engine, receipt: entry.id, script: RedisScripts.Settle.deadLetter, extraKeys: keys, extraArguments: arguments)
         logger.error("task_dead_lettered", metadata: ["engine_id": "\(engine)", "reason": "\(reason)", "deliveries": .stringConvertible(deliveries)])
     }
 
@@ -139,10 +145,12 @@ extension RedisBroker {
 
     public func renewLease(_ task: ReceivedTask) async throws(BrokerError) {
         let stream = keys.taskStream(task.engine)
-        // XCLAIM with min-idle 0 and JUSTID resets the idle time without counting a delivery.
+        // XCLAIM to the same consumer with min-idle 0 and JUSTID resets the idle time without
+        // counting a delivery or moving the entry to another consumer (whose name would then no
+        // longer match the worker's when it settles).
         let reply = try await redis {
             try await client.send(RedisCommand(
-                "XCLAIM", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument("lease-\(task.receipt)"), 0,
+                "XCLAIM", RedisArgument(stream), RedisArgument(keys.consumerGroup), RedisArgument(task.consumer), 0,
                 RedisArgument(task.receipt), "JUSTID"))
         }
         guard reply.elements?.isEmpty == false else { throw .unknownDelivery(task.receipt) }
@@ -159,8 +167,9 @@ extension RedisBroker {
 
     public func deadLetter(_ task: ReceivedTask, reason: String) async throws(BrokerError) {
         let fields = deadLetterFields(engine: task.engine, payload: try MessageCoding.encode(task.envelope), deliveries: task.deliveryCount, reason: reason)
+            + [RedisArgument(bytes: try MessageCoding.encode(DeadLetterAnnouncement.event(for: task.envelope, reason: reason, deliveries: task.deliveryCount)))]
         guard try await settle(engine: task.engine, receipt: task.receipt, script: RedisScripts.Settle.deadLetter,
-                               extraKeys: [keys.deadLetterStream(task.engine)], extraArguments: fields) else {
+                               extraKeys: [keys.deadLetterStream(task.engine), keys.events], extraArguments: fields) else {
             throw .unknownDelivery(task.receipt)
         }
         logger.error("task_dead_lettered", metadata: ["engine_id": "\(task.engine)", "reason": "\(reason)", "deliveries": .stringConvertible(task.deliveryCount)])

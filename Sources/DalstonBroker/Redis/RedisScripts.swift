@@ -17,12 +17,14 @@ enum RedisScripts {
             return 1
             """
         /// KEYS[2]: the dead-letter stream; ARGV[3..8]: max length, engine, reason, payload,
-        /// deliveries, failed_at.
+        /// deliveries, failed_at. KEYS[3] and ARGV[9] (optional): the events channel and the
+        /// `task_dead_lettered` announcement.
         static let deadLetter = """
             if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
             redis.call('XDEL', KEYS[1], ARGV[2])
             redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'engine', ARGV[4], 'reason', ARGV[5],
                 'payload', ARGV[6], 'deliveries', ARGV[7], 'failed_at', ARGV[8])
+            if KEYS[3] then redis.call('PUBLISH', KEYS[3], ARGV[9]) end
             return 1
             """
     }

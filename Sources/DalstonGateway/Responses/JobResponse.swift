@@ -103,3 +103,10 @@ struct CancelResponse: ResponseEncodable {
 struct HealthResponse: ResponseEncodable {
     let status: String
 }
+
+/// `GET /ready`: `ready` only when the broker answers and the artifact store takes a write.
+struct ReadyResponse: ResponseEncodable {
+    let status: String
+    let broker: String
+    let storage: String
+}
