@@ -22,7 +22,7 @@ public struct OrchestratorOptions: Sendable {
     public var missedEventGrace: Duration = .seconds(5)
     /// A job whose record has not changed for this long fails ("no progress"): the last resort
     /// when a task is lost for good (its dead-letter announcement missed, say). `nil`: never.
-    public var stallTimeout: Duration? = .seconds(3600)
+    public var stallTimeout: Duration? = .seconds(21_600)
 
     public init() {}
 }

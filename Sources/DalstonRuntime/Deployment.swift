@@ -73,7 +73,7 @@ public struct Deployment: Sendable {
         var deployment = Deployment(
             environment: environment, broker: broker, artifacts: FileArtifactStore.fromEnvironment(environment), engines: engines,
             metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
-        let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(3600))
+        let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(21_600))
         deployment.orchestratorOptions.stallTimeout = stall == .zero ? nil : stall
         return deployment
     }
