@@ -41,6 +41,18 @@ struct BrokerHarness: Sendable {
     }
 }
 
+extension BrokerHarness {
+    /// Runs `body` with a fresh broker of `kind` and shuts the broker down afterwards, awaited.
+    static func with(
+        _ kind: BrokerKind, configure: (inout BrokerOptions) -> Void = { _ in }, _ body: (any Broker) async throws -> Void
+    ) async throws {
+        let harness = try await make(kind, configure: configure)
+        try await withTeardown({ await harness.broker.shutdown() }) {
+            try await body(harness.broker)
+        }
+    }
+}
+
 func task(_ number: Int, engine: String = "transcribe", requestID: String = "req_test") -> TaskEnvelope {
     TaskEnvelope(
         taskID: "task_\(number)", jobID: "job_\(number / 10)", engineID: engine, stage: "transcribe",

@@ -8,9 +8,7 @@ import Testing
 struct EventBusConformanceTests {
     @Test(arguments: BrokerKind.available)
     func eventsReachEverySubscriberInOrder(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             let first = broker.events()
             let second = broker.events()
             #expect(await first.waitUntilReady(timeout: .seconds(30)))

@@ -8,9 +8,7 @@ import Testing
 struct StateStoreConformanceTests {
     @Test(arguments: BrokerKind.available)
     func recordsAndIndexes(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             try await broker.saveRecord(.job("job_1"), fields: ["status": "pending", "request_id": "req_1"])
             try await broker.saveRecord(.job("job_1"), fields: ["status": "running"])
             #expect(try await broker.record(.job("job_1")) == ["status": "running", "request_id": "req_1"])
@@ -31,9 +29,7 @@ struct StateStoreConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func aTransitionAppliesOnlyWhenItsConditionsHoldAndThenDoesEverythingItSays(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             let events = broker.events()
             #expect(await events.waitUntilReady(timeout: .seconds(30)))
             let created = EventEnvelope(type: "job_created", jobID: "job_t", metadata: ["request_id": "req_t"])
@@ -69,9 +65,7 @@ struct StateStoreConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func ofManyConcurrentIdenticalTransitionsExactlyOneApplies(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             for job in 0..<10 {
                 try await broker.saveRecord(.job("job_\(job)"), fields: ["status": "running"])
             }
@@ -94,9 +88,7 @@ struct StateStoreConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func anAcknowledgementEffectSettlesTheDeliveryOrStopsTheTransition(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind) { $0.visibilityTimeout = .milliseconds(400) }
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind, configure: { $0.visibilityTimeout = .milliseconds(400) }) { broker in
             try await broker.enqueue(task(7))
             let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(5)))
             let outcome = EventEnvelope(type: "task_completed", jobID: first.envelope.jobID, taskID: first.envelope.taskID)
@@ -124,9 +116,7 @@ struct WorkerRegistryConformanceTests {
     @Test(arguments: BrokerKind.available)
     func onlyWorkersWithARecentHeartbeatAreAlive(kind: BrokerKind) async throws {
         // Generous bounds: a starved CI machine may pause for seconds between the calls.
-        let harness = try await BrokerHarness.make(kind) { $0.workerTimeout = .seconds(60) }
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind, configure: { $0.workerTimeout = .seconds(60) }) { broker in
             try await broker.heartbeat(WorkerHeartbeat(workerID: "w-live", engineID: "transcribe", status: "busy", currentTaskID: "task_1"))
             try await broker.heartbeat(WorkerHeartbeat(workerID: "w-stale", engineID: "merge", status: "idle", lastSeen: Date().addingTimeInterval(-300)))
             let live = try await broker.liveWorkers()

@@ -8,9 +8,7 @@ import Testing
 struct TaskQueueConformanceTests {
     @Test(arguments: BrokerKind.available)
     func enqueueReceiveAcknowledgeInOrder(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             for number in 1...3 { try await broker.enqueue(task(number)) }
             var stats = try await broker.queueStats(engine: "transcribe")
             #expect(stats.waiting == 3 && stats.inFlight == 0)
@@ -40,9 +38,7 @@ struct TaskQueueConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func anEmptyQueueTimesOutAndAWaitingReceiverWakesOnEnqueue(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             var start = ContinuousClock.now
             #expect(try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .milliseconds(300)) == nil)
             let waited = ContinuousClock.now - start
@@ -60,9 +56,7 @@ struct TaskQueueConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func cancellingAWaitingReceiverReturnsPromptly(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             let receiver = Task { try await broker.receive(engine: "idle", consumer: "w", waitUpTo: .seconds(30)) }
             try await Task.sleep(for: .milliseconds(200))
             let start = ContinuousClock.now
@@ -75,9 +69,7 @@ struct TaskQueueConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func aTaskNeverAcknowledgedIsRedeliveredToAnotherWorker(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind) { $0.visibilityTimeout = .milliseconds(300) }
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind, configure: { $0.visibilityTimeout = .milliseconds(300) }) { broker in
             try await broker.enqueue(task(1))
             let lost = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(10)))
             // The worker "dies": it never acknowledges.
@@ -94,9 +86,7 @@ struct TaskQueueConformanceTests {
         // Only a receive can take an expired task, and none runs until after the renewal, so a
         // late renewal (a starved CI machine) still counts: the check asks, after the original
         // lease ran out, whether the renewed one still holds.
-        let harness = try await BrokerHarness.make(kind) { $0.visibilityTimeout = .seconds(4) }
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind, configure: { $0.visibilityTimeout = .seconds(4) }) { broker in
             try await broker.enqueue(task(1))
             let held = try #require(try await broker.receive(engine: "transcribe", consumer: "slow", waitUpTo: .seconds(10)))
             let received = ContinuousClock.now
@@ -162,9 +152,7 @@ struct TaskQueueConformanceTests {
 
     @Test(arguments: BrokerKind.available)
     func requeueAndExplicitDeadLetter(kind: BrokerKind) async throws {
-        let harness = try await BrokerHarness.make(kind)
-        let broker = harness.broker
-        try await withTeardown({ await broker.shutdown() }) {
+        try await BrokerHarness.with(kind) { broker in
             try await broker.enqueue(task(1))
             try await broker.enqueue(task(2))
             let first = try #require(try await broker.receive(engine: "transcribe", consumer: "stopping", waitUpTo: .seconds(10)))
