@@ -177,10 +177,15 @@ public actor Orchestrator {
                 try? await jobs.forgetActive(jobID)
                 continue
             }
-            // No event to continue: what the sweep schedules joins the trace of the job's request.
-            await IncomingMessageContext.with(job.messageMetadata, requiresRequestID: false, logger: logger) {
-                await advance(jobID: jobID, known: job)
-            }
+            await advanceWithoutEvent(job)
+        }
+    }
+
+    /// Advances a job on the orchestrator's own initiative (sweep, retry timer): with no event
+    /// to continue, what it schedules joins the trace of the request that created the job.
+    private func advanceWithoutEvent(_ job: JobRecord) async {
+        await IncomingMessageContext.with(job.messageMetadata, requiresRequestID: false, logger: logger) {
+            await advance(jobID: job.id, known: job)
         }
     }
 
@@ -322,11 +327,9 @@ public actor Orchestrator {
             span.attributes["dalston.task.attempt"] = attempt
             span.attributes["messaging.operation.type"] = "send"
             span.attributes["messaging.destination.name"] = task.engineID
-            var metadata = [MessageMetadataKey.jobID: job.id, MessageMetadataKey.taskID: task.taskID]
-            if !job.requestID.isEmpty { metadata[MessageMetadataKey.requestID] = job.requestID }
-            MessageTracing.inject(into: &metadata)
             let envelope = TaskEnvelope(
-                taskID: task.taskID, jobID: job.id, engineID: task.engineID, stage: task.stage, attempt: attempt, input: input, metadata: metadata)
+                taskID: task.taskID, jobID: job.id, engineID: task.engineID, stage: task.stage, attempt: attempt, input: input,
+                metadata: correlation(job, taskID: task.taskID))
             let scheduled = try await jobs.schedule(envelope, of: job, from: from, progress: progress)
             span.attributes["dalston.scheduled"] = scheduled
             return scheduled
@@ -413,14 +416,13 @@ public actor Orchestrator {
     private func retryDue(jobID: String) async {
         retryTimers[jobID] = nil
         guard let job = try? await jobs.job(jobID) else { return }
-        await IncomingMessageContext.with(job.messageMetadata, requiresRequestID: false, logger: logger) {
-            await advance(jobID: jobID, known: job)
-        }
+        await advanceWithoutEvent(job)
     }
 
-    private func correlation(_ job: JobRecord) -> [String: String] {
-        var metadata = [MessageMetadataKey.jobID: job.id]
-        if !job.requestID.isEmpty { metadata[MessageMetadataKey.requestID] = job.requestID }
+    /// The job's correlation fields and the current span's trace context, for a message.
+    private func correlation(_ job: JobRecord, taskID: String? = nil) -> [String: String] {
+        var metadata = job.correlation
+        metadata[MessageMetadataKey.taskID] = taskID
         MessageTracing.inject(into: &metadata)
         return metadata
     }

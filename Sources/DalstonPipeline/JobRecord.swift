@@ -92,12 +92,17 @@ public struct JobRecord: Sendable, Equatable {
         return fields
     }
 
-    /// The correlation and trace context that messages about this job carry.
-    public var messageMetadata: [String: String] {
-        var metadata = traceContext
-        metadata[MessageMetadataKey.jobID] = id
+    /// `job_id` and `request_id`, which every message about this job carries.
+    public var correlation: [String: String] {
+        var metadata = [MessageMetadataKey.jobID: id]
         if !requestID.isEmpty { metadata[MessageMetadataKey.requestID] = requestID }
         return metadata
+    }
+
+    /// The correlation fields with the trace context of the request that created the job: what
+    /// work started without a message (sweeps, retry timers) continues from.
+    public var messageMetadata: [String: String] {
+        traceContext.merging(correlation) { _, correlation in correlation }
     }
 }
 

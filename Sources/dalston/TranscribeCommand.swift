@@ -86,24 +86,32 @@ struct TranscribeCommand: AsyncParsableCommand {
         request.setValue(form.contentType, forHTTPHeaderField: "Content-Type")
         if let key = apiKey ?? ProcessInfo.processInfo.environment["DALSTON_API_KEY"] { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         let created = try await send(request, body: body)
-        guard let id = created["id"] as? String else { throw ValidationError("the gateway did not return a job id: \(created)") }
+        guard let id = ((try? JSONSerialization.jsonObject(with: created)) as? [String: Any])?["id"] as? String else {
+            throw ValidationError("the gateway did not return a job id: \(String(decoding: created, as: UTF8.self))")
+        }
         var last = ""
         while true {
             var poll = URLRequest(url: base.appendingPathComponent("v1/audio/transcriptions/\(id)"))
             if let key = apiKey ?? ProcessInfo.processInfo.environment["DALSTON_API_KEY"] { poll.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-            let view = try await send(poll, body: nil)
-            let status = view["status"] as? String ?? "unknown"
-            last = progressLine(status: status, stage: view["current_stage"] as? String, progress: view["progress"] as? Int ?? 0, previous: last)
-            if ["completed", "failed", "cancelled"].contains(status) {
+            let data = try await send(poll, body: nil)
+            let job: JobResponse
+            do {
+                job = try JSONDecoder().decode(JobResponse.self, from: data)
+            } catch {
+                throw ValidationError("the gateway answered with a job this client cannot read: \(error)")
+            }
+            last = progressLine(status: job.status, stage: job.currentStage, progress: job.progress, previous: last)
+            if ["completed", "failed", "cancelled"].contains(job.status) {
                 clearProgress()
-                try printResult(view, status: status)
+                try printResult(job)
                 return
             }
             try await Task.sleep(for: .milliseconds(250))
         }
     }
 
-    private func send(_ request: URLRequest, body: Data?) async throws -> [String: Any] {
+    /// The body of a 2xx answer; anything else is an error with the gateway's message.
+    private func send(_ request: URLRequest, body: Data?) async throws -> Data {
         let (data, response): (Data, URLResponse)
         do {
             if let body {
@@ -114,12 +122,12 @@ struct TranscribeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot reach the gateway at \(server): \(error.localizedDescription); start it with `dalston up`, or use --embedded")
         }
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
             let message = (object["error"] as? [String: Any])?["message"] as? String ?? String(decoding: data, as: UTF8.self)
             throw ValidationError("the gateway answered \(http.statusCode): \(message)")
         }
-        return object
+        return data
     }
 
     private func progressLine(status: String, stage: String?, progress: Int, previous: String) -> String {
@@ -144,19 +152,6 @@ struct TranscribeCommand: AsyncParsableCommand {
         }
         if job.status != "completed" {
             throw ValidationError("transcription \(job.status): \(job.error?.message ?? job.status)")
-        }
-    }
-
-    private func printResult(_ view: [String: Any], status: String) throws {
-        if json {
-            let data = try JSONSerialization.data(withJSONObject: view, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
-        } else if status == "completed" {
-            print(view["text"] as? String ?? "")
-        }
-        if status != "completed" {
-            let message = (view["error"] as? [String: Any])?["message"] as? String ?? status
-            throw ValidationError("transcription \(status): \(message)")
         }
     }
 }

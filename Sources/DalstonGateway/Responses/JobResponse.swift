@@ -3,7 +3,7 @@ import Hummingbird
 
 /// A job as the native API shows it (`GET /v1/audio/transcriptions/{id}`, listings, and what
 /// `dalston transcribe --json` prints). The transcript fields appear once it is completed.
-public struct JobResponse: ResponseEncodable, Sendable {
+public struct JobResponse: ResponseEncodable, Decodable, Sendable {
     public struct Failure: Codable, Sendable {
         public let type: String
         public let message: String
