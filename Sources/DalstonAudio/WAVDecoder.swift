@@ -37,45 +37,16 @@ public enum WAVDecoder {
     public static let maximumChannels = 8
 
     public static func decode(_ bytes: [UInt8]) throws(AudioDecodingError) -> PCMAudio {
-        guard bytes.count >= 12 else { throw AudioDecodingError("file too short to be a WAV (\(bytes.count) bytes)") }
-        guard ascii(bytes, 0, 4) == "RIFF" || ascii(bytes, 0, 4) == "RF64" else {
-            throw AudioDecodingError("not a WAV file (no RIFF header); only WAV audio is accepted")
-        }
-        guard ascii(bytes, 8, 4) == "WAVE" else { throw AudioDecodingError("RIFF file is not WAVE audio") }
-
-        var format: Format?
-        var data: Range<Int>?
-        var offset = 12
-        while offset + 8 <= bytes.count {
-            let id = ascii(bytes, offset, 4)
-            let declared = Int(readUInt32(bytes, offset + 4))
-            let bodyStart = offset + 8
-            let available = bytes.count - bodyStart
-            switch id {
-            case "fmt ":
-                guard declared >= 16, available >= 16 else { throw AudioDecodingError("fmt chunk too short") }
-                format = try Format(bytes, at: bodyStart, size: min(declared, available))
-            case "data":
-                // Streamed files may declare 0 or 0xFFFFFFFF: take what is there.
-                let length = (declared == 0 || declared > available) ? available : declared
-                data = bodyStart..<(bodyStart + length)
-            default:
-                break
-            }
-            if data != nil && format != nil { break }
-            guard declared <= available else { break }
-            offset = bodyStart + declared + (declared & 1)  // chunks are padded to even sizes
-        }
-        guard let format else { throw AudioDecodingError("no fmt chunk") }
-        guard let data else { throw AudioDecodingError("no data chunk") }
-        let frames = data.count / format.blockAlign
+        guard let header = try header(bytes, isComplete: true) else { throw AudioDecodingError("no data chunk") }
+        let format = header.format
+        let frames = header.dataLength(fileLength: bytes.count) / format.blockAlign
         guard frames > 0 else { throw AudioDecodingError("no audio samples in the data chunk") }
 
         var channels = [[Float]](repeating: [], count: format.channels)
         for channel in 0..<format.channels { channels[channel].reserveCapacity(frames) }
         let bytesPerSample = format.bitsPerSample / 8
         for frame in 0..<frames {
-            let frameStart = data.lowerBound + frame * format.blockAlign
+            let frameStart = header.dataOffset + frame * format.blockAlign
             for channel in 0..<format.channels {
                 channels[channel].append(format.sample(bytes, at: frameStart + channel * bytesPerSample))
             }
@@ -83,13 +54,54 @@ public enum WAVDecoder {
         return PCMAudio(sampleRate: format.sampleRate, channels: channels)
     }
 
-    private struct Format {
-        enum Encoding { case integer, float }
-        let encoding: Encoding
-        let channels: Int
-        let sampleRate: Int
-        let blockAlign: Int
-        let bitsPerSample: Int
+    /// Reads the header from the first bytes of a file, so an upload can be judged (format,
+    /// duration) before the rest arrives. Returns nil while `prefix` ends before the data chunk
+    /// begins and more may come (`isComplete` false).
+    public static func header(_ prefix: [UInt8], isComplete: Bool) throws(AudioDecodingError) -> WAVHeader? {
+        guard prefix.count >= 12 else {
+            if isComplete { throw AudioDecodingError("file too short to be a WAV (\(prefix.count) bytes)") }
+            return nil
+        }
+        guard ascii(prefix, 0, 4) == "RIFF" || ascii(prefix, 0, 4) == "RF64" else {
+            throw AudioDecodingError("not a WAV file (no RIFF header); only WAV audio is accepted")
+        }
+        guard ascii(prefix, 8, 4) == "WAVE" else { throw AudioDecodingError("RIFF file is not WAVE audio") }
+        var format: Format?
+        var offset = 12
+        while offset + 8 <= prefix.count {
+            let id = ascii(prefix, offset, 4)
+            let declared = Int(readUInt32(prefix, offset + 4))
+            let bodyStart = offset + 8
+            let available = prefix.count - bodyStart
+            switch id {
+            case "fmt ":
+                guard declared >= 16 else { throw AudioDecodingError("fmt chunk too short") }
+                guard available >= min(declared, 40) else {
+                    if isComplete { throw AudioDecodingError("fmt chunk too short") }
+                    return nil
+                }
+                format = try Format(prefix, at: bodyStart, size: min(declared, available))
+            case "data":
+                guard let format else { throw AudioDecodingError("no fmt chunk before the data chunk") }
+                // Streamed files may declare 0 or 0xFFFFFFFF: the file's length decides then.
+                return WAVHeader(format: format, dataOffset: bodyStart, declaredDataLength: declared == 0 || declared == 0xFFFF_FFFF ? nil : declared)
+            default:
+                break
+            }
+            offset = bodyStart + declared + (declared & 1)  // chunks are padded to even sizes
+        }
+        if isComplete { throw AudioDecodingError(format == nil ? "no fmt chunk" : "no data chunk") }
+        return nil
+    }
+
+    /// The sample layout of a WAV file.
+    public struct Format: Sendable, Equatable {
+        public enum Encoding: Sendable { case integer, float }
+        public let encoding: Encoding
+        public let channels: Int
+        public let sampleRate: Int
+        public let blockAlign: Int
+        public let bitsPerSample: Int
 
         init(_ bytes: [UInt8], at start: Int, size: Int) throws(AudioDecodingError) {
             var tag = Int(readUInt16(bytes, start))
@@ -151,4 +163,28 @@ func readUInt16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
 
 func readUInt32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
     UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+}
+
+/// What a WAV file's header says: its format and where the samples are.
+public struct WAVHeader: Sendable, Equatable {
+    public let format: WAVDecoder.Format
+    /// Where the samples begin.
+    public let dataOffset: Int
+    /// The data chunk's size as the header declares it (nil for streamed files that do not say).
+    public let declaredDataLength: Int?
+
+    /// Sample bytes in a file of `fileLength` bytes: the declared size when the file holds it.
+    public func dataLength(fileLength: Int) -> Int {
+        let available = max(0, fileLength - dataOffset)
+        return min(declaredDataLength ?? available, available)
+    }
+
+    public func duration(fileLength: Int) -> Double {
+        Double(dataLength(fileLength: fileLength) / format.blockAlign) / Double(format.sampleRate)
+    }
+
+    /// Bytes of a file holding `seconds` of audio.
+    public func fileLength(forSeconds seconds: Double) -> Int {
+        dataOffset + Int(seconds * Double(format.sampleRate)) * format.blockAlign
+    }
 }

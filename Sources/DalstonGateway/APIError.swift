@@ -7,11 +7,14 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     public let status: HTTPResponse.Status
     public let type: String
     public let message: String
+    /// Seconds after which the request may succeed (`Retry-After`), for refusals under load.
+    public let retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, type: String, message: String) {
+    public init(_ status: HTTPResponse.Status, type: String, message: String, retryAfter: Int? = nil) {
         self.status = status
         self.type = type
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, type: "invalid_request", message: message) }
@@ -24,6 +27,7 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         let body = Self.body(type: type, message: message)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -3,9 +3,11 @@ import DalstonBroker
 import DalstonCore
 import DalstonMetrics
 import DalstonPipeline
+import DalstonPropagation
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -23,6 +25,8 @@ public struct Gateway: Sendable {
     /// The process's metrics: the gateway records its own and serves all of them at `/metrics`.
     let metrics: MetricsRuntime
     let instruments: Instruments
+    /// Uploads being received now, bounded by `maximumConcurrentUploads`.
+    let uploadSlots: UploadSlots
 
     public init(
         configuration: GatewayConfiguration, jobs: JobService, queues: any TaskQueue, workers: any WorkerRegistry, brokerKind: String,
@@ -30,11 +34,14 @@ public struct Gateway: Sendable {
         logger: Logger = Logger(label: "dalston.gateway")
     ) {
         self.configuration = configuration
+        self.uploadSlots = UploadSlots(limit: configuration.maximumConcurrentUploads)
         self.metrics = metrics
         self.instruments = metrics.instruments(for: "gateway")
         instruments.startAtZero(DalstonMetric.gatewayAuthFailures, [[("reason", "missing")], [("reason", "invalid")]])
         instruments.startAtZero(DalstonMetric.gatewayJobsCreated, [[("api", "native")], [("api", "elevenlabs")]])
         instruments.startAtZero(DalstonMetric.gatewayUploadBytes)
+        instruments.gauge(DalstonMetric.gatewayUploadsInProgress).record(0)
+        instruments.startAtZero(DalstonMetric.gatewayUploadsRejected, UploadRejection.allCases.map { [("reason", $0.rawValue)] })
         self.jobs = jobs
         self.queues = queues
         self.workers = workers
@@ -67,26 +74,28 @@ public struct Gateway: Sendable {
         return router
     }
 
+    /// The server, with the limits that keep slow or idle clients from starving it: an idle
+    /// timeout (no complete headers, no body progress, or nothing between keep-alive requests),
+    /// a deadline for each request body, and a cap on open connections.
     public func makeApplication() -> some ApplicationProtocol {
-        Application(
+        let logger = Logger(label: "dalston.gateway.server")
+        let bodyTimeout = TimeAmount.nanoseconds(Int64(configuration.bodyTimeout.seconds * 1e9))
+        let http = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestBodyDeadlineHandler(timeout: bodyTimeout, logger: logger)],
+            idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9)))
+        return Application(
             router: makeRouter(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dalston"),
-            logger: Logger(label: "dalston.gateway.server"))
-    }
-
-    private func submit(_ submission: JobSubmission, api: String) async throws -> JobView {
-        let job = try await jobs.submit(submission)
-        instruments.counter(DalstonMetric.gatewayUploadBytes).increment(by: submission.audio.count)
-        instruments.counter(DalstonMetric.gatewayJobsCreated, [("api", api)]).increment()
-        return job
+            server: .http1(configuration: http),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "dalston",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections, logger: logger)),
+            logger: logger)
     }
 
     // MARK: Native API
 
     private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> EditedResponse<JobCreatedResponse> {
-        let form = try await readForm(request)
-        let submission = try makeSubmission(form, context: context, languageField: "language")
-        let job = try await submit(submission, api: "native")
+        let job = try await submitUpload(request, context, api: "native", languageField: "language")
         return EditedResponse(
             status: .created, headers: [.location: "/v1/audio/transcriptions/\(job.id)"],
             response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt))
@@ -117,14 +126,12 @@ public struct Gateway: Sendable {
     // MARK: ElevenLabs-compatible API
 
     private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
-        let form = try await readForm(request)
-        if form["cloud_storage_url"] != nil && form["file"] == nil {
-            throw APIError.badRequest("cloud_storage_url is not supported; upload the audio as the file field")
+        let job = try await submitUpload(request, context, api: "elevenlabs", languageField: "language_code") { fields in
+            if fields["cloud_storage_url"] != nil {
+                throw APIError.badRequest("cloud_storage_url is not supported; upload the audio as the file field")
+            }
+            guard let model = fields["model_id"], !model.isEmpty else { throw APIError.badRequest("model_id is required") }
         }
-        guard let model = form["model_id"]?.text, !model.isEmpty else { throw APIError.badRequest("model_id is required") }
-        var submission = try makeSubmission(form, context: context, languageField: "language_code")
-        submission.modelID = model
-        let job = try await submit(submission, api: "elevenlabs")
         if let current = try await jobs.waitForFinalState(job.id, timeout: configuration.synchronousTimeout), current.status.isFinal {
             return try Self.elevenLabsResponse(current)
         }
@@ -187,45 +194,87 @@ public struct Gateway: Sendable {
 
     // MARK: Uploads
 
-    private func readForm(_ request: Request) async throws -> [String: MultipartPart] {
-        guard let boundary = MultipartForm.boundary(fromContentType: request.headers[.contentType]) else {
-            throw APIError.badRequest("send the audio as multipart/form-data with a file field")
+    /// Receives a multipart upload and submits it as a job: the audio streams to the artifact
+    /// store under a new job id while the body arrives, within the configured limits.
+    private func submitUpload(
+        _ request: Request, _ context: GatewayRequestContext, api: String, languageField: String,
+        validate: ([String: String]) throws -> Void = { _ in }
+    ) async throws -> JobView {
+        guard let slot = uploadSlots.take() else {
+            logger.warning("upload_refused", metadata: ["reason": "concurrency_limit", "limit": .stringConvertible(configuration.maximumConcurrentUploads)])
+            instruments.counter(DalstonMetric.gatewayUploadsRejected, [("reason", UploadRejection.concurrencyLimit.rawValue)]).increment()
+            throw APIError(.serviceUnavailable, type: "too_many_uploads", message: "the server is receiving \(configuration.maximumConcurrentUploads) uploads already; retry in a few seconds", retryAfter: 5)
         }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: configuration.maximumUploadBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError.tooLarge(limit: configuration.maximumUploadBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError.tooLarge(limit: configuration.maximumUploadBytes)
+        let inProgress = instruments.gauge(DalstonMetric.gatewayUploadsInProgress)
+        inProgress.record(uploadSlots.inUse)
+        defer {
+            slot.release()
+            inProgress.record(uploadSlots.inUse)
+        }
+        let jobID = JobService.newJobID()
+        let receiver = UploadReceiver(configuration: configuration, artifacts: jobs.artifacts)
+        let upload = try await withTracedSpan("gateway.store_audio") { span in
+            span.attributes["dalston.job_id"] = jobID
+            let upload: ReceivedUpload
+            do {
+                upload = try await receiver.receive(request) { JobService.audioReference(jobID: jobID, filename: $0) }
+            } catch let error as APIError {
+                let reason = UploadRejection(error)
+                logger.warning("upload_refused", metadata: ["reason": "\(reason.rawValue)", "error": "\(error.message)"])
+                instruments.counter(DalstonMetric.gatewayUploadsRejected, [("reason", reason.rawValue)]).increment()
+                throw error
+            }
+            span.attributes["dalston.audio_bytes"] = upload.audio?.writer.byteCount ?? 0
+            return upload
         }
         do {
-            let parts = try MultipartForm.parse(Array(body.readableBytesView), boundary: boundary)
-            return Dictionary(parts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            try validate(upload.fields)
+            guard let audio = upload.audio else { throw APIError.badRequest("the file field with the audio is required") }
+            let submission = try makeSubmission(upload.fields, audio: audio, context: context, languageField: languageField)
+            try audio.writer.commit()
+            let job = try await jobs.submit(submission)
+            instruments.counter(DalstonMetric.gatewayUploadBytes).increment(by: audio.writer.byteCount)
+            instruments.counter(DalstonMetric.gatewayJobsCreated, [("api", api)]).increment()
+            return job
         } catch {
-            throw APIError.badRequest("malformed multipart body: \(error)")
+            upload.audio?.writer.discard()
+            throw error
         }
     }
 
-    private func makeSubmission(_ form: [String: MultipartPart], context: GatewayRequestContext, languageField: String) throws -> JobSubmission {
-        guard let file = form["file"], !file.body.isEmpty else { throw APIError.badRequest("the file field with the audio is required") }
-        do {
-            _ = try WAVDecoder.decode(file.body)
-        } catch {
-            throw APIError(.badRequest, type: "unsupported_audio", message: "\(error.description); send a WAV file (PCM 8/16/24/32-bit or 32-bit float)")
-        }
-        let language = form[languageField]?.text.trimmed.lowercased() ?? ""
+    private func makeSubmission(
+        _ fields: [String: String], audio: ReceivedUpload.AudioFile, context: GatewayRequestContext, languageField: String
+    ) throws -> JobSubmission {
+        let language = fields[languageField]?.trimmed.lowercased() ?? ""
         if !language.isEmpty && !(language.hasPrefix("en") || language == "auto") {
             throw APIError.badRequest("language \(language) is not supported; this deployment transcribes English (en)")
         }
-        let granularity = form["timestamps_granularity"]?.text.trimmed ?? "word"
+        let granularity = fields["timestamps_granularity"]?.trimmed ?? "word"
         guard ["word", "segment", "none"].contains(granularity) else {
             throw APIError.badRequest("timestamps_granularity must be word, segment or none")
         }
         return JobSubmission(
-            audio: file.body, filename: file.filename ?? "audio.wav", language: language.isEmpty || language == "auto" ? "en" : language,
-            modelID: form["model_id"]?.text.trimmed.nonEmpty ?? "pocketsphinx-en-us", timestampsGranularity: granularity,
+            audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename, language: language.isEmpty || language == "auto" ? "en" : language,
+            modelID: fields["model_id"]?.trimmed.nonEmpty ?? "pocketsphinx-en-us", timestampsGranularity: granularity,
             requestID: context.requestID)
+    }
+}
+
+/// Why an upload was refused, as the `reason` label of `dalston_gateway_uploads_rejected_total`.
+enum UploadRejection: String, CaseIterable {
+    case concurrencyLimit = "concurrency_limit"
+    case tooLarge = "too_large"
+    case audioTooLong = "audio_too_long"
+    case unsupportedAudio = "unsupported_audio"
+    case invalidRequest = "invalid_request"
+
+    init(_ error: APIError) {
+        switch error.type {
+        case "payload_too_large": self = .tooLarge
+        case "audio_too_long": self = .audioTooLong
+        case "unsupported_audio": self = .unsupportedAudio
+        default: self = .invalidRequest
+        }
     }
 }
 

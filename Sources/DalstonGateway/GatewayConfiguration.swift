@@ -1,4 +1,7 @@
 import DalstonCore
+#if canImport(Glibc)
+import Glibc
+#endif
 /// How the gateway listens and whom it lets in, from the environment.
 public struct GatewayConfiguration: Sendable {
     public enum SecurityMode: String, Sendable {
@@ -14,6 +17,22 @@ public struct GatewayConfiguration: Sendable {
     public var apiKeys: Set<String> = []
     /// Largest accepted upload.
     public var maximumUploadBytes = 100 * 1024 * 1024
+    /// Longest accepted audio: CPU and disk per job grow with it, whatever the file size.
+    public var maximumAudioDuration: Duration = .seconds(4 * 3600)
+    /// Uploads received at once; more get 503 with `Retry-After` instead of queueing in memory.
+    public var maximumConcurrentUploads = 32
+    /// Largest form field other than the file (`language`, `model_id`, a prompt).
+    public var maximumFieldBytes = 64 * 1024
+    /// Most form fields in one upload.
+    public var maximumFields = 64
+    /// How long a connection may stay open without a request in progress: between keep-alive
+    /// requests and while a request's headers are arriving.
+    public var idleTimeout: Duration = .seconds(30)
+    /// How long a request's body may take to arrive, from its headers to its last byte.
+    public var bodyTimeout: Duration = .seconds(600)
+    /// Most open client connections; further ones wait in the listen backlog. Defaults to what
+    /// the file-descriptor limit allows, less a reserve for Redis, files and the metrics port.
+    public var maximumConnections = GatewayConfiguration.connectionsAllowedByDescriptorLimit()
     /// How long the synchronous ElevenLabs endpoint waits for the transcript.
     public var synchronousTimeout: Duration = .seconds(300)
 
@@ -23,8 +42,10 @@ public struct GatewayConfiguration: Sendable {
         public let description: String
     }
 
-    /// Reads `DALSTON_HOST`, `DALSTON_PORT`, `DALSTON_SECURITY_MODE`, `DALSTON_API_KEYS`,
-    /// `DALSTON_MAX_UPLOAD_MB`. Keys without a mode turn `api_key` on; `api_key` without keys is an
+    /// Reads `DALSTON_HOST`, `DALSTON_PORT`, `DALSTON_SECURITY_MODE`, `DALSTON_API_KEYS`, the upload
+    /// limits (`DALSTON_MAX_UPLOAD_MB`, `DALSTON_MAX_AUDIO_SECONDS`, `DALSTON_MAX_CONCURRENT_UPLOADS`)
+    /// and the connection limits (`DALSTON_HTTP_IDLE_TIMEOUT`, `DALSTON_HTTP_BODY_TIMEOUT`,
+    /// `DALSTON_HTTP_MAX_CONNECTIONS`). Keys without a mode turn `api_key` on; `api_key` without keys is an
     /// error (it would lock everyone out).
     public static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
@@ -33,6 +54,16 @@ public struct GatewayConfiguration: Sendable {
             configuration.port = try EnvironmentValue("DALSTON_PORT", in: environment).port(default: configuration.port) ?? configuration.port
             configuration.maximumUploadBytes = try EnvironmentValue("DALSTON_MAX_UPLOAD_MB", in: environment)
                 .integer(in: 1...4096, default: configuration.maximumUploadBytes / (1024 * 1024)) * 1024 * 1024
+            configuration.maximumAudioDuration = try EnvironmentValue("DALSTON_MAX_AUDIO_SECONDS", in: environment)
+                .seconds(in: 1...86_400, default: configuration.maximumAudioDuration)
+            configuration.maximumConcurrentUploads = try EnvironmentValue("DALSTON_MAX_CONCURRENT_UPLOADS", in: environment)
+                .integer(in: 1...10_000, default: configuration.maximumConcurrentUploads)
+            configuration.idleTimeout = try EnvironmentValue("DALSTON_HTTP_IDLE_TIMEOUT", in: environment)
+                .seconds(in: 0.1...3600, default: configuration.idleTimeout)
+            configuration.bodyTimeout = try EnvironmentValue("DALSTON_HTTP_BODY_TIMEOUT", in: environment)
+                .seconds(in: 0.1...86_400, default: configuration.bodyTimeout)
+            configuration.maximumConnections = try EnvironmentValue("DALSTON_HTTP_MAX_CONNECTIONS", in: environment)
+                .integer(in: 1...1_000_000, default: configuration.maximumConnections)
         } catch {
             throw Invalid(description: error.description)
         }
@@ -53,6 +84,15 @@ public struct GatewayConfiguration: Sendable {
             throw Invalid(description: "DALSTON_SECURITY_MODE=api_key needs DALSTON_API_KEYS (comma-separated keys)")
         }
         return configuration
+    }
+}
+
+extension GatewayConfiguration {
+    /// The soft `RLIMIT_NOFILE` less 64 descriptors for everything else, between 16 and 4096.
+    static func connectionsAllowedByDescriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < 1 << 30 else { return 4096 }
+        return max(16, min(4096, Int(limit.rlim_cur) - 64))
     }
 }
 

@@ -46,6 +46,11 @@ public enum DalstonMetric {
         help: "Time to answer an HTTP request, failed requests included.", buckets: MetricBuckets.request)
     public static let gatewayUploadBytes = MetricDefinition(
         "dalston_gateway_upload_bytes_total", .counter, help: "Audio bytes accepted in uploads.")
+    public static let gatewayUploadsInProgress = MetricDefinition(
+        "dalston_gateway_uploads_in_progress", .gauge, help: "Uploads being received now (bounded by DALSTON_MAX_CONCURRENT_UPLOADS).")
+    public static let gatewayUploadsRejected = MetricDefinition(
+        "dalston_gateway_uploads_rejected_total", .counter, labels: ["reason"],
+        help: "Uploads refused: concurrency_limit, too_large, audio_too_long, unsupported_audio, invalid_request.")
     public static let gatewayJobsCreated = MetricDefinition(
         "dalston_gateway_jobs_created_total", .counter, labels: ["api"], help: "Jobs submitted through the gateway, by API (native, elevenlabs).")
     public static let gatewayAuthFailures = MetricDefinition(
@@ -115,7 +120,7 @@ public enum DalstonMetric {
     public static let processStartTime = MetricDefinition("process_start_time_seconds", .gauge, help: "Start time of the process since the Unix epoch, in seconds.")
 
     public static let all: [MetricDefinition] = [
-        gatewayRequests, gatewayRequestDuration, gatewayUploadBytes, gatewayJobsCreated, gatewayAuthFailures,
+        gatewayRequests, gatewayRequestDuration, gatewayUploadBytes, gatewayUploadsInProgress, gatewayUploadsRejected, gatewayJobsCreated, gatewayAuthFailures,
         jobsFinished, jobDuration, tasksScheduled, tasksCompleted, taskRetries, schedulingLatency, eventsProcessed, eventLag, jobsInProgress,
         tasksProcessed, taskDuration, queueWait, busySeconds, workersAlive,
         queueDepth, queueInFlight, queueOldestAge, deadLetterDepth, redeliveries, brokerUp, sampleErrors,

@@ -12,11 +12,41 @@ public protocol ArtifactStore: Sendable {
     /// Stores `bytes` under `reference`, replacing what was there; readers see the old bytes or
     /// the new ones, never a mix, and a failed write leaves nothing behind.
     func write(_ bytes: [UInt8], to reference: ArtifactReference) throws(ArtifactError)
+    /// Opens an artifact for writing piece by piece (an upload streamed from the network), with
+    /// the same guarantees as `write`: nothing is visible under `reference` until `commit`.
+    func makeWriter(for reference: ArtifactReference) throws(ArtifactError) -> any ArtifactWriter
     func read(_ reference: ArtifactReference) throws(ArtifactError) -> [UInt8]
     /// Deletes every artifact of a job (cancelled upload, deleted job). Missing ones are fine.
     func removeAll(ofJob jobID: String)
     /// Where the artifacts are, for start-up logs.
     var location: String { get }
+}
+
+/// An artifact being written: appended to, then committed (made visible at once) or discarded.
+/// Dropping a writer without committing discards what was written.
+public protocol ArtifactWriter: AnyObject {
+    var reference: ArtifactReference { get }
+    /// Bytes appended so far.
+    var byteCount: Int { get }
+    func append(_ bytes: UnsafeRawBufferPointer) throws(ArtifactError)
+    func commit() throws(ArtifactError)
+    func discard()
+}
+
+extension ArtifactWriter {
+    public func append(_ bytes: some Collection<UInt8>) throws(ArtifactError) {
+        var failure: ArtifactError?
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            do throws(ArtifactError) { try append(UnsafeRawBufferPointer(buffer)) } catch { failure = error }
+        }
+        if done == nil {
+            let copy = Array(bytes)
+            copy.withUnsafeBytes { buffer in
+                do throws(ArtifactError) { try append(buffer) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
 }
 
 /// The name of one artifact: `jobs/<job_id>/<name>`, the form records and messages carry.
@@ -84,25 +114,21 @@ public struct FileArtifactStore: ArtifactStore {
     }
 
     public func write(_ bytes: [UInt8], to reference: ArtifactReference) throws(ArtifactError) {
+        let writer = try makeWriter(for: reference)
+        try writer.append(bytes)
+        try writer.commit()
+    }
+
+    public func makeWriter(for reference: ArtifactReference) throws(ArtifactError) -> any ArtifactWriter {
         let directory = jobDirectory(reference.jobID)
-        let target = fileURL(reference)
-        let temporary = directory.appendingPathComponent(".\(Self.safeComponent(reference.name).prefix(100)).\(UUID().uuidString).tmp")
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Data(bytes).write(to: temporary)
-            // On disk before the rename makes it visible: a crash leaves the old bytes or the new.
-            let handle = try FileHandle(forWritingTo: temporary)
-            defer { try? handle.close() }
-            try handle.synchronize()
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
             throw .unwritable(reference, reason: Self.reason(error))
         }
-        guard rename(temporary.path, target.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw .unwritable(reference, reason: reason)
-        }
+        return try FileArtifactWriter(
+            reference: reference, target: fileURL(reference),
+            temporary: directory.appendingPathComponent(".\(Self.safeComponent(reference.name).prefix(100)).\(UUID().uuidString).tmp"))
     }
 
     public func read(_ reference: ArtifactReference) throws(ArtifactError) -> [UInt8] {
@@ -130,7 +156,7 @@ public struct FileArtifactStore: ArtifactStore {
     }
 
     /// The cause without the absolute path Foundation puts in its messages.
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(underlying.code)))
@@ -142,5 +168,67 @@ public struct FileArtifactStore: ArtifactStore {
         case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or directory"
         default: return "I/O error (\(nsError.domain) \(nsError.code))"
         }
+    }
+}
+
+/// A temporary file next to the target, written with `write(2)`, flushed with `fsync` and renamed
+/// over the target on commit; removed when discarded or dropped uncommitted.
+final class FileArtifactWriter: ArtifactWriter {
+    let reference: ArtifactReference
+    private(set) var byteCount = 0
+    private let target: URL
+    private let temporary: URL
+    private var descriptor: Int32
+
+    init(reference: ArtifactReference, target: URL, temporary: URL) throws(ArtifactError) {
+        self.reference = reference
+        self.target = target
+        self.temporary = temporary
+        descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .unwritable(reference, reason: String(cString: strerror(errno))) }
+    }
+
+    deinit { discard() }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws(ArtifactError) {
+        guard descriptor >= 0 else { throw .unwritable(reference, reason: "the writer was already closed") }
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress.map { $0 + offset }, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                let reason = String(cString: strerror(errno))
+                discard()
+                throw .unwritable(reference, reason: reason)
+            }
+            offset += written
+        }
+        byteCount += bytes.count
+    }
+
+    func commit() throws(ArtifactError) {
+        guard descriptor >= 0 else { throw .unwritable(reference, reason: "the writer was already closed") }
+        // On disk before the rename makes it visible: a crash leaves the old bytes or the new.
+        let synced = fsync(descriptor) == 0
+        let syncError = errno
+        let closed = close(descriptor) == 0
+        let closeError = errno
+        descriptor = -1
+        guard synced, closed else {
+            unlink(temporary.path)
+            throw .unwritable(reference, reason: String(cString: strerror(synced ? closeError : syncError)))
+        }
+        guard rename(temporary.path, target.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary.path)
+            throw .unwritable(reference, reason: reason)
+        }
+    }
+
+    func discard() {
+        guard descriptor >= 0 else { return }
+        close(descriptor)
+        descriptor = -1
+        unlink(temporary.path)
     }
 }

@@ -8,7 +8,16 @@ import Tracing
 
 /// A transcription request as the API receives it.
 public struct JobSubmission: Sendable {
-    public var audio: [UInt8]
+    /// Where the audio is.
+    public enum Audio: Sendable {
+        /// In memory (the CLI's embedded mode, tests): `submit` stores it.
+        case bytes([UInt8])
+        /// Already stored by the caller (an upload streamed to disk) under a job id from
+        /// `JobService.newJobID()`, which becomes the job's id.
+        case stored(ArtifactReference, byteCount: Int)
+    }
+
+    public var audio: Audio
     public var filename: String
     public var language: String
     public var modelID: String
@@ -17,6 +26,11 @@ public struct JobSubmission: Sendable {
     public var requestID: String
 
     public init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
+                timestampsGranularity: String = "word", requestID: String) {
+        self.init(audio: .bytes(audio), filename: filename, language: language, modelID: modelID, timestampsGranularity: timestampsGranularity, requestID: requestID)
+    }
+
+    public init(audio: Audio, filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
         self.audio = audio
         self.filename = filename
@@ -59,27 +73,53 @@ public struct JobService: Sendable {
         self.logger = logger
     }
 
-    /// Stores the audio, records the job and announces it with `job_created`. On any failure
-    /// nothing of the job is left behind.
+    /// A fresh job id, for callers that store the audio before submitting.
+    public static func newJobID() -> String {
+        "job_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
+    /// Where a job's uploaded audio is kept: `audio.<extension>`, the extension kept only when
+    /// it is short and plain (it is the client's text).
+    public static func audioReference(jobID: String, filename: String) -> ArtifactReference {
+        let fileExtension = URL(fileURLWithPath: filename).pathExtension.lowercased()
+        let plain = !fileExtension.isEmpty && fileExtension.count <= 8 && fileExtension.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        return ArtifactReference(jobID: jobID, name: "audio.\(plain ? fileExtension : "wav")")
+    }
+
+    /// Stores the audio (unless already stored), records the job and announces it with
+    /// `job_created`. On any failure nothing of the job is left behind, stored audio included.
     public func submit(_ submission: JobSubmission) async throws -> JobView {
-        let jobID = "job_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let jobID = switch submission.audio {
+        case .bytes: Self.newJobID()
+        case .stored(let reference, _): reference.jobID
+        }
         return try await withLogContext(["request_id": "\(submission.requestID)", "job_id": "\(jobID)"]) {
             try await store(submission, jobID: jobID)
         }
     }
 
     private func store(_ submission: JobSubmission, jobID: String) async throws -> JobView {
-        let extension_ = URL(fileURLWithPath: submission.filename).pathExtension.lowercased()
-        let audio = ArtifactReference(jobID: jobID, name: "audio.\(extension_.isEmpty || extension_.count > 8 ? "wav" : extension_)")
+        let audio: ArtifactReference
+        let audioBytes: Int
+        switch submission.audio {
+        case .bytes(let bytes):
+            audio = Self.audioReference(jobID: jobID, filename: submission.filename)
+            audioBytes = bytes.count
+        case .stored(let reference, let byteCount):
+            audio = reference
+            audioBytes = byteCount
+        }
         var job = JobRecord(
             id: jobID, requestID: submission.requestID, language: submission.language, modelID: submission.modelID,
-            timestampsGranularity: submission.timestampsGranularity, audio: audio, audioBytes: submission.audio.count,
+            timestampsGranularity: submission.timestampsGranularity, audio: audio, audioBytes: audioBytes,
             filename: submission.filename)
         do {
-            try await withTracedSpan("gateway.store_audio") { span in
-                span.attributes["dalston.job_id"] = jobID
-                span.attributes["dalston.audio_bytes"] = submission.audio.count
-                try artifacts.write(submission.audio, to: audio)
+            if case .bytes(let bytes) = submission.audio {
+                try await withTracedSpan("gateway.store_audio") { span in
+                    span.attributes["dalston.job_id"] = jobID
+                    span.attributes["dalston.audio_bytes"] = audioBytes
+                    try artifacts.write(bytes, to: audio)
+                }
             }
             // Recording the job and announcing it are one atomic step; the trace still shows them
             // as the spec's two spans, and the event continues from the publishing one.
@@ -98,7 +138,7 @@ public struct JobService: Sendable {
                     MessageTracing.inject(into: &job.traceContext)
                     try await store.create(job, announcing: EventEnvelope(
                         type: PipelineEvent.jobCreated, jobID: jobID,
-                        data: ["audio_bytes": .number(Double(submission.audio.count)), "language": .string(submission.language)],
+                        data: ["audio_bytes": .number(Double(audioBytes)), "language": .string(submission.language)],
                         metadata: eventMetadata))
                 }
                 publish.end()
@@ -108,7 +148,7 @@ public struct JobService: Sendable {
                 publish.end()
                 throw error
             }
-            logger.info("job_created", metadata: ["audio_bytes": .stringConvertible(submission.audio.count), "filename": "\(submission.filename)"])
+            logger.info("job_created", metadata: ["audio_bytes": .stringConvertible(audioBytes), "filename": "\(submission.filename)"])
             return view(job)
         } catch {
             artifacts.removeAll(ofJob: jobID)
