@@ -229,6 +229,7 @@ let package = Package(
             dependencies: [
                 "DalstonGateway", "DalstonBroker", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Services as separate processes against a real redis-server.

@@ -30,7 +30,8 @@ public struct GatewayConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(30)
     /// How long a request's body may take to arrive, from its headers to its last byte.
     public var bodyTimeout: Duration = .seconds(600)
-    /// Most open client connections; further ones wait in the listen backlog. Defaults to what
+    /// Most open client connections (NIO accepts in batches, so up to 3 more); further ones wait
+    /// in the listen backlog. Defaults to what
     /// the file-descriptor limit allows, less a reserve for Redis, files and the metrics port.
     public var maximumConnections = GatewayConfiguration.connectionsAllowedByDescriptorLimit()
     /// How long the synchronous ElevenLabs endpoint waits for the transcript.

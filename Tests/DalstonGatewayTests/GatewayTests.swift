@@ -3,10 +3,13 @@ import DalstonBroker
 import DalstonGateway
 import DalstonMetrics
 import DalstonPipeline
+import DalstonTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import ServiceLifecycle
 import Testing
 
 /// The gateway's HTTP behaviour through Hummingbird's test client, on the in-memory broker (no
@@ -14,12 +17,15 @@ import Testing
 struct GatewayFixture {
     let gateway: Gateway
     let broker: InMemoryBroker
+    let artifactsRoot: URL
 
     init(metrics: MetricsRuntime = .disabled, configure: (inout GatewayConfiguration) -> Void = { _ in }) {
         var configuration = GatewayConfiguration()
+        configuration.port = (try? freeTCPPort()) ?? 0
         configure(&configuration)
         broker = InMemoryBroker()
-        let artifacts = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)"))
+        artifactsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)")
+        let artifacts = FileArtifactStore(root: artifactsRoot)
         gateway = Gateway(
             configuration: configuration, jobs: JobService(state: broker, events: broker, artifacts: artifacts), queues: broker, workers: broker,
             brokerKind: "in-memory", metrics: metrics)
@@ -28,6 +34,31 @@ struct GatewayFixture {
     func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = Application(router: gateway.makeRouter())
         try await app.test(.router, body)
+    }
+
+    /// The real server (connection handlers, timeouts, limits) on a free port, run as in
+    /// production (HummingbirdTesting's live mode drops the connection cap).
+    func live(_ body: @Sendable (_ port: Int) async throws -> Void) async throws {
+        let port = gateway.configuration.port
+        let services = ServiceGroup(configuration: .init(services: [gateway.makeApplication()], logger: Logger(label: "test")))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            _ = await eventually(timeout: .seconds(20)) { (try? RawConnection(port: port)) != nil }
+            do {
+                try await body(port)
+            } catch {
+                await services.triggerGracefulShutdown()
+                throw error
+            }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    /// Every file under the data directory, temporary ones included.
+    var storedFiles: [String] {
+        let enumerator = FileManager.default.enumerator(at: artifactsRoot, includingPropertiesForKeys: [.isRegularFileKey])
+        return (enumerator?.allObjects as? [URL] ?? []).filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true }.map(\.lastPathComponent)
     }
 }
 
@@ -129,6 +160,7 @@ struct GatewayTests {
             }
         }
         #expect(try await fixture.broker.indexMembers(PipelineIndex.jobs, limit: 10).isEmpty, "no partial job for \(label)")
+        #expect(fixture.storedFiles.isEmpty, "no file left for \(label)")
     }
 
     @Test func uploadsOverTheLimitGet413() async throws {
