@@ -255,17 +255,29 @@ public final class EngineRunner: Sendable {
     /// down) the task stays on its queue and is delivered again: the outcome is never lost, at
     /// worst the work is done twice. If the delivery is no longer ours (its lease ran out and it
     /// went to another worker), that worker's outcome counts.
+    /// A broker that is briefly away (a Redis restart) is waited for, a few seconds at most, so
+    /// finished work is not redone for a blip.
     private func settle(_ received: ReceivedTask, announcing event: EventEnvelope) async {
-        do {
-            if try await !jobs.settle(received, reporting: event) {
-                logger.warning("delivery_not_settled", metadata: [
-                    "reason": "the delivery was no longer ours (redelivered after its visibility timeout)", "event_type": "\(event.type)",
-                ])
+        for attempt in 1...Self.settleAttempts {
+            do {
+                if try await !jobs.settle(received, reporting: event) {
+                    logger.warning("delivery_not_settled", metadata: [
+                        "reason": "the delivery was no longer ours (redelivered after its visibility timeout)", "event_type": "\(event.type)",
+                    ])
+                }
+                return
+            } catch {
+                guard attempt < Self.settleAttempts, !Task.isCancelled else {
+                    logger.warning("delivery_not_settled", metadata: ["error": .error(error), "event_type": "\(event.type)", "attempts": .stringConvertible(attempt)])
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(100 << attempt))
             }
-        } catch {
-            logger.warning("delivery_not_settled", metadata: ["error": .error(error), "event_type": "\(event.type)"])
         }
     }
+
+    /// Attempts to settle an outcome: 200 ms to 3.2 s apart, about 6 s in all.
+    static let settleAttempts = 5
 
     private func settle(_ action: () async throws -> Void) async {
         do {

@@ -159,18 +159,21 @@ public struct Gateway: Sendable {
     /// `/ready`: whether this gateway can take jobs now (the broker answers, the artifact store
     /// takes a write), for load balancers and orchestrators; `/health` stays plain liveness.
     private func readiness() async -> EditedResponse<ReadyResponse> {
+        // The probe is public: it says what is down, the log says why (no endpoints, no paths).
         var broker = "ok"
         do {
             _ = try await queues.knownEngines()
         } catch {
-            broker = "\(error)"
+            broker = "unavailable"
+            logger.warning("readiness_check_failed", metadata: ["component": "broker", "error": .error(error)])
         }
         var storage = "ok"
         let probe = ArtifactReference(jobID: "_readiness", name: "probe")
         do {
             try jobs.artifacts.write(Array("ok".utf8), to: probe)
         } catch {
-            storage = error.description
+            storage = error.description.contains("no space left") ? "full" : "unavailable"
+            logger.warning("readiness_check_failed", metadata: ["component": "storage", "error": .error(error)])
         }
         let ready = broker == "ok" && storage == "ok"
         return EditedResponse(

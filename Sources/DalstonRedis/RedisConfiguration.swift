@@ -12,7 +12,9 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var username: String?
     public var password: String?
     public var database: Int = 0
-    public var connectTimeout: Duration = .seconds(5)
+    /// A Redis that has not accepted the TCP connection within this is treated as down (callers
+    /// get an error; reconnection goes on with back-off). On one network a second is generous.
+    public var connectTimeout: Duration = .seconds(1)
     /// How long a (non-blocking) command may wait for its reply before the connection is reset.
     public var commandTimeout: Duration = .seconds(10)
     /// Most connections the client opens for commands (subscribers have their own).

@@ -53,6 +53,25 @@ struct RedisBrokerFaultTests {
         }
     }
 
+    /// With Redis down, every call fails within a second (the gateway's 503 must not take 16 s
+    /// as it did), and the broker works again once Redis is back.
+    @Test func whileRedisIsDownCallsFailFastAndRecoverAfterwards() async throws {
+        let harness = try await BrokerHarness.make(.redis)
+        let broker = harness.broker
+        let server = try #require(harness.server)
+        try await withTeardown({ await broker.shutdown() }) {
+            try await broker.enqueue(task(1))
+            server.kill()
+            for attempt in 0..<20 {
+                let started = ContinuousClock.now
+                await #expect(throws: BrokerError.self) { try await broker.enqueue(task(100 + attempt)) }
+                #expect(ContinuousClock.now - started < .seconds(1), "attempt \(attempt)")
+            }
+            try await server.start()
+            #expect(await eventually(timeout: .seconds(10)) { (try? await broker.enqueue(task(2))) != nil })
+        }
+    }
+
     @Test func anUndecodableEventIsSkippedAndTheStreamContinues() async throws {
         let harness = try await BrokerHarness.make(.redis)
         let broker = harness.broker

@@ -6,8 +6,10 @@ import NIOPosix
 /// A bounded set of command connections, opened on demand and reused.
 ///
 /// When Redis is unreachable, connection attempts back off exponentially (shared by all callers,
-/// so a burst of commands does not become a burst of connects); a caller waits at most its
-/// deadline and then gets a clear error.
+/// so a burst of commands does not become a burst of connects). While backing off, or while
+/// another caller is trying to reconnect, callers fail at once with the last error instead of
+/// waiting: an HTTP request gets its 503 in milliseconds, and loops that retry (engines, the
+/// orchestrator) pace themselves.
 actor RedisConnectionPool {
     private let configuration: RedisConfiguration
     private let eventLoopGroup: any EventLoopGroup
@@ -21,6 +23,8 @@ actor RedisConnectionPool {
     private var consecutiveFailures = 0
     private var nextAttemptAt: ContinuousClock.Instant = .now
     private var lastFailure: RedisError?
+    /// A reconnection attempt is in flight after failures: others do not pile up behind it.
+    private var isProbing = false
     private var isClosed = false
 
     init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
@@ -32,7 +36,6 @@ actor RedisConnectionPool {
     /// A connection for the caller's exclusive use until `release`, and whether it was reused
     /// from the idle set (it may have died unnoticed) rather than just opened.
     func lease() async throws(RedisError) -> (connection: RedisConnection, reused: Bool) {
-        let connectDeadline = ContinuousClock.now + configuration.connectTimeout
         // A busy pool is not a failure: wait as long as a command may take.
         let waitDeadline = ContinuousClock.now + max(configuration.commandTimeout, configuration.connectTimeout)
         while true {
@@ -42,7 +45,7 @@ actor RedisConnectionPool {
                 openCount -= 1
             }
             if openCount < configuration.maximumConnections {
-                return (try await openConnection(deadline: connectDeadline), false)
+                return (try await openConnection(), false)
             }
             try await waitForRelease(until: waitDeadline)
         }
@@ -80,46 +83,36 @@ actor RedisConnectionPool {
         waiters.removeAll()
     }
 
-    private func openConnection(deadline: ContinuousClock.Instant) async throws(RedisError) -> RedisConnection {
+    private func openConnection() async throws(RedisError) -> RedisConnection {
+        if let lastFailure, isProbing || ContinuousClock.now < nextAttemptAt {
+            throw lastFailure  // Redis was unreachable a moment ago: say so now
+        }
         openCount += 1
-        while true {
-            let now = ContinuousClock.now
-            if now < nextAttemptAt {
-                guard nextAttemptAt < deadline else {
-                    openCount -= 1
-                    throw lastFailure ?? .connectionFailed(endpoint: configuration.endpoint, reason: "backing off after failures")
-                }
-                try? await Task.sleep(until: nextAttemptAt, clock: .continuous)
-                if Task.isCancelled {
-                    openCount -= 1
-                    throw .connectionClosed
-                }
+        let probing = consecutiveFailures > 0
+        if probing { isProbing = true }
+        defer { if probing { isProbing = false } }
+        let id = nextConnectionID
+        nextConnectionID += 1
+        do {
+            let connection = try await RedisConnection.connect(
+                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, id: id)
+            if consecutiveFailures > 0 {
+                logger.info("redis_reconnected", metadata: ["endpoint": "\(configuration.endpoint)", "failed_attempts": .stringConvertible(consecutiveFailures)])
             }
-            let id = nextConnectionID
-            nextConnectionID += 1
-            do {
-                let connection = try await RedisConnection.connect(
-                    configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, id: id)
-                if consecutiveFailures > 0 {
-                    logger.info("redis_reconnected", metadata: ["endpoint": "\(configuration.endpoint)", "failed_attempts": .stringConvertible(consecutiveFailures)])
-                }
-                consecutiveFailures = 0
-                lastFailure = nil
-                return connection
-            } catch {
-                let delay = configuration.reconnectBackoff.delay(attempt: consecutiveFailures)
-                consecutiveFailures += 1
-                lastFailure = error
-                nextAttemptAt = .now + delay
-                logger.debug("redis_connect_failed", metadata: [
-                    "endpoint": "\(configuration.endpoint)", "error": .error(error),
-                    "retry_in_seconds": .stringConvertible(delay.seconds),
-                ])
-                if ContinuousClock.now + delay >= deadline {
-                    openCount -= 1
-                    throw error
-                }
-            }
+            consecutiveFailures = 0
+            lastFailure = nil
+            return connection
+        } catch {
+            openCount -= 1
+            let delay = configuration.reconnectBackoff.delay(attempt: consecutiveFailures)
+            consecutiveFailures += 1
+            lastFailure = error
+            nextAttemptAt = .now + delay
+            logger.debug("redis_connect_failed", metadata: [
+                "endpoint": "\(configuration.endpoint)", "error": .error(error),
+                "retry_in_seconds": .stringConvertible(delay.seconds),
+            ])
+            throw error
         }
     }
 
