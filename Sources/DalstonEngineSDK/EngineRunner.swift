@@ -31,6 +31,8 @@ public final class EngineRunner: Sendable {
     public let engine: any Engine
     public let workerID: String
     private let queue: any TaskQueue
+    /// Where this process serves `/metrics` (`host:port`), advertised in the heartbeat.
+    private let metricsEndpoint: @Sendable () -> String?
     private let jobs: JobStore
     private let events: any EventBus
     private let workers: any WorkerRegistry
@@ -43,9 +45,11 @@ public final class EngineRunner: Sendable {
     public init(
         engine: any Engine, queue: any TaskQueue, state: any StateStore, events: any EventBus, workers: any WorkerRegistry, artifacts: any ArtifactStore,
         workerID: String? = nil,
-        options: EngineRunnerOptions = EngineRunnerOptions(), metrics: Instruments = .disabled, logger: Logger? = nil
+        options: EngineRunnerOptions = EngineRunnerOptions(), metrics: Instruments = .disabled,
+        metricsEndpoint: @escaping @Sendable () -> String? = { nil }, logger: Logger? = nil
     ) {
         self.metrics = metrics
+        self.metricsEndpoint = metricsEndpoint
         let engineLabel = [("engine_id", engine.engineID)]
         metrics.startAtZero(DalstonMetric.tasksProcessed, ["completed", "failed", "requeued"].map { engineLabel + [("status", $0)] })
         metrics.startAtZero(DalstonMetric.redeliveries, [engineLabel])
@@ -221,7 +225,7 @@ public final class EngineRunner: Sendable {
 
     private func heartbeatLoop() async {
         while !Task.isCancelled {
-            try? await workers.heartbeat(WorkerHeartbeat(workerID: workerID, engineID: engine.engineID, status: "running"))
+            try? await workers.heartbeat(WorkerHeartbeat(workerID: workerID, engineID: engine.engineID, status: "running", metricsEndpoint: metricsEndpoint()))
             try? await Task.sleep(for: options.heartbeatInterval)
         }
     }

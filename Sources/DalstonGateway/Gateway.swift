@@ -192,7 +192,7 @@ public struct Gateway: Sendable {
         for worker in live { alive[worker.engineID, default: 0] += 1 }
         return StatusResponse(
             status: "ok", broker: brokerKind, queues: queueStats, workersAlive: alive,
-            workers: live.map { .init(workerID: $0.workerID, engineID: $0.engineID, status: $0.status, lastSeen: Timestamp.string($0.lastSeen)) })
+            workers: live.map { .init(workerID: $0.workerID, engineID: $0.engineID, status: $0.status, lastSeen: Timestamp.string($0.lastSeen), metricsEndpoint: $0.metricsEndpoint) })
     }
 
     // MARK: Uploads

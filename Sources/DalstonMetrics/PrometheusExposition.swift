@@ -15,6 +15,14 @@ public final class PrometheusExposition: Sendable {
 
     public let registry: PrometheusCollectorRegistry
     private let collectors = Mutex<[any MetricsCollector]>([])
+    private let listening = Mutex<String?>(nil)
+
+    /// Where this exposition is served (`host:port`) once its listener runs, so a worker can
+    /// advertise it in its heartbeat when the port was picked at start-up.
+    public var endpoint: String? {
+        get { listening.withLock { $0 } }
+        set { listening.withLock { $0 = newValue } }
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry

@@ -19,16 +19,18 @@ public enum MetricsServer {
         return router
     }
 
+    /// The listener on `host:port`; `onListening` gets the bound port (the picked one for 0).
     public static func application(
-        _ exposition: PrometheusExposition, host: String = "0.0.0.0", port: Int, logger: Logger = Logger(label: "dalston.metrics")
+        _ exposition: PrometheusExposition, host: String = "127.0.0.1", port: Int, logger: Logger = Logger(label: "dalston.metrics"),
+        onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
             router: router(exposition),
             configuration: .init(address: .hostname(host, port: port), serverName: "dalston-metrics"),
             onServerRunning: { channel in
-                logger.notice("metrics_listening", metadata: [
-                    "url": "http://\(host):\(channel.localAddress?.port ?? port)/metrics",
-                ])
+                let bound = channel.localAddress?.port ?? port
+                logger.notice("metrics_listening", metadata: ["url": "http://\(host):\(bound)/metrics"])
+                onListening(bound)
             },
             logger: logger)
     }

@@ -111,7 +111,8 @@ public struct Deployment: Sendable {
         }
         return EngineRunner(
             engine: engine, queue: broker, state: broker, events: broker, workers: broker, artifacts: artifacts, options: runnerOptions,
-            metrics: metrics.instruments(for: "engine"), logger: makeLogger("dalston.engine.\(engineID)"))
+            metrics: metrics.instruments(for: "engine"), metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint },
+            logger: makeLogger("dalston.engine.\(engineID)"))
     }
 
     /// The services of `roles`, plus what they need: broker gauges where an orchestrator runs,
@@ -133,7 +134,9 @@ public struct Deployment: Sendable {
             let defaultPort = roles.contains(.orchestrator) ? 9400 : 9401
             // The configured host, loopback unless set: /metrics is not for the world by default.
             let host = environment["DALSTON_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
-            services.append(MetricsServer.application(exposition, host: host, port: metricsConfiguration.port ?? defaultPort))
+            // Unset: the first free port from the default, so several engines share a host.
+            let port: MetricsListener.Port = metricsConfiguration.port.map { .exactly($0) } ?? .firstFree(from: defaultPort, count: 100)
+            services.append(MetricsListener(exposition, host: host, port: port))
         }
         return services
     }

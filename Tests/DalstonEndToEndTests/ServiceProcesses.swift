@@ -41,6 +41,15 @@ final class ServiceProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
+    /// The exit status once the process has ended (waited for on a thread of its own).
+    func exitStatus() async -> Int32 {
+        let process = self.process
+        return await onThread {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+    }
+
     func kill() {
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -89,9 +98,10 @@ final class Deployment: @unchecked Sendable {
     var metricsPorts: [String: Int] = [:]
     let gatewayPort: Int
 
-    /// `extraEnvironment` is added to every service's environment (e.g. the OTLP endpoint).
-    init(extraEnvironment: [String: String] = [:]) async throws {
-        redis = try await RedisServerProcess()
+    /// `extraEnvironment` is added to every service's environment (e.g. the OTLP endpoint);
+    /// `redisAppendOnly` gives Redis an append-only file, for tests that restart it.
+    init(extraEnvironment: [String: String] = [:], redisAppendOnly: Bool = false) async throws {
+        redis = try await RedisServerProcess(appendOnly: redisAppendOnly)
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         let port = try freeTCPPort()
@@ -116,10 +126,13 @@ final class Deployment: @unchecked Sendable {
     }
 
     /// Starts a service; a replacement (`as:`) serves metrics on the port of the one it replaces,
-    /// where Prometheus already looks.
-    func start(_ name: String, _ arguments: [String], as label: String? = nil) throws {
+    /// where Prometheus already looks. `metricsPort` overrides the port (`nil`: unset, so the
+    /// service picks the first free one from its default).
+    func start(_ name: String, _ arguments: [String], as label: String? = nil, metricsPort override: Int?? = .none) throws {
         var environment = environment
-        if name != "gateway" {
+        if case .some(let port) = override {
+            environment["METRICS_PORT"] = port.map(String.init)
+        } else if name != "gateway" {
             let metricsPort = try metricsPorts[name] ?? freeTCPPort()
             metricsPorts[label ?? name] = metricsPort
             environment["METRICS_PORT"] = "\(metricsPort)"
@@ -152,6 +165,7 @@ struct GatewayClient {
     func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> Reply {
         var request = URLRequest(url: base.appendingPathComponent(path))
         request.httpMethod = method
+        request.timeoutInterval = 30
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let data: Data
         let response: URLResponse

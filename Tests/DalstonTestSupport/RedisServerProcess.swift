@@ -11,6 +11,9 @@ import Glibc
 public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
     public let password: String?
+    /// With a directory, the server keeps an append-only file there (fsync on every write), so
+    /// a restart after SIGKILL brings the data back, as a production Redis with AOF does.
+    public let persistenceDirectory: URL?
     private let lock = NSLock()
     private var process: Process?
 
@@ -26,9 +29,16 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// Starts a server and waits until it answers.
-    public init(password: String? = nil) async throws {
+    public init(password: String? = nil, appendOnly: Bool = false) async throws {
         self.port = try freeTCPPort()
         self.password = password
+        if appendOnly {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-redis-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            persistenceDirectory = directory
+        } else {
+            persistenceDirectory = nil
+        }
         try await start()
     }
 
@@ -51,9 +61,14 @@ public final class RedisServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         var arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "",
             "--enable-debug-command", "local", "--loglevel", "warning",
         ]
+        if let persistenceDirectory {
+            arguments += ["--dir", persistenceDirectory.path, "--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            arguments += ["--appendonly", "no"]
+        }
         if let password { arguments += ["--requirepass", password] }
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice

@@ -15,8 +15,13 @@ public struct WorkerHeartbeat: Sendable, Equatable, Codable {
     public var status: String
     public var currentTaskID: String?
     public var lastSeen: Date
+    /// Where the worker's process serves `/metrics` (`host:port`), for scraping and people.
+    public var metricsEndpoint: String?
 
-    public init(workerID: String, engineID: String, status: String, currentTaskID: String? = nil, lastSeen: Date = Date()) {
+    public init(
+        workerID: String, engineID: String, status: String, currentTaskID: String? = nil, lastSeen: Date = Date(), metricsEndpoint: String? = nil
+    ) {
+        self.metricsEndpoint = metricsEndpoint
         self.workerID = workerID
         self.engineID = engineID
         self.status = status
@@ -30,6 +35,7 @@ public struct WorkerHeartbeat: Sendable, Equatable, Codable {
         case engineID = "engine_id"
         case currentTaskID = "current_task_id"
         case lastSeen = "last_seen"
+        case metricsEndpoint = "metrics_endpoint"
     }
 }
 

@@ -21,12 +21,14 @@ struct StatusResponse: ResponseEncodable {
         let engineID: String
         let status: String
         let lastSeen: String
+        let metricsEndpoint: String?
 
         enum CodingKeys: String, CodingKey {
             case status
             case workerID = "worker_id"
             case engineID = "engine_id"
             case lastSeen = "last_seen"
+            case metricsEndpoint = "metrics_endpoint"
         }
     }
 
