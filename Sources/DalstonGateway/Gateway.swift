@@ -172,7 +172,7 @@ public struct Gateway: Sendable {
         do {
             try jobs.artifacts.write(Array("ok".utf8), to: probe)
         } catch {
-            storage = error.description.contains("no space left") ? "full" : "unavailable"
+            storage = error.isOutOfSpace ? "full" : "unavailable"
             logger.warning("readiness_check_failed", metadata: ["component": "storage", "error": .error(error)])
         }
         let ready = broker == "ok" && storage == "ok"

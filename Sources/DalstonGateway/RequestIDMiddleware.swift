@@ -69,7 +69,7 @@ public struct RequestIDMiddleware: RouterMiddleware {
                 response.headers[.retryAfter] = "5"
             } catch let error as ArtifactError {
                 logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
-                let full = error.description.lowercased().contains("no space left")
+                let full = error.isOutOfSpace
                 response = Self.json(status: full ? HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage") : .serviceUnavailable, body: APIError.body(
                     type: full ? "insufficient_storage" : "storage_unavailable",
                     message: full ? "the server has no space left for the upload; retry later or send a smaller file"

@@ -23,6 +23,9 @@ public struct OrchestratorOptions: Sendable {
     /// A job whose record has not changed for this long fails ("no progress"): the last resort
     /// when a task is lost for good (its dead-letter announcement missed, say). `nil`: never.
     public var stallTimeout: Duration? = .seconds(21_600)
+    /// Keep a finished job's audio and intermediate files (`DALSTON_KEEP_AUDIO`, for debugging).
+    /// By default only the transcript stays: uploads would otherwise fill the disk.
+    public var keepWorkingFiles = false
 
     public init() {}
 }
@@ -36,6 +39,8 @@ public struct OrchestratorOptions: Sendable {
 public actor Orchestrator {
     private let jobs: JobStore
     private let events: any EventBus
+    /// Where a finished job's working files are removed from (none given: nothing is removed).
+    private let artifacts: (any ArtifactStore)?
     private let options: OrchestratorOptions
     private let logger: Logger
     private let metrics: Instruments
@@ -48,9 +53,10 @@ public actor Orchestrator {
     private var retryTimers: [String: Task<Void, Never>] = [:]
 
     public init(
-        state: any StateStore, events: any EventBus, options: OrchestratorOptions = OrchestratorOptions(), metrics: Instruments = .disabled,
-        logger: Logger = Logger(label: "dalston.orchestrator")
+        state: any StateStore, events: any EventBus, artifacts: (any ArtifactStore)? = nil, options: OrchestratorOptions = OrchestratorOptions(),
+        metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.orchestrator")
     ) {
+        self.artifacts = artifacts
         self.jobs = JobStore(state: state)
         self.events = events
         self.metrics = metrics
@@ -360,6 +366,7 @@ public actor Orchestrator {
                 announcing: EventEnvelope(type: PipelineEvent.jobCompleted, jobID: job.id, data: ["status": .string("completed")], metadata: correlation(job)))
         }
         guard finished else { return }
+        removeWorkingFiles(job, keeping: result)
         countJobFinished(.completed, job: job)
         logger.info("job_completed", metadata: ["processing_time_seconds": .stringConvertible(seconds)])
     }
@@ -377,6 +384,7 @@ public actor Orchestrator {
                     type: PipelineEvent.jobFailed, jobID: job.id, data: ["status": .string("failed"), "error": .string(error)], metadata: correlation(job)))
         }
         guard finished else { return }
+        removeWorkingFiles(job, keeping: nil)
         countJobFinished(.failed, job: job)
         logger.error("job_failed", metadata: ["task_id": "\(task.taskID)", "stage": "\(task.stage)", "error": "\(error)", "attempts": .stringConvertible(attempts)])
     }
@@ -389,11 +397,20 @@ public actor Orchestrator {
                 job, as: .cancelled, fields: [:],
                 announcing: EventEnvelope(type: PipelineEvent.jobCancelled, jobID: job.id, data: ["status": .string("cancelled")], metadata: correlation(job)))
             guard finished else { return }
+            removeWorkingFiles(job, keeping: nil)
             countJobFinished(.cancelled, job: job)
             logger.info("job_cancelled")
         } catch {
             logger.error("job_cancel_failed", metadata: ["error": .error(error)])
         }
+    }
+
+    /// Deletes a finished job's uploaded audio and intermediate files, keeping its transcript.
+    /// Only the orchestrator that finished the job does this, once.
+    private func removeWorkingFiles(_ job: JobRecord, keeping result: ArtifactReference?) {
+        guard let artifacts, !options.keepWorkingFiles else { return }
+        let removed = artifacts.removeAll(ofJob: job.id, except: Set([result].compactMap { $0 }))
+        logger.info("job_files_removed", metadata: ["files": .stringConvertible(removed), "kept": "\(result?.key ?? "")"])
     }
 
     private func countJobFinished(_ status: JobStatus, job: JobRecord) {

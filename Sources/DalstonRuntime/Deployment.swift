@@ -75,6 +75,7 @@ public struct Deployment: Sendable {
             metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
         let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(21_600))
         deployment.orchestratorOptions.stallTimeout = stall == .zero ? nil : stall
+        deployment.orchestratorOptions.keepWorkingFiles = try EnvironmentValue("DALSTON_KEEP_AUDIO", in: environment).bool(default: false)
         return deployment
     }
 
@@ -98,7 +99,7 @@ public struct Deployment: Sendable {
 
     public func orchestrator() -> Orchestrator {
         Orchestrator(
-            state: broker, events: broker, options: orchestratorOptions, metrics: metrics.instruments(for: "orchestrator"),
+            state: broker, events: broker, artifacts: artifacts, options: orchestratorOptions, metrics: metrics.instruments(for: "orchestrator"),
             logger: makeLogger("dalston.orchestrator"))
     }
 

@@ -19,13 +19,13 @@ struct GatewayFixture {
     let broker: InMemoryBroker
     let artifactsRoot: URL
 
-    init(metrics: MetricsRuntime = .disabled, configure: (inout GatewayConfiguration) -> Void = { _ in }) {
+    init(metrics: MetricsRuntime = .disabled, artifactsRoot: URL? = nil, configure: (inout GatewayConfiguration) -> Void = { _ in }) {
         var configuration = GatewayConfiguration()
         configuration.port = (try? freeTCPPort()) ?? 0
         configure(&configuration)
         broker = InMemoryBroker()
-        artifactsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)")
-        let artifacts = FileArtifactStore(root: artifactsRoot)
+        self.artifactsRoot = artifactsRoot ?? FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)")
+        let artifacts = FileArtifactStore(root: self.artifactsRoot)
         gateway = Gateway(
             configuration: configuration, jobs: JobService(state: broker, events: broker, artifacts: artifacts), queues: broker, workers: broker,
             brokerKind: "in-memory", metrics: metrics)

@@ -18,6 +18,7 @@ struct PipelineHarness {
     let broker: InMemoryBroker
     let jobs: JobService
     let logs: RecordingLineWriter
+    let artifacts: FileArtifactStore
     private let running: RunningDeployment
 
     init(engines: [any Engine], maximumAttempts: Int = 3, metrics: MetricsRuntime = .disabled) throws {
@@ -28,9 +29,8 @@ struct PipelineHarness {
         let pipeline = LogPipeline(configuration: LoggingConfiguration(service: "test", levels: LogLevelPolicy(defaultLevel: .debug), writer: logs))
         var registry = EngineRegistry()
         for engine in engines { registry.register(.init(engine.engineID) { _ in engine }) }
-        var deployment = Deployment(
-            broker: broker, artifacts: FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-pipeline-\(UUID().uuidString)")),
-            engines: registry, metrics: metrics)
+        let artifacts = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-pipeline-\(UUID().uuidString)"))
+        var deployment = Deployment(broker: broker, artifacts: artifacts, engines: registry, metrics: metrics)
         deployment.orchestratorOptions.maximumAttempts = maximumAttempts
         deployment.orchestratorOptions.retryBackoff = .milliseconds(50)
         deployment.orchestratorOptions.sweepInterval = .milliseconds(300)
@@ -38,6 +38,7 @@ struct PipelineHarness {
         deployment.makeLogger = { pipeline.makeLogger(label: $0) }
         running = try deployment.start([.orchestrator] + registry.engineIDs.map { .engine($0) })
         self.broker = broker
+        self.artifacts = artifacts
         self.jobs = deployment.jobService()
         self.logs = logs
     }
@@ -48,6 +49,12 @@ struct PipelineHarness {
 
     func stop() async {
         await running.stop()
+    }
+
+    /// The files left in a job's directory.
+    func files(ofJob jobID: String) -> [String] {
+        let directory = artifacts.fileURL(ArtifactReference(jobID: jobID, name: "x")).deletingLastPathComponent()
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
     }
 }
 
@@ -107,6 +114,8 @@ struct PipelineTests {
                 #expect(transcript.text.contains(word), "\(word) missing from \"\(transcript.text)\"")
             }
             #expect(transcript.words.allSatisfy { $0.end > $0.start && $0.start >= 0 })
+            // The upload and the intermediate files go once the job is done (issue 16).
+            #expect(harness.files(ofJob: submitted.id) == ["result.json"])
             #expect(transcript.duration > 3 && transcript.duration < 5)
             #expect(!transcript.segments.isEmpty)
             #expect(done.processingTimeSeconds != nil)
@@ -131,6 +140,7 @@ struct PipelineTests {
             #expect(failed.status == .failed)
             #expect(failed.error?.contains("unsupported or corrupt audio") == true, "\(failed.error ?? "")")
             #expect(try await harness.jobs.store.job(corrupt.id)?.tasks["prepare"]?.attempt == 1, "a permanent error is not retried")
+            #expect(harness.files(ofJob: corrupt.id).isEmpty, "a failed job's upload is removed")
             #expect(try await harness.waitForFinalState(good.id).status == .completed)
         }
     }

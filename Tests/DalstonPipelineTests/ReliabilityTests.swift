@@ -110,4 +110,29 @@ struct ReliabilityTests {
             }
         }
     }
+
+    /// A cancel accepted while no orchestrator runs is kept on the job and honoured by the
+    /// orchestrator that sees the job next: the job ends cancelled, never completed.
+    @Test func aCancelAcceptedWhileNoOrchestratorRunsIsHonouredLater() async throws {
+        let broker = InMemoryBroker()
+        try await withTeardown({ await broker.shutdown() }) {
+            var registry = EngineRegistry()
+            for engine in ["audio-prepare", "transcribe", "merge"] {
+                registry.register(.init(engine) { _ in FlakyEngine(engineID: engine, failures: 0, permanent: false) })
+            }
+            var deployment = Deployment(broker: broker, artifacts: artifacts(), engines: registry)
+            deployment.orchestratorOptions.sweepInterval = .milliseconds(200)
+            deployment.runnerOptions.pollInterval = .milliseconds(100)
+            let jobs = deployment.jobService()
+            let job = try await jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_cancel_offline"))
+            let accepted = try #require(try await jobs.requestCancel(job.id, requestID: "req_cancel_offline"))
+            #expect(accepted.status == .pending)
+            #expect(try await jobs.store.job(job.id)?.cancelRequested == true, "the cancel is on the job's record")
+            let running = try deployment.start([.orchestrator] + registry.engineIDs.map { .engine($0) })
+            try await withTeardown({ await running.stop() }) {
+                let done = try #require(try await jobs.waitForFinalState(job.id, timeout: .seconds(20)))
+                #expect(done.status == .cancelled)
+            }
+        }
+    }
 }
