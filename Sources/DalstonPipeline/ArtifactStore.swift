@@ -22,6 +22,10 @@ public protocol ArtifactStore: Sendable {
     /// transcript); returns how many were removed.
     @discardableResult
     func removeAll(ofJob jobID: String, except kept: Set<ArtifactReference>) -> Int
+    /// Deletes what writers left half-done when their process died (temporary files older than
+    /// `age`, and job directories left empty); returns how many files were removed.
+    @discardableResult
+    func removeAbandonedWrites(olderThan age: Duration) -> Int
     /// Where the artifacts are, for start-up logs.
     var location: String { get }
 }
@@ -167,6 +171,22 @@ public struct FileArtifactStore: ArtifactStore {
         var removed = 0
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where !keptNames.contains(name) {
             if (try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))) != nil { removed += 1 }
+        }
+        return removed
+    }
+
+    @discardableResult
+    public func removeAbandonedWrites(olderThan age: Duration) -> Int {
+        let jobs = root.appendingPathComponent("jobs", isDirectory: true)
+        let cutoff = Date().addingTimeInterval(-age.seconds)
+        var removed = 0
+        for job in (try? FileManager.default.contentsOfDirectory(at: jobs, includingPropertiesForKeys: nil)) ?? [] {
+            let files = (try? FileManager.default.contentsOfDirectory(at: job, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+            for file in files where file.lastPathComponent.hasPrefix(".") && file.pathExtension == "tmp" {
+                let modified = (try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantFuture
+                if modified < cutoff, (try? FileManager.default.removeItem(at: file)) != nil { removed += 1 }
+            }
+            if (try? FileManager.default.contentsOfDirectory(atPath: job.path))?.isEmpty == true { try? FileManager.default.removeItem(at: job) }
         }
         return removed
     }

@@ -122,7 +122,12 @@ public struct Deployment: Sendable {
         var services: [any Service] = []
         for role in roles {
             switch role {
-            case .gateway: services.append(try gateway().makeApplication())
+            case .gateway:
+                // Uploads cut short by a crash leave temporary files; an hour is far past any
+                // body timeout, so older ones are abandoned for sure.
+                let removed = artifacts.removeAbandonedWrites(olderThan: .seconds(3600))
+                if removed > 0 { makeLogger("dalston.gateway").notice("abandoned_uploads_removed", metadata: ["files": .stringConvertible(removed)]) }
+                services.append(try gateway().makeApplication())
             case .orchestrator: services.append(OrchestratorService(orchestrator: orchestrator()))
             case .engine(let id): services.append(EngineService(runner: try engineRunner(id)))
             }

@@ -13,6 +13,7 @@ struct Startup {
 
     static func configure(service: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Startup {
         let observability = Observability.configureOrExit(service: service, environment: environment)
+        raiseOpenFileLimit(logger: observability.logger)
         do {
             return Startup(logger: observability.logger, deployment: try Deployment.fromEnvironment(environment, observability: observability))
         } catch {
@@ -33,4 +34,16 @@ struct Startup {
 func exitWithConfigurationError(_ message: String) -> Never {
     FileHandle.standardError.write(Data("dalston: \(message)\n".utf8))
     exit(DalstonLogging.configurationErrorExitCode)
+}
+
+/// Raises the soft open-file limit to the hard one, as servers do: each client connection, Redis
+/// connection and upload is a descriptor, and distributions default the soft limit to 1024.
+func raiseOpenFileLimit(logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    let previous = limit.rlim_cur
+    limit.rlim_cur = min(limit.rlim_max, 1 << 20)
+    if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+        logger.debug("open_file_limit_raised", metadata: ["from": .stringConvertible(previous), "to": .stringConvertible(limit.rlim_cur)])
+    }
 }

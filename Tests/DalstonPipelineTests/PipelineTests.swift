@@ -225,6 +225,31 @@ struct ArtifactStoreTests {
         #expect(ArtifactReference(key: "/etc/passwd") == nil)
     }
 
+    /// A writer dropped without commit (the upload failed) leaves nothing; temporary files of a
+    /// process that died are swept once old, fresh ones (an upload in progress) stay.
+    @Test func abandonedWritesAreDiscardedAndOldLeftoversSwept() throws {
+        let store = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-artifacts-\(UUID().uuidString)"))
+        do {
+            let writer = try store.makeWriter(for: ArtifactReference(jobID: "job_dropped", name: "audio.wav"))
+            try writer.append(Array("partial".utf8))
+        }
+        #expect(store.removeAbandonedWrites(olderThan: .zero) == 0, "the dropped writer removed its own file")
+        let crashed = store.fileURL(ArtifactReference(jobID: "job_crashed", name: ".audio.wav.dead.tmp"))
+        let inProgress = store.fileURL(ArtifactReference(jobID: "job_live", name: ".audio.wav.live.tmp"))
+        let kept = ArtifactReference(jobID: "job_crashed", name: "result.json")
+        try store.write([1], to: kept)
+        for file in [crashed, inProgress] {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: file.path, contents: Data([1, 2, 3]))
+        }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: crashed.path)
+        #expect(store.removeAbandonedWrites(olderThan: .seconds(3600)) == 1)
+        #expect(!FileManager.default.fileExists(atPath: crashed.path))
+        #expect(FileManager.default.fileExists(atPath: inProgress.path))
+        #expect(try store.read(kept) == [1])
+        #expect(!FileManager.default.fileExists(atPath: store.fileURL(ArtifactReference(jobID: "job_dropped", name: "x")).deletingLastPathComponent().path))
+    }
+
     @Test func aMissingOrUnwritableArtifactSaysWhichWithoutServerPaths() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-artifacts-\(UUID().uuidString)")
         let store = FileArtifactStore(root: root)
