@@ -156,7 +156,8 @@ struct ConnectionLimitTests {
                 let started = ContinuousClock.now
                 let answer = try await health(port)
                 #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
-                #expect(ContinuousClock.now - started < .seconds(2))
+                // Generous for a CI machine busy with other tests; a starved server never answers.
+                #expect(ContinuousClock.now - started < .seconds(8))
             }
             _ = idle
         }
