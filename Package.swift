@@ -124,7 +124,7 @@ let package = Package(
         // The batch engines: audio-prepare, transcribe (PocketSphinx), merge.
         .target(
             name: "DalstonEngines",
-            dependencies: ["DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker"]
+            dependencies: ["DalstonCore", "DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker"]
                 + (hasPocketSphinx ? [.target(name: "CPocketSphinx")] : [])
         ),
         .target(
@@ -211,7 +211,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonAudioTests",
-            dependencies: ["DalstonAudio"]
+            dependencies: ["DalstonAudio", "DalstonTestSupport"]
         ),
         .testTarget(
             name: "DalstonPipelineTests",
@@ -227,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "DalstonGatewayTests",
             dependencies: [
-                "DalstonGateway", "DalstonBroker", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
+                "DalstonGateway", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,5 +1,5 @@
 // Dalston's speed, measured side by side with baselines in the same run:
-//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|tracing|all]
+//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|all]
 // See Benchmarks/README.md for what each part measures.
 import DalstonLogging
 import DalstonObservability
@@ -48,6 +48,8 @@ case "metrics":
     try await runMetricsBenchmark()
 case "tracing":
     try await runTracingBenchmark()
+case "api":
+    try await runAPIBenchmark()
 case "all":
     runLoggingBenchmark()
     print()
@@ -58,7 +60,9 @@ case "all":
     try await runMetricsBenchmark()
     print()
     try await runTracingBenchmark()
+    print()
+    try await runAPIBenchmark()
 default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|all]\n".utf8))
+    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|all]\n".utf8))
     exit(2)
 }

@@ -1,24 +1,62 @@
 import DalstonAudio
 import DalstonBroker
+import DalstonCore
 import DalstonEngineSDK
 import DalstonPipeline
 import Foundation
 
-/// Decodes the uploaded WAV (any PCM/float format, any rate, mono or stereo), downmixes and
-/// resamples it to 16 kHz mono, and stores it as `prepared.wav` for the recogniser.
+/// Decodes the upload, downmixes and resamples it to 16 kHz mono, and stores it as
+/// `prepared.wav` for the recogniser. PCM and float WAV are read in process; every other format
+/// (MP3, M4A/AAC, Ogg/Opus, FLAC, WebM, compressed WAV) goes through FFmpeg, with a time limit
+/// (`DALSTON_FFMPEG_TIMEOUT`) and at most `maximumSeconds` of audio.
 public struct AudioPrepareEngine: Engine {
     public let engineID = EngineKind.audioPrepare
+    /// Less than this is a broken file, not speech.
+    static let shortestAudio = 0.1
+    let maximumSeconds: Double
+    let decodeTimeout: Duration
 
-    public init() {}
+    public init(maximumSeconds: Double = 4 * 3600, decodeTimeout: Duration = .seconds(600)) {
+        self.maximumSeconds = maximumSeconds
+        self.decodeTimeout = decodeTimeout
+    }
+
+    /// `DALSTON_MAX_AUDIO_SECONDS` (as the gateway) and `DALSTON_FFMPEG_TIMEOUT` (seconds).
+    public static func make(environment: [String: String]) throws -> AudioPrepareEngine {
+        AudioPrepareEngine(
+            maximumSeconds: try EnvironmentValue("DALSTON_MAX_AUDIO_SECONDS", in: environment).seconds(in: 1...86_400, default: .seconds(4 * 3600)).seconds,
+            decodeTimeout: try EnvironmentValue("DALSTON_FFMPEG_TIMEOUT", in: environment).seconds(in: 1...86_400, default: .seconds(600)))
+    }
 
     public func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let bytes = try context.read(try task.input.requiredArtifact("audio"))
+        let input = try task.input.requiredArtifact("audio")
+        let bytes = try context.read(input)
         let audio: PCMAudio = try await context.step("decode") {
-            do {
-                return try WAVDecoder.decode(bytes)
-            } catch {
-                throw PermanentEngineError("\(error)")
+            let container = AudioContainer.sniff(Array(bytes.prefix(AudioContainer.sniffLength)))
+            var wavError: AudioDecodingError?
+            if container == .wav {
+                do throws(AudioDecodingError) {
+                    return try WAVDecoder.decode(bytes)
+                } catch {
+                    wavError = error  // perhaps µ-law or ADPCM, which FFmpeg reads
+                }
             }
+            guard container != nil else { throw PermanentEngineError("unsupported or corrupt audio: not a \(AudioContainer.supportedNames) file") }
+            guard FFmpeg.isAvailable else {
+                throw PermanentEngineError(wavError.map { "\($0)" } ?? "\(container?.rawValue ?? "this") audio needs FFmpeg, which is not installed (apt-get install ffmpeg)")
+            }
+            let decoded: PCMAudio
+            do {
+                decoded = try await FFmpeg.decode(
+                    try context.artifacts.localFile(input), sampleRate: PreparedAudio.sampleRate, maximumSeconds: maximumSeconds, timeout: decodeTimeout)
+            } catch let error as AudioDecodingError {
+                throw PermanentEngineError("\(wavError ?? error)")
+            }
+            // A file cut off near its start decodes to a few milliseconds: say so, not "completed".
+            guard decoded.duration >= Self.shortestAudio else {
+                throw PermanentEngineError("unsupported or corrupt audio: only \(Int(decoded.duration * 1000)) ms could be decoded; the file may be truncated")
+            }
+            return decoded
         }
         context.logger.debug("audio_decoded", metadata: [
             "sample_rate": .stringConvertible(audio.sampleRate), "channels": .stringConvertible(audio.channels.count),

@@ -2,38 +2,59 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// An error the API reports as `{"error": {"type": ..., "message": ...}}` with an HTTP status.
+/// An error the API answers with a status and, in the request's dialect, a code and a message
+/// that says what to change.
 public struct APIError: Error, Sendable, HTTPResponseError {
     public let status: HTTPResponse.Status
-    public let type: String
+    /// Machine-readable: `invalid_request`, `not_found`, `unsupported_audio`, ...
+    public let code: String
     public let message: String
     /// Seconds after which the request may succeed (`Retry-After`), for refusals under load.
     public let retryAfter: Int?
+    /// The request field at fault (OpenAI's `param`).
+    let param: String?
+    /// Set by handlers that answer in another API's shape; otherwise the path decides.
+    let dialect: ErrorDialect?
 
-    public init(_ status: HTTPResponse.Status, type: String, message: String, retryAfter: Int? = nil) {
-        self.status = status
-        self.type = type
-        self.message = message
-        self.retryAfter = retryAfter
+    public init(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil) {
+        self.init(status, code: code, message: message, retryAfter: retryAfter, param: nil, dialect: nil)
     }
 
-    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, type: "invalid_request", message: message) }
-    public static func notFound(_ message: String) -> APIError { APIError(.notFound, type: "not_found", message: message) }
-    public static let unauthorized = APIError(.unauthorized, type: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <key>")
+    init(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil, param: String?, dialect: ErrorDialect?) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retryAfter = retryAfter
+        self.param = param
+        self.dialect = dialect
+    }
+
+    public static func badRequest(_ message: String, param: String? = nil) -> APIError {
+        APIError(.badRequest, code: "invalid_request", message: message, param: param, dialect: nil)
+    }
+    public static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
+    public static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <key>")
     public static func tooLarge(limit: Int) -> APIError {
-        APIError(.contentTooLarge, type: "payload_too_large", message: "the upload is larger than the limit of \(limit / (1024 * 1024)) MB")
+        APIError(.contentTooLarge, code: "payload_too_large", message: "the upload is larger than the limit of \(limit / (1024 * 1024)) MB", param: "file", dialect: nil)
+    }
+    static func unsupported(_ field: String, _ message: String) -> APIError {
+        APIError(.badRequest, code: "unsupported_parameter", message: message, param: field, dialect: nil)
+    }
+
+    /// The same error, answered in `dialect`.
+    func answered(in dialect: ErrorDialect) -> APIError {
+        APIError(status, code: code, message: message, retryAfter: retryAfter, param: param, dialect: dialect)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response(dialect: dialect ?? ErrorDialect(path: request.uri.path))
+    }
+
+    func response(dialect: ErrorDialect) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        let body = Self.body(type: type, message: message)
+        let body = dialect.body(status: status, code: code, message: message, param: param)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
-
-    static func body(type: String, message: String) -> [UInt8] {
-        let object: [String: Any] = ["error": ["type": type, "message": message]]
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }
 }

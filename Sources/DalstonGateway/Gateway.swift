@@ -38,7 +38,7 @@ public struct Gateway: Sendable {
         self.metrics = metrics
         self.instruments = metrics.instruments(for: "gateway")
         instruments.startAtZero(DalstonMetric.gatewayAuthFailures, [[("reason", "missing")], [("reason", "invalid")]])
-        instruments.startAtZero(DalstonMetric.gatewayJobsCreated, [[("api", "native")], [("api", "elevenlabs")]])
+        instruments.startAtZero(DalstonMetric.gatewayJobsCreated, [[("api", "native")], [("api", "openai")], [("api", "elevenlabs")]])
         instruments.startAtZero(DalstonMetric.gatewayUploadBytes)
         instruments.gauge(DalstonMetric.gatewayUploadsInProgress).record(0)
         instruments.startAtZero(DalstonMetric.gatewayUploadsRejected, UploadRejection.allCases.map { [("reason", $0.rawValue)] })
@@ -55,22 +55,10 @@ public struct Gateway: Sendable {
         router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware(metrics: instruments))
         router.add(middleware: AuthenticationMiddleware(configuration: configuration, metrics: instruments))
-        router.get("/health") { _, _ in HealthResponse(status: "ok") }
-        router.get("/ready") { _, _ in await self.readiness() }
-        if let exposition = metrics.exposition {
-            router.get("/metrics") { _, _ in
-                var headers = HTTPFields()
-                headers[.contentType] = PrometheusExposition.contentType
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: await exposition.render())))
-            }
-        }
-        router.get("/v1/status") { _, _ in try await self.status() }
-        router.post("/v1/audio/transcriptions") { request, context in try await self.createTranscription(request, context) }
-        router.get("/v1/audio/transcriptions") { request, _ in try await self.listTranscriptions(request) }
-        router.get("/v1/audio/transcriptions/{id}") { _, context in try await self.transcription(context) }
-        router.delete("/v1/audio/transcriptions/{id}") { _, context in try await self.cancelTranscription(context) }
-        router.post("/v1/speech-to-text") { request, context in try await self.elevenLabsConvert(request, context) }
-        router.get("/v1/speech-to-text/transcripts/{id}") { _, context in try await self.elevenLabsTranscript(context) }
+        addSystemRoutes(to: router)
+        addNativeRoutes(to: router)
+        addOpenAIRoutes(to: router)
+        addElevenLabsRoutes(to: router)
         return router
     }
 
@@ -92,121 +80,19 @@ public struct Gateway: Sendable {
             logger: logger)
     }
 
-    // MARK: Native API
-
-    private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> EditedResponse<JobCreatedResponse> {
-        let job = try await submitUpload(request, context, api: "native", languageField: "language")
-        return EditedResponse(
-            status: .created, headers: [.location: "/v1/audio/transcriptions/\(job.id)"],
-            response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt))
-    }
-
-    private func transcription(_ context: GatewayRequestContext) async throws -> JobResponse {
-        let id = try context.parameters.require("id")
-        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcription job \(id)") }
-        return JobResponse(job)
-    }
-
-    private func listTranscriptions(_ request: Request) async throws -> JobListResponse {
-        let limitText = request.uri.queryParameters["limit"].map(String.init) ?? "20"
-        guard let limit = Int(limitText), (1...100).contains(limit) else { throw APIError.badRequest("limit must be a number from 1 to 100") }
-        let views = try await jobs.recentJobs(limit: limit)
-        return JobListResponse(jobs: views.map(JobResponse.init), count: views.count)
-    }
-
-    private func cancelTranscription(_ context: GatewayRequestContext) async throws -> EditedResponse<CancelResponse> {
-        let id = try context.parameters.require("id")
-        guard let job = try await jobs.requestCancel(id, requestID: context.requestID) else { throw APIError.notFound("no transcription job \(id)") }
-        if job.status.isFinal {
-            throw APIError(.conflict, type: "conflict", message: "job \(id) is already \(job.status.rawValue) and cannot be cancelled")
-        }
-        return EditedResponse(status: .accepted, response: CancelResponse(id: id, status: job.status.rawValue, cancelRequested: true))
-    }
-
-    // MARK: ElevenLabs-compatible API
-
-    private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
-        let job = try await submitUpload(request, context, api: "elevenlabs", languageField: "language_code") { fields in
-            if fields["cloud_storage_url"] != nil {
-                throw APIError.badRequest("cloud_storage_url is not supported; upload the audio as the file field")
-            }
-            guard let model = fields["model_id"], !model.isEmpty else { throw APIError.badRequest("model_id is required") }
-        }
-        if let current = try await jobs.waitForFinalState(job.id, timeout: configuration.synchronousTimeout), current.status.isFinal {
-            return try Self.elevenLabsResponse(current)
-        }
-        throw APIError(.gatewayTimeout, type: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.seconds)) s; fetch it later from /v1/speech-to-text/transcripts/\(job.id)")
-    }
-
-    private func elevenLabsTranscript(_ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
-        let id = try context.parameters.require("id")
-        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id)") }
-        guard job.status.isFinal else {
-            throw APIError(.conflict, type: "not_ready", message: "transcript \(id) is still \(job.status.rawValue)")
-        }
-        return try Self.elevenLabsResponse(job)
-    }
-
-    static func elevenLabsResponse(_ job: JobView) throws -> ElevenLabsTranscriptResponse {
-        guard job.status == .completed, let transcript = job.transcript else {
-            throw APIError(.unprocessableContent, type: "transcription_failed", message: job.error ?? "transcription \(job.id) was \(job.status.rawValue)")
-        }
-        return ElevenLabsTranscriptResponse(id: job.id, transcript: transcript)
-    }
-
-    // MARK: Status
-
-    /// `/ready`: whether this gateway can take jobs now (the broker answers, the artifact store
-    /// takes a write), for load balancers and orchestrators; `/health` stays plain liveness.
-    private func readiness() async -> EditedResponse<ReadyResponse> {
-        // The probe is public: it says what is down, the log says why (no endpoints, no paths).
-        var broker = "ok"
-        do {
-            _ = try await queues.knownEngines()
-        } catch {
-            broker = "unavailable"
-            logger.warning("readiness_check_failed", metadata: ["component": "broker", "error": .error(error)])
-        }
-        var storage = "ok"
-        let probe = ArtifactReference(jobID: "_readiness", name: "probe")
-        do {
-            try jobs.artifacts.write(Array("ok".utf8), to: probe)
-        } catch {
-            storage = error.isOutOfSpace ? "full" : "unavailable"
-            logger.warning("readiness_check_failed", metadata: ["component": "storage", "error": .error(error)])
-        }
-        let ready = broker == "ok" && storage == "ok"
-        return EditedResponse(
-            status: ready ? .ok : .serviceUnavailable, headers: ready ? [:] : [.retryAfter: "5"],
-            response: ReadyResponse(status: ready ? "ready" : "not_ready", broker: broker, storage: storage))
-    }
-
-    private func status() async throws -> StatusResponse {
-        var queueStats: [String: StatusResponse.Queue] = [:]
-        for engine in Set(try await queues.knownEngines()).union(engineIDs).sorted() {
-            let stats = try await queues.queueStats(engine: engine)
-            queueStats[engine] = .init(waiting: stats.waiting, inFlight: stats.inFlight, deadLettered: stats.deadLettered, oldestAgeSeconds: stats.oldestAge)
-        }
-        let live = try await workers.liveWorkers()
-        var alive: [String: Int] = Dictionary(uniqueKeysWithValues: engineIDs.map { ($0, 0) })
-        for worker in live { alive[worker.engineID, default: 0] += 1 }
-        return StatusResponse(
-            status: "ok", broker: brokerKind, queues: queueStats, workersAlive: alive,
-            workers: live.map { .init(workerID: $0.workerID, engineID: $0.engineID, status: $0.status, lastSeen: Timestamp.string($0.lastSeen), metricsEndpoint: $0.metricsEndpoint) })
-    }
-
     // MARK: Uploads
 
-    /// Receives a multipart upload and submits it as a job: the audio streams to the artifact
-    /// store under a new job id while the body arrives, within the configured limits.
-    private func submitUpload(
-        _ request: Request, _ context: GatewayRequestContext, api: String, languageField: String,
-        validate: ([String: String]) throws -> Void = { _ in }
-    ) async throws -> JobView {
+    /// Receives a multipart upload within the configured limits, holding one of the upload slots
+    /// meanwhile: the audio streams to the artifact store under a new job id while the body
+    /// arrives. `upload` keeps what was read even when this throws, so the caller can answer in
+    /// the dialect the fields asked for.
+    func receiveUpload(
+        _ request: Request, into upload: inout ReceivedUpload, fileLimit: @escaping ([String: [String]]) -> Int = { _ in .max }
+    ) async throws {
         guard let slot = uploadSlots.take() else {
             logger.warning("upload_refused", metadata: ["reason": "concurrency_limit", "limit": .stringConvertible(configuration.maximumConcurrentUploads)])
             instruments.counter(DalstonMetric.gatewayUploadsRejected, [("reason", UploadRejection.concurrencyLimit.rawValue)]).increment()
-            throw APIError(.serviceUnavailable, type: "too_many_uploads", message: "the server is receiving \(configuration.maximumConcurrentUploads) uploads already; retry in a few seconds", retryAfter: 5)
+            throw APIError(.serviceUnavailable, code: "too_many_uploads", message: "the server is receiving \(configuration.maximumConcurrentUploads) uploads already; retry in a few seconds", retryAfter: 5)
         }
         let inProgress = instruments.gauge(DalstonMetric.gatewayUploadsInProgress)
         inProgress.record(uploadSlots.inUse)
@@ -216,50 +102,72 @@ public struct Gateway: Sendable {
         }
         let jobID = JobService.newJobID()
         let receiver = UploadReceiver(configuration: configuration, artifacts: jobs.artifacts)
-        let upload = try await withTracedSpan("gateway.store_audio") { span in
+        try await withTracedSpan("gateway.store_audio") { span in
             span.attributes["dalston.job_id"] = jobID
-            let upload: ReceivedUpload
             do {
-                upload = try await receiver.receive(request) { JobService.audioReference(jobID: jobID, filename: $0) }
+                // Named by what the bytes are, not what the client called them (`upload`, `blob`).
+                try await receiver.receive(request, into: &upload, fileLimit: fileLimit) { _, container in
+                    JobService.audioReference(jobID: jobID, filename: "audio.\(container.rawValue)")
+                }
             } catch let error as APIError {
-                let reason = UploadRejection(error)
-                logger.warning("upload_refused", metadata: ["reason": "\(reason.rawValue)", "error": "\(error.message)"])
-                instruments.counter(DalstonMetric.gatewayUploadsRejected, [("reason", reason.rawValue)]).increment()
+                refused(error)
                 throw error
             }
             span.attributes["dalston.audio_bytes"] = upload.audio?.writer.byteCount ?? 0
-            return upload
         }
+    }
+
+    /// Turns a received upload into a job: `submission` builds the request from the fields (and
+    /// throws for fields it cannot honour); then the audio is committed, measured by FFmpeg when
+    /// its header did not say how long it is, and submitted. On error the upload is removed.
+    func submit(_ upload: ReceivedUpload, api: String, _ submission: (ReceivedUpload.AudioFile) throws -> JobSubmission) async throws -> JobView {
+        guard let audio = upload.audio else { throw APIError.badRequest("the file field with the audio is required", param: "file") }
         do {
-            try validate(upload.fields)
-            guard let audio = upload.audio else { throw APIError.badRequest("the file field with the audio is required") }
-            let submission = try makeSubmission(upload.fields, audio: audio, context: context, languageField: languageField)
+            var request = try submission(audio)
             try audio.writer.commit()
-            let job = try await jobs.submit(submission)
+            if let duration = audio.duration {
+                request.audioDurationSeconds = duration
+            } else {
+                request.audioDurationSeconds = try await measure(audio.writer.reference)
+            }
+            let job = try await jobs.submit(request)
             instruments.counter(DalstonMetric.gatewayUploadBytes).increment(by: audio.writer.byteCount)
             instruments.counter(DalstonMetric.gatewayJobsCreated, [("api", api)]).increment()
             return job
         } catch {
-            upload.audio?.writer.discard()
+            audio.writer.discard()
+            jobs.artifacts.removeAll(ofJob: audio.writer.reference.jobID)
+            if let error = error as? APIError { refused(error) }
             throw error
         }
     }
 
-    private func makeSubmission(
-        _ fields: [String: String], audio: ReceivedUpload.AudioFile, context: GatewayRequestContext, languageField: String
-    ) throws -> JobSubmission {
-        let language = fields[languageField]?.trimmed.lowercased() ?? ""
-        if !language.isEmpty && !(language.hasPrefix("en") || language == "auto") {
-            throw APIError.badRequest("language \(language) is not supported; this deployment transcribes English (en)")
+    /// The duration of audio in a format only FFmpeg reads, refusing what it cannot read or
+    /// what is longer than allowed.
+    private func measure(_ reference: ArtifactReference) async throws -> Double {
+        let seconds: Double
+        do {
+            seconds = try await FFmpeg.duration(of: try jobs.artifacts.localFile(reference))
+        } catch let error as AudioDecodingError {
+            throw APIError(.badRequest, code: "unsupported_audio", message: "\(error.description); send \(AudioContainer.supportedNames) audio", param: "file", dialect: nil)
         }
-        let granularity = fields["timestamps_granularity"]?.trimmed ?? "word"
-        guard ["word", "segment", "none"].contains(granularity) else {
-            throw APIError.badRequest("timestamps_granularity must be word, segment or none")
+        let limit = configuration.maximumAudioDuration.seconds
+        if seconds > limit {
+            throw APIError(.contentTooLarge, code: "audio_too_long", message: "the audio is longer than the limit of \(UploadReceiver.formattedDuration(limit))", param: "file", dialect: nil)
         }
-        return JobSubmission(
-            audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename, language: language.isEmpty || language == "auto" ? "en" : language,
-            modelID: fields["model_id"]?.trimmed.nonEmpty ?? "pocketsphinx-en-us", timestampsGranularity: granularity,
-            requestID: context.requestID)
+        return seconds
+    }
+
+    private func refused(_ error: APIError) {
+        let reason = UploadRejection(error)
+        logger.warning("upload_refused", metadata: ["reason": "\(reason.rawValue)", "error": "\(error.message)"])
+        instruments.counter(DalstonMetric.gatewayUploadsRejected, [("reason", reason.rawValue)]).increment()
+    }
+
+    /// Waits for a job submitted by a synchronous endpoint; nil when it did not finish in time.
+    func finished(_ job: JobView) async throws -> JobView? {
+        guard let current = try await jobs.waitForFinalState(job.id, timeout: configuration.synchronousTimeout), current.status.isFinal else { return nil }
+        return current
     }
 }
 
@@ -272,7 +180,7 @@ enum UploadRejection: String, CaseIterable {
     case invalidRequest = "invalid_request"
 
     init(_ error: APIError) {
-        switch error.type {
+        switch error.code {
         case "payload_too_large": self = .tooLarge
         case "audio_too_long": self = .audioTooLong
         case "unsupported_audio": self = .unsupportedAudio

@@ -56,28 +56,8 @@ public struct RequestIDMiddleware: RouterMiddleware {
             var response: Response
             do {
                 response = try await next(request, context)
-            } catch let error as APIError {
-                response = (try? error.response(from: request, context: context)) ?? Response(status: error.status)
-            } catch let error as HTTPError {
-                let type = error.status == .contentTooLarge ? "payload_too_large" : (error.status.code < 500 ? "invalid_request" : "internal_error")
-                response = Self.json(status: error.status, body: APIError.body(type: type, message: error.body ?? error.status.reasonPhrase))
-            } catch let error as BrokerError {
-                // The broker (Redis) is down: the request may succeed later, so say when to retry.
-                logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
-                response = Self.json(status: .serviceUnavailable, body: APIError.body(
-                    type: "service_unavailable", message: "the job queue cannot be reached right now; retry in a few seconds (request_id \(requestID))"))
-                response.headers[.retryAfter] = "5"
-            } catch let error as ArtifactError {
-                logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
-                let full = error.isOutOfSpace
-                response = Self.json(status: full ? HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage") : .serviceUnavailable, body: APIError.body(
-                    type: full ? "insufficient_storage" : "storage_unavailable",
-                    message: full ? "the server has no space left for the upload; retry later or send a smaller file"
-                        : "the server cannot store the upload right now; retry later (request_id \(requestID))"))
-                if !full { response.headers[.retryAfter] = "30" }
             } catch {
-                logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
-                response = Self.json(status: .internalServerError, body: APIError.body(type: "internal_error", message: "the server failed to handle the request; see the gateway log for request_id \(requestID)"))
+                response = answer(error, path: request.uri.path, route: route, requestID: requestID)
             }
             response.headers[.requestID] = requestID
             let elapsed = ContinuousClock.now - started
@@ -96,10 +76,39 @@ public struct RequestIDMiddleware: RouterMiddleware {
         }
     }
 
-    static func json(status: HTTPResponse.Status, body: [UInt8]) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    /// The answer to a failed request, in the dialect of the API it was made to: the handler's
+    /// own error, or what a broken dependency means for the client (503 with `Retry-After` for
+    /// a broker that is down, 507 for a full disk), logged here with the request's id.
+    private func answer(_ error: any Error, path: String, route: String, requestID: String) -> Response {
+        var dialect = ErrorDialect(path: path)
+        var error = error
+        if let wrapped = error as? DialectError {
+            dialect = wrapped.dialect
+            error = wrapped.underlying
+        }
+        let apiError: APIError
+        switch error {
+        case let error as APIError:
+            apiError = error
+        case let error as HTTPError:
+            let code = error.status == .contentTooLarge ? "payload_too_large" : (error.status.code < 500 ? "invalid_request" : "internal_error")
+            apiError = APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase)
+        case let error as BrokerError:
+            logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
+            apiError = APIError(
+                .serviceUnavailable, code: "service_unavailable",
+                message: "the job queue cannot be reached right now; retry in a few seconds (request_id \(requestID))", retryAfter: 5)
+        case let error as ArtifactError:
+            logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
+            apiError = error.isOutOfSpace
+                ? APIError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage",
+                           message: "the server has no space left for the upload; retry later or send a smaller file")
+                : APIError(.serviceUnavailable, code: "storage_unavailable", message: "the server cannot store the upload right now; retry later (request_id \(requestID))", retryAfter: 30)
+        default:
+            logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
+            apiError = APIError(.internalServerError, code: "internal_error", message: "the server failed to handle the request; see the gateway log for request_id \(requestID)")
+        }
+        return apiError.response(dialect: apiError.dialect ?? dialect)
     }
 }
 

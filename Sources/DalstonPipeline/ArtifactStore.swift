@@ -16,6 +16,9 @@ public protocol ArtifactStore: Sendable {
     /// the same guarantees as `write`: nothing is visible under `reference` until `commit`.
     func makeWriter(for reference: ArtifactReference) throws(ArtifactError) -> any ArtifactWriter
     func read(_ reference: ArtifactReference) throws(ArtifactError) -> [UInt8]
+    /// A file on this machine holding the artifact, for tools that read files (FFmpeg): the
+    /// store's own file here; a store elsewhere would download a copy.
+    func localFile(_ reference: ArtifactReference) throws(ArtifactError) -> URL
     /// Deletes every artifact of a job (cancelled upload, deleted job). Missing ones are fine.
     func removeAll(ofJob jobID: String)
     /// Deletes a job's artifacts but `kept` (a finished job's working files, not its
@@ -153,6 +156,12 @@ public struct FileArtifactStore: ArtifactStore {
         } catch {
             throw .unreadable(reference, reason: Self.reason(error))
         }
+    }
+
+    public func localFile(_ reference: ArtifactReference) throws(ArtifactError) -> URL {
+        let url = fileURL(reference)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw .notFound(reference) }
+        return url
     }
 
     public func removeAll(ofJob jobID: String) {

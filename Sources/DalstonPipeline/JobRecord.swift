@@ -17,6 +17,8 @@ public struct JobRecord: Sendable, Equatable {
     public var audio: ArtifactReference?
     public var audioBytes: Int
     public var filename: String
+    public var displayName: String?
+    public var audioDurationSeconds: Double?
     public var progress: Int
     public var currentStage: String?
     public var error: String?
@@ -61,6 +63,8 @@ public struct JobRecord: Sendable, Equatable {
             audio: fields[JobField.audio].flatMap(ArtifactReference.init(key:)), audioBytes: Int(fields[JobField.audioBytes] ?? "") ?? 0,
             filename: fields[JobField.filename] ?? "")
         updatedAt = fields[JobField.updatedAt].flatMap(Timestamp.date)
+        displayName = fields[JobField.displayName].flatMap { $0.isEmpty ? nil : $0 }
+        audioDurationSeconds = fields[JobField.audioDurationSeconds].flatMap(Double.init)
         completedAt = fields[JobField.completedAt].flatMap(Timestamp.date)
         progress = Int(fields[JobField.progress] ?? "") ?? 0
         currentStage = fields[JobField.currentStage].flatMap { $0.isEmpty ? nil : $0 }
@@ -88,6 +92,8 @@ public struct JobRecord: Sendable, Equatable {
             JobField.audioBytes: String(audioBytes), JobField.filename: filename, JobField.progress: String(progress),
         ]
         if let audio { fields[JobField.audio] = audio.key }
+        if let displayName { fields[JobField.displayName] = displayName }
+        if let audioDurationSeconds { fields[JobField.audioDurationSeconds] = String(format: "%.3f", audioDurationSeconds) }
         fields.merge(traceContext) { _, new in new }
         return fields
     }

@@ -24,6 +24,9 @@ public struct JobSubmission: Sendable {
     public var timestampsGranularity: String
     /// The correlation id of the HTTP request (or connection) that created the job.
     public var requestID: String
+    public var displayName: String?
+    /// Seconds of audio when the caller knows (from the file's header).
+    public var audioDurationSeconds: Double?
 
     public init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
@@ -54,8 +57,73 @@ public struct JobView: Sendable, Equatable {
     public var modelID: String
     public var error: String?
     public var processingTimeSeconds: Double?
+    public var displayName: String?
+    public var audioDurationSeconds: Double?
     /// Present once completed.
     public var transcript: Transcript?
+}
+
+/// What to list: newest first, `limit` per page, from `cursor`, optionally by status and age.
+public struct JobListQuery: Sendable {
+    public var limit: Int
+    public var cursor: JobCursor?
+    public var status: JobStatus?
+    /// Only jobs created at or after this instant.
+    public var since: Date?
+
+    public init(limit: Int = 20, cursor: JobCursor? = nil, status: JobStatus? = nil, since: Date? = nil) {
+        self.limit = limit
+        self.cursor = cursor
+        self.status = status
+        self.since = since
+    }
+}
+
+/// Where a page of the job listing ended: the last job's place in the index (its score and id),
+/// so the next page continues exactly after it whatever was created or deleted meanwhile.
+public struct JobCursor: Sendable, Equatable {
+    public let score: Double
+    public let jobID: String
+
+    public init(score: Double, jobID: String) {
+        self.score = score
+        self.jobID = jobID
+    }
+
+    /// The opaque text form clients send back (base64url of `score|id`).
+    public var encoded: String {
+        Data("\(score)|\(jobID)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Reads `encoded`; nil for anything this server did not issue.
+    public init?(encoded text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard text.count <= 200, let data = Data(base64Encoded: base64) else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(separator: "|", maxSplits: 1)
+        guard parts.count == 2, let score = Double(parts[0]), score.isFinite, !parts[1].isEmpty else { return nil }
+        self.init(score: score, jobID: String(parts[1]))
+    }
+
+    /// Whether an index entry comes after this cursor (newest first; ties by id, descending).
+    func precedes(_ entry: IndexEntry) -> Bool {
+        entry.score < score || (entry.score == score && entry.member < jobID)
+    }
+}
+
+/// One page of the listing; `next` continues it (nil on the last page).
+public struct JobPage: Sendable {
+    public var jobs: [JobView]
+    public var next: JobCursor?
+}
+
+/// What deleting a job did.
+public enum JobDeletion: Sendable, Equatable {
+    case deleted
+    case notFound
+    /// Still pending or running: cancel it first.
+    case notFinished(JobStatus)
 }
 
 /// Creates, reads, lists, cancels and waits for jobs: the gateway's and the CLI's view of the
@@ -73,9 +141,10 @@ public struct JobService: Sendable {
         self.logger = logger
     }
 
-    /// A fresh job id, for callers that store the audio before submitting.
+    /// A fresh job id (a lowercase UUID, as Dalston's clients expect), for callers that store
+    /// the audio before submitting.
     public static func newJobID() -> String {
-        "job_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        UUID().uuidString.lowercased()
     }
 
     /// Where a job's uploaded audio is kept: `audio.<extension>`, the extension kept only when
@@ -113,6 +182,8 @@ public struct JobService: Sendable {
             id: jobID, requestID: submission.requestID, language: submission.language, modelID: submission.modelID,
             timestampsGranularity: submission.timestampsGranularity, audio: audio, audioBytes: audioBytes,
             filename: submission.filename)
+        job.displayName = submission.displayName
+        job.audioDurationSeconds = submission.audioDurationSeconds
         do {
             if case .bytes(let bytes) = submission.audio {
                 try await withTracedSpan("gateway.store_audio") { span in
@@ -167,7 +238,8 @@ public struct JobService: Sendable {
         var view = JobView(
             id: record.id, status: record.status, requestID: record.requestID, createdAt: Timestamp.string(record.createdAt),
             completedAt: record.completedAt.map(Timestamp.string), progress: record.progress, currentStage: record.currentStage,
-            language: record.language, modelID: record.modelID, error: record.error, processingTimeSeconds: record.processingTimeSeconds)
+            language: record.language, modelID: record.modelID, error: record.error, processingTimeSeconds: record.processingTimeSeconds,
+            displayName: record.displayName, audioDurationSeconds: record.audioDurationSeconds)
         if withTranscript, record.status == .completed, let result = record.result {
             do {
                 view.transcript = try JSONDecoder().decode(Transcript.self, from: Data(artifacts.read(result)))
@@ -180,6 +252,56 @@ public struct JobService: Sendable {
 
     public func recentJobs(limit: Int) async throws -> [JobView] {
         try await store.recent(limit: limit).map { view($0) }
+    }
+
+    /// A page of the listing, newest first. Reads the index in batches and skips jobs that do not
+    /// match, looking at no more than `scanLimit` entries per page (a page may then be short,
+    /// with a cursor to go on from).
+    public func list(_ query: JobListQuery, scanLimit: Int = 10_000) async throws -> JobPage {
+        var matched: [(JobRecord, IndexEntry)] = []
+        var position = query.cursor
+        var scanned = 0
+        scan: while matched.count <= query.limit && scanned < scanLimit {
+            let batch = try await store.state.indexEntries(PipelineIndex.jobs, limit: 200, maximumScore: position?.score)
+                .filter { position?.precedes($0) ?? true }
+            guard let last = batch.last else { break }
+            for entry in batch {
+                scanned += 1
+                if let since = query.since, entry.score < since.timeIntervalSince1970 { break scan }
+                position = JobCursor(score: entry.score, jobID: entry.member)
+                guard let record = try await store.job(entry.member) else { continue }
+                if let status = query.status, record.status != status { continue }
+                matched.append((record, entry))
+                if matched.count > query.limit { break scan }
+            }
+            position = JobCursor(score: last.score, jobID: last.member)
+        }
+        let page = matched.prefix(query.limit)
+        var next: JobCursor?
+        if matched.count > query.limit, let last = page.last {
+            next = JobCursor(score: last.1.score, jobID: last.0.id)
+        } else if matched.count < query.limit && scanned >= scanLimit {
+            next = position  // the scan stopped early: more may match further on
+        }
+        return JobPage(jobs: page.map { view($0.0) }, next: next)
+    }
+
+    /// Deletes a finished job: its record, its listing entry and its files.
+    public func delete(_ jobID: String) async throws -> JobDeletion {
+        guard let record = try await store.job(jobID) else { return .notFound }
+        guard record.status.isFinal else { return .notFinished(record.status) }
+        guard try await store.delete(jobID) else {
+            return try await store.job(jobID).map { .notFinished($0.status) } ?? .notFound
+        }
+        artifacts.removeAll(ofJob: jobID)
+        logger.info("job_deleted", metadata: ["job_id": "\(jobID)", "status": "\(record.status.rawValue)"])
+        return .deleted
+    }
+
+    /// Renames a job; nil when there is no such job.
+    public func rename(_ jobID: String, displayName: String) async throws -> JobView? {
+        guard try await store.rename(jobID, displayName: displayName) else { return nil }
+        return try await job(jobID)
     }
 
     /// Asks the orchestrator to cancel; returns the job as it is now (nil when unknown).

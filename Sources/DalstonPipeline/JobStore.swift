@@ -159,6 +159,25 @@ public struct JobStore: Sendable {
             effects: [.publish(event)])).applied
     }
 
+    /// Sets a job's display name; `false` when there is no such job.
+    public func rename(_ jobID: String, displayName: String) async throws(BrokerError) -> Bool {
+        try await state.transition(StateTransition(
+            .job(jobID), when: [JobField.status: Set(JobStatus.allCases.map(\.rawValue))],
+            set: [JobField.displayName: displayName, JobField.updatedAt: Timestamp.now])).applied
+    }
+
+    /// Removes a finished job from the listing and deletes its record; `false` when it is not
+    /// (or no longer) final. A job still going must be cancelled first.
+    public func delete(_ jobID: String) async throws(BrokerError) -> Bool {
+        let finals = Set(JobStatus.allCases.filter(\.isFinal).map(\.rawValue))
+        let unlisted = try await state.transition(StateTransition(
+            .job(jobID), when: [JobField.status: finals], set: [JobField.deletedAt: Timestamp.now],
+            effects: [.removeFromIndex(PipelineIndex.jobs, member: jobID), .removeFromIndex(PipelineIndex.activeJobs, member: jobID)])).applied
+        guard unlisted else { return false }
+        try await state.deleteRecord(.job(jobID))
+        return true
+    }
+
     /// Removes a job whose creation failed part-way (nothing else refers to it yet).
     public func discard(_ jobID: String) async {
         try? await state.deleteRecord(.job(jobID))

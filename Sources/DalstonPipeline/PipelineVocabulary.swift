@@ -81,6 +81,12 @@ public enum JobField {
     public static let audio = "audio"
     public static let audioBytes = "audio_bytes"
     public static let filename = "filename"
+    /// A name for people (`display_name` on submission, changed with `PATCH`).
+    public static let displayName = "display_name"
+    /// Seconds of audio, from the upload's header (absent when unknown).
+    public static let audioDurationSeconds = "audio_duration_seconds"
+    /// Set as a finished job is deleted (the record goes right after).
+    public static let deletedAt = "deleted_at"
     public static let currentStage = "current_stage"
     public static let progress = "progress"
     public static let error = "error"

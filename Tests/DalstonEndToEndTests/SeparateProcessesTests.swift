@@ -60,7 +60,7 @@ extension EndToEnd {
 
             let corrupt = try await deployment.client.upload(Data("RIFF\u{0}\u{0}\u{0}\u{0}WAVEjunk".utf8), requestID: "req_e2e_corrupt")
             #expect(corrupt.status == 400)
-            #expect((corrupt.json["error"] as? [String: Any])?["type"] as? String == "unsupported_audio")
+            #expect((corrupt.json["error"] as? [String: Any])?["code"] as? String == "unsupported_audio")
 
             try deployment.start("transcribe", ["engine", "transcribe"], as: "transcribe-restarted")
             let job = try await deployment.client.waitForJob(id, timeout: .seconds(120))

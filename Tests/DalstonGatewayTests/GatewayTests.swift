@@ -105,7 +105,7 @@ struct GatewayTests {
             try await client.execute(uri: "/v1/audio/transcriptions/job_missing", method: .get) { response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[HTTPField.Name("X-Request-ID")!]?.hasPrefix("req_") == true, "errors carry the id too")
-                #expect((json(response.body)["error"] as? [String: String]) == ["type": "not_found", "message": "no transcription job job_missing"])
+                #expect((json(response.body)["error"] as? [String: String]) == ["code": "not_found", "message": "no transcription job job_missing"])
             }
         }
     }
@@ -124,7 +124,7 @@ struct GatewayTests {
                 #expect(response.headers[.location] == "/v1/audio/transcriptions/\(object["id"] as? String ?? "")")
                 return object["id"] as? String ?? ""
             }
-            #expect(id.hasPrefix("job_"))
+            #expect(UUID(uuidString: id) != nil && id == id.lowercased(), "job ids are lowercase UUIDs")
             try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .get) { response in
                 let object = json(response.body)
                 #expect(object["status"] as? String == "pending" && object["request_id"] as? String == "req_gateway_test")
@@ -156,7 +156,7 @@ struct GatewayTests {
         try await fixture.test { client in
             try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: body) { response in
                 #expect(Int(response.status.code) == status, "\(label)")
-                #expect((json(response.body)["error"] as? [String: String])?["type"] == type, "\(label): \(String(buffer: response.body))")
+                #expect((json(response.body)["error"] as? [String: String])?["code"] == type, "\(label): \(String(buffer: response.body))")
             }
         }
         #expect(try await fixture.broker.indexMembers(PipelineIndex.jobs, limit: 10).isEmpty, "no partial job for \(label)")
@@ -168,7 +168,7 @@ struct GatewayTests {
             let large = WAVEncoder.encode16BitMono([Float](repeating: 0.1, count: 20_000), sampleRate: 16_000)
             try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: large)) { response in
                 #expect(response.status == .contentTooLarge)
-                #expect((json(response.body)["error"] as? [String: String])?["type"] == "payload_too_large")
+                #expect((json(response.body)["error"] as? [String: String])?["code"] == "payload_too_large")
             }
         }
     }
@@ -181,7 +181,7 @@ struct GatewayTests {
             try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/v1/status", method: .get) { response in
                 #expect(response.status == .unauthorized)
-                #expect((json(response.body)["error"] as? [String: String])?["type"] == "unauthorized")
+                #expect((json(response.body)["error"] as? [String: String])?["code"] == "unauthorized")
             }
             try await client.execute(uri: "/v1/status", method: .get, headers: [.authorization: "Bearer nope"]) { #expect($0.status == .unauthorized) }
             try await client.execute(uri: "/v1/status", method: .get, headers: [.authorization: "Bearer k2"]) { #expect($0.status == .ok) }
@@ -204,22 +204,36 @@ struct GatewayTests {
         }
     }
 
-    @Test func cancellingAJobAndTheElevenLabsTranscriptOfAnUnfinishedOne() async throws {
+    @Test func cancellingDeletingAndTheElevenLabsTranscriptOfAnUnfinishedJob() async throws {
         let fixture = GatewayFixture()
         try await fixture.test { client in
             let id = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: wav)) {
                 json($0.body)["id"] as? String ?? ""
             }
             try await client.execute(uri: "/v1/speech-to-text/transcripts/\(id)", method: .get) { response in
-                #expect(response.status == .conflict)
+                #expect(response.status == .notFound, "as ElevenLabs: not there yet")
+                #expect(response.headers[.retryAfter] == "2")
+                #expect((json(response.body)["detail"] as? [String: String])?["status"] == "not_ready", "ElevenLabs' error shape")
             }
             try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .delete) { response in
+                #expect(response.status == .conflict, "a job still going is not deleted")
+                #expect((json(response.body)["error"] as? [String: String])?["code"] == "job_not_finished")
+            }
+            try await client.execute(uri: "/v1/audio/transcriptions/\(id)/cancel", method: .post) { response in
                 #expect(response.status == .accepted)
                 #expect(json(response.body)["cancel_requested"] as? Bool == true)
             }
-            try await client.execute(uri: "/v1/audio/transcriptions/job_none", method: .delete) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/v1/speech-to-text", method: .post, headers: headers(), body: multipart([], file: wav)) { response in
-                #expect(response.status == .badRequest, "model_id is required by the ElevenLabs API")
+            try await client.execute(uri: "/v1/audio/transcriptions/\(UUID())/cancel", method: .post) { #expect($0.status == .notFound) }
+            // No orchestrator runs here: finish the job as one would, then delete it.
+            try await fixture.broker.saveRecord(.job(id), fields: [JobField.status: "cancelled"])
+            try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .delete) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .get) { #expect($0.status == .notFound) }
+            #expect(fixture.storedFiles.isEmpty, "the deleted job's files are gone: \(fixture.storedFiles)")
+            let acknowledged = multipart([("webhook", "true")], file: wav)
+            try await client.execute(uri: "/v1/speech-to-text", method: .post, headers: headers(), body: acknowledged) { response in
+                #expect(response.status == .ok)
+                let object = json(response.body)
+                #expect(object["transcription_id"] as? String != nil && object["request_id"] as? String != nil, "\(object)")
             }
         }
     }
@@ -249,7 +263,7 @@ struct GatewayTests {
             try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: wav)) { response in
                 #expect(response.status == .serviceUnavailable, "\(String(buffer: response.body))")
                 #expect(response.headers[.retryAfter] == "5")
-                #expect((json(response.body)["error"] as? [String: Any])?["type"] as? String == "service_unavailable")
+                #expect((json(response.body)["error"] as? [String: Any])?["code"] as? String == "service_unavailable")
             }
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)

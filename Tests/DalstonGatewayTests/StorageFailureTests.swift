@@ -17,7 +17,7 @@ struct StorageFailureTests {
             try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: wav)) { response in
                 let error = json(response.body)["error"] as? [String: String]
                 #expect(response.status.code == 507, "\(String(buffer: response.body))")
-                #expect(error?["type"] == "insufficient_storage")
+                #expect(error?["code"] == "insufficient_storage")
                 let message = error?["message"] ?? "/"
                 #expect(message.firstIndex(of: "/") == nil, "no server path: \(message)")
             }
@@ -34,7 +34,7 @@ struct StorageFailureTests {
                 let error = json(response.body)["error"] as? [String: String]
                 #expect(response.status == .serviceUnavailable, "\(String(buffer: response.body))")
                 #expect(response.headers[.retryAfter] == "30")
-                #expect(error?["type"] == "storage_unavailable")
+                #expect(error?["code"] == "storage_unavailable")
                 let message = error?["message"] ?? "/"
                 #expect(message.firstIndex(of: "/") == nil, "no server path: \(message)")
             }

@@ -20,7 +20,7 @@ struct UploadLimitTests {
             try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: body) { response in
                 let error = json(response.body)["error"] as? [String: String]
                 #expect(response.status == status, "\(String(buffer: response.body))", sourceLocation: sourceLocation)
-                #expect(error?["type"] == type, sourceLocation: sourceLocation)
+                #expect(error?["code"] == type, sourceLocation: sourceLocation)
                 #expect(error?["message"]?.contains(mentioning) == true, "\(error?["message"] ?? "")", sourceLocation: sourceLocation)
             }
         }

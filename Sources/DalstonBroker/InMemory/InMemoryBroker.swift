@@ -308,10 +308,10 @@ public actor InMemoryBroker: Broker {
         return TransitionResult(applied: true, record: transition.returnsRecord ? records[transition.key] ?? [:] : [:])
     }
 
-    public func indexMembers(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [String] {
+    public func indexEntries(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [IndexEntry] {
         guard !isShutDown else { throw .shutDown }
         return (indexes[index] ?? [:]).filter { $0.value <= (maximumScore ?? .infinity) }
-            .sorted { ($0.value, $0.key) > ($1.value, $1.key) }.prefix(limit).map(\.key)
+            .sorted { ($0.value, $0.key) > ($1.value, $1.key) }.prefix(limit).map { IndexEntry(member: $0.key, score: $0.value) }
     }
 
     public func removeFromIndex(_ index: String, member: String) async throws(BrokerError) {

@@ -66,15 +66,22 @@ extension RedisBroker {
         return TransitionResult(applied: applied == 1, record: record)
     }
 
-    public func indexMembers(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [String] {
-        guard let maximumScore else {
-            return try await redis { try await client.zrevrange(keys.index(index), count: limit) }
-        }
+    public func indexEntries(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [IndexEntry] {
+        let maximum = maximumScore.map { RedisArgument($0) } ?? "+inf"
         let reply = try await redis {
             try await client.send(RedisCommand(
-                "ZRANGE", RedisArgument(keys.index(index)), RedisArgument(maximumScore), "-inf", "BYSCORE", "REV", "LIMIT", 0, RedisArgument(limit)))
+                "ZRANGE", RedisArgument(keys.index(index)), maximum, "-inf", "BYSCORE", "REV", "LIMIT", 0, RedisArgument(limit), "WITHSCORES"))
         }
-        return reply.elements?.compactMap(\.string) ?? []
+        // RESP3 answers [member, score] pairs; RESP2 a flat member, score, member, score list.
+        let elements = reply.elements ?? []
+        let pairs: [(RESPValue, RESPValue)] = elements.allSatisfy({ $0.elements?.count == 2 })
+            ? elements.compactMap { pair in pair.elements.map { ($0[0], $0[1]) } }
+            : stride(from: 0, to: elements.count - 1, by: 2).map { (elements[$0], elements[$0 + 1]) }
+        return pairs.compactMap { member, score in
+            guard let name = member.string else { return nil }
+            let value: Double? = if case .double(let number) = score { number } else { score.string.flatMap(Double.init) }
+            return value.map { IndexEntry(member: name, score: $0) }
+        }
     }
 
     public func removeFromIndex(_ index: String, member: String) async throws(BrokerError) {

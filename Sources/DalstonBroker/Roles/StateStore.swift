@@ -14,17 +14,28 @@ public protocol StateStore: Sendable {
     /// Applies `transition` if its conditions hold, atomically.
     func transition(_ transition: StateTransition) async throws(BrokerError) -> TransitionResult
 
-    /// Members with the highest scores first, optionally only those scored at most `maximumScore`
-    /// (for pages that continue below the last one seen).
-    func indexMembers(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [String]
+    /// Members with their scores, highest first (ties: member descending), optionally only those
+    /// scored at most `maximumScore` (for pages that continue below the last one seen).
+    func indexEntries(_ index: String, limit: Int, maximumScore: Double?) async throws(BrokerError) -> [IndexEntry]
     /// How many members the index has (cheap: metrics sample it on every scrape).
     func indexCount(_ index: String) async throws(BrokerError) -> Int
     func removeFromIndex(_ index: String, member: String) async throws(BrokerError)
 }
 
+/// One member of an ordered index and its score (for jobs, the creation time).
+public struct IndexEntry: Sendable, Equatable {
+    public let member: String
+    public let score: Double
+
+    public init(member: String, score: Double) {
+        self.member = member
+        self.score = score
+    }
+}
+
 extension StateStore {
-    public func indexMembers(_ index: String, limit: Int) async throws(BrokerError) -> [String] {
-        try await indexMembers(index, limit: limit, maximumScore: nil)
+    public func indexMembers(_ index: String, limit: Int, maximumScore: Double? = nil) async throws(BrokerError) -> [String] {
+        try await indexEntries(index, limit: limit, maximumScore: maximumScore).map(\.member)
     }
 }
 

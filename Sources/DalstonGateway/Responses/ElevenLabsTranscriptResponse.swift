@@ -14,13 +14,31 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         let logprob: Double
     }
 
+    /// One of the requested `additional_formats`, inline.
+    struct AdditionalFormat: Encodable {
+        let requestedFormat: String
+        let fileExtension: String
+        let contentType: String
+        var isBase64Encoded = false
+        let content: String
+
+        enum CodingKeys: String, CodingKey {
+            case content
+            case requestedFormat = "requested_format"
+            case fileExtension = "file_extension"
+            case contentType = "content_type"
+            case isBase64Encoded = "is_base64_encoded"
+        }
+    }
+
     let languageCode: String
     let languageProbability: Double
     let text: String
     let words: [Word]
     let transcriptionID: String
+    let additionalFormats: [AdditionalFormat]?
 
-    init(id: String, transcript: Transcript) {
+    init(id: String, transcript: Transcript, additionalFormats: [AdditionalFormat] = []) {
         var words: [Word] = []
         for (index, word) in transcript.words.enumerated() {
             if index > 0 {
@@ -34,12 +52,33 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         self.text = transcript.text
         self.words = words
         self.transcriptionID = id
+        self.additionalFormats = additionalFormats.isEmpty ? nil : additionalFormats
     }
 
     enum CodingKeys: String, CodingKey {
         case text, words
         case languageCode = "language_code"
         case languageProbability = "language_probability"
+        case transcriptionID = "transcription_id"
+        case additionalFormats = "additional_formats"
+    }
+}
+
+/// `webhook=true`: accepted, the transcript comes later.
+struct ElevenLabsWebhookAcknowledgement: ResponseEncodable {
+    var message = "Request accepted; the transcript will be available at /v1/speech-to-text/transcripts/{transcription_id}"
+    let requestID: String
+    let transcriptionID: String
+
+    init(requestID: String, transcriptionID: String) {
+        self.requestID = requestID
+        self.transcriptionID = transcriptionID
+        message = "Request accepted; fetch the transcript from /v1/speech-to-text/transcripts/\(transcriptionID)"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case message
+        case requestID = "request_id"
         case transcriptionID = "transcription_id"
     }
 }

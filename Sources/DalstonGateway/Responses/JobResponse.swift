@@ -5,7 +5,7 @@ import Hummingbird
 /// `dalston transcribe --json` prints). The transcript fields appear once it is completed.
 public struct JobResponse: ResponseEncodable, Decodable, Sendable {
     public struct Failure: Codable, Sendable {
-        public let type: String
+        public let code: String
         public let message: String
     }
 
@@ -29,7 +29,11 @@ public struct JobResponse: ResponseEncodable, Decodable, Sendable {
     public let completedAt: String?
     public let progress: Int
     public let currentStage: String?
+    /// Dalston's name of the model that ran (`model_id` too, for older clients).
+    public let model: String?
     public let modelID: String
+    public let displayName: String?
+    public let audioDurationSeconds: Double?
     public let languageCode: String
     public let requestID: String
     public let error: Failure?
@@ -46,10 +50,13 @@ public struct JobResponse: ResponseEncodable, Decodable, Sendable {
         completedAt = job.completedAt
         progress = job.progress
         currentStage = job.currentStage
+        model = job.modelID
         modelID = job.modelID
+        displayName = job.displayName
+        audioDurationSeconds = job.audioDurationSeconds
         languageCode = job.transcript?.languageCode ?? job.language
         requestID = job.requestID
-        error = job.error.map { Failure(type: "processing_failed", message: $0) }
+        error = job.error.map { Failure(code: job.currentStage == "prepare" ? "invalid_audio" : "processing_failed", message: $0) }
         processingTimeSeconds = job.processingTimeSeconds
         text = job.transcript?.text
         duration = job.transcript?.duration
@@ -58,7 +65,9 @@ public struct JobResponse: ResponseEncodable, Decodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, status, progress, error, text, duration, segments, words
+        case id, status, progress, error, text, duration, segments, words, model
+        case displayName = "display_name"
+        case audioDurationSeconds = "audio_duration_seconds"
         case createdAt = "created_at"
         case completedAt = "completed_at"
         case currentStage = "current_stage"
@@ -74,20 +83,28 @@ struct JobCreatedResponse: ResponseEncodable {
     let id: String
     let status: String
     let createdAt: String
+    let displayName: String?
 
     enum CodingKeys: String, CodingKey {
         case id, status
         case createdAt = "created_at"
+        case displayName = "display_name"
     }
 }
 
-/// `GET /v1/audio/transcriptions`.
+/// `GET /v1/audio/transcriptions`: a page, newest first; `cursor` fetches the next.
 struct JobListResponse: ResponseEncodable {
     let jobs: [JobResponse]
-    let count: Int
+    let cursor: String?
+    let hasMore: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case jobs, cursor
+        case hasMore = "has_more"
+    }
 }
 
-/// `DELETE /v1/audio/transcriptions/{id}`: 202, the cancel is under way.
+/// `POST /v1/audio/transcriptions/{id}/cancel`: 202, the cancel is under way.
 struct CancelResponse: ResponseEncodable {
     let id: String
     let status: String

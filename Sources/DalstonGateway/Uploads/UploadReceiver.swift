@@ -10,16 +10,22 @@ struct ReceivedUpload {
     struct AudioFile {
         var filename: String
         var writer: any ArtifactWriter
-        var header: WAVHeader
-        var duration: Double
+        var container: AudioContainer
+        /// Seconds of audio when the header says (WAV); FFmpeg measures the other formats.
+        var duration: Double?
     }
 
-    var fields: [String: String] = [:]
+    /// Every value of every text field, in the order sent (`timestamp_granularities[]` repeats).
+    var fields: [String: [String]] = [:]
     var audio: AudioFile?
+
+    /// The first value of a field.
+    subscript(_ name: String) -> String? { fields[name]?.first }
 }
 
 /// Reads a `multipart/form-data` body as it arrives: text fields into memory (each one bounded),
-/// the `file` part straight into an artifact writer, judged by its WAV header before the rest is
+/// the `file` part straight into an artifact writer, judged by its first bytes (the format, and for
+/// WAV the header: sample rate, duration) before the rest is
 /// read. Memory per upload is a few chunks, whatever the file size; anything over a limit stops
 /// the reading at once with a 4xx that says which limit.
 struct UploadReceiver {
@@ -29,18 +35,28 @@ struct UploadReceiver {
     /// The file field's bytes kept in memory until its WAV header has been read.
     static let headerSniffBytes = 64 * 1024
 
-    /// Receives the upload; the audio is written under the reference `audioReference(filename)`
-    /// returns and committed only once all of it has arrived and passed every check. On error
-    /// nothing is left behind.
-    func receive(_ request: Request, audioReference: @escaping (String) -> ArtifactReference) async throws -> ReceivedUpload {
+    /// `4 h`, `90 min`, `45 s`: a limit as people say it.
+    static func formattedDuration(_ seconds: Double) -> String {
+        seconds >= 3600 && seconds.truncatingRemainder(dividingBy: 3600) == 0 ? "\(Int(seconds / 3600)) h"
+            : seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(seconds / 60)) min" : "\(Int(seconds)) s"
+    }
+
+    /// Receives the upload into `upload` (so a caller still sees the fields read before a
+    /// failure); the audio is written under the reference `audioReference` returns for the
+    /// client's file name and the container the bytes turned out to be,
+    /// not committed. `fileLimit` gives the largest file allowed given the fields before it (an
+    /// OpenAI model name means OpenAI's 25 MB). On error nothing is left behind.
+    func receive(
+        _ request: Request, into upload: inout ReceivedUpload, fileLimit: @escaping ([String: [String]]) -> Int,
+        audioReference: @escaping (String, AudioContainer) -> ArtifactReference
+    ) async throws {
         guard let boundary = MultipartStreamParser.boundary(fromContentType: request.headers[.contentType]) else {
             throw APIError.badRequest("send the audio as multipart/form-data with a file field")
         }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maximumUploadBytes {
             throw APIError.tooLarge(limit: configuration.maximumUploadBytes)
         }
-        var upload = ReceivedUpload()
-        var reader = PartReader(configuration: configuration, artifacts: artifacts, audioReference: audioReference)
+        var reader = PartReader(configuration: configuration, artifacts: artifacts, fileLimit: fileLimit, audioReference: audioReference)
         do {
             var parser = MultipartStreamParser(boundary: boundary)
             var received = 0
@@ -61,7 +77,6 @@ struct UploadReceiver {
             } catch {
                 throw APIError.badRequest("malformed multipart body: \(error)")
             }
-            return upload
         } catch {
             upload.audio?.writer.discard()
             reader.discard()
@@ -74,22 +89,35 @@ struct UploadReceiver {
 private struct PartReader {
     let configuration: GatewayConfiguration
     let artifacts: any ArtifactStore
-    let audioReference: (String) -> ArtifactReference
+    let fileLimit: ([String: [String]]) -> Int
+    let audioReference: (String, AudioContainer) -> ArtifactReference
+
+    /// What the reader knows about the file part once its first bytes are judged.
+    private struct Judged {
+        var writer: any ArtifactWriter
+        var container: AudioContainer
+        /// WAV's header, from which duration is known as bytes arrive.
+        var header: WAVHeader?
+        var limit: Int
+    }
 
     private enum Current {
         case none
         case field(name: String, bytes: [UInt8])
-        /// The file part: bytes held until the header is read, then the writer and the header.
-        case file(filename: String, sniffed: [UInt8], writer: (any ArtifactWriter)?, header: WAVHeader?)
-        case skipped
+        /// The file part: bytes held until they are judged, then where they go.
+        case file(filename: String, sniffed: [UInt8], judged: Judged?)
     }
 
     private var current = Current.none
     private var fieldCount = 0
 
-    init(configuration: GatewayConfiguration, artifacts: any ArtifactStore, audioReference: @escaping (String) -> ArtifactReference) {
+    init(
+        configuration: GatewayConfiguration, artifacts: any ArtifactStore, fileLimit: @escaping ([String: [String]]) -> Int,
+        audioReference: @escaping (String, AudioContainer) -> ArtifactReference
+    ) {
         self.configuration = configuration
         self.artifacts = artifacts
+        self.fileLimit = fileLimit
         self.audioReference = audioReference
     }
 
@@ -101,10 +129,8 @@ private struct PartReader {
                 throw APIError.badRequest("the form has more than \(configuration.maximumFields) fields")
             }
             if headers.name == "file" {
-                guard upload.audio == nil else { throw APIError.badRequest("send one file field, not several") }
-                current = .file(filename: headers.filename ?? "audio.wav", sniffed: [], writer: nil, header: nil)
-            } else if upload.fields[headers.name] != nil {
-                current = .skipped  // the first value of a repeated field counts
+                guard upload.audio == nil else { throw APIError.badRequest("send one file field, not several", param: "file") }
+                current = .file(filename: headers.filename ?? "audio", sniffed: [], judged: nil)
             } else {
                 current = .field(name: headers.name, bytes: [])
             }
@@ -112,78 +138,97 @@ private struct PartReader {
             switch current {
             case .field(let name, var value):
                 guard value.count + bytes.count <= configuration.maximumFieldBytes else {
-                    throw APIError.badRequest("the form field \(Self.quoted(name)) is longer than \(configuration.maximumFieldBytes / 1024) KB")
+                    throw APIError.badRequest("the form field \(Self.quoted(name)) is longer than \(configuration.maximumFieldBytes / 1024) KB", param: name)
                 }
                 value += bytes
                 current = .field(name: name, bytes: value)
-            case .file(let filename, var sniffed, let writer, let header):
-                if let writer, let header {
-                    try writer.append(bytes)
-                    try checkDuration(writtenBytes: writer.byteCount, header: header)
+            case .file(let filename, var sniffed, let judged):
+                if let judged {
+                    try judged.writer.append(bytes)
+                    try check(judged)
                 } else {
                     sniffed += bytes
-                    current = .file(filename: filename, sniffed: sniffed, writer: nil, header: nil)
-                    try judgeHeader(isComplete: false)
+                    current = .file(filename: filename, sniffed: sniffed, judged: nil)
+                    try judge(upload.fields, isComplete: false)
                 }
-            case .none, .skipped:
+            case .none:
                 break
             }
         case .partEnded:
             switch current {
             case .field(let name, let value):
-                upload.fields[name] = String(decoding: value, as: UTF8.self)
+                upload.fields[name, default: []].append(String(decoding: value, as: UTF8.self))
             case .file:
-                try judgeHeader(isComplete: true)
-                guard case .file(let filename, _, let writer?, let header?) = current else { break }
-                let duration = header.duration(fileLength: writer.byteCount)
-                guard duration > 0 else {
-                    throw APIError(.badRequest, type: "unsupported_audio", message: "unsupported or corrupt audio: no audio samples in the data chunk")
+                try judge(upload.fields, isComplete: true)
+                guard case .file(let filename, _, let judged?) = current else { break }
+                var duration: Double?
+                if let header = judged.header {
+                    duration = header.duration(fileLength: judged.writer.byteCount)
+                    guard duration ?? 0 > 0 else {
+                        throw APIError(.badRequest, code: "unsupported_audio", message: "unsupported or corrupt audio: no audio samples in the data chunk", param: "file", dialect: nil)
+                    }
                 }
-                upload.audio = .init(filename: filename, writer: writer, header: header, duration: duration)
-            case .none, .skipped:
+                upload.audio = .init(filename: filename, writer: judged.writer, container: judged.container, duration: duration)
+            case .none:
                 break
             }
             current = .none
         }
     }
 
-    /// Once enough of the file has arrived to read its header: refuses what cannot be
+    /// Once enough of the file has arrived to tell what it is: refuses what cannot be
     /// transcribed, then starts writing.
-    private mutating func judgeHeader(isComplete: Bool) throws {
-        guard case .file(let filename, let sniffed, nil, nil) = current else { return }
-        if sniffed.isEmpty && isComplete { throw APIError.badRequest("the file field with the audio is required") }
-        let header: WAVHeader
-        do {
-            guard let parsed = try WAVDecoder.header(sniffed, isComplete: isComplete || sniffed.count >= UploadReceiver.headerSniffBytes) else { return }
-            header = parsed
-        } catch {
-            throw APIError(.badRequest, type: "unsupported_audio", message: "\(error.description); send a WAV file (PCM 8/16/24/32-bit or 32-bit float)")
+    private mutating func judge(_ fields: [String: [String]], isComplete: Bool) throws {
+        guard case .file(let filename, let sniffed, nil) = current else { return }
+        if sniffed.isEmpty && isComplete { throw APIError.badRequest("the file field with the audio is required", param: "file") }
+        guard sniffed.count >= AudioContainer.sniffLength || isComplete else { return }
+        guard let container = AudioContainer.sniff(sniffed) else {
+            throw Self.unsupported("the file is not audio in a format this server reads")
         }
-        let rate = header.format.sampleRate
-        guard (8000...192_000).contains(rate) else {
-            throw APIError(.badRequest, type: "unsupported_audio", message: "the audio's sample rate is \(rate) Hz; speech needs 8 kHz to 192 kHz")
+        var header: WAVHeader?
+        if container == .wav {
+            do {
+                guard let parsed = try WAVDecoder.header(sniffed, isComplete: isComplete || sniffed.count >= UploadReceiver.headerSniffBytes) else { return }
+                header = parsed
+            } catch {
+                // µ-law, ADPCM and other WAV codecs are FFmpeg's to read, when it is installed.
+                guard FFmpeg.isAvailable, error.reason.contains("not supported") else { throw Self.unsupported(error.reason) }
+            }
+            if let rate = header?.format.sampleRate, !(8000...192_000).contains(rate) {
+                throw Self.unsupported("the audio's sample rate is \(rate) Hz; speech needs 8 kHz to 192 kHz")
+            }
+        } else if !FFmpeg.isAvailable {
+            throw Self.unsupported("\(container.rawValue) audio needs FFmpeg on the server, which is not installed; send WAV")
         }
-        let writer = try artifacts.makeWriter(for: audioReference(filename))
-        current = .file(filename: filename, sniffed: [], writer: writer, header: header)
-        try writer.append(sniffed)
-        try checkDuration(writtenBytes: writer.byteCount, header: header)
+        let judged = Judged(
+            writer: try artifacts.makeWriter(for: audioReference(filename, container)), container: container, header: header,
+            limit: min(fileLimit(fields), configuration.maximumUploadBytes))
+        current = .file(filename: filename, sniffed: [], judged: judged)
+        try judged.writer.append(sniffed)
+        try check(judged)
+    }
+
+    private func check(_ judged: Judged) throws {
+        if judged.writer.byteCount > judged.limit { throw APIError.tooLarge(limit: judged.limit) }
+        if let header = judged.header {
+            try checkDuration(writtenBytes: judged.writer.byteCount, header: header)
+        }
+    }
+
+    private static func unsupported(_ reason: String) -> APIError {
+        APIError(.badRequest, code: "unsupported_audio", message: "unsupported or corrupt audio: \(reason); send \(AudioContainer.supportedNames) audio", param: "file", dialect: nil)
     }
 
     private func checkDuration(writtenBytes: Int, header: WAVHeader) throws {
         let limit = configuration.maximumAudioDuration.seconds
         if header.duration(fileLength: writtenBytes) > limit {
-            throw APIError(.contentTooLarge, type: "audio_too_long", message: "the audio is longer than the limit of \(Self.formatted(limit))")
+            throw APIError(.contentTooLarge, code: "audio_too_long", message: "the audio is longer than the limit of \(UploadReceiver.formattedDuration(limit))", param: "file", dialect: nil)
         }
     }
 
     /// Drops a file still being written (the body failed midway).
     func discard() {
-        if case .file(_, _, let writer?, _) = current { writer.discard() }
-    }
-
-    private static func formatted(_ seconds: Double) -> String {
-        seconds >= 3600 && seconds.truncatingRemainder(dividingBy: 3600) == 0 ? "\(Int(seconds / 3600)) h"
-            : seconds >= 60 && seconds.truncatingRemainder(dividingBy: 60) == 0 ? "\(Int(seconds / 60)) min" : "\(Int(seconds)) s"
+        if case .file(_, _, let judged?) = current { judged.writer.discard() }
     }
 
     /// A field name as the client sent it, cut short and quoted so it cannot garble the message.

@@ -1,0 +1,159 @@
+import DalstonPipeline
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension Gateway {
+    /// ElevenLabs' speech-to-text API, as its SDK calls it.
+    func addElevenLabsRoutes(to router: Router<GatewayRequestContext>) {
+        router.post("/v1/speech-to-text") { request, context in try await self.elevenLabsConvert(request, context) }
+        router.get("/v1/speech-to-text/transcripts/{id}") { _, context in try await self.elevenLabsTranscript(context) }
+        router.delete("/v1/speech-to-text/transcripts/{id}") { _, context in try await self.elevenLabsDelete(context) }
+        router.get("/v1/speech-to-text/transcripts/{id}/export/{format}") { request, context in try await self.elevenLabsExport(request, context) }
+    }
+
+    private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        var upload = ReceivedUpload()
+        do {
+            try await receiveUpload(request, into: &upload)
+            try FormPolicy.elevenLabs.validate(upload.fields)
+            let options = try ElevenLabsOptions(upload)
+            let job = try await submit(upload, api: "elevenlabs") { audio in
+                JobSubmission(
+                    audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
+                    language: options.language ?? options.model.languages[0], modelID: options.model.id, timestampsGranularity: options.granularity,
+                    requestID: context.requestID)
+            }
+            if options.webhook {
+                // Acknowledged at once; the transcript is fetched with GET .../transcripts/{id}.
+                return try ElevenLabsWebhookAcknowledgement(requestID: context.requestID, transcriptionID: job.id).response(from: request, context: context)
+            }
+            guard let done = try await finished(job) else {
+                throw APIError(.requestTimeout, code: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.seconds)) s; fetch it later from /v1/speech-to-text/transcripts/\(job.id)")
+            }
+            return try Self.elevenLabsResponse(done, formats: options.additionalFormats).response(from: request, context: context)
+        } catch {
+            upload.audio?.writer.discard()
+            throw DialectError(error, .elevenLabs)
+        }
+    }
+
+    private func elevenLabsTranscript(_ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
+        let id = try context.parameters.require("id")
+        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
+        guard job.status.isFinal else {
+            // As ElevenLabs: not there yet, ask again shortly.
+            throw APIError(.notFound, code: "not_ready", message: "transcript \(id) is still \(job.status.rawValue)", retryAfter: 2)
+        }
+        return try Self.elevenLabsResponse(job, formats: [])
+    }
+
+    private func elevenLabsDelete(_ context: GatewayRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        switch try await jobs.delete(id) {
+        case .deleted: return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        case .notFound: throw APIError.notFound("no transcript \(id.prefix(64))")
+        case .notFinished(let status): throw APIError(.conflict, code: "job_not_finished", message: "transcript \(id) is still \(status.rawValue)")
+        }
+    }
+
+    private func elevenLabsExport(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
+        let format = try context.parameters.require("format")
+        guard let kind = TranscriptExport.Format(rawValue: format) else {
+            throw APIError.badRequest("format must be one of \(TranscriptExport.Format.allCases.map(\.rawValue).joined(separator: ", "))", param: "format")
+        }
+        guard job.status == .completed, let transcript = job.transcript else {
+            throw APIError(.notFound, code: "not_ready", message: "transcript \(id) is \(job.status.rawValue)", retryAfter: job.status.isFinal ? nil : 2)
+        }
+        let parameters = request.uri.queryParameters
+        var formatter = SubtitleFormatter()
+        formatter.maximumLineLength = try Self.integer(parameters["max_line_length"].map(String.init), name: "max_line_length", in: 10...200, default: 42)
+        formatter.maximumLines = try Self.integer(parameters["max_lines"].map(String.init), name: "max_lines", in: 1...10, default: 2)
+        return TranscriptExport(format: kind, transcript: transcript, formatter: formatter, filename: job.id).response
+    }
+
+    static func elevenLabsResponse(_ job: JobView, formats: [ElevenLabsOptions.AdditionalFormat]) throws -> ElevenLabsTranscriptResponse {
+        guard job.status == .completed, let transcript = job.transcript else {
+            throw APIError(.unprocessableContent, code: "transcription_failed", message: job.error ?? "transcription \(job.id) was \(job.status.rawValue)")
+        }
+        return ElevenLabsTranscriptResponse(id: job.id, transcript: transcript, additionalFormats: formats.map { $0.render(transcript, id: job.id) })
+    }
+}
+
+/// The options of an ElevenLabs convert request, checked.
+struct ElevenLabsOptions {
+    /// One of `additional_formats`: `{"format": "srt" | "txt", ...}` (ElevenLabs' options beyond
+    /// the line limits are refused by name).
+    struct AdditionalFormat {
+        let format: TranscriptExport.Format
+        let requested: String
+        let formatter: SubtitleFormatter
+
+        func render(_ transcript: Transcript, id: String) -> ElevenLabsTranscriptResponse.AdditionalFormat {
+            let export = TranscriptExport(format: format, transcript: transcript, formatter: formatter, filename: id)
+            return .init(requestedFormat: requested, fileExtension: export.fileExtension, contentType: export.contentType, content: export.body)
+        }
+    }
+
+    let model: ModelCatalogue.Model
+    let language: String?
+    let granularity: String
+    let webhook: Bool
+    let additionalFormats: [AdditionalFormat]
+
+    init(_ upload: ReceivedUpload) throws {
+        let modelName = upload["model_id"]?.trimmed.nonEmpty ?? "scribe_v1"
+        guard let model = ModelCatalogue.elevenLabs[modelName] else {
+            throw APIError.badRequest("unknown model_id \"\(modelName.prefix(64))\"; use \(ModelCatalogue.elevenLabs.keys.sorted().joined(separator: ", "))", param: "model_id")
+        }
+        self.model = model
+        language = ModelCatalogue.normalizedLanguage(upload["language_code"] ?? "")
+        guard ModelCatalogue.supports(model, language: language) else {
+            throw APIError.badRequest("language_code \(language ?? "") is not available: this deployment transcribes \(model.languages.joined(separator: ", "))", param: "language_code")
+        }
+        // ElevenLabs' `character` granularity falls back to words, as Dalston's original did.
+        let granularity = upload["timestamps_granularity"]?.trimmed.nonEmpty ?? "word"
+        guard ["none", "word", "character"].contains(granularity) else {
+            throw APIError.badRequest("timestamps_granularity must be none, word or character", param: "timestamps_granularity")
+        }
+        self.granularity = granularity == "character" ? "word" : granularity
+        switch upload["webhook"]?.trimmed.lowercased() ?? "false" {
+        case "true", "1": webhook = true
+        case "false", "0", "": webhook = false
+        default: throw APIError.badRequest("webhook must be true or false", param: "webhook")
+        }
+        if let text = upload["temperature"]?.trimmed, !text.isEmpty, text != "null" {
+            guard let value = Double(text), (0...2).contains(value) else { throw APIError.badRequest("temperature must be a number from 0 to 2", param: "temperature") }
+        }
+        if let text = upload["seed"]?.trimmed, !text.isEmpty, text != "null" {
+            guard let value = Int(text), (0...2_147_483_647).contains(value) else { throw APIError.badRequest("seed must be a whole number from 0 to 2147483647", param: "seed") }
+        }
+        additionalFormats = try Self.additionalFormats(upload["additional_formats"])
+    }
+
+    private static func additionalFormats(_ text: String?) throws -> [AdditionalFormat] {
+        guard let text = text?.trimmed, !text.isEmpty, text != "null" else { return [] }
+        guard let list = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] else {
+            throw APIError.badRequest("additional_formats must be a JSON list of objects like {\"format\": \"srt\"}", param: "additional_formats")
+        }
+        return try list.map { entry in
+            let name = entry["format"] as? String ?? ""
+            guard let format = ["srt": TranscriptExport.Format.srt, "txt": .txt][name] else {
+                throw APIError.unsupported("additional_formats", "additional format \"\(name.prefix(32))\" is not available; srt and txt are")
+            }
+            var formatter = SubtitleFormatter()
+            for (key, value) in entry where key != "format" {
+                switch (key, value) {
+                case ("max_characters_per_line", let number as Int) where (10...200).contains(number): formatter.maximumLineLength = number
+                case ("max_segment_chars", _), ("include_speakers", _), ("include_timestamps", _), ("max_segment_duration_s", _), ("segment_on_silence_longer_than_s", _):
+                    break  // accepted at ElevenLabs' defaults, which these exports follow
+                default:
+                    throw APIError.unsupported("additional_formats", "option \"\(key.prefix(32))\" of the \(name) format is not supported")
+                }
+            }
+            return AdditionalFormat(format: format, requested: name, formatter: formatter)
+        }
+    }
+}

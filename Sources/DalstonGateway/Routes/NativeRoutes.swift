@@ -1,0 +1,183 @@
+import DalstonCore
+import DalstonPipeline
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Gateway {
+    /// Dalston's job API: `/v1/audio/transcriptions` and its lifecycle. A POST naming an OpenAI
+    /// model is OpenAI's synchronous transcription instead (see `OpenAIRoutes`).
+    func addNativeRoutes(to router: Router<GatewayRequestContext>) {
+        router.post("/v1/audio/transcriptions") { request, context in try await self.createTranscription(request, context) }
+        router.get("/v1/audio/transcriptions") { request, _ in try await self.listTranscriptions(request) }
+        router.get("/v1/audio/transcriptions/{id}") { _, context in try await self.transcription(context) }
+        router.patch("/v1/audio/transcriptions/{id}") { request, context in try await self.renameTranscription(request, context) }
+        router.delete("/v1/audio/transcriptions/{id}") { _, context in try await self.deleteTranscription(context) }
+        router.post("/v1/audio/transcriptions/{id}/cancel") { _, context in try await self.cancelTranscription(context) }
+        router.get("/v1/audio/transcriptions/{id}/export/{format}") { request, context in try await self.exportTranscription(request, context) }
+    }
+
+    /// OpenAI's limit on a transcription upload, kept on its dialect so its SDK sees the same.
+    static let openAIUploadLimit = 25 * 1024 * 1024
+
+    static func namesOpenAIModel(_ fields: [String: [String]]) -> Bool {
+        fields["model"]?.first.map { ModelCatalogue.openAI[$0.trimmed] != nil } ?? false
+    }
+
+    private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        var upload = ReceivedUpload()
+        do {
+            try await receiveUpload(request, into: &upload) { Self.namesOpenAIModel($0) ? Self.openAIUploadLimit : .max }
+            if Self.namesOpenAIModel(upload.fields) {
+                return try await openAITranscription(upload, request, context)
+            }
+            let job = try await submit(upload, api: "native") { audio in try nativeSubmission(upload, audio, context) }
+            return try EditedResponse(
+                status: .created, headers: [.location: "/v1/audio/transcriptions/\(job.id)"],
+                response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt, displayName: job.displayName)
+            ).response(from: request, context: context)
+        } catch {
+            upload.audio?.writer.discard()
+            throw Self.namesOpenAIModel(upload.fields) ? DialectError(error, .openAI) : error
+        }
+    }
+
+    private func nativeSubmission(_ upload: ReceivedUpload, _ audio: ReceivedUpload.AudioFile, _ context: GatewayRequestContext) throws -> JobSubmission {
+        try FormPolicy.native.validate(upload.fields)
+        let modelName = (upload["model"] ?? upload["model_id"])?.trimmed.nonEmpty ?? "auto"
+        guard let model = ModelCatalogue.native[modelName] else {
+            throw APIError.badRequest("unknown model \"\(modelName.prefix(64))\"; GET /v1/models lists the models this deployment runs", param: "model")
+        }
+        let language = ModelCatalogue.normalizedLanguage(upload["language"] ?? "")
+        guard ModelCatalogue.supports(model, language: language) else {
+            throw APIError.badRequest("language \(language ?? "") is not available: \(model.id) transcribes \(model.languages.joined(separator: ", "))", param: "language")
+        }
+        let granularity = upload["timestamps_granularity"]?.trimmed ?? "word"
+        guard ["word", "segment", "none"].contains(granularity) else {
+            throw APIError.badRequest("timestamps_granularity must be word, segment or none", param: "timestamps_granularity")
+        }
+        var submission = JobSubmission(
+            audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename, language: language ?? model.languages[0],
+            modelID: model.id, timestampsGranularity: granularity, requestID: context.requestID)
+        submission.displayName = try Self.displayName(upload["display_name"])
+        return submission
+    }
+
+    static func displayName(_ text: String?) throws -> String? {
+        guard let name = text?.trimmed, !name.isEmpty else { return nil }
+        guard name.count <= 256, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.badRequest("display_name must be at most 256 characters without control characters", param: "display_name")
+        }
+        return name
+    }
+
+    private func job(_ context: GatewayRequestContext) async throws -> JobView {
+        let id = try context.parameters.require("id")
+        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        return job
+    }
+
+    private func transcription(_ context: GatewayRequestContext) async throws -> JobResponse {
+        JobResponse(try await job(context))
+    }
+
+    private func listTranscriptions(_ request: Request) async throws -> JobListResponse {
+        let parameters = request.uri.queryParameters
+        var query = JobListQuery()
+        let limitText = parameters["limit"].map(String.init) ?? "20"
+        guard let limit = Int(limitText), (1...100).contains(limit) else { throw APIError.badRequest("limit must be a number from 1 to 100", param: "limit") }
+        query.limit = limit
+        if let text = parameters["cursor"].map(String.init), !text.isEmpty {
+            guard let cursor = JobCursor(encoded: text) else { throw APIError.badRequest("cursor is not one this server issued; start without it", param: "cursor") }
+            query.cursor = cursor
+        }
+        if let text = parameters["status"].map(String.init), !text.isEmpty {
+            guard let status = JobStatus(rawValue: text) else {
+                throw APIError.badRequest("status must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))", param: "status")
+            }
+            query.status = status
+        }
+        if let text = parameters["since"].map(String.init), !text.isEmpty {
+            guard let since = Timestamp.date(text) else { throw APIError.badRequest("since must be an ISO-8601 time, e.g. 2026-12-01T00:00:00Z", param: "since") }
+            query.since = since
+        }
+        let page = try await jobs.list(query)
+        return JobListResponse(jobs: page.jobs.map(JobResponse.init), cursor: page.next?.encoded, hasMore: page.next != nil)
+    }
+
+    private func renameTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> JobResponse {
+        let id = try context.parameters.require("id")
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
+            throw APIError.badRequest("send a JSON object, e.g. {\"display_name\": \"Board meeting\"}")
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "display_name" }) {
+            throw APIError.unsupported(unknown, "unknown field \"\(unknown.prefix(64))\"; only display_name can be changed")
+        }
+        guard let name = object["display_name"] as? String, let displayName = try Self.displayName(name) else {
+            throw APIError.badRequest("display_name must be a non-empty string", param: "display_name")
+        }
+        guard let job = try await jobs.rename(id, displayName: displayName) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        return JobResponse(job)
+    }
+
+    private func deleteTranscription(_ context: GatewayRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        switch try await jobs.delete(id) {
+        case .deleted: return Response(status: .noContent)
+        case .notFound: throw APIError.notFound("no transcription job \(id.prefix(64))")
+        case .notFinished(let status):
+            throw APIError(.conflict, code: "job_not_finished", message: "job \(id) is \(status.rawValue); cancel it (POST /v1/audio/transcriptions/\(id)/cancel) before deleting it")
+        }
+    }
+
+    private func cancelTranscription(_ context: GatewayRequestContext) async throws -> EditedResponse<CancelResponse> {
+        let id = try context.parameters.require("id")
+        guard let job = try await jobs.requestCancel(id, requestID: context.requestID) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        if job.status.isFinal {
+            throw APIError(.conflict, code: "conflict", message: "job \(id) is already \(job.status.rawValue) and cannot be cancelled")
+        }
+        return EditedResponse(status: .accepted, response: CancelResponse(id: id, status: job.status.rawValue, cancelRequested: true))
+    }
+
+    private func exportTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let job = try await job(context)
+        let format = try context.parameters.require("format")
+        guard let kind = TranscriptExport.Format(rawValue: format) else {
+            throw APIError.badRequest("format must be one of \(TranscriptExport.Format.allCases.map(\.rawValue).joined(separator: ", "))", param: "format")
+        }
+        guard job.status == .completed, let transcript = job.transcript else {
+            throw APIError(.conflict, code: "not_ready", message: "job \(job.id) is \(job.status.rawValue); exports exist once it is completed", retryAfter: job.status.isFinal ? nil : 2)
+        }
+        let parameters = request.uri.queryParameters
+        var formatter = SubtitleFormatter()
+        formatter.maximumLineLength = try Self.integer(parameters["max_line_length"].map(String.init), name: "max_line_length", in: 10...200, default: 42)
+        formatter.maximumLines = try Self.integer(parameters["max_lines"].map(String.init), name: "max_lines", in: 1...10, default: 2)
+        return TranscriptExport(format: kind, transcript: transcript, formatter: formatter, filename: job.id).response
+    }
+
+    static func integer(_ text: String?, name: String, in range: ClosedRange<Int>, default value: Int) throws -> Int {
+        guard let text, !text.isEmpty else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)", param: name)
+        }
+        return number
+    }
+}
+
+/// An error raised while answering in another API's dialect: the middleware renders it in that
+/// shape whatever its kind (a broker that is down, a bad field).
+struct DialectError: Error {
+    let underlying: any Error
+    let dialect: ErrorDialect
+
+    init(_ underlying: any Error, _ dialect: ErrorDialect) {
+        if let nested = underlying as? DialectError {
+            self.underlying = nested.underlying
+        } else {
+            self.underlying = underlying
+        }
+        self.dialect = dialect
+    }
+}

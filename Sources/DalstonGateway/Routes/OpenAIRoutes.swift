@@ -1,0 +1,131 @@
+import DalstonPipeline
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Gateway {
+    /// OpenAI's audio API. Transcription shares `POST /v1/audio/transcriptions` with Dalston's
+    /// job API and is chosen by an OpenAI model name (`whisper-1`, `gpt-4o-transcribe`, ...).
+    func addOpenAIRoutes(to router: Router<GatewayRequestContext>) {
+        router.post("/v1/audio/translations") { _, _ -> Response in
+            throw APIError(
+                .badRequest, code: "translation_not_available",
+                message: "no model on this deployment translates (\(ModelCatalogue.pocketSphinx.id) transcribes English only); use /v1/audio/transcriptions",
+                param: "model", dialect: .openAI)
+        }
+    }
+
+    /// OpenAI's synchronous transcription: the job runs as any other, and the answer waits for
+    /// it and comes in the requested `response_format`.
+    func openAITranscription(_ upload: ReceivedUpload, _ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        try FormPolicy.openAI.validate(upload.fields)
+        let modelName = upload["model"]?.trimmed ?? ""
+        guard let model = ModelCatalogue.openAI[modelName] else { throw APIError.badRequest("unknown model \(modelName.prefix(64))", param: "model") }
+        let formatName = upload["response_format"]?.trimmed.nonEmpty ?? "json"
+        guard let format = OpenAITranscription.Format(rawValue: formatName) else {
+            throw APIError.badRequest("response_format must be one of \(OpenAITranscription.Format.allCases.map(\.rawValue).joined(separator: ", "))", param: "response_format")
+        }
+        if ModelCatalogue.openAIJSONOrTextOnly.contains(modelName) && format != .json && format != .text {
+            throw APIError.badRequest("response_format '\(format.rawValue)' is not compatible with model '\(modelName)'; use json or text", param: "response_format")
+        }
+        let granularities = Set(upload.fields["timestamp_granularities[]"] ?? upload.fields["timestamp_granularities"] ?? [])
+        if let bad = granularities.first(where: { $0 != "word" && $0 != "segment" }) {
+            throw APIError.badRequest("timestamp_granularities may hold word and segment, not \(bad.prefix(32))", param: "timestamp_granularities")
+        }
+        if !granularities.isEmpty && format != .verboseJSON {
+            throw APIError.badRequest("timestamp_granularities needs response_format=verbose_json", param: "timestamp_granularities")
+        }
+        if let text = upload["temperature"]?.trimmed, !text.isEmpty {
+            guard let temperature = Double(text), (0...1).contains(temperature) else {
+                throw APIError.badRequest("temperature must be a number from 0 to 1", param: "temperature")
+            }
+        }
+        let language = ModelCatalogue.normalizedLanguage(upload["language"] ?? "")
+        guard ModelCatalogue.supports(model, language: language) else {
+            throw APIError.badRequest("language \(language ?? "") is not available: this deployment transcribes \(model.languages.joined(separator: ", "))", param: "language")
+        }
+        if let audio = upload.audio, audio.writer.byteCount > Self.openAIUploadLimit { throw APIError.tooLarge(limit: Self.openAIUploadLimit) }
+        let job = try await submit(upload, api: "openai") { audio in
+            JobSubmission(
+                audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
+                language: language ?? model.languages[0], modelID: model.id, timestampsGranularity: "word", requestID: context.requestID)
+        }
+        guard let done = try await finished(job) else {
+            throw APIError(.gatewayTimeout, code: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.seconds)) s", param: nil, dialect: .openAI)
+        }
+        guard done.status == .completed, let transcript = done.transcript else {
+            // Audio the decoder refused is the client's to fix; anything else is ours.
+            let audioRefused = done.currentStage == "prepare"
+            throw APIError(
+                audioRefused ? .badRequest : .internalServerError, code: audioRefused ? "invalid_audio" : "transcription_failed",
+                message: done.error ?? "transcription \(done.id) was \(done.status.rawValue)", param: audioRefused ? "file" : nil, dialect: .openAI)
+        }
+        return OpenAITranscription(format: format, transcript: transcript, granularities: granularities).response
+    }
+}
+
+/// A finished transcript in one of OpenAI's `response_format`s.
+struct OpenAITranscription {
+    enum Format: String, CaseIterable {
+        case json, text, srt, vtt
+        case verboseJSON = "verbose_json"
+    }
+
+    let format: Format
+    let transcript: Transcript
+    /// `verbose_json`'s `timestamp_granularities`: segments by default, words when asked.
+    let granularities: Set<String>
+
+    var response: Response {
+        var headers = HTTPFields()
+        let body: ByteBuffer
+        switch format {
+        case .json:
+            headers[.contentType] = "application/json"
+            body = Self.json(["text": transcript.text])
+        case .verboseJSON:
+            headers[.contentType] = "application/json"
+            body = Self.json(verbose)
+        case .text:
+            headers[.contentType] = "text/plain; charset=utf-8"
+            body = ByteBuffer(string: transcript.text + "\n")
+        case .srt:
+            headers[.contentType] = "text/plain; charset=utf-8"
+            body = ByteBuffer(string: SubtitleFormatter().srt(transcript))
+        case .vtt:
+            headers[.contentType] = "text/plain; charset=utf-8"
+            body = ByteBuffer(string: SubtitleFormatter().vtt(transcript))
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// `{task, language, duration, text, segments?, words?}` as OpenAI's `TranscriptionVerbose`.
+    private var verbose: [String: Any] {
+        var object: [String: Any] = [
+            "task": "transcribe", "language": Self.languageNames[transcript.languageCode] ?? transcript.languageCode,
+            "duration": transcript.duration, "text": transcript.text,
+        ]
+        if granularities.isEmpty || granularities.contains("segment") {
+            object["segments"] = transcript.segments.map { segment -> [String: Any] in
+                let words = transcript.words.filter { $0.start >= segment.start - 0.001 && $0.end <= segment.end + 0.001 }
+                let confidence = words.compactMap(\.confidence)
+                let logprob = confidence.isEmpty ? 0 : confidence.map { log(max($0, 1e-6)) }.reduce(0, +) / Double(confidence.count)
+                return [
+                    "id": segment.id, "seek": 0, "start": segment.start, "end": segment.end, "text": segment.text, "tokens": [Int](),
+                    "temperature": 0.0, "avg_logprob": logprob, "compression_ratio": 1.0, "no_speech_prob": 0.0,
+                ]
+            }
+        }
+        if granularities.contains("word") {
+            object["words"] = transcript.words.map { ["word": $0.text, "start": $0.start, "end": $0.end] as [String: Any] }
+        }
+        return object
+    }
+
+    private static let languageNames = ["en": "english"]
+
+    private static func json(_ object: [String: Any]) -> ByteBuffer {
+        ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
+    }
+}

@@ -1,0 +1,70 @@
+import DalstonCore
+import DalstonMetrics
+import DalstonPipeline
+import Hummingbird
+import NIOCore
+
+extension Gateway {
+    /// Probes, metrics, the deployment's status and its models.
+    func addSystemRoutes(to router: Router<GatewayRequestContext>) {
+        router.get("/health") { _, _ in HealthResponse(status: "healthy") }
+        router.get("/ready") { _, _ in await self.readiness() }
+        if let exposition = metrics.exposition {
+            router.get("/metrics") { _, _ in
+                var headers = HTTPFields()
+                headers[.contentType] = PrometheusExposition.contentType
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: await exposition.render())))
+            }
+        }
+        router.get("/v1/status") { _, _ in try await self.status() }
+        router.get("/v1/models") { _, _ in ModelListResponse.all }
+        router.get("/v1/models/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard let model = ModelListResponse.all.data.first(where: { $0.id == id }) else {
+                throw APIError(.notFound, code: "model_not_found", message: "no model \(id); GET /v1/models lists them", param: "model", dialect: .openAI)
+            }
+            return model
+        }
+    }
+
+    /// `/ready`: whether this gateway can take jobs now (the broker answers, the artifact store
+    /// takes a write), for load balancers and orchestrators; `/health` stays plain liveness.
+    private func readiness() async -> EditedResponse<ReadyResponse> {
+        // The probe is public: it says what is down, the log says why (no endpoints, no paths).
+        var broker = "ok"
+        do {
+            _ = try await queues.knownEngines()
+        } catch {
+            broker = "unavailable"
+            logger.warning("readiness_check_failed", metadata: ["component": "broker", "error": .error(error)])
+        }
+        var storage = "ok"
+        let probe = ArtifactReference(jobID: "_readiness", name: "probe")
+        do {
+            try jobs.artifacts.write(Array("ok".utf8), to: probe)
+        } catch {
+            storage = error.isOutOfSpace ? "full" : "unavailable"
+            logger.warning("readiness_check_failed", metadata: ["component": "storage", "error": .error(error)])
+        }
+        let ready = broker == "ok" && storage == "ok"
+        return EditedResponse(
+            status: ready ? .ok : .serviceUnavailable, headers: ready ? [:] : [.retryAfter: "5"],
+            response: ReadyResponse(status: ready ? "ready" : "not_ready", broker: broker, storage: storage))
+    }
+
+    private func status() async throws -> StatusResponse {
+        var queueStats: [String: StatusResponse.Queue] = [:]
+        for engine in Set(try await queues.knownEngines()).union(engineIDs).sorted() {
+            let stats = try await queues.queueStats(engine: engine)
+            queueStats[engine] = .init(waiting: stats.waiting, inFlight: stats.inFlight, deadLettered: stats.deadLettered, oldestAgeSeconds: stats.oldestAge)
+        }
+        let live = try await workers.liveWorkers()
+        var alive: [String: Int] = Dictionary(uniqueKeysWithValues: engineIDs.map { ($0, 0) })
+        for worker in live { alive[worker.engineID, default: 0] += 1 }
+        return StatusResponse(
+            status: "ok", broker: brokerKind, queues: queueStats, workersAlive: alive,
+            workers: live.map {
+                .init(workerID: $0.workerID, engineID: $0.engineID, status: $0.status, lastSeen: Timestamp.string($0.lastSeen), metricsEndpoint: $0.metricsEndpoint)
+            })
+    }
+}
