@@ -31,9 +31,10 @@ struct GatewayFixture {
             brokerKind: "in-memory", metrics: metrics)
     }
 
-    func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    /// Through the router, without sockets (`live`: over real HTTP on a loopback port).
+    func test(live: Bool = false, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = Application(router: gateway.makeRouter())
-        try await app.test(.router, body)
+        try await app.test(live ? .live : .router, body)
     }
 
     /// The real server (connection handlers, timeouts, limits) on a free port, run as in

@@ -15,7 +15,7 @@ struct LifecycleTests {
     /// between pages; then filtered by status and age.
     @Test func paginationAcross250JobsHasNoDuplicatesOrGaps() async throws {
         let fixture = GatewayFixture()
-        try await fixture.test { client in
+        try await fixture.test(live: true) { client in
             var created: [String] = []
             for _ in 0..<250 {
                 created.append(try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers(), body: multipart([], file: wav)) {

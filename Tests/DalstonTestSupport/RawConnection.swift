@@ -44,6 +44,13 @@ public final class RawConnection: @unchecked Sendable {
         return true
     }
 
+    /// One read on the calling thread (set-up code that may block briefly).
+    public func receiveBlocking(maximumBytes: Int) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: maximumBytes)
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        return count > 0 ? Array(buffer[0..<count]) : []
+    }
+
     /// What the server sends until it closes the connection or `timeout` passes, and whether it
     /// closed.
     public func receive(timeout: Duration) async -> (text: String, closed: Bool) {

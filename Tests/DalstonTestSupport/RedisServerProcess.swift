@@ -100,23 +100,10 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Runs `redis-cli`-free raw commands for test set-up: sends inline commands over a socket.
     static func answersPing(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return false }
-        let ping = Array("PING\r\n".utf8)
-        guard write(descriptor, ping, ping.count) == ping.count else { return false }
-        var reply = [UInt8](repeating: 0, count: 64)
-        let count = read(descriptor, &reply, reply.count)
+        guard let connection = try? RawConnection(port: port), connection.send("PING\r\n") else { return false }
+        let reply = connection.receiveBlocking(maximumBytes: 64)
         // "+PONG" without a password; "-NOAUTH" with one: either way the server is up.
-        return count > 0 && (reply[0] == UInt8(ascii: "+") || reply[0] == UInt8(ascii: "-"))
+        return reply.first == UInt8(ascii: "+") || reply.first == UInt8(ascii: "-")
     }
 }
 

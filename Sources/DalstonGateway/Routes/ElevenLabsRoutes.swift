@@ -60,18 +60,8 @@ extension Gateway {
     private func elevenLabsExport(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
-        let format = try context.parameters.require("format")
-        guard let kind = TranscriptExport.Format(rawValue: format) else {
-            throw APIError.badRequest("format must be one of \(TranscriptExport.Format.allCases.map(\.rawValue).joined(separator: ", "))", param: "format")
-        }
-        guard job.status == .completed, let transcript = job.transcript else {
-            throw APIError(.notFound, code: "not_ready", message: "transcript \(id) is \(job.status.rawValue)", retryAfter: job.status.isFinal ? nil : 2)
-        }
-        let parameters = request.uri.queryParameters
-        var formatter = SubtitleFormatter()
-        formatter.maximumLineLength = try Self.integer(parameters["max_line_length"].map(String.init), name: "max_line_length", in: 10...200, default: 42)
-        formatter.maximumLines = try Self.integer(parameters["max_lines"].map(String.init), name: "max_lines", in: 1...10, default: 2)
-        return TranscriptExport(format: kind, transcript: transcript, formatter: formatter, filename: job.id).response
+        // As ElevenLabs: a transcript not there yet is not found (yet).
+        return try Self.export(job, format: try context.parameters.require("format"), request: request, notReady: .notFound)
     }
 
     static func elevenLabsResponse(_ job: JobView, formats: [ElevenLabsOptions.AdditionalFormat]) throws -> ElevenLabsTranscriptResponse {

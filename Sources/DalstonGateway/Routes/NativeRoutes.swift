@@ -143,17 +143,21 @@ extension Gateway {
 
     private func exportTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let job = try await job(context)
-        let format = try context.parameters.require("format")
+        return try Self.export(job, format: try context.parameters.require("format"), request: request, notReady: .conflict)
+    }
+
+    /// A completed job's transcript as a file, with the subtitle line limits from the query.
+    static func export(_ job: JobView, format: String, request: Request, notReady: HTTPResponse.Status) throws -> Response {
         guard let kind = TranscriptExport.Format(rawValue: format) else {
             throw APIError.badRequest("format must be one of \(TranscriptExport.Format.allCases.map(\.rawValue).joined(separator: ", "))", param: "format")
         }
         guard job.status == .completed, let transcript = job.transcript else {
-            throw APIError(.conflict, code: "not_ready", message: "job \(job.id) is \(job.status.rawValue); exports exist once it is completed", retryAfter: job.status.isFinal ? nil : 2)
+            throw APIError(notReady, code: "not_ready", message: "job \(job.id) is \(job.status.rawValue); exports exist once it is completed", retryAfter: job.status.isFinal ? nil : 2)
         }
         let parameters = request.uri.queryParameters
         var formatter = SubtitleFormatter()
-        formatter.maximumLineLength = try Self.integer(parameters["max_line_length"].map(String.init), name: "max_line_length", in: 10...200, default: 42)
-        formatter.maximumLines = try Self.integer(parameters["max_lines"].map(String.init), name: "max_lines", in: 1...10, default: 2)
+        formatter.maximumLineLength = try integer(parameters["max_line_length"].map(String.init), name: "max_line_length", in: 10...200, default: 42)
+        formatter.maximumLines = try integer(parameters["max_lines"].map(String.init), name: "max_lines", in: 1...10, default: 2)
         return TranscriptExport(format: kind, transcript: transcript, formatter: formatter, filename: job.id).response
     }
 
