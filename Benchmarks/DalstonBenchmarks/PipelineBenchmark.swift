@@ -169,7 +169,7 @@ final class RedisMonitor: @unchecked Sendable {
 
     init(port: Int) throws {
         output = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-monitor-\(UUID().uuidString).txt")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
         process.arguments = ["-p", "\(port)", "monitor"]
         process.standardOutput = try FileHandle(forWritingTo: output)

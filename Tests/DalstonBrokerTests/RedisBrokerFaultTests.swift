@@ -62,11 +62,17 @@ struct RedisBrokerFaultTests {
         try await withTeardown({ await broker.shutdown() }) {
             try await broker.enqueue(task(1))
             server.kill()
+            var times: [Duration] = []
             for attempt in 0..<20 {
                 let started = ContinuousClock.now
                 await #expect(throws: BrokerError.self) { try await broker.enqueue(task(100 + attempt)) }
-                #expect(ContinuousClock.now - started < .seconds(1), "attempt \(attempt)")
+                times.append(ContinuousClock.now - started)
             }
+            // Before the fix each call waited out the connect timeout (2 s here). A CI machine
+            // busy with other tests may stall one call; the typical one must be quick.
+            times.sort()
+            #expect(times[times.count / 2] < .seconds(1), "median \(times[times.count / 2])")
+            #expect(times.last ?? .zero < .seconds(5), "slowest \(times.last ?? .zero)")
             try await server.start()
             #expect(await eventually(timeout: .seconds(10)) { (try? await broker.enqueue(task(2))) != nil })
         }

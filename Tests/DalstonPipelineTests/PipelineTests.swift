@@ -240,7 +240,7 @@ struct ArtifactStoreTests {
         try store.write([1], to: kept)
         for file in [crashed, inProgress] {
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: file.path, contents: Data([1, 2, 3]))
+            _ = FileManager.default.createFile(atPath: file.path, contents: Data([1, 2, 3]))
         }
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: crashed.path)
         #expect(store.removeAbandonedWrites(olderThan: .seconds(3600)) == 1)
@@ -257,7 +257,7 @@ struct ArtifactStoreTests {
         #expect(throws: ArtifactError.notFound(missing)) { try store.read(missing) }
         // A file where the job's directory should be: the write fails, and says so by name.
         try FileManager.default.createDirectory(at: root.appendingPathComponent("jobs"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: root.appendingPathComponent("jobs/job_c").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: root.appendingPathComponent("jobs/job_c").path, contents: Data())
         do {
             try store.write([1], to: ArtifactReference(jobID: "job_c", name: "audio.wav"))
             Issue.record("the write should have failed")

@@ -26,7 +26,7 @@ public final class SmallFilesystem: @unchecked Sendable {
     /// Writes a file until the filesystem has no space left.
     public func fill() {
         let path = directory.appendingPathComponent("filler").path
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = FileHandle(forWritingAtPath: path)
         let block = Data(repeating: 0x55, count: 4096)
         while (try? handle?.write(contentsOf: block)) != nil {}
