@@ -33,6 +33,10 @@ let package = Package(
     targets: [
         // The smallest shared vocabulary: timestamps, durations, environment values.
         .target(name: "DalstonCore"),
+        // zlib from the system (Debian: zlib1g-dev), for reading rotated `.gz` logs.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Tools for people over many services' JSON logs: one request's timeline, its summary, tailing.
+        .target(name: "DalstonLogTools", dependencies: ["CZlib"]),
         // Observability foundation: every executable configures logging through this module only.
         .target(
             name: "DalstonLogging",
@@ -139,6 +143,7 @@ let package = Package(
             name: "DalstonGateway",
             dependencies: [
                 "DalstonCore", "DalstonPropagation", "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
+                "DalstonObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -164,7 +169,7 @@ let package = Package(
             name: "dalston",
             dependencies: [
                 "DalstonRuntime", "DalstonLogging", "DalstonGateway", "DalstonEngines", "DalstonBroker",
-                "DalstonPipeline", "DalstonObservability",
+                "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -208,6 +213,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "DalstonLogToolsTests",
+            dependencies: ["DalstonLogTools", "DalstonTestSupport"]
         ),
         .testTarget(
             name: "DalstonAudioTests",

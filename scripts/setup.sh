@@ -48,6 +48,7 @@ has_command() { command -v "$1"; }
 need libpocketsphinx-dev has_file /usr/include/pocketsphinx/pocketsphinx.h
 need pocketsphinx-en-us has_file /usr/share/pocketsphinx/model/en-us/en-us
 need ffmpeg has_command ffprobe
+need zlib1g-dev has_file /usr/include/zlib.h
 if [ "$purpose" = test ]; then
   need redis-server has_command redis-server
   need festival has_command text2wave

@@ -2,6 +2,7 @@ import DalstonAudio
 import DalstonBroker
 import DalstonCore
 import DalstonMetrics
+import DalstonObservability
 import DalstonPipeline
 import DalstonPropagation
 import Foundation
@@ -27,13 +28,16 @@ public struct Gateway: Sendable {
     let instruments: Instruments
     /// Uploads being received now, bounded by `maximumConcurrentUploads`.
     let uploadSlots: UploadSlots
+    /// `/admin/log-level`, for the admin token.
+    let logLevels: (LogLevelAdministration, token: String?)?
 
     public init(
         configuration: GatewayConfiguration, jobs: JobService, queues: any TaskQueue, workers: any WorkerRegistry, brokerKind: String,
         engineIDs: [String] = EngineKind.all, metrics: MetricsRuntime = .disabled,
-        logger: Logger = Logger(label: "dalston.gateway")
+        logLevels: (LogLevelAdministration, token: String?)? = nil, logger: Logger = Logger(label: "dalston.gateway")
     ) {
         self.configuration = configuration
+        self.logLevels = logLevels
         self.uploadSlots = UploadSlots(limit: configuration.maximumConcurrentUploads)
         self.metrics = metrics
         self.instruments = metrics.instruments(for: "gateway")
@@ -56,6 +60,7 @@ public struct Gateway: Sendable {
         router.add(middleware: RequestIDMiddleware(metrics: instruments))
         router.add(middleware: AuthenticationMiddleware(configuration: configuration, metrics: instruments))
         addSystemRoutes(to: router)
+        logLevels?.0.addRoutes(to: router, token: logLevels?.token)
         addNativeRoutes(to: router)
         addOpenAIRoutes(to: router)
         addElevenLabsRoutes(to: router)

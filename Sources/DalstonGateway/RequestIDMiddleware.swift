@@ -143,8 +143,10 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// Probes and metrics are open; `/admin/` checks its own token (`DALSTON_ADMIN_TOKEN`), which
+    /// API keys do not replace.
     static func isPublic(_ path: String) -> Bool {
-        path == "/health" || path == "/ready" || path == "/metrics"
+        path == "/health" || path == "/ready" || path == "/metrics" || path.hasPrefix("/admin/")
     }
 
     /// Compares against every key in constant time per key, so response timing does not reveal

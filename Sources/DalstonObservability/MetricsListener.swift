@@ -26,12 +26,18 @@ public struct MetricsListener: Service {
     let exposition: PrometheusExposition
     let host: String
     let port: Port
+    /// The log-level endpoint served beside `/metrics`, with its token.
+    let admin: (LogLevelAdministration, token: String?)?
     let logger: Logger
 
-    public init(_ exposition: PrometheusExposition, host: String, port: Port, logger: Logger = Logger(label: "dalston.metrics")) {
+    public init(
+        _ exposition: PrometheusExposition, host: String, port: Port, admin: (LogLevelAdministration, token: String?)? = nil,
+        logger: Logger = Logger(label: "dalston.metrics")
+    ) {
         self.exposition = exposition
         self.host = host
         self.port = port
+        self.admin = admin
         self.logger = logger
     }
 
@@ -42,7 +48,7 @@ public struct MetricsListener: Service {
         }
         for candidate in candidates {
             let started = StartedFlag()
-            let application = MetricsServer.application(exposition, host: host, port: candidate, logger: logger) { bound in
+            let application = MetricsServer.application(exposition, host: host, port: candidate, admin: admin, logger: logger) { bound in
                 started.set()
                 exposition.endpoint = "\(host):\(bound)"
                 if bound != candidates[0], case .firstFree = port {

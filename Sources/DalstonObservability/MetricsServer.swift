@@ -8,8 +8,9 @@ import NIOCore
 /// engines). A lifecycle service: it stops on graceful shutdown.
 public enum MetricsServer {
     /// Routes `/metrics` (and `/health`, for probes) to `exposition`.
-    public static func router(_ exposition: PrometheusExposition) -> Router<BasicRequestContext> {
+    public static func router(_ exposition: PrometheusExposition, admin: (LogLevelAdministration, token: String?)? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        admin?.0.addRoutes(to: router, token: admin?.token)
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = PrometheusExposition.contentType
@@ -21,11 +22,11 @@ public enum MetricsServer {
 
     /// The listener on `host:port`; `onListening` gets the bound port (the picked one for 0).
     public static func application(
-        _ exposition: PrometheusExposition, host: String = "127.0.0.1", port: Int, logger: Logger = Logger(label: "dalston.metrics"),
-        onListening: @escaping @Sendable (Int) -> Void = { _ in }
+        _ exposition: PrometheusExposition, host: String = "127.0.0.1", port: Int, admin: (LogLevelAdministration, token: String?)? = nil,
+        logger: Logger = Logger(label: "dalston.metrics"), onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: router(exposition),
+            router: router(exposition, admin: admin),
             configuration: .init(address: .hostname(host, port: port), serverName: "dalston-metrics"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port

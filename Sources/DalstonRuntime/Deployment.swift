@@ -20,6 +20,15 @@ public enum Role: Sendable, Equatable {
     case orchestrator
     /// One worker of an engine from the registry.
     case engine(String)
+
+    /// What `dalston loglevel --service` calls it: `gateway`, `orchestrator`, or the engine's id.
+    var names: [String] {
+        switch self {
+        case .gateway: ["gateway"]
+        case .orchestrator: ["orchestrator"]
+        case .engine(let id): ["engine", id]
+        }
+    }
 }
 
 /// The one composition of Dalston: the broker, the artifact store, the engine registry and the
@@ -41,6 +50,12 @@ public struct Deployment: Sendable {
     public var runnerOptions = EngineRunnerOptions()
     /// The logger of each component, by label (tests record them).
     public var makeLogger: @Sendable (String) -> Logger = { Logger(label: $0) }
+    /// The process's service name (`gateway`, `orchestrator`, `engine`, `dalston` for `up`).
+    public var serviceName = "dalston"
+    /// Run-time log levels: the admin endpoints and the broker broadcast (nil: neither).
+    public var logLevels: LogLevelAdministration?
+    /// `DALSTON_ADMIN_TOKEN`: the bearer token of the admin endpoints (unset: they refuse).
+    public var adminToken: String?
 
     public init(
         environment: [String: String] = [:], broker: any Broker, artifacts: any ArtifactStore, engines: EngineRegistry = .builtIn,
@@ -75,6 +90,9 @@ public struct Deployment: Sendable {
             metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
         let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(21_600))
         deployment.orchestratorOptions.stallTimeout = stall == .zero ? nil : stall
+        deployment.serviceName = observability.service
+        deployment.logLevels = LogLevelAdministration.process
+        deployment.adminToken = environment["DALSTON_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         deployment.orchestratorOptions.keepWorkingFiles = try EnvironmentValue("DALSTON_KEEP_AUDIO", in: environment).bool(default: false)
         return deployment
     }
@@ -94,7 +112,7 @@ public struct Deployment: Sendable {
         }
         return Gateway(
             configuration: configuration, jobs: jobService(), queues: broker, workers: broker, brokerKind: brokerKind,
-            engineIDs: engines.engineIDs, metrics: metrics, logger: makeLogger("dalston.gateway"))
+            engineIDs: engines.engineIDs, metrics: metrics, logLevels: logLevels.map { ($0, token: adminToken) }, logger: makeLogger("dalston.gateway"))
     }
 
     public func orchestrator() -> Orchestrator {
@@ -142,7 +160,11 @@ public struct Deployment: Sendable {
             let host = environment["DALSTON_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
             // Unset: the first free port from the default, so several engines share a host.
             let port: MetricsListener.Port = metricsConfiguration.port.map { .exactly($0) } ?? .firstFree(from: defaultPort, count: 100)
-            services.append(MetricsListener(exposition, host: host, port: port))
+            services.append(MetricsListener(exposition, host: host, port: port, admin: logLevels.map { ($0, token: adminToken) }))
+        }
+        if let logLevels {
+            let names = Set([serviceName] + roles.flatMap(\.names))
+            services.append(LogLevelBroadcastService(events: broker, administration: logLevels, names: names, logger: makeLogger("dalston.logging")))
         }
         return services
     }

@@ -11,6 +11,9 @@ struct DalstonCommand: AsyncParsableCommand {
             Logging is configured from the environment in every subcommand:
               LOG_FORMAT=json|console   LOG_LEVEL=info,dalston.redis=debug   NO_COLOR / FORCE_COLOR
             """,
-        subcommands: [UpCommand.self, TranscribeCommand.self, GatewayCommand.self, OrchestratorCommand.self, EngineCommand.self, DemoCommand.self]
+        subcommands: [
+            UpCommand.self, TranscribeCommand.self, GatewayCommand.self, OrchestratorCommand.self, EngineCommand.self, LogsCommand.self,
+            LogLevelCommand.self, DemoCommand.self,
+        ]
     )
 }

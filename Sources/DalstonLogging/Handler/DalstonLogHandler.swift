@@ -6,7 +6,14 @@ import Logging
 /// context (`withLogContext`), extra metadata providers (e.g. trace ids), the logger's own bound
 /// metadata, and the call's metadata. It then hands the record to the shared `LogPipeline`.
 public struct DalstonLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    /// The level from the pipeline's controller (so a change at run time reaches this logger),
+    /// unless code set one on this logger.
+    public var logLevel: Logger.Level {
+        get { explicitLevel ?? cachedLevel.level(label: label, controller: pipeline.levelController) }
+        set { explicitLevel = newValue }
+    }
+    private var explicitLevel: Logger.Level?
+    private let cachedLevel = CachedLevel()
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     public let label: String
@@ -15,7 +22,6 @@ public struct DalstonLogHandler: LogHandler {
     public init(label: String, pipeline: LogPipeline, metadataProvider: Logger.MetadataProvider?) {
         self.label = label
         self.pipeline = pipeline
-        self.logLevel = pipeline.levels.level(forLabel: label)
         self.metadataProvider = metadataProvider
     }
 

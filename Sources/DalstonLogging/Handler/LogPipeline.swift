@@ -2,11 +2,14 @@ import Logging
 
 /// The configured path from a log call to the output: processors, renderer, writer.
 ///
-/// One pipeline serves every logger of the process; it is immutable, so handlers share it
-/// without locks. Only the writer serialises (one line at a time).
+/// One pipeline serves every logger of the process; apart from its levels (changed at run time
+/// through `levelController`) it is immutable, so handlers share it without locks. Only the
+/// writer serialises (one line at a time).
 public final class LogPipeline: Sendable {
     public let service: String
-    public let levels: LogLevelPolicy
+    /// The levels now: `LOG_LEVEL` at start, changed at run time through the controller.
+    public let levelController: LogLevelController
+    public var levels: LogLevelPolicy { levelController.policy }
     public let processors: [any LogProcessor]
     public let renderer: any LogRenderer
     public let writer: any LogLineWriter
@@ -19,7 +22,7 @@ public final class LogPipeline: Sendable {
 
     public init(configuration: LoggingConfiguration) {
         self.service = configuration.service
-        self.levels = configuration.levels
+        self.levelController = LogLevelController(configuration.levels)
         self.processors = configuration.processorChain
         self.writer = configuration.writer
         self.includeSource = configuration.includeSource

@@ -4,6 +4,9 @@ import Logging
 ///
 ///     2026-11-25T03:31:38.123456Z info     job_created                      request_id=req_1 count=3 logger=dalston.gateway
 ///
+/// Context fields (bound with `withLogContext`: ids and the like) are dimmed so the call's own
+/// fields stand out. An error whose message spans lines shows its first line in place and the
+/// rest indented under the line, each behind `    │ ` so no message can pass for a log line.
 /// Values that are not plain words are quoted and escaped, so no value can start a new line,
 /// pretend to be another field's end, or send terminal control sequences.
 public struct ConsoleLineRenderer: LogRenderer {
@@ -34,9 +37,26 @@ public struct ConsoleLineRenderer: LogRenderer {
         style(.reset, on: &line)
 
         if !record.fields.isEmpty { pad(from: eventBytes, to: eventWidth, on: &line) }
+        var detail: [Substring] = []
         for field in record.fields {
             line.append(UInt8(ascii: " "))
+            if field.order < LogField.callFieldOrder {
+                style(.dim, on: &line)
+                appendWord(field.key, to: &line)
+                line.append(UInt8(ascii: "="))
+                appendValue(field.value, on: &line)
+                style(.reset, on: &line)
+                continue
+            }
             appendKey(field.key, on: &line)
+            if case .stringConvertible(let convertible) = field.value, let error = convertible as? LoggedError, error.message.contains("\n") {
+                let lines = error.description.split(separator: "\n", omittingEmptySubsequences: false)
+                style(.red, on: &line)
+                appendWord(String(lines[0]), to: &line)
+                style(.reset, on: &line)
+                detail += lines.dropFirst()
+                continue
+            }
             appendValue(field.value, on: &line)
         }
         line.append(UInt8(ascii: " "))
@@ -48,6 +68,15 @@ public struct ConsoleLineRenderer: LogRenderer {
             appendWord("\(location.file):\(location.line)", to: &line)
         }
         style(.reset, on: &line)
+        for part in detail {
+            line.append(UInt8(ascii: "\n"))
+            style(.dim, on: &line)
+            line.append("    │ ")
+            style(.reset, on: &line)
+            style(.red, on: &line)
+            StringEscaping.appendEscaped(String(part), to: &line)
+            style(.reset, on: &line)
+        }
         line.append(UInt8(ascii: "\n"))
     }
 
