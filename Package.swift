@@ -237,6 +237,7 @@ let package = Package(
             name: "DalstonGatewayTests",
             dependencies: [
                 "DalstonGateway", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
+                "DalstonObservability", "DalstonLogging",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
