@@ -114,8 +114,9 @@ struct PipelineTests {
                 #expect(transcript.text.contains(word), "\(word) missing from \"\(transcript.text)\"")
             }
             #expect(transcript.words.allSatisfy { $0.end > $0.start && $0.start >= 0 })
-            // The upload and the intermediate files go once the job is done (issue 16).
-            #expect(harness.files(ofJob: submitted.id) == ["result.json"])
+            // The upload and the intermediate files go once the job is done (issue 16), just
+            // after the orchestrator records it finished.
+            #expect(await eventually(timeout: .seconds(10)) { harness.files(ofJob: submitted.id) == ["result.json"] }, "\(harness.files(ofJob: submitted.id))")
             #expect(transcript.duration > 3 && transcript.duration < 5)
             #expect(!transcript.segments.isEmpty)
             #expect(done.processingTimeSeconds != nil)
@@ -140,7 +141,7 @@ struct PipelineTests {
             #expect(failed.status == .failed)
             #expect(failed.error?.contains("unsupported or corrupt audio") == true, "\(failed.error ?? "")")
             #expect(try await harness.jobs.store.job(corrupt.id)?.tasks["prepare"]?.attempt == 1, "a permanent error is not retried")
-            #expect(harness.files(ofJob: corrupt.id).isEmpty, "a failed job's upload is removed")
+            #expect(await eventually(timeout: .seconds(10)) { harness.files(ofJob: corrupt.id).isEmpty }, "a failed job's upload is removed")
             #expect(try await harness.waitForFinalState(good.id).status == .completed)
         }
     }
