@@ -9,7 +9,8 @@ import Glibc
 /// Tests that need one are enabled when redis-server is installed; under `make test` and CI they always run,
 /// so a missing server fails CI instead of silently skipping.
 public final class RedisServerProcess: @unchecked Sendable {
-    public let port: Int
+    /// Chosen free at start; another one if a concurrent test's server took it first.
+    public private(set) var port: Int
     public let password: String?
     /// With a directory, the server keeps an append-only file there (fsync on every write), so
     /// a restart after SIGKILL brings the data back, as a production Redis with AOF does.
@@ -39,8 +40,20 @@ public final class RedisServerProcess: @unchecked Sendable {
         } else {
             persistenceDirectory = nil
         }
-        try await start()
+        // A port found free may be taken by another test's server before ours binds it: then
+        // ours exits at once, and a ping would be answered by the other one. Take another port.
+        for attempt in 1...3 {
+            do {
+                try await start()
+                return
+            } catch let error as PortTaken where attempt < 3 {
+                _ = error
+                port = try freeTCPPort()
+            }
+        }
     }
+
+    struct PortTaken: Error {}
 
     public var configuration: RedisConfiguration {
         var configuration = RedisConfiguration(host: "127.0.0.1", port: port)
@@ -77,7 +90,12 @@ public final class RedisServerProcess: @unchecked Sendable {
         lock.withLock { self.process = process }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if Self.answersPing(port: port) { return }
+            if !process.isRunning { throw PortTaken() }
+            if Self.answersPing(port: port) {
+                try await Task.sleep(for: .milliseconds(30))
+                guard process.isRunning else { throw PortTaken() }  // the answer came from another server
+                return
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw Unavailable(description: "redis-server on port \(port) did not start within 10 s")

@@ -83,36 +83,46 @@ actor RedisConnectionPool {
         waiters.removeAll()
     }
 
+    /// Opens a connection. When Redis was reachable until now, a failure is retried with back-off
+    /// until `connectTimeout` has passed (a restart or a blip is ridden out). Once Redis is known
+    /// to be unreachable, callers fail at once while another caller probes or the back-off runs,
+    /// and a probe is a single attempt.
     private func openConnection() async throws(RedisError) -> RedisConnection {
         if let lastFailure, isProbing || ContinuousClock.now < nextAttemptAt {
             throw lastFailure  // Redis was unreachable a moment ago: say so now
         }
+        let outage = consecutiveFailures > 0
+        let deadline = ContinuousClock.now + configuration.connectTimeout
         openCount += 1
-        let probing = consecutiveFailures > 0
-        if probing { isProbing = true }
-        defer { if probing { isProbing = false } }
-        let id = nextConnectionID
-        nextConnectionID += 1
-        do {
-            let connection = try await RedisConnection.connect(
-                configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, id: id)
-            if consecutiveFailures > 0 {
-                logger.info("redis_reconnected", metadata: ["endpoint": "\(configuration.endpoint)", "failed_attempts": .stringConvertible(consecutiveFailures)])
+        isProbing = true
+        defer { isProbing = false }
+        while true {
+            let id = nextConnectionID
+            nextConnectionID += 1
+            do {
+                let connection = try await RedisConnection.connect(
+                    configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, id: id)
+                if consecutiveFailures > 0 {
+                    logger.info("redis_reconnected", metadata: ["endpoint": "\(configuration.endpoint)", "failed_attempts": .stringConvertible(consecutiveFailures)])
+                }
+                consecutiveFailures = 0
+                lastFailure = nil
+                return connection
+            } catch {
+                let delay = configuration.reconnectBackoff.delay(attempt: consecutiveFailures)
+                consecutiveFailures += 1
+                lastFailure = error
+                nextAttemptAt = .now + delay
+                logger.debug("redis_connect_failed", metadata: [
+                    "endpoint": "\(configuration.endpoint)", "error": .error(error),
+                    "retry_in_seconds": .stringConvertible(delay.seconds),
+                ])
+                guard !outage, ContinuousClock.now + delay < deadline, !Task.isCancelled else {
+                    openCount -= 1
+                    throw error
+                }
+                try? await Task.sleep(until: nextAttemptAt, clock: .continuous)
             }
-            consecutiveFailures = 0
-            lastFailure = nil
-            return connection
-        } catch {
-            openCount -= 1
-            let delay = configuration.reconnectBackoff.delay(attempt: consecutiveFailures)
-            consecutiveFailures += 1
-            lastFailure = error
-            nextAttemptAt = .now + delay
-            logger.debug("redis_connect_failed", metadata: [
-                "endpoint": "\(configuration.endpoint)", "error": .error(error),
-                "retry_in_seconds": .stringConvertible(delay.seconds),
-            ])
-            throw error
         }
     }
 
