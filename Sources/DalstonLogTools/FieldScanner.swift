@@ -82,7 +82,7 @@ struct FieldScanner {
             if i < n, bytes[i] == 0x22 {
                 let length = key.count
                 for (index, candidate) in keys.enumerated() where candidate.count == length {
-                    if candidate.withUnsafeBytes({ memcmp($0.baseAddress!, line.baseAddress! + key.lowerBound, length) }) == 0 {
+                    if bytesEqual(candidate, line, key) {
                         wanted = index
                         break
                     }
@@ -110,3 +110,13 @@ struct FieldScanner {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Whether `line[range]` holds exactly `expected` (compared with `memcmp`, no copies).
+func bytesEqual(_ expected: [UInt8], _ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+    guard expected.count == range.count, range.upperBound <= line.count else { return false }
+    guard let lineBase = line.baseAddress else { return expected.isEmpty }
+    return expected.withUnsafeBytes { candidate in
+        guard let candidateBase = candidate.baseAddress else { return true }
+        return memcmp(candidateBase, lineBase + range.lowerBound, range.count) == 0
+    }
+}

@@ -132,10 +132,6 @@ struct Selection {
     }
 
     private func contains(_ kind: Int, _ line: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
-        let length = range.count
-        for candidate in values[kind] where candidate.count == length {
-            if candidate.withUnsafeBytes({ memcmp($0.baseAddress!, line.baseAddress! + range.lowerBound, length) }) == 0 { return true }
-        }
-        return false
+        values[kind].contains { bytesEqual($0, line, range) }
     }
 }

@@ -140,8 +140,9 @@ final class BufferedOutput {
     func flush() {
         var offset = 0
         buffer.withUnsafeBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
             while offset < bytes.count {
-                let written = Glibc.write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = Glibc.write(STDOUT_FILENO, base + offset, bytes.count - offset)
                 if written <= 0 { break }
                 offset += written
             }
