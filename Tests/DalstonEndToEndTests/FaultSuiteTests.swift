@@ -120,6 +120,45 @@ extension EndToEnd {
             }
         }
 
+        /// The gateway process with 200 idle connections open still answers `/health` and takes a
+        /// job; the idle ones are closed after the idle timeout.
+        @Test func theGatewayProcessAnswersWhile200IdleConnectionsAreOpen() async throws {
+            let deployment = try await Deployment(extraEnvironment: ["DALSTON_HTTP_IDLE_TIMEOUT": "3"])
+            defer { deployment.stop() }
+            let idle = try (0..<200).map { _ in try RawConnection(port: deployment.gatewayPort) }
+            for _ in 0..<5 {
+                let probe = try RawConnection(port: deployment.gatewayPort)
+                probe.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                let answer = await probe.receive(timeout: .seconds(10))
+                #expect(answer.text.hasPrefix("HTTP/1.1 200"), "\(answer.text.prefix(200))")
+            }
+            let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world"))
+            let created = try await deployment.client.upload(speech)
+            #expect(created.status == 201)
+            let closed = await idle[0].receive(timeout: .seconds(15))
+            #expect(closed.closed, "idle connections are closed after DALSTON_HTTP_IDLE_TIMEOUT")
+        }
+
+        /// The gateway process on a data directory that fills up: 507 with no path in the answer,
+        /// `/ready` says storage is full, and the service recovers once space is free.
+        @Test(.enabled(if: SmallFilesystem.shouldRun, "needs root to mount a small tmpfs (CI runs as root)"))
+        func aFullDataDirectoryGives507AndRecovers() async throws {
+            let disk = try await SmallFilesystem(kilobytes: 1024)
+            let deployment = try await Deployment(extraEnvironment: ["DALSTON_DATA_DIR": disk.directory.appendingPathComponent("data").path])
+            defer { deployment.stop() }
+            let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world"))
+            disk.fill()
+            let refused = try await deployment.client.upload(speech)
+            #expect(refused.status == 507, "\(refused.json)")
+            #expect(!("\(refused.json)".contains(disk.directory.path)), "no server path in \(refused.json)")
+            #expect(try await deployment.client.request("GET", "ready").json["storage"] as? String == "full")
+            try FileManager.default.removeItem(at: disk.directory.appendingPathComponent("filler"))
+            let accepted = try await deployment.client.upload(speech)
+            #expect(accepted.status == 201, "\(accepted.json)")
+            let id = try #require(accepted.json["id"] as? String)
+            #expect(try await deployment.client.waitForJob(id)["status"] as? String == "completed")
+        }
+
         /// Engines started without METRICS_PORT each take a free port and advertise it in their
         /// heartbeat; a METRICS_PORT that is taken stops the process with exit 78 and a message.
         @Test func enginesOnOneHostWithoutMetricsPortsAllStartAndAdvertiseTheirPorts() async throws {
