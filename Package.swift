@@ -101,14 +101,14 @@ let package = Package(
         .target(
             name: "DalstonObservability",
             dependencies: [
-                "DalstonLogging", "DalstonMetrics", "DalstonTracing",
+                "DalstonCore", "DalstonLogging", "DalstonMetrics", "DalstonTracing",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Audio decoding and resampling (pure Swift).
-        .target(name: "DalstonAudio"),
+        .target(name: "DalstonAudio", dependencies: ["DalstonCore"]),
         // What the services share: statuses, event names, the task graph, artifacts, transcripts.
         .target(
             name: "DalstonPipeline",

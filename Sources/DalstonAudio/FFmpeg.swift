@@ -1,3 +1,4 @@
+import DalstonCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -53,10 +54,6 @@ public enum FFmpeg {
         return PCMAudio(sampleRate: sampleRate, channels: [samples])
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     private struct Outcome: Sendable {
         var output: [UInt8]
         /// FFmpeg's complaint (its first error line, without the server's path), when it failed.
@@ -94,10 +91,10 @@ public enum FFmpeg {
         }
         let killed = KillSwitch()
         let timer = DispatchWorkItem {
-            killed.reason = "decoding took longer than \(Int(Self.seconds(timeout))) s"
+            killed.reason = "decoding took longer than \(Int(timeout.seconds)) s"
             kill(process.processIdentifier, SIGKILL)
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.seconds(timeout), execute: timer)
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds, execute: timer)
         let errors = ErrorCollector(stderr.fileHandleForReading)
         var output: [UInt8] = []
         while true {

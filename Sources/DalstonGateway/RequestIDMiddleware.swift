@@ -152,16 +152,8 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     /// Compares against every key in constant time per key, so response timing does not reveal
     /// how much of a guessed key was right.
     static func matchesAnyKey(_ candidate: String, _ keys: Set<String>) -> Bool {
-        let given = Array(candidate.utf8)
-        var matched = false
-        for key in keys {
-            let expected = Array(key.utf8)
-            var difference = UInt8(given.count == expected.count ? 0 : 1)
-            for index in 0..<expected.count {
-                difference |= expected[index] ^ (index < given.count ? given[index] : 0)
-            }
-            matched = matched || difference == 0
-        }
-        return matched
+        // Every key is compared, so the time does not tell which one came close either.
+        keys.reduce(false) { matched, key in ConstantTime.equals(candidate, key) || matched }
     }
+
 }

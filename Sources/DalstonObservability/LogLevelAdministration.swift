@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonLogging
 import Foundation
 import Hummingbird
@@ -142,17 +143,10 @@ extension LogLevelAdministration {
             return json(.forbidden, ["error": ["code": "admin_disabled", "message": "set DALSTON_ADMIN_TOKEN to change log levels over HTTP"]])
         }
         let given = request.headers[.authorization].flatMap { $0.lowercased().hasPrefix("bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
-        guard constantTimeEquals(given, token) else {
+        guard ConstantTime.equals(given, token) else {
             return json(.unauthorized, ["error": ["code": "unauthorized", "message": "send Authorization: Bearer <DALSTON_ADMIN_TOKEN>"]])
         }
         return nil
-    }
-
-    private static func constantTimeEquals(_ given: String, _ expected: String) -> Bool {
-        let a = Array(given.utf8), b = Array(expected.utf8)
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        for index in 0..<b.count { difference |= b[index] ^ (index < a.count ? a[index] : 0) }
-        return difference == 0
     }
 
     private static func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {

@@ -61,6 +61,11 @@ public struct JobView: Sendable, Equatable {
     public var audioDurationSeconds: Double?
     /// Present once completed.
     public var transcript: Transcript?
+
+    /// Failed while its audio was being decoded: the upload was at fault, not the server.
+    public var failedOnItsAudio: Bool {
+        status == .failed && currentStage == TaskGraph.prepareStage
+    }
 }
 
 /// What to list: newest first, `limit` per page, from `cursor`, optionally by status and age.

@@ -51,8 +51,11 @@ public struct PlannedTask: Sendable, Equatable {
 /// Turns a job into its task graph. The batch pipeline is prepare → transcribe → merge; task ids
 /// are derived from the job id, so planning twice (after a restart) gives the same tasks.
 public enum TaskGraph {
+    /// The stage that decodes the upload: a failure there is the audio's fault.
+    public static let prepareStage = "prepare"
+
     public static func plan(jobID: String) -> [PlannedTask] {
-        let prepare = PlannedTask(taskID: "\(jobID)_prepare", stage: "prepare", engineID: EngineKind.audioPrepare, dependencies: [])
+        let prepare = PlannedTask(taskID: "\(jobID)_prepare", stage: prepareStage, engineID: EngineKind.audioPrepare, dependencies: [])
         let transcribe = PlannedTask(taskID: "\(jobID)_transcribe", stage: "transcribe", engineID: EngineKind.transcribe, dependencies: [prepare.taskID])
         let merge = PlannedTask(taskID: "\(jobID)_merge", stage: "merge", engineID: EngineKind.merge, dependencies: [transcribe.taskID])
         return [prepare, transcribe, merge]

@@ -45,6 +45,11 @@ public struct Transcript: Sendable, Codable, Equatable {
         self.words = words
     }
 
+    /// The words timed within a segment (a millisecond of slack for rounding at its edges).
+    public func words(in segment: TranscriptSegment) -> [TranscriptWord] {
+        words.filter { $0.start >= segment.start - 0.001 && $0.end <= segment.end + 0.001 }
+    }
+
     enum CodingKeys: String, CodingKey {
         case text, duration, segments, words
         case languageCode = "language_code"

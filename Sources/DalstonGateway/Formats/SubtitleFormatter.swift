@@ -17,7 +17,7 @@ struct SubtitleFormatter {
     func cues(_ transcript: Transcript) -> [Cue] {
         var cues: [Cue] = []
         for segment in transcript.segments {
-            let words = transcript.words.filter { $0.start >= segment.start - 0.001 && $0.end <= segment.end + 0.001 }
+            let words = transcript.words(in: segment)
             let timed: [TranscriptWord] = words.isEmpty ? Self.spread(segment) : words
             var current: [TranscriptWord] = []
             for word in timed {

@@ -56,7 +56,7 @@ public struct JobResponse: ResponseEncodable, Decodable, Sendable {
         audioDurationSeconds = job.audioDurationSeconds
         languageCode = job.transcript?.languageCode ?? job.language
         requestID = job.requestID
-        error = job.error.map { Failure(code: job.currentStage == "prepare" ? "invalid_audio" : "processing_failed", message: $0) }
+        error = job.error.map { Failure(code: job.failedOnItsAudio ? "invalid_audio" : "processing_failed", message: $0) }
         processingTimeSeconds = job.processingTimeSeconds
         text = job.transcript?.text
         duration = job.transcript?.duration

@@ -56,7 +56,7 @@ extension Gateway {
         }
         guard done.status == .completed, let transcript = done.transcript else {
             // Audio the decoder refused is the client's to fix; anything else is ours.
-            let audioRefused = done.currentStage == "prepare"
+            let audioRefused = done.failedOnItsAudio
             throw APIError(
                 audioRefused ? .badRequest : .internalServerError, code: audioRefused ? "invalid_audio" : "transcription_failed",
                 message: done.error ?? "transcription \(done.id) was \(done.status.rawValue)", param: audioRefused ? "file" : nil, dialect: .openAI)
@@ -108,7 +108,7 @@ struct OpenAITranscription {
         ]
         if granularities.isEmpty || granularities.contains("segment") {
             object["segments"] = transcript.segments.map { segment -> [String: Any] in
-                let words = transcript.words.filter { $0.start >= segment.start - 0.001 && $0.end <= segment.end + 0.001 }
+                let words = transcript.words(in: segment)
                 let confidence = words.compactMap(\.confidence)
                 let logprob = confidence.isEmpty ? 0 : confidence.map { log(max($0, 1e-6)) }.reduce(0, +) / Double(confidence.count)
                 return [
