@@ -109,6 +109,9 @@ let package = Package(
         ),
         // Audio decoding and resampling (pure Swift).
         .target(name: "DalstonAudio", dependencies: ["DalstonCore"]),
+        // Live transcription without I/O: frame decoding, voice activity, the session state
+        // machine, and the native, ElevenLabs and OpenAI WebSocket dialects.
+        .target(name: "DalstonRealtime", dependencies: ["DalstonCore", "DalstonAudio"]),
         // What the services share: statuses, event names, the task graph, artifacts, transcripts.
         .target(
             name: "DalstonPipeline",
@@ -217,6 +220,10 @@ let package = Package(
         .testTarget(
             name: "DalstonLogToolsTests",
             dependencies: ["DalstonLogTools", "DalstonTestSupport"]
+        ),
+        .testTarget(
+            name: "DalstonRealtimeTests",
+            dependencies: ["DalstonRealtime", "DalstonAudio", "DalstonSessionRouter", "DalstonBroker", "DalstonRedis", "DalstonTestSupport"]
         ),
         .testTarget(
             name: "DalstonAudioTests",

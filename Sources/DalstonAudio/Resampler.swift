@@ -55,7 +55,7 @@ public struct Resampler: Sendable {
 
     /// sinc × Kaiser window × gain, sampled over |distance| in 0...reach, then linearly
     /// interpolated: the Bessel function is evaluated once per table point, not per tap.
-    private func kernelTable(bandwidth: Double) -> [Float] {
+    func kernelTable(bandwidth: Double) -> [Float] {
         let reach = Double(halfWidth) / bandwidth
         let normaliser = 1 / besselI0(beta)
         return (0...Self.tableResolution).map { step in

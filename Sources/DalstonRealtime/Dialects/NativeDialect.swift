@@ -1,0 +1,35 @@
+/// Dalston's own protocol: worker events pass through unchanged.
+public struct NativeDialect: RealtimeDialect {
+    public let name = "native"
+    public let closesAfterSessionEnd = true
+
+    public init() {}
+
+    /// The client's query (`language`, `model`, `encoding`, `sample_rate`, `enable_vad`,
+    /// `interim_results`, `word_timestamps` and the VAD names).
+    public static func settings(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> SessionSettings {
+        var worker = query.filter { SessionSettings.queryNames.contains($0.key) }
+        worker["session_id"] = sessionID
+        return try SessionSettings(query: worker, sessionID: sessionID)
+    }
+
+    public mutating func clientText(_ text: String) -> DialectOutput {
+        do {
+            return DialectOutput(toWorker: [.control(try ClientMessage.parse(text))])
+        } catch {
+            return DialectOutput(toClient: [errorFrame(error)])
+        }
+    }
+
+    public mutating func workerEvent(_ event: RealtimeEvent) -> [String] { [event.json] }
+
+    public func errorFrame(_ error: RealtimeError) -> String { RealtimeEvent.error(error).json }
+}
+
+extension SessionSettings {
+    /// The query names a client may set for the worker.
+    static let queryNames: Set<String> = [
+        "language", "model", "encoding", "sample_rate", "enable_vad", "interim_results", "word_timestamps", "vad_threshold",
+        "min_silence_duration_ms", "min_speech_duration_ms", "prefix_padding_ms", "max_utterance_duration",
+    ]
+}

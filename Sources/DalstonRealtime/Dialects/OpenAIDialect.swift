@@ -1,0 +1,170 @@
+import Foundation
+
+/// OpenAI's realtime transcription protocol (`/v1/realtime?intent=transcription`): base64 pcm16
+/// at 24 kHz in `input_audio_buffer.append`, server VAD or manual commits, and per-item
+/// `conversation.item.input_audio_transcription.delta|completed` events, each with an `event_id`.
+public struct OpenAIDialect: RealtimeDialect {
+    public let name = "openai"
+    public let closesAfterSessionEnd = false
+    let model: String
+    let sessionID: String
+    var language: String
+    var vad: VADSettings
+    var serverVAD = true
+    /// The item the audio being sent now belongs to.
+    var currentItem = OpenAIDialect.newID("item")
+    var previousItem: String?
+    /// Items committed and waiting for their transcript, oldest first.
+    var awaitingTranscript: [String] = []
+    /// Text already sent as deltas of `currentItem`.
+    var deltaSent = ""
+
+    public static let models: Set<String> = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"]
+    public static let sampleRate = 24_000
+
+    public static func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, OpenAIDialect) {
+        if let intent = query["intent"], intent != "transcription" {
+            throw InvalidSessionParameter("intent", "must be transcription (Dalston transcribes; it does not hold conversations)")
+        }
+        let model = query["model"] ?? "gpt-4o-transcribe"
+        guard models.contains(model) else { throw InvalidSessionParameter("model", "must be one of \(models.sorted().joined(separator: ", "))") }
+        var settings = SessionSettings(sessionID: sessionID)
+        settings.encoding = .pcmS16LE
+        settings.sampleRate = sampleRate
+        settings.vad.minSilenceMilliseconds = 500
+        return (settings, OpenAIDialect(model: model, sessionID: sessionID, language: "auto", vad: settings.vad))
+    }
+
+    /// Sent as soon as the connection is accepted, before any audio.
+    public func created() -> String {
+        event("transcription_session.created", ["session": sessionObject()])
+    }
+
+    public mutating func clientText(_ text: String) -> DialectOutput {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            return DialectOutput(toClient: [errorFrame(RealtimeError(code: "invalid_json", message: "the event is not a JSON object", recoverable: true))])
+        }
+        let type = object["type"] as? String ?? ""
+        switch type {
+        case "input_audio_buffer.append":
+            guard let encoded = object["audio"] as? String, let audio = Data(base64Encoded: encoded) else {
+                return DialectOutput(toClient: [errorFrame(RealtimeError(code: "invalid_audio", message: "audio must be base64-encoded pcm16", recoverable: true))])
+            }
+            return DialectOutput(toWorker: [.audio(Array(audio))])
+        case "input_audio_buffer.commit":
+            let committed = commitCurrentItem()
+            return DialectOutput(toWorker: [.control(.flush)], toClient: [committed])
+        case "input_audio_buffer.clear":
+            deltaSent = ""
+            return DialectOutput(toWorker: [.control(.clear)], toClient: [event("input_audio_buffer.cleared", [:])])
+        case "transcription_session.update", "session.update":
+            return update(object, reply: type == "session.update" ? "session.updated" : "transcription_session.updated")
+        default:
+            return DialectOutput(toClient: [errorFrame(RealtimeError(
+                code: "unknown_event", message: "unsupported event type \(String(type.prefix(64)))", recoverable: true))])
+        }
+    }
+
+    /// Flat, `{"session":{...}}` and GA (`session.audio.input`) forms of the session settings.
+    private mutating func update(_ object: [String: Any], reply: String) -> DialectOutput {
+        var session = object["session"] as? [String: Any] ?? object
+        if let input = (session["audio"] as? [String: Any])?["input"] as? [String: Any] {
+            session["input_audio_format"] = input["format"]
+            session["input_audio_transcription"] = input["transcription"]
+            if input.keys.contains("turn_detection") { session["turn_detection"] = input["turn_detection"] ?? NSNull() }
+        }
+        switch session["input_audio_format"] {
+        case nil, "pcm16" as String: break
+        case let format as [String: Any] where format["type"] as? String == "audio/pcm" && (format["rate"] as? Int ?? Self.sampleRate) == Self.sampleRate: break
+        default:
+            return DialectOutput(toClient: [errorFrame(RealtimeError(
+                code: "unsupported_audio_format", message: "Dalston takes pcm16 at 24 kHz on this endpoint", recoverable: true))])
+        }
+        var config: [String: String] = [:]
+        if let transcription = session["input_audio_transcription"] as? [String: Any], let language = transcription["language"] as? String, !language.isEmpty {
+            self.language = language
+            config["language"] = language
+        }
+        if session.keys.contains("turn_detection") {
+            if let detection = session["turn_detection"] as? [String: Any] {
+                serverVAD = true
+                if let threshold = detection["threshold"] as? Double { config["vad_threshold"] = String(threshold) }
+                if let padding = detection["prefix_padding_ms"] as? Int { config["prefix_padding_ms"] = String(padding) }
+                if let silence = detection["silence_duration_ms"] as? Int { config["min_silence_duration_ms"] = String(silence) }
+            } else {
+                serverVAD = false
+            }
+            config["enable_vad"] = String(serverVAD)
+        }
+        if let value = config["vad_threshold"].flatMap(Double.init) { vad.threshold = value }
+        if let value = config["prefix_padding_ms"].flatMap(Int.init) { vad.prefixPaddingMilliseconds = value }
+        if let value = config["min_silence_duration_ms"].flatMap(Int.init) { vad.minSilenceMilliseconds = value }
+        return DialectOutput(toWorker: config.isEmpty ? [] : [.control(.config(config))], toClient: [event(reply, ["session": sessionObject()])])
+    }
+
+    public mutating func workerEvent(_ realtimeEvent: RealtimeEvent) -> [String] {
+        switch realtimeEvent {
+        case .speechStart(let timestamp):
+            return [event("input_audio_buffer.speech_started", ["audio_start_ms": Int(timestamp * 1000), "item_id": currentItem])]
+        case .speechEnd(let timestamp):
+            let stopped = event("input_audio_buffer.speech_stopped", ["audio_end_ms": Int(timestamp * 1000), "item_id": currentItem])
+            return [stopped, commitCurrentItem()]
+        case .partial(let piece):
+            // Deltas are increments; a revised guess that does not extend what was sent waits
+            // for the completed transcript.
+            guard piece.text.hasPrefix(deltaSent), piece.text.count > deltaSent.count else { return [] }
+            let delta = String(piece.text.dropFirst(deltaSent.count))
+            deltaSent = piece.text
+            return [event("conversation.item.input_audio_transcription.delta", ["item_id": currentItem, "content_index": 0, "delta": delta])]
+        case .final(let final):
+            let item = awaitingTranscript.isEmpty ? currentItem : awaitingTranscript.removeFirst()
+            deltaSent = ""
+            return [event("conversation.item.input_audio_transcription.completed", ["item_id": item, "content_index": 0, "transcript": final.text])]
+        case .error(let error):
+            return [errorFrame(error)]
+        case .sessionBegin, .sessionEnd:
+            return []
+        }
+    }
+
+    private mutating func commitCurrentItem() -> String {
+        let item = currentItem
+        let committed = event("input_audio_buffer.committed", ["item_id": item, "previous_item_id": previousItem ?? NSNull()])
+        awaitingTranscript.append(item)
+        if awaitingTranscript.count > 64 { awaitingTranscript.removeFirst() }
+        previousItem = item
+        currentItem = Self.newID("item")
+        return committed
+    }
+
+    public func errorFrame(_ error: RealtimeError) -> String {
+        let type = switch error.code {
+        case "rate_limit_exceeded": "rate_limit_error"
+        case "internal_error", "no_capacity", "worker_lost": "server_error"
+        default: "invalid_request_error"
+        }
+        return event("error", ["error": ["type": type, "code": error.code, "message": error.message] as [String: Any]])
+    }
+
+    private func sessionObject() -> [String: Any] {
+        [
+            "id": sessionID, "object": "realtime.transcription_session", "input_audio_format": "pcm16",
+            "input_audio_transcription": ["model": model, "language": language == "auto" ? "" : language, "prompt": ""] as [String: Any],
+            "turn_detection": serverVAD
+                ? ["type": "server_vad", "threshold": vad.threshold, "prefix_padding_ms": vad.prefixPaddingMilliseconds, "silence_duration_ms": vad.minSilenceMilliseconds] as [String: Any]
+                : NSNull(),
+            "input_audio_noise_reduction": NSNull(),
+        ]
+    }
+
+    private func event(_ type: String, _ fields: [String: Any]) -> String {
+        var object = fields
+        object["type"] = type
+        object["event_id"] = Self.newID("evt")
+        return JSONFrame.encode(object)
+    }
+
+    static func newID(_ prefix: String) -> String {
+        "\(prefix)_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))
+    }
+}

@@ -1,0 +1,38 @@
+/// What a client's frame asks the worker to do: audio in the session's encoding, or control.
+public enum WorkerCommand: Sendable, Equatable {
+    case audio([UInt8])
+    case control(ClientMessage)
+}
+
+/// The result of translating one client frame.
+public struct DialectOutput: Sendable, Equatable {
+    public var toWorker: [WorkerCommand] = []
+    /// Text frames answered to the client at once (acknowledgements, errors).
+    public var toClient: [String] = []
+
+    public init(toWorker: [WorkerCommand] = [], toClient: [String] = []) {
+        self.toWorker = toWorker
+        self.toClient = toClient
+    }
+}
+
+/// One of the WebSocket protocols clients speak. Workers speak only the native protocol; the
+/// gateway translates each client frame to worker commands and each worker event to the
+/// client's frames. A dialect holds the per-connection state its protocol needs (item ids).
+public protocol RealtimeDialect: Sendable {
+    /// `native`, `elevenlabs` or `openai` (the `protocol` label and log field).
+    var name: String { get }
+    mutating func clientText(_ text: String) -> DialectOutput
+    mutating func clientBinary(_ bytes: [UInt8]) -> DialectOutput
+    mutating func workerEvent(_ event: RealtimeEvent) -> [String]
+    /// An error the gateway itself raises (no capacity, limits, timeouts, a lost worker).
+    func errorFrame(_ error: RealtimeError) -> String
+    /// Whether the client should see the worker's `session.end` before the close.
+    var closesAfterSessionEnd: Bool { get }
+}
+
+extension RealtimeDialect {
+    public mutating func clientBinary(_ bytes: [UInt8]) -> DialectOutput {
+        DialectOutput(toWorker: [.audio(bytes)])
+    }
+}
