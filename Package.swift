@@ -112,6 +112,17 @@ let package = Package(
         // Live transcription without I/O: frame decoding, voice activity, the session state
         // machine, and the native, ElevenLabs and OpenAI WebSocket dialects.
         .target(name: "DalstonRealtime", dependencies: ["DalstonCore", "DalstonAudio"]),
+        // The session router: realtime workers' registry and atomic slot reservations (Redis or
+        // in-process), the health loop, and the records of realtime sessions.
+        .target(
+            name: "DalstonSessionRouter",
+            dependencies: [
+                "DalstonCore", "DalstonRedis", "DalstonBroker", "DalstonMetrics",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // What the services share: statuses, event names, the task graph, artifacts, transcripts.
         .target(
             name: "DalstonPipeline",

@@ -111,6 +111,34 @@ public enum DalstonMetric {
     public static let sampleErrors = MetricDefinition(
         "dalston_metrics_sample_errors_total", .counter, help: "Broker samples that failed; the previous values stay.")
 
+    // MARK: Realtime
+    public static let websocketConnections = MetricDefinition(
+        "dalston_gateway_websocket_connections_active", .gauge, labels: ["protocol"],
+        help: "Realtime WebSocket connections open at the gateway, by protocol (native, elevenlabs, openai).")
+    public static let routerWorkersRegistered = MetricDefinition(
+        "dalston_session_router_workers_registered", .gauge, help: "Realtime workers known to the session router (sampled).")
+    public static let routerWorkersHealthy = MetricDefinition(
+        "dalston_session_router_workers_healthy", .gauge, help: "Realtime workers with a recent heartbeat (sampled).")
+    public static let routerSessionsActive = MetricDefinition(
+        "dalston_session_router_sessions_active", .gauge, labels: ["worker_id"], help: "Sessions reserved on each realtime worker (sampled).")
+    public static let routerSessions = MetricDefinition(
+        "dalston_session_router_sessions_total", .counter, labels: ["status"],
+        help: "Realtime sessions finished, by status: completed, interrupted, error, timeout, rejected.")
+    public static let routerAllocationDuration = MetricDefinition(
+        "dalston_session_router_allocation_duration_seconds", .histogram, help: "Time to reserve a worker slot for a session.",
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1])
+    public static let realtimeSessionDuration = MetricDefinition(
+        "dalston_realtime_session_duration_seconds", .histogram, help: "Realtime sessions' wall-clock length at the worker.",
+        buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600])
+    public static let realtimeAudioProcessed = MetricDefinition(
+        "dalston_realtime_audio_processed_seconds", .counter, labels: ["worker_id"], help: "Seconds of live audio a realtime worker processed.")
+    public static let realtimeTranscripts = MetricDefinition(
+        "dalston_realtime_transcripts_total", .counter, labels: ["type"], help: "Live transcripts sent, by type (partial, final).")
+    public static let realtimeSessionsActive = MetricDefinition(
+        "dalston_realtime_sessions_active", .gauge, labels: ["worker_id"], help: "Sessions a realtime worker is serving now, against its capacity.")
+    public static let realtimeCapacity = MetricDefinition(
+        "dalston_realtime_worker_capacity", .gauge, labels: ["worker_id"], help: "Sessions a realtime worker can serve at once (DALSTON_REALTIME_MAX_SESSIONS).")
+
     // MARK: Process (Prometheus' standard names)
     public static let processCPU = MetricDefinition("process_cpu_seconds_total", .counter, help: "User and system CPU time spent, in seconds.")
     public static let processResidentMemory = MetricDefinition("process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.")
@@ -124,6 +152,8 @@ public enum DalstonMetric {
         jobsFinished, jobDuration, tasksScheduled, tasksCompleted, taskRetries, schedulingLatency, eventsProcessed, eventLag, jobsInProgress,
         tasksProcessed, taskDuration, queueWait, busySeconds, workersAlive,
         queueDepth, queueInFlight, queueOldestAge, deadLetterDepth, redeliveries, brokerUp, sampleErrors,
+        websocketConnections, routerWorkersRegistered, routerWorkersHealthy, routerSessionsActive, routerSessions, routerAllocationDuration,
+        realtimeSessionDuration, realtimeAudioProcessed, realtimeTranscripts, realtimeSessionsActive, realtimeCapacity,
         processCPU, processResidentMemory, processVirtualMemory, processOpenFDs, processMaxFDs, processStartTime,
     ]
 

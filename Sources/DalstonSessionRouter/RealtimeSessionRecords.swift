@@ -1,0 +1,123 @@
+import DalstonBroker
+import Foundation
+
+/// A finished or running realtime session, as `GET /v1/realtime/sessions` shows it.
+public struct RealtimeSessionRecord: Sendable, Equatable, Codable {
+    public var id: String
+    /// `active`, `completed`, `interrupted` (client left without `end`), `timeout`, `error`.
+    public var status: String
+    public var protocolName: String
+    public var language: String
+    public var model: String?
+    public var workerID: String?
+    public var requestID: String
+    public var startedAt: Date
+    public var endedAt: Date?
+    public var audioDurationSeconds: Double
+    public var speechDurationSeconds: Double
+    public var segmentCount: Int
+    public var wordCount: Int
+    public var transcript: String
+    public var segments: [RecordedSegment]
+    public var error: String?
+
+    public struct RecordedSegment: Sendable, Equatable, Codable {
+        public var start: Double
+        public var end: Double
+        public var text: String
+
+        public init(start: Double, end: Double, text: String) {
+            self.start = start
+            self.end = end
+            self.text = text
+        }
+    }
+
+    public init(id: String, protocolName: String, language: String, model: String?, requestID: String, startedAt: Date = Date()) {
+        self.id = id
+        self.status = "active"
+        self.protocolName = protocolName
+        self.language = language
+        self.model = model
+        self.requestID = requestID
+        self.startedAt = startedAt
+        self.audioDurationSeconds = 0
+        self.speechDurationSeconds = 0
+        self.segmentCount = 0
+        self.wordCount = 0
+        self.transcript = ""
+        self.segments = []
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, language, model, transcript, segments, error
+        case protocolName = "protocol"
+        case workerID = "worker_id"
+        case requestID = "request_id"
+        case startedAt = "started_at"
+        case endedAt = "ended_at"
+        case audioDurationSeconds = "audio_duration_seconds"
+        case speechDurationSeconds = "speech_duration_seconds"
+        case segmentCount = "segment_count"
+        case wordCount = "word_count"
+    }
+}
+
+/// Realtime sessions kept in the state store: one record per session and an index by start
+/// time (newest first), so they outlive the connection and the worker.
+public struct RealtimeSessionRecords: Sendable {
+    let state: any StateStore
+    static let index = "realtime_sessions"
+    static let namespace = "realtime_session"
+
+    public init(state: any StateStore) {
+        self.state = state
+    }
+
+    public func save(_ record: RealtimeSessionRecord) async throws(BrokerError) {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        let json: String
+        do {
+            json = String(decoding: try encoder.encode(record), as: UTF8.self)
+        } catch {
+            throw .unavailable("a session record could not be encoded: \(error)")
+        }
+        _ = try await state.transition(StateTransition(
+            StateKey(namespace: Self.namespace, id: record.id), set: ["record": json, "status": record.status],
+            effects: [.addToIndex(Self.index, member: record.id, score: record.startedAt.timeIntervalSince1970)]))
+    }
+
+    public func record(_ id: String) async throws(BrokerError) -> RealtimeSessionRecord? {
+        let fields = try await state.record(StateKey(namespace: Self.namespace, id: id))
+        guard let json = fields["record"] else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(RealtimeSessionRecord.self, from: Data(json.utf8))
+    }
+
+    /// Newest first; `before` (a start time, exclusive) pages further back.
+    public func list(limit: Int, before: Double? = nil, status: String? = nil) async throws(BrokerError) -> [RealtimeSessionRecord] {
+        var records: [RealtimeSessionRecord] = []
+        var ceiling = before.map { $0.nextDown }
+        while records.count < limit {
+            let batch = try await state.indexEntries(Self.index, limit: max(limit * 2, 50), maximumScore: ceiling)
+            if batch.isEmpty { break }
+            for entry in batch where records.count < limit {
+                guard let record = try await record(entry.member) else {
+                    try await state.removeFromIndex(Self.index, member: entry.member)
+                    continue
+                }
+                if status == nil || record.status == status { records.append(record) }
+            }
+            guard let last = batch.last, batch.count >= max(limit * 2, 50) else { break }
+            ceiling = last.score.nextDown
+        }
+        return records
+    }
+
+    public func delete(_ id: String) async throws(BrokerError) {
+        try await state.deleteRecord(StateKey(namespace: Self.namespace, id: id))
+        try await state.removeFromIndex(Self.index, member: id)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// A realtime worker as the router sees it: what it announced in its last heartbeat, and the
+/// slots the router has reserved on it.
+public struct RealtimeWorkerInfo: Sendable, Equatable, Codable {
+    public var workerID: String
+    /// `ws://host:port`: the gateway opens `{endpoint}/session`.
+    public var endpoint: String
+    public var capacity: Int
+    /// Sessions the worker says it is serving.
+    public var active: Int
+    /// Slots reserved by gateways (the allocation counter).
+    public var reserved: Int
+    /// `ready`, `busy`, `draining` or `offline`.
+    public var status: String
+    public var lastHeartbeat: Date
+    public var models: [String]
+    public var metricsEndpoint: String?
+
+    public init(
+        workerID: String, endpoint: String, capacity: Int, active: Int = 0, reserved: Int = 0, status: String = "ready",
+        lastHeartbeat: Date = Date(), models: [String] = [], metricsEndpoint: String? = nil
+    ) {
+        self.workerID = workerID
+        self.endpoint = endpoint
+        self.capacity = capacity
+        self.active = active
+        self.reserved = reserved
+        self.status = status
+        self.lastHeartbeat = lastHeartbeat
+        self.models = models
+        self.metricsEndpoint = metricsEndpoint
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case endpoint, capacity, active, status, models
+        case workerID = "worker_id"
+        case reserved = "active_sessions"
+        case lastHeartbeat = "last_heartbeat"
+        case metricsEndpoint = "metrics_endpoint"
+    }
+
+    /// Heartbeat recent enough, and not going away.
+    public func isHealthy(now: Date, staleAfter: TimeInterval) -> Bool {
+        now.timeIntervalSince(lastHeartbeat) <= staleAfter && status != "offline" && status != "draining"
+    }
+}
+
+/// A reserved slot: the session runs on `workerID`, reached at `endpoint`.
+public struct SessionAllocation: Sendable, Equatable {
+    public let sessionID: String
+    public let workerID: String
+    public let endpoint: String
+
+    public init(sessionID: String, workerID: String, endpoint: String) {
+        self.sessionID = sessionID
+        self.workerID = workerID
+        self.endpoint = endpoint
+    }
+}
+
+public enum AllocationOutcome: Sendable, Equatable {
+    case allocated(SessionAllocation)
+    /// No healthy worker has a free slot.
+    case noCapacity
+    /// The client's key already has `limit` sessions open.
+    case keyLimitReached(limit: Int)
+}
+
+/// What one pass of the health loop did.
+public struct ReconcileReport: Sendable, Equatable {
+    /// Reservations whose lease ran out (their gateway died) that were given back.
+    public var releasedSessions: [String] = []
+    /// Workers whose heartbeat stopped, now marked offline.
+    public var workersMarkedOffline: [String] = []
+
+    public init(releasedSessions: [String] = [], workersMarkedOffline: [String] = []) {
+        self.releasedSessions = releasedSessions
+        self.workersMarkedOffline = workersMarkedOffline
+    }
+}
+
+/// The router's state could not be reached (Redis down): the client gets `no_capacity`-like 4503.
+public struct SessionRouterUnavailable: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

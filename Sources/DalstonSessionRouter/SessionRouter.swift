@@ -1,0 +1,155 @@
+import DalstonCore
+import DalstonMetrics
+import Foundation
+import Logging
+import Tracing
+
+/// Hands realtime sessions to workers: the least-loaded healthy worker gets the session, its
+/// slot is reserved atomically in the store, leased while the gateway holds the connection, and
+/// given back on every exit path (or by the health loop when the gateway died).
+public struct SessionRouter: Sendable {
+    public struct Options: Sendable, Equatable {
+        /// A worker silent for longer is not given sessions (`DALSTON_REALTIME_WORKER_TIMEOUT`).
+        public var staleAfter: TimeInterval = 15
+        /// How long a reservation outlives a gateway that stopped renewing it.
+        public var lease: TimeInterval = 60
+        /// Open sessions per client key (`DALSTON_REALTIME_MAX_SESSIONS_PER_KEY`; 0: no limit).
+        public var sessionsPerKey = 5
+        /// How often the health loop runs.
+        public var reconcileInterval: TimeInterval = 5
+
+        public init() {}
+    }
+
+    public let store: any SessionRouterStore
+    public let options: Options
+    let instruments: Instruments
+    let logger: Logger
+
+    public init(store: any SessionRouterStore, options: Options = Options(), instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.session_router")) {
+        self.store = store
+        self.options = options
+        self.instruments = instruments
+        self.logger = logger
+    }
+
+    public static func newSessionID() -> String {
+        "sess_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))
+    }
+
+    /// Reserves a slot for `sessionID`; a worker in `excluding` (one that just failed) is skipped.
+    public func allocate(sessionID: String, clientKey: String, excluding: Set<String> = []) async throws(SessionRouterUnavailable) -> AllocationOutcome {
+        let started = ContinuousClock.now
+        let span = startSpan("session_router.allocate")
+        span.attributes["dalston.session_id"] = sessionID
+        defer { span.end() }
+        let outcome: AllocationOutcome
+        do {
+            outcome = try await store.allocate(
+                sessionID: sessionID, clientKey: clientKey, keyLimit: options.sessionsPerKey, excluding: excluding, now: Date(),
+                staleAfter: options.staleAfter, lease: options.lease)
+        } catch {
+            span.recordError(error)
+            span.setStatus(.init(code: .error))
+            logger.error("session_router_unavailable", metadata: ["session_id": "\(sessionID)", "error": "\(error.description)"])
+            throw error
+        }
+        instruments.timer(DalstonMetric.routerAllocationDuration).record(seconds: (ContinuousClock.now - started).seconds)
+        switch outcome {
+        case .allocated(let allocation):
+            span.attributes["dalston.worker_id"] = allocation.workerID
+            logger.info("session_allocated", metadata: ["session_id": "\(sessionID)", "worker_id": "\(allocation.workerID)"])
+        case .noCapacity:
+            span.attributes["dalston.outcome"] = "no_capacity"
+            logger.warning("no_workers_available", metadata: ["session_id": "\(sessionID)"])
+        case .keyLimitReached(let limit):
+            span.attributes["dalston.outcome"] = "key_limit"
+            logger.warning("session_limit_reached", metadata: ["session_id": "\(sessionID)", "limit": "\(limit)"])
+        }
+        return outcome
+    }
+
+    /// Gives the slot back; failures are logged (the lease expiry reclaims it in the end).
+    public func release(sessionID: String, status: String) async {
+        instruments.counter(DalstonMetric.routerSessions, [("status", status)]).increment()
+        do {
+            if try await store.release(sessionID: sessionID) {
+                logger.info("session_released", metadata: ["session_id": "\(sessionID)", "status": "\(status)"])
+            }
+        } catch {
+            logger.warning("session_release_failed", metadata: [
+                "session_id": "\(sessionID)", "error": "\(error.description)", "reclaimed_after_seconds": "\(Int(options.lease))",
+            ])
+        }
+    }
+
+    /// Keeps the reservation alive while the connection lasts (every third of the lease).
+    public func keepAlive(sessionID: String) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(options.lease / 3))
+            guard !Task.isCancelled else { return }
+            do {
+                try await store.renew(sessionID: sessionID, lease: options.lease)
+            } catch {
+                logger.warning("session_lease_renewal_failed", metadata: ["session_id": "\(sessionID)", "error": "\(error.description)"])
+            }
+        }
+    }
+
+    public func markOffline(workerID: String, reason: String) async {
+        logger.warning("realtime_worker_unreachable", metadata: ["worker_id": "\(workerID)", "reason": "\(reason)"])
+        try? await store.markOffline(workerID: workerID)
+    }
+
+    /// One pass of the health loop, with the gauges it samples.
+    @discardableResult
+    public func reconcile() async throws(SessionRouterUnavailable) -> ReconcileReport {
+        let now = Date()
+        let report = try await store.reconcile(now: now, staleAfter: options.staleAfter)
+        for sessionID in report.releasedSessions {
+            logger.warning("orphaned_session_released", metadata: ["session_id": "\(sessionID)"])
+            instruments.counter(DalstonMetric.routerSessions, [("status", "error")]).increment()
+        }
+        for workerID in report.workersMarkedOffline {
+            logger.warning("realtime_worker_offline", metadata: ["worker_id": "\(workerID)", "silent_for_more_than_seconds": "\(Int(options.staleAfter))"])
+        }
+        let workers = try await store.workers()
+        instruments.gauge(DalstonMetric.routerWorkersRegistered).record(workers.count)
+        instruments.gauge(DalstonMetric.routerWorkersHealthy).record(workers.filter { $0.isHealthy(now: now, staleAfter: options.staleAfter) }.count)
+        for worker in workers {
+            instruments.gauge(DalstonMetric.routerSessionsActive, [("worker_id", worker.workerID)]).record(worker.reserved)
+        }
+        return report
+    }
+
+    /// Capacity across healthy workers, for `/v1/realtime/status`.
+    public func status() async throws(SessionRouterUnavailable) -> RealtimeStatus {
+        let now = Date()
+        let workers = try await store.workers()
+        let healthy = workers.filter { $0.isHealthy(now: now, staleAfter: options.staleAfter) }
+        let capacity = healthy.reduce(0) { $0 + $1.capacity }
+        let active = healthy.reduce(0) { $0 + $1.reserved }
+        let state = healthy.isEmpty ? "unavailable" : (active >= capacity ? "at_capacity" : "ready")
+        return RealtimeStatus(
+            status: state, totalCapacity: capacity, activeSessions: active, availableCapacity: max(0, capacity - active),
+            workerCount: workers.count, readyWorkers: healthy.count)
+    }
+}
+
+public struct RealtimeStatus: Sendable, Equatable, Codable {
+    public var status: String
+    public var totalCapacity: Int
+    public var activeSessions: Int
+    public var availableCapacity: Int
+    public var workerCount: Int
+    public var readyWorkers: Int
+
+    enum CodingKeys: String, CodingKey {
+        case status
+        case totalCapacity = "total_capacity"
+        case activeSessions = "active_sessions"
+        case availableCapacity = "available_capacity"
+        case workerCount = "worker_count"
+        case readyWorkers = "ready_workers"
+    }
+}
