@@ -142,7 +142,7 @@ let package = Package(
         // The batch engines: audio-prepare, transcribe (PocketSphinx), merge.
         .target(
             name: "DalstonEngines",
-            dependencies: ["DalstonCore", "DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker"]
+            dependencies: ["DalstonCore", "DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker", "DalstonRealtime"]
                 + (hasPocketSphinx ? [.target(name: "CPocketSphinx")] : [])
         ),
         .target(

@@ -2,6 +2,7 @@ import DalstonAudio
 import DalstonBroker
 import DalstonEngineSDK
 import DalstonPipeline
+import DalstonRealtime
 import Foundation
 
 /// Speech recognition with CMU PocketSphinx (US English acoustic and language model).
@@ -25,6 +26,15 @@ public enum TranscribeEngine {
 
     public struct Unavailable: Error, CustomStringConvertible {
         public let description: String
+    }
+
+    /// A live recogniser for one realtime session (each holds its own decoder and model copy).
+    public static func makeStreamingRecognizer(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any StreamingRecognizer {
+        #if canImport(CPocketSphinx)
+        return try PocketSphinxStreamingRecognizer(modelDirectory: modelDirectory(environment))
+        #else
+        throw Unavailable(description: unavailableReason)
+        #endif
     }
 
     public static func make(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Engine {
@@ -77,11 +87,43 @@ final class PocketSphinxRecognizer: @unchecked Sendable {
     private let decoder: OpaquePointer
     private let queue = DispatchQueue(label: "dalston.pocketsphinx")
 
+    init(modelDirectory: String) throws {
+        decoder = try PocketSphinxDecoder.make(modelDirectory: modelDirectory)
+    }
+
+    deinit { ps_free(decoder) }
+
+    /// Words with start/end in seconds (frames are 10 ms); fillers and silences left out.
+    func recognize(_ samples: [Int16]) async throws -> [TranscriptWord] {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try self.decodeNow(samples) })
+            }
+        }
+    }
+
+    private func decodeNow(_ samples: [Int16]) throws -> [TranscriptWord] {
+        guard ps_start_utt(decoder) == 0 else { throw PocketSphinxDecoder.InitialisationFailed(description: "PocketSphinx could not start an utterance") }
+        let processed = samples.withUnsafeBufferPointer { buffer in
+            ps_process_raw(decoder, buffer.baseAddress, buffer.count, 0, 1)
+        }
+        ps_end_utt(decoder)
+        guard processed >= 0 else { throw PermanentEngineError("PocketSphinx failed to process the audio") }
+        let words = PocketSphinxDecoder.words(of: decoder).map {
+            TranscriptWord(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence)
+        }
+        return words
+    }
+}
+
+/// What the batch and the live recogniser share: a configured decoder, and the words of the
+/// last utterance.
+enum PocketSphinxDecoder {
     struct InitialisationFailed: Error, CustomStringConvertible {
         let description: String
     }
 
-    init(modelDirectory: String) throws {
+    static func make(modelDirectory: String) throws -> OpaquePointer {
         let arguments = [
             "-hmm", "\(modelDirectory)/en-us",
             "-lm", "\(modelDirectory)/en-us.lm.bin",
@@ -102,28 +144,13 @@ final class PocketSphinxRecognizer: @unchecked Sendable {
             throw InitialisationFailed(description: "PocketSphinx could not load the model from \(modelDirectory)")
         }
         cmd_ln_free_r(config)
-        self.decoder = decoder
+        return decoder
     }
 
-    deinit { ps_free(decoder) }
-
-    /// Words with start/end in seconds (frames are 10 ms); fillers and silences left out.
-    func recognize(_ samples: [Int16]) async throws -> [TranscriptWord] {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async {
-                continuation.resume(with: Result { try self.decodeNow(samples) })
-            }
-        }
-    }
-
-    private func decodeNow(_ samples: [Int16]) throws -> [TranscriptWord] {
-        guard ps_start_utt(decoder) == 0 else { throw InitialisationFailed(description: "PocketSphinx could not start an utterance") }
-        let processed = samples.withUnsafeBufferPointer { buffer in
-            ps_process_raw(decoder, buffer.baseAddress, buffer.count, 0, 1)
-        }
-        ps_end_utt(decoder)
-        guard processed >= 0 else { throw PermanentEngineError("PocketSphinx failed to process the audio") }
-        var words: [TranscriptWord] = []
+    /// Words with start/end in seconds from the utterance's start (frames are 10 ms); fillers
+    /// and silences left out.
+    static func words(of decoder: OpaquePointer) -> [RecognizedWord] {
+        var words: [RecognizedWord] = []
         var segment = ps_seg_iter(decoder)
         while let current = segment {
             if let raw = ps_seg_word(current) {
@@ -136,7 +163,7 @@ final class PocketSphinxRecognizer: @unchecked Sendable {
                     ps_seg_frames(current, &startFrame, &endFrame)
                     var acoustic: Int32 = 0, language: Int32 = 0, backoff: Int32 = 0
                     let probability = ps_seg_prob(current, &acoustic, &language, &backoff)
-                    words.append(TranscriptWord(
+                    words.append(RecognizedWord(
                         text: text, start: Double(startFrame) / 100, end: Double(endFrame + 1) / 100,
                         confidence: min(1, max(0, exp(Double(probability) * 0.0001)))))
                 }
@@ -144,6 +171,45 @@ final class PocketSphinxRecognizer: @unchecked Sendable {
             segment = ps_seg_next(current)
         }
         return words
+    }
+}
+
+/// Live decoding for one realtime session: audio goes to `ps_process_raw` as it arrives,
+/// `ps_get_hyp` gives partials, `ps_end_utt` the final words. Not thread-safe; the worker calls
+/// it from the session's own queue.
+final class PocketSphinxStreamingRecognizer: StreamingRecognizer {
+    private let decoder: OpaquePointer
+    private var inUtterance = false
+
+    init(modelDirectory: String) throws {
+        decoder = try PocketSphinxDecoder.make(modelDirectory: modelDirectory)
+    }
+
+    deinit { ps_free(decoder) }
+
+    func startUtterance() throws {
+        if inUtterance { ps_end_utt(decoder) }
+        guard ps_start_utt(decoder) == 0 else { throw RecognizerFailure("PocketSphinx could not start an utterance") }
+        inUtterance = true
+    }
+
+    func process(_ samples: [Int16]) throws {
+        guard inUtterance, !samples.isEmpty else { return }
+        let processed = samples.withUnsafeBufferPointer { ps_process_raw(decoder, $0.baseAddress, $0.count, 0, 0) }
+        guard processed >= 0 else { throw RecognizerFailure("PocketSphinx failed to process audio") }
+    }
+
+    func partialHypothesis() -> String? {
+        guard inUtterance else { return nil }
+        var score: Int32 = 0
+        return ps_get_hyp(decoder, &score).map { String(cString: $0) }
+    }
+
+    func endUtterance() throws -> [RecognizedWord] {
+        guard inUtterance else { return [] }
+        inUtterance = false
+        guard ps_end_utt(decoder) >= 0 else { throw RecognizerFailure("PocketSphinx failed to finish an utterance") }
+        return PocketSphinxDecoder.words(of: decoder)
     }
 }
 #endif
