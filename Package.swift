@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // Realtime: WebSocket upgrade on the gateway and worker servers, and the gateway's client to workers.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         // Already in hummingbird's graph: its HTTP part types, for the gateway's connection handlers.
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -140,6 +142,19 @@ let package = Package(
             ]
         ),
         // The batch engines: audio-prepare, transcribe (PocketSphinx), merge.
+        // The realtime worker: WebSocket server for gateways, recogniser lanes, router heartbeats.
+        .target(
+            name: "DalstonRealtimeWorker",
+            dependencies: [
+                "DalstonCore", "DalstonLogging", "DalstonMetrics", "DalstonPropagation", "DalstonRealtime", "DalstonSessionRouter",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
         .target(
             name: "DalstonEngines",
             dependencies: ["DalstonCore", "DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker", "DalstonRealtime"]

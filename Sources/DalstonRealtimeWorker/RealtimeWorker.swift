@@ -1,0 +1,254 @@
+import DalstonCore
+import DalstonLogging
+import DalstonMetrics
+import DalstonPropagation
+import DalstonRealtime
+import DalstonSessionRouter
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import Tracing
+
+/// A realtime worker: a WebSocket server that gateways connect to (`/session?…`, the native
+/// protocol), one recogniser per session up to its capacity, and heartbeats to the session
+/// router so gateways can find it. Clients never reach it directly.
+public struct RealtimeWorker: Service {
+    let configuration: RealtimeWorkerConfiguration
+    let pool: RecognizerPool
+    let router: any SessionRouterStore
+    let instruments: Instruments
+    let metricsEndpoint: @Sendable () -> String?
+    let logger: Logger
+    /// The port actually bound (differs from the configured one when that was 0).
+    private let boundPort = BoundPort()
+
+    /// `makeRecognizer` is called `capacity` times at start-up (loading models takes a moment;
+    /// it is not done while a client waits).
+    public init(
+        configuration: RealtimeWorkerConfiguration, makeRecognizer: () throws -> any StreamingRecognizer, router: any SessionRouterStore,
+        instruments: Instruments = .disabled, metricsEndpoint: @escaping @Sendable () -> String? = { nil },
+        logger: Logger = Logger(label: "dalston.realtime")
+    ) throws {
+        self.configuration = configuration
+        self.pool = RecognizerPool(recognizers: try (0..<configuration.capacity).map { _ in try makeRecognizer() })
+        self.router = router
+        self.instruments = instruments
+        self.metricsEndpoint = metricsEndpoint
+        self.logger = logger
+        instruments.gauge(DalstonMetric.realtimeCapacity, [("worker_id", configuration.workerID)]).record(configuration.capacity)
+        instruments.gauge(DalstonMetric.realtimeSessionsActive, [("worker_id", configuration.workerID)]).record(0)
+        instruments.startAtZero(DalstonMetric.realtimeTranscripts, [[("type", "partial")], [("type", "final")]])
+        _ = instruments.floatingCounter(DalstonMetric.realtimeAudioProcessed, [("worker_id", configuration.workerID)])
+    }
+
+    public var endpoint: String? {
+        if let advertised = configuration.advertisedEndpoint { return advertised }
+        return boundPort.value.withLock { $0 }.map { "ws://\(configuration.host):\($0)" }
+    }
+
+    public func run() async throws {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.get("/health") { _, _ in "ok" }
+        router.ws("/session") { inbound, outbound, context in
+            await serve(inbound: inbound, outbound: outbound, query: Self.query(context.request))
+        }
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(
+                http1: .init(idleTimeout: .seconds(60)),
+                ws: .init(maxFrameSize: configuration.maximumFrameBytes, autoPing: .enabled(timePeriod: .seconds(20))))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "dalston-realtime"),
+            onServerRunning: { channel in
+                boundPort.value.withLock { $0 = channel.localAddress?.port }
+            },
+            logger: Logger(label: "dalston.realtime.server"))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await app.run() }
+            group.addTask { await heartbeats() }
+        }
+    }
+
+    static func query(_ request: Request) -> [String: String] {
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+        return query
+    }
+
+    // MARK: Heartbeats
+
+    private func heartbeats() async {
+        var announced = false
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if let endpoint {
+                let info = RealtimeWorkerInfo(
+                    workerID: configuration.workerID, endpoint: endpoint, capacity: configuration.capacity, active: pool.inUse,
+                    status: pool.inUse >= configuration.capacity ? "busy" : "ready", models: ["pocketsphinx-en-us"], metricsEndpoint: metricsEndpoint())
+                do {
+                    try await router.announce(info)
+                    if !announced {
+                        announced = true
+                        logger.notice("realtime_worker_ready", metadata: [
+                            "worker_id": "\(configuration.workerID)", "endpoint": "\(endpoint)", "capacity": "\(configuration.capacity)",
+                        ])
+                    }
+                } catch {
+                    logger.warning("realtime_heartbeat_failed", metadata: ["worker_id": "\(configuration.workerID)", "error": "\(error.description)"])
+                }
+            }
+            let pause = announced ? configuration.heartbeatInterval : .milliseconds(50)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+        }
+        // Leaving: no new sessions; the router forgets this worker.
+        try? await router.withdraw(workerID: configuration.workerID)
+        logger.notice("realtime_worker_withdrawn", metadata: ["worker_id": "\(configuration.workerID)"])
+    }
+
+    // MARK: Sessions
+
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String]) async {
+        let sessionID = query["session_id"].flatMap { $0.isEmpty ? nil : $0 } ?? SessionRouter.newSessionID()
+        let requestID = query["request_id"] ?? ""
+        await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)", "worker_id": "\(configuration.workerID)"]) {
+            let settings: SessionSettings
+            do {
+                settings = try SessionSettings(query: query, sessionID: sessionID)
+            } catch {
+                logger.warning("session_refused", metadata: ["reason": "invalid_parameters", "error": "\(error)"])
+                try? await outbound.write(.text(RealtimeEvent.error(RealtimeError(code: "invalid_parameters", message: "\(error)", recoverable: false)).json))
+                try? await outbound.close(.unknown(4400), reason: "Invalid parameters")
+                return
+            }
+            guard let lane = pool.take() else {
+                logger.warning("session_refused", metadata: ["reason": "at_capacity", "capacity": "\(configuration.capacity)"])
+                try? await outbound.write(.text(RealtimeEvent.error(RealtimeError(code: "no_capacity", message: "this worker is serving \(configuration.capacity) sessions already", recoverable: false)).json))
+                try? await outbound.close(.unknown(1013), reason: "Server at capacity")
+                return
+            }
+            defer { pool.give(lane) }
+            let (parent, problem) = MessageTracing.extract(from: query)
+            if let problem, problem != .missing { logger.warning("trace_context_ignored", metadata: ["reason": "\(problem)"]) }
+            await withTracedSpan("realtime.session", context: parent, ofKind: .server) { span in
+                span.attributes["dalston.session_id"] = sessionID
+                span.attributes["dalston.request_id"] = requestID
+                span.attributes["dalston.worker_id"] = configuration.workerID
+                span.attributes["dalston.language"] = settings.language
+                await run(lane: lane, settings: settings, inbound: inbound, outbound: outbound, span: span)
+            }
+        }
+    }
+
+    private func run(lane: RecognizerLane, settings: SessionSettings, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, span: any Span) async {
+        let started = ContinuousClock.now
+        let active = instruments.gauge(DalstonMetric.realtimeSessionsActive, [("worker_id", configuration.workerID)])
+        active.record(pool.inUse)
+        defer { active.record(pool.inUse - 1) }
+        logger.info("realtime_session_started", metadata: [
+            "encoding": "\(settings.encoding.rawValue)", "sample_rate": "\(settings.sampleRate)", "enable_vad": "\(settings.enableVAD)",
+            "language": "\(settings.language)",
+        ])
+        var tracker = EventTracker(instruments: instruments, workerID: configuration.workerID, logger: logger, sessionContext: ServiceContext.current ?? .topLevel)
+        let begin = await lane.open(settings)
+        var finished = false
+        do {
+            try await outbound.write(.text(begin.json))
+            var iterator = inbound.messages(maxSize: configuration.maximumFrameBytes).makeAsyncIterator()
+            while !finished, let message = try await iterator.next() {
+                let events: [RealtimeEvent]
+                switch message {
+                case .binary(let buffer):
+                    let bytes = Array(buffer.readableBytesView)
+                    events = await lane.run { $0.audio(bytes) } ?? []
+                    tracker.audio(seconds: Double(bytes.count / settings.encoding.bytesPerSample) / Double(settings.sampleRate))
+                case .text(let text):
+                    do {
+                        let control = try ClientMessage.parse(text)
+                        events = await lane.run { $0.control(control) } ?? []
+                    } catch {
+                        events = [.error(error)]
+                    }
+                }
+                for event in events {
+                    tracker.observe(event)
+                    try await outbound.write(.text(event.json))
+                    if case .sessionEnd = event { finished = true }
+                }
+            }
+        } catch {
+            logger.warning("realtime_session_connection_lost", metadata: ["error": "\(error)"])
+        }
+        if !finished {
+            // The gateway went away without `end`: finish for the log and metrics; nobody reads it.
+            for event in await lane.close() { tracker.observe(event) }
+            logger.warning("realtime_session_abandoned", metadata: ["audio_seconds": "\(tracker.audioSeconds)"])
+        } else {
+            _ = await lane.close()
+            try? await outbound.close(.normalClosure, reason: nil)
+        }
+        let duration = (ContinuousClock.now - started).seconds
+        instruments.timer(DalstonMetric.realtimeSessionDuration).record(seconds: duration)
+        span.attributes["dalston.total_audio_s"] = tracker.audioSeconds
+        span.attributes["dalston.finals"] = tracker.finals
+        logger.info("realtime_session_ended", metadata: [
+            "audio_seconds": "\(String(format: "%.2f", tracker.audioSeconds))", "finals": "\(tracker.finals)", "partials": "\(tracker.partials)",
+            "duration_seconds": "\(String(format: "%.2f", duration))", "finished_by_client": "\(finished)",
+        ])
+    }
+}
+
+/// Counts, logs and traces what a session emitted: an utterance span from speech start to its
+/// final, transcripts and audio seconds as metrics.
+struct EventTracker {
+    let instruments: Instruments
+    let workerID: String
+    let logger: Logger
+    let sessionContext: ServiceContext
+    var audioSeconds = 0.0
+    var finals = 0
+    var partials = 0
+    private var utteranceStart: Date?
+
+    init(instruments: Instruments, workerID: String, logger: Logger, sessionContext: ServiceContext) {
+        self.instruments = instruments
+        self.workerID = workerID
+        self.logger = logger
+        self.sessionContext = sessionContext
+    }
+
+    mutating func audio(seconds: Double) {
+        audioSeconds += seconds
+        instruments.floatingCounter(DalstonMetric.realtimeAudioProcessed, [("worker_id", workerID)]).increment(by: seconds)
+    }
+
+    mutating func observe(_ event: RealtimeEvent) {
+        switch event {
+        case .speechStart:
+            utteranceStart = Date()
+        case .partial:
+            partials += 1
+            instruments.counter(DalstonMetric.realtimeTranscripts, [("type", "partial")]).increment()
+        case .final(let final):
+            finals += 1
+            instruments.counter(DalstonMetric.realtimeTranscripts, [("type", "final")]).increment()
+            let span = startSpan("realtime.generate_transcript", context: sessionContext, at: WallClockInstant(utteranceStart ?? Date()))
+            span.attributes["dalston.utterance_start_s"] = final.start
+            span.attributes["dalston.utterance_end_s"] = final.end
+            span.attributes["dalston.word_count"] = final.text.split(separator: " ").count
+            span.end()
+            utteranceStart = nil
+            logger.debug("transcript_final", metadata: ["start": "\(final.start)", "end": "\(final.end)", "words": "\(final.text.split(separator: " ").count)"])
+        case .error(let error):
+            logger.warning("realtime_session_error", metadata: ["code": "\(error.code)", "error": "\(error.message)"])
+        case .sessionBegin, .speechEnd, .sessionEnd:
+            break
+        }
+    }
+}
+
+/// The port the server bound, known once it runs.
+final class BoundPort: Sendable {
+    let value = Mutex<Int?>(nil)
+}
