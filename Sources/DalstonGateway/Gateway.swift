@@ -9,6 +9,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
@@ -30,13 +31,18 @@ public struct Gateway: Sendable {
     let uploadSlots: UploadSlots
     /// `/admin/log-level`, for the admin token.
     let logLevels: (LogLevelAdministration, token: String?)?
+    /// Live sessions: the session router and the session records (nil: realtime refused).
+    let realtime: RealtimeGateway?
+    let realtimeConnections = RealtimeConnectionCounts()
 
     public init(
         configuration: GatewayConfiguration, jobs: JobService, queues: any TaskQueue, workers: any WorkerRegistry, brokerKind: String,
         engineIDs: [String] = EngineKind.all, metrics: MetricsRuntime = .disabled,
-        logLevels: (LogLevelAdministration, token: String?)? = nil, logger: Logger = Logger(label: "dalston.gateway")
+        logLevels: (LogLevelAdministration, token: String?)? = nil, realtime: RealtimeGateway? = nil,
+        logger: Logger = Logger(label: "dalston.gateway")
     ) {
         self.configuration = configuration
+        self.realtime = realtime
         self.logLevels = logLevels
         self.uploadSlots = UploadSlots(limit: configuration.maximumConcurrentUploads)
         self.metrics = metrics
@@ -46,6 +52,8 @@ public struct Gateway: Sendable {
         instruments.startAtZero(DalstonMetric.gatewayUploadBytes)
         instruments.gauge(DalstonMetric.gatewayUploadsInProgress).record(0)
         instruments.startAtZero(DalstonMetric.gatewayUploadsRejected, UploadRejection.allCases.map { [("reason", $0.rawValue)] })
+        for kind in RealtimeProtocol.allCases { instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(0) }
+        instruments.startAtZero(DalstonMetric.routerSessions, ["completed", "interrupted", "timeout", "error", "rejected"].map { [("status", $0)] })
         self.jobs = jobs
         self.queues = queues
         self.workers = workers
@@ -64,21 +72,34 @@ public struct Gateway: Sendable {
         addNativeRoutes(to: router)
         addOpenAIRoutes(to: router)
         addElevenLabsRoutes(to: router)
+        addRealtimeRoutes(to: router)
         return router
     }
 
     /// The server, with the limits that keep slow or idle clients from starving it: an idle
     /// timeout (no complete headers, no body progress, or nothing between keep-alive requests),
-    /// a deadline for each request body, and a cap on open connections.
+    /// a deadline for each request body, and a cap on open connections. WebSocket upgrades go to
+    /// the realtime endpoints.
     public func makeApplication() -> some ApplicationProtocol {
         let logger = Logger(label: "dalston.gateway.server")
         let bodyTimeout = TimeAmount.nanoseconds(Int64(configuration.bodyTimeout.seconds * 1e9))
+        let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9))
         let http = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestBodyDeadlineHandler(timeout: bodyTimeout, logger: logger)],
-            idleTimeout: .nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9)))
+            additionalChannelHandlers: [RequestBodyDeadlineHandler(timeout: bodyTimeout, logger: logger)], idleTimeout: idleTimeout)
+        let webSocketResponder = makeWebSocketRouter().buildResponder()
+        // A frame well over the message limit is refused by the frame decoder; smaller ones that
+        // still break the limit get a JSON error first.
+        let webSocket = WebSocketServerConfiguration(
+            maxFrameSize: 4 * configuration.realtimeMaximumFrameBytes, autoPing: .enabled(timePeriod: .seconds(20)))
+        let server = HTTPServerBuilder { responder in
+            FirstRequestDeadlineChannel(
+                base: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: http, ws: webSocket)),
+                deadline: idleTimeout, logger: logger)
+        }
         return Application(
             router: makeRouter(),
-            server: .http1(configuration: http),
+            server: server,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "dalston",
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections, logger: logger)),

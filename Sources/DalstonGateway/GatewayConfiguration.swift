@@ -36,6 +36,13 @@ public struct GatewayConfiguration: Sendable {
     public var maximumConnections = GatewayConfiguration.connectionsAllowedByDescriptorLimit()
     /// How long the synchronous ElevenLabs endpoint waits for the transcript.
     public var synchronousTimeout: Duration = .seconds(300)
+    /// A realtime client that sends nothing for this long gets `session_timeout`
+    /// (`DALSTON_REALTIME_IDLE_TIMEOUT`).
+    public var realtimeIdleTimeout: Duration = .seconds(30)
+    /// Largest WebSocket message a realtime client may send (`DALSTON_REALTIME_MAX_FRAME_BYTES`).
+    public var realtimeMaximumFrameBytes = 1 << 20
+    /// How long a session that lost its client waits for the worker's `session.end`.
+    public var realtimeEndWait: Duration = .seconds(10)
 
     public init() {}
 
@@ -65,6 +72,10 @@ public struct GatewayConfiguration: Sendable {
                 .seconds(in: 0.1...86_400, default: configuration.bodyTimeout)
             configuration.maximumConnections = try EnvironmentValue("DALSTON_HTTP_MAX_CONNECTIONS", in: environment)
                 .integer(in: 1...1_000_000, default: configuration.maximumConnections)
+            configuration.realtimeIdleTimeout = try EnvironmentValue("DALSTON_REALTIME_IDLE_TIMEOUT", in: environment)
+                .seconds(in: 0.1...86_400, default: configuration.realtimeIdleTimeout)
+            configuration.realtimeMaximumFrameBytes = try EnvironmentValue("DALSTON_REALTIME_MAX_FRAME_BYTES", in: environment)
+                .integer(in: 1024...(64 << 20), default: configuration.realtimeMaximumFrameBytes)
         } catch {
             throw Invalid(description: error.description)
         }

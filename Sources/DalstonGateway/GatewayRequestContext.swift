@@ -1,11 +1,17 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 
-/// Per-request state the gateway's handlers need: the correlation id.
-public struct GatewayRequestContext: RequestContext {
+/// Per-request state the gateway's handlers need: the correlation id, and who is calling.
+public struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `RequestIDMiddleware` before any handler runs.
     public var requestID: String = ""
+    /// The caller for per-client limits: a fingerprint of its API key (never the key), or
+    /// `anonymous` when the gateway runs without keys. Set by `AuthenticationMiddleware`.
+    public var clientKey: String = "anonymous"
+    /// Where a WebSocket route leaves its handler for the upgrade.
+    public let webSocket = WebSocketHandlerReference<GatewayRequestContext>()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -134,13 +134,29 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             key = String(authorization.dropFirst("bearer ".count)).trimmed
         } else if let elevenLabsKey = request.headers[.elevenLabsAPIKey] {
             key = elevenLabsKey.trimmed
+        } else if request.headers[.upgrade]?.lowercased() == "websocket" {
+            // Browsers cannot set headers on a WebSocket: the key may come in the query.
+            key = (request.uri.queryParameters.get("api_key") ?? request.uri.queryParameters.get("token"))?.trimmed
         }
         guard let key, Self.matchesAnyKey(key, configuration.apiKeys) else {
             logger.warning("authentication_failed", metadata: ["reason": key == nil ? "no API key" : "unknown API key"])
             metrics.counter(DalstonMetric.gatewayAuthFailures, [("reason", key == nil ? "missing" : "invalid")]).increment()
             throw APIError.unauthorized
         }
+        var context = context
+        context.clientKey = Self.fingerprint(key)
         return try await next(request, context)
+    }
+
+    /// A stable name for a key in per-client counters: 64-bit FNV-1a of the key, so neither
+    /// Redis nor the logs ever hold the key itself.
+    static func fingerprint(_ key: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return "key_" + String(hash, radix: 16)
     }
 
     /// Probes and metrics are open; `/admin/` checks its own token (`DALSTON_ADMIN_TOKEN`), which

@@ -69,12 +69,13 @@ public struct SessionRouter: Sendable {
         return outcome
     }
 
-    /// Gives the slot back; failures are logged (the lease expiry reclaims it in the end).
-    public func release(sessionID: String, status: String) async {
-        instruments.counter(DalstonMetric.routerSessions, [("status", status)]).increment()
+    /// Gives the slot back and counts the session's ending (`status` nil: not counted, the
+    /// session goes on elsewhere); failures are logged (the lease expiry reclaims it in the end).
+    public func release(sessionID: String, status: String?) async {
+        if let status { instruments.counter(DalstonMetric.routerSessions, [("status", status)]).increment() }
         do {
             if try await store.release(sessionID: sessionID) {
-                logger.info("session_released", metadata: ["session_id": "\(sessionID)", "status": "\(status)"])
+                logger.info("session_released", metadata: ["session_id": "\(sessionID)", "status": "\(status ?? "retrying")"])
             }
         } catch {
             logger.warning("session_release_failed", metadata: [

@@ -105,7 +105,7 @@ public struct ElevenLabsDialect: RealtimeDialect {
     }
 
     /// Errors in the SDK's vocabulary of message types, the text under `error`.
-    public func errorFrame(_ error: RealtimeError) -> String {
+    public static func errorFrame(_ error: RealtimeError) -> String {
         let type = switch error.code {
         case "invalid_message", "invalid_audio", "invalid_parameters": "input_error"
         case "rate_limit_exceeded": "rate_limited"

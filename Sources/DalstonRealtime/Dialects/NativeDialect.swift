@@ -23,7 +23,7 @@ public struct NativeDialect: RealtimeDialect {
 
     public mutating func workerEvent(_ event: RealtimeEvent) -> [String] { [event.json] }
 
-    public func errorFrame(_ error: RealtimeError) -> String { RealtimeEvent.error(error).json }
+    public static func errorFrame(_ error: RealtimeError) -> String { RealtimeEvent.error(error).json }
 }
 
 extension SessionSettings {

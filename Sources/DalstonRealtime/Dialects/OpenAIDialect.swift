@@ -37,7 +37,7 @@ public struct OpenAIDialect: RealtimeDialect {
 
     /// Sent as soon as the connection is accepted, before any audio.
     public func created() -> String {
-        event("transcription_session.created", ["session": sessionObject()])
+        Self.event("transcription_session.created", ["session": sessionObject()])
     }
 
     public mutating func clientText(_ text: String) -> DialectOutput {
@@ -56,7 +56,7 @@ public struct OpenAIDialect: RealtimeDialect {
             return DialectOutput(toWorker: [.control(.flush)], toClient: [committed])
         case "input_audio_buffer.clear":
             deltaSent = ""
-            return DialectOutput(toWorker: [.control(.clear)], toClient: [event("input_audio_buffer.cleared", [:])])
+            return DialectOutput(toWorker: [.control(.clear)], toClient: [Self.event("input_audio_buffer.cleared", [:])])
         case "transcription_session.update", "session.update":
             return update(object, reply: type == "session.update" ? "session.updated" : "transcription_session.updated")
         default:
@@ -99,15 +99,15 @@ public struct OpenAIDialect: RealtimeDialect {
         if let value = config["vad_threshold"].flatMap(Double.init) { vad.threshold = value }
         if let value = config["prefix_padding_ms"].flatMap(Int.init) { vad.prefixPaddingMilliseconds = value }
         if let value = config["min_silence_duration_ms"].flatMap(Int.init) { vad.minSilenceMilliseconds = value }
-        return DialectOutput(toWorker: config.isEmpty ? [] : [.control(.config(config))], toClient: [event(reply, ["session": sessionObject()])])
+        return DialectOutput(toWorker: config.isEmpty ? [] : [.control(.config(config))], toClient: [Self.event(reply, ["session": sessionObject()])])
     }
 
     public mutating func workerEvent(_ realtimeEvent: RealtimeEvent) -> [String] {
         switch realtimeEvent {
         case .speechStart(let timestamp):
-            return [event("input_audio_buffer.speech_started", ["audio_start_ms": Int(timestamp * 1000), "item_id": currentItem])]
+            return [Self.event("input_audio_buffer.speech_started", ["audio_start_ms": Int(timestamp * 1000), "item_id": currentItem])]
         case .speechEnd(let timestamp):
-            let stopped = event("input_audio_buffer.speech_stopped", ["audio_end_ms": Int(timestamp * 1000), "item_id": currentItem])
+            let stopped = Self.event("input_audio_buffer.speech_stopped", ["audio_end_ms": Int(timestamp * 1000), "item_id": currentItem])
             return [stopped, commitCurrentItem()]
         case .partial(let piece):
             // Deltas are increments; a revised guess that does not extend what was sent waits
@@ -115,11 +115,11 @@ public struct OpenAIDialect: RealtimeDialect {
             guard piece.text.hasPrefix(deltaSent), piece.text.count > deltaSent.count else { return [] }
             let delta = String(piece.text.dropFirst(deltaSent.count))
             deltaSent = piece.text
-            return [event("conversation.item.input_audio_transcription.delta", ["item_id": currentItem, "content_index": 0, "delta": delta])]
+            return [Self.event("conversation.item.input_audio_transcription.delta", ["item_id": currentItem, "content_index": 0, "delta": delta])]
         case .final(let final):
             let item = awaitingTranscript.isEmpty ? currentItem : awaitingTranscript.removeFirst()
             deltaSent = ""
-            return [event("conversation.item.input_audio_transcription.completed", ["item_id": item, "content_index": 0, "transcript": final.text])]
+            return [Self.event("conversation.item.input_audio_transcription.completed", ["item_id": item, "content_index": 0, "transcript": final.text])]
         case .error(let error):
             return [errorFrame(error)]
         case .sessionBegin, .sessionEnd:
@@ -129,7 +129,7 @@ public struct OpenAIDialect: RealtimeDialect {
 
     private mutating func commitCurrentItem() -> String {
         let item = currentItem
-        let committed = event("input_audio_buffer.committed", ["item_id": item, "previous_item_id": previousItem ?? NSNull()])
+        let committed = Self.event("input_audio_buffer.committed", ["item_id": item, "previous_item_id": previousItem ?? NSNull()])
         awaitingTranscript.append(item)
         if awaitingTranscript.count > 64 { awaitingTranscript.removeFirst() }
         previousItem = item
@@ -137,13 +137,13 @@ public struct OpenAIDialect: RealtimeDialect {
         return committed
     }
 
-    public func errorFrame(_ error: RealtimeError) -> String {
+    public static func errorFrame(_ error: RealtimeError) -> String {
         let type = switch error.code {
         case "rate_limit_exceeded": "rate_limit_error"
         case "internal_error", "no_capacity", "worker_lost": "server_error"
         default: "invalid_request_error"
         }
-        return event("error", ["error": ["type": type, "code": error.code, "message": error.message] as [String: Any]])
+        return Self.event("error", ["error": ["type": type, "code": error.code, "message": error.message] as [String: Any]])
     }
 
     private func sessionObject() -> [String: Any] {
@@ -157,7 +157,7 @@ public struct OpenAIDialect: RealtimeDialect {
         ]
     }
 
-    private func event(_ type: String, _ fields: [String: Any]) -> String {
+    private static func event(_ type: String, _ fields: [String: Any]) -> String {
         var object = fields
         object["type"] = type
         object["event_id"] = Self.newID("evt")

@@ -25,13 +25,16 @@ public protocol RealtimeDialect: Sendable {
     mutating func clientText(_ text: String) -> DialectOutput
     mutating func clientBinary(_ bytes: [UInt8]) -> DialectOutput
     mutating func workerEvent(_ event: RealtimeEvent) -> [String]
-    /// An error the gateway itself raises (no capacity, limits, timeouts, a lost worker).
-    func errorFrame(_ error: RealtimeError) -> String
+    /// An error the gateway itself raises (no capacity, limits, timeouts, a lost worker), also
+    /// before the session could be opened.
+    static func errorFrame(_ error: RealtimeError) -> String
     /// Whether the client should see the worker's `session.end` before the close.
     var closesAfterSessionEnd: Bool { get }
 }
 
 extension RealtimeDialect {
+    public func errorFrame(_ error: RealtimeError) -> String { Self.errorFrame(error) }
+
     public mutating func clientBinary(_ bytes: [UInt8]) -> DialectOutput {
         DialectOutput(toWorker: [.audio(bytes)])
     }

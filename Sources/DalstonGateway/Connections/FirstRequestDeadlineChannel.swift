@@ -1,0 +1,67 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The gateway's child channel: HTTP/1 with WebSocket upgrade, plus a deadline for the first
+/// request's headers. The upgradable pipeline only installs the idle timeout once it knows the
+/// first request is not an upgrade, so without this a client that connects and sends nothing
+/// (or half a header) would hold its connection forever.
+struct FirstRequestDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
+    let base: Base
+    let deadline: TimeAmount
+    let logger: Logger
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Base.Value> {
+        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let operations = channel.pipeline.syncOperations
+            let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try operations.addHandler(FirstRequestHeadDeadlineHandler(deadline: deadline, logger: self.logger), position: .after(decoder))
+            return value
+        }
+    }
+
+    func handle(value: Base.Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
+
+/// Closes the connection when no complete request head arrived within the deadline; removes
+/// itself at the first head (from then on the HTTP idle timeout or the WebSocket takes over).
+final class FirstRequestHeadDeadlineHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let deadline: TimeAmount
+    private let logger: Logger
+    private var timer: Scheduled<Void>?
+
+    init(deadline: TimeAmount, logger: Logger) {
+        self.deadline = deadline
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        let logger = logger
+        timer = context.eventLoop.scheduleTask(in: deadline) {
+            logger.debug("connection_closed", metadata: ["reason": "no request headers within the idle timeout"])
+            channel.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let isHead = if case .head = unwrapInboundIn(data) { true } else { false }
+        context.fireChannelRead(data)
+        if isHead {
+            timer?.cancel()
+            timer = nil
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+    }
+}

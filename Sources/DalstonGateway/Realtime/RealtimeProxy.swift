@@ -1,0 +1,405 @@
+import DalstonCore
+import DalstonLogging
+import DalstonMetrics
+import DalstonPropagation
+import DalstonRealtime
+import DalstonSessionRouter
+import Foundation
+import Hummingbird
+import HummingbirdWSClient
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Synchronization
+import Tracing
+
+/// One client connection: opens the session in the client's dialect, reserves a worker through
+/// the router, connects to the worker and relays both ways (translating), and on every way out
+/// (end, client gone, idle, worker lost) finishes the session, records it and releases the slot.
+struct RealtimeProxy: Sendable {
+    let kind: RealtimeProtocol
+    let realtime: RealtimeGateway
+    let configuration: GatewayConfiguration
+    let instruments: Instruments
+    let connections: RealtimeConnectionCounts
+    let logger: Logger
+
+    /// A worker that did not answer is skipped; after this many tries the client gets `no_capacity`.
+    static let maximumAttempts = 3
+
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, requestID: String, clientKey: String) async {
+        let sessionID = SessionRouter.newSessionID()
+        await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)"]) {
+            instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(connections.opened(kind))
+            defer { instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(connections.closed(kind)) }
+            var parent = ServiceContext.current ?? .topLevel
+            if let traceparent = request.headers[.traceparent], TraceParent.problem(traceparent) == nil {
+                (parent, _) = MessageTracing.extract(from: [MessageMetadataKey.traceparent: traceparent], base: parent)
+            }
+            await withTracedSpan("gateway.realtime_session", context: parent, ofKind: .server) { span in
+                span.attributes["dalston.session_id"] = sessionID
+                span.attributes["dalston.request_id"] = requestID
+                span.attributes["dalston.protocol"] = kind.rawValue
+                await run(sessionID: sessionID, requestID: requestID, clientKey: clientKey, inbound: inbound, outbound: outbound, request: request, span: span)
+            }
+        }
+    }
+
+    private func run(
+        sessionID: String, requestID: String, clientKey: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request,
+        span: any Span
+    ) async {
+        let query = Self.query(request)
+        let settings: SessionSettings
+        let dialect: any RealtimeDialect
+        do {
+            (settings, dialect) = try kind.open(query: query, sessionID: sessionID)
+        } catch {
+            await refuse(outbound, RealtimeError(code: "invalid_parameters", message: error.description, recoverable: false), close: 4400, reason: "Invalid parameters")
+            return
+        }
+        logger.info("realtime_connection_accepted", metadata: [
+            "protocol": "\(kind.rawValue)", "encoding": "\(settings.encoding.rawValue)", "sample_rate": "\(settings.sampleRate)",
+            "language": "\(settings.language)",
+        ])
+        if let openAI = dialect as? OpenAIDialect { try? await outbound.write(.text(openAI.created())) }
+        var excluded: Set<String> = []
+        for _ in 0..<Self.maximumAttempts {
+            let outcome: AllocationOutcome
+            do {
+                outcome = try await realtime.router.allocate(sessionID: sessionID, clientKey: clientKey, excluding: excluded)
+            } catch {
+                await refuse(outbound, RealtimeError(code: "no_capacity", message: "realtime sessions are unavailable right now; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
+                return
+            }
+            switch outcome {
+            case .keyLimitReached(let limit):
+                await refuse(outbound, RealtimeError(
+                    code: "rate_limit_exceeded", message: "this API key has \(limit) realtime sessions open already; close one or retry later",
+                    recoverable: false), close: 4429, reason: "Rate limit exceeded")
+                return
+            case .noCapacity:
+                await refuse(outbound, RealtimeError(
+                    code: "no_capacity", message: "no realtime worker has a free slot; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
+                return
+            case .allocated(let allocation):
+                span.attributes["dalston.worker_id"] = allocation.workerID
+                var record = RealtimeSessionRecord(
+                    id: sessionID, protocolName: kind.rawValue, language: settings.language, model: settings.model.nonEmpty, requestID: requestID)
+                record.workerID = allocation.workerID
+                await save(record)
+                let ending = await relay(to: allocation, settings: settings, dialect: dialect, requestID: requestID, inbound: inbound, outbound: outbound)
+                guard let ending else {
+                    // The worker could not be reached: give the slot back and try another.
+                    await realtime.router.release(sessionID: sessionID, status: nil)
+                    await realtime.router.markOffline(workerID: allocation.workerID, reason: "connection refused or timed out")
+                    excluded.insert(allocation.workerID)
+                    continue
+                }
+                record.status = ending.status
+                record.endedAt = Date()
+                record.error = ending.error
+                if let summary = ending.summary {
+                    record.audioDurationSeconds = summary.totalAudioSeconds
+                    record.speechDurationSeconds = summary.totalSpeechDuration
+                    record.transcript = summary.transcript
+                    record.segments = summary.segments.map { .init(start: $0.start, end: $0.end, text: $0.text) }
+                    record.segmentCount = summary.segments.count
+                    record.wordCount = summary.transcript.split(separator: " ").count
+                }
+                span.attributes["dalston.session_status"] = ending.status
+                // Cleanup runs to the end even when the connection's task is being cancelled.
+                await Task { [record] in
+                    await save(record)
+                    await realtime.router.release(sessionID: sessionID, status: ending.status)
+                }.value
+                try? await outbound.close(ending.summary != nil ? .normalClosure : .unexpectedServerError, reason: nil)
+                logger.info("realtime_session_finished", metadata: [
+                    "status": "\(ending.status)", "audio_seconds": "\(record.audioDurationSeconds)", "segments": "\(record.segmentCount)",
+                    "worker_id": "\(allocation.workerID)",
+                ])
+                return
+            }
+        }
+        await refuse(outbound, RealtimeError(code: "no_capacity", message: "no realtime worker could be reached; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
+    }
+
+    private func save(_ record: RealtimeSessionRecord) async {
+        do {
+            try await realtime.records.save(record)
+        } catch {
+            logger.error("realtime_session_record_failed", metadata: ["error": "\(error.description)"])
+        }
+    }
+
+    /// An error in the client's dialect, then the close code that says why.
+    private func refuse(_ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
+        logger.warning("realtime_session_refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+        instruments.counter(DalstonMetric.routerSessions, [("status", "rejected")]).increment()
+        try? await outbound.write(.text(kind.errorFrame(error)))
+        try? await outbound.close(.unknown(code), reason: reason)
+    }
+
+    // MARK: Relaying
+
+    struct Ending: Sendable {
+        var status: String
+        var summary: SessionSummary?
+        var error: String?
+    }
+
+    /// Relays until the session ends; nil when the worker could not be reached at all.
+    private func relay(
+        to allocation: SessionAllocation, settings: SessionSettings, dialect: any RealtimeDialect, requestID: String,
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+    ) async -> Ending? {
+        var workerQuery = Dictionary(settings.query, uniquingKeysWith: { $1 })
+        workerQuery["request_id"] = requestID
+        MessageTracing.inject(into: &workerQuery)
+        let url = allocation.endpoint + "/session?" + Self.encode(workerQuery)
+        let state = RelayState(dialect: dialect)
+        let proxy = self
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    _ = try await WebSocketClient.connect(
+                        url: url, configuration: .init(maxFrameSize: 16 << 20, autoPing: .enabled(timePeriod: .seconds(20))),
+                        logger: Logger(label: "dalston.gateway.realtime.client")
+                    ) { workerInbound, workerOutbound, _ in
+                        state.markConnected()
+                        await proxy.pump(
+                            sessionID: allocation.sessionID, state: state, client: (inbound, outbound), worker: (workerInbound, workerOutbound))
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(5))
+                    if !state.isConnected { throw WorkerUnreachable() }
+                }
+                for try await _ in group {}
+            }
+        } catch {
+            if !state.isConnected {
+                logger.warning("realtime_worker_unreachable", metadata: ["worker_id": "\(allocation.workerID)", "error": "\(error)"])
+                return nil
+            }
+            logger.warning("realtime_worker_connection_failed", metadata: ["worker_id": "\(allocation.workerID)", "error": "\(error)"])
+        }
+        return state.ending
+    }
+
+    struct WorkerUnreachable: Error, CustomStringConvertible {
+        var description: String { "no WebSocket to the worker within 5 s" }
+    }
+
+    private func pump(
+        sessionID: String, state: RelayState, client: (WebSocketInboundStream, WebSocketOutboundWriter),
+        worker: (WebSocketInboundStream, WebSocketOutboundWriter)
+    ) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await clientToWorker(state: state, client: client, worker: worker) }
+            group.addTask { await watchIdleness(state: state, client: client.1, worker: worker.1) }
+            group.addTask { await realtime.router.keepAlive(sessionID: sessionID) }
+            await workerToClient(state: state, client: client.1, worker: worker.0)
+            group.cancelAll()
+        }
+    }
+
+    private func clientToWorker(
+        state: RelayState, client: (WebSocketInboundStream, WebSocketOutboundWriter), worker: (WebSocketInboundStream, WebSocketOutboundWriter)
+    ) async {
+        let (clientInbound, clientOutbound) = client
+        let workerOutbound = worker.1
+        var iterator = clientInbound.messages(maxSize: 4 * configuration.realtimeMaximumFrameBytes).makeAsyncIterator()
+        do {
+            while let message = try await iterator.next() {
+                state.touch()
+                let size = switch message {
+                case .text(let text): text.utf8.count
+                case .binary(let buffer): buffer.readableBytes
+                }
+                guard size <= configuration.realtimeMaximumFrameBytes else {
+                    logger.warning("realtime_frame_too_large", metadata: ["bytes": "\(size)", "limit": "\(configuration.realtimeMaximumFrameBytes)"])
+                    state.finish(status: "error", error: "frame_too_large")
+                    try? await clientOutbound.write(.text(state.errorFrame(RealtimeError(
+                        code: "frame_too_large", message: "a message may hold at most \(configuration.realtimeMaximumFrameBytes) bytes; send audio in smaller frames",
+                        recoverable: false))))
+                    try? await workerOutbound.write(.text(ClientMessage.end.json))
+                    try? await clientOutbound.close(.messageTooLarge, reason: "Message too large")
+                    return
+                }
+                let output = state.translate(message)
+                for frame in output.toClient { try? await clientOutbound.write(.text(frame)) }
+                for command in output.toWorker {
+                    switch command {
+                    case .audio(let bytes): try await workerOutbound.write(.binary(ByteBuffer(bytes: bytes)))
+                    case .control(let control):
+                        if control == .end { state.markEndSent() }
+                        try await workerOutbound.write(.text(control.json))
+                    }
+                }
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.debug("realtime_client_read_failed", metadata: ["error": "\(error)"])
+        }
+        guard !Task.isCancelled else { return }
+        // The client left. Without its `end`, finish the session for it and keep what the worker
+        // sends back for the record (not longer than the end wait).
+        if state.clientLeft() {
+            logger.info("realtime_client_disconnected", metadata: ["sent_end": "false"])
+            try? await workerOutbound.write(.text(ClientMessage.end.json))
+        }
+        try? await Task.sleep(for: configuration.realtimeEndWait)
+        guard !Task.isCancelled else { return }
+        logger.warning("realtime_session_end_timeout", metadata: ["waited_seconds": "\(configuration.realtimeEndWait.seconds)"])
+        try? await workerOutbound.close(.goingAway, reason: "Client gone")
+    }
+
+    private func watchIdleness(state: RelayState, client: WebSocketOutboundWriter, worker: WebSocketOutboundWriter) async {
+        let timeout = configuration.realtimeIdleTimeout
+        let step = min(Duration.seconds(1), timeout / 4)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: step)
+            guard !Task.isCancelled else { return }
+            if state.idle(longerThan: timeout) {
+                logger.warning("realtime_session_idle", metadata: ["idle_timeout_seconds": "\(timeout.seconds)"])
+                try? await client.write(.text(state.errorFrame(RealtimeError(
+                    code: "session_timeout", message: "no audio or message for \(timeout.seconds) s; the session ends", recoverable: false))))
+                try? await worker.write(.text(ClientMessage.end.json))
+                return
+            }
+        }
+    }
+
+    private func workerToClient(state: RelayState, client: WebSocketOutboundWriter, worker: WebSocketInboundStream) async {
+        var iterator = worker.messages(maxSize: 16 << 20).makeAsyncIterator()
+        do {
+            while let message = try await iterator.next() {
+                guard case .text(let text) = message, let event = try? RealtimeEvent.parse(text) else {
+                    logger.warning("realtime_worker_message_unreadable")
+                    continue
+                }
+                for frame in state.translate(event) { try? await client.write(.text(frame)) }
+                if case .sessionEnd = event { return }
+            }
+        } catch {
+            logger.debug("realtime_worker_read_failed", metadata: ["error": "\(error)"])
+        }
+        if !state.hasSummary && !state.hasClientLeft {
+            logger.error("realtime_worker_lost", metadata: ["reason": "the worker's connection ended before session.end"])
+            state.finish(status: "error", error: "worker_lost")
+            try? await client.write(.text(state.errorFrame(RealtimeError(
+                code: "worker_lost", message: "the realtime worker stopped during the session; reconnect to start a new one", recoverable: false))))
+        }
+    }
+
+    // MARK: Query strings
+
+    static func query(_ request: Request) -> [String: String] {
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+        return query
+    }
+
+    static func encode(_ query: [String: String]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return query.sorted { $0.key < $1.key }.map { name, value in
+            "\(name.addingPercentEncoding(withAllowedCharacters: allowed) ?? name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }.joined(separator: "&")
+    }
+}
+
+/// What the two directions of a relay share: the dialect (its item ids), whether `end` went to
+/// the worker, the last client activity, and how the session ended.
+final class RelayState: Sendable {
+    private struct Inner {
+        var dialect: any RealtimeDialect
+        var connected = false
+        var endSent = false
+        var clientLeft = false
+        var lastActivity = ContinuousClock.now
+        var status: String?
+        var error: String?
+        var summary: SessionSummary?
+    }
+
+    private let inner: Mutex<Inner>
+
+    init(dialect: any RealtimeDialect) {
+        inner = Mutex(Inner(dialect: dialect))
+    }
+
+    func markConnected() { inner.withLock { $0.connected = true } }
+    var isConnected: Bool { inner.withLock { $0.connected } }
+    func touch() { inner.withLock { $0.lastActivity = .now } }
+    func markEndSent() { inner.withLock { $0.endSent = true } }
+    var hasSummary: Bool { inner.withLock { $0.summary != nil } }
+    var hasClientLeft: Bool { inner.withLock { $0.clientLeft } }
+
+    /// Records that the client went away; true when it had not sent `end` (so the relay must).
+    func clientLeft() -> Bool {
+        inner.withLock { state in
+            state.clientLeft = true
+            guard !state.endSent else { return false }
+            state.endSent = true
+            if state.status == nil { state.status = "interrupted" }
+            return true
+        }
+    }
+
+    /// Idle too long (and not already ending): the caller ends the session as timed out.
+    func idle(longerThan timeout: Duration) -> Bool {
+        inner.withLock { state in
+            guard !state.endSent, ContinuousClock.now - state.lastActivity >= timeout else { return false }
+            state.endSent = true
+            if state.status == nil { state.status = "timeout" }
+            return true
+        }
+    }
+
+    func finish(status: String, error: String?) {
+        inner.withLock { state in
+            if state.status == nil || state.status == "interrupted" { state.status = status }
+            state.error = state.error ?? error
+            state.endSent = true
+        }
+    }
+
+    func translate(_ message: WebSocketMessage) -> DialectOutput {
+        inner.withLock { state in
+            switch message {
+            case .text(let text): state.dialect.clientText(text)
+            case .binary(let buffer): state.dialect.clientBinary(Array(buffer.readableBytesView))
+            }
+        }
+    }
+
+    func translate(_ event: RealtimeEvent) -> [String] {
+        inner.withLock { state in
+            if case .sessionEnd(let summary) = event { state.summary = summary }
+            return state.dialect.workerEvent(event)
+        }
+    }
+
+    func errorFrame(_ error: RealtimeError) -> String {
+        inner.withLock { $0.dialect.errorFrame(error) }
+    }
+
+    var ending: Ending {
+        inner.withLock { state in
+            RealtimeProxy.Ending(status: state.status ?? (state.summary != nil ? "completed" : "error"), summary: state.summary, error: state.error)
+        }
+    }
+
+    typealias Ending = RealtimeProxy.Ending
+}
+
+/// Open realtime connections per protocol, for the connections gauge.
+final class RealtimeConnectionCounts: Sendable {
+    private let counts = Mutex<[RealtimeProtocol: Int]>([:])
+
+    func opened(_ kind: RealtimeProtocol) -> Int { counts.withLock { $0[kind, default: 0] += 1; return $0[kind, default: 0] } }
+    func closed(_ kind: RealtimeProtocol) -> Int { counts.withLock { $0[kind, default: 1] -= 1; return $0[kind, default: 0] } }
+}

@@ -1,0 +1,126 @@
+import DalstonRealtime
+import DalstonSessionRouter
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+
+extension Gateway {
+    /// The WebSocket endpoints, on the router that decides upgrades: request ids and API keys
+    /// are checked before the upgrade (a bad key is a 401 handshake), everything else after it,
+    /// in the client's dialect.
+    func makeWebSocketRouter() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
+        // Metrics come from the HTTP router when the upgrade is refused; upgraded connections
+        // are counted as WebSocket connections.
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: AuthenticationMiddleware(configuration: configuration))
+        for kind in RealtimeProtocol.allCases {
+            router.ws(RouterPath(kind.path)) { inbound, outbound, context in
+                await self.serveRealtime(kind, inbound: inbound, outbound: outbound, context: context)
+            }
+        }
+        return router
+    }
+
+    private func serveRealtime(
+        _ kind: RealtimeProtocol, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        context: WebSocketRouterContext<GatewayRequestContext>
+    ) async {
+        guard let realtime else {
+            try? await outbound.write(.text(kind.errorFrame(RealtimeError(
+                code: "no_capacity", message: "this gateway has no session router configured", recoverable: false))))
+            try? await outbound.close(.unknown(4503), reason: "Service unavailable")
+            return
+        }
+        let proxy = RealtimeProxy(
+            kind: kind, realtime: realtime, configuration: configuration, instruments: instruments, connections: realtimeConnections,
+            logger: logger)
+        await proxy.serve(
+            inbound: inbound, outbound: outbound, request: context.request, requestID: context.requestContext.requestID,
+            clientKey: context.requestContext.clientKey)
+    }
+
+    /// Status, workers and recorded sessions; and a clear 426 for a plain GET on a WebSocket path.
+    func addRealtimeRoutes(to router: Router<GatewayRequestContext>) {
+        for kind in RealtimeProtocol.allCases {
+            router.get(RouterPath(kind.path)) { _, _ -> Response in
+                throw APIError(
+                    HTTPResponse.Status(code: 426, reasonPhrase: "Upgrade Required"), code: "upgrade_required",
+                    message: "\(kind.path) is a WebSocket endpoint: connect with a WebSocket client")
+            }
+        }
+        router.get("/v1/realtime/status") { _, _ in try await self.requireRealtime().router.status() }
+        router.get("/v1/realtime/workers") { _, _ in
+            let realtime = try self.requireRealtime()
+            let workers = try await realtime.router.store.workers()
+            return RealtimeWorkerListResponse(
+                workers: workers.map { RealtimeWorkerResponse($0, staleAfter: realtime.router.options.staleAfter) }, total: workers.count)
+        }
+        router.get("/v1/realtime/workers/{id}") { _, context in
+            let realtime = try self.requireRealtime()
+            let id = try context.parameters.require("id")
+            guard let worker = try await realtime.router.store.workers().first(where: { $0.workerID == id }) else {
+                throw APIError(.notFound, code: "worker_not_found", message: "no realtime worker \(id); GET /v1/realtime/workers lists them")
+            }
+            return RealtimeWorkerResponse(worker, staleAfter: realtime.router.options.staleAfter)
+        }
+        router.get("/v1/realtime/sessions") { request, _ in try await self.listSessions(request) }
+        router.get("/v1/realtime/sessions/{id}") { _, context in
+            RealtimeSessionResponse(try await self.session(try context.parameters.require("id")))
+        }
+        router.delete("/v1/realtime/sessions/{id}") { _, context in
+            let record = try await self.session(try context.parameters.require("id"))
+            guard record.status != "active" else {
+                throw APIError(.conflict, code: "session_active", message: "session \(record.id) is still running; end it first")
+            }
+            try await self.requireRealtime().records.delete(record.id)
+            return RealtimeSessionDeletedResponse(deleted: true, sessionID: record.id)
+        }
+    }
+
+    private func requireRealtime() throws -> RealtimeGateway {
+        guard let realtime else {
+            throw APIError(.serviceUnavailable, code: "realtime_unavailable", message: "this gateway has no session router configured")
+        }
+        return realtime
+    }
+
+    private func session(_ id: String) async throws -> RealtimeSessionRecord {
+        guard id.hasPrefix("sess_"), id.count <= 64, let record = try await requireRealtime().records.record(id) else {
+            throw APIError(.notFound, code: "session_not_found", message: "no realtime session \(id.prefix(64)); GET /v1/realtime/sessions lists them")
+        }
+        return record
+    }
+
+    private func listSessions(_ request: Request) async throws -> RealtimeSessionListResponse {
+        let parameters = request.uri.queryParameters
+        let limit: Int
+        if let text = parameters.get("limit") {
+            guard let value = Int(text), (1...100).contains(value) else {
+                throw APIError.badRequest("limit must be a whole number from 1 to 100", param: "limit")
+            }
+            limit = value
+        } else {
+            limit = 50
+        }
+        var before: Double?
+        if let cursor = parameters.get("cursor") {
+            guard let value = Double(cursor), value.isFinite else {
+                throw APIError.badRequest("cursor must be the cursor of a previous page", param: "cursor")
+            }
+            before = value
+        }
+        let status = parameters.get("status")
+        let statuses: Set<String> = ["active", "completed", "interrupted", "timeout", "error"]
+        if let status, !statuses.contains(status) {
+            throw APIError.badRequest("status must be one of \(statuses.sorted().joined(separator: ", "))", param: "status")
+        }
+        let records = try await requireRealtime().records.list(limit: limit + 1, before: before, status: status)
+        let page = Array(records.prefix(limit))
+        let hasMore = records.count > limit
+        return RealtimeSessionListResponse(
+            sessions: page.map(RealtimeSessionSummaryResponse.init), cursor: hasMore ? page.last.map { String($0.startedAt.timeIntervalSince1970) } : nil,
+            hasMore: hasMore)
+    }
+}
