@@ -190,7 +190,7 @@ let package = Package(
             name: "DalstonRuntime",
             dependencies: [
                 "DalstonCore", "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK",
-                "DalstonBroker", "DalstonPipeline", "DalstonMetrics", "DalstonObservability",
+                "DalstonBroker", "DalstonPipeline", "DalstonMetrics", "DalstonObservability", "DalstonSessionRouter", "DalstonRealtimeWorker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -201,8 +201,9 @@ let package = Package(
             name: "dalston",
             dependencies: [
                 "DalstonRuntime", "DalstonLogging", "DalstonGateway", "DalstonEngines", "DalstonBroker",
-                "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore",
+                "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore", "DalstonAudio",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,8 +7,9 @@ public struct RealtimeWorkerConfiguration: Sendable, Equatable {
     public var workerID: String
     /// Where its WebSocket server listens (`DALSTON_HOST`, default loopback).
     public var host = "127.0.0.1"
-    /// `DALSTON_REALTIME_PORT` (default 9500; 0 picks a free port).
-    public var port = 9500
+    /// `DALSTON_REALTIME_PORT`; unset or 0 takes a free port. Gateways learn the endpoint from
+    /// the router, so only firewalls and containers need a fixed one.
+    public var port = 0
     /// `DALSTON_REALTIME_ENDPOINT`: what gateways connect to, when not `ws://host:port`
     /// (behind NAT or in containers).
     public var advertisedEndpoint: String?
@@ -31,7 +32,7 @@ public struct RealtimeWorkerConfiguration: Sendable, Equatable {
     public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> RealtimeWorkerConfiguration {
         var configuration = RealtimeWorkerConfiguration(workerID: environment["DALSTON_WORKER_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultWorkerID())
         if let host = environment["DALSTON_HOST"], !host.isEmpty { configuration.host = host }
-        configuration.port = try EnvironmentValue("DALSTON_REALTIME_PORT", in: environment).integer(in: 0...65535, default: 9500)
+        configuration.port = try EnvironmentValue("DALSTON_REALTIME_PORT", in: environment).integer(in: 0...65535, default: 0)
         configuration.capacity = try EnvironmentValue("DALSTON_REALTIME_MAX_SESSIONS", in: environment).integer(in: 1...256, default: 2)
         if let endpoint = environment["DALSTON_REALTIME_ENDPOINT"], !endpoint.isEmpty {
             guard endpoint.hasPrefix("ws://") || endpoint.hasPrefix("wss://") else {

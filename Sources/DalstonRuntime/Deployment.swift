@@ -8,6 +8,8 @@ import DalstonMetrics
 import DalstonObservability
 import DalstonOrchestrator
 import DalstonPipeline
+import DalstonRealtimeWorker
+import DalstonSessionRouter
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -20,6 +22,8 @@ public enum Role: Sendable, Equatable {
     case orchestrator
     /// One worker of an engine from the registry.
     case engine(String)
+    /// A realtime worker: live sessions over WebSocket, found through the session router.
+    case realtimeWorker
 
     /// What `dalston loglevel --service` calls it: `gateway`, `orchestrator`, or the engine's id.
     var names: [String] {
@@ -27,6 +31,7 @@ public enum Role: Sendable, Equatable {
         case .gateway: ["gateway"]
         case .orchestrator: ["orchestrator"]
         case .engine(let id): ["engine", id]
+        case .realtimeWorker: ["realtime-worker", "realtime"]
         }
     }
 }
@@ -56,6 +61,10 @@ public struct Deployment: Sendable {
     public var logLevels: LogLevelAdministration?
     /// `DALSTON_ADMIN_TOKEN`: the bearer token of the admin endpoints (unset: they refuse).
     public var adminToken: String?
+    /// Where realtime workers and reservations live: Redis with a Redis broker, else this
+    /// process (shared by its gateway and realtime worker).
+    public let sessionRouterStore: any SessionRouterStore
+    public var sessionRouterOptions = SessionRouter.Options()
 
     public init(
         environment: [String: String] = [:], broker: any Broker, artifacts: any ArtifactStore, engines: EngineRegistry = .builtIn,
@@ -65,6 +74,11 @@ public struct Deployment: Sendable {
         self.environment = environment
         self.broker = broker
         self.brokerKind = broker is RedisBroker ? "redis" : "in-memory"
+        if let redis = broker as? RedisBroker {
+            self.sessionRouterStore = RedisSessionRouterStore(client: redis.client, prefix: redis.options.keyPrefix)
+        } else {
+            self.sessionRouterStore = InMemorySessionRouterStore()
+        }
         self.artifacts = artifacts
         self.engines = engines
         self.metrics = metrics
@@ -94,6 +108,10 @@ public struct Deployment: Sendable {
         deployment.logLevels = LogLevelAdministration.process
         deployment.adminToken = environment["DALSTON_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         deployment.orchestratorOptions.keepWorkingFiles = try EnvironmentValue("DALSTON_KEEP_AUDIO", in: environment).bool(default: false)
+        deployment.sessionRouterOptions.staleAfter = try EnvironmentValue("DALSTON_REALTIME_WORKER_TIMEOUT", in: environment)
+            .seconds(in: 1...3600, default: .seconds(15)).seconds
+        deployment.sessionRouterOptions.sessionsPerKey = try EnvironmentValue("DALSTON_REALTIME_MAX_SESSIONS_PER_KEY", in: environment)
+            .integer(in: 0...100_000, default: 5)
         return deployment
     }
 
@@ -112,7 +130,27 @@ public struct Deployment: Sendable {
         }
         return Gateway(
             configuration: configuration, jobs: jobService(), queues: broker, workers: broker, brokerKind: brokerKind,
-            engineIDs: engines.engineIDs, metrics: metrics, logLevels: logLevels.map { ($0, token: adminToken) }, logger: makeLogger("dalston.gateway"))
+            engineIDs: engines.engineIDs, metrics: metrics, logLevels: logLevels.map { ($0, token: adminToken) },
+            realtime: RealtimeGateway(router: sessionRouter(), records: RealtimeSessionRecords(state: broker)), logger: makeLogger("dalston.gateway"))
+    }
+
+    public func sessionRouter() -> SessionRouter {
+        SessionRouter(
+            store: sessionRouterStore, options: sessionRouterOptions, instruments: metrics.instruments(for: "gateway"),
+            logger: makeLogger("dalston.session_router"))
+    }
+
+    /// A realtime worker with `DALSTON_REALTIME_MAX_SESSIONS` PocketSphinx recognisers.
+    public func realtimeWorker() throws(ConfigurationError) -> RealtimeWorker {
+        let configuration = try RealtimeWorkerConfiguration.fromEnvironment(environment)
+        do {
+            return try RealtimeWorker(
+                configuration: configuration, makeRecognizer: { try TranscribeEngine.makeStreamingRecognizer(environment: environment) },
+                router: sessionRouterStore, instruments: metrics.instruments(for: "realtime"),
+                metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, logger: makeLogger("dalston.realtime"))
+        } catch {
+            throw ConfigurationError(description: "the realtime worker cannot start: \(error)")
+        }
     }
 
     public func orchestrator() -> Orchestrator {
@@ -146,8 +184,10 @@ public struct Deployment: Sendable {
                 let removed = artifacts.removeAbandonedWrites(olderThan: .seconds(3600))
                 if removed > 0 { makeLogger("dalston.gateway").notice("abandoned_uploads_removed", metadata: ["files": .stringConvertible(removed)]) }
                 services.append(try gateway().makeApplication())
+                services.append(SessionRouterHealthService(router: sessionRouter()))
             case .orchestrator: services.append(OrchestratorService(orchestrator: orchestrator()))
             case .engine(let id): services.append(EngineService(runner: try engineRunner(id)))
+            case .realtimeWorker: services.append(try realtimeWorker())
             }
         }
         if roles.contains(.orchestrator) {

@@ -24,7 +24,9 @@ struct UpCommand: AsyncParsableCommand {
             "url": "http://\(deployment.environment["DALSTON_HOST"] ?? "127.0.0.1"):\(deployment.environment["DALSTON_PORT"] ?? "8000")",
             "broker": "\(deployment.brokerKind)", "data_dir": "\(deployment.artifacts.location)", "engines": "\(engines.joined(separator: ","))",
         ])
-        try await startup.run([.gateway, .orchestrator] + engines.map { .engine($0) })
+        // Live sessions need the recogniser; without it the gateway answers them with no_capacity.
+        let realtime: [Role] = TranscribeEngine.isAvailable ? [.realtimeWorker] : []
+        try await startup.run([.gateway, .orchestrator] + engines.map { .engine($0) } + realtime)
     }
 }
 
@@ -55,5 +57,15 @@ struct EngineCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Startup.configure(service: "engine").run([.engine(name)])
+    }
+}
+
+struct RealtimeWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "realtime-worker", abstract: "Run a realtime worker: live transcription sessions for the gateways (against REDIS_URL).",
+        discussion: "DALSTON_REALTIME_MAX_SESSIONS sessions at once (default 2); DALSTON_REALTIME_PORT (default: a free port, announced to the router).")
+
+    func run() async throws {
+        try await Startup.configure(service: "realtime-worker").run([.realtimeWorker])
     }
 }
