@@ -253,7 +253,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonRealtimeTests",
-            dependencies: ["DalstonRealtime", "DalstonAudio", "DalstonSessionRouter", "DalstonBroker", "DalstonRedis", "DalstonTestSupport"]
+            dependencies: ["DalstonRealtime", "DalstonAudio", "DalstonSessionRouter", "DalstonBroker", "DalstonRedis", "DalstonTestSupport", "DalstonEngines"]
         ),
         .testTarget(
             name: "DalstonAudioTests",

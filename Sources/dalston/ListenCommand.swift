@@ -205,7 +205,12 @@ final class TranscriptPrinter: Sendable {
         if shown { write("\r\u{1B}[K") }
     }
 
+    /// A closed stdout (`| head`) ends the output, not the process with a trap.
     private func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+        } catch {
+            exit(0)
+        }
     }
 }

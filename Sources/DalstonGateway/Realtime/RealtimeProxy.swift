@@ -172,8 +172,11 @@ struct RealtimeProxy: Sendable {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: .seconds(5))
-                    if !state.isConnected { throw WorkerUnreachable() }
+                    let deadline = ContinuousClock.now + .seconds(5)
+                    while !state.isConnected {
+                        guard ContinuousClock.now < deadline else { throw WorkerUnreachable() }
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                 }
                 for try await _ in group {}
             }
