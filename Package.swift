@@ -253,7 +253,11 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonRealtimeTests",
-            dependencies: ["DalstonRealtime", "DalstonAudio", "DalstonSessionRouter", "DalstonBroker", "DalstonRedis", "DalstonTestSupport", "DalstonEngines"]
+            dependencies: [
+                "DalstonRealtime", "DalstonAudio", "DalstonSessionRouter", "DalstonBroker", "DalstonRedis", "DalstonTestSupport", "DalstonEngines",
+                "DalstonRuntime", "DalstonPipeline",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
         ),
         .testTarget(
             name: "DalstonAudioTests",

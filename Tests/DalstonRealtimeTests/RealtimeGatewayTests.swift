@@ -1,0 +1,292 @@
+import DalstonAudio
+import DalstonBroker
+import DalstonEngines
+import DalstonPipeline
+import DalstonRuntime
+import DalstonSessionRouter
+import DalstonTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// The gateway's WebSocket endpoints against a real realtime worker (PocketSphinx), in one
+/// process on the embedded broker: a real WebSocket client, real sockets.
+@Suite("Realtime gateway", .enabled(if: TranscribeEngine.isAvailable && TestSpeech.shouldRun, "needs PocketSphinx and Festival"), .serialized)
+struct RealtimeGatewayTests {
+    /// A gateway (and, unless `worker` is false, a realtime worker) on free ports.
+    struct Running {
+        let deployment: Deployment
+        let running: RunningDeployment
+        let port: Int
+        let broker: InMemoryBroker
+
+        var base: String { "ws://127.0.0.1:\(port)" }
+
+        static func start(_ environment: [String: String] = [:], worker: Bool = true, configure: (inout Deployment) -> Void = { _ in }) async throws -> Running {
+            let port = try freeTCPPort()
+            let broker = InMemoryBroker()
+            var deployment = Deployment(
+                environment: ["DALSTON_PORT": "\(port)", "DALSTON_REALTIME_MAX_SESSIONS": "1"].merging(environment) { $1 }, broker: broker,
+                artifacts: FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-rt-\(UUID().uuidString)")))
+            configure(&deployment)
+            let running = try deployment.start([.gateway] + (worker ? [.realtimeWorker] : []))
+            let started = await eventually(timeout: .seconds(20)) {
+                guard (try? await deployment.sessionRouterStore.workers().count) == (worker ? 1 : 0) else { return false }
+                return (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!))?.1 != nil
+            }
+            guard started else {
+                await running.stop()
+                throw Failure(description: "the gateway or its realtime worker did not start")
+            }
+            return Running(deployment: deployment, running: running, port: port, broker: broker)
+        }
+
+        /// Starts, runs `body`, and stops whatever `body` did.
+        static func with(
+            _ environment: [String: String] = [:], worker: Bool = true, configure: (inout Deployment) -> Void = { _ in },
+            _ body: (Running) async throws -> Void
+        ) async throws {
+            let server = try await start(environment, worker: worker, configure: configure)
+            try await withTeardown({ await server.running.stop() }) { try await body(server) }
+        }
+
+        func record(_ id: String) async throws -> RealtimeSessionRecord? {
+            try await RealtimeSessionRecords(state: broker).record(id)
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// What a client saw: every text frame as JSON, and how the connection was closed.
+    struct Conversation: Sendable {
+        var texts: [String] = []
+        var close: WebSocketCloseFrame?
+        var frames: [[String: Any]] { texts.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] } }
+
+        func types(_ key: String = "type") -> [String] { frames.compactMap { $0[key] as? String } }
+        func first(_ type: String, key: String = "type") -> [String: Any]? { frames.first { $0[key] as? String == type } }
+        var closeCode: UInt16? {
+            guard let code = close?.closeCode else { return nil }
+            if case .unknown(let value) = code { return value }
+            return switch code {
+            case .normalClosure: 1000
+            case .messageTooLarge: 1009
+            case .unexpectedServerError: 1011
+            default: 0
+            }
+        }
+    }
+
+    /// Connects, runs `send` (then keeps reading until the server closes) and returns what came back.
+    static func converse(
+        _ url: String, headers: HTTPFields = [:], timeout: Duration = .seconds(30),
+        send: @escaping @Sendable (WebSocketOutboundWriter) async throws -> Void = { _ in }
+    ) async throws -> Conversation {
+        var options = WebSocketClientConfiguration()
+        options.additionalHeaders = headers
+        let configuration = options
+        let frames = Locked<[String]>([])
+        let close = try await withThrowingTaskGroup(of: WebSocketCloseFrame?.self) { group in
+            group.addTask {
+                try await WebSocketClient.connect(url: url, configuration: configuration, logger: Logger(label: "test.client")) { inbound, outbound, _ in
+                    async let sending: Void = send(outbound)
+                    for try await message in inbound.messages(maxSize: 1 << 24) {
+                        if case .text(let text) = message { frames.withLock { $0.append(text) } }
+                    }
+                    try? await sending
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw Failure(description: "the server did not close the session within \(timeout)")
+            }
+            let result = try await group.next() ?? nil
+            group.cancelAll()
+            return result
+        }
+        return Conversation(texts: frames.withLock { $0 }, close: close)
+    }
+
+    static func speech() async throws -> [UInt8] {
+        let wav = try await TestSpeech.wav(saying: "hello world, this is a test of the transcription system")
+        let audio = try WAVDecoder.decode(Array(try Data(contentsOf: wav)))
+        let samples = [Float](repeating: 0, count: 8000) + Resampler().resample(audio.downmixed(), from: audio.sampleRate, to: 16_000)
+            + [Float](repeating: 0, count: 16_000)
+        return samples.flatMap { sample -> [UInt8] in
+            let value = UInt16(bitPattern: Int16((max(-1, min(1, sample)) * 32767).rounded()))
+            return [UInt8(value & 0xFF), UInt8(value >> 8)]
+        }
+    }
+
+    static func sendInFrames(_ bytes: [UInt8], _ outbound: WebSocketOutboundWriter, frame: Int = 3200) async throws {
+        var offset = 0
+        while offset < bytes.count {
+            try await outbound.write(.binary(ByteBuffer(bytes: bytes[offset..<min(bytes.count, offset + frame)])))
+            offset += frame
+        }
+    }
+
+    @Test func aNativeSessionGetsPartialsAFinalAndIsRecorded() async throws {
+        try await Running.with() { server in
+            let audio = try await Self.speech()
+            let conversation = try await Self.converse(
+                "\(server.base)/v1/audio/transcriptions/stream?language=en&word_timestamps=true", headers: [HTTPField.Name("X-Request-ID")!: "req-native-1"]
+            ) { outbound in
+                try await Self.sendInFrames(audio, outbound)
+                try await outbound.write(.text(#"{"type":"end"}"#))
+            }
+            let types = conversation.types()
+            #expect(types.first == "session.begin")
+            #expect(types.contains("vad.speech_start"))
+            #expect(types.contains("transcript.partial"))
+            #expect(types.last == "session.end")
+            #expect(conversation.closeCode == 1000)
+            let finals = conversation.frames.filter { $0["type"] as? String == "transcript.final" }.compactMap { $0["text"] as? String }.joined(separator: " ")
+            for word in ["hello", "world", "test", "system"] { #expect(finals.contains(word), "\(finals)") }
+            let sessionID = try #require(conversation.first("session.begin")?["session_id"] as? String)
+            #expect(sessionID.hasPrefix("sess_") && sessionID.count == 21)
+            let record = try #require(try await server.record(sessionID))
+            #expect(record.status == "completed")
+            #expect(record.requestID == "req-native-1")
+            #expect(record.transcript == finals)
+            #expect(abs(record.audioDurationSeconds - Double(audio.count) / 32_000) < 0.01)
+            #expect(await eventually(timeout: .seconds(5)) { (try? await server.deployment.sessionRouterStore.workers().first?.reserved) == 0 }, "the slot is free again")
+        }
+    }
+
+    @Test func badParametersAreAnErrorThen4400() async throws {
+        try await Running.with() { server in
+            let conversation = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream?sample_rate=1000")
+            #expect(conversation.first("error")?["code"] as? String == "invalid_parameters")
+            #expect((conversation.first("error")?["message"] as? String)?.contains("sample_rate") == true)
+            #expect(conversation.closeCode == 4400)
+            let elevenLabs = try await Self.converse("\(server.base)/v1/speech-to-text/realtime?audio_format=mp3_22050")
+            #expect(elevenLabs.first("input_error", key: "message_type") != nil)
+            #expect(elevenLabs.closeCode == 4400)
+        }
+    }
+
+    @Test func withoutAWorkerTheClientGetsNoCapacityThen4503() async throws {
+        try await Running.with(worker: false) { server in
+            let conversation = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream")
+            #expect(conversation.first("error")?["code"] as? String == "no_capacity")
+            #expect(conversation.closeCode == 4503)
+        }
+    }
+
+    @Test func aSessionBeyondTheKeysLimitGets4429() async throws {
+        try await Running.with(configure: { $0.sessionRouterOptions.sessionsPerKey = 1 }) { server in
+            let url = "\(server.base)/v1/audio/transcriptions/stream"
+            let opened = Locked(false)
+            async let first = Self.converse(url) { outbound in
+                opened.withLock { $0 = true }
+                try await Task.sleep(for: .seconds(2))
+                try await outbound.write(.text(#"{"type":"end"}"#))
+            }
+            #expect(await eventually(timeout: .seconds(10)) { opened.withLock { $0 } })
+            let limited = try await Self.converse(url)
+            #expect(limited.first("error")?["code"] as? String == "rate_limit_exceeded")
+            #expect(limited.closeCode == 4429)
+            #expect(try await first.closeCode == 1000)
+        }
+    }
+
+    @Test func overCapacityGets4503() async throws {
+        try await Running.with() { server in
+            let url = "\(server.base)/v1/audio/transcriptions/stream"
+            let opened = Locked(false)
+            async let first = Self.converse(url) { outbound in
+                opened.withLock { $0 = true }
+                try await Task.sleep(for: .seconds(2))
+                try await outbound.write(.text(#"{"type":"end"}"#))
+            }
+            #expect(await eventually(timeout: .seconds(10)) { opened.withLock { $0 } })
+            let started = ContinuousClock.now
+            let refused = try await Self.converse(url)
+            #expect(refused.first("error")?["code"] as? String == "no_capacity")
+            #expect(refused.closeCode == 4503)
+            #expect(ContinuousClock.now - started < .seconds(2), "refused at once, not after waiting")
+            #expect(try await first.closeCode == 1000)
+        }
+    }
+
+    @Test func anIdleClientGetsSessionTimeoutAndTheSessionIsRecordedAsTimedOut() async throws {
+        try await Running.with(["DALSTON_REALTIME_IDLE_TIMEOUT": "1"]) { server in
+            let conversation = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream")
+            #expect(conversation.first("error")?["code"] as? String == "session_timeout")
+            #expect(conversation.types().last == "session.end")
+            #expect(conversation.closeCode == 1000)
+            let id = try #require(conversation.first("session.begin")?["session_id"] as? String)
+            #expect(try await server.record(id)?.status == "timeout")
+        }
+    }
+
+    @Test func badFramesGetRecoverableErrorsAndAnOversizedOneEndsTheSession() async throws {
+        try await Running.with(["DALSTON_REALTIME_MAX_FRAME_BYTES": "4096"]) { server in
+            let url = "\(server.base)/v1/audio/transcriptions/stream"
+            let recovered = try await Self.converse(url) { outbound in
+                try await outbound.write(.text("this is not JSON"))
+                try await outbound.write(.text(#"{"type":"sing"}"#))
+                try await outbound.write(.binary(ByteBuffer(bytes: [0x01])))  // half a sample: kept for the next frame
+                try await outbound.write(.text(#"{"type":"end"}"#))
+            }
+            let errors = recovered.frames.filter { $0["type"] as? String == "error" }
+            #expect(errors.count == 2)
+            #expect(errors.allSatisfy { $0["code"] as? String == "invalid_message" && $0["recoverable"] as? Bool == true })
+            #expect(recovered.types().last == "session.end")
+            let oversized = try await Self.converse(url) { outbound in
+                try await outbound.write(.binary(ByteBuffer(bytes: [UInt8](repeating: 0, count: 6000))))
+            }
+            #expect(oversized.first("error")?["code"] as? String == "frame_too_large")
+            #expect(oversized.closeCode == 1009)
+        }
+    }
+
+    @Test func aClientThatLeavesWithoutEndHasItsSessionFinishedAndRecorded() async throws {
+        try await Running.with() { server in
+            let audio = try await Self.speech()
+            let sessionID = Locked<String?>(nil)
+            _ = try await WebSocketClient.connect(url: "\(server.base)/v1/audio/transcriptions/stream", logger: Logger(label: "test")) { inbound, outbound, _ in
+                var iterator = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                if case .text(let text)? = try await iterator.next() {
+                    sessionID.withLock { $0 = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["session_id"] as? String }
+                }
+                try await Self.sendInFrames(audio, outbound)
+                try await outbound.close(.normalClosure, reason: "gone")
+            }
+            let id = try #require(sessionID.withLock { $0 })
+            #expect(await eventually(timeout: .seconds(15)) { (try? await server.record(id))?.status == "interrupted" })
+            let record = try #require(try await server.record(id))
+            #expect(record.transcript.contains("hello"), "what the worker heard is kept: \(record.transcript)")
+            #expect(await eventually(timeout: .seconds(5)) { (try? await server.deployment.sessionRouterStore.workers().first?.reserved) == 0 })
+        }
+    }
+
+    @Test func apiKeysAreCheckedBeforeTheUpgrade() async throws {
+        try await Running.with(["DALSTON_API_KEYS": "rt-key"]) { server in
+            let url = "\(server.base)/v1/audio/transcriptions/stream"
+            await #expect(throws: (any Error).self) { try await Self.converse(url) }
+            await #expect(throws: (any Error).self) { try await Self.converse(url + "?api_key=wrong") }
+            let byQuery = try await Self.converse(url + "?api_key=rt-key") { try await $0.write(.text(#"{"type":"end"}"#)) }
+            #expect(byQuery.types().last == "session.end")
+            let byHeader = try await Self.converse(url, headers: [.authorization: "Bearer rt-key"]) { try await $0.write(.text(#"{"type":"end"}"#)) }
+            #expect(byHeader.closeCode == 1000)
+        }
+    }
+}
+
+/// A value shared between a test and the tasks it starts.
+final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
+}
