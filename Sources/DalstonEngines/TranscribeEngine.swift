@@ -180,6 +180,11 @@ enum PocketSphinxDecoder {
 final class PocketSphinxStreamingRecognizer: StreamingRecognizer {
     private let decoder: OpaquePointer
     private var inUtterance = false
+    /// Fed in pieces (`full_utt` 0), PocketSphinx numbers a segment's frames from the decoder's
+    /// first utterance, not the current one: this is where the current one began (one frame
+    /// per 160 samples, 10 ms at 16 kHz).
+    private var frameBase = 0
+    private var samplesInUtterance = 0
 
     init(modelDirectory: String) throws {
         decoder = try PocketSphinxDecoder.make(modelDirectory: modelDirectory)
@@ -188,15 +193,17 @@ final class PocketSphinxStreamingRecognizer: StreamingRecognizer {
     deinit { ps_free(decoder) }
 
     func startUtterance() throws {
-        if inUtterance { ps_end_utt(decoder) }
+        if inUtterance { _ = try endUtterance() }
         guard ps_start_utt(decoder) == 0 else { throw RecognizerFailure("PocketSphinx could not start an utterance") }
         inUtterance = true
+        samplesInUtterance = 0
     }
 
     func process(_ samples: [Int16]) throws {
         guard inUtterance, !samples.isEmpty else { return }
         let processed = samples.withUnsafeBufferPointer { ps_process_raw(decoder, $0.baseAddress, $0.count, 0, 0) }
         guard processed >= 0 else { throw RecognizerFailure("PocketSphinx failed to process audio") }
+        samplesInUtterance += samples.count
     }
 
     func partialHypothesis() -> String? {
@@ -208,8 +215,16 @@ final class PocketSphinxStreamingRecognizer: StreamingRecognizer {
     func endUtterance() throws -> [RecognizedWord] {
         guard inUtterance else { return [] }
         inUtterance = false
+        let base = Double(frameBase) / 100
+        let duration = Double(samplesInUtterance) / 16_000
+        frameBase += (samplesInUtterance + 159) / 160
         guard ps_end_utt(decoder) >= 0 else { throw RecognizerFailure("PocketSphinx failed to finish an utterance") }
-        return PocketSphinxDecoder.words(of: decoder)
+        return PocketSphinxDecoder.words(of: decoder).map { word in
+            var word = word
+            word.start = min(duration, max(0, word.start - base))
+            word.end = min(duration, max(word.start, word.end - base))
+            return word
+        }
     }
 }
 #endif

@@ -53,7 +53,11 @@ struct LiveRecognitionTests {
 
     @Test(arguments: [Variant.s16At16k, .f32At24k, .s16At44k])
     func speechStreamedInFramesGetsPartialsAndAFinalWithItsWords(_ variant: Variant) async throws {
-        let transcript = try await stream(variant)
+        // The recogniser serves sessions one after another, as a worker's lane does: the second
+        // session's times must not carry the first one's.
+        let recognizer = UncheckedBox(try TranscribeEngine.makeStreamingRecognizer())
+        _ = try await stream(variant, recognizer: recognizer)
+        let transcript = try await stream(variant, recognizer: recognizer)
         let partials = transcript.compactMap { if case .partial(let piece) = $0 { piece.text } else { nil } }
         let finals = transcript.compactMap { if case .final(let final) = $0 { final } else { nil } }
         #expect(!partials.isEmpty, "partials while speaking")
@@ -66,6 +70,16 @@ struct LiveRecognitionTests {
             #expect(first.start >= 0.15 && first.start <= 0.6, "\(first.start)")
             #expect(first.words?.first.map { $0.start >= first.start } == true)
         }
+        let audioSeconds = 3.71 + 1.5
+        for final in finals {
+            #expect(final.end <= audioSeconds + 0.05, "\(final)")
+            for word in final.words ?? [] {
+                #expect(word.start >= final.start && word.end <= final.end + 0.001 && word.end >= word.start, "\(word) outside \(final.start)...\(final.end)")
+            }
+        }
+        // "hello" is said first, at about 0.1 s into the speech that starts after 0.5 s of silence.
+        let hello = finals.first?.words?.first { $0.word == "hello" }
+        #expect(hello.map { $0.start > 0.45 && $0.start < 0.9 } == true, "\(String(describing: hello))")
     }
 
     /// Telephone audio: PocketSphinx's wideband model recognises little of 8 kHz speech (the
@@ -79,7 +93,7 @@ struct LiveRecognitionTests {
     }
 
     /// Streams the test sentence in 100 ms frames of `variant`; the events, ending with `session.end`.
-    func stream(_ variant: Variant) async throws -> [RealtimeEvent] {
+    func stream(_ variant: Variant, recognizer: UncheckedBox<any StreamingRecognizer>? = nil) async throws -> [RealtimeEvent] {
         let wav = try await TestSpeech.wav(saying: "hello world, this is a test of the transcription system")
         let audio = try WAVDecoder.decode(Array(try Data(contentsOf: wav)))
         let samples = Resampler().resample(audio.downmixed(), from: audio.sampleRate, to: variant.rate)
@@ -90,7 +104,7 @@ struct LiveRecognitionTests {
         settings.encoding = variant.encoding
         settings.sampleRate = variant.rate
         settings.wordTimestamps = true
-        let recognizer = UncheckedBox(try TranscribeEngine.makeStreamingRecognizer())
+        let recognizer = try recognizer ?? UncheckedBox(try TranscribeEngine.makeStreamingRecognizer())
         let sessionSettings = settings
         let transcript = await onThread {
             // The recogniser is used on this one thread only.
