@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 
 /// Per-request state the gateway's handlers need: the correlation id, and who is calling.
 public struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
@@ -12,8 +13,11 @@ public struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
     public var clientKey: String = "anonymous"
     /// Where a WebSocket route leaves its handler for the upgrade.
     public let webSocket = WebSocketHandlerReference<GatewayRequestContext>()
+    /// The client's connection (a refused WebSocket upgrade records its answer against it).
+    let connection: (any Channel)?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.connection = source.channel
     }
 }

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 
 /// The gateway's child channel: HTTP/1 with WebSocket upgrade, plus a deadline for the first
-/// request's headers. The upgradable pipeline only installs the idle timeout once it knows the
+/// request's headers and the real answer to a refused upgrade (`UpgradeRefusalHandler`). The upgradable pipeline only installs the idle timeout once it knows the
 /// first request is not an upgrade, so without this a client that connects and sends nothing
 /// (or half a header) would hold its connection forever.
 struct FirstRequestDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel {
@@ -17,6 +17,7 @@ struct FirstRequestDeadlineChannel<Base: ServerChildChannel>: ServerChildChannel
             let operations = channel.pipeline.syncOperations
             let decoder = try operations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try operations.addHandler(FirstRequestHeadDeadlineHandler(deadline: deadline, logger: self.logger), position: .after(decoder))
+            try operations.addHandler(UpgradeRefusalHandler(), position: .after(decoder))
             return value
         }
     }

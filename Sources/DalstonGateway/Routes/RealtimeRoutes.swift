@@ -13,6 +13,7 @@ extension Gateway {
         let router = Router(context: GatewayRequestContext.self)
         // Metrics come from the HTTP router when the upgrade is refused; upgraded connections
         // are counted as WebSocket connections.
+        router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: AuthenticationMiddleware(configuration: configuration))
         for kind in RealtimeProtocol.allCases {
