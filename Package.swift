@@ -286,7 +286,7 @@ let package = Package(
         // Services as separate processes against a real redis-server.
         .testTarget(
             name: "DalstonEndToEndTests",
-            dependencies: ["DalstonTestSupport", "dalston"]
+            dependencies: ["DalstonTestSupport", "dalston", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]
         ),
         .testTarget(
             name: "DalstonMetricsTests",

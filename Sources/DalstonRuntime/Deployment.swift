@@ -112,6 +112,9 @@ public struct Deployment: Sendable {
             .seconds(in: 1...3600, default: .seconds(15)).seconds
         deployment.sessionRouterOptions.sessionsPerKey = try EnvironmentValue("DALSTON_REALTIME_MAX_SESSIONS_PER_KEY", in: environment)
             .integer(in: 0...100_000, default: 5)
+        deployment.sessionRouterOptions.lease = try EnvironmentValue("DALSTON_REALTIME_SESSION_LEASE", in: environment)
+            .seconds(in: 1...3600, default: .seconds(60)).seconds
+        deployment.sessionRouterOptions.reconcileInterval = min(5, deployment.sessionRouterOptions.lease / 2)
         return deployment
     }
 
@@ -184,7 +187,7 @@ public struct Deployment: Sendable {
                 let removed = artifacts.removeAbandonedWrites(olderThan: .seconds(3600))
                 if removed > 0 { makeLogger("dalston.gateway").notice("abandoned_uploads_removed", metadata: ["files": .stringConvertible(removed)]) }
                 services.append(try gateway().makeApplication())
-                services.append(SessionRouterHealthService(router: sessionRouter()))
+                services.append(SessionRouterHealthService(router: sessionRouter(), records: RealtimeSessionRecords(state: broker)))
             case .orchestrator: services.append(OrchestratorService(orchestrator: orchestrator()))
             case .engine(let id): services.append(EngineService(runner: try engineRunner(id)))
             case .realtimeWorker: services.append(try realtimeWorker())

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 
@@ -5,19 +6,40 @@ import ServiceLifecycle
 /// silent workers offline, and samples the router's gauges.
 public struct SessionRouterHealthService: Service {
     let router: SessionRouter
+    let records: RealtimeSessionRecords?
 
-    public init(router: SessionRouter) {
+    public init(router: SessionRouter, records: RealtimeSessionRecords? = nil) {
         self.router = router
+        self.records = records
     }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await router.reconcile()
+                let report = try await router.reconcile()
+                await closeRecords(of: report.releasedSessions)
             } catch {
                 router.logger.warning("session_router_reconcile_failed", metadata: ["error": "\(error.description)"])
             }
             try? await gracefulShutdownAware(sleep: .seconds(router.options.reconcileInterval))
+        }
+    }
+}
+
+extension SessionRouterHealthService {
+    /// Sessions whose gateway died never got their final record: they end as `error`.
+    func closeRecords(of sessions: [String]) async {
+        guard let records else { return }
+        for sessionID in sessions {
+            do {
+                guard var record = try await records.record(sessionID), record.status == "active" else { continue }
+                record.status = "error"
+                record.error = "gateway_lost"
+                record.endedAt = Date()
+                try await records.save(record)
+            } catch {
+                router.logger.warning("session_record_update_failed", metadata: ["session_id": "\(sessionID)", "error": "\(error.description)"])
+            }
         }
     }
 }
