@@ -56,6 +56,54 @@ extension EndToEnd {
             }
         }
 
+        /// With tracing on, a session is one trace: the gateway's connection span, the router's
+        /// allocation, the worker's session span (through the traceparent on the worker URL) and a
+        /// span per utterance; the worker's log lines carry the trace id.
+        @Test(.enabled(if: OTLPReceiver.shouldRun, "needs Python's opentelemetry-proto"))
+        func aSessionIsOneTraceAcrossGatewayRouterAndWorker() async throws {
+            let receiver = try await OTLPReceiver.started()
+            defer { receiver.stop() }
+            let deployment = try await RealtimeProcesses(
+                workers: 1, extra: ["OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"])
+            try await withTeardown({ await deployment.stop() }) {
+                let wav = try await TestSpeech.wav(saying: "hello world, this is a test of the transcription system")
+                let audio = Array(try Data(contentsOf: wav).dropFirst(44))  // Festival: 16-bit mono; the header is 44 bytes
+                let rate = try RealtimeProcesses.sampleRate(of: wav)
+                let outcome = try await RealtimeProcesses.session(deployment.wsURL + "?sample_rate=\(rate)", key: RealtimeProcesses.apiKey) { outbound, begun in
+                    guard await begun.value else { return }
+                    try await outbound.write(.binary(ByteBuffer(bytes: [UInt8](repeating: 0, count: rate))))
+                    try await outbound.write(.binary(ByteBuffer(bytes: audio)))
+                    try await outbound.write(.binary(ByteBuffer(bytes: [UInt8](repeating: 0, count: 2 * rate))))
+                    try await outbound.write(.text(#"{"type":"end"}"#))
+                }
+                let sessionID = try #require(outcome.sessionID)
+                #expect(outcome.closeCode == 1000)
+                let arrived = await eventually(timeout: .seconds(30)) {
+                    let spans = receiver.spans()
+                    guard let root = spans.first(where: { $0.name == "gateway.realtime_session" && $0.attribute("dalston.session_id") == sessionID }) else { return false }
+                    let trace = spans.filter { $0.traceID == root.traceID }
+                    return trace.contains { $0.name == "realtime.session" } && trace.contains { $0.name == "realtime.generate_transcript" }
+                }
+                #expect(arrived, "the session's spans arrived within 30 s")
+                let spans = receiver.spans()
+                let root = try #require(spans.first { $0.name == "gateway.realtime_session" && $0.attribute("dalston.session_id") == sessionID })
+                #expect(root.parentSpanID.isEmpty && root.kind == "SPAN_KIND_SERVER")
+                let trace = spans.filter { $0.traceID == root.traceID }
+                let byID = Dictionary(trace.map { ($0.spanID, $0) }, uniquingKeysWith: { first, _ in first })
+                let allocate = try #require(trace.first { $0.name == "session_router.allocate" })
+                #expect(allocate.parentSpanID == root.spanID)
+                let session = try #require(trace.first { $0.name == "realtime.session" })
+                #expect(session.parentSpanID == root.spanID, "the worker continued the gateway's trace")
+                #expect(session.serviceName == "dalston-realtime-worker")
+                #expect(session.attribute("dalston.session_id") == sessionID)
+                let utterances = trace.filter { $0.name == "realtime.generate_transcript" }
+                #expect(!utterances.isEmpty && utterances.allSatisfy { $0.parentSpanID == session.spanID })
+                #expect(trace.allSatisfy { $0.parentSpanID.isEmpty || byID[$0.parentSpanID] != nil })
+                let workerLines = deployment.workers[0].logLines().filter { $0["session_id"] as? String == sessionID }
+                #expect(!workerLines.isEmpty && workerLines.allSatisfy { $0["trace_id"] as? String == root.traceID }, "\(workerLines.prefix(2))")
+            }
+        }
+
         @Test func aWorkerKilledMidSessionEndsTheSessionWithAnErrorAndFreesTheSlot() async throws {
             let deployment = try await RealtimeProcesses(workers: 1)
             try await withTeardown({ await deployment.stop() }) {
@@ -181,6 +229,12 @@ final class RealtimeProcesses: @unchecked Sendable {
             await stop()
             throw TestSpeech.Unavailable(description: "the realtime deployment did not start: \(gateways.first?.rawLines().suffix(5) ?? []) \(workers.first?.rawLines().suffix(5) ?? [])")
         }
+    }
+
+    /// The rate of a 16-bit mono WAV with a plain 44-byte header (what Festival writes).
+    static func sampleRate(of wav: URL) throws -> Int {
+        let header = Array(try Data(contentsOf: wav).prefix(44))
+        return Int(header[24]) | Int(header[25]) << 8 | Int(header[26]) << 16 | Int(header[27]) << 24
     }
 
     func realtimeStatus(gateway: Int = 0) async throws -> [String: Any] {
