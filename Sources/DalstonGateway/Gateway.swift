@@ -53,7 +53,7 @@ public struct Gateway: Sendable {
         instruments.gauge(DalstonMetric.gatewayUploadsInProgress).record(0)
         instruments.startAtZero(DalstonMetric.gatewayUploadsRejected, UploadRejection.allCases.map { [("reason", $0.rawValue)] })
         for kind in RealtimeProtocol.allCases { instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(0) }
-        instruments.startAtZero(DalstonMetric.routerSessions, ["completed", "interrupted", "timeout", "error", "rejected"].map { [("status", $0)] })
+        instruments.startAtZero(DalstonMetric.routerSessions, ["completed", "interrupted", "timeout", "error", "no_capacity", "rejected"].map { [("status", $0)] })
         self.jobs = jobs
         self.queues = queues
         self.workers = workers

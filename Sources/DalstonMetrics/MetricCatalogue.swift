@@ -123,7 +123,7 @@ public enum DalstonMetric {
         "dalston_session_router_sessions_active", .gauge, labels: ["worker_id"], help: "Sessions reserved on each realtime worker (sampled).")
     public static let routerSessions = MetricDefinition(
         "dalston_session_router_sessions_total", .counter, labels: ["status"],
-        help: "Realtime sessions finished, by status: completed, interrupted, error, timeout, rejected.")
+        help: "Realtime sessions finished, by status: completed, interrupted, error, timeout, no_capacity, rejected.")
     public static let routerAllocationDuration = MetricDefinition(
         "dalston_session_router_allocation_duration_seconds", .histogram, help: "Time to reserve a worker slot for a session.",
         buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1])
@@ -131,7 +131,7 @@ public enum DalstonMetric {
         "dalston_realtime_session_duration_seconds", .histogram, help: "Realtime sessions' wall-clock length at the worker.",
         buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600])
     public static let realtimeAudioProcessed = MetricDefinition(
-        "dalston_realtime_audio_processed_seconds", .counter, labels: ["worker_id"], help: "Seconds of live audio a realtime worker processed.")
+        "dalston_realtime_audio_processed_seconds_total", .counter, labels: ["worker_id"], help: "Seconds of live audio a realtime worker processed.")
     public static let realtimeTranscripts = MetricDefinition(
         "dalston_realtime_transcripts_total", .counter, labels: ["type"], help: "Live transcripts sent, by type (partial, final).")
     public static let realtimeSessionsActive = MetricDefinition(

@@ -14,7 +14,7 @@ extension EndToEnd {
            .serialized)
     struct PrometheusEndToEndTests {
         @Test func jobCountersTaskHistogramsAndQueueDepthReachPrometheusAndEveryDashboardQueryAnswers() async throws {
-            let deployment = try await Deployment()
+            let deployment = try await Deployment(realtime: true)
             defer { deployment.stop() }
 
             // Each process's real exposition passes promtool's lint.
@@ -73,7 +73,20 @@ extension EndToEnd {
                     "recognising real speech takes longer than 50 ms")
             #expect(await prometheus.value(#"sum(dalston_engine_tasks_processed_total{engine_id="audio-prepare",status="failed"})"#) == 1)
             #expect(await prometheus.value(#"dalston_engine_workers_alive{engine_id="transcribe"}"#) == 1)
-            #expect(await prometheus.value(#"count(up == 1)"#) == 5, "every process is scraped (the stopped audio-prepare's replacement too)")
+            #expect(await prometheus.value(#"count(up == 1)"#) == 6, "every process is scraped (the stopped audio-prepare's replacement too)")
+
+            // A live session, streamed by `dalston listen`, fills the realtime rows.
+            let listen = try await runProcess(DalstonBinary.url, arguments: [
+                "listen", TestSpeech.wav(saying: "hello world, this is a test of the transcription system").path,
+                "--url", "ws://127.0.0.1:\(deployment.gatewayPort)", "--speed", "4",
+            ])
+            #expect(listen.status == 0 && listen.stdout.contains("hello world"), "dalston listen: \(listen.stdout) \(listen.stderr)")
+            let sessionCounted = await eventually(timeout: .seconds(30)) {
+                let completed = await prometheus.value(#"sum(dalston_session_router_sessions_total{status="completed"})"#)
+                let finals = await prometheus.value(#"sum(dalston_realtime_transcripts_total{type="final"})"#) ?? 0
+                return completed == 1 && finals >= 1
+            }
+            #expect(sessionCounted, "the session and its final reached Prometheus")
 
             // Every expression of the dashboards and recording rules parses and returns data. (An
             // alert's expression returns data only while it fires: alerts are checked below.)

@@ -100,7 +100,8 @@ final class Deployment: @unchecked Sendable {
 
     /// `extraEnvironment` is added to every service's environment (e.g. the OTLP endpoint);
     /// `redisAppendOnly` gives Redis an append-only file, for tests that restart it.
-    init(extraEnvironment: [String: String] = [:], redisAppendOnly: Bool = false) async throws {
+    /// `realtime` adds a realtime worker (`dalston realtime-worker`).
+    init(extraEnvironment: [String: String] = [:], redisAppendOnly: Bool = false, realtime: Bool = false) async throws {
         redis = try await RedisServerProcess(appendOnly: redisAppendOnly)
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
@@ -115,6 +116,7 @@ final class Deployment: @unchecked Sendable {
         try start("gateway", ["gateway"])
         try start("orchestrator", ["orchestrator"])
         for engine in ["audio-prepare", "transcribe", "merge"] { try start(engine, ["engine", engine]) }
+        if realtime { try start("realtime-worker", ["realtime-worker"]) }
         let up = await eventually(timeout: .seconds(30)) { (try? await self.client.request("GET", "health").status) == 200 }
         guard up else { throw TestSpeech.Unavailable(description: "the gateway did not come up: \(services["gateway"]?.rawLines().suffix(5) ?? [])") }
         // The orchestrator hears events once it logs orchestrator_started: a job created before

@@ -239,6 +239,7 @@ DALSTON = {
     "engine-audio-prepare": ["engine", "audio-prepare"],
     "engine-transcribe": ["engine", "transcribe"],
     "engine-merge": ["engine", "merge"],
+    "realtime-worker": ["realtime-worker"],
 }
 OTHERS = {"redis": "redis:", "otel-collector": "otel/opentelemetry-collector-contrib", "jaeger": "jaegertracing/all-in-one",
           "prometheus": "prom/prometheus", "grafana": "grafana/grafana"}
