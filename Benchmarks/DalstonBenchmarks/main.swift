@@ -1,5 +1,5 @@
 // Dalston's speed, measured side by side with baselines in the same run:
-//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|all]
+//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|all]
 // See Benchmarks/README.md for what each part measures.
 import DalstonLogging
 import DalstonObservability
@@ -50,6 +50,8 @@ case "tracing":
     try await runTracingBenchmark()
 case "api":
     try await runAPIBenchmark()
+case "realtime":
+    try await runRealtimeBenchmark()
 case "all":
     runLoggingBenchmark()
     print()
@@ -62,7 +64,9 @@ case "all":
     try await runTracingBenchmark()
     print()
     try await runAPIBenchmark()
+    print()
+    try await runRealtimeBenchmark()
 default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|all]\n".utf8))
+    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|all]\n".utf8))
     exit(2)
 }
