@@ -119,7 +119,7 @@ let package = Package(
         .target(
             name: "DalstonSessionRouter",
             dependencies: [
-                "DalstonCore", "DalstonRedis", "DalstonBroker", "DalstonMetrics",
+                "DalstonCore", "DalstonRedis", "DalstonBroker", "DalstonMetrics", "DalstonRealtime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import DalstonBroker
+import DalstonRealtime
 import Foundation
 
 /// A finished or running realtime session, as `GET /v1/realtime/sessions` shows it.
@@ -18,20 +19,8 @@ public struct RealtimeSessionRecord: Sendable, Equatable, Codable {
     public var segmentCount: Int
     public var wordCount: Int
     public var transcript: String
-    public var segments: [RecordedSegment]
+    public var segments: [SessionSegment]
     public var error: String?
-
-    public struct RecordedSegment: Sendable, Equatable, Codable {
-        public var start: Double
-        public var end: Double
-        public var text: String
-
-        public init(start: Double, end: Double, text: String) {
-            self.start = start
-            self.end = end
-            self.text = text
-        }
-    }
 
     public init(id: String, protocolName: String, language: String, model: String?, requestID: String, startedAt: Date = Date()) {
         self.id = id

@@ -183,39 +183,39 @@ struct RealtimeGatewayTests {
         }
     }
 
+    /// While one session holds the only slot (and the key's only session), a second client
+    /// connects: `check` gets what it saw and how long it took. The first session ends normally.
+    static func secondSessionWhileOneIsOpen(_ server: Running, check: (Conversation, Duration) throws -> Void) async throws {
+        let url = "\(server.base)/v1/audio/transcriptions/stream"
+        let opened = Locked(false)
+        async let first = Self.converse(url) { outbound in
+            opened.withLock { $0 = true }
+            try await Task.sleep(for: .seconds(2))
+            try await outbound.write(.text(#"{"type":"end"}"#))
+        }
+        #expect(await eventually(timeout: .seconds(10)) { opened.withLock { $0 } })
+        let started = ContinuousClock.now
+        let second = try await Self.converse(url)
+        try check(second, ContinuousClock.now - started)
+        #expect(try await first.closeCode == 1000)
+    }
+
     @Test func aSessionBeyondTheKeysLimitGets4429() async throws {
         try await Running.with(configure: { $0.sessionRouterOptions.sessionsPerKey = 1 }) { server in
-            let url = "\(server.base)/v1/audio/transcriptions/stream"
-            let opened = Locked(false)
-            async let first = Self.converse(url) { outbound in
-                opened.withLock { $0 = true }
-                try await Task.sleep(for: .seconds(2))
-                try await outbound.write(.text(#"{"type":"end"}"#))
+            try await Self.secondSessionWhileOneIsOpen(server) { limited, _ in
+                #expect(limited.first("error")?["code"] as? String == "rate_limit_exceeded")
+                #expect(limited.closeCode == 4429)
             }
-            #expect(await eventually(timeout: .seconds(10)) { opened.withLock { $0 } })
-            let limited = try await Self.converse(url)
-            #expect(limited.first("error")?["code"] as? String == "rate_limit_exceeded")
-            #expect(limited.closeCode == 4429)
-            #expect(try await first.closeCode == 1000)
         }
     }
 
     @Test func overCapacityGets4503() async throws {
         try await Running.with() { server in
-            let url = "\(server.base)/v1/audio/transcriptions/stream"
-            let opened = Locked(false)
-            async let first = Self.converse(url) { outbound in
-                opened.withLock { $0 = true }
-                try await Task.sleep(for: .seconds(2))
-                try await outbound.write(.text(#"{"type":"end"}"#))
+            try await Self.secondSessionWhileOneIsOpen(server) { refused, waited in
+                #expect(refused.first("error")?["code"] as? String == "no_capacity")
+                #expect(refused.closeCode == 4503)
+                #expect(waited < .seconds(2), "refused at once, not after waiting")
             }
-            #expect(await eventually(timeout: .seconds(10)) { opened.withLock { $0 } })
-            let started = ContinuousClock.now
-            let refused = try await Self.converse(url)
-            #expect(refused.first("error")?["code"] as? String == "no_capacity")
-            #expect(refused.closeCode == 4503)
-            #expect(ContinuousClock.now - started < .seconds(2), "refused at once, not after waiting")
-            #expect(try await first.closeCode == 1000)
         }
     }
 

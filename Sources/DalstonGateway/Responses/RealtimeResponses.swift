@@ -1,4 +1,5 @@
 import DalstonCore
+import DalstonRealtime
 import DalstonSessionRouter
 import Foundation
 import Hummingbird
@@ -102,7 +103,7 @@ struct RealtimeSessionResponse: ResponseEncodable {
     let session: RealtimeSessionSummaryResponse
     let speechDurationSeconds: Double
     let transcript: String
-    let segments: [RealtimeSessionRecord.RecordedSegment]
+    let segments: [SessionSegment]
     let error: String?
 
     init(_ record: RealtimeSessionRecord) {
