@@ -8,9 +8,9 @@ public struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `RequestIDMiddleware` before any handler runs.
     public var requestID: String = ""
-    /// The caller for per-client limits: a fingerprint of its API key (never the key), or
-    /// `anonymous` when the gateway runs without keys. Set by `AuthenticationMiddleware`.
-    public var clientKey: String = "anonymous"
+    /// The caller for per-client limits: a fingerprint of its API key (never the key); nil when
+    /// the gateway runs without keys. Set by `AuthenticationMiddleware`.
+    public var clientKey: String?
     /// Where a WebSocket route leaves its handler for the upgrade.
     public let webSocket = WebSocketHandlerReference<GatewayRequestContext>()
     /// The client's connection (a refused WebSocket upgrade records its answer against it).

@@ -18,7 +18,7 @@ import Tracing
 /// router so gateways can find it. Clients never reach it directly.
 public struct RealtimeWorker: Service {
     let configuration: RealtimeWorkerConfiguration
-    let pool: RecognizerPool
+    let makeRecognizer: @Sendable () throws -> any StreamingRecognizer
     let router: any SessionRouterStore
     let instruments: Instruments
     let metricsEndpoint: @Sendable () -> String?
@@ -26,15 +26,15 @@ public struct RealtimeWorker: Service {
     /// The port actually bound (differs from the configured one when that was 0).
     private let boundPort = BoundPort()
 
-    /// `makeRecognizer` is called `capacity` times at start-up (loading models takes a moment;
-    /// it is not done while a client waits).
+    /// `makeRecognizer` is called `capacity` times when the worker starts, on a thread of its own
+    /// (loading a model takes a moment of CPU; no client waits for it, and no task is blocked).
     public init(
-        configuration: RealtimeWorkerConfiguration, makeRecognizer: () throws -> any StreamingRecognizer, router: any SessionRouterStore,
-        instruments: Instruments = .disabled, metricsEndpoint: @escaping @Sendable () -> String? = { nil },
+        configuration: RealtimeWorkerConfiguration, makeRecognizer: @escaping @Sendable () throws -> any StreamingRecognizer,
+        router: any SessionRouterStore, instruments: Instruments = .disabled, metricsEndpoint: @escaping @Sendable () -> String? = { nil },
         logger: Logger = Logger(label: "dalston.realtime")
-    ) throws {
+    ) {
         self.configuration = configuration
-        self.pool = RecognizerPool(recognizers: try (0..<configuration.capacity).map { _ in try makeRecognizer() })
+        self.makeRecognizer = makeRecognizer
         self.router = router
         self.instruments = instruments
         self.metricsEndpoint = metricsEndpoint
@@ -51,10 +51,11 @@ public struct RealtimeWorker: Service {
     }
 
     public func run() async throws {
+        let pool = try await loadRecognizers()
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.get("/health") { _, _ in "ok" }
         router.ws("/session") { inbound, outbound, context in
-            await serve(inbound: inbound, outbound: outbound, query: Self.query(context.request))
+            await serve(inbound: inbound, outbound: outbound, query: Self.query(context.request), pool: pool)
         }
         let app = Application(
             router: router,
@@ -68,7 +69,7 @@ public struct RealtimeWorker: Service {
             logger: Logger(label: "dalston.realtime.server"))
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await app.run() }
-            group.addTask { await heartbeats() }
+            group.addTask { await heartbeats(pool: pool) }
         }
     }
 
@@ -80,7 +81,23 @@ public struct RealtimeWorker: Service {
 
     // MARK: Heartbeats
 
-    private func heartbeats() async {
+    /// One recogniser per slot, loaded on a thread of its own.
+    private func loadRecognizers() async throws -> RecognizerPool {
+        let capacity = configuration.capacity
+        let make = makeRecognizer
+        let loaded: Result<RecognizerPool, any Error> = await withCheckedContinuation { continuation in
+            Thread {
+                continuation.resume(returning: Result { RecognizerPool(recognizers: try (0..<capacity).map { _ in try make() }) })
+            }.start()
+        }
+        do {
+            return try loaded.get()
+        } catch {
+            throw ConfigurationError(description: "the realtime worker cannot load its recogniser: \(error)")
+        }
+    }
+
+    private func heartbeats(pool: RecognizerPool) async {
         var announced = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             if let endpoint {
@@ -109,7 +126,7 @@ public struct RealtimeWorker: Service {
 
     // MARK: Sessions
 
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String]) async {
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String], pool: RecognizerPool) async {
         let sessionID = query["session_id"].flatMap { $0.isEmpty ? nil : $0 } ?? SessionRouter.newSessionID()
         let requestID = query["request_id"] ?? ""
         await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)", "worker_id": "\(configuration.workerID)"]) {
@@ -136,12 +153,15 @@ public struct RealtimeWorker: Service {
                 span.attributes["dalston.request_id"] = requestID
                 span.attributes["dalston.worker_id"] = configuration.workerID
                 span.attributes["dalston.language"] = settings.language
-                await run(lane: lane, settings: settings, inbound: inbound, outbound: outbound, span: span)
+                await run(lane: lane, pool: pool, settings: settings, inbound: inbound, outbound: outbound, span: span)
             }
         }
     }
 
-    private func run(lane: RecognizerLane, settings: SessionSettings, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, span: any Span) async {
+    private func run(
+        lane: RecognizerLane, pool: RecognizerPool, settings: SessionSettings, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        span: any Span
+    ) async {
         let started = ContinuousClock.now
         let active = instruments.gauge(DalstonMetric.realtimeSessionsActive, [("worker_id", configuration.workerID)])
         active.record(pool.inUse)

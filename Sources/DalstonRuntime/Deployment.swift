@@ -146,14 +146,11 @@ public struct Deployment: Sendable {
     /// A realtime worker with `DALSTON_REALTIME_MAX_SESSIONS` PocketSphinx recognisers.
     public func realtimeWorker() throws(ConfigurationError) -> RealtimeWorker {
         let configuration = try RealtimeWorkerConfiguration.fromEnvironment(environment)
-        do {
-            return try RealtimeWorker(
-                configuration: configuration, makeRecognizer: { try TranscribeEngine.makeStreamingRecognizer(environment: environment) },
-                router: sessionRouterStore, instruments: metrics.instruments(for: "realtime"),
-                metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, logger: makeLogger("dalston.realtime"))
-        } catch {
-            throw ConfigurationError(description: "the realtime worker cannot start: \(error)")
-        }
+        guard TranscribeEngine.isAvailable else { throw ConfigurationError(description: "the realtime worker needs \(TranscribeEngine.unavailableReason)") }
+        return RealtimeWorker(
+            configuration: configuration, makeRecognizer: { [environment] in try TranscribeEngine.makeStreamingRecognizer(environment: environment) },
+            router: sessionRouterStore, instruments: metrics.instruments(for: "realtime"),
+            metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, logger: makeLogger("dalston.realtime"))
     }
 
     public func orchestrator() -> Orchestrator {

@@ -38,7 +38,8 @@ public struct SessionRouter: Sendable {
     }
 
     /// Reserves a slot for `sessionID`; a worker in `excluding` (one that just failed) is skipped.
-    public func allocate(sessionID: String, clientKey: String, excluding: Set<String> = []) async throws(SessionRouterUnavailable) -> AllocationOutcome {
+    /// `clientKey` nil: a caller without an identity (no API keys configured), not limited per key.
+    public func allocate(sessionID: String, clientKey: String?, excluding: Set<String> = []) async throws(SessionRouterUnavailable) -> AllocationOutcome {
         let started = ContinuousClock.now
         let span = startSpan("session_router.allocate")
         span.attributes["dalston.session_id"] = sessionID
@@ -46,7 +47,7 @@ public struct SessionRouter: Sendable {
         let outcome: AllocationOutcome
         do {
             outcome = try await store.allocate(
-                sessionID: sessionID, clientKey: clientKey, keyLimit: options.sessionsPerKey, excluding: excluding, now: Date(),
+                sessionID: sessionID, clientKey: clientKey ?? "anonymous", keyLimit: clientKey == nil ? 0 : options.sessionsPerKey, excluding: excluding, now: Date(),
                 staleAfter: options.staleAfter, lease: options.lease)
         } catch {
             span.recordError(error)

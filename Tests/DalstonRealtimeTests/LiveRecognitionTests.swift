@@ -8,7 +8,9 @@ import Testing
 
 /// The real recogniser on real speech, streamed in 100 ms frames as a client would send it, in
 /// each encoding and rate a client may use.
-@Suite("Live recognition with PocketSphinx", .enabled(if: TranscribeEngine.isAvailable && TestSpeech.shouldRun, "needs PocketSphinx and Festival"))
+/// Serialized and at a low priority: decoding is the heaviest CPU work of the suite, and the
+/// timing-sensitive tests running beside it must not starve.
+@Suite("Live recognition with PocketSphinx", .enabled(if: TranscribeEngine.isAvailable && TestSpeech.shouldRun, "needs PocketSphinx and Festival"), .serialized)
 struct LiveRecognitionTests {
     enum Variant: String, CaseIterable, CustomStringConvertible {
         case s16At16k, f32At24k, s16At44k, mulawAt8k, s16At8k
@@ -106,7 +108,7 @@ struct LiveRecognitionTests {
         settings.wordTimestamps = true
         let recognizer = try recognizer ?? UncheckedBox(try TranscribeEngine.makeStreamingRecognizer())
         let sessionSettings = settings
-        let transcript = await onThread {
+        let transcript = await onBackgroundThread {
             // The recogniser is used on this one thread only.
             let session = RealtimeSession(settings: sessionSettings, recognizer: recognizer.value)
             var events: [RealtimeEvent] = []

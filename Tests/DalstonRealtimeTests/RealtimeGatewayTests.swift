@@ -169,7 +169,10 @@ struct RealtimeGatewayTests {
             #expect(conversation.first("error")?["code"] as? String == "invalid_parameters")
             #expect((conversation.first("error")?["message"] as? String)?.contains("sample_rate") == true)
             #expect(conversation.closeCode == 4400)
-            let elevenLabs = try await Self.converse("\(server.base)/v1/speech-to-text/realtime?audio_format=mp3_22050")
+            let german = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream?language=de")
+        #expect(german.first("error")?["code"] as? String == "language_not_supported")
+        #expect(german.closeCode == 4400)
+        let elevenLabs = try await Self.converse("\(server.base)/v1/speech-to-text/realtime?audio_format=mp3_22050")
             #expect(elevenLabs.first("input_error", key: "message_type") != nil)
             #expect(elevenLabs.closeCode == 4400)
         }
@@ -185,8 +188,8 @@ struct RealtimeGatewayTests {
 
     /// While one session holds the only slot (and the key's only session), a second client
     /// connects: `check` gets what it saw and how long it took. The first session ends normally.
-    static func secondSessionWhileOneIsOpen(_ server: Running, check: (Conversation, Duration) throws -> Void) async throws {
-        let url = "\(server.base)/v1/audio/transcriptions/stream"
+    static func secondSessionWhileOneIsOpen(_ server: Running, query: String = "", check: (Conversation, Duration) throws -> Void) async throws {
+        let url = "\(server.base)/v1/audio/transcriptions/stream" + query
         let opened = Locked(false)
         async let first = Self.converse(url) { outbound in
             opened.withLock { $0 = true }
@@ -201,8 +204,8 @@ struct RealtimeGatewayTests {
     }
 
     @Test func aSessionBeyondTheKeysLimitGets4429() async throws {
-        try await Running.with(configure: { $0.sessionRouterOptions.sessionsPerKey = 1 }) { server in
-            try await Self.secondSessionWhileOneIsOpen(server) { limited, _ in
+        try await Running.with(["DALSTON_API_KEYS": "limited-key"], configure: { $0.sessionRouterOptions.sessionsPerKey = 1 }) { server in
+            try await Self.secondSessionWhileOneIsOpen(server, query: "?api_key=limited-key") { limited, _ in
                 #expect(limited.first("error")?["code"] as? String == "rate_limit_exceeded")
                 #expect(limited.closeCode == 4429)
             }

@@ -27,7 +27,7 @@ struct RealtimeProxy: Sendable {
     /// A worker that did not answer is skipped; after this many tries the client gets `no_capacity`.
     static let maximumAttempts = 3
 
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, requestID: String, clientKey: String) async {
+    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, requestID: String, clientKey: String?) async {
         let sessionID = SessionRouter.newSessionID()
         await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)"]) {
             instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(connections.opened(kind))
@@ -46,7 +46,7 @@ struct RealtimeProxy: Sendable {
     }
 
     private func run(
-        sessionID: String, requestID: String, clientKey: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request,
+        sessionID: String, requestID: String, clientKey: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request,
         span: any Span
     ) async {
         let query = Self.query(request)
@@ -56,6 +56,13 @@ struct RealtimeProxy: Sendable {
             (settings, dialect) = try kind.open(query: query, sessionID: sessionID)
         } catch {
             await refuse(outbound, RealtimeError(code: "invalid_parameters", message: error.description, recoverable: false), close: 4400, reason: "Invalid parameters")
+            return
+        }
+        // One recogniser today: US English (the batch engine refuses other languages too).
+        if settings.language != "auto" && !settings.language.lowercased().hasPrefix("en") {
+            await refuse(outbound, RealtimeError(
+                code: "language_not_supported", message: "language \(settings.language.prefix(16)) is not supported: the recogniser is US English (use en or auto)",
+                recoverable: false), close: 4400, reason: "Language not supported")
             return
         }
         logger.info("realtime_connection_accepted", metadata: [
