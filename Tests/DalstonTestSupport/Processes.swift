@@ -34,12 +34,15 @@ private func runProcessBlocking(_ executable: URL, arguments: [String], environm
     if let environment { process.environment = environment }
     let out = Pipe()
     let err = Pipe()
-    let stdin = Pipe()
+    // Only the pipes that are used, each read end closed as soon as it is read: file handles
+    // closed later, when deallocated on some other thread, race with other spawns (Foundation's
+    // "Bad file descriptor" from Process.run at high concurrency, swiftlang/swift#57827).
+    let stdin = input.map { _ in Pipe() }
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+    process.standardInput = stdin ?? FileHandle.nullDevice
     try process.run()
-    if let input {
+    if let input, let stdin {
         let writer = Thread {
             stdin.fileHandleForWriting.write(input)
             try? stdin.fileHandleForWriting.close()
@@ -48,9 +51,13 @@ private func runProcessBlocking(_ executable: URL, arguments: [String], environm
     }
     // Read both pipes concurrently so a chatty child cannot fill one and block.
     let errData = LockedData()
-    let errReader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    let errReader = Thread {
+        errData.set(err.fileHandleForReading.readDataToEndOfFile())
+        try? err.fileHandleForReading.close()
+    }
     errReader.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
+    try? out.fileHandleForReading.close()
     process.waitUntilExit()
     while !errData.isSet { usleep(1000) }
     return ProcessResult(
