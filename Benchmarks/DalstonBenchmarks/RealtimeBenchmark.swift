@@ -21,10 +21,10 @@ import Synchronization
 /// - real-time factor: one session sent as fast as the socket takes it, processing time over
 ///   audio time (below 1 is faster than real time).
 ///
-/// `BENCH_REALTIME_LEVELS` (default `1,2,4,6,8`) sets the concurrent sessions tried.
+/// `BENCH_REALTIME_LEVELS` (default `1,2,4,6,8,10`) sets the concurrent sessions tried.
 func runRealtimeBenchmark() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let levels = (ProcessInfo.processInfo.environment["BENCH_REALTIME_LEVELS"] ?? "1,2,4,6,8").split(separator: ",").compactMap { Int($0) }
+    let levels = (ProcessInfo.processInfo.environment["BENCH_REALTIME_LEVELS"] ?? "1,2,4,6,8,10").split(separator: ",").compactMap { Int($0) }
     let capacity = levels.max() ?? 1
     let port = try freeTCPPort()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-rt-\(UUID().uuidString)")

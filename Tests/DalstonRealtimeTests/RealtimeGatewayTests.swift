@@ -163,6 +163,32 @@ struct RealtimeGatewayTests {
         }
     }
 
+    /// A worker that is registered but cannot be reached (it died after its last heartbeat) is
+    /// tried first, being the least loaded: the session moves on to the live one, the dead one
+    /// is marked offline, and no record is left behind for the attempt.
+    @Test func anUnreachableWorkerIsSkippedAndMarkedOffline() async throws {
+        try await Running.with() { server in
+            let ghost = RealtimeWorkerInfo(workerID: "ghost", endpoint: "ws://127.0.0.1:\(try freeTCPPort())", capacity: 10)
+            try await server.deployment.sessionRouterStore.announce(ghost)
+            let conversation = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream") { try await $0.write(.text(#"{"type":"end"}"#)) }
+            #expect(conversation.types().last == "session.end")
+            #expect(conversation.closeCode == 1000)
+            let workers = try await server.deployment.sessionRouterStore.workers()
+            #expect(workers.first { $0.workerID == "ghost" }?.status == "offline")
+            let records = try await RealtimeSessionRecords(state: server.broker).list(limit: 10)
+            #expect(records.count == 1 && records.first?.status == "completed", "\(records.map { ($0.id, $0.status) })")
+        }
+        // When the unreachable one is the only worker: 4503, and no session recorded as active.
+        try await Running.with(worker: false) { server in
+            try await server.deployment.sessionRouterStore.announce(
+                RealtimeWorkerInfo(workerID: "ghost", endpoint: "ws://127.0.0.1:\(try freeTCPPort())", capacity: 10))
+            let refused = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream")
+            #expect(refused.first("error")?["code"] as? String == "no_capacity")
+            #expect(refused.closeCode == 4503)
+            #expect(try await RealtimeSessionRecords(state: server.broker).list(limit: 10).isEmpty)
+        }
+    }
+
     @Test func badParametersAreAnErrorThen4400() async throws {
         try await Running.with() { server in
             let conversation = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream?sample_rate=1000")

@@ -97,7 +97,9 @@ struct RealtimeProxy: Sendable {
                 await save(record)
                 let ending = await relay(to: allocation, settings: settings, dialect: dialect, requestID: requestID, inbound: inbound, outbound: outbound)
                 guard let ending else {
-                    // The worker could not be reached: give the slot back and try another.
+                    // The worker could not be reached: the session never began there. Give the
+                    // slot back, forget the record, and try another worker.
+                    try? await realtime.records.delete(sessionID)
                     await realtime.router.release(sessionID: sessionID, status: nil)
                     await realtime.router.markOffline(workerID: allocation.workerID, reason: "connection refused or timed out")
                     excluded.insert(allocation.workerID)
