@@ -85,10 +85,11 @@ public struct SessionRouter: Sendable {
         }
     }
 
-    /// Keeps the reservation alive while the connection lasts (every third of the lease).
+    /// Keeps the reservation alive while the connection lasts: renewed every quarter of the
+    /// lease, so three renewals in a row can be late (a stalled host) before it runs out.
     public func keepAlive(sessionID: String) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(options.lease / 3))
+            try? await Task.sleep(for: .seconds(options.lease / 4))
             guard !Task.isCancelled else { return }
             do {
                 try await store.renew(sessionID: sessionID, lease: options.lease)

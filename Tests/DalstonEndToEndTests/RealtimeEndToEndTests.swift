@@ -153,7 +153,9 @@ extension EndToEnd {
         }
 
         @Test func aGatewayKilledMidSessionHasItsReservationReconciledByAnother() async throws {
-            let deployment = try await RealtimeProcesses(workers: 1, gateways: 2, extra: ["DALSTON_REALTIME_SESSION_LEASE": "2"])
+            // A short lease, still long enough that the living gateway's renewals (every quarter
+            // of it) survive a busy CI machine.
+            let deployment = try await RealtimeProcesses(workers: 1, gateways: 2, extra: ["DALSTON_REALTIME_SESSION_LEASE": "4"])
             try await withTeardown({ await deployment.stop() }) {
                 let sessionID = Locked<String?>(nil)
                 let first = Task {
@@ -168,7 +170,7 @@ extension EndToEnd {
                 deployment.gateways[0].kill()
                 first.cancel()
                 let id = try #require(sessionID.get())
-                #expect(await eventually(timeout: .seconds(15)) { (try? await deployment.realtimeStatus(gateway: 1)["active_sessions"] as? Int) == 0 })
+                #expect(await eventually(timeout: .seconds(20)) { (try? await deployment.realtimeStatus(gateway: 1)["active_sessions"] as? Int) == 0 })
                 #expect(deployment.gateways[1].logLines().contains { $0["event"] as? String == "orphaned_session_released" && $0["session_id"] as? String == id })
                 let record = try await deployment.client(gateway: 1).request("GET", "v1/realtime/sessions/\(id)", headers: deployment.authorization)
                 let fields: [String: Any]? = record.json
