@@ -95,10 +95,7 @@ struct LiveClip: Sendable {
         let rate = 16_000
         let samples = [Float](repeating: 0, count: Int(leadingSilence * Double(rate))) + speech
             + [Float](repeating: 0, count: Int(trailingSilence * Double(rate)))
-        let bytes = WAVEncoder.int16Samples(samples).flatMap { value -> [UInt8] in
-            let bits = UInt16(bitPattern: value)
-            return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
-        }
+        let bytes = WAVEncoder.pcm16LittleEndian(samples)
         frames = stride(from: 0, to: bytes.count, by: 3200).map { Array(bytes[$0..<min(bytes.count, $0 + 3200)]) }
         firstSpeechFrame = Int(leadingSilence * 10)
         lastSpeechFrame = Int((leadingSilence + Double(speech.count) / Double(rate)) * 10)
@@ -116,8 +113,8 @@ struct LiveClip: Sendable {
     /// Streams the clip (at real-time pace, or as fast as the socket takes it) and times the answers.
     func stream(to url: String, paced: Bool) async throws -> Result {
         let clock = ContinuousClock()
-        let marks = Shared<(firstSpeech: ContinuousClock.Instant?, lastSpeech: ContinuousClock.Instant?, end: ContinuousClock.Instant?)>((nil, nil, nil))
-        let answers = Shared<(partial: ContinuousClock.Instant?, final: ContinuousClock.Instant?, ended: ContinuousClock.Instant?, text: String)>((nil, nil, nil, ""))
+        let marks = Locked<(firstSpeech: ContinuousClock.Instant?, lastSpeech: ContinuousClock.Instant?, end: ContinuousClock.Instant?)>((nil, nil, nil))
+        let answers = Locked<(partial: ContinuousClock.Instant?, final: ContinuousClock.Instant?, ended: ContinuousClock.Instant?, text: String)>((nil, nil, nil, ""))
         let start = clock.now
         try await WebSocketClient.connect(url: url, logger: Logger(label: "bench.realtime")) { inbound, outbound, _ in
             let sender = Task {
@@ -161,11 +158,4 @@ struct LiveClip: Sendable {
             endWait: seconds(sent.end, got.ended) ?? 99, total: seconds(start, got.ended) ?? 99,
             heardTheWords: got.text.contains("hello") && got.text.contains("system"))
     }
-}
-
-/// A value the client's sending and reading tasks both update.
-final class Shared<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
 }

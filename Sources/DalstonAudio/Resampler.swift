@@ -103,9 +103,18 @@ public enum WAVEncoder {
         bytes += Array("fmt ".utf8); append32(16); append16(1); append16(1)
         append32(UInt32(sampleRate)); append32(UInt32(sampleRate * 2)); append16(2); append16(16)
         bytes += Array("data".utf8); append32(UInt32(dataSize))
-        for sample in samples {
-            let clipped = max(-1, min(1, sample))
-            append16(UInt16(bitPattern: Int16((clipped * 32767).rounded())))
+        bytes += pcm16LittleEndian(samples)
+        return bytes
+    }
+
+    /// Raw 16-bit little-endian PCM, as a WAV body or a realtime client's `pcm_s16le` frames.
+    public static func pcm16LittleEndian(_ samples: [Float]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(samples.count * 2)
+        for sample in int16Samples(samples) {
+            let bits = UInt16(bitPattern: sample)
+            bytes.append(UInt8(bits & 0xFF))
+            bytes.append(UInt8(bits >> 8))
         }
         return bytes
     }

@@ -35,9 +35,6 @@ public final class RealtimeSession {
     private var segments: [SessionSegment] = []
     private var speechSeconds = 0.0
     public private(set) var ended = false
-    /// Finals and partials sent (for metrics).
-    public private(set) var finalCount = 0
-    public private(set) var partialCount = 0
 
     public init(settings: SessionSettings, recognizer: any StreamingRecognizer) {
         self.settings = settings
@@ -213,7 +210,6 @@ public final class RealtimeSession {
             current.sinceLastPartial = 0
             if let text = recognizer.partialHypothesis().map(Self.clean), !text.isEmpty, text != current.lastPartial {
                 current.lastPartial = text
-                partialCount += 1
                 events.append(.partial(TranscriptPiece(
                     text: text, start: Self.round(Double(current.start) / Self.rate), end: Self.round(Double(clock) / Self.rate))))
             }
@@ -247,7 +243,6 @@ public final class RealtimeSession {
             : nil
         segments.append(SessionSegment(start: start, end: end, text: text))
         speechSeconds += end - start
-        finalCount += 1
         events.append(.final(FinalTranscript(text: text, start: start, end: end, confidence: confidence, words: timed)))
         return events
     }

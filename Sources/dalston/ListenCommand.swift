@@ -47,10 +47,7 @@ struct ListenCommand: AsyncParsableCommand {
     func run() async throws {
         let rate = dialect == .openai ? 24_000 : 16_000
         let samples = try await Self.load(URL(fileURLWithPath: file), sampleRate: rate)
-        let pcm = samples.flatMap { sample -> [UInt8] in
-            let value = UInt16(bitPattern: Int16((max(-1, min(1, sample)) * 32767).rounded()))
-            return [UInt8(value & 0xFF), UInt8(value >> 8)]
-        }
+        let pcm = WAVEncoder.pcm16LittleEndian(samples)
         var configuration = WebSocketClientConfiguration()
         if let key = apiKey ?? ProcessInfo.processInfo.environment["DALSTON_API_KEY"], !key.isEmpty {
             configuration.additionalHeaders[.authorization] = "Bearer \(key)"

@@ -280,7 +280,7 @@ final class RealtimeProcesses: @unchecked Sendable {
             defer { sender.cancel() }
             for try await message in inbound.messages(maxSize: 1 << 22) {
                 guard case .text(let text) = message else { continue }
-                frames.mutate { $0.append(text) }
+                frames.withLock { $0.append(text) }
                 if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
                     if object["type"] as? String == "session.begin", let id = object["session_id"] as? String {
                         begin.set(id)
@@ -302,13 +302,4 @@ final class RealtimeProcesses: @unchecked Sendable {
         }
         return Outcome(frames: frames.get(), closeCode: code, sessionID: begin.get())
     }
-}
-
-/// A value shared between a test and the tasks it starts.
-final class Locked<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
-    func get() -> Value { value.withLock { $0 } }
-    func set(_ new: Value) { value.withLock { $0 = new } }
-    func mutate(_ body: (inout Value) -> Void) { value.withLock { body(&$0) } }
 }

@@ -35,9 +35,9 @@ struct LiveRecognitionTests {
 
         func encode(_ samples: [Float]) -> [UInt8] {
             switch encoding {
-            case .pcmS16LE: TestAudio.pcm(samples.map { Int16((max(-1, min(1, $0)) * 32767).rounded()) })
+            case .pcmS16LE: WAVEncoder.pcm16LittleEndian(samples)
             case .pcmF32LE: samples.flatMap { value in withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
-            case .mulaw: samples.map { Self.mulaw(Int16((max(-1, min(1, $0)) * 32767).rounded())) }
+            case .mulaw: WAVEncoder.int16Samples(samples).map(Self.mulaw)
             case .alaw: []
             }
         }

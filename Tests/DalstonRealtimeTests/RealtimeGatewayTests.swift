@@ -121,10 +121,7 @@ struct RealtimeGatewayTests {
         let audio = try WAVDecoder.decode(Array(try Data(contentsOf: wav)))
         let samples = [Float](repeating: 0, count: 8000) + Resampler().resample(audio.downmixed(), from: audio.sampleRate, to: 16_000)
             + [Float](repeating: 0, count: 16_000)
-        return samples.flatMap { sample -> [UInt8] in
-            let value = UInt16(bitPattern: Int16((max(-1, min(1, sample)) * 32767).rounded()))
-            return [UInt8(value & 0xFF), UInt8(value >> 8)]
-        }
+        return WAVEncoder.pcm16LittleEndian(samples)
     }
 
     static func sendInFrames(_ bytes: [UInt8], _ outbound: WebSocketOutboundWriter, frame: Int = 3200) async throws {
@@ -311,11 +308,4 @@ struct RealtimeGatewayTests {
             #expect(byHeader.closeCode == 1000)
         }
     }
-}
-
-/// A value shared between a test and the tasks it starts.
-final class Locked<Value: Sendable>: Sendable {
-    private let value: Mutex<Value>
-    init(_ value: Value) { self.value = Mutex(value) }
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -125,4 +126,13 @@ public func withTeardown<Result>(
     }
     await teardown()
     return result
+}
+
+/// A value shared between a test (or benchmark) and the tasks it starts.
+public final class Locked<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    public init(_ value: Value) { self.value = Mutex(value) }
+    public func get() -> Value { value.withLock { $0 } }
+    public func set(_ new: Value) { value.withLock { $0 = new } }
+    public func withLock<Result>(_ body: (inout Value) -> Result) -> Result { value.withLock { body(&$0) } }
 }

@@ -1,4 +1,5 @@
 import DalstonRealtime
+import HummingbirdWebSocket
 
 /// The WebSocket protocols the gateway speaks to clients, each at its own path.
 enum RealtimeProtocol: String, CaseIterable, Sendable {
@@ -21,6 +22,17 @@ enum RealtimeProtocol: String, CaseIterable, Sendable {
         case .elevenlabs: try ElevenLabsDialect.open(query: query, sessionID: sessionID)
         case .openai: try OpenAIDialect.open(query: query, sessionID: sessionID)
         }
+    }
+
+    /// Refuses a connection right after its handshake: an error in this dialect, then `code`.
+    ///
+    /// A refusal that soon after the 101 can reach the client in the same read; swift-websocket's
+    /// client (ours: `dalston listen`) then misses it now and again. A moment's pause keeps the
+    /// two apart; browsers and Python's websockets never needed it.
+    func refuse(_ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
+        try? await Task.sleep(for: .milliseconds(20))
+        try? await outbound.write(.text(errorFrame(error)))
+        try? await outbound.close(.unknown(code), reason: reason)
     }
 
     func errorFrame(_ error: RealtimeError) -> String {

@@ -144,13 +144,8 @@ struct RealtimeProxy: Sendable {
     /// An error in the client's dialect, then the close code that says why.
     private func refuse(_ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
         logger.warning("realtime_session_refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
-        // A refusal right after the handshake can reach the client in the same read as the 101;
-        // swift-websocket's client (ours: `dalston listen`) then misses it now and again. A
-        // moment's pause keeps the two apart; browsers and Python's websockets never needed it.
-        try? await Task.sleep(for: .milliseconds(20))
         instruments.counter(DalstonMetric.routerSessions, [("status", error.code == "no_capacity" ? "no_capacity" : "rejected")]).increment()
-        try? await outbound.write(.text(kind.errorFrame(error)))
-        try? await outbound.close(.unknown(code), reason: reason)
+        await kind.refuse(outbound, error, close: code, reason: reason)
     }
 
     // MARK: Relaying

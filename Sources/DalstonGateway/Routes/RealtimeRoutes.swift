@@ -29,10 +29,9 @@ extension Gateway {
         context: WebSocketRouterContext<GatewayRequestContext>
     ) async {
         guard let realtime else {
-            try? await Task.sleep(for: .milliseconds(20))  // apart from the 101: see RealtimeProxy.refuse
-            try? await outbound.write(.text(kind.errorFrame(RealtimeError(
-                code: "no_capacity", message: "this gateway has no session router configured", recoverable: false))))
-            try? await outbound.close(.unknown(4503), reason: "Service unavailable")
+            await kind.refuse(
+                outbound, RealtimeError(code: "no_capacity", message: "this gateway has no session router configured", recoverable: false),
+                close: 4503, reason: "Service unavailable")
             return
         }
         let proxy = RealtimeProxy(

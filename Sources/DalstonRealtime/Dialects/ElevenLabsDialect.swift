@@ -5,7 +5,6 @@ import Foundation
 /// the audio so far, transcripts as `partial_transcript` / `committed_transcript[_with_timestamps]`.
 public struct ElevenLabsDialect: RealtimeDialect {
     public let name = "elevenlabs"
-    public let closesAfterSessionEnd = true
     let modelID: String
     let audioFormat: String
     let commitStrategy: String

@@ -1,7 +1,6 @@
 /// Dalston's own protocol: worker events pass through unchanged.
 public struct NativeDialect: RealtimeDialect {
     public let name = "native"
-    public let closesAfterSessionEnd = true
 
     public init() {}
 

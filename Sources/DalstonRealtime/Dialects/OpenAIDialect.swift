@@ -5,7 +5,6 @@ import Foundation
 /// `conversation.item.input_audio_transcription.delta|completed` events, each with an `event_id`.
 public struct OpenAIDialect: RealtimeDialect {
     public let name = "openai"
-    public let closesAfterSessionEnd = false
     let model: String
     let sessionID: String
     var language: String
@@ -96,9 +95,9 @@ public struct OpenAIDialect: RealtimeDialect {
             }
             config["enable_vad"] = String(serverVAD)
         }
-        if let value = config["vad_threshold"].flatMap(Double.init) { vad.threshold = value }
-        if let value = config["prefix_padding_ms"].flatMap(Int.init) { vad.prefixPaddingMilliseconds = value }
-        if let value = config["min_silence_duration_ms"].flatMap(Int.init) { vad.minSilenceMilliseconds = value }
+        // What the session reports back; the worker checks the same values and answers an error.
+        var updated = vad
+        if (try? updated.update(from: config)) != nil { vad = updated }
         return DialectOutput(toWorker: config.isEmpty ? [] : [.control(.config(config))], toClient: [Self.event(reply, ["session": sessionObject()])])
     }
 

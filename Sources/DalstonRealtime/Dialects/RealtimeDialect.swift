@@ -28,8 +28,6 @@ public protocol RealtimeDialect: Sendable {
     /// An error the gateway itself raises (no capacity, limits, timeouts, a lost worker), also
     /// before the session could be opened.
     static func errorFrame(_ error: RealtimeError) -> String
-    /// Whether the client should see the worker's `session.end` before the close.
-    var closesAfterSessionEnd: Bool { get }
 }
 
 extension RealtimeDialect {
