@@ -47,7 +47,7 @@ struct RedisBrokerFaultTests {
             try await server.start()  // a fresh, empty server: the consumer group must be made again
 
             #expect(await eventually(timeout: .seconds(30)) { (try? await broker.enqueue(task(2))) != nil })
-            let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(5)))
+            let second = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(15)))
             #expect(second.envelope.taskID == "task_2")
             try await broker.acknowledge(second)
         }

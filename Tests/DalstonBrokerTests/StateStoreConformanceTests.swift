@@ -90,7 +90,7 @@ struct StateStoreConformanceTests {
     func anAcknowledgementEffectSettlesTheDeliveryOrStopsTheTransition(kind: BrokerKind) async throws {
         try await BrokerHarness.with(kind, configure: { $0.visibilityTimeout = .milliseconds(400) }) { broker in
             try await broker.enqueue(task(7))
-            let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(5)))
+            let first = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(15)))
             let outcome = EventEnvelope(type: "task_completed", jobID: first.envelope.jobID, taskID: first.envelope.taskID)
             let settle = StateTransition(.job(first.envelope.jobID), set: ["task.transcribe.report": "done"], effects: [.acknowledge(first), .publish(outcome)])
             #expect(try await broker.transition(settle).applied)
@@ -100,7 +100,7 @@ struct StateStoreConformanceTests {
             // A delivery that is no longer ours (redelivered after its lease ran out): nothing is
             // written, nothing published, and the new holder keeps it.
             try await broker.enqueue(task(8))
-            let stale = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(5)))
+            let stale = try #require(try await broker.receive(engine: "transcribe", consumer: "w1", waitUpTo: .seconds(15)))
             let redelivered = try #require(try await broker.receive(engine: "transcribe", consumer: "w2", waitUpTo: .seconds(10)))
             #expect(redelivered.deliveryCount == 2)
             let late = StateTransition(.job(stale.envelope.jobID), set: ["task.transcribe.report": "late"], effects: [.acknowledge(stale)])

@@ -73,7 +73,7 @@ struct TaskQueueConformanceTests {
             try await broker.enqueue(task(1))
             let lost = try #require(try await broker.receive(engine: "transcribe", consumer: "dies", waitUpTo: .seconds(10)))
             // The worker "dies": it never acknowledges.
-            let redelivered = try #require(try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(5)))
+            let redelivered = try #require(try await broker.receive(engine: "transcribe", consumer: "survivor", waitUpTo: .seconds(15)))
             #expect(redelivered.envelope.taskID == lost.envelope.taskID)
             #expect(redelivered.deliveryCount == 2)
             try await broker.acknowledge(redelivered)
@@ -113,7 +113,7 @@ struct TaskQueueConformanceTests {
         try await withTeardown({ await broker.shutdown() }) {
             try await broker.enqueue(task(1))
             for delivery in 1...2 {
-                let received = try #require(try await broker.receive(engine: "transcribe", consumer: "crash\(delivery)", waitUpTo: .seconds(3)))
+                let received = try #require(try await broker.receive(engine: "transcribe", consumer: "crash\(delivery)", waitUpTo: .seconds(15)))
                 #expect(received.deliveryCount == delivery)
             }
             #expect(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(1)) == nil)
@@ -137,7 +137,7 @@ struct TaskQueueConformanceTests {
             try await harness.enqueueRaw([0xFF, 0x00, 0x0A], "transcribe")
             try await broker.enqueue(task(1))
 
-            let received = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(3)))
+            let received = try #require(try await broker.receive(engine: "transcribe", consumer: "w", waitUpTo: .seconds(15)))
             #expect(received.envelope.taskID == "task_1")
             try await broker.acknowledge(received)
             let letters = try await broker.deadLetters(engine: "transcribe", limit: 10)
