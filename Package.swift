@@ -31,6 +31,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // OTLP/HTTP export only: the OTLPGRPC trait would add gRPC to every build.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        // The record database: SQLite embedded (its own copy of SQLite), PostgreSQL when distributed.
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Already in the graph (through swift-otel's OTLP/HTTP exporter): webhook deliveries.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Already in the graph (through swift-certificates): SHA-256 of API keys, HMAC of webhooks.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
     ],
     targets: [
         // The smallest shared vocabulary: timestamps, durations, environment values.
@@ -133,6 +140,48 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
+        // Durable records (jobs, sessions, API keys, audit log): the schema, its migrations and the
+        // tables, written once over a small SQL interface that both databases implement.
+        .target(
+            name: "DalstonRecords",
+            dependencies: [
+                "DalstonCore", "DalstonPipeline", "DalstonSessionRouter", "DalstonBroker", "DalstonMetrics",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "DalstonRecordsSQLite",
+            dependencies: [
+                "DalstonRecords",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "DalstonRecordsPostgres",
+            dependencies: [
+                "DalstonRecords", "DalstonCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Webhook delivery from the record database's outbox: signing, retries, the dispatcher service.
+        .target(
+            name: "DalstonWebhooks",
+            dependencies: [
+                "DalstonCore", "DalstonRecords", "DalstonMetrics",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The engine SDK: the Engine protocol and the runner that feeds it tasks.
         .target(
             name: "DalstonEngineSDK",
@@ -172,7 +221,7 @@ let package = Package(
             name: "DalstonGateway",
             dependencies: [
                 "DalstonCore", "DalstonPropagation", "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
-                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter",
+                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -191,6 +240,7 @@ let package = Package(
             dependencies: [
                 "DalstonCore", "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK",
                 "DalstonBroker", "DalstonPipeline", "DalstonMetrics", "DalstonObservability", "DalstonSessionRouter", "DalstonRealtimeWorker",
+                "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonWebhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -201,7 +251,7 @@ let package = Package(
             name: "dalston",
             dependencies: [
                 "DalstonRuntime", "DalstonLogging", "DalstonGateway", "DalstonEngines", "DalstonBroker",
-                "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore", "DalstonAudio",
+                "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore", "DalstonAudio", "DalstonRecords",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -272,6 +322,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "DalstonRecordsTests",
+            dependencies: ["DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonPipeline", "DalstonSessionRouter", "DalstonRealtime", "DalstonCore", "DalstonTestSupport"]
+        ),
+        .testTarget(
             name: "DalstonBrokerTests",
             dependencies: ["DalstonBroker", "DalstonRedis", "DalstonTestSupport"]
         ),
@@ -279,7 +333,7 @@ let package = Package(
             name: "DalstonGatewayTests",
             dependencies: [
                 "DalstonGateway", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
-                "DalstonObservability", "DalstonLogging",
+                "DalstonObservability", "DalstonLogging", "DalstonRecords", "DalstonRecordsSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -3,8 +3,8 @@
 #
 #   scripts/setup.sh run    what `make run` needs: PocketSphinx (the transcribe engine is built
 #                           only where its headers are installed) and its English model
-#   scripts/setup.sh test   also what the test suite drives: redis-server, Festival, Prometheus,
-#                           and the Python clients in a project-local virtual environment (.venv)
+#   scripts/setup.sh test   also what the test suite drives: redis-server, PostgreSQL, Festival,
+#                           Prometheus, and the Python clients in a project-local virtual environment (.venv)
 #
 # System packages come from apt-get when this shell may install them (root, or sudo without a
 # password); otherwise the script prints the exact command to run and exits 69 (EX_UNAVAILABLE).
@@ -44,6 +44,7 @@ need() { # need PACKAGE CHECK...
 }
 has_file() { [ -e "$1" ]; }
 has_command() { command -v "$1"; }
+has_match() { compgen -G "$1"; }
 
 need libpocketsphinx-dev has_file /usr/include/pocketsphinx/pocketsphinx.h
 need pocketsphinx-en-us has_file /usr/share/pocketsphinx/model/en-us/en-us
@@ -54,6 +55,8 @@ if [ "$purpose" = test ]; then
   need festival has_command text2wave
   need festvox-us-slt-hts has_file /usr/share/festival/voices/us/cmu_us_slt_arctic_hts
   need prometheus has_command promtool
+  # The record store's conformance suite starts PostgreSQL servers of its own (initdb, pg_ctl).
+  need postgresql has_match '/usr/lib/postgresql/*/bin/initdb'
   has_command prometheus >/dev/null || [[ " ${missing[*]-} " == *" prometheus "* ]] || missing+=(prometheus)
   # Debian's own Python needs python3-venv for `python3 -m venv`; other Pythons carry it.
   need python3-venv python3 -c 'import ensurepip, venv'
@@ -78,6 +81,10 @@ if ((${#missing[@]})); then
   # Debian's prometheus package starts a server of its own on :9090; the tests start their own.
   if [[ " ${missing[*]} " == *" prometheus "* ]]; then
     "${as_root[@]}" service prometheus stop >/dev/null 2>&1 || true
+  fi
+  # Likewise Debian's postgresql starts its own cluster on :5432; the tests start their own.
+  if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    "${as_root[@]}" service postgresql stop >/dev/null 2>&1 || true
   fi
 fi
 

@@ -4,6 +4,7 @@ import DalstonCore
 import DalstonMetrics
 import DalstonObservability
 import DalstonPipeline
+import DalstonRecords
 import DalstonPropagation
 import Foundation
 import HTTPTypes
@@ -34,20 +35,24 @@ public struct Gateway: Sendable {
     /// Live sessions: the session router and the session records (nil: realtime refused).
     let realtime: RealtimeGateway?
     let realtimeConnections = RealtimeConnectionCounts()
+    /// The record database: API keys (and, through `jobs`, the job history). nil: keys come
+    /// from `DALSTON_API_KEYS` only.
+    let records: RecordStore?
 
     public init(
         configuration: GatewayConfiguration, jobs: JobService, queues: any TaskQueue, workers: any WorkerRegistry, brokerKind: String,
         engineIDs: [String] = EngineKind.all, metrics: MetricsRuntime = .disabled,
-        logLevels: (LogLevelAdministration, token: String?)? = nil, realtime: RealtimeGateway? = nil,
+        logLevels: (LogLevelAdministration, token: String?)? = nil, realtime: RealtimeGateway? = nil, records: RecordStore? = nil,
         logger: Logger = Logger(label: "dalston.gateway")
     ) {
         self.configuration = configuration
+        self.records = records
         self.realtime = realtime
         self.logLevels = logLevels
         self.uploadSlots = UploadSlots(limit: configuration.maximumConcurrentUploads)
         self.metrics = metrics
         self.instruments = metrics.instruments(for: "gateway")
-        instruments.startAtZero(DalstonMetric.gatewayAuthFailures, [[("reason", "missing")], [("reason", "invalid")]])
+        instruments.startAtZero(DalstonMetric.gatewayAuthFailures, ["missing", "invalid", "revoked", "expired", "insufficient_scope"].map { [("reason", $0)] })
         instruments.startAtZero(DalstonMetric.gatewayJobsCreated, [[("api", "native")], [("api", "openai")], [("api", "elevenlabs")]])
         instruments.startAtZero(DalstonMetric.gatewayUploadBytes)
         instruments.gauge(DalstonMetric.gatewayUploadsInProgress).record(0)
@@ -66,8 +71,10 @@ public struct Gateway: Sendable {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware(metrics: instruments))
-        router.add(middleware: AuthenticationMiddleware(configuration: configuration, metrics: instruments))
+        router.add(middleware: AuthenticationMiddleware(configuration: configuration, records: records, metrics: instruments))
         addSystemRoutes(to: router)
+        addAuthRoutes(to: router)
+        addWebhookRoutes(to: router)
         logLevels?.0.addRoutes(to: router, token: logLevels?.token)
         addNativeRoutes(to: router)
         addOpenAIRoutes(to: router)

@@ -7,7 +7,8 @@ public struct GatewayConfiguration: Sendable {
     public enum SecurityMode: String, Sendable {
         /// No authentication: the embedded default for a local machine.
         case none
-        /// `Authorization: Bearer <key>` (or `xi-api-key: <key>`) must be one of `apiKeys`.
+        /// `Authorization: Bearer <key>` (or `xi-api-key: <key>`) must be one of `apiKeys` or a
+        /// valid key of the record database, with the scope the route needs.
         case apiKey = "api_key"
     }
 
@@ -43,6 +44,8 @@ public struct GatewayConfiguration: Sendable {
     public var realtimeMaximumFrameBytes = 1 << 20
     /// How long a session that lost its client waits for the worker's `session.end`.
     public var realtimeEndWait: Duration = .seconds(10)
+    /// Whether jobs may name their own `webhook_url` (`DALSTON_WEBHOOK_SECRET` is set to sign them).
+    public var perJobWebhooks = false
 
     public init() {}
 
@@ -53,8 +56,8 @@ public struct GatewayConfiguration: Sendable {
     /// Reads `DALSTON_HOST`, `DALSTON_PORT`, `DALSTON_SECURITY_MODE`, `DALSTON_API_KEYS`, the upload
     /// limits (`DALSTON_MAX_UPLOAD_MB`, `DALSTON_MAX_AUDIO_SECONDS`, `DALSTON_MAX_CONCURRENT_UPLOADS`)
     /// and the connection limits (`DALSTON_HTTP_IDLE_TIMEOUT`, `DALSTON_HTTP_BODY_TIMEOUT`,
-    /// `DALSTON_HTTP_MAX_CONNECTIONS`). Keys without a mode turn `api_key` on; `api_key` without keys is an
-    /// error (it would lock everyone out).
+    /// `DALSTON_HTTP_MAX_CONNECTIONS`). Keys without a mode turn `api_key` on; `api_key` alone takes
+    /// the keys of the record database.
     public static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
         if let host = environment["DALSTON_HOST"], !host.isEmpty { configuration.host = host }
@@ -79,6 +82,7 @@ public struct GatewayConfiguration: Sendable {
         } catch {
             throw Invalid(description: error.description)
         }
+        configuration.perJobWebhooks = !(environment["DALSTON_WEBHOOK_SECRET"] ?? "").isEmpty
         configuration.apiKeys = Set((environment["DALSTON_API_KEYS"] ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty })
         if let raw = environment["DALSTON_API_KEYS"], !raw.isEmpty, configuration.apiKeys.isEmpty {
             // " , " must not quietly turn authentication off.
@@ -92,9 +96,8 @@ public struct GatewayConfiguration: Sendable {
         } else if !configuration.apiKeys.isEmpty {
             configuration.securityMode = .apiKey
         }
-        if configuration.securityMode == .apiKey && configuration.apiKeys.isEmpty {
-            throw Invalid(description: "DALSTON_SECURITY_MODE=api_key needs DALSTON_API_KEYS (comma-separated keys)")
-        }
+        // `api_key` without DALSTON_API_KEYS is fine: the keys are then those of the record
+        // database (`dalston keys create`).
         return configuration
     }
 }

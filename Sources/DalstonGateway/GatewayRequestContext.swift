@@ -11,6 +11,8 @@ public struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
     /// The caller for per-client limits: a fingerprint of its API key (never the key); nil when
     /// the gateway runs without keys. Set by `AuthenticationMiddleware`.
     public var clientKey: String?
+    /// The checked API key's identity and scopes (nil when the gateway runs without keys).
+    public var caller: AuthenticatedCaller?
     /// Where a WebSocket route leaves its handler for the upgrade.
     public let webSocket = WebSocketHandlerReference<GatewayRequestContext>()
     /// The client's connection (a refused WebSocket upgrade records its answer against it).

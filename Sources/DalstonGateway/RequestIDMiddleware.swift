@@ -5,6 +5,7 @@ import DalstonLogging
 import DalstonMetrics
 import Foundation
 import HTTPTypes
+import DalstonRecords
 import Hummingbird
 import Logging
 
@@ -98,6 +99,15 @@ public struct RequestIDMiddleware: RouterMiddleware {
             apiError = APIError(
                 .serviceUnavailable, code: "service_unavailable",
                 message: "the job queue cannot be reached right now; retry in a few seconds (request_id \(requestID))", retryAfter: 5)
+        case let error as RecordStoreError:
+            logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
+            if case .conflict = error {
+                apiError = APIError(.conflict, code: "conflict", message: "the request conflicts with a stored record; retry it (request_id \(requestID))")
+            } else {
+                apiError = APIError(
+                    .serviceUnavailable, code: "database_unavailable",
+                    message: "the record database cannot be reached right now; retry in a few seconds (request_id \(requestID))", retryAfter: 5)
+            }
         case let error as ArtifactError:
             logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
             apiError = error.isOutOfSpace
@@ -110,66 +120,4 @@ public struct RequestIDMiddleware: RouterMiddleware {
         }
         return apiError.response(dialect: apiError.dialect ?? dialect)
     }
-}
-
-/// `Authorization: Bearer <key>` (or the ElevenLabs SDK's `xi-api-key`) against the configured keys.
-public struct AuthenticationMiddleware: RouterMiddleware {
-    public typealias Context = GatewayRequestContext
-    let configuration: GatewayConfiguration
-    let logger: Logger
-    let metrics: Instruments
-
-    public init(configuration: GatewayConfiguration, metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.gateway.auth")) {
-        self.configuration = configuration
-        self.metrics = metrics
-        self.logger = logger
-    }
-
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard configuration.securityMode == .apiKey, !Self.isPublic(request.uri.path) else {
-            return try await next(request, context)
-        }
-        var key: String?
-        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
-            key = String(authorization.dropFirst("bearer ".count)).trimmed
-        } else if let elevenLabsKey = request.headers[.elevenLabsAPIKey] {
-            key = elevenLabsKey.trimmed
-        } else if request.headers[.upgrade]?.lowercased() == "websocket" {
-            // Browsers cannot set headers on a WebSocket: the key may come in the query.
-            key = (request.uri.queryParameters.get("api_key") ?? request.uri.queryParameters.get("token"))?.trimmed
-        }
-        guard let key, Self.matchesAnyKey(key, configuration.apiKeys) else {
-            logger.warning("authentication_failed", metadata: ["reason": key == nil ? "no API key" : "unknown API key"])
-            metrics.counter(DalstonMetric.gatewayAuthFailures, [("reason", key == nil ? "missing" : "invalid")]).increment()
-            throw APIError.unauthorized
-        }
-        var context = context
-        context.clientKey = Self.fingerprint(key)
-        return try await next(request, context)
-    }
-
-    /// A stable name for a key in per-client counters: 64-bit FNV-1a of the key, so neither
-    /// Redis nor the logs ever hold the key itself.
-    static func fingerprint(_ key: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return "key_" + String(hash, radix: 16)
-    }
-
-    /// Probes and metrics are open; `/admin/` checks its own token (`DALSTON_ADMIN_TOKEN`), which
-    /// API keys do not replace.
-    static func isPublic(_ path: String) -> Bool {
-        path == "/health" || path == "/ready" || path == "/metrics" || path.hasPrefix("/admin/")
-    }
-
-    /// Compares against every key in constant time per key, so response timing does not reveal
-    /// how much of a guessed key was right.
-    static func matchesAnyKey(_ candidate: String, _ keys: Set<String>) -> Bool {
-        // Every key is compared, so the time does not tell which one came close either.
-        keys.reduce(false) { matched, key in ConstantTime.equals(candidate, key) || matched }
-    }
-
 }

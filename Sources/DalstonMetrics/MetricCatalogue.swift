@@ -139,6 +139,23 @@ public enum DalstonMetric {
     public static let realtimeCapacity = MetricDefinition(
         "dalston_realtime_worker_capacity", .gauge, labels: ["worker_id"], help: "Sessions a realtime worker can serve at once (DALSTON_REALTIME_MAX_SESSIONS).")
 
+    // MARK: Records, webhooks, retention
+    public static let databaseUp = MetricDefinition(
+        "dalston_database_up", .gauge, labels: ["database"], help: "1 when the record database (sqlite or postgres) answered its last probe, else 0.")
+    public static let databaseProbeDuration = MetricDefinition(
+        "dalston_database_probe_duration_seconds", .gauge, labels: ["database"], help: "How long the record database took to answer its last probe.")
+    public static let webhookDeliveries = MetricDefinition(
+        "dalston_webhook_deliveries_total", .counter, labels: ["event", "outcome"],
+        help: "Webhook delivery attempts, by event and outcome: success, retry (failed, will be retried), failed (given up).")
+    public static let webhookDeliveryDuration = MetricDefinition(
+        "dalston_webhook_delivery_duration_seconds", .histogram, labels: ["event"], help: "Time from sending a webhook to its receiver's answer.",
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+    public static let webhooksPending = MetricDefinition(
+        "dalston_webhook_deliveries_pending", .gauge, help: "Webhook deliveries waiting for their next attempt (sampled).")
+    public static let retentionPurged = MetricDefinition(
+        "dalston_retention_purged_total", .counter, labels: ["kind"],
+        help: "What the retention purge deleted: jobs (record and files), audio (of jobs kept without it), sessions.")
+
     // MARK: Process (Prometheus' standard names)
     public static let processCPU = MetricDefinition("process_cpu_seconds_total", .counter, help: "User and system CPU time spent, in seconds.")
     public static let processResidentMemory = MetricDefinition("process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.")
@@ -154,6 +171,7 @@ public enum DalstonMetric {
         queueDepth, queueInFlight, queueOldestAge, deadLetterDepth, redeliveries, brokerUp, sampleErrors,
         websocketConnections, routerWorkersRegistered, routerWorkersHealthy, routerSessionsActive, routerSessions, routerAllocationDuration,
         realtimeSessionDuration, realtimeAudioProcessed, realtimeTranscripts, realtimeSessionsActive, realtimeCapacity,
+        databaseUp, databaseProbeDuration, webhookDeliveries, webhookDeliveryDuration, webhooksPending, retentionPurged,
         processCPU, processResidentMemory, processVirtualMemory, processOpenFDs, processMaxFDs, processStartTime,
     ]
 

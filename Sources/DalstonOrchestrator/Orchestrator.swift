@@ -16,6 +16,9 @@ public struct OrchestratorOptions: Sendable {
     /// How often active jobs are checked against their records, which recovers from missed
     /// events, from the orchestrator's own restarts and from other orchestrators dying.
     public var sweepInterval: Duration = .seconds(3)
+    /// How old a job the record database holds as going must be before its missing live state
+    /// counts as lost (younger ones may be being created right now).
+    public var lostStateGrace: Duration = .seconds(60)
     /// How old an engine's deposited outcome must be before a sweep takes it as missed and
     /// applies it (the event normally arrives within milliseconds). Outcomes from before this
     /// orchestrator was listening are applied at once.
@@ -53,11 +56,11 @@ public actor Orchestrator {
     private var retryTimers: [String: Task<Void, Never>] = [:]
 
     public init(
-        state: any StateStore, events: any EventBus, artifacts: (any ArtifactStore)? = nil, options: OrchestratorOptions = OrchestratorOptions(),
-        metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.orchestrator")
+        state: any StateStore, events: any EventBus, artifacts: (any ArtifactStore)? = nil, history: (any JobHistory)? = nil,
+        options: OrchestratorOptions = OrchestratorOptions(), metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.orchestrator")
     ) {
         self.artifacts = artifacts
-        self.jobs = JobStore(state: state)
+        self.jobs = JobStore(state: state, history: history)
         self.events = events
         self.metrics = metrics
         metrics.startAtZero(DalstonMetric.jobsFinished, [JobStatus.completed, .failed, .cancelled].map { [("status", $0.rawValue)] })
@@ -169,8 +172,17 @@ public actor Orchestrator {
         }
     }
 
-    /// Brings every active job up to date with its record.
+    /// Brings every active job up to date with its record, and fails the jobs whose live state
+    /// was lost (see `JobStore.failJobsWithLostState`).
     public func sweep() async {
+        do {
+            for jobID in try await jobs.failJobsWithLostState(olderThan: options.lostStateGrace) {
+                metrics.counter(DalstonMetric.jobsFinished, [("status", JobStatus.failed.rawValue)]).increment()
+                logger.error("job_state_lost", metadata: ["job_id": "\(jobID)", "error": "\(JobStore.stateLostError)"])
+            }
+        } catch {
+            logger.warning("lost_state_check_failed", metadata: ["error": .error(error)])
+        }
         let active: [String]
         do {
             active = try await jobs.activeJobIDs()
@@ -179,7 +191,7 @@ public actor Orchestrator {
             return
         }
         for jobID in active {
-            guard let job = try? await jobs.job(jobID) else {
+            guard let job = try? await jobs.liveJob(jobID) else {
                 try? await jobs.forgetActive(jobID)
                 continue
             }
@@ -223,7 +235,7 @@ public actor Orchestrator {
     private func advanceOnce(jobID: String, known: JobRecord?, readySince: Date?) async {
         do {
             var record = known
-            if record == nil { record = try await jobs.job(jobID) }
+            if record == nil { record = try await jobs.liveJob(jobID) }
             guard let job = record else {
                 logger.warning("job_record_missing")
                 try await jobs.forgetActive(jobID)
@@ -408,7 +420,8 @@ public actor Orchestrator {
     /// Deletes a finished job's uploaded audio and intermediate files, keeping its transcript.
     /// Only the orchestrator that finished the job does this, once.
     private func removeWorkingFiles(_ job: JobRecord, keeping result: ArtifactReference?) {
-        guard let artifacts, !options.keepWorkingFiles else { return }
+        // `retention=0` asks for the audio to go once transcribed, whatever the deployment keeps.
+        guard let artifacts, !options.keepWorkingFiles || job.retentionDays == 0 else { return }
         let removed = artifacts.removeAll(ofJob: job.id, except: Set([result].compactMap { $0 }))
         logger.info("job_files_removed", metadata: ["files": .stringConvertible(removed), "kept": "\(result?.key ?? "")"])
     }
@@ -432,7 +445,7 @@ public actor Orchestrator {
 
     private func retryDue(jobID: String) async {
         retryTimers[jobID] = nil
-        guard let job = try? await jobs.job(jobID) else { return }
+        guard let job = try? await jobs.liveJob(jobID) else { return }
         await advanceWithoutEvent(job)
     }
 

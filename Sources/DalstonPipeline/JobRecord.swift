@@ -26,6 +26,9 @@ public struct JobRecord: Sendable, Equatable {
     public var result: ArtifactReference?
     public var processingTimeSeconds: Double?
     public var cancelRequested: Bool
+    public var webhookURL: String?
+    public var webhookMetadata: String?
+    public var retentionDays: Int?
     /// `traceparent`/`tracestate` of the request that created the job.
     public var traceContext: [String: String]
     /// Each task's state by stage; a stage not yet scheduled is absent.
@@ -73,6 +76,9 @@ public struct JobRecord: Sendable, Equatable {
         result = fields[JobField.result].flatMap(ArtifactReference.init(key:))
         processingTimeSeconds = fields[JobField.processingTimeSeconds].flatMap(Double.init)
         cancelRequested = fields[JobField.cancelRequested] == "true"
+        webhookURL = fields[JobField.webhookURL]
+        webhookMetadata = fields[JobField.webhookMetadata]
+        retentionDays = fields[JobField.retentionDays].flatMap(Int.init)
         for key in [JobField.traceparent, JobField.tracestate] {
             if let value = fields[key], !value.isEmpty { traceContext[key] = value }
         }
@@ -94,6 +100,9 @@ public struct JobRecord: Sendable, Equatable {
         if let audio { fields[JobField.audio] = audio.key }
         if let displayName { fields[JobField.displayName] = displayName }
         if let audioDurationSeconds { fields[JobField.audioDurationSeconds] = String(format: "%.3f", audioDurationSeconds) }
+        if let webhookURL { fields[JobField.webhookURL] = webhookURL }
+        if let webhookMetadata { fields[JobField.webhookMetadata] = webhookMetadata }
+        if let retentionDays { fields[JobField.retentionDays] = String(retentionDays) }
         fields.merge(traceContext) { _, new in new }
         return fields
     }

@@ -27,6 +27,12 @@ public struct JobSubmission: Sendable {
     public var displayName: String?
     /// Seconds of audio when the caller knows (from the file's header).
     public var audioDurationSeconds: Double?
+    /// Where to POST the job's end (see `JobField.webhookURL`).
+    public var webhookURL: String?
+    /// A JSON object echoed in the webhook.
+    public var webhookMetadata: String?
+    /// Days to keep the job once it ends (see `JobField.retentionDays`).
+    public var retentionDays: Int?
 
     public init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
@@ -139,8 +145,11 @@ public struct JobService: Sendable {
     public let artifacts: any ArtifactStore
     private let logger: Logger
 
-    public init(state: any StateStore, events: any EventBus, artifacts: any ArtifactStore, logger: Logger = Logger(label: "dalston.jobs")) {
-        self.store = JobStore(state: state)
+    public init(
+        state: any StateStore, events: any EventBus, artifacts: any ArtifactStore, history: (any JobHistory)? = nil,
+        logger: Logger = Logger(label: "dalston.jobs")
+    ) {
+        self.store = JobStore(state: state, history: history)
         self.events = events
         self.artifacts = artifacts
         self.logger = logger
@@ -189,6 +198,9 @@ public struct JobService: Sendable {
             filename: submission.filename)
         job.displayName = submission.displayName
         job.audioDurationSeconds = submission.audioDurationSeconds
+        job.webhookURL = submission.webhookURL
+        job.webhookMetadata = submission.webhookMetadata
+        job.retentionDays = submission.retentionDays
         do {
             if case .bytes(let bytes) = submission.audio {
                 try await withTracedSpan("gateway.store_audio") { span in
@@ -263,6 +275,13 @@ public struct JobService: Sendable {
     /// match, looking at no more than `scanLimit` entries per page (a page may then be short,
     /// with a cursor to go on from).
     public func list(_ query: JobListQuery, scanLimit: Int = 10_000) async throws -> JobPage {
+        if let history = store.history {
+            // The database filters and pages itself; one row more tells whether a page follows.
+            let records = try await history.list(query, limit: query.limit + 1).compactMap(JobRecord.init(fields:))
+            let page = records.prefix(query.limit)
+            let next = records.count > query.limit ? page.last.map { JobCursor(score: $0.createdAt.timeIntervalSince1970, jobID: $0.id) } : nil
+            return JobPage(jobs: page.map { view($0) }, next: next)
+        }
         var matched: [(JobRecord, IndexEntry)] = []
         var position = query.cursor
         var scanned = 0
@@ -274,7 +293,7 @@ public struct JobService: Sendable {
                 scanned += 1
                 if let since = query.since, entry.score < since.timeIntervalSince1970 { break scan }
                 position = JobCursor(score: entry.score, jobID: entry.member)
-                guard let record = try await store.job(entry.member) else { continue }
+                guard let record = try await store.liveJob(entry.member) else { continue }
                 if let status = query.status, record.status != status { continue }
                 matched.append((record, entry))
                 if matched.count > query.limit { break scan }

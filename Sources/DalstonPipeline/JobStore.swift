@@ -5,12 +5,21 @@ import Foundation
 /// Jobs and their tasks' states, typed, over a `StateStore`. Every change that matters for
 /// correctness is one conditional transition, so that any number of orchestrators (and gateways)
 /// can share a store: a task is enqueued exactly once, a job finishes exactly once.
+///
+/// With a `history` (the record database), a job is written there when it is created and when
+/// it ends (before the state store's transition, so a database that is down stops the step and
+/// the sweep retries it), and read from there once the state store no longer has it.
 public struct JobStore: Sendable {
     public let state: any StateStore
+    public let history: (any JobHistory)?
 
-    public init(state: any StateStore) {
+    public init(state: any StateStore, history: (any JobHistory)? = nil) {
         self.state = state
+        self.history = history
     }
+
+    /// Why a job that was running is failed when its live state is found gone.
+    public static let stateLostError = "the job's live state was lost while it ran (Redis was flushed, or restarted without persistence); submit the audio again"
 
     /// Statuses from which a task may be (re)scheduled.
     public enum Schedulable: Sendable {
@@ -21,7 +30,8 @@ public struct JobStore: Sendable {
     }
 
     /// Stores a new job, indexes it and announces it, in one atomic step.
-    public func create(_ job: JobRecord, announcing event: EventEnvelope) async throws(BrokerError) {
+    public func create(_ job: JobRecord, announcing event: EventEnvelope) async throws {
+        try await history?.save(job.fields)
         let score = job.createdAt.timeIntervalSince1970
         let result = try await state.transition(StateTransition(
             .job(job.id), when: [JobField.status: [""]], set: job.fields,
@@ -30,10 +40,17 @@ public struct JobStore: Sendable {
                 .addToIndex(PipelineIndex.activeJobs, member: job.id, score: score),
                 .publish(event),
             ]))
-        guard result.applied else { throw .invalidMessage("job \(job.id) already exists") }
+        guard result.applied else { throw BrokerError.invalidMessage("job \(job.id) already exists") }
     }
 
-    public func job(_ id: String) async throws(BrokerError) -> JobRecord? {
+    /// The live record, else the history's.
+    public func job(_ id: String) async throws -> JobRecord? {
+        if let live = JobRecord(fields: try await state.record(.job(id))) { return live }
+        return try await history?.fields(of: id).flatMap(JobRecord.init(fields:))
+    }
+
+    /// The live record only (what the orchestrator and engines work on).
+    public func liveJob(_ id: String) async throws(BrokerError) -> JobRecord? {
         JobRecord(fields: try await state.record(.job(id)))
     }
 
@@ -41,7 +58,7 @@ public struct JobStore: Sendable {
     public func recent(limit: Int, createdAtOrBefore before: Date? = nil) async throws(BrokerError) -> [JobRecord] {
         var jobs: [JobRecord] = []
         for id in try await state.indexMembers(PipelineIndex.jobs, limit: limit, maximumScore: before?.timeIntervalSince1970) {
-            if let job = try await job(id) { jobs.append(job) }
+            if let job = try await liveJob(id) { jobs.append(job) }
         }
         return jobs
     }
@@ -137,16 +154,48 @@ public struct JobStore: Sendable {
 
     /// Ends a job that is still going with `status`, drops it from the active index and
     /// announces it, once.
-    public func finish(_ job: JobRecord, as status: JobStatus, fields extra: [String: String], announcing event: EventEnvelope) async throws(BrokerError) -> Bool {
+    public func finish(_ job: JobRecord, as status: JobStatus, fields extra: [String: String], announcing event: EventEnvelope) async throws -> Bool {
         var fields = extra
         fields[JobField.status] = status.rawValue
         fields[JobField.completedAt] = Timestamp.now
         fields[JobField.updatedAt] = Timestamp.now
-        return try await state.transition(StateTransition(
+        if let history {
+            // The history first: if it cannot be written the job stays active, and the sweep
+            // finishes it once the database is back.
+            let live = try await state.record(.job(job.id))
+            guard let current = JobRecord(fields: live), !current.status.isFinal else { return false }
+            try await history.save(live.merging(fields) { _, new in new })
+        }
+        let finished = try await state.transition(StateTransition(
             .job(job.id),
             when: [JobField.status: [JobStatus.pending.rawValue, JobStatus.running.rawValue]],
             set: fields,
             effects: [.removeFromIndex(PipelineIndex.activeJobs, member: job.id), .publish(event)])).applied
+        if !finished, let history {
+            // Another orchestrator ended it differently meanwhile: the history keeps what happened.
+            let live = try await state.record(.job(job.id))
+            if !live.isEmpty { try await history.save(live) }
+        }
+        return finished
+    }
+
+    /// Fails the jobs the history holds as still going but that the state store no longer has
+    /// (created over `age` ago, so not one being created right now); returns their ids.
+    public func failJobsWithLostState(olderThan age: Duration, limit: Int = 100) async throws -> [String] {
+        guard let history else { return [] }
+        var failed: [String] = []
+        for var fields in try await history.unfinished(createdBefore: Date().addingTimeInterval(-age.seconds), limit: limit) {
+            guard let id = fields[JobField.id], try await state.record(.job(id)).isEmpty else { continue }
+            let now = Timestamp.now
+            fields[JobField.status] = JobStatus.failed.rawValue
+            fields[JobField.error] = Self.stateLostError
+            fields[JobField.errorType] = "state_lost"
+            fields[JobField.completedAt] = now
+            fields[JobField.updatedAt] = now
+            try await history.save(fields)
+            failed.append(id)
+        }
+        return failed
     }
 
     /// Notes a cancel request on a job that is still going and announces it; the orchestrator
@@ -160,26 +209,43 @@ public struct JobStore: Sendable {
     }
 
     /// Sets a job's display name; `false` when there is no such job.
-    public func rename(_ jobID: String, displayName: String) async throws(BrokerError) -> Bool {
-        try await state.transition(StateTransition(
-            .job(jobID), when: [JobField.status: Set(JobStatus.allCases.map(\.rawValue))],
-            set: [JobField.displayName: displayName, JobField.updatedAt: Timestamp.now])).applied
+    public func rename(_ jobID: String, displayName: String) async throws -> Bool {
+        let change = [JobField.displayName: displayName, JobField.updatedAt: Timestamp.now]
+        let renamed = try await state.transition(StateTransition(
+            .job(jobID), when: [JobField.status: Set(JobStatus.allCases.map(\.rawValue))], set: change)).applied
+        guard let history else { return renamed }
+        if renamed {
+            try await history.save(try await state.record(.job(jobID)))
+            return true
+        }
+        guard let stored = try await history.fields(of: jobID) else { return false }
+        try await history.save(stored.merging(change) { _, new in new })
+        return true
     }
 
     /// Removes a finished job from the listing and deletes its record; `false` when it is not
     /// (or no longer) final. A job still going must be cancelled first.
-    public func delete(_ jobID: String) async throws(BrokerError) -> Bool {
-        let finals = Set(JobStatus.allCases.filter(\.isFinal).map(\.rawValue))
-        let unlisted = try await state.transition(StateTransition(
-            .job(jobID), when: [JobField.status: finals], set: [JobField.deletedAt: Timestamp.now],
-            effects: [.removeFromIndex(PipelineIndex.jobs, member: jobID), .removeFromIndex(PipelineIndex.activeJobs, member: jobID)])).applied
-        guard unlisted else { return false }
-        try await state.deleteRecord(.job(jobID))
-        return true
+    public func delete(_ jobID: String) async throws -> Bool {
+        let isLive = !(try await state.record(.job(jobID))).isEmpty
+        if isLive {
+            let finals = Set(JobStatus.allCases.filter(\.isFinal).map(\.rawValue))
+            let unlisted = try await state.transition(StateTransition(
+                .job(jobID), when: [JobField.status: finals], set: [JobField.deletedAt: Timestamp.now],
+                effects: [.removeFromIndex(PipelineIndex.jobs, member: jobID), .removeFromIndex(PipelineIndex.activeJobs, member: jobID)])).applied
+            guard unlisted else { return false }
+            try await state.deleteRecord(.job(jobID))
+        }
+        guard let history else { return isLive }
+        if !isLive {
+            // Only in the history (the state store forgot it): deleted there if it is final.
+            guard let stored = try await history.fields(of: jobID).flatMap(JobRecord.init(fields:)), stored.status.isFinal else { return false }
+        }
+        return try await history.delete(jobID) || isLive
     }
 
     /// Removes a job whose creation failed part-way (nothing else refers to it yet).
     public func discard(_ jobID: String) async {
+        _ = try? await history?.delete(jobID)
         try? await state.deleteRecord(.job(jobID))
         try? await state.removeFromIndex(PipelineIndex.jobs, member: jobID)
         try? await state.removeFromIndex(PipelineIndex.activeJobs, member: jobID)

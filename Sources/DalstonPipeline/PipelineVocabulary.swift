@@ -100,6 +100,14 @@ public enum JobField {
     /// `true` once a cancel was asked for: the orchestrator (or its next sweep) carries it out,
     /// so a cancel accepted while no orchestrator runs is not lost.
     public static let cancelRequested = "cancel_requested"
+    /// Where to POST the job's end (`webhook_url` on submission), signed with
+    /// `DALSTON_WEBHOOK_SECRET`.
+    public static let webhookURL = "webhook_url"
+    /// The client's JSON object, echoed in the webhook's `data.webhook_metadata`.
+    public static let webhookMetadata = "webhook_metadata"
+    /// Days to keep the job once it ends (`retention`; `0`: delete the audio as soon as it is
+    /// transcribed and the job at the next purge). Absent: the deployment's default.
+    public static let retentionDays = "retention_days"
     /// W3C trace context of the request that created the job.
     public static let traceparent = "traceparent"
     public static let tracestate = "tracestate"

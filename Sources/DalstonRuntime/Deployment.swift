@@ -8,8 +8,10 @@ import DalstonMetrics
 import DalstonObservability
 import DalstonOrchestrator
 import DalstonPipeline
+import DalstonRecords
 import DalstonRealtimeWorker
 import DalstonSessionRouter
+import DalstonWebhooks
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -65,6 +67,14 @@ public struct Deployment: Sendable {
     /// process (shared by its gateway and realtime worker).
     public let sessionRouterStore: any SessionRouterStore
     public var sessionRouterOptions = SessionRouter.Options()
+    /// The record database (job history, API keys, audit log): opened by `run` for the gateway
+    /// and the orchestrator from `DATABASE_URL` (SQLite under the data directory when unset);
+    /// set it directly in tests. nil: jobs live in the state store only.
+    public var records: RecordStore?
+    /// How webhooks are delivered (where an orchestrator runs).
+    public var webhookOptions = WebhookDispatcherOptions()
+    /// How often expired jobs are purged (`DALSTON_PURGE_INTERVAL`, seconds).
+    public var purgeInterval: Duration = .seconds(3600)
 
     public init(
         environment: [String: String] = [:], broker: any Broker, artifacts: any ArtifactStore, engines: EngineRegistry = .builtIn,
@@ -104,6 +114,11 @@ public struct Deployment: Sendable {
             metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
         let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(21_600))
         deployment.orchestratorOptions.stallTimeout = stall == .zero ? nil : stall
+        deployment.webhookOptions = try WebhookDispatcherOptions.fromEnvironment(environment)
+        deployment.purgeInterval = try EnvironmentValue("DALSTON_PURGE_INTERVAL", in: environment).seconds(in: 1...86_400, default: deployment.purgeInterval)
+        _ = try RecordStoreConfiguration.fromEnvironment(environment)  // a bad DATABASE_URL stops start-up here, with the others
+        deployment.orchestratorOptions.lostStateGrace = try EnvironmentValue("DALSTON_JOB_LOST_STATE_GRACE", in: environment)
+            .seconds(in: 1...86_400, default: deployment.orchestratorOptions.lostStateGrace)
         deployment.serviceName = observability.service
         deployment.logLevels = LogLevelAdministration.process
         deployment.adminToken = environment["DALSTON_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -121,7 +136,7 @@ public struct Deployment: Sendable {
     // MARK: Components
 
     public func jobService() -> JobService {
-        JobService(state: broker, events: broker, artifacts: artifacts, logger: makeLogger("dalston.gateway"))
+        JobService(state: broker, events: broker, artifacts: artifacts, history: records?.jobs, logger: makeLogger("dalston.gateway"))
     }
 
     public func gateway() throws(ConfigurationError) -> Gateway {
@@ -134,7 +149,13 @@ public struct Deployment: Sendable {
         return Gateway(
             configuration: configuration, jobs: jobService(), queues: broker, workers: broker, brokerKind: brokerKind,
             engineIDs: engines.engineIDs, metrics: metrics, logLevels: logLevels.map { ($0, token: adminToken) },
-            realtime: RealtimeGateway(router: sessionRouter(), records: RealtimeSessionRecords(state: broker)), logger: makeLogger("dalston.gateway"))
+            realtime: RealtimeGateway(router: sessionRouter(), records: sessionArchive), records: records,
+            logger: makeLogger("dalston.gateway"))
+    }
+
+    /// Realtime sessions' records: the record database's, else the state store's.
+    public var sessionArchive: any RealtimeSessionArchive {
+        records?.sessions ?? RealtimeSessionRecords(state: broker)
     }
 
     public func sessionRouter() -> SessionRouter {
@@ -155,7 +176,8 @@ public struct Deployment: Sendable {
 
     public func orchestrator() -> Orchestrator {
         Orchestrator(
-            state: broker, events: broker, artifacts: artifacts, options: orchestratorOptions, metrics: metrics.instruments(for: "orchestrator"),
+            state: broker, events: broker, artifacts: artifacts, history: records?.jobs, options: orchestratorOptions,
+            metrics: metrics.instruments(for: "orchestrator"),
             logger: makeLogger("dalston.orchestrator"))
     }
 
@@ -184,10 +206,22 @@ public struct Deployment: Sendable {
                 let removed = artifacts.removeAbandonedWrites(olderThan: .seconds(3600))
                 if removed > 0 { makeLogger("dalston.gateway").notice("abandoned_uploads_removed", metadata: ["files": .stringConvertible(removed)]) }
                 services.append(try gateway().makeApplication())
-                services.append(SessionRouterHealthService(router: sessionRouter(), records: RealtimeSessionRecords(state: broker)))
+                services.append(SessionRouterHealthService(router: sessionRouter(), records: sessionArchive))
             case .orchestrator: services.append(OrchestratorService(orchestrator: orchestrator()))
             case .engine(let id): services.append(EngineService(runner: try engineRunner(id)))
             case .realtimeWorker: services.append(try realtimeWorker())
+            }
+        }
+        if let records, roles.contains(where: { $0 == .gateway || $0 == .orchestrator }) {
+            metrics.exposition?.add(RecordStoreMetricsSampler(records: records, instruments: metrics.instruments(for: serviceName)))
+            if roles.contains(.orchestrator) {
+                // Beside the pipeline, never in its way: deliveries and purges only read and
+                // write the record database.
+                services.append(WebhookDispatcher(
+                    records: records, options: webhookOptions, instruments: metrics.instruments(for: "orchestrator"), logger: makeLogger("dalston.webhooks")))
+                services.append(RetentionPurge(
+                    records: records, state: broker, artifacts: artifacts, interval: purgeInterval, instruments: metrics.instruments(for: "orchestrator"),
+                    logger: makeLogger("dalston.retention")))
             }
         }
         if roles.contains(.orchestrator) {
@@ -212,7 +246,20 @@ public struct Deployment: Sendable {
     /// Runs `roles` until SIGTERM/SIGINT (or the calling task is cancelled), then shuts down in
     /// reverse order: the components, then the broker's connections, then the span exporter.
     public func run(_ roles: [Role], logger: Logger = Logger(label: "dalston.lifecycle")) async throws {
-        try await serviceGroup(try services(roles), signals: [.sigterm, .sigint], logger: logger).run()
+        let deployment = try await openingRecords(for: roles)
+        try await deployment.serviceGroup(try deployment.services(roles), signals: [.sigterm, .sigint], logger: logger).run()
+    }
+
+    /// This deployment with its record database open (and migrated) when `roles` use one: the
+    /// gateway and the orchestrator do, engines and realtime workers do not.
+    public func openingRecords(for roles: [Role]) async throws(ConfigurationError) -> Deployment {
+        guard records == nil, roles.contains(where: { $0 == .gateway || $0 == .orchestrator }) else { return self }
+        var deployment = self
+        let configuration = try RecordStoreConfiguration.fromEnvironment(environment)
+        let store = try await RecordStoreFactory.open(configuration, logger: makeLogger("dalston.records"))
+        makeLogger("dalston.records").info("database_opened", metadata: ["database": "\(store.location)"])
+        deployment.records = store
+        return deployment
     }
 
     /// Starts `roles` in the background (tests, benchmarks, `transcribe --embedded`).
@@ -222,7 +269,8 @@ public struct Deployment: Sendable {
 
     func serviceGroup(_ services: [any Service], signals: [UnixSignal], logger: Logger) -> ServiceGroup {
         // ServiceGroup stops services in reverse order of this list.
-        let all = (tracing.map { [$0] } ?? []) + [BrokerShutdownService(broker: broker)] + services
+        let all = (tracing.map { [$0] } ?? []) + [BrokerShutdownService(broker: broker)]
+            + (records.map { [RecordStoreShutdownService(records: $0)] } ?? []) + services
         return ServiceGroup(configuration: .init(
             services: all.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
             gracefulShutdownSignals: signals, logger: logger))

@@ -1,6 +1,7 @@
 import DalstonBroker
 import DalstonEngineSDK
 import DalstonOrchestrator
+import DalstonRecords
 import ServiceLifecycle
 
 /// The orchestrator as a lifecycle service: stops on graceful shutdown.
@@ -29,5 +30,15 @@ struct BrokerShutdownService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await broker.shutdown()
+    }
+}
+
+/// Closes the record database after the services that use it have stopped.
+struct RecordStoreShutdownService: Service {
+    let records: RecordStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await records.close()
     }
 }

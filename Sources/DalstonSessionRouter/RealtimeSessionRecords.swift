@@ -52,9 +52,20 @@ public struct RealtimeSessionRecord: Sendable, Equatable, Codable {
     }
 }
 
+/// Where realtime sessions are kept once they start: the record database, or the state store
+/// when a process has none.
+public protocol RealtimeSessionArchive: Sendable {
+    /// Inserts or replaces the session's record.
+    func save(_ record: RealtimeSessionRecord) async throws
+    func record(_ id: String) async throws -> RealtimeSessionRecord?
+    /// Newest first; `before` (a start time in seconds since 1970, exclusive) pages further back.
+    func list(limit: Int, before: Double?, status: String?) async throws -> [RealtimeSessionRecord]
+    func delete(_ id: String) async throws
+}
+
 /// Realtime sessions kept in the state store: one record per session and an index by start
 /// time (newest first), so they outlive the connection and the worker.
-public struct RealtimeSessionRecords: Sendable {
+public struct RealtimeSessionRecords: RealtimeSessionArchive {
     let state: any StateStore
     static let index = "realtime_sessions"
     static let namespace = "realtime_session"

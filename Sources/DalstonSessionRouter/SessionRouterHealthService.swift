@@ -6,9 +6,9 @@ import ServiceLifecycle
 /// silent workers offline, and samples the router's gauges.
 public struct SessionRouterHealthService: Service {
     let router: SessionRouter
-    let records: RealtimeSessionRecords?
+    let records: (any RealtimeSessionArchive)?
 
-    public init(router: SessionRouter, records: RealtimeSessionRecords? = nil) {
+    public init(router: SessionRouter, records: (any RealtimeSessionArchive)? = nil) {
         self.router = router
         self.records = records
     }
@@ -38,7 +38,7 @@ extension SessionRouterHealthService {
                 record.endedAt = Date()
                 try await records.save(record)
             } catch {
-                router.logger.warning("session_record_update_failed", metadata: ["session_id": "\(sessionID)", "error": "\(error.description)"])
+                router.logger.warning("session_record_update_failed", metadata: ["session_id": "\(sessionID)", "error": "\(error)"])
             }
         }
     }

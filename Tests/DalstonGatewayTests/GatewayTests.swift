@@ -3,6 +3,7 @@ import DalstonBroker
 import DalstonGateway
 import DalstonMetrics
 import DalstonPipeline
+import DalstonRecords
 import DalstonTestSupport
 import Foundation
 import HTTPTypes
@@ -19,7 +20,10 @@ struct GatewayFixture {
     let broker: InMemoryBroker
     let artifactsRoot: URL
 
-    init(metrics: MetricsRuntime = .disabled, artifactsRoot: URL? = nil, configure: (inout GatewayConfiguration) -> Void = { _ in }) {
+    init(
+        metrics: MetricsRuntime = .disabled, artifactsRoot: URL? = nil, records: RecordStore? = nil,
+        configure: (inout GatewayConfiguration) -> Void = { _ in }
+    ) {
         var configuration = GatewayConfiguration()
         configuration.port = (try? freeTCPPort()) ?? 0
         configure(&configuration)
@@ -27,8 +31,8 @@ struct GatewayFixture {
         self.artifactsRoot = artifactsRoot ?? FileManager.default.temporaryDirectory.appendingPathComponent("dalston-gw-\(UUID().uuidString)")
         let artifacts = FileArtifactStore(root: self.artifactsRoot)
         gateway = Gateway(
-            configuration: configuration, jobs: JobService(state: broker, events: broker, artifacts: artifacts), queues: broker, workers: broker,
-            brokerKind: "in-memory", metrics: metrics)
+            configuration: configuration, jobs: JobService(state: broker, events: broker, artifacts: artifacts, history: records?.jobs),
+            queues: broker, workers: broker, brokerKind: "in-memory", metrics: metrics, records: records)
     }
 
     /// Through the router, without sockets (`live`: over real HTTP on a loopback port).
@@ -244,7 +248,9 @@ struct GatewayTests {
         #expect(keyed.securityMode == .apiKey && keyed.apiKeys == ["a", "b"] && keyed.port == 9000 && keyed.maximumUploadBytes == 5 * 1024 * 1024)
         #expect(try GatewayConfiguration.fromEnvironment([:]).securityMode == .none)
         #expect(try GatewayConfiguration.fromEnvironment(["DALSTON_API_KEYS": "a", "DALSTON_SECURITY_MODE": "none"]).securityMode == .none)
-        #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "api_key"]) }
+        // api_key alone: the keys are those of the record database (`dalston keys create`).
+        let databaseKeys = try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "api_key"])
+        #expect(databaseKeys.securityMode == .apiKey && databaseKeys.apiKeys.isEmpty)
         #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_PORT": "http"]) }
         #expect(throws: GatewayConfiguration.Invalid.self) { try GatewayConfiguration.fromEnvironment(["DALSTON_SECURITY_MODE": "oauth"]) }
         // Separators without a key must not quietly turn authentication off.

@@ -4,9 +4,9 @@ import DalstonSessionRouter
 /// are recorded.
 public struct RealtimeGateway: Sendable {
     public let router: SessionRouter
-    public let records: RealtimeSessionRecords
+    public let records: any RealtimeSessionArchive
 
-    public init(router: SessionRouter, records: RealtimeSessionRecords) {
+    public init(router: SessionRouter, records: any RealtimeSessionArchive) {
         self.router = router
         self.records = records
     }

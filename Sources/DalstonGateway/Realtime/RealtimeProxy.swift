@@ -137,7 +137,7 @@ struct RealtimeProxy: Sendable {
         do {
             try await realtime.records.save(record)
         } catch {
-            logger.error("realtime_session_record_failed", metadata: ["error": "\(error.description)"])
+            logger.error("realtime_session_record_failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -126,4 +126,6 @@ struct ReadyResponse: ResponseEncodable {
     let status: String
     let broker: String
     let storage: String
+    /// `ok` or `unavailable`; absent without a record database.
+    let database: String?
 }

@@ -32,14 +32,27 @@ struct StatusResponse: ResponseEncodable {
         }
     }
 
+    /// The record database: which, whether it answers, how fast (the reason goes to the log).
+    struct Database: Encodable {
+        let kind: String
+        let reachable: Bool
+        let latencySeconds: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, reachable
+            case latencySeconds = "latency_seconds"
+        }
+    }
+
     let status: String
     let broker: String
+    let database: Database?
     let queues: [String: Queue]
     let workersAlive: [String: Int]
     let workers: [Worker]
 
     enum CodingKeys: String, CodingKey {
-        case status, broker, queues, workers
+        case status, broker, database, queues, workers
         case workersAlive = "workers_alive"
     }
 }

@@ -51,7 +51,9 @@ extension Gateway {
     private func elevenLabsDelete(_ context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         switch try await jobs.delete(id) {
-        case .deleted: return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        case .deleted:
+            try await audit(context, "job.deleted", id)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
         case .notFound: throw APIError.notFound("no transcript \(id.prefix(64))")
         case .notFinished(let status): throw APIError(.conflict, code: "job_not_finished", message: "transcript \(id) is still \(status.rawValue)")
         }

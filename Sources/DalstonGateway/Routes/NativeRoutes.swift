@@ -61,7 +61,34 @@ extension Gateway {
             audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename, language: language ?? model.languages[0],
             modelID: model.id, timestampsGranularity: granularity, requestID: context.requestID)
         submission.displayName = try Self.displayName(upload["display_name"])
+        try applyRecordOptions(upload, to: &submission)
         return submission
+    }
+
+    /// `webhook_url`, `webhook_metadata` and `retention`: what the record database keeps for
+    /// the job. Without one they are refused rather than ignored.
+    private func applyRecordOptions(_ upload: ReceivedUpload, to submission: inout JobSubmission) throws {
+        if let url = upload["webhook_url"]?.trimmed, !url.isEmpty {
+            guard records != nil else { throw APIError.unsupported("webhook_url", "per-job webhooks need the record database, which this gateway runs without") }
+            guard configuration.perJobWebhooks else {
+                throw APIError.unsupported(
+                    "webhook_url", "per-job webhook_url needs DALSTON_WEBHOOK_SECRET on the server to sign with; or register an endpoint with POST /v1/webhooks")
+            }
+            submission.webhookURL = try Self.webhookURL(url)
+        }
+        if let metadata = upload["webhook_metadata"]?.trimmed, !metadata.isEmpty {
+            guard metadata.utf8.count <= 16 * 1024, (try? JSONSerialization.jsonObject(with: Data(metadata.utf8))) is [String: Any] else {
+                throw APIError.badRequest("webhook_metadata must be a JSON object of at most 16 KB", param: "webhook_metadata")
+            }
+            submission.webhookMetadata = metadata
+        }
+        if let text = upload["retention"]?.trimmed, !text.isEmpty {
+            guard records != nil else { throw APIError.unsupported("retention", "per-job retention needs the record database, which this gateway runs without") }
+            guard let days = Int(text), (0...36_500).contains(days) else {
+                throw APIError.badRequest("retention must be whole days from 0 (delete the audio once transcribed) to 36500", param: "retention")
+            }
+            submission.retentionDays = days
+        }
     }
 
     static func displayName(_ text: String?) throws -> String? {
@@ -119,13 +146,16 @@ extension Gateway {
             throw APIError.badRequest("display_name must be a non-empty string", param: "display_name")
         }
         guard let job = try await jobs.rename(id, displayName: displayName) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        try await audit(context, "job.renamed", id, detail: displayName)
         return JobResponse(job)
     }
 
     private func deleteTranscription(_ context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         switch try await jobs.delete(id) {
-        case .deleted: return Response(status: .noContent)
+        case .deleted:
+            try await audit(context, "job.deleted", id)
+            return Response(status: .noContent)
         case .notFound: throw APIError.notFound("no transcription job \(id.prefix(64))")
         case .notFinished(let status):
             throw APIError(.conflict, code: "job_not_finished", message: "job \(id) is \(status.rawValue); cancel it (POST /v1/audio/transcriptions/\(id)/cancel) before deleting it")

@@ -15,7 +15,7 @@ extension Gateway {
         // are counted as WebSocket connections.
         router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: AuthenticationMiddleware(configuration: configuration))
+        router.add(middleware: AuthenticationMiddleware(configuration: configuration, records: records))
         for kind in RealtimeProtocol.allCases {
             router.ws(RouterPath(kind.path)) { inbound, outbound, context in
                 await self.serveRealtime(kind, inbound: inbound, outbound: outbound, context: context)

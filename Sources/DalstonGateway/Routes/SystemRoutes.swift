@@ -46,10 +46,16 @@ extension Gateway {
             storage = error.isOutOfSpace ? "full" : "unavailable"
             logger.warning("readiness_check_failed", metadata: ["component": "storage", "error": .error(error)])
         }
-        let ready = broker == "ok" && storage == "ok"
+        var database: String?
+        if let records {
+            let health = await records.health()
+            database = health.reachable ? "ok" : "unavailable"
+            if let error = health.error { logger.warning("readiness_check_failed", metadata: ["component": "database", "error": "\(error)"]) }
+        }
+        let ready = broker == "ok" && storage == "ok" && (database ?? "ok") == "ok"
         return EditedResponse(
             status: ready ? .ok : .serviceUnavailable, headers: ready ? [:] : [.retryAfter: "5"],
-            response: ReadyResponse(status: ready ? "ready" : "not_ready", broker: broker, storage: storage))
+            response: ReadyResponse(status: ready ? "ready" : "not_ready", broker: broker, storage: storage, database: database))
     }
 
     private func status() async throws -> StatusResponse {
@@ -61,8 +67,13 @@ extension Gateway {
         let live = try await workers.liveWorkers()
         var alive: [String: Int] = Dictionary(uniqueKeysWithValues: engineIDs.map { ($0, 0) })
         for worker in live { alive[worker.engineID, default: 0] += 1 }
+        var database: StatusResponse.Database?
+        if let records {
+            let health = await records.health()
+            database = .init(kind: health.kind, reachable: health.reachable, latencySeconds: health.latencySeconds)
+        }
         return StatusResponse(
-            status: "ok", broker: brokerKind, queues: queueStats, workersAlive: alive,
+            status: database?.reachable == false ? "degraded" : "ok", broker: brokerKind, database: database, queues: queueStats, workersAlive: alive,
             workers: live.map {
                 .init(workerID: $0.workerID, engineID: $0.engineID, status: $0.status, lastSeen: Timestamp.string($0.lastSeen), metricsEndpoint: $0.metricsEndpoint)
             })

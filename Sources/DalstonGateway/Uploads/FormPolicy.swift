@@ -38,11 +38,10 @@ struct FormPolicy: Sendable {
     static let noDiarization = "speaker diarization is not available on this deployment (no diarization engine is installed)"
     static let noPII = "PII detection and redaction are not available on this deployment"
     static let noURLInput = "fetching audio from a URL is not supported; upload the audio as the file field"
-    static let noWebhookURL = "per-job webhooks are not available yet; poll GET /v1/audio/transcriptions/{id}"
 
     /// Dalston's native `POST /v1/audio/transcriptions`.
     static let native = FormPolicy(
-        honoured: ["language", "model", "model_id", "timestamps_granularity", "display_name"],
+        honoured: ["language", "model", "model_id", "timestamps_granularity", "display_name", "webhook_url", "webhook_metadata", "retention"],
         checks: [
             "speaker_detection": onlyOff(noDiarization), "num_speakers": never(noDiarization), "min_speakers": never(noDiarization),
             "max_speakers": never(noDiarization), "model_diarize": never(noDiarization), "diarization_threshold": never(noDiarization),
@@ -52,8 +51,7 @@ struct FormPolicy: Sendable {
             "keyterms": never("key-term hints are not supported by the PocketSphinx recogniser"),
             "prompt": never("prompts are not supported by the PocketSphinx recogniser"),
             "temperature": oneOf(["0", "0.0"], "the recogniser is deterministic; temperature must be 0"),
-            "audio_url": never(noURLInput), "webhook_url": never(noWebhookURL), "webhook_metadata": never(noWebhookURL),
-            "retention": never("per-job retention is not available yet; finished jobs keep only their transcript"),
+            "audio_url": never(noURLInput),
             "lite_profile": never("lite profiles are not available on this deployment"),
         ])
 

@@ -1,0 +1,108 @@
+import DalstonCore
+import DalstonMetrics
+import DalstonRecords
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Checks the caller's API key (`Authorization: Bearer`, the ElevenLabs SDK's `xi-api-key`, or
+/// `?api_key=` on a WebSocket upgrade) and the scope the route needs. Keys come from the record
+/// database (`dalston keys create`, stored hashed) or from `DALSTON_API_KEYS`, which act as
+/// admin keys for simple set-ups.
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = GatewayRequestContext
+    let configuration: GatewayConfiguration
+    let records: RecordStore?
+    let logger: Logger
+    let metrics: Instruments
+
+    public init(
+        configuration: GatewayConfiguration, records: RecordStore? = nil, metrics: Instruments = .disabled,
+        logger: Logger = Logger(label: "dalston.gateway.auth")
+    ) {
+        self.configuration = configuration
+        self.records = records
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard configuration.securityMode == .apiKey, !RouteScope.isPublic(request.uri.path) else {
+            return try await next(request, context)
+        }
+        let caller = try await authenticate(Self.presentedKey(request))
+        let needed = RouteScope.required(method: request.method, path: request.uri.path)
+        if let needed, !caller.scopes.permits(needed) {
+            refuse("insufficient_scope", caller: caller)
+            throw APIError(
+                .forbidden, code: "insufficient_scope",
+                message: "this API key lacks the scope \(needed.rawValue) that \(request.method.rawValue) \(request.uri.path) needs; its scopes: \(caller.scopes.listText)")
+        }
+        var context = context
+        context.caller = caller
+        context.clientKey = caller.keyID
+        return try await next(request, context)
+    }
+
+    func authenticate(_ key: String?) async throws -> AuthenticatedCaller {
+        guard let key else {
+            refuse("missing")
+            throw APIError.unauthorized
+        }
+        if Self.matchesAnyKey(key, configuration.apiKeys) {
+            return AuthenticatedCaller(keyID: Self.fingerprint(key), name: "DALSTON_API_KEYS", prefix: nil, scopes: Set(APIKeyScope.allCases), source: .environment)
+        }
+        guard let records, let stored = try await records.apiKeys.authenticate(key) else {
+            refuse("invalid")
+            throw APIError.unauthorized
+        }
+        if stored.revokedAt != nil {
+            refuse("revoked", caller: AuthenticatedCaller(stored))
+            throw APIError(.unauthorized, code: "key_revoked", message: "this API key (\(stored.prefix)…) was revoked; ask for a new one (dalston keys create)")
+        }
+        if !stored.isValid() {
+            refuse("expired", caller: AuthenticatedCaller(stored))
+            throw APIError(.unauthorized, code: "key_expired", message: "this API key (\(stored.prefix)…) has expired; ask for a new one (dalston keys create)")
+        }
+        return AuthenticatedCaller(stored)
+    }
+
+    private func refuse(_ reason: String, caller: AuthenticatedCaller? = nil) {
+        var metadata: Logger.Metadata = ["reason": "\(reason)"]
+        if let caller { metadata["key_id"] = "\(caller.keyID)" }
+        logger.warning("authentication_failed", metadata: metadata)
+        metrics.counter(DalstonMetric.gatewayAuthFailures, [("reason", reason)]).increment()
+    }
+
+    static func presentedKey(_ request: Request) -> String? {
+        if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
+            return String(authorization.dropFirst("bearer ".count)).trimmed
+        }
+        if let elevenLabsKey = request.headers[.elevenLabsAPIKey] {
+            return elevenLabsKey.trimmed
+        }
+        if request.headers[.upgrade]?.lowercased() == "websocket" {
+            // Browsers cannot set headers on a WebSocket: the key may come in the query.
+            return (request.uri.queryParameters.get("api_key") ?? request.uri.queryParameters.get("token"))?.trimmed
+        }
+        return nil
+    }
+
+    /// A stable name for an environment key in per-client counters: 64-bit FNV-1a of the key,
+    /// so neither Redis nor the logs ever hold the key itself.
+    static func fingerprint(_ key: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return "key_" + String(hash, radix: 16)
+    }
+
+    /// Compares against every key in constant time per key, so response timing does not reveal
+    /// how much of a guessed key was right, nor which key came close.
+    static func matchesAnyKey(_ candidate: String, _ keys: Set<String>) -> Bool {
+        keys.reduce(false) { matched, key in ConstantTime.equals(candidate, key) || matched }
+    }
+}

@@ -1,0 +1,142 @@
+import DalstonRecords
+import Foundation
+import Hummingbird
+
+extension Gateway {
+    /// `/v1/webhooks`: endpoints that hear `transcription.completed` and `transcription.failed`,
+    /// and their deliveries (the `webhooks` scope). Answers 501 without a record database.
+    func addWebhookRoutes(to router: Router<GatewayRequestContext>) {
+        router.post("/v1/webhooks") { request, context in
+            let body = try await Self.jsonObject(request, allowed: ["url", "events", "description"])
+            let url = try Self.webhookURL(body["url"])
+            let events = try Self.events(body["events"]) ?? { throw APIError.badRequest("events is required, e.g. [\"transcription.completed\"]", param: "events") }()
+            let (endpoint, secret) = try await self.webhookTable().create(url: url, events: events, description: try Self.description(body["description"]))
+            try await self.audit(context, "webhook.created", endpoint.id, detail: url)
+            return EditedResponse(status: .created, response: WebhookEndpointResponse(endpoint, signingSecret: secret))
+        }
+        router.get("/v1/webhooks") { request, _ in
+            let active = try request.uri.queryParameters.get("is_active").map { text throws -> Bool in
+                guard let value = Bool(text) else { throw APIError.badRequest("is_active must be true or false", param: "is_active") }
+                return value
+            }
+            return WebhookEndpointListResponse(endpoints: try await self.webhookTable().endpoints(active: active).map { WebhookEndpointResponse($0) })
+        }
+        router.get("/v1/webhooks/{id}") { _, context in
+            WebhookEndpointResponse(try await self.endpoint(context))
+        }
+        router.patch("/v1/webhooks/{id}") { request, context in
+            let id = try context.parameters.require("id")
+            let body = try await Self.jsonObject(request, allowed: ["url", "events", "description", "is_active"])
+            var isActive: Bool?
+            if let value = body["is_active"] {
+                guard let flag = value as? Bool else { throw APIError.badRequest("is_active must be true or false", param: "is_active") }
+                isActive = flag
+            }
+            let updated = try await self.webhookTable().update(
+                id, url: try body["url"].map { try Self.webhookURL($0) }, events: try Self.events(body["events"]),
+                description: try Self.description(body["description"]), isActive: isActive)
+            guard let updated else { throw APIError.notFound("no webhook \(id.prefix(64))") }
+            try await self.audit(context, "webhook.updated", id, detail: body.keys.sorted().joined(separator: ","))
+            return WebhookEndpointResponse(updated)
+        }
+        router.delete("/v1/webhooks/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard try await self.webhookTable().delete(id) else { throw APIError.notFound("no webhook \(id.prefix(64))") }
+            try await self.audit(context, "webhook.deleted", id)
+            return Response(status: .noContent)
+        }
+        router.post("/v1/webhooks/{id}/rotate-secret") { _, context in
+            let id = try context.parameters.require("id")
+            guard let secret = try await self.webhookTable().rotateSecret(id), let endpoint = try await self.webhookTable().endpoint(id) else {
+                throw APIError.notFound("no webhook \(id.prefix(64))")
+            }
+            try await self.audit(context, "webhook.secret_rotated", id)
+            return WebhookEndpointResponse(endpoint, signingSecret: secret)
+        }
+        router.get("/v1/webhooks/{id}/deliveries") { request, context in
+            let endpoint = try await self.endpoint(context)
+            let parameters = request.uri.queryParameters
+            let limit = try parameters.get("limit").map { text throws -> Int in
+                guard let value = Int(text), (1...100).contains(value) else { throw APIError.badRequest("limit must be a number from 1 to 100", param: "limit") }
+                return value
+            } ?? 20
+            let offset = try parameters.get("offset").map { text throws -> Int in
+                guard let value = Int(text), value >= 0 else { throw APIError.badRequest("offset must be a number from 0", param: "offset") }
+                return value
+            } ?? 0
+            let status = try parameters.get("status").map { text throws -> WebhookDelivery.Status in
+                guard let value = WebhookDelivery.Status(rawValue: text) else { throw APIError.badRequest("status must be pending, success or failed", param: "status") }
+                return value
+            }
+            let deliveries = try await self.webhookTable().deliveries(endpointID: endpoint.id, status: status, limit: limit, offset: offset)
+            return WebhookDeliveryListResponse(deliveries: deliveries.map(WebhookDeliveryResponse.init), limit: limit, offset: offset)
+        }
+        router.post("/v1/webhooks/{id}/deliveries/{delivery}/retry") { _, context in
+            let id = try context.parameters.require("id")
+            let deliveryID = try context.parameters.require("delivery")
+            guard let delivery = try await self.webhookTable().retry(deliveryID, endpointID: id) else {
+                throw APIError(.conflict, code: "not_retryable", message: "no failed delivery \(deliveryID.prefix(64)) of webhook \(id.prefix(64)); only failed deliveries are retried")
+            }
+            try await self.audit(context, "webhook.delivery_retried", id, detail: deliveryID)
+            return WebhookDeliveryResponse(delivery)
+        }
+    }
+
+    private func webhookTable() throws -> WebhookTable {
+        guard let records else {
+            throw APIError(.notImplemented, code: "webhooks_unavailable", message: "webhooks need the record database, which this gateway runs without")
+        }
+        return records.webhooks
+    }
+
+    private func endpoint(_ context: GatewayRequestContext) async throws -> WebhookEndpoint {
+        let id = try context.parameters.require("id")
+        guard let endpoint = try await webhookTable().endpoint(id) else { throw APIError.notFound("no webhook \(id.prefix(64))") }
+        return endpoint
+    }
+
+    /// Writes who changed what to the audit log.
+    func audit(_ context: GatewayRequestContext, _ action: String, _ resourceID: String, detail: String? = nil) async throws {
+        guard let records else { return }
+        let resourceType = action.split(separator: ".").first.map(String.init) ?? "resource"
+        try await records.audit.record(AuditEntry(
+            actor: context.caller?.keyID ?? "anonymous", action: action, resourceType: resourceType, resourceID: resourceID,
+            requestID: context.requestID, detail: detail))
+    }
+
+    static func jsonObject(_ request: Request, allowed: Set<String>) async throws -> [String: Any] {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
+            throw APIError.badRequest("send a JSON object, e.g. {\"url\": \"https://example.com/hook\", \"events\": [\"transcription.completed\"]}")
+        }
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw APIError.unsupported(unknown, "unknown field \"\(unknown.prefix(64))\"; use \(allowed.sorted().joined(separator: ", "))")
+        }
+        return object
+    }
+
+    /// An absolute http(s) URL with a host.
+    static func webhookURL(_ value: Any?) throws -> String {
+        guard let text = value as? String, text.utf8.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+              ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
+            throw APIError.badRequest("url must be an absolute http or https URL", param: "url")
+        }
+        return text
+    }
+
+    static func events(_ value: Any?) throws -> [String]? {
+        guard let value else { return nil }
+        guard let names = value as? [String] else { throw APIError.badRequest("events must be a list of event names", param: "events") }
+        do {
+            return try WebhookEvent.parseSubscriptions(names)
+        } catch {
+            throw APIError.badRequest(error.description, param: "events")
+        }
+    }
+
+    static func description(_ value: Any?) throws -> String? {
+        guard let value else { return nil }
+        guard let text = value as? String, text.count <= 255 else { throw APIError.badRequest("description must be text of at most 255 characters", param: "description") }
+        return text
+    }
+}

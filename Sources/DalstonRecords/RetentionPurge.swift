@@ -1,0 +1,73 @@
+import DalstonBroker
+import DalstonCore
+import DalstonMetrics
+import DalstonPipeline
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Deletes finished jobs whose retention has run out: their files, their live record, their
+/// history and webhook deliveries, each logged (`job_purged`), counted
+/// (`dalston_retention_purged_total`) and written to the audit log. Jobs without a retention
+/// (`retention` unset and no `DALSTON_RETENTION_DAYS`) are kept.
+public struct RetentionPurge: Service {
+    let records: RecordStore
+    let jobs: JobStore
+    let artifacts: any ArtifactStore
+    let interval: Duration
+    let instruments: Instruments
+    let logger: Logger
+
+    public init(
+        records: RecordStore, state: any StateStore, artifacts: any ArtifactStore, interval: Duration = .seconds(3600),
+        instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.retention")
+    ) {
+        self.records = records
+        self.jobs = JobStore(state: state, history: records.jobs)
+        self.artifacts = artifacts
+        self.interval = interval
+        self.instruments = instruments
+        self.logger = logger
+        instruments.startAtZero(DalstonMetric.retentionPurged, [[("kind", "jobs")]])
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                _ = await purgeExpired()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// One pass; the ids purged.
+    @discardableResult
+    public func purgeExpired(now: Date = Date(), limit: Int = 500) async -> [String] {
+        let expired: [SQLRow]
+        do {
+            expired = try await records.database.query(
+                "SELECT id, request_id FROM jobs WHERE purge_after_ms IS NOT NULL AND purge_after_ms <= $1 ORDER BY purge_after_ms LIMIT $2",
+                [.integer(RecordTime.milliseconds(now)), .integer(limit)])
+        } catch {
+            logger.warning("retention_purge_failed", metadata: ["error": "\(error)"])
+            return []
+        }
+        var purged: [String] = []
+        for row in expired {
+            guard let jobID = row.optionalString("id") else { continue }
+            let requestID = row.optionalString("request_id") ?? ""
+            do {
+                let files = artifacts.removeAll(ofJob: jobID, except: [])
+                _ = try await jobs.delete(jobID)
+                try await records.database.query("DELETE FROM webhook_deliveries WHERE job_id = $1", [.text(jobID)])
+                try await records.audit.record(AuditEntry(actor: "system", action: "job.purged", resourceType: "job", resourceID: jobID, requestID: requestID))
+                instruments.counter(DalstonMetric.retentionPurged, [("kind", "jobs")]).increment()
+                logger.info("job_purged", metadata: ["job_id": "\(jobID)", "request_id": "\(requestID)", "files": .stringConvertible(files)])
+                purged.append(jobID)
+            } catch {
+                logger.warning("job_purge_failed", metadata: ["job_id": "\(jobID)", "error": "\(error)"])
+            }
+        }
+        return purged
+    }
+}

@@ -1,0 +1,82 @@
+import DalstonSessionRouter
+import Foundation
+
+/// Realtime sessions in the record database: status and times as columns (for listing and
+/// retention), the whole record, transcript and segments included, as JSON.
+package struct SessionTable: RealtimeSessionArchive {
+    let database: any RecordDatabase
+
+    package init(database: any RecordDatabase) {
+        self.database = database
+    }
+
+    package func save(_ record: RealtimeSessionRecord) async throws {
+        try await database.query(
+            """
+            INSERT INTO realtime_sessions (id, status, started_at, started_ms, ended_at, request_id, record)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            ON CONFLICT (id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at, record = excluded.record
+            """,
+            [.text(record.id), .text(record.status), .text(RecordTime.text(record.startedAt)), .integer(RecordTime.milliseconds(record.startedAt)),
+             RecordTime.text(record.endedAt), .text(record.requestID), .text(try Self.encode(record))])
+    }
+
+    package func record(_ id: String) async throws -> RealtimeSessionRecord? {
+        let rows = try await database.query("SELECT record FROM realtime_sessions WHERE id = $1", [.text(id)])
+        return try rows.first.map { row throws(RecordStoreError) in try Self.decode(try row.string("record")) }
+    }
+
+    package func list(limit: Int, before: Double?, status: String?) async throws -> [RealtimeSessionRecord] {
+        var conditions: [String] = []
+        var binds: [SQLValue] = []
+        if let before {
+            binds.append(.integer(Int64((before * 1000).rounded())))
+            conditions.append("started_ms < $\(binds.count)")
+        }
+        if let status {
+            binds.append(.text(status))
+            conditions.append("status = $\(binds.count)")
+        }
+        binds.append(.integer(max(0, limit)))
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        var records: [RealtimeSessionRecord] = []
+        for row in try await database.query("SELECT record FROM realtime_sessions \(filter) ORDER BY started_ms DESC, id DESC LIMIT $\(binds.count)", binds) {
+            records.append(try Self.decode(try row.string("record")))
+        }
+        return records
+    }
+
+    package func delete(_ id: String) async throws {
+        try await database.query("DELETE FROM realtime_sessions WHERE id = $1", [.text(id)])
+    }
+
+    static func encode(_ record: RealtimeSessionRecord) throws(RecordStoreError) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RecordTime.text(date))
+        }
+        do {
+            return String(decoding: try encoder.encode(record), as: UTF8.self)
+        } catch {
+            throw .corrupt("a session record could not be encoded: \(error)")
+        }
+    }
+
+    static func decode(_ json: String) throws(RecordStoreError) -> RealtimeSessionRecord {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = RecordTime.date(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a timestamp: \(text)"))
+            }
+            return date
+        }
+        do {
+            return try decoder.decode(RealtimeSessionRecord.self, from: Data(json.utf8))
+        } catch {
+            throw .corrupt("a stored session record cannot be read: \(error)")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import DalstonCore
+import DalstonMetrics
+import DalstonRecords
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// How webhooks are delivered.
+public struct WebhookDispatcherOptions: Sendable {
+    /// How often due deliveries are looked for.
+    public var pollInterval: Duration = .seconds(1)
+    /// Waits before the 2nd, 3rd, ... attempt; after the last, the delivery is `failed`
+    /// (`DALSTON_WEBHOOK_RETRY_DELAYS`, seconds, comma-separated).
+    public var retryDelays: [Duration] = [.seconds(30), .seconds(120), .seconds(600), .seconds(3600)]
+    /// How long a receiver may take to answer.
+    public var timeout: Duration = .seconds(10)
+    /// Deliveries in flight at once.
+    public var concurrency = 8
+    /// Signs deliveries to a job's own `webhook_url` (`DALSTON_WEBHOOK_SECRET`).
+    public var perJobSecret: String?
+
+    public init() {}
+
+    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> WebhookDispatcherOptions {
+        var options = WebhookDispatcherOptions()
+        options.perJobSecret = environment["DALSTON_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        options.timeout = try EnvironmentValue("DALSTON_WEBHOOK_TIMEOUT", in: environment).seconds(in: 0.1...300, default: options.timeout)
+        if let text = environment["DALSTON_WEBHOOK_RETRY_DELAYS"], !text.isEmpty {
+            var delays: [Duration] = []
+            for part in text.split(separator: ",") {
+                guard let seconds = Double(part.trimmingCharacters(in: .whitespaces)), seconds >= 0, seconds <= 604_800 else {
+                    throw ConfigurationError(description: "DALSTON_WEBHOOK_RETRY_DELAYS=\(text) must be seconds separated by commas, e.g. 30,120,600,3600")
+                }
+                delays.append(.milliseconds(Int64(seconds * 1000)))
+            }
+            options.retryDelays = delays
+        }
+        return options
+    }
+}
+
+/// Delivers webhooks from the record database's outbox: claims due deliveries with a lease,
+/// POSTs each signed, and records the outcome, retrying with backoff. It runs beside the
+/// pipeline and never in its way: a slow or dead receiver costs only its own deliveries.
+public struct WebhookDispatcher: Service {
+    let records: RecordStore
+    let options: WebhookDispatcherOptions
+    let instruments: Instruments
+    let logger: Logger
+
+    public init(records: RecordStore, options: WebhookDispatcherOptions, instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.webhooks")) {
+        self.records = records
+        self.options = options
+        self.instruments = instruments
+        self.logger = logger
+        for event in WebhookEvent.allCases {
+            instruments.startAtZero(DalstonMetric.webhookDeliveries, ["success", "retry", "failed"].map { [("event", event.rawValue), ("outcome", $0)] })
+        }
+    }
+
+    public func run() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5))))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let worked = await deliverDue(with: client)
+                if !worked { try? await Task.sleep(for: options.pollInterval) }
+            }
+        }
+        try? await client.shutdown()
+    }
+
+    /// One round: whatever is due, up to `concurrency` at once. `false` when nothing was due.
+    func deliverDue(with client: HTTPClient) async -> Bool {
+        let claimed: [WebhookTable.Claimed]
+        do {
+            claimed = try await records.webhooks.claimDue(lease: options.timeout * 3, limit: options.concurrency)
+            instruments.gauge(DalstonMetric.webhooksPending).record(Double(try await records.webhooks.pendingCount()))
+        } catch {
+            logger.warning("webhook_claim_failed", metadata: ["error": "\(error)"])
+            return false
+        }
+        guard !claimed.isEmpty else { return false }
+        await withTaskGroup(of: Void.self) { group in
+            for item in claimed {
+                group.addTask { await deliver(item, with: client) }
+            }
+        }
+        return true
+    }
+
+    func deliver(_ item: WebhookTable.Claimed, with client: HTTPClient) async {
+        let delivery = item.delivery
+        var metadata: Logger.Metadata = [
+            "delivery_id": "\(delivery.id)", "job_id": "\(delivery.jobID)", "event": "\(delivery.event)", "attempt": .stringConvertible(delivery.attempts),
+        ]
+        if let requestID = delivery.requestID { metadata["request_id"] = "\(requestID)" }
+        if let endpointID = delivery.endpointID { metadata["endpoint_id"] = "\(endpointID)" }
+        var statusCode: Int?
+        var failure: String?
+        let start = ContinuousClock.now
+        if let secret = item.secret ?? (delivery.endpointID == nil ? options.perJobSecret : nil) {
+            do {
+                statusCode = try await post(delivery, secret: secret, with: client)
+                if let code = statusCode, !(200..<300).contains(code) { failure = "the receiver answered HTTP \(code)" }
+            } catch {
+                failure = "\(error)"
+            }
+        } else {
+            failure = delivery.endpointID == nil
+                ? "no DALSTON_WEBHOOK_SECRET to sign a job's own webhook_url with"
+                : "the webhook endpoint was deleted"
+        }
+        instruments.timer(DalstonMetric.webhookDeliveryDuration, [("event", delivery.event)]).record(seconds: (ContinuousClock.now - start).seconds)
+        do {
+            if let failure {
+                let delays = options.retryDelays
+                let retryAt = delivery.attempts <= delays.count ? Date().addingTimeInterval(delays[delivery.attempts - 1].seconds) : nil
+                let disabled = try await records.webhooks.recordFailure(delivery, statusCode: statusCode, error: failure, retryAt: retryAt)
+                metadata["error"] = "\(failure)"
+                if let code = statusCode { metadata["status_code"] = .stringConvertible(code) }
+                if let retryAt {
+                    metadata["retry_in_seconds"] = .stringConvertible(Int(retryAt.timeIntervalSinceNow.rounded()))
+                    logger.warning("webhook_delivery_failed", metadata: metadata)
+                } else {
+                    logger.error("webhook_delivery_abandoned", metadata: metadata)
+                }
+                if disabled { logger.error("webhook_endpoint_disabled", metadata: metadata) }
+                instruments.counter(DalstonMetric.webhookDeliveries, [("event", delivery.event), ("outcome", retryAt == nil ? "failed" : "retry")]).increment()
+            } else {
+                try await records.webhooks.recordSuccess(delivery, statusCode: statusCode ?? 200)
+                metadata["status_code"] = .stringConvertible(statusCode ?? 200)
+                logger.info("webhook_delivered", metadata: metadata)
+                instruments.counter(DalstonMetric.webhookDeliveries, [("event", delivery.event), ("outcome", "success")]).increment()
+            }
+        } catch {
+            // The lease runs out and another round tries again.
+            logger.warning("webhook_outcome_not_recorded", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// POSTs the delivery; the receiver's status code.
+    func post(_ delivery: WebhookDelivery, secret: String, with client: HTTPClient) async throws -> Int {
+        let timestamp = Int(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: delivery.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Dalston-Webhooks/1")
+        request.headers.add(name: "webhook-id", value: delivery.id)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: WebhookSigner.signature(id: delivery.id, timestamp: timestamp, body: delivery.payload, secret: secret))
+        request.headers.add(name: "X-Dalston-Webhook-Id", value: delivery.id)
+        if let requestID = delivery.requestID { request.headers.add(name: "X-Request-ID", value: requestID) }
+        request.body = .bytes(ByteBuffer(string: delivery.payload))
+        let response = try await client.execute(request, timeout: .nanoseconds(Int64(options.timeout.seconds * 1e9)))
+        // Read (and drop) a bounded body, so the connection can be reused.
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return Int(response.status.code)
+    }
+}
