@@ -323,7 +323,8 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonRecordsTests",
-            dependencies: ["DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonPipeline", "DalstonSessionRouter", "DalstonRealtime", "DalstonCore", "DalstonTestSupport"]
+            dependencies: ["DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonPipeline", "DalstonSessionRouter", "DalstonRealtime", "DalstonCore", "DalstonTestSupport",
+                           "DalstonBroker", "DalstonWebhooks", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "DalstonBrokerTests",
