@@ -334,7 +334,7 @@ let package = Package(
             name: "DalstonGatewayTests",
             dependencies: [
                 "DalstonGateway", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
-                "DalstonObservability", "DalstonLogging", "DalstonRecords", "DalstonRecordsSQLite",
+                "DalstonObservability", "DalstonLogging", "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

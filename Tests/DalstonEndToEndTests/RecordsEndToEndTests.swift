@@ -55,3 +55,39 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd.RecordsEndToEndTests {
+    /// `dalston keys` beside running services (one SQLite file under the data directory): a
+    /// key works at once, its scope is enforced, `list` never shows a secret, and a revoked key
+    /// is refused by the running gateway.
+    @Test func keysMadeByTheCommandAreCheckedByTheRunningGateway() async throws {
+        let deployment = try await Deployment(extraEnvironment: ["DALSTON_SECURITY_MODE": "api_key"])
+        defer { deployment.stop() }
+        func keys(_ arguments: [String]) async throws -> ProcessResult {
+            try await runProcess(DalstonBinary.url, arguments: ["keys"] + arguments, environment: deployment.environment)
+        }
+        let created = try await keys(["create", "--scopes", "jobs:read", "--name", "e2e reader", "--expires", "1d"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(secret.hasPrefix("dk_") && secret.count == 43)
+        #expect(created.stderr.contains("only time the key is shown"))
+
+        let client = deployment.client
+        #expect(try await client.request("GET", "v1/audio/transcriptions").status == 401)
+        #expect(try await client.request("GET", "v1/audio/transcriptions", headers: ["Authorization": "Bearer \(secret)"]).status == 200)
+        let write = try await client.upload(Data("RIFF".utf8), fields: [:], headers: ["Authorization": "Bearer \(secret)"])
+        #expect(write.status == 403 && write.text.contains("jobs:write"), "\(write.status) \(write.text)")
+        let me = try await client.request("GET", "auth/me", headers: ["Authorization": "Bearer \(secret)"]).json
+        #expect(me["name"] as? String == "e2e reader" && me["scopes"] as? [String] == ["jobs:read"])
+
+        let listed = try await keys(["list", "--json"])
+        #expect(listed.status == 0 && !listed.stdout.contains(secret) && listed.stdout.contains("e2e reader"))
+        let prefix = String(secret.prefix(9))
+        let revoked = try await keys(["revoke", prefix])
+        #expect(revoked.status == 0 && revoked.stdout.contains("revoked"), "\(revoked.stdout) \(revoked.stderr)")
+        let refused = try await client.request("GET", "v1/audio/transcriptions", headers: ["Authorization": "Bearer \(secret)"])
+        #expect(refused.status == 401 && refused.text.contains("key_revoked"), "\(refused.text)")
+        #expect(try await keys(["revoke", "dk_nothing"]).status != 0, "an unknown key is an error")
+        #expect(try await keys(["create", "--scopes", "jobs:everything"]).status != 0, "an unknown scope is an error")
+    }
+}

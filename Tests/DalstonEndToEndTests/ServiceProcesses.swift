@@ -162,6 +162,8 @@ struct GatewayClient {
         let status: Int
         let headers: [String: String]
         let json: [String: Any]
+        /// The body as text (error messages).
+        let text: String
     }
 
     func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> Reply {
@@ -179,10 +181,12 @@ struct GatewayClient {
         let http = response as? HTTPURLResponse
         var replyHeaders: [String: String] = [:]
         for entry in http?.allHeaderFields ?? [:] { replyHeaders[String(describing: entry.key).lowercased()] = String(describing: entry.value) }
-        return Reply(status: http?.statusCode ?? 0, headers: replyHeaders, json: (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+        return Reply(
+            status: http?.statusCode ?? 0, headers: replyHeaders, json: (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:],
+            text: String(decoding: data, as: UTF8.self))
     }
 
-    func upload(_ audio: Data, requestID: String? = nil, fields: [String: String] = [:]) async throws -> Reply {
+    func upload(_ audio: Data, requestID: String? = nil, fields: [String: String] = [:], headers extra: [String: String] = [:]) async throws -> Reply {
         let boundary = "e2e-\(UUID().uuidString)"
         var body = Data()
         for (name, value) in fields {
@@ -191,7 +195,7 @@ struct GatewayClient {
         body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"speech.wav\"\r\nContent-Type: audio/wav\r\n\r\n".utf8))
         body.append(audio)
         body.append(Data("\r\n--\(boundary)--\r\n".utf8))
-        var headers = ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+        var headers = extra.merging(["Content-Type": "multipart/form-data; boundary=\(boundary)"]) { $1 }
         if let requestID { headers["X-Request-ID"] = requestID }
         return try await request("POST", "v1/audio/transcriptions", headers: headers, body: body)
     }
