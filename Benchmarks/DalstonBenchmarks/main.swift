@@ -1,5 +1,5 @@
 // Dalston's speed, measured side by side with baselines in the same run:
-//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|all]
+//   swift run -c release dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|records|all]
 // See Benchmarks/README.md for what each part measures.
 import DalstonLogging
 import DalstonObservability
@@ -52,6 +52,8 @@ case "api":
     try await runAPIBenchmark()
 case "realtime":
     try await runRealtimeBenchmark()
+case "records":
+    try await runRecordsBenchmark()
 case "all":
     runLoggingBenchmark()
     print()
@@ -66,7 +68,9 @@ case "all":
     try await runAPIBenchmark()
     print()
     try await runRealtimeBenchmark()
+    print()
+    try await runRecordsBenchmark()
 default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|all]\n".utf8))
+    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|records|all]\n".utf8))
     exit(2)
 }

@@ -15,18 +15,30 @@ package final class PostgresRecordDatabase: RecordDatabase {
     private let operationTimeout: Duration
     private let logger: Logger
 
-    package init(url: PostgresURL, operationTimeout: Duration = .seconds(5), logger: Logger) {
+    /// A pooled client for `url`, its pool running (until `close()`). Connections are made on
+    /// first use: a server that is down is an error of the first call, not of this one.
+    package static func connect(url: PostgresURL, operationTimeout: Duration = .seconds(5), logger: Logger) async -> PostgresRecordDatabase {
         var configuration = PostgresClient.Configuration(
             host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: url.tls)
         configuration.options.connectTimeout = min(operationTimeout, .seconds(3))
         configuration.options.maximumConnections = url.maximumConnections
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The pool works only while `run()` does: start it before the first query asks for a connection.
+        let (started, starting) = AsyncStream<Void>.makeStream()
+        let pool = Task {
+            starting.finish()
+            await client.run()
+        }
+        for await _ in started {}
+        return PostgresRecordDatabase(client: client, pool: pool, location: url.redacted, operationTimeout: operationTimeout, logger: logger)
+    }
+
+    private init(client: PostgresClient, pool: Task<Void, Never>, location: String, operationTimeout: Duration, logger: Logger) {
         self.client = client
-        self.location = url.redacted
+        self.pool = pool
+        self.location = location
         self.operationTimeout = operationTimeout
         self.logger = logger
-        // The pool works only while `run()` does; `close()` ends it.
-        self.pool = Task { await client.run() }
     }
 
     package func query(_ sql: String, _ binds: [SQLValue]) async throws(RecordStoreError) -> [SQLRow] {

@@ -13,7 +13,7 @@ public enum RecordStoreFactory {
             case .sqlite(let path):
                 database = try await SQLiteRecordDatabase.open(path: path, busyTimeout: configuration.operationTimeout, logger: logger)
             case .postgres(let url):
-                database = PostgresRecordDatabase(url: try PostgresURL(url), operationTimeout: configuration.operationTimeout, logger: logger)
+                database = await PostgresRecordDatabase.connect(url: try PostgresURL(url), operationTimeout: configuration.operationTimeout, logger: logger)
             }
             do {
                 return try await RecordStore.open(database, defaultRetentionDays: configuration.defaultRetentionDays, logger: logger)

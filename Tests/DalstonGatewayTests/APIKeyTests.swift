@@ -1,4 +1,4 @@
-import DalstonGateway
+@testable import DalstonGateway
 import DalstonRecords
 import DalstonRecordsSQLite
 import DalstonTestSupport
@@ -104,5 +104,16 @@ struct APIKeyTests {
             #expect((envBody["scopes"] as? [String])?.contains("admin") == true)
         }
         await records.close()
+    }
+
+    @Test func realtimeUpgradesNeedTheRealtimeScopeAndWebhooksTheirs() {
+        for path in ["/v1/audio/transcriptions/stream", "/v1/speech-to-text/realtime", "/v1/realtime"] {
+            #expect(RouteScope.required(method: .get, path: path) == .realtime, "\(path)")
+        }
+        #expect(RouteScope.required(method: .get, path: "/v1/webhooks") == .webhooks)
+        #expect(RouteScope.required(method: .post, path: "/v1/webhooks/wh_1/deliveries/msg_1/retry") == .webhooks)
+        #expect(RouteScope.required(method: .get, path: "/v1/realtime/sessions") == .jobsRead)
+        #expect(RouteScope.isPublic("/health") && RouteScope.isPublic("/ready") && RouteScope.isPublic("/metrics"))
+        #expect(!RouteScope.isPublic("/v1/status") && !RouteScope.isPublic("/auth/me"))
     }
 }

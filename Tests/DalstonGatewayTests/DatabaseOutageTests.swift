@@ -16,7 +16,7 @@ import Testing
 struct DatabaseOutageTests {
     @Test func submissionsGetA503WhileTheDatabaseIsDownAndSucceedOnceItIsBack() async throws {
         let server = try await PostgresServerProcess()
-        let database = PostgresRecordDatabase(url: try PostgresURL(try server.createDatabase()), operationTimeout: .seconds(3), logger: Logger(label: "test"))
+        let database = await PostgresRecordDatabase.connect(url: try PostgresURL(try server.createDatabase()), operationTimeout: .seconds(3), logger: Logger(label: "test"))
         let records = try await RecordStore.open(database, logger: Logger(label: "test"))
         let fixture = GatewayFixture(records: records)
         try await fixture.test { client in

@@ -51,8 +51,9 @@ struct OutboxAndRetentionTests {
         }
     }
 
-    @Test func aDeadReceiverIsRetriedOnScheduleThenGivenUpAndAQuietFailingEndpointIsDisabled() async throws {
-        try await withStore(try await RecordDatabaseKind.sqlite.makeEmpty().store()) { store in
+    @Test(arguments: RecordDatabaseKind.available)
+    func aDeadReceiverIsRetriedOnScheduleThenGivenUpAndAQuietFailingEndpointIsDisabled(kind: RecordDatabaseKind) async throws {
+        try await withStore(try await kind.makeEmpty().store()) { store in
             let deadPort = try freeTCPPort()
             let endpoint = try await store.webhooks.create(url: "http://127.0.0.1:\(deadPort)/hook", events: ["*"], description: nil).0
             try await store.jobs.save(Self.finished("job-1", .completed))
@@ -92,8 +93,9 @@ struct OutboxAndRetentionTests {
         #expect(signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
     }
 
-    @Test func theRetentionPurgeDeletesExactlyTheExpiredJobsAndTheirFiles() async throws {
-        try await withStore(try await RecordDatabaseKind.sqlite.makeEmpty().store()) { store in
+    @Test(arguments: RecordDatabaseKind.available)
+    func theRetentionPurgeDeletesExactlyTheExpiredJobsAndTheirFiles(kind: RecordDatabaseKind) async throws {
+        try await withStore(try await kind.makeEmpty().store()) { store in
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-retention-\(UUID().uuidString)")
             let artifacts = FileArtifactStore(root: root)
             let broker = InMemoryBroker()

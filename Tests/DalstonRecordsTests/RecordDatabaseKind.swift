@@ -38,7 +38,7 @@ struct TestDatabase: Sendable {
     func open(timeout: Duration = .seconds(5)) async throws -> any RecordDatabase {
         switch kind {
         case .sqlite: try await SQLiteRecordDatabase.open(path: location, busyTimeout: timeout, logger: Self.logger)
-        case .postgres: PostgresRecordDatabase(url: try PostgresURL(location), operationTimeout: timeout, logger: Self.logger)
+        case .postgres: await PostgresRecordDatabase.connect(url: try PostgresURL(location), operationTimeout: timeout, logger: Self.logger)
         }
     }
 
