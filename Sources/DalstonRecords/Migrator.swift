@@ -7,13 +7,17 @@ package enum Migrator {
     /// Any number; it only has to be the same in every Dalston process.
     static let advisoryLockKey: Int64 = 0x0DA1_5709
 
+    /// How long a migration run may take (waiting for another process's run included) before
+    /// start-up fails: far longer than a call's deadline, as schema changes can be slow.
+    static let timeout: Duration = .seconds(300)
+
     /// Applies what is missing and returns the versions applied now (empty when up to date).
     @discardableResult
     package static func migrate(
         _ database: any RecordDatabase, migrations: [SchemaMigration] = SchemaMigration.all, logger: Logger
     ) async throws(RecordStoreError) -> [Int] {
         let dialect = database.dialect
-        let applied = try await database.transaction { transaction throws(RecordStoreError) -> [Int] in
+        let applied = try await database.transaction(timeout: timeout) { transaction throws(RecordStoreError) -> [Int] in
             if dialect == .postgres {
                 try await transaction.query("SELECT pg_advisory_xact_lock($1)", [.integer(advisoryLockKey)])
             }

@@ -18,9 +18,19 @@ package protocol RecordDatabase: SQLExecutor {
     var location: String { get }
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     /// On SQLite the transaction holds the write lock from its start, so transactions of
-    /// several processes queue instead of failing on upgrade.
+    /// several processes queue instead of failing on upgrade. `timeout` replaces the database's
+    /// per-call deadline (migrations, which may legitimately take long, pass their own).
     func transaction<Result: Sendable>(
-        _ body: @escaping @Sendable (any SQLExecutor) async throws(RecordStoreError) -> Result
+        timeout: Duration?, _ body: @escaping @Sendable (any SQLExecutor) async throws(RecordStoreError) -> Result
     ) async throws(RecordStoreError) -> Result
     func close() async
+}
+
+extension RecordDatabase {
+    /// A transaction under the database's per-call deadline.
+    package func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (any SQLExecutor) async throws(RecordStoreError) -> Result
+    ) async throws(RecordStoreError) -> Result {
+        try await transaction(timeout: nil, body)
+    }
 }

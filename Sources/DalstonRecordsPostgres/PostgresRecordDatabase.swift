@@ -43,15 +43,15 @@ package final class PostgresRecordDatabase: RecordDatabase {
 
     package func query(_ sql: String, _ binds: [SQLValue]) async throws(RecordStoreError) -> [SQLRow] {
         let query = try Self.query(sql, binds)
-        return try await withDeadline { [client, logger] in
+        return try await withDeadline(operationTimeout) { [client, logger] in
             try await Self.rows(of: client.query(query, logger: logger))
         }
     }
 
     package func transaction<Result: Sendable>(
-        _ body: @escaping @Sendable (any SQLExecutor) async throws(RecordStoreError) -> Result
+        timeout: Duration?, _ body: @escaping @Sendable (any SQLExecutor) async throws(RecordStoreError) -> Result
     ) async throws(RecordStoreError) -> Result {
-        try await withDeadline { [client, logger] in
+        try await withDeadline(timeout ?? operationTimeout) { [client, logger] in
             try await client.withTransaction(logger: logger) { connection in
                 try await body(TransactionConnection(connection: connection, logger: logger))
             }
@@ -78,8 +78,9 @@ package final class PostgresRecordDatabase: RecordDatabase {
         }
     }
 
-    private func withDeadline<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws(RecordStoreError) -> Result {
-        let timeout = operationTimeout
+    private func withDeadline<Result: Sendable>(
+        _ timeout: Duration, _ body: @escaping @Sendable () async throws -> Result
+    ) async throws(RecordStoreError) -> Result {
         do {
             return try await withThrowingTaskGroup(of: Result?.self) { group in
                 group.addTask { try await body() }

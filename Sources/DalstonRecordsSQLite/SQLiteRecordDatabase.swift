@@ -70,8 +70,9 @@ package final class SQLiteRecordDatabase: RecordDatabase {
         return try await Self.run(sql, binds, on: connection)
     }
 
+    /// `timeout` is not needed here: SQLite's own busy timeout bounds the wait for the lock.
     package func transaction<Result: Sendable>(
-        _ body: @escaping @Sendable (any SQLExecutor) async throws(RecordStoreError) -> Result
+        timeout: Duration?, _ body: @escaping @Sendable (any SQLExecutor) async throws(RecordStoreError) -> Result
     ) async throws(RecordStoreError) -> Result {
         await gate.enter()
         defer { gate.leave() }

@@ -31,6 +31,9 @@ struct APIKeyTests {
         (.delete, "/v1/speech-to-text/transcripts/job-x", .jobsWrite), (.get, "/v1/speech-to-text/transcripts/job-x/export/txt", .jobsRead),
         (.get, "/v1/realtime/status", .jobsRead), (.get, "/v1/realtime/workers", .jobsRead), (.get, "/v1/realtime/sessions", .jobsRead),
         (.get, "/v1/realtime/sessions/sess_x", .jobsRead), (.delete, "/v1/realtime/sessions/sess_x", .jobsWrite),
+        (.get, "/v1/webhooks", .webhooks), (.post, "/v1/webhooks", .webhooks), (.get, "/v1/webhooks/wh_x", .webhooks),
+        (.patch, "/v1/webhooks/wh_x", .webhooks), (.delete, "/v1/webhooks/wh_x", .webhooks), (.post, "/v1/webhooks/wh_x/rotate-secret", .webhooks),
+        (.get, "/v1/webhooks/wh_x/deliveries", .webhooks), (.post, "/v1/webhooks/wh_x/deliveries/msg_x/retry", .webhooks),
     ]
 
     @Test func eachRouteAdmitsExactlyTheKeysWithItsScope() async throws {

@@ -16,13 +16,18 @@ import Testing
 struct DatabaseOutageTests {
     @Test func submissionsGetA503WhileTheDatabaseIsDownAndSucceedOnceItIsBack() async throws {
         let server = try await PostgresServerProcess()
-        let database = await PostgresRecordDatabase.connect(url: try PostgresURL(try server.createDatabase()), operationTimeout: .seconds(3), logger: Logger(label: "test"))
+        let database = await PostgresRecordDatabase.connect(url: try PostgresURL(try server.createDatabase()), operationTimeout: .seconds(4), logger: Logger(label: "test"))
         let records = try await RecordStore.open(database, logger: Logger(label: "test"))
         let fixture = GatewayFixture(records: records)
         try await fixture.test { client in
             let form = multipart([("language", "en")], file: wav)
             let headers: HTTPFields = [.contentType: "multipart/form-data; boundary=XyZ"]
-            #expect(try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers, body: form).status == .created)
+            // Up: accepted (retried while a loaded machine still warms PostgreSQL up).
+            #expect(await eventually(timeout: .seconds(30)) {
+                (try? await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers, body: form).status) == .created
+            })
+            let filesBefore = fixture.storedFiles.filter { $0.hasPrefix("audio") }.count
+            let queuedBefore = try await fixture.broker.indexMembers("jobs", limit: 100).count
 
             server.stop()
             let start = ContinuousClock.now
@@ -30,9 +35,9 @@ struct DatabaseOutageTests {
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.headers[.retryAfter] == "5")
             #expect(String(buffer: refused.body).contains("database_unavailable"), "\(String(buffer: refused.body))")
-            #expect(ContinuousClock.now - start < .seconds(8), "no hang: the 3 s deadline and a margin")
-            #expect(fixture.storedFiles.filter { $0.hasPrefix("audio") }.count == 1, "the refused upload left no file")
-            #expect(try await fixture.broker.indexMembers("jobs", limit: 10).count == 1, "nothing was queued for it")
+            #expect(ContinuousClock.now - start < .seconds(9), "no hang: the 4 s deadline and a margin")
+            #expect(fixture.storedFiles.filter { $0.hasPrefix("audio") }.count == filesBefore, "the refused upload left no file")
+            #expect(try await fixture.broker.indexMembers("jobs", limit: 100).count == queuedBefore, "nothing was queued for it")
             let ready = try await client.execute(uri: "/ready", method: .get)
             #expect(ready.status == .serviceUnavailable && String(buffer: ready.body).contains("\"database\":\"unavailable\""))
 
