@@ -2,18 +2,18 @@ import Foundation
 
 /// An API key as stored: never its secret, only the secret's SHA-256 and its first characters
 /// (`dk_Ab3x9…`) so people can tell their keys apart.
-public struct APIKey: Sendable, Equatable, Codable {
-    public var id: String
-    public var prefix: String
-    public var name: String
-    public var scopes: Set<APIKeyScope>
-    public var createdAt: Date
-    public var expiresAt: Date?
-    public var revokedAt: Date?
-    public var lastUsedAt: Date?
+package struct APIKey: Sendable, Equatable, Codable {
+    package var id: String
+    package var prefix: String
+    package var name: String
+    package var scopes: Set<APIKeyScope>
+    package var createdAt: Date
+    package var expiresAt: Date?
+    package var revokedAt: Date?
+    package var lastUsedAt: Date?
 
     /// Neither revoked nor expired at `date`.
-    public func isValid(at date: Date = Date()) -> Bool {
+    package func isValid(at date: Date = Date()) -> Bool {
         revokedAt == nil && (expiresAt.map { $0 > date } ?? true)
     }
 
@@ -27,7 +27,7 @@ public struct APIKey: Sendable, Equatable, Codable {
 }
 
 /// A key just made: the only moment its secret exists outside the client's hands.
-public struct CreatedAPIKey: Sendable {
-    public var key: APIKey
-    public var secret: String
+package struct CreatedAPIKey: Sendable {
+    package var key: APIKey
+    package var secret: String
 }

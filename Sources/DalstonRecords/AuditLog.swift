@@ -2,16 +2,16 @@ import Foundation
 
 /// One change to Dalston's records: who (an API key's id, `cli`, `system`), what, to which
 /// resource, when, and under which request.
-public struct AuditEntry: Sendable, Equatable, Codable {
-    public var at: Date
-    public var actor: String
-    public var action: String
-    public var resourceType: String
-    public var resourceID: String
-    public var requestID: String?
-    public var detail: String?
+package struct AuditEntry: Sendable, Equatable, Codable {
+    package var at: Date
+    package var actor: String
+    package var action: String
+    package var resourceType: String
+    package var resourceID: String
+    package var requestID: String?
+    package var detail: String?
 
-    public init(at: Date = Date(), actor: String, action: String, resourceType: String, resourceID: String, requestID: String? = nil, detail: String? = nil) {
+    package init(at: Date = Date(), actor: String, action: String, resourceType: String, resourceID: String, requestID: String? = nil, detail: String? = nil) {
         self.at = at
         self.actor = actor
         self.action = action
