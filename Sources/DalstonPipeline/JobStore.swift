@@ -29,18 +29,24 @@ public struct JobStore: Sendable {
         case retry
     }
 
-    /// Stores a new job, indexes it and announces it, in one atomic step.
+    /// Stores a new job, indexes it and announces it, in one atomic step. With a history the
+    /// job is recorded there first; if the state store then fails, that record is removed again.
     public func create(_ job: JobRecord, announcing event: EventEnvelope) async throws {
         try await history?.save(job.fields)
         let score = job.createdAt.timeIntervalSince1970
-        let result = try await state.transition(StateTransition(
-            .job(job.id), when: [JobField.status: [""]], set: job.fields,
-            effects: [
-                .addToIndex(PipelineIndex.jobs, member: job.id, score: score),
-                .addToIndex(PipelineIndex.activeJobs, member: job.id, score: score),
-                .publish(event),
-            ]))
-        guard result.applied else { throw BrokerError.invalidMessage("job \(job.id) already exists") }
+        do {
+            let result = try await state.transition(StateTransition(
+                .job(job.id), when: [JobField.status: [""]], set: job.fields,
+                effects: [
+                    .addToIndex(PipelineIndex.jobs, member: job.id, score: score),
+                    .addToIndex(PipelineIndex.activeJobs, member: job.id, score: score),
+                    .publish(event),
+                ]))
+            guard result.applied else { throw BrokerError.invalidMessage("job \(job.id) already exists") }
+        } catch {
+            _ = try? await history?.delete(job.id)
+            throw error
+        }
     }
 
     /// The live record, else the history's.
@@ -243,9 +249,9 @@ public struct JobStore: Sendable {
         return try await history.delete(jobID) || isLive
     }
 
-    /// Removes a job whose creation failed part-way (nothing else refers to it yet).
+    /// Removes a job whose creation failed part-way (nothing else refers to it yet). The
+    /// history needs nothing: `create` leaves no record there when it fails.
     public func discard(_ jobID: String) async {
-        _ = try? await history?.delete(jobID)
         try? await state.deleteRecord(.job(jobID))
         try? await state.removeFromIndex(PipelineIndex.jobs, member: jobID)
         try? await state.removeFromIndex(PipelineIndex.activeJobs, member: jobID)

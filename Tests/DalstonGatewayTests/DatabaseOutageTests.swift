@@ -35,7 +35,8 @@ struct DatabaseOutageTests {
             #expect(refused.status == .serviceUnavailable)
             #expect(refused.headers[.retryAfter] == "5")
             #expect(String(buffer: refused.body).contains("database_unavailable"), "\(String(buffer: refused.body))")
-            #expect(ContinuousClock.now - start < .seconds(9), "no hang: the 4 s deadline and a margin")
+            // No hang: the 4 s deadline, and a margin for a CI machine that stalls for seconds.
+            #expect(ContinuousClock.now - start < .seconds(15))
             #expect(fixture.storedFiles.filter { $0.hasPrefix("audio") }.count == filesBefore, "the refused upload left no file")
             #expect(try await fixture.broker.indexMembers("jobs", limit: 100).count == queuedBefore, "nothing was queued for it")
             let ready = try await client.execute(uri: "/ready", method: .get)
