@@ -30,7 +30,7 @@ func runRecordsBenchmark() async throws {
 
     let sqlite = try await RecordStore.open(try await SQLiteRecordDatabase.open(path: directory.appendingPathComponent("dalston.sqlite").path, logger: logger), logger: logger)
     let postgresStore = try await RecordStore.open(
-        await PostgresRecordDatabase.connect(url: try PostgresURL(try postgres.createDatabase()), logger: logger), logger: logger)
+        await PostgresRecordDatabase.connect(url: try PostgresURL(try await postgres.createDatabase()), logger: logger), logger: logger)
     let configurations: [(name: String, history: (any JobHistory)?)] = [
         ("Redis only (today's store)", nil), ("Redis + SQLite history", sqlite.jobs), ("Redis + PostgreSQL history", postgresStore.jobs),
     ]

@@ -170,12 +170,19 @@ extension EndToEnd {
                 deployment.gateways[0].kill()
                 first.cancel()
                 let id = try #require(sessionID.get())
+                // Wait for the release itself: `active_sessions` also drops to 0 when a stalled
+                // machine lets the worker's heartbeat go stale, before any release.
+                #expect(await eventually(timeout: .seconds(30)) {
+                    deployment.gateways[1].logLines().contains { $0["event"] as? String == "orphaned_session_released" && $0["session_id"] as? String == id }
+                })
                 #expect(await eventually(timeout: .seconds(20)) { (try? await deployment.realtimeStatus(gateway: 1)["active_sessions"] as? Int) == 0 })
-                #expect(deployment.gateways[1].logLines().contains { $0["event"] as? String == "orphaned_session_released" && $0["session_id"] as? String == id })
-                let record = try await deployment.client(gateway: 1).request("GET", "v1/realtime/sessions/\(id)", headers: deployment.authorization)
-                let fields: [String: Any]? = record.json
-                #expect(fields?["status"] as? String == "error")
-                #expect(fields?["error"] as? String == "gateway_lost")
+                var fields: [String: Any] = [:]
+                _ = await eventually(timeout: .seconds(10)) {
+                    fields = (try? await deployment.client(gateway: 1).request("GET", "v1/realtime/sessions/\(id)", headers: deployment.authorization).json) ?? [:]
+                    return fields["status"] as? String == "error"
+                }
+                #expect(fields["status"] as? String == "error")
+                #expect(fields["error"] as? String == "gateway_lost")
             }
         }
     }

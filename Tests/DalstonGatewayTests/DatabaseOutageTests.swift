@@ -16,7 +16,7 @@ import Testing
 struct DatabaseOutageTests {
     @Test func submissionsGetA503WhileTheDatabaseIsDownAndSucceedOnceItIsBack() async throws {
         let server = try await PostgresServerProcess()
-        let database = await PostgresRecordDatabase.connect(url: try PostgresURL(try server.createDatabase()), operationTimeout: .seconds(4), logger: Logger(label: "test"))
+        let database = await PostgresRecordDatabase.connect(url: try PostgresURL(try await server.createDatabase()), operationTimeout: .seconds(4), logger: Logger(label: "test"))
         let records = try await RecordStore.open(database, logger: Logger(label: "test"))
         let fixture = GatewayFixture(records: records)
         try await fixture.test { client in
@@ -29,7 +29,7 @@ struct DatabaseOutageTests {
             let filesBefore = fixture.storedFiles.filter { $0.hasPrefix("audio") }.count
             let queuedBefore = try await fixture.broker.indexMembers("jobs", limit: 100).count
 
-            server.stop()
+            await server.stop()
             let start = ContinuousClock.now
             let refused = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers, body: form)
             #expect(refused.status == .serviceUnavailable)

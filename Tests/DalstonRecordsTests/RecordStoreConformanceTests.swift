@@ -242,14 +242,14 @@ struct RecordStoreConformanceTests {
 struct RecordStorePostgresOutageTests {
     @Test func callsFailQuicklyWhileTheServerIsDownAndSucceedWhenItIsBack() async throws {
         let server = try await PostgresServerProcess()
-        let database = TestDatabase(kind: .postgres, location: try server.createDatabase())
+        let database = TestDatabase(kind: .postgres, location: try await server.createDatabase())
         // Set up with a lenient deadline (a loaded CI machine starts PostgreSQL slowly), then
         // measure with a short one.
         let setup = try await RecordStore.open(try await database.open(timeout: .seconds(60)), logger: TestDatabase.logger)
         try await setup.jobs.save(RecordStoreConformanceTests.job("before", createdAt: Date()))
         await setup.close()
         let store = try await RecordStore.open(try await database.open(timeout: .seconds(4)), logger: TestDatabase.logger)
-        server.stop()
+        await server.stop()
         for attempt in 0..<3 {
             let start = ContinuousClock.now
             await #expect(throws: RecordStoreError.self) { try await store.jobs.save(RecordStoreConformanceTests.job("down-\(attempt)", createdAt: Date())) }

@@ -34,9 +34,9 @@ public final class PostgresServerProcess: @unchecked Sendable {
         guard let binaries = Self.binaries else { throw Failure(description: "PostgreSQL is not installed; scripts/setup.sh test installs it") }
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-postgres-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        try Self.giveToServerUser(dataDirectory)
+        try await Self.giveToServerUser(dataDirectory)
         port = try freeTCPPort()
-        let initdb = try Self.runAsServerUser(binaries.appendingPathComponent("initdb").path, [
+        let initdb = try await Self.runAsServerUser(binaries.appendingPathComponent("initdb").path, [
             "-D", dataDirectory.appendingPathComponent("data").path, "-U", Self.superuser, "--auth=trust", "--no-sync", "-E", "UTF8",
         ])
         guard initdb.status == 0 else { throw Failure(description: "initdb failed: \(initdb.output)") }
@@ -49,9 +49,9 @@ public final class PostgresServerProcess: @unchecked Sendable {
     }
 
     /// A new empty database; its URL.
-    public func createDatabase() throws -> String {
+    public func createDatabase() async throws -> String {
         let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        let result = try Self.run("/usr/bin/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.superuser, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+        let result = try await Self.run("/usr/bin/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", Self.superuser, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                                                     "-c", "CREATE DATABASE \(name)"])
         guard result.status == 0 else { throw Failure(description: "CREATE DATABASE failed: \(result.output)") }
         return url(database: name)
@@ -79,7 +79,7 @@ public final class PostgresServerProcess: @unchecked Sendable {
         Self.track(dataDirectory, running: true)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            let ready = try Self.run(binaries.appendingPathComponent("pg_isready").path, ["-h", "127.0.0.1", "-p", "\(port)", "-t", "1"])
+            let ready = try await Self.run(binaries.appendingPathComponent("pg_isready").path, ["-h", "127.0.0.1", "-p", "\(port)", "-t", "1"])
             if ready.status == 0 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -88,9 +88,9 @@ public final class PostgresServerProcess: @unchecked Sendable {
     }
 
     /// Stops at once (as a crash or a lost host looks to clients).
-    public func stop() {
+    public func stop() async {
         guard let binaries = Self.binaries, lock.withLock({ running }) else { return }
-        _ = try? Self.runAsServerUser(binaries.appendingPathComponent("pg_ctl").path, [
+        _ = try? await Self.runAsServerUser(binaries.appendingPathComponent("pg_ctl").path, [
             "stop", "-m", "immediate", "-w", "-D", dataDirectory.appendingPathComponent("data").path,
         ])
         lock.withLock { running = false }
@@ -103,15 +103,21 @@ public final class PostgresServerProcess: @unchecked Sendable {
 
     // MARK: Processes
 
-    static func giveToServerUser(_ directory: URL) throws {
+    static func giveToServerUser(_ directory: URL) async throws {
         guard getuid() == 0 else { return }
-        let result = try run("/bin/chown", ["postgres:postgres", directory.path])
+        let result = try await run("/bin/chown", ["postgres:postgres", directory.path])
         guard result.status == 0 else { throw Failure(description: "chown failed: \(result.output)") }
     }
 
-    static func runAsServerUser(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func runAsServerUser(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let (command, commandArguments) = asServerUser(executable, arguments)
-        return try run(command, commandArguments)
+        return try await run(command, commandArguments)
+    }
+
+    /// Runs a command to its end on a thread of its own: waiting for initdb or psql must not
+    /// hold one of the cooperative pool's two threads, which every other test needs meanwhile.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await onThread { Result { try runBlocking(executable, arguments) } }.get()
     }
 
     /// PostgreSQL refuses to run as root: as root, through `runuser -u postgres`.
@@ -119,7 +125,7 @@ public final class PostgresServerProcess: @unchecked Sendable {
         getuid() == 0 ? ("/usr/sbin/runuser", ["-u", "postgres", "--", executable] + arguments) : (executable, arguments)
     }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func runBlocking(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -157,11 +163,13 @@ public final class PostgresServerProcess: @unchecked Sendable {
         }
     }
 
+    /// Blocking (deinit, exit): stops the server in `directory` and removes it.
     static func stopServer(in directory: URL) {
         guard let binaries else { return }
-        _ = try? runAsServerUser(binaries.appendingPathComponent("pg_ctl").path, [
+        let (command, arguments) = asServerUser(binaries.appendingPathComponent("pg_ctl").path, [
             "stop", "-m", "immediate", "-w", "-D", directory.appendingPathComponent("data").path,
         ])
+        _ = try? runBlocking(command, arguments)
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -7,6 +7,7 @@ the job and the X-Request-ID header. Prints {"listening": port} once ready.
 """
 import argparse
 import json
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -48,6 +49,9 @@ def main() -> None:
         def log_message(self, *_: object) -> None:
             pass
 
+    # The test runner may hand its children SIGTERM ignored or blocked: stop on it regardless.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     server = ThreadingHTTPServer(("127.0.0.1", arguments.port), Handler)
     print(json.dumps({"listening": arguments.port}), flush=True)
     try:
