@@ -154,7 +154,7 @@ let package = Package(
         .target(
             name: "DalstonRecordsSQLite",
             dependencies: [
-                "DalstonRecords",
+                "DalstonRecords", "DalstonCore",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -290,7 +290,7 @@ let package = Package(
         // Helpers for tests only: a real redis-server per test, polling.
         .target(
             name: "DalstonTestSupport",
-            dependencies: ["DalstonRedis"],
+            dependencies: ["DalstonRedis", "DalstonCore"],
             path: "Tests/DalstonTestSupport"
         ),
         .testTarget(

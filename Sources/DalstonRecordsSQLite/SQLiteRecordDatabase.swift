@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonRecords
 import Foundation
 import Logging

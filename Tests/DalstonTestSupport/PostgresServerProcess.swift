@@ -1,3 +1,4 @@
+import DalstonCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -36,9 +37,19 @@ public final class PostgresServerProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         try await Self.giveToServerUser(dataDirectory)
         port = try freeTCPPort()
-        let initdb = try await Self.runAsServerUser(binaries.appendingPathComponent("initdb").path, [
-            "-D", dataDirectory.appendingPathComponent("data").path, "-U", Self.superuser, "--auth=trust", "--no-sync", "-E", "UTF8",
-        ])
+        // One initdb at a time (each is a second or two of CPU), so several suites making
+        // servers at once do not starve the timing-sensitive tests beside them.
+        await Self.initdbGate.enter()
+        let initdb: (status: Int32, output: String)
+        do {
+            initdb = try await Self.runAsServerUser(binaries.appendingPathComponent("initdb").path, [
+                "-D", dataDirectory.appendingPathComponent("data").path, "-U", Self.superuser, "--auth=trust", "--no-sync", "-E", "UTF8",
+            ])
+            Self.initdbGate.leave()
+        } catch {
+            Self.initdbGate.leave()
+            throw error
+        }
         guard initdb.status == 0 else { throw Failure(description: "initdb failed: \(initdb.output)") }
         try await start()
     }
@@ -114,11 +125,14 @@ public final class PostgresServerProcess: @unchecked Sendable {
         return try await run(command, commandArguments)
     }
 
-    /// Runs a command to its end on a thread of its own: waiting for initdb or psql must not
-    /// hold one of the cooperative pool's two threads, which every other test needs meanwhile.
+    /// Runs a command to its end on a thread of its own, at a lower priority: waiting for
+    /// initdb or psql must not hold one of the cooperative pool's two threads, which every other
+    /// test needs meanwhile.
     static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await onThread { Result { try runBlocking(executable, arguments) } }.get()
+        try await onBackgroundThread { Result { try runBlocking(executable, arguments) } }.get()
     }
+
+    static let initdbGate = AsyncGate()
 
     /// PostgreSQL refuses to run as root: as root, through `runuser -u postgres`.
     static func asServerUser(_ executable: String, _ arguments: [String]) -> (String, [String]) {

@@ -88,7 +88,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         lock.withLock { self.process = process }
-        let deadline = Date().addingTimeInterval(10)
+        // Generous: at the start of a test run every suite starts its servers at once on two cores.
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if !process.isRunning { throw PortTaken() }
             if Self.answersPing(port: port) {
@@ -98,7 +99,7 @@ public final class RedisServerProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw Unavailable(description: "redis-server on port \(port) did not start within 10 s")
+        throw Unavailable(description: "redis-server on port \(port) did not start within 30 s")
     }
 
     /// SIGKILL: the server vanishes mid-stream, like a crash.

@@ -1,7 +1,9 @@
 import Synchronization
 
 /// One task at a time, in arrival order, without blocking a thread while waiting.
-final class AsyncGate: Sendable {
+package final class AsyncGate: Sendable {
+    package init() {}
+
     private struct State {
         var occupied = false
         var waiting: [CheckedContinuation<Void, Never>] = []
@@ -9,7 +11,7 @@ final class AsyncGate: Sendable {
 
     private let state = Mutex(State())
 
-    func enter() async {
+    package func enter() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let entered = state.withLock { state in
                 if state.occupied {
@@ -23,7 +25,7 @@ final class AsyncGate: Sendable {
         }
     }
 
-    func leave() {
+    package func leave() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if state.waiting.isEmpty {
                 state.occupied = false
