@@ -86,14 +86,16 @@ struct TaskQueueConformanceTests {
         // Only a receive can take an expired task, and none runs until after the renewal, so a
         // late renewal (a starved CI machine) still counts: the check asks, after the original
         // lease ran out, whether the renewed one still holds.
-        try await BrokerHarness.with(kind, configure: { $0.visibilityTimeout = .seconds(4) }) { broker in
+        // The renewal comes late in the first lease and the check soon after the lease would have
+        // run out, so a stall of up to 5 s between them cannot outlast the renewed lease.
+        try await BrokerHarness.with(kind, configure: { $0.visibilityTimeout = .seconds(6) }) { broker in
             try await broker.enqueue(task(1))
             let held = try #require(try await broker.receive(engine: "transcribe", consumer: "slow", waitUpTo: .seconds(10)))
             let received = ContinuousClock.now
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .milliseconds(5500))
             try await broker.renewLease(held)
-            try await Task.sleep(for: .milliseconds(1500))
-            #expect(ContinuousClock.now - received > .seconds(4), "the original lease has run out")
+            try await Task.sleep(for: .seconds(1))
+            #expect(ContinuousClock.now - received > .seconds(6), "the original lease has run out")
             #expect(try await broker.receive(engine: "transcribe", consumer: "other", waitUpTo: .milliseconds(200)) == nil,
                     "the renewed lease still holds")
             // Still this worker's delivery: its settling transition (what engines do) applies.
