@@ -116,6 +116,13 @@ package struct JobTable: JobHistory {
         return jobs
     }
 
+    /// Finished jobs whose retention has run out at `date` (`id`, `request_id`), oldest first.
+    func expired(at date: Date, limit: Int) async throws(RecordStoreError) -> [SQLRow] {
+        try await database.query(
+            "SELECT id, request_id FROM jobs WHERE purge_after_ms IS NOT NULL AND purge_after_ms <= $1 ORDER BY purge_after_ms LIMIT $2",
+            [.integer(RecordTime.milliseconds(date)), .integer(limit)])
+    }
+
     /// Each task's outcome and timing, for reports and the conformance suite.
     package func tasks(of jobID: String) async throws(RecordStoreError) -> [SQLRow] {
         try await database.query("SELECT * FROM job_tasks WHERE job_id = $1 ORDER BY stage", [.text(jobID)])

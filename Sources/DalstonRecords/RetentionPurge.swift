@@ -45,9 +45,7 @@ public struct RetentionPurge: Service {
     public func purgeExpired(now: Date = Date(), limit: Int = 500) async -> [String] {
         let expired: [SQLRow]
         do {
-            expired = try await records.database.query(
-                "SELECT id, request_id FROM jobs WHERE purge_after_ms IS NOT NULL AND purge_after_ms <= $1 ORDER BY purge_after_ms LIMIT $2",
-                [.integer(RecordTime.milliseconds(now)), .integer(limit)])
+            expired = try await records.jobTable.expired(at: now, limit: limit)
         } catch {
             logger.warning("retention_purge_failed", metadata: ["error": "\(error)"])
             return []
@@ -59,7 +57,7 @@ public struct RetentionPurge: Service {
             do {
                 let files = artifacts.removeAll(ofJob: jobID, except: [])
                 _ = try await jobs.delete(jobID)
-                try await records.database.query("DELETE FROM webhook_deliveries WHERE job_id = $1", [.text(jobID)])
+                try await records.webhooks.deleteDeliveries(ofJob: jobID)
                 try await records.audit.record(AuditEntry(actor: "system", action: "job.purged", resourceType: "job", resourceID: jobID, requestID: requestID))
                 instruments.counter(DalstonMetric.retentionPurged, [("kind", "jobs")]).increment()
                 logger.info("job_purged", metadata: ["job_id": "\(jobID)", "request_id": "\(requestID)", "files": .stringConvertible(files)])

@@ -123,6 +123,11 @@ package struct WebhookTable: Sendable {
             [.text(deliveryID), .text(endpointID), .integer(RecordTime.milliseconds(now))]).first.map { row throws(RecordStoreError) in try Self.delivery(row) }
     }
 
+    /// A purged job's deliveries, whatever their status.
+    package func deleteDeliveries(ofJob jobID: String) async throws(RecordStoreError) {
+        try await database.query("DELETE FROM webhook_deliveries WHERE job_id = $1", [.text(jobID)])
+    }
+
     /// Deliveries waiting, for the gauge.
     package func pendingCount() async throws(RecordStoreError) -> Int {
         try await database.query("SELECT COUNT(*) AS pending FROM webhook_deliveries WHERE status = 'pending'", []).first?.optionalInt("pending") ?? 0

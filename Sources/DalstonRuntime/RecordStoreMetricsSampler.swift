@@ -1,8 +1,8 @@
 import DalstonMetrics
 import DalstonRecords
 
-/// `dalston_database_up` and the probe's duration, read when `/metrics` is scraped, at most
-/// once per `minimumInterval`.
+/// `dalston_database_up`, the probe's duration and the webhook deliveries waiting, read when
+/// `/metrics` is scraped, at most once per `minimumInterval`.
 actor RecordStoreMetricsSampler: MetricsCollector {
     private let records: RecordStore
     private let instruments: Instruments
@@ -23,5 +23,8 @@ actor RecordStoreMetricsSampler: MetricsCollector {
         let labels = [("database", health.kind)]
         instruments.gauge(DalstonMetric.databaseUp, labels).record(health.reachable ? 1 : 0)
         if let latency = health.latencySeconds { instruments.gauge(DalstonMetric.databaseProbeDuration, labels).record(latency) }
+        if health.reachable, let pending = try? await records.webhooks.pendingCount() {
+            instruments.gauge(DalstonMetric.webhooksPending).record(pending)
+        }
     }
 }

@@ -77,7 +77,6 @@ public struct WebhookDispatcher: Service {
         let claimed: [WebhookTable.Claimed]
         do {
             claimed = try await records.webhooks.claimDue(lease: options.timeout * 3, limit: options.concurrency)
-            instruments.gauge(DalstonMetric.webhooksPending).record(Double(try await records.webhooks.pendingCount()))
         } catch {
             logger.warning("webhook_claim_failed", metadata: ["error": "\(error)"])
             return false
