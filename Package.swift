@@ -364,12 +364,19 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
+        // Logs a given number of lines and ends in a given way: the buffered writer's tests.
+        .executableTarget(
+            name: "dalston-log-probe",
+            dependencies: ["DalstonLogging", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/LogProbe"
+        ),
         .testTarget(
             name: "DalstonLoggingTests",
             dependencies: [
                 "DalstonLogging",
                 "DalstonTestSupport",
                 "dalston",
+                "dalston-log-probe",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -55,6 +55,8 @@ if [ "$purpose" = test ]; then
   need festival has_command text2wave
   need festvox-us-slt-hts has_file /usr/share/festival/voices/us/cmu_us_slt_arctic_hts
   need prometheus has_command promtool
+  # The benchmarks' smoke run (part of `make test`) drives HTTP load with wrk.
+  need wrk has_command wrk
   # The record store's conformance suite starts PostgreSQL servers of its own (initdb, pg_ctl).
   need postgresql has_match '/usr/lib/postgresql/*/bin/initdb'
   has_command prometheus >/dev/null || [[ " ${missing[*]-} " == *" prometheus "* ]] || missing+=(prometheus)

@@ -21,7 +21,7 @@ func runAPIBenchmark() async throws {
 }
 
 private func runLatencyComparison(_ sample: URL) async throws {
-    let rounds = Int(ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "") ?? 9
+    let rounds = BenchmarkSettings.count("BENCH_ROUNDS", full: 9, smoke: 1)
     print("Latency of one \(sample.lastPathComponent) (3.7 s of speech), `dalston up` in process, median of \(rounds)")
     let port = try freeTCPPort()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-api-\(UUID().uuidString)")
@@ -31,7 +31,12 @@ private func runLatencyComparison(_ sample: URL) async throws {
     let running = try deployment.start([.gateway, .orchestrator] + deployment.engines.engineIDs.map { .engine($0) })
     defer { try? FileManager.default.removeItem(at: directory) }
     let base = "http://127.0.0.1:\(port)"
-    _ = await eventually(timeout: .seconds(20)) { (try? await URLSession.shared.data(from: URL(string: "\(base)/health")!)) != nil }
+    do {
+        try await waitUntilHealthy(URL(string: "\(base)/health")!)
+    } catch {
+        await running.stop()
+        throw error
+    }
     let audio = try Data(contentsOf: sample)
 
     func post(_ fields: [String: String]) async throws -> Data {
@@ -52,8 +57,11 @@ private func runLatencyComparison(_ sample: URL) async throws {
     func polled(every interval: Duration) async throws -> Double {
         let start = ContinuousClock.now
         let created = try JSONSerialization.jsonObject(with: try await post([:])) as? [String: Any]
-        let id = created?["id"] as? String ?? ""
+        guard let id = created?["id"] as? String else { throw BenchmarkFailure("the job was not created: \(created ?? [:])") }
         while true {
+            if ContinuousClock.now - start > BenchmarkSettings.stallTimeout {
+                throw BenchmarkFailure("job \(id) did not complete within \(BenchmarkSettings.stallTimeout)")
+            }
             let (data, _) = try await URLSession.shared.data(from: URL(string: "\(base)/v1/audio/transcriptions/\(id)")!)
             if ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["status"] as? String == "completed" { break }
             try await Task.sleep(for: interval)
@@ -79,7 +87,7 @@ private func runDecodeComparison(_ sample: URL) async throws {
         print("Decoding: skipped (ffmpeg is not installed)")
         return
     }
-    let minutes = Double(ProcessInfo.processInfo.environment["BENCH_AUDIO_MINUTES"] ?? "") ?? 10
+    let minutes = BenchmarkSettings.amount("BENCH_AUDIO_MINUTES", full: 10, smoke: 0.2)
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-decode-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }

@@ -9,9 +9,12 @@ func runLoggingBenchmark() {
     let devNull = open("/dev/null", O_WRONLY)
     guard devNull >= 0 else { fatalError("cannot open /dev/null") }
     let sink = FileDescriptorLineWriter(fileDescriptor: devNull)
+    // What the services write through by default (LOG_BUFFER_BYTES=65536).
+    let bufferedSink = BufferedLineWriter(fileDescriptor: devNull)
+    defer { bufferedSink.close() }
 
-    func dalstonLogger(_ format: LogFormat) -> Logger {
-        LogPipeline(configuration: LoggingConfiguration(service: "bench", format: format, levels: LogLevelPolicy(defaultLevel: .info), writer: sink))
+    func dalstonLogger(_ format: LogFormat, writer: any LogLineWriter = bufferedSink) -> Logger {
+        LogPipeline(configuration: LoggingConfiguration(service: "bench", format: format, levels: LogLevelPolicy(defaultLevel: .info), writer: writer))
             .makeLogger(label: "dalston.bench")
     }
 
@@ -56,6 +59,7 @@ func runLoggingBenchmark() {
 
     let results: [(name: String, key: String, dalston: Double, stream: Double?)] = [
         ("(a) JSON, 3 context + 2 call fields", "json", loggedCall(dalstonLogger(.json)), streamHandlerCall()),
+        ("(a') JSON, one write(2) per line", "json", loggedCall(dalstonLogger(.json, writer: sink)), nil),
         ("(b) console, same call", "console", loggedCall(dalstonLogger(.console)), nil),
         ("(c) call below the level", "below_level", loggedCall(dalstonLogger(.json), level: .debug), streamHandlerCall(level: .debug)),
     ]
@@ -103,3 +107,28 @@ func runLoggingBenchmark() {
     }
 
 }
+
+/// Case (a) alone, for `BENCH_SECONDS` (default 10), so that a profiler sees only it:
+/// `perf record -g .build/release/dalston-benchmarks logging-profile`.
+func runLoggingProfile() {
+    let devNull = open("/dev/null", O_WRONLY)
+    guard devNull >= 0 else { BenchmarkFailure.exit("cannot open /dev/null") }
+    let level: Logger.Level = ProcessInfo.processInfo.environment["BENCH_LOG_LEVEL"] == "debug" ? .debug : .info
+    let writer = BufferedLineWriter(fileDescriptor: devNull)
+    let logger = LogPipeline(configuration: LoggingConfiguration(
+        service: "bench", levels: LogLevelPolicy(defaultLevel: .info), writer: writer
+    )).makeLogger(label: "dalston.bench")
+    let seconds = BenchmarkSettings.count("BENCH_SECONDS", full: 10, smoke: 1)
+    let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds) * 1_000_000_000
+    var calls = 0
+    withLogContext(["request_id": "req_3f2a9c", "job_id": "job_81b0", "task_id": "task_77aa"]) {
+        while DispatchTime.now().uptimeNanoseconds < end {
+            for _ in 0..<10_000 {
+                logger.log(level: level, "task_completed", metadata: ["engine": "transcribe", "duration_ms": .stringConvertible(42)])
+            }
+            calls += 10_000
+        }
+    }
+    print("logging-profile: \(calls) calls in \(seconds) s, \(String(format: "%.1f", Double(seconds) * 1e9 / Double(calls))) ns per call")
+}
+

@@ -40,7 +40,7 @@ func runMetricsBenchmark() async throws {
         print("  (gateway requests/s skipped: install wrk, e.g. apt-get install wrk)")
         return
     }
-    let duration = Int(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 5
+    let duration = BenchmarkSettings.count("BENCH_SECONDS", full: 5, smoke: 1)
     print("\nGateway: GET /v1/status and GET /health requests/s, wrk -t1 -c16 -d\(duration)s, metrics on vs off, alternating, median of 3")
     let withMetrics = try await BenchmarkGateway(metrics: .standalone(service: "gateway"))
     let without = try await BenchmarkGateway(metrics: .disabled)

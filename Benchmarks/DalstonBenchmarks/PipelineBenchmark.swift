@@ -19,7 +19,7 @@ func runPipelineBenchmark() async throws {
     let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Samples/hello-world.wav")
     let audio = try Data(contentsOf: sample)
-    let jobCount = Int(ProcessInfo.processInfo.environment["BENCH_JOBS"] ?? "") ?? 20
+    let jobCount = BenchmarkSettings.count("BENCH_JOBS", full: 20, smoke: 2)
     print("Pipeline: \(jobCount) jobs of \(sample.lastPathComponent) (3.7 s of speech), submitted at once")
 
     // One process, embedded broker: what `dalston up` runs, without HTTP.
@@ -48,17 +48,21 @@ func runPipelineBenchmark() async throws {
         return
     }
     let server = try await RedisServerProcess()
-    let port = 18_000 + Int.random(in: 0..<1000)
+    let port = try freeTCPPort()
     let data = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-\(UUID().uuidString)")
-    let environment = ["REDIS_URL": server.url, "DALSTON_PORT": "\(port)", "DALSTON_DATA_DIR": data.path, "LOG_LEVEL": "warning",
-                       "LOG_FORMAT": "json", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-    var processes: [Process] = []
-    for arguments in [["gateway"], ["orchestrator"], ["engine", "audio-prepare"], ["engine", "transcribe"], ["engine", "merge"]] {
-        processes.append(try launchQuietly(binary, arguments, environment: environment))
+    // Each service picks a free metrics port of its own (several on one host would clash on a fixed one).
+    let environment = ["REDIS_URL": server.url, "DALSTON_PORT": "\(port)", "DALSTON_HOST": "127.0.0.1", "DALSTON_DATA_DIR": data.path,
+                       "LOG_LEVEL": "warning", "LOG_FORMAT": "json", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+    var children: [BenchmarkChild] = []
+    defer {
+        for child in children { child.stop() }
+        try? FileManager.default.removeItem(at: data)
     }
-    defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
+    for arguments in [["gateway"], ["orchestrator"], ["engine", "audio-prepare"], ["engine", "transcribe"], ["engine", "merge"]] {
+        children.append(try BenchmarkChild(name: "dalston " + arguments.joined(separator: " "), executable: binary, arguments: arguments, environment: environment))
+    }
     let base = URL(string: "http://127.0.0.1:\(port)/")!
-    _ = await eventually(timeout: .seconds(20)) { (try? await URLSession.shared.data(from: base.appendingPathComponent("health")))?.1 != nil }
+    try await waitUntilHealthy(base.appendingPathComponent("health"), children: children)
     let redisBroker = RedisBroker(client: RedisClient(configuration: server.configuration))
     try await Task.sleep(for: .seconds(1))
     let commandsBefore = try await RedisCommandCount.read(redisBroker.client)
@@ -71,11 +75,22 @@ func runPipelineBenchmark() async throws {
     // Done when no job is active any more (read with ZCARD, which the counts below leave out, so
     // that waiting costs nothing in them).
     let store = JobStore(state: redisBroker)
-    while try await !store.activeJobIDs(limit: 1).isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+    var lastActive = Int.max
+    var lastProgress = ContinuousClock.now
+    while true {
+        let active = try await store.activeJobIDs(limit: jobCount + 1).count
+        if active == 0 { break }
+        if active < lastActive { lastActive = active; lastProgress = .now }
+        for child in children { try child.checkAlive() }
+        if ContinuousClock.now - lastProgress > BenchmarkSettings.stallTimeout {
+            throw BenchmarkFailure("no job finished in \(BenchmarkSettings.stallTimeout) on Redis (\(active) of \(jobCount) still active)")
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
     let redisSeconds = (ContinuousClock.now - redisStart).seconds
     let commandsAfter = try await RedisCommandCount.read(redisBroker.client)
     let monitored = monitor.stop()
-    for id in remoteIDs where try await store.job(id)?.status != .completed { throw BrokerError.unavailable("job \(id) did not complete") }
+    for id in remoteIDs where try await store.job(id)?.status != .completed { throw BenchmarkFailure("job \(id) did not complete") }
     report("separate processes on Redis (HTTP submit)", jobs: jobCount, seconds: redisSeconds, breakdown: try await breakdown(remoteIDs, store: store))
     let total = commandsAfter.total(excluding: ["info", "zrange", "zcard"]) - commandsBefore.total(excluding: ["info", "zrange", "zcard"])
     print("    Redis commands per completed job: \(String(format: "%.1f", Double(total) / Double(jobCount))) executed by Redis (INFO commandstats), "
@@ -84,7 +99,6 @@ func runPipelineBenchmark() async throws {
     print("    by command: " + commandsAfter.difference(from: commandsBefore).sorted { $0.value > $1.value }
         .map { "\($0.key) \(String(format: "%.1f", Double($0.value) / Double(jobCount)))" }.joined(separator: ", "))
     await redisBroker.shutdown()
-    try? FileManager.default.removeItem(at: data)
 }
 
 func upload(_ audio: Data, to base: URL, requestID: String) async throws -> String {
@@ -97,22 +111,9 @@ func upload(_ audio: Data, to base: URL, requestID: String) async throws -> Stri
     request.setValue(requestID, forHTTPHeaderField: "X-Request-ID")
     let (data, _) = try await URLSession.shared.upload(for: request, from: body)
     guard let id = ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?["id"] as? String else {
-        throw BrokerError.unavailable("upload failed: \(String(decoding: data, as: UTF8.self))")
+        throw BenchmarkFailure("upload failed: \(String(decoding: data, as: UTF8.self))")
     }
     return id
-}
-
-func waitForAll(_ ids: [String], status: (String) async throws -> JobStatus?) async throws {
-    var pending = Set(ids)
-    while !pending.isEmpty {
-        for id in pending {
-            if let current = try await status(id), current.isFinal {
-                if current != .completed { throw BrokerError.unavailable("job \(id) ended \(current.rawValue)") }
-                pending.remove(id)
-            }
-        }
-        try await Task.sleep(for: .milliseconds(50))
-    }
 }
 
 /// Mean seconds per stage: waiting in the queue (queued to the start of the work), and
@@ -175,12 +176,14 @@ final class RedisMonitor: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
         try process.run()
+        ChildProcessRegistry.track(process.processIdentifier)
         Thread.sleep(forTimeInterval: 0.3)
     }
 
     func stop() -> (client: Int, script: Int) {
         process.terminate()
         process.waitUntilExit()
+        ChildProcessRegistry.untrack(process.processIdentifier)
         defer { try? FileManager.default.removeItem(at: output) }
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         var client = 0

@@ -24,7 +24,7 @@ import Synchronization
 /// `BENCH_REALTIME_LEVELS` (default `1,2,4,6,8,10`) sets the concurrent sessions tried.
 func runRealtimeBenchmark() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let levels = (ProcessInfo.processInfo.environment["BENCH_REALTIME_LEVELS"] ?? "1,2,4,6,8,10").split(separator: ",").compactMap { Int($0) }
+    let levels = BenchmarkSettings.counts("BENCH_REALTIME_LEVELS", full: [1, 2, 4, 6, 8, 10], smoke: [1])
     let capacity = levels.max() ?? 1
     let port = try freeTCPPort()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-bench-rt-\(UUID().uuidString)")
@@ -77,11 +77,6 @@ private func percentile(_ sorted: [Double], _ fraction: Double) -> Double? {
 
 private func format(_ value: Double?, digits: Int = 2) -> String {
     value.map { String(format: "%.\(digits)f", $0) } ?? "-"
-}
-
-struct BenchmarkFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// One clip with silence around its speech, as 100 ms frames of PCM16 at 16 kHz.

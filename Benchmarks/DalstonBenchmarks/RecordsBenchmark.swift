@@ -13,9 +13,9 @@ import Logging
 /// PostgreSQL, against the Redis-only store, in one run: `JobService.submit` (store the audio,
 /// record the job, queue it) from `BENCH_SUBMITTERS` concurrent callers, rounds interleaved.
 func runRecordsBenchmark() async throws {
-    let jobs = Int(ProcessInfo.processInfo.environment["BENCH_JOBS"] ?? "") ?? 2000
-    let submitters = Int(ProcessInfo.processInfo.environment["BENCH_SUBMITTERS"] ?? "") ?? 16
-    let rounds = Int(ProcessInfo.processInfo.environment["BENCH_ROUNDS"] ?? "") ?? 3
+    let jobs = BenchmarkSettings.count("BENCH_JOBS", full: 2000, smoke: 32)
+    let submitters = BenchmarkSettings.count("BENCH_SUBMITTERS", full: 16, smoke: 4)
+    let rounds = BenchmarkSettings.count("BENCH_ROUNDS", full: 3, smoke: 1)
     guard RedisServerProcess.isInstalled, PostgresServerProcess.isInstalled else {
         print("Records: skipped (needs redis-server and PostgreSQL: scripts/setup.sh test installs them)")
         return

@@ -9,7 +9,7 @@ import NIOPosix
 /// without pipelining, and the broker's enqueue → receive → acknowledge round trip.
 func runRedisBenchmark() async throws {
     let server = try await RedisServerProcess()
-    let requests = Int(ProcessInfo.processInfo.environment["BENCH_REDIS_REQUESTS"] ?? "") ?? 200_000
+    let requests = BenchmarkSettings.count("BENCH_REDIS_REQUESTS", full: 200_000, smoke: 3_200)
     let clients = 16
     print("Redis on 127.0.0.1:\(server.port), \(requests) requests per test, \(clients) connections; median of 3 runs each side")
     print("test".padding(toLength: 34, withPad: " ", startingAt: 0) + "dalston ops/s".leftPadded(16) + "redis-benchmark".leftPadded(18) + "ratio".leftPadded(8))
@@ -33,11 +33,11 @@ func runRedisBenchmark() async throws {
     }
 
     print("\nOne task at a time: enqueue → receive → acknowledge (ms)")
-    let single = redisBenchmark(port: server.port, requests: 20_000, clients: 1, pipeline: 1, tests: "ping")
+    let single = redisBenchmark(port: server.port, requests: BenchmarkSettings.isSmoke ? 500 : 20_000, clients: 1, pipeline: 1, tests: "ping")
     let redisBroker = RedisBroker(client: RedisClient(configuration: server.configuration))
     let inMemory = InMemoryBroker()
     for (name, broker) in [("RedisBroker", redisBroker as any Broker), ("InMemoryBroker", inMemory as any Broker)] {
-        let latencies = try await roundTrips(broker, count: 2_000)
+        let latencies = try await roundTrips(broker, count: BenchmarkSettings.isSmoke ? 50 : 2_000)
         print("  " + name.padding(toLength: 16, withPad: " ", startingAt: 0)
             + String(format: "p50 %.3f   p99 %.3f   mean %.3f", percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.reduce(0, +) / Double(latencies.count)))
         await broker.shutdown()
@@ -113,7 +113,7 @@ private func roundTrips(_ broker: any Broker, count: Int) async throws -> [Doubl
         let start = ContinuousClock.now
         try await broker.enqueue(TaskEnvelope(taskID: "task_\(index)", jobID: "job", engineID: "bench", stage: "bench"))
         guard let task = try await broker.receive(engine: "bench", consumer: "bench", waitUpTo: .seconds(5)) else {
-            throw BrokerError.unavailable("benchmark task did not arrive")
+            throw BenchmarkFailure("a task enqueued on the \(type(of: broker)) did not arrive within 5 s")
         }
         try await broker.acknowledge(task)
         if index >= 100 { latencies.append((ContinuousClock.now - start).seconds * 1000) }  // first 100: warm-up

@@ -26,12 +26,12 @@ func runTracingBenchmark() async throws {
     defer { try? FileManager.default.removeItem(at: directory) }
 
     let receiverPort = try freeTCPPort()
-    let receiver = try launchQuietly(URL(fileURLWithPath: "/usr/bin/env"), [
+    let receiver = try BenchmarkChild(name: "otlp_receiver.py", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: [
         "python3", root.appendingPathComponent("Tests/Scripts/otlp_receiver.py").path, "--port", "\(receiverPort)",
         "--output", directory.appendingPathComponent("spans.jsonl").path, "--no-install",
     ], environment: ProcessInfo.processInfo.environment)
-    var processes = [receiver]
-    defer { for process in processes where process.isRunning { process.terminate(); process.waitUntilExit() } }
+    var children = [receiver]
+    defer { for child in children { child.stop() } }
 
     func startDalston(traced: Bool) throws -> URL {
         let port = try freeTCPPort()
@@ -41,16 +41,16 @@ func runTracingBenchmark() async throws {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]
         if traced { environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:\(receiverPort)" }
-        processes.append(try launchQuietly(binary, ["up"], environment: environment))
+        children.append(try BenchmarkChild(name: traced ? "dalston up (traced)" : "dalston up", executable: binary, arguments: ["up"], environment: environment))
         return URL(string: "http://127.0.0.1:\(port)/")!
     }
     let off = try startDalston(traced: false)
     let on = try startDalston(traced: true)
     for base in [off, on] {
-        _ = await eventually(timeout: .seconds(30)) { (try? await URLSession.shared.data(from: base.appendingPathComponent("health")))?.1 != nil }
+        try await waitUntilHealthy(base.appendingPathComponent("health"), children: children)
     }
 
-    let seconds = Int(ProcessInfo.processInfo.environment["BENCH_SECONDS"] ?? "") ?? 5
+    let seconds = BenchmarkSettings.count("BENCH_SECONDS", full: 5, smoke: 1)
     print("Tracing: off vs on (exporting every span over OTLP/HTTP to the project's receiver), two `dalston up` processes")
     var offRates: [Double] = []
     var onRates: [Double] = []
@@ -63,7 +63,7 @@ func runTracingBenchmark() async throws {
     print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, median of 3: off \(String(format: "%.0f", offRate))/s  on \(String(format: "%.0f", onRate))/s  on/off \(String(format: "%.3f", onRate / offRate))")
 
     let audio = try Data(contentsOf: root.appendingPathComponent("Samples/hello-world.wav"))
-    let jobCount = Int(ProcessInfo.processInfo.environment["BENCH_JOBS"] ?? "") ?? 10
+    let jobCount = BenchmarkSettings.count("BENCH_JOBS", full: 10, smoke: 2)
     var offJobs: [Double] = []
     var onJobs: [Double] = []
     for round in 0..<2 {
@@ -73,7 +73,7 @@ func runTracingBenchmark() async throws {
             for index in 0..<jobCount {
                 ids.append(try await upload(audio, to: base, requestID: "req_bench_tracing_\(round)_\(isOn)_\(index)"))
             }
-            try await waitForAll(ids) { id in
+            try await waitForAll(ids, children: children) { id in
                 let (body, _) = try await URLSession.shared.data(from: base.appendingPathComponent("v1/audio/transcriptions/\(id)"))
                 return ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["status"].flatMap { ($0 as? String).flatMap(JobStatus.init(rawValue:)) }
             }
@@ -84,21 +84,9 @@ func runTracingBenchmark() async throws {
     let offPipeline = offJobs.max() ?? 0
     let onPipeline = onJobs.max() ?? 0
     print("  pipeline, \(jobCount) jobs at once, best of 2: off \(String(format: "%.2f", offPipeline)) jobs/s  on \(String(format: "%.2f", onPipeline)) jobs/s  on/off \(String(format: "%.3f", onPipeline / offPipeline))")
-    try await Task.sleep(for: .seconds(6))  // one export interval, so the counts below are complete
+    try await Task.sleep(for: .seconds(BenchmarkSettings.isSmoke ? 1 : 6))  // one export interval, so the counts below are complete
     if let (stats, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(receiverPort)/stats")!),
        let object = try? JSONSerialization.jsonObject(with: stats) as? [String: Any] {
         print("  the receiver got \(object["spans"] ?? 0) spans in \(object["requests"] ?? 0) exports")
     }
-}
-
-/// Starts a process with its output discarded (the benchmarks print only their figures).
-func launchQuietly(_ executable: URL, _ arguments: [String], environment: [String: String]) throws -> Process {
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    process.environment = environment
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    return process
 }

@@ -5,8 +5,8 @@ import DalstonLogging
 import DalstonObservability
 import Foundation
 
-let iterations = Int(ProcessInfo.processInfo.environment["BENCH_ITERATIONS"] ?? "") ?? 200_000
-let rounds = 7
+let iterations = BenchmarkSettings.count("BENCH_ITERATIONS", full: 200_000, smoke: 2_000)
+let rounds = BenchmarkSettings.isSmoke ? 3 : 7
 
 /// Median nanoseconds per call over `rounds` rounds of `iterations` calls.
 func measure(_ body: () -> Void) -> Double {
@@ -36,10 +36,13 @@ _ = Observability.configureOrExit(
     $0.writer = FileDescriptorLineWriter.standardError
 }
 
-let part = CommandLine.arguments.dropFirst().first ?? "logging"
+BenchmarkExit.installSignalHandlers()
+let part = CommandLine.arguments.dropFirst().first { $0 != "--smoke" } ?? "logging"
 switch part {
 case "logging":
     runLoggingBenchmark()
+case "logging-profile":
+    runLoggingProfile()
 case "redis":
     try await runRedisBenchmark()
 case "pipeline":
@@ -71,6 +74,6 @@ case "all":
     print()
     try await runRecordsBenchmark()
 default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|records|all]\n".utf8))
+    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|records|all] [--smoke]\n".utf8))
     exit(2)
 }

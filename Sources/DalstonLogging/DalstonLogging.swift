@@ -41,9 +41,11 @@ public enum DalstonLogging {
             let pipeline = LogPipeline(configuration: configuration)
             // A closed stdout must surface as EPIPE (a dropped line), not kill the process.
             signal(SIGPIPE, SIG_IGN)
+            // No provider at the swift-log level: Dalston handlers apply the pipeline's providers
+            // themselves, so a provider arriving here is a logger's own (`Logger(label:metadataProvider:)`).
             LoggingSystem.bootstrap(
                 { label, provider in pipeline.makeHandler(label: label, metadataProvider: provider) },
-                metadataProvider: pipeline.extraMetadataProvider
+                metadataProvider: nil
             )
             current = pipeline
             return false

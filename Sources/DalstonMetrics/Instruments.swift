@@ -48,27 +48,7 @@ public struct Instruments: Sendable {
     ) -> Handle {
         assert(metric.kind == kind && labels.map(\.0) == metric.labels, "\(metric.name) is a \(metric.kind) with labels \(metric.labels)")
         guard let cache else { return make() }
-        return cache.handle(HandleCache.Key(name: metric.name, values: labels.map(\.1)), make: make)
-    }
-}
-
-/// Instrument handles by metric name and label values.
-final class HandleCache: Sendable {
-    struct Key: Hashable {
-        let name: String
-        let values: [String]
-    }
-
-    private let handles = Mutex<[Key: any AnyObject & Sendable]>([:])
-
-    func handle<Handle: AnyObject & Sendable>(_ key: Key, make: () -> Handle) -> Handle {
-        if let existing = handles.withLock({ $0[key] }) as? Handle { return existing }
-        let created = make()
-        return handles.withLock { cached in
-            if let existing = cached[key] as? Handle { return existing }
-            cached[key] = created
-            return created
-        }
+        return cache.handle(name: metric.name, labels: labels, make: make)
     }
 }
 

@@ -47,4 +47,24 @@ struct LogLevelControllerTests {
         logger.trace("explicit")
         #expect(recorder.lines.count == 1)
     }
+
+    @Test func loggersBeyondTheTrackedLabelsStillFollowChanges() {
+        let recorder = RecordingLineWriter()
+        let pipeline = LogPipeline(configuration: LoggingConfiguration(service: "test", levels: LogLevelPolicy(defaultLevel: .info), writer: recorder))
+        var loggers: [Logger] = []
+        for index in 0..<(LogLevelController.maximumTrackedLabels + 10) {
+            loggers.append(pipeline.makeLogger(label: "dalston.dynamic.\(index)"))
+        }
+        let first = loggers[0]
+        guard let last = loggers.last else { return }
+        first.debug("hidden")
+        last.debug("hidden")
+        pipeline.levelController.set(.debug, forLabelPrefix: "dalston.dynamic")
+        first.debug("tracked")
+        last.debug("untracked")
+        #expect(recorder.lines.count == 2 && recorder.lines[1].contains("untracked"))
+        // A logger made after the change starts at the changed level.
+        pipeline.makeLogger(label: "dalston.dynamic.new").debug("late")
+        #expect(recorder.lines.last?.contains("late") == true)
+    }
 }

@@ -87,14 +87,18 @@ public final class RedisServerProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+        ChildProcessRegistry.track(process.processIdentifier)
         lock.withLock { self.process = process }
         // Generous: at the start of a test run every suite starts its servers at once on two cores.
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if !process.isRunning { throw PortTaken() }
+            if !process.isRunning { ChildProcessRegistry.untrack(process.processIdentifier); throw PortTaken() }
             if Self.answersPing(port: port) {
                 try await Task.sleep(for: .milliseconds(30))
-                guard process.isRunning else { throw PortTaken() }  // the answer came from another server
+                guard process.isRunning else {  // the answer came from another server
+                    ChildProcessRegistry.untrack(process.processIdentifier)
+                    throw PortTaken()
+                }
                 return
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -107,6 +111,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         guard let process = lock.withLock({ self.process }) else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        ChildProcessRegistry.untrack(process.processIdentifier)
         lock.withLock { self.process = nil }
     }
 
@@ -115,6 +120,7 @@ public final class RedisServerProcess: @unchecked Sendable {
             Glibc.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        if let process { ChildProcessRegistry.untrack(process.processIdentifier) }
     }
 
     /// Runs `redis-cli`-free raw commands for test set-up: sends inline commands over a socket.

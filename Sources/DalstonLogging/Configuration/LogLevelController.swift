@@ -5,8 +5,9 @@ import Synchronization
 /// (an admin endpoint, a broadcast on the broker) and changed back, and every logger, existing
 /// ones included, sees the change on its next call.
 ///
-/// Handlers cache their level with the controller's generation; a change bumps the generation,
-/// so the cost per log call is two relaxed atomic loads.
+/// Each logger label has a cell holding its level, which handlers read with one relaxed atomic
+/// load per call; a change recomputes every cell under the controller's lock (changes are rare,
+/// log calls are not).
 public final class LogLevelController: Sendable {
     /// One change in effect, undone by `revert(_:)`.
     public struct Change: Sendable, Equatable {
@@ -22,10 +23,18 @@ public final class LogLevelController: Sendable {
         var policy: LogLevelPolicy
         var nextChangeID: UInt64 = 1
         var changes: [UInt64: Change] = [:]
+        var cells: [String: LabelLevel] = [:]
+
+        /// Brings every label's cell to the current policy.
+        func refreshCells() {
+            for (label, cell) in cells { cell.store(policy.level(forLabel: label)) }
+        }
     }
 
     private let state: Mutex<State>
-    let generation = Atomic<UInt64>(1)
+    /// Labels kept current; a process making loggers with endless distinct labels gets cells
+    /// that ask the controller on every call instead of growing the table without bound.
+    static let maximumTrackedLabels = 4096
 
     public init(_ policy: LogLevelPolicy) {
         state = Mutex(State(policy: policy))
@@ -35,6 +44,18 @@ public final class LogLevelController: Sendable {
 
     public func level(forLabel label: String) -> Logger.Level {
         state.withLock { $0.policy.level(forLabel: label) }
+    }
+
+    /// The cell a handler for `label` reads its level from.
+    func cell(forLabel label: String) -> LabelLevel {
+        state.withLock { state in
+            if let cell = state.cells[label] { return cell }
+            let level = state.policy.level(forLabel: label)
+            guard state.cells.count < Self.maximumTrackedLabels else { return LabelLevel(level, tracked: false) }
+            let cell = LabelLevel(level, tracked: true)
+            state.cells[label] = cell
+            return cell
+        }
     }
 
     /// Sets `level` for every logger (`labelPrefix` nil) or for those under a label prefix.
@@ -47,9 +68,9 @@ public final class LogLevelController: Sendable {
             state.nextChangeID += 1
             state.changes[change.id] = change
             state.policy.apply(level, forPrefix: prefix)
+            state.refreshCells()
             return change
         }
-        generation.add(1, ordering: .releasing)
         return change
     }
 
@@ -64,24 +85,29 @@ public final class LogLevelController: Sendable {
                 return false
             }
             state.policy.apply(change.previous, forPrefix: change.labelPrefix)
+            state.refreshCells()
             return true
         }
-        if reverted { generation.add(1, ordering: .releasing) }
         return reverted
     }
 }
 
-/// A handler's level with the controller generation it was computed at, packed in one word.
-final class CachedLevel: Sendable {
-    private let packed = Atomic<UInt64>(0)
+/// One logger label's level, as the controller last set it.
+final class LabelLevel: Sendable {
+    private let rank: Atomic<UInt8>
+    /// False for labels beyond the controller's table: their handlers ask the controller.
+    let isTracked: Bool
 
-    func level(label: String, controller: LogLevelController) -> Logger.Level {
-        let current = controller.generation.load(ordering: .acquiring)
-        let value = packed.load(ordering: .relaxed)
-        if value >> 8 == current { return Logger.Level(rank: UInt8(truncatingIfNeeded: value)) }
-        let level = controller.level(forLabel: label)
-        packed.store(current << 8 | UInt64(level.rank), ordering: .relaxed)
-        return level
+    init(_ level: Logger.Level, tracked: Bool) {
+        rank = Atomic(level.rank)
+        isTracked = tracked
+    }
+
+    @inline(__always)
+    var level: Logger.Level { Logger.Level(rank: rank.load(ordering: .relaxed)) }
+
+    func store(_ level: Logger.Level) {
+        rank.store(level.rank, ordering: .relaxed)
     }
 }
 

@@ -61,6 +61,7 @@ public struct LoggingConfiguration: Sendable {
     ) throws(LoggingConfigurationError) -> LoggingConfiguration {
         let isTerminal = output.isTerminal
         var configuration = LoggingConfiguration(service: service, writer: output)
+        configuration.writer = try outputWriter(for: output, environment: environment)
         configuration.levels = try LogLevelPolicy.parse(environment["LOG_LEVEL"] ?? "")
         configuration.format = try LogFormat.parse(environment["LOG_FORMAT"], outputIsTerminal: isTerminal)
         configuration.colors = try colorsEnabled(environment: environment, outputIsTerminal: isTerminal)
@@ -76,6 +77,30 @@ public struct LoggingConfiguration: Sendable {
             configuration.maxValueBytes = bytes
         }
         return configuration
+    }
+
+    /// `LOG_BUFFER_BYTES` (default 65536; 0 writes each line with its own `write(2)`),
+    /// `LOG_FLUSH_INTERVAL_MS` (default 50) and `LOG_BUFFER_FULL` (`block`, the default, or `drop`).
+    static func outputWriter(for output: FileDescriptorLineWriter, environment: [String: String]) throws(LoggingConfigurationError) -> any LogLineWriter {
+        func number(_ variable: String, default value: Int, range: ClosedRange<Int>) throws(LoggingConfigurationError) -> Int {
+            guard let text = environment[variable], !text.isEmpty else { return value }
+            guard let parsed = Int(text.trimmingASCIIWhitespace()), range.contains(parsed) else {
+                throw LoggingConfigurationError(
+                    variable: variable, value: text, reason: "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return parsed
+        }
+        let bytes = try number("LOG_BUFFER_BYTES", default: 64 * 1024, range: 0...(64 * 1024 * 1024))
+        let interval = try number("LOG_FLUSH_INTERVAL_MS", default: 50, range: 1...60_000)
+        var policy = BufferedLineWriter.FullBufferPolicy.block
+        if let text = environment["LOG_BUFFER_FULL"], !text.isEmpty {
+            guard let parsed = BufferedLineWriter.FullBufferPolicy(rawValue: text.trimmingASCIIWhitespace().lowercased()) else {
+                throw LoggingConfigurationError(variable: "LOG_BUFFER_FULL", value: text, reason: "expected block or drop")
+            }
+            policy = parsed
+        }
+        guard bytes > 0 else { return output }
+        return BufferedLineWriter(fileDescriptor: output.fileDescriptor, capacity: bytes, flushInterval: .milliseconds(interval), policy: policy)
     }
 
     /// `NO_COLOR` (any non-empty value) turns colours off and wins; `FORCE_COLOR` turns them on

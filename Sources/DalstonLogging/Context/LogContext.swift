@@ -1,5 +1,6 @@
 import Instrumentation
 import Logging
+import Synchronization
 
 /// Fields bound for the current task and its children, in the way structlog's contextvars work.
 ///
@@ -18,7 +19,12 @@ public enum LogContext {
     /// The bound fields already in line order: sorted once when a scope is entered rather than on
     /// every log call.
     static var currentFields: [LogField] {
-        ServiceContext.current?[LogFieldsKey.self]?.orderedFields ?? []
+        currentBound?.orderedFields ?? []
+    }
+
+    /// The innermost scope's fields, with their pre-rendered forms.
+    static var currentBound: BoundLogFields? {
+        ServiceContext.current?[LogFieldsKey.self]
     }
 
     static func context(merging fields: Logger.Metadata) -> ServiceContext {
@@ -34,10 +40,49 @@ public enum LogContext {
     }
 }
 
-/// One scope's fields, in both shapes: the dictionary for readers, the ordered list for handlers.
+/// One scope's fields, in both shapes: the dictionary for readers, the ordered list for handlers,
+/// and (made on the first JSON line in the scope) the rendered JSON the fast path copies.
 final class BoundLogFields: Sendable {
     let metadata: Logger.Metadata
     let orderedFields: [LogField]
+    /// The rendered JSON (an `Unmanaged<RenderedContext>`'s bits, retained once): read with one
+    /// atomic load and no retain on every line.
+    private let rendered = Atomic<UInt>(0)
+    /// Renderings for other pipelines than the first (tests), kept until the scope ends.
+    private let others = Mutex<[RenderedContext]>([])
+
+    deinit {
+        let bits = rendered.load(ordering: .acquiring)
+        if bits != 0, let pointer = UnsafeRawPointer(bitPattern: bits) {
+            Unmanaged<RenderedContext>.fromOpaque(pointer).release()
+        }
+    }
+
+    func renderedContext(for pipeline: ObjectIdentifier) -> Unmanaged<RenderedContext>? {
+        let bits = rendered.load(ordering: .acquiring)
+        guard bits != 0, let pointer = UnsafeRawPointer(bitPattern: bits) else { return nil }
+        let context = Unmanaged<RenderedContext>.fromOpaque(pointer)
+        if context._withUnsafeGuaranteedRef({ $0.pipeline == pipeline }) { return context }
+        return others.withLock { others in
+            others.first { $0.pipeline == pipeline }.map { Unmanaged.passUnretained($0) }
+        }
+    }
+
+    /// Keeps `context` for the scope's life and returns the one to use (another thread may have
+    /// stored the same rendering first).
+    func keepRenderedContext(_ context: RenderedContext) -> Unmanaged<RenderedContext> {
+        let retained = Unmanaged.passRetained(context)
+        let bits = UInt(bitPattern: retained.toOpaque())
+        let (exchanged, existing) = rendered.compareExchange(expected: 0, desired: bits, ordering: .acquiringAndReleasing)
+        if exchanged { return retained }
+        retained.release()
+        if let pointer = UnsafeRawPointer(bitPattern: existing) {
+            let stored = Unmanaged<RenderedContext>.fromOpaque(pointer)
+            if stored._withUnsafeGuaranteedRef({ $0.pipeline == context.pipeline }) { return stored }
+        }
+        others.withLock { $0.append(context) }
+        return Unmanaged.passUnretained(context)
+    }
 
     init(metadata: Logger.Metadata) {
         self.metadata = metadata

@@ -4,47 +4,95 @@ import Logging
 ///
 /// It gathers the line's fields from four places, in increasing precedence: the task-local
 /// context (`withLogContext`), extra metadata providers (e.g. trace ids), the logger's own bound
-/// metadata, and the call's metadata. It then hands the record to the shared `LogPipeline`.
+/// metadata, and the call's metadata, and hands them to the shared `LogPipeline`.
+///
+/// It is two words with nothing to reference-count in the common case (an interned core held
+/// unretained, and no overrides), because swift-log copies it on every call, below the level too.
 public struct DalstonLogHandler: LogHandler {
+    /// Interned for the life of the process (or kept alive by `overrides.ownedCore`).
+    private let core: Unmanaged<HandlerCore>
+    private var overrides: HandlerOverrides?
+
+    public init(label: String, pipeline: LogPipeline, metadataProvider: Logger.MetadataProvider?) {
+        let (core, owned) = HandlerCore.core(pipeline: pipeline, label: label)
+        self.core = Unmanaged.passUnretained(core)
+        self.overrides = HandlerOverrides.make(
+            metadata: [:], explicitLevel: nil, metadataProvider: metadataProvider, ownedCore: owned ? core : nil)
+    }
+
+    public var label: String { core._withUnsafeGuaranteedRef { $0.label } }
+    public var pipeline: LogPipeline { core._withUnsafeGuaranteedRef { $0.pipeline } }
+
     /// The level from the pipeline's controller (so a change at run time reaches this logger),
     /// unless code set one on this logger.
     public var logLevel: Logger.Level {
-        get { explicitLevel ?? cachedLevel.level(label: label, controller: pipeline.levelController) }
-        set { explicitLevel = newValue }
+        get {
+            if let overrides, let level = overrides.explicitLevel { return level }
+            return core._withUnsafeGuaranteedRef { core in
+                core.labelLevel.isTracked ? core.labelLevel.level : core.pipeline.levelController.level(forLabel: core.label)
+            }
+        }
+        set { replaceOverrides(explicitLevel: .some(newValue)) }
     }
-    private var explicitLevel: Logger.Level?
-    private let cachedLevel = CachedLevel()
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-    public let label: String
-    public let pipeline: LogPipeline
 
-    public init(label: String, pipeline: LogPipeline, metadataProvider: Logger.MetadataProvider?) {
-        self.label = label
-        self.pipeline = pipeline
-        self.metadataProvider = metadataProvider
+    public var metadata: Logger.Metadata {
+        get { overrides?.metadata ?? [:] }
+        set { replaceOverrides(metadata: newValue) }
+    }
+
+    /// The extra providers configured for the pipeline, unless this logger was given its own.
+    public var metadataProvider: Logger.MetadataProvider? {
+        get { overrides?.metadataProvider ?? pipeline.extraMetadataProvider }
+        set { replaceOverrides(metadataProvider: .some(newValue)) }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
+        get { overrides?.metadata[key] }
+        set {
+            var metadata = self.metadata
+            metadata[key] = newValue
+            replaceOverrides(metadata: metadata)
+        }
+    }
+
+    private mutating func replaceOverrides(
+        metadata: Logger.Metadata? = nil, explicitLevel: Logger.Level?? = nil, metadataProvider: Logger.MetadataProvider?? = nil
+    ) {
+        overrides = HandlerOverrides.make(
+            metadata: metadata ?? overrides?.metadata ?? [:],
+            explicitLevel: explicitLevel ?? overrides?.explicitLevel,
+            metadataProvider: metadataProvider ?? overrides?.metadataProvider,
+            ownedCore: overrides?.ownedCore)
     }
 
     public func log(event: LogEvent) {
-        var record = LogRecord(
-            timestamp: .now(),
-            level: event.level,
-            service: pipeline.service,
-            logger: label,
-            event: event.message.description,
-            fields: Self.mergedFields(
-                context: LogContext.currentFields, provided: metadataProvider?.get() ?? [:], bound: metadata,
-                call: event.metadata ?? [:], error: event.error),
-            location: pipeline.includeSource || event.level <= .debug
+        core._withUnsafeGuaranteedRef { core in
+            let pipeline = core.pipeline
+            let timestamp = LogTimestamp.now()
+            let bound = LogContext.currentBound
+            let location = pipeline.includeSource || event.level <= .debug
                 ? LogSourceLocation(source: event.source, file: event.file, function: event.function, line: event.line)
                 : nil
-        )
-        pipeline.emit(&record)
+            // A logger without bound metadata or a provider of its own, in JSON with the default
+            // processors: rendered straight into the line, context fields pre-rendered.
+            if overrides == nil, let fastPath = core.jsonFastPath,
+               fastPath.write(event: event, timestamp: timestamp, location: location, bound: bound, core: core) {
+                return
+            }
+            let provided = (overrides?.metadataProvider ?? pipeline.extraMetadataProvider)?.get() ?? [:]
+            var record = LogRecord(
+                timestamp: timestamp,
+                level: event.level,
+                service: pipeline.service,
+                logger: core.label,
+                event: event.message.description,
+                fields: Self.mergedFields(
+                    context: bound?.orderedFields ?? [], provided: provided, bound: overrides?.metadata ?? [:],
+                    call: event.metadata ?? [:], error: event.error),
+                location: location
+            )
+            pipeline.emit(&record)
+        }
     }
 
     /// Merges the sources, highest precedence first (call, then the logger's bound metadata, then

@@ -19,6 +19,8 @@ public final class LogPipeline: Sendable {
     public let metadataProvider: Logger.MetadataProvider
     /// The extra providers only: Dalston handlers read the task-local context directly.
     public let extraMetadataProvider: Logger.MetadataProvider?
+    /// The JSON format with only the built-in processors renders without building records.
+    let jsonFastPath: JSONFastPath?
 
     public init(configuration: LoggingConfiguration) {
         self.service = configuration.service
@@ -35,12 +37,17 @@ public final class LogPipeline: Sendable {
             ? nil : Logger.MetadataProvider.multiplex(configuration.metadataProviders)
         self.metadataProvider = Logger.MetadataProvider.multiplex([LogContext.metadataProvider] + configuration.metadataProviders)
             ?? LogContext.metadataProvider
+        self.jsonFastPath = configuration.format == .json && configuration.processors.isEmpty
+            ? JSONFastPath(
+                redaction: RedactionProcessor(keys: configuration.redactedKeys), truncation: TruncationProcessor(maxBytes: configuration.maxValueBytes),
+                writer: configuration.writer, extraMetadataProvider: extraMetadataProvider)
+            : nil
     }
 
     /// A handler for `label`, at the level `LOG_LEVEL` gives that label. The task-local context is
     /// always included; `metadataProvider` adds to it (default: the configured extra providers).
     public func makeHandler(label: String, metadataProvider: Logger.MetadataProvider? = nil) -> DalstonLogHandler {
-        DalstonLogHandler(label: label, pipeline: self, metadataProvider: metadataProvider ?? extraMetadataProvider)
+        DalstonLogHandler(label: label, pipeline: self, metadataProvider: metadataProvider)
     }
 
     /// A logger that writes through this pipeline without touching the global `LoggingSystem`

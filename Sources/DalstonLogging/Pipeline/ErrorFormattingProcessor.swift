@@ -21,7 +21,7 @@ public struct ErrorFormattingProcessor: LogProcessor {
     }
 
     /// The value with errors replaced, or `nil` when it holds none (the common, allocation-free case).
-    private static func formatted(_ value: Logger.MetadataValue) -> Logger.MetadataValue? {
+    static func formatted(_ value: Logger.MetadataValue) -> Logger.MetadataValue? {
         switch value {
         case .string:
             return nil

@@ -35,13 +35,16 @@ extension LogField {
     /// Insertion sort: a line has a handful of fields, mostly told apart by the order byte alone.
     static func sortInLineOrder(_ fields: inout [LogField]) {
         guard fields.count > 1 else { return }
-        fields.withUnsafeMutableBufferPointer { buffer in
-            for index in 1..<buffer.count {
-                var current = index
-                while current > 0 && precedes(buffer[current], buffer[current - 1]) {
-                    buffer.swapAt(current, current - 1)
-                    current -= 1
-                }
+        fields.withUnsafeMutableBufferPointer { sortInLineOrder($0) }
+    }
+
+    static func sortInLineOrder(_ buffer: UnsafeMutableBufferPointer<LogField>) {
+        guard buffer.count > 1 else { return }
+        for index in 1..<buffer.count {
+            var current = index
+            while current > 0 && precedes(buffer[current], buffer[current - 1]) {
+                buffer.swapAt(current, current - 1)
+                current -= 1
             }
         }
     }

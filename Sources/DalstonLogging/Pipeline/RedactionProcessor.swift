@@ -41,18 +41,21 @@ public struct RedactionProcessor: LogProcessor {
         guard !ranges.isEmpty else { return .keep }
         record.fields.withUnsafeMutableBufferPointer { fields in
             for index in fields.indices {
-                if isSecret(fields[index].key) {
-                    fields[index].value = Self.placeholder
-                    continue
-                }
-                switch fields[index].value {
-                case .string, .stringConvertible: continue  // nothing nested to look into
-                case .array, .dictionary:
-                    if let redacted = redacted(fields[index].value) { fields[index].value = redacted }
+                if let replacement = replacement(key: fields[index].key, value: fields[index].value) {
+                    fields[index].value = replacement
                 }
             }
         }
         return .keep
+    }
+
+    /// What a field is written with instead, or `nil` when it stays as it is.
+    func replacement(key: String, value: Logger.MetadataValue) -> Logger.MetadataValue? {
+        if isSecret(key) { return Self.placeholder }
+        switch value {
+        case .string, .stringConvertible: return nil  // nothing nested to look into
+        case .array, .dictionary: return redacted(value)
+        }
     }
 
     /// Whether a key names a secret. Allocation-free: compares bytes, folding case and `-`.

@@ -16,13 +16,20 @@ public struct TruncationProcessor: LogProcessor {
         if let cut = truncated(record.event) { record.event = cut }
         record.fields.withUnsafeMutableBufferPointer { fields in
             for index in fields.indices {
-                if case .string(let text) = fields[index].value, text.utf8.count <= maxBytes { continue }
-                if let cut = truncated(fields[index].value) {
+                if let cut = replacement(for: fields[index].value) {
                     fields[index].value = cut
                 }
             }
         }
         return .keep
+    }
+
+    /// What a value is written as instead (cut, or resolved to its description), or `nil` when
+    /// it stays as it is.
+    @inline(__always)
+    func replacement(for value: Logger.MetadataValue) -> Logger.MetadataValue? {
+        if case .string(let text) = value, text.utf8.count <= maxBytes { return nil }
+        return truncated(value)
     }
 
     private func truncated(_ value: Logger.MetadataValue) -> Logger.MetadataValue? {

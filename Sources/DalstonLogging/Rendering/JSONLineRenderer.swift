@@ -10,30 +10,62 @@ public struct JSONLineRenderer: LogRenderer {
     public init() {}
 
     public func render(_ record: LogRecord, into line: inout LineBuffer) {
-        line.append(#"{"timestamp":""#)
-        line.append(record.timestamp)
-        line.append(#"","level":""#)
-        line.append(raw: record.level.rawValue)
-        line.append(#"","service":"#)
-        JSONValueWriter.appendString(record.service, to: &line)
-        line.append(#","logger":"#)
-        JSONValueWriter.appendString(record.logger, to: &line)
-        line.append(#","event":"#)
+        Self.appendStart(timestamp: record.timestamp, level: record.level, to: &line)
+        Self.appendServiceAndLogger(service: record.service, logger: record.logger, to: &line)
         JSONValueWriter.appendString(record.event, to: &line)
         let hasLocation = record.location != nil
         record.fields.withUnsafeBufferPointer { fields in
             for index in fields.indices {
-                line.append(UInt8(ascii: ","))
-                if Self.isReservedKey(fields[index].key, hasLocation: hasLocation) {
-                    JSONValueWriter.appendString("_" + fields[index].key, to: &line)
-                } else {
-                    JSONValueWriter.appendString(fields[index].key, to: &line)
-                }
-                line.append(UInt8(ascii: ":"))
-                JSONValueWriter.appendValue(fields[index].value, to: &line)
+                Self.appendField(key: fields[index].key, value: fields[index].value, hasLocation: hasLocation, to: &line)
             }
         }
-        if let location = record.location {
+        Self.appendEnd(location: record.location, to: &line)
+    }
+
+    /// `{"timestamp":"…","level":"…",`
+    @inline(__always)
+    static func appendStart(timestamp: LogTimestamp, level: Logger.Level, to line: inout LineBuffer) {
+        line.append(#"{"timestamp":""#)
+        line.append(timestamp)
+        line.append(#"","level":""#)
+        line.append(raw: level.rawValue)
+        line.append(#"","#)
+    }
+
+    /// `"service":"…","logger":"…","event":`, the same on every line of one logger: the fast
+    /// path renders it once per logger label.
+    static func serviceAndLogger(service: String, logger: String) -> [UInt8] {
+        var line = LineBuffer(capacity: 128)
+        appendServiceAndLogger(service: service, logger: logger, to: &line)
+        return line.withUnsafeBytes { Array($0) }
+    }
+
+    @inline(__always)
+    static func appendServiceAndLogger(service: String, logger: String, to line: inout LineBuffer) {
+        line.append(#""service":"#)
+        JSONValueWriter.appendString(service, to: &line)
+        line.append(#","logger":"#)
+        JSONValueWriter.appendString(logger, to: &line)
+        line.append(#","event":"#)
+    }
+
+    /// `,"key":value`, a key that collides with a top-level key written as `_key`.
+    @inline(__always)
+    static func appendField(key: String, value: Logger.MetadataValue, hasLocation: Bool, to line: inout LineBuffer) {
+        line.append(UInt8(ascii: ","))
+        if isReservedKey(key, hasLocation: hasLocation) {
+            JSONValueWriter.appendString("_" + key, to: &line)
+        } else {
+            JSONValueWriter.appendString(key, to: &line)
+        }
+        line.append(UInt8(ascii: ":"))
+        JSONValueWriter.appendValue(value, to: &line)
+    }
+
+    /// The location, if any, then `}` and the newline.
+    @inline(__always)
+    static func appendEnd(location: LogSourceLocation?, to line: inout LineBuffer) {
+        if let location {
             line.append(#","source":"#)
             JSONValueWriter.appendString(location.source, to: &line)
             line.append(#","file":"#)

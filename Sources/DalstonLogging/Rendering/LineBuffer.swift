@@ -48,6 +48,12 @@ public struct LineBuffer: ~Copyable {
         count += bytes.count
     }
 
+    /// Appends pre-rendered bytes as they are.
+    @inline(__always)
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
     /// Appends a literal as is (no escaping).
     @inline(__always)
     public mutating func append(_ literal: StaticString) {

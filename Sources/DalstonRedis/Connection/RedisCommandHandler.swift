@@ -5,6 +5,15 @@ struct RedisRequest: Sendable {
     let commands: [RedisCommand]
     /// Completed with one result per command, in order; `nil` in subscriber mode.
     let promise: EventLoopPromise<[Result<RESPValue, RedisError>]>?
+    /// How long the replies may take; the handler fails the request and closes the connection
+    /// after it (a late reply would be paired with the wrong command).
+    let timeout: TimeAmount
+
+    init(commands: [RedisCommand], promise: EventLoopPromise<[Result<RESPValue, RedisError>]>?, timeout: TimeAmount = .hours(24)) {
+        self.commands = commands
+        self.promise = promise
+        self.timeout = timeout
+    }
 }
 
 /// Matches replies to commands on one connection, in order, so that many commands can be in
@@ -13,6 +22,10 @@ struct RedisRequest: Sendable {
 ///
 /// In subscriber mode every inbound value (subscription confirmations and messages) goes to the
 /// subscriber sink instead, since pub/sub replies do not pair one-to-one with commands.
+///
+/// Deadlines are kept here, on the event loop, with one timer armed at the earliest of them:
+/// a command costs a comparison instead of scheduling and cancelling a task of its own from
+/// another thread (two cross-thread wake-ups per command).
 final class RedisCommandHandler: ChannelDuplexHandler {
     typealias InboundIn = [RESPValue]
     typealias OutboundIn = RedisRequest
@@ -22,11 +35,22 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         var replies: [Result<RESPValue, RedisError>]
         let expected: Int
         let promise: EventLoopPromise<[Result<RESPValue, RedisError>]>
+        let deadline: NIODeadline
+        /// For the timeout's message: the command, or how many were pipelined.
+        let firstCommand: String
+        let timeout: TimeAmount
+
+        var timedOutError: RedisError {
+            .timedOut(command: expected == 1 ? firstCommand : "a pipeline of \(expected) commands",
+                      seconds: Double(timeout.nanoseconds) / 1e9)
+        }
     }
 
     private var pending = CircularBuffer<PendingBatch>(initialCapacity: 16)
     private let subscriberSink: (@Sendable (RESPValue) -> Void)?
     private var failure: RedisError?
+    private var deadlineTimer: Scheduled<Void>?
+    private var armedDeadline: NIODeadline?
 
     init(subscriberSink: (@Sendable (RESPValue) -> Void)? = nil) {
         self.subscriberSink = subscriberSink
@@ -44,7 +68,11 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         if let replyPromise = request.promise, !request.commands.isEmpty {
             var replies: [Result<RESPValue, RedisError>] = []
             replies.reserveCapacity(request.commands.count)
-            pending.append(PendingBatch(replies: replies, expected: request.commands.count, promise: replyPromise))
+            let deadline = NIODeadline.now() + request.timeout
+            pending.append(PendingBatch(
+                replies: replies, expected: request.commands.count, promise: replyPromise, deadline: deadline,
+                firstCommand: request.commands[0].name, timeout: request.timeout))
+            armDeadlineTimer(context: context, at: deadline)
         }
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
@@ -79,6 +107,33 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         return true
     }
 
+    /// Arms the timer for `deadline` unless it already fires no later than that.
+    private func armDeadlineTimer(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        if let armedDeadline, armedDeadline <= deadline { return }
+        deadlineTimer?.cancel()
+        armedDeadline = deadline
+        let handler = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadlineTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = handler.value
+            handler.deadlineReached(context: context)
+        }
+    }
+
+    /// Fails the first overdue request with its timeout and closes the connection (failing the
+    /// rest); otherwise re-arms for the earliest deadline still pending.
+    private func deadlineReached(context: ChannelHandlerContext) {
+        deadlineTimer = nil
+        armedDeadline = nil
+        let now = NIODeadline.now()
+        if let overdue = pending.firstIndex(where: { $0.deadline <= now }) {
+            let batch = pending.remove(at: overdue)
+            batch.promise.fail(batch.timedOutError)
+            failAll(.connectionClosed, context: context)
+        } else if let earliest = pending.lazy.map(\.deadline).min() {
+            armDeadlineTimer(context: context, at: earliest)
+        }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let violation = error as? RESPProtocolError {
             failAll(.protocolViolation(violation.reason), context: context)
@@ -96,6 +151,9 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     /// replies to commands cannot be trusted.
     func failAll(_ error: RedisError, context: ChannelHandlerContext) {
         if failure == nil { failure = error }
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        armedDeadline = nil
         while let batch = pending.popFirst() {
             batch.promise.fail(error)
         }

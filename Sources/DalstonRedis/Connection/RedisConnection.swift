@@ -104,13 +104,19 @@ public final class RedisConnection: Sendable {
     private func submit(_ commands: [RedisCommand], timeout: Duration, closeOnCancel: Bool) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         let promise = channel.eventLoop.makePromise(of: [Result<RESPValue, RedisError>].self)
         let channel = self.channel
-        let name = commands.count == 1 ? commands[0].name : "a pipeline of \(commands.count) commands"
-        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
-            promise.fail(RedisError.timedOut(command: name, seconds: timeout.seconds))
-            channel.close(promise: nil)
+        // The handler keeps the deadline: on expiry it fails this request and closes the connection.
+        let request = RedisRequest(commands: commands, promise: promise, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+        // Written from the event loop, and only while the channel is active (its handlers are then
+        // in place): the handler owns the promise from there, and a closed channel fails it here,
+        // without a write promise and callback per command.
+        let write: @Sendable () -> Void = {
+            if channel.isActive {
+                channel.writeAndFlush(request, promise: nil)
+            } else {
+                promise.fail(RedisError.connectionClosed)
+            }
         }
-        promise.futureResult.whenComplete { _ in deadline.cancel() }
-        channel.writeAndFlush(RedisRequest(commands: commands, promise: promise), promise: nil)
+        if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
         do {
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()

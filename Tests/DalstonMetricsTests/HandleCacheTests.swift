@@ -1,0 +1,61 @@
+import CoreMetrics
+@testable import DalstonMetrics
+import Testing
+
+@Suite("Metrics: instruments looked up by labels")
+struct HandleCacheTests {
+    @Test func theSameLabelsGiveTheSameHandleAndOthersDiffer() {
+        let instruments = MetricsRuntime.standalone(service: "test").instruments(for: "test")
+        let completed = instruments.counter(DalstonMetric.tasksProcessed, [("engine_id", "transcribe"), ("status", "completed")])
+        #expect(completed === instruments.counter(DalstonMetric.tasksProcessed, [("engine_id", "transcribe"), ("status", "completed")]))
+        let failed = instruments.counter(DalstonMetric.tasksProcessed, [("engine_id", "transcribe"), ("status", "failed")])
+        #expect(completed !== failed)
+        // The boundary between values counts: ("ab", "c") is not ("a", "bc").
+        let split1 = instruments.counter(DalstonMetric.tasksProcessed, [("engine_id", "ab"), ("status", "c")])
+        let split2 = instruments.counter(DalstonMetric.tasksProcessed, [("engine_id", "a"), ("status", "bc")])
+        #expect(split1 !== split2)
+        #expect(HandleCache.hash(name: "m", labels: [("x", "ab"), ("y", "c")]) != HandleCache.hash(name: "m", labels: [("x", "a"), ("y", "bc")]))
+    }
+
+    @Test func collidingHashesAreToldApartByTheirValues() {
+        // Every entry in one bucket: the lookup must compare names, types and values, not trust the hash.
+        let cache = HandleCache(bucketMask: 0)
+        final class Box: Sendable { let tag: String; init(_ tag: String) { self.tag = tag } }
+        final class OtherBox: Sendable {}
+        let names = (0..<200).map { "metric_\($0)" }
+        for name in names {
+            let box = cache.handle(name: name, labels: [("a", name)]) { Box(name) }
+            #expect(box.tag == name)
+        }
+        for name in names {
+            #expect(cache.handle(name: name, labels: [("a", name)]) { Box("new") }.tag == name, "cached, not made again")
+        }
+        let other = cache.handle(name: "metric_0", labels: [("a", "metric_0")]) { OtherBox() }
+        #expect(other === cache.handle(name: "metric_0", labels: [("a", "metric_0")]) { OtherBox() }, "another handle type has an entry of its own")
+    }
+
+    @Test func concurrentLookupsAgreeOnOneHandle() async {
+        let instruments = MetricsRuntime.standalone(service: "test").instruments(for: "test")
+        let handles = await withTaskGroup(of: ObjectIdentifier.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    ObjectIdentifier(instruments.counter(DalstonMetric.tasksProcessed, [("engine_id", "merge"), ("status", "completed")]))
+                }
+            }
+            return await group.reduce(into: Set<ObjectIdentifier>()) { $0.insert($1) }
+        }
+        #expect(handles.count == 1)
+    }
+
+    @Test func aHandleFoundByLabelsCountsIntoTheSameSeries() async throws {
+        let runtime = MetricsRuntime.standalone(service: "test")
+        let instruments = runtime.instruments(for: "test")
+        for _ in 0..<3 {
+            instruments.counter(DalstonMetric.tasksProcessed, [("engine_id", "merge"), ("status", "completed")]).increment()
+        }
+        let exposition = try #require(runtime.exposition)
+        let text = String(decoding: await exposition.render(), as: UTF8.self)
+        let series = text.split(separator: "\n").filter { $0.hasPrefix("dalston_engine_tasks_processed_total{") && $0.contains(#"engine_id="merge""#) }
+        #expect(series.count == 1 && series.first?.hasSuffix(" 3") == true, "\(series)")
+    }
+}
