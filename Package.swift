@@ -29,13 +29,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // OTLP/HTTP export only: the OTLPGRPC trait would add gRPC to every build.
-        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
         // The record database: SQLite embedded (its own copy of SQLite), PostgreSQL when distributed.
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        // Already in the graph (through swift-otel's OTLP/HTTP exporter): webhook deliveries.
+        // Webhook deliveries and the OTLP/HTTP span export.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Already in the graph (through async-http-client): a collector's own CA for span export.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Already in the graph (through swift-certificates): SHA-256 of API keys, HMAC of webhooks.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
     ],
@@ -95,12 +95,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Tracing: validated OTEL_* configuration, the swift-otel OTLP/HTTP exporter, trace ids in logs.
+        // Tracing: validated OTEL_* configuration, Dalston's tracer, the batched OTLP/HTTP export, trace ids in logs.
         .target(
             name: "DalstonTracing",
             dependencies: [
-                "DalstonPropagation",
-                .product(name: "OTel", package: "swift-otel"),
+                "DalstonPropagation", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -359,7 +362,6 @@ let package = Package(
             name: "DalstonTracingTests",
             dependencies: [
                 "DalstonTracing", "DalstonPropagation",
-                .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]

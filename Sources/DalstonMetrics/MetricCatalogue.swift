@@ -157,6 +157,14 @@ public enum DalstonMetric {
         help: "What the retention purge deleted: jobs (record and files), audio (of jobs kept without it), sessions.")
 
     // MARK: Process (Prometheus' standard names)
+    // MARK: Observability itself
+    public static let otelSpansDropped = MetricDefinition(
+        "dalston_otel_spans_dropped_total", .counter,
+        help: "Finished spans dropped because the export queue was full (a collector too slow or absent).")
+    public static let logLinesDropped = MetricDefinition(
+        "dalston_log_lines_dropped_total", .counter,
+        help: "Log lines discarded: LOG_BUFFER_FULL=drop while stdout did not keep up, or a failing stdout.")
+
     public static let processCPU = MetricDefinition("process_cpu_seconds_total", .counter, help: "User and system CPU time spent, in seconds.")
     public static let processResidentMemory = MetricDefinition("process_resident_memory_bytes", .gauge, help: "Resident memory size in bytes.")
     public static let processVirtualMemory = MetricDefinition("process_virtual_memory_bytes", .gauge, help: "Virtual memory size in bytes.")
@@ -172,6 +180,7 @@ public enum DalstonMetric {
         websocketConnections, routerWorkersRegistered, routerWorkersHealthy, routerSessionsActive, routerSessions, routerAllocationDuration,
         realtimeSessionDuration, realtimeAudioProcessed, realtimeTranscripts, realtimeSessionsActive, realtimeCapacity,
         databaseUp, databaseProbeDuration, webhookDeliveries, webhookDeliveryDuration, webhooksPending, retentionPurged,
+        otelSpansDropped, logLinesDropped,
         processCPU, processResidentMemory, processVirtualMemory, processOpenFDs, processMaxFDs, processStartTime,
     ]
 

@@ -54,6 +54,9 @@ public struct Observability: Sendable {
             throw ConfigurationError(description: "\(error)")
         }
         let metrics = MetricsRuntime.bootstrap(service: service, configuration: metricsConfiguration)
+        metrics.exposition?.add(DroppedTelemetryCollector(
+            instruments: metrics.instruments(for: service), droppedSpans: { DalstonTracing.droppedSpans },
+            droppedLines: { DalstonLogging.pipeline?.writer.droppedLineCount ?? 0 }))
         let tracingService: (any Service)?
         do {
             tracingService = try tracingOnce.bootstrap(tracingConfiguration)

@@ -1,8 +1,7 @@
 import Foundation
 
-/// The tracing environment, checked before swift-otel sees it: swift-otel stops the process
-/// (`fatalError`) on some values it does not support, so every `OTEL_*` variable that reaches it
-/// has been validated here, and unsupported choices are a clear start-up error or a documented
+/// The tracing environment, checked at start-up: every `OTEL_*` variable the exporter reads has
+/// been validated here, and unsupported choices are a clear start-up error or a documented
 /// fallback.
 ///
 /// Tracing is on when `OTEL_ENABLED=true`, or when an OTLP endpoint is set and `OTEL_ENABLED`
@@ -14,7 +13,7 @@ public struct TracingConfiguration: Sendable, Equatable {
     /// Where spans go (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`
     /// + `/v1/traces`, else `http://localhost:4318/v1/traces`).
     public var endpoint: String
-    /// The validated `OTEL_*` variables handed to swift-otel (and nothing else).
+    /// The validated `OTEL_*` variables the tracer and exporter read (and nothing else).
     public var otelEnvironment: [String: String]
     /// Fallbacks applied, for a start-up warning each.
     public var warnings: [String]

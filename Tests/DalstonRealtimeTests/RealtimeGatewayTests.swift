@@ -37,7 +37,7 @@ struct RealtimeGatewayTests {
                 artifacts: FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-rt-\(UUID().uuidString)")))
             configure(&deployment)
             let running = try deployment.start([.gateway] + (worker ? [.realtimeWorker] : []))
-            let started = await eventually(timeout: .seconds(20)) {
+            let started = await eventually(timeout: .seconds(60)) {
                 guard (try? await deployment.sessionRouterStore.workers().count) == (worker ? 1 : 0) else { return false }
                 return (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/health")!))?.1 != nil
             }

@@ -1,21 +1,17 @@
 import DalstonPropagation
-import DalstonTracing
+@testable import DalstonTracing
 import Foundation
 import Logging
-import OTel
 import ServiceContextModule
 import Testing
 import Tracing
 
 @Suite("Trace context in message metadata")
 struct TraceContextTests {
-    /// swift-otel's tracer, not installed globally (other tests in this process run untraced).
-    static let tracer: any Tracer = {
-        var configuration = OTel.Configuration.default
-        configuration.traces.exporter = .none
-        configuration.diagnosticLogger = .custom(Logger(label: "test.otel"))
-        return (try? OTel.makeTracingBackend(configuration: configuration).factory) ?? NoOpTracer()
-    }()
+    /// Dalston's tracer, not installed globally (other tests in this process run untraced).
+    static let tracer: any Tracer = DalstonTracer(
+        processor: SpanBatchProcessor(settings: .init(), exporter: DiscardingSpanExporter(), logger: Logger(label: "test.otel")),
+        sampler: .default, propagates: true)
 
     @Test func aContextInjectedIntoMetadataIsExtractedAsTheSameTrace() throws {
         let tracer = Self.tracer

@@ -77,7 +77,7 @@ struct TracingConfigurationTests {
         #expect(try configuration(["OTEL_PROPAGATORS": "baggage"]).otelEnvironment["OTEL_PROPAGATORS"] == "tracecontext")
     }
 
-    @Test func onlyValidatedVariablesReachSwiftOTel() throws {
+    @Test func onlyValidatedVariablesReachTheExporter() throws {
         let parsed = try configuration([
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_LOGS_EXPORTER": "otlp", "OTEL_METRICS_EXPORTER": "prometheus",
             "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod,team=audio", "OTEL_BSP_SCHEDULE_DELAY": "500", "UNRELATED": "x",

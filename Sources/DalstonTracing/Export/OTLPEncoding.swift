@@ -1,0 +1,291 @@
+import Tracing
+
+/// `ExportTraceServiceRequest` in the two OTLP/HTTP encodings: protobuf (written by hand, a few
+/// message types) and OTLP/JSON (ids in hex, 64-bit integers as strings).
+struct OTLPEncoding: Sendable {
+    /// `service.name`, `OTEL_RESOURCE_ATTRIBUTES`, `telemetry.sdk.*`, in a fixed order.
+    let resource: [(String, SpanAttribute)]
+    static let scopeName = "dalston"
+    static let scopeVersion = "1"
+
+    // MARK: Protobuf
+
+    func protobuf(_ spans: [FinishedSpan]) -> [UInt8] {
+        var scopeSpans = ProtobufWriter()
+        scopeSpans.message(1) { scope in
+            scope.string(1, Self.scopeName)
+            scope.string(2, Self.scopeVersion)
+        }
+        for span in spans {
+            scopeSpans.message(2) { $0.span(span) }
+        }
+        var resourceSpans = ProtobufWriter()
+        resourceSpans.message(1) { resource in
+            for (key, value) in self.resource { resource.message(1) { $0.keyValue(key, value) } }
+        }
+        resourceSpans.bytes(2, scopeSpans.bytes)
+        var request = ProtobufWriter()
+        request.bytes(1, resourceSpans.bytes)
+        return request.bytes
+    }
+
+    // MARK: JSON
+
+    func json(_ spans: [FinishedSpan]) -> [UInt8] {
+        var out = JSONOut()
+        out.raw(#"{"resourceSpans":[{"resource":{"attributes":"#)
+        out.attributes(resource)
+        out.raw(#"},"scopeSpans":[{"scope":{"name":"#)
+        out.string(Self.scopeName)
+        out.raw(#","version":"#)
+        out.string(Self.scopeVersion)
+        out.raw(#"},"spans":["#)
+        for (index, span) in spans.enumerated() {
+            if index > 0 { out.raw(",") }
+            out.span(span)
+        }
+        out.raw("]}]}]}")
+        return out.bytes
+    }
+}
+
+/// The OTLP enum values.
+extension SpanKind {
+    var otlpValue: UInt64 {
+        switch self {
+        case .internal: 1
+        case .server: 2
+        case .client: 3
+        case .producer: 4
+        case .consumer: 5
+        }
+    }
+}
+
+extension SpanStatus.Code {
+    var otlpValue: UInt64 {
+        switch self {
+        case .ok: 1
+        case .error: 2
+        }
+    }
+}
+
+/// Protobuf wire format: varints, fixed64, length-delimited fields.
+struct ProtobufWriter {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func varint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
+    mutating func tag(_ field: UInt64, _ wireType: UInt64) { varint(field << 3 | wireType) }
+
+    mutating func uint(_ field: UInt64, _ value: UInt64) {
+        guard value != 0 else { return }
+        tag(field, 0)
+        varint(value)
+    }
+
+    mutating func fixed64(_ field: UInt64, _ value: UInt64) {
+        tag(field, 1)
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    mutating func double(_ field: UInt64, _ value: Double) { fixed64(field, value.bitPattern) }
+
+    mutating func bytes(_ field: UInt64, _ value: [UInt8]) {
+        tag(field, 2)
+        varint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    mutating func string(_ field: UInt64, _ value: String) {
+        guard !value.isEmpty else { return }
+        bytes(field, Array(value.utf8))
+    }
+
+    mutating func message(_ field: UInt64, _ body: (inout ProtobufWriter) -> Void) {
+        var nested = ProtobufWriter()
+        body(&nested)
+        bytes(field, nested.bytes)
+    }
+
+    mutating func id(_ field: UInt64, _ parts: UInt64...) {
+        var value: [UInt8] = []
+        for part in parts { for shift in stride(from: 56, through: 0, by: -8) { value.append(UInt8(truncatingIfNeeded: part >> UInt64(shift))) } }
+        bytes(field, value)
+    }
+
+    mutating func span(_ span: FinishedSpan) {
+        id(1, span.context.traceIDHigh, span.context.traceIDLow)
+        id(2, span.context.spanID)
+        if let traceState = span.context.traceState { string(3, traceState) }
+        if let parent = span.context.parentSpanID { id(4, parent) }
+        string(5, span.name)
+        uint(6, span.kind.otlpValue)
+        fixed64(7, span.startNanoseconds)
+        fixed64(8, span.endNanoseconds)
+        span.attributes.forEach { key, value in message(9) { $0.keyValue(key, value) } }
+        for event in span.events {
+            message(11) { writer in
+                writer.fixed64(1, event.nanosecondsSinceEpoch)
+                writer.string(2, event.name)
+                event.attributes.forEach { key, value in writer.message(3) { $0.keyValue(key, value) } }
+            }
+        }
+        for link in span.links {
+            message(13) { writer in
+                writer.id(1, link.context.traceIDHigh, link.context.traceIDLow)
+                writer.id(2, link.context.spanID)
+                if let traceState = link.context.traceState { writer.string(3, traceState) }
+                link.attributes.forEach { key, value in writer.message(4) { $0.keyValue(key, value) } }
+            }
+        }
+        if let status = span.status {
+            message(15) { writer in
+                if let message = status.message { writer.string(2, message) }
+                writer.uint(3, status.code.otlpValue)
+            }
+        }
+    }
+
+    mutating func keyValue(_ key: String, _ value: SpanAttribute) {
+        string(1, key)
+        message(2) { $0.anyValue(value) }
+    }
+
+    /// AnyValue: 1 string, 2 bool, 3 int, 4 double, 5 array.
+    mutating func anyValue(_ value: SpanAttribute) {
+        switch value {
+        case .int32(let number): tag(3, 0); varint(UInt64(bitPattern: Int64(number)))
+        case .int64(let number): tag(3, 0); varint(UInt64(bitPattern: number))
+        case .double(let number): double(4, number)
+        case .bool(let flag): tag(2, 0); varint(flag ? 1 : 0)
+        case .string(let text): bytes(1, Array(text.utf8))
+        case .stringConvertible(let convertible): bytes(1, Array(convertible.description.utf8))
+        case .int32Array(let values): array(values.map { .int64(Int64($0)) })
+        case .int64Array(let values): array(values.map { .int64($0) })
+        case .doubleArray(let values): array(values.map { .double($0) })
+        case .boolArray(let values): array(values.map { .bool($0) })
+        case .stringArray(let values): array(values.map { .string($0) })
+        case .stringConvertibleArray(let values): array(values.map { .string($0.description) })
+        default: bytes(1, Array("\(value)".utf8))
+        }
+    }
+
+    private mutating func array(_ values: [SpanAttribute]) {
+        message(5) { array in
+            for value in values { array.message(1) { $0.anyValue(value) } }
+        }
+    }
+}
+
+/// OTLP/JSON output.
+struct JSONOut {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": raw(#"\""#)
+            case "\\": raw(#"\\"#)
+            case "\n": raw(#"\n"#)
+            case "\r": raw(#"\r"#)
+            case "\t": raw(#"\t"#)
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f || (0x80...0x9f).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029:
+                raw("\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16))
+            default: bytes.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func attributes(_ attributes: [(String, SpanAttribute)]) {
+        raw("[")
+        for (index, (key, value)) in attributes.enumerated() {
+            if index > 0 { raw(",") }
+            raw(#"{"key":"#)
+            string(key)
+            raw(#","value":"#)
+            anyValue(value)
+            raw("}")
+        }
+        raw("]")
+    }
+
+    mutating func attributes(_ attributes: SpanAttributes) {
+        var pairs: [(String, SpanAttribute)] = []
+        attributes.forEach { pairs.append(($0, $1)) }
+        self.attributes(pairs)
+    }
+
+    mutating func anyValue(_ value: SpanAttribute) {
+        switch value {
+        case .int32(let number): raw(#"{"intValue":"\#(number)"}"#)
+        case .int64(let number): raw(#"{"intValue":"\#(number)"}"#)
+        case .double(let number):
+            if number.isFinite { raw(#"{"doubleValue":\#(number)}"#) } else { raw(#"{"stringValue":"\#(number)"}"#) }
+        case .bool(let flag): raw(#"{"boolValue":\#(flag)}"#)
+        case .string(let text): raw(#"{"stringValue":"#); string(text); raw("}")
+        case .stringConvertible(let convertible): raw(#"{"stringValue":"#); string(convertible.description); raw("}")
+        case .int32Array(let values): array(values.map { .int64(Int64($0)) })
+        case .int64Array(let values): array(values.map { .int64($0) })
+        case .doubleArray(let values): array(values.map { .double($0) })
+        case .boolArray(let values): array(values.map { .bool($0) })
+        case .stringArray(let values): array(values.map { .string($0) })
+        case .stringConvertibleArray(let values): array(values.map { .string($0.description) })
+        default: raw(#"{"stringValue":"#); string("\(value)"); raw("}")
+        }
+    }
+
+    private mutating func array(_ values: [SpanAttribute]) {
+        raw(#"{"arrayValue":{"values":["#)
+        for (index, value) in values.enumerated() {
+            if index > 0 { raw(",") }
+            anyValue(value)
+        }
+        raw("]}}")
+    }
+
+    mutating func span(_ span: FinishedSpan) {
+        raw(#"{"traceId":"\#(hex(span.context.traceIDHigh))\#(hex(span.context.traceIDLow))","spanId":"\#(hex(span.context.spanID))""#)
+        if let parent = span.context.parentSpanID { raw(#","parentSpanId":"\#(hex(parent))""#) }
+        if let traceState = span.context.traceState { raw(#","traceState":"#); string(traceState) }
+        raw(#","name":"#)
+        string(span.name)
+        raw(#","kind":\#(span.kind.otlpValue),"startTimeUnixNano":"\#(span.startNanoseconds)","endTimeUnixNano":"\#(span.endNanoseconds)","attributes":"#)
+        attributes(span.attributes)
+        raw(#","events":["#)
+        for (index, event) in span.events.enumerated() {
+            if index > 0 { raw(",") }
+            raw(#"{"timeUnixNano":"\#(event.nanosecondsSinceEpoch)","name":"#)
+            string(event.name)
+            raw(#","attributes":"#)
+            attributes(event.attributes)
+            raw("}")
+        }
+        raw(#"],"links":["#)
+        for (index, link) in span.links.enumerated() {
+            if index > 0 { raw(",") }
+            raw(#"{"traceId":"\#(hex(link.context.traceIDHigh))\#(hex(link.context.traceIDLow))","spanId":"\#(hex(link.context.spanID))","attributes":"#)
+            attributes(link.attributes)
+            raw("}")
+        }
+        raw("]")
+        if let status = span.status {
+            raw(#","status":{"code":\#(status.code.otlpValue)"#)
+            if let message = status.message { raw(#","message":"#); string(message) }
+            raw("}")
+        }
+        raw("}")
+    }
+}

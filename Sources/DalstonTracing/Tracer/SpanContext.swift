@@ -1,0 +1,67 @@
+import ServiceContextModule
+
+/// The W3C identity of a span: what crosses process boundaries in `traceparent`/`tracestate`.
+struct SpanContext: Sendable, Equatable {
+    /// 16 bytes, as two big-endian halves.
+    var traceIDHigh: UInt64
+    var traceIDLow: UInt64
+    var spanID: UInt64
+    /// The span this one continues, when it has a parent in the same trace.
+    var parentSpanID: UInt64?
+    var isSampled: Bool
+    /// `tracestate`, passed on as received.
+    var traceState: String?
+    /// Whether it came from another process (extracted) rather than from a span of this one.
+    var isRemote: Bool
+
+    var traceIDHex: String { hex(traceIDHigh) + hex(traceIDLow) }
+    var spanIDHex: String { hex(spanID) }
+
+    /// `00-<trace id>-<span id>-<flags>`
+    var traceparent: String { "00-\(traceIDHex)-\(spanIDHex)-\(isSampled ? "01" : "00")" }
+
+    /// Parses a `traceparent` already checked by `TraceParent.problem` (or returns nil).
+    static func parse(traceparent: String, traceState: String?) -> SpanContext? {
+        let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[1].utf8.count == 32, parts[2].utf8.count == 16, parts[3].utf8.count == 2,
+              let high = UInt64(parts[1].prefix(16), radix: 16), let low = UInt64(parts[1].suffix(16), radix: 16),
+              let span = UInt64(parts[2], radix: 16), let flags = UInt8(parts[3], radix: 16),
+              high != 0 || low != 0, span != 0
+        else { return nil }
+        return SpanContext(
+            traceIDHigh: high, traceIDLow: low, spanID: span, parentSpanID: nil, isSampled: flags & 1 == 1,
+            traceState: traceState.flatMap { $0.isEmpty ? nil : $0 }, isRemote: true)
+    }
+
+    /// Random, never zero (W3C: all-zero ids are invalid).
+    static func randomID() -> UInt64 {
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            let value = generator.next()
+            if value != 0 { return value }
+        }
+    }
+}
+
+/// 16 lowercase hex digits.
+func hex(_ value: UInt64) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    return String(unsafeUninitializedCapacity: 16) { buffer in
+        for index in 0..<16 {
+            buffer[index] = digits[Int((value >> UInt64((15 - index) * 4)) & 0xf)]
+        }
+        return 16
+    }
+}
+
+enum SpanContextKey: ServiceContextKey {
+    typealias Value = SpanContext
+    static var nameOverride: String? { "dalston.span_context" }
+}
+
+extension ServiceContext {
+    var spanContext: SpanContext? {
+        get { self[SpanContextKey.self] }
+        set { self[SpanContextKey.self] = newValue }
+    }
+}
