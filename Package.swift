@@ -364,6 +364,7 @@ let package = Package(
                 "DalstonTracing", "DalstonPropagation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Logs a given number of lines and ends in a given way: the buffered writer's tests.

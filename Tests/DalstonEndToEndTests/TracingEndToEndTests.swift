@@ -13,16 +13,24 @@ extension EndToEnd {
            .serialized)
     struct TracingEndToEndTests {
         /// The five services, exporting their spans to `receiver` in batches every so often.
-        static func deployment(exportingTo receiver: OTLPReceiver, everyMilliseconds interval: Int) async throws -> Deployment {
+        static func deployment(
+            exportingTo receiver: OTLPReceiver, everyMilliseconds interval: Int, settings: [String: String] = [:]
+        ) async throws -> Deployment {
             try await Deployment(extraEnvironment: [
                 "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "\(interval)",
-            ])
+            ].merging(settings) { $1 })
         }
 
-        @Test func aJobIsOneTraceRootedAtItsHTTPRequestAndLogsCarryItsIDs() async throws {
+        /// The default export (protobuf), and OTLP/JSON compressed with gzip with a header: the
+        /// receiver decodes each with the reference `opentelemetry-proto` classes.
+        @Test(arguments: [
+            [:],
+            ["OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip", "OTEL_EXPORTER_OTLP_HEADERS": "x-dalston-test=1"],
+        ])
+        func aJobIsOneTraceRootedAtItsHTTPRequestAndLogsCarryItsIDs(exportSettings: [String: String]) async throws {
             let receiver = try await OTLPReceiver.started()
             defer { receiver.stop() }
-            let deployment = try await Self.deployment(exportingTo: receiver, everyMilliseconds: 200)
+            let deployment = try await Self.deployment(exportingTo: receiver, everyMilliseconds: 200, settings: exportSettings)
             defer { deployment.stop() }
 
             let speech = try await Data(contentsOf: TestSpeech.wav(saying: "hello world, this is a test of the transcription system"))

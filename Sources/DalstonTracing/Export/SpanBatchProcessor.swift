@@ -25,6 +25,8 @@ final class SpanBatchProcessor: Service, Sendable {
         /// The export task, parked until a batch is full, the delay has passed or shutdown.
         var waiter: CheckedContinuation<Void, Never>?
         var wakeRequested = false
+        /// The delay passed or a flush was asked for: partial batches go too.
+        var flushRequested = false
         var shuttingDown = false
     }
 
@@ -56,14 +58,17 @@ final class SpanBatchProcessor: Service, Sendable {
             }
             state.queue.append(span)
             guard state.queue.count >= settings.maximumBatchSize else { return nil }
-            return Self.takeWaiter(&state)
+            return Self.takeWaiter(&state)  // a full batch: export it now
         }
         waiter?.resume()
     }
 
-    /// Wakes the export task now (`forceFlush`).
+    /// Wakes the export task to export everything queued (`forceFlush`, the schedule delay).
     func requestExport() {
-        state.withLock { Self.takeWaiter(&$0) }?.resume()
+        state.withLock { state in
+            state.flushRequested = true
+            return Self.takeWaiter(&state)
+        }?.resume()
     }
 
     private static func takeWaiter(_ state: inout State) -> CheckedContinuation<Void, Never>? {
@@ -79,9 +84,9 @@ final class SpanBatchProcessor: Service, Sendable {
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 while !Task.isCancelled {
-                    await waitForWork()
+                    let everything = await waitForWork()
                     if state.withLock({ $0.shuttingDown }) { break }
-                    await exportQueued()
+                    await exportQueued(onlyFullBatches: !everything)
                 }
             } onCancel: {
                 self.beginShutdown()
@@ -90,7 +95,7 @@ final class SpanBatchProcessor: Service, Sendable {
             self.beginShutdown()
         }
         // Whatever is still queued, within the export timeout.
-        await exportQueued()
+        await exportQueued(onlyFullBatches: false)
         await exporter.shutdown()
         let dropped = droppedSpans
         if dropped > 0 {
@@ -106,8 +111,8 @@ final class SpanBatchProcessor: Service, Sendable {
     }
 
     /// Returns when a batch is full, the schedule delay has passed, an export was requested or
-    /// shutdown began.
-    private func waitForWork() async {
+    /// shutdown began; true unless only a full batch woke it.
+    private func waitForWork() async -> Bool {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [settings] in
                 try? await Task.sleep(for: settings.scheduleDelay)
@@ -126,16 +131,21 @@ final class SpanBatchProcessor: Service, Sendable {
             }
             group.cancelAll()
         }
-        state.withLock { $0.wakeRequested = false }
+        return state.withLock { state in
+            state.wakeRequested = false
+            defer { state.flushRequested = false }
+            return state.flushRequested || state.shuttingDown
+        }
     }
 
-    /// Exports everything queued, in batches, within the export timeout.
-    private func exportQueued() async {
+    /// Exports what is queued in batches, within the export timeout: full batches only, or
+    /// everything.
+    private func exportQueued(onlyFullBatches: Bool) async {
         let deadline = ContinuousClock.now + settings.exportTimeout
         while ContinuousClock.now < deadline {
             let batch: [FinishedSpan] = state.withLock { state in
                 let count = min(state.queue.count, settings.maximumBatchSize)
-                guard count > 0 else { return [] }
+                guard count > 0, !onlyFullBatches || count == settings.maximumBatchSize else { return [] }
                 let batch = Array(state.queue.prefix(count))
                 state.queue.removeFirst(count)
                 return batch
