@@ -107,3 +107,19 @@ func requestsPerSecond(_ wrk: URL, url: String, seconds: Int) async throws -> Do
 struct BenchmarkFailed: Error, CustomStringConvertible {
     let description: String
 }
+
+/// A counter looked up by its labels, for `BENCH_SECONDS` (default 10), so that a profiler sees
+/// only it: `perf record -g .build/release/dalston-benchmarks metrics-profile`.
+func runMetricsProfile() {
+    let instruments = MetricsRuntime.standalone(service: "bench").instruments(for: "bench")
+    let labels = [("engine_id", "transcribe"), ("status", "completed")]
+    let seconds = BenchmarkSettings.count("BENCH_SECONDS", full: 10, smoke: 1)
+    let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds) * 1_000_000_000
+    var calls = 0
+    while DispatchTime.now().uptimeNanoseconds < end {
+        for _ in 0..<100_000 { instruments.counter(DalstonMetric.tasksProcessed, labels).increment() }
+        calls += 100_000
+    }
+    print("metrics-profile: \(calls) lookups in \(seconds) s, \(String(format: "%.1f", Double(seconds) * 1e9 / Double(calls))) ns each")
+}
+

@@ -11,24 +11,30 @@ func runRedisBenchmark() async throws {
     let server = try await RedisServerProcess()
     let requests = BenchmarkSettings.count("BENCH_REDIS_REQUESTS", full: 200_000, smoke: 3_200)
     let clients = 16
-    print("Redis on 127.0.0.1:\(server.port), \(requests) requests per test, \(clients) connections; median of 3 runs each side")
+    let runs = BenchmarkSettings.count("BENCH_REDIS_RUNS", full: 5, smoke: 1)
+    print("Redis on 127.0.0.1:\(server.port), \(requests) requests per test, \(clients) connections; median of \(runs) runs each side")
     print("test".padding(toLength: 34, withPad: " ", startingAt: 0) + "dalston ops/s".leftPadded(16) + "redis-benchmark".leftPadded(18) + "ratio".leftPadded(8))
     for pipeline in [16, 1] {
-        // Three baseline runs, like ours, and the median of each: both sides are noisy on a small machine.
-        let baselineRuns = (0..<3).map { _ in redisBenchmark(port: server.port, requests: requests, clients: clients, pipeline: pipeline) }
-        let baseline = ["SET", "GET"].reduce(into: [String: Double]()) { result, test in
-            let values = baselineRuns.compactMap { $0[test] }
-            if !values.isEmpty { result[test] = median(values) }
+        // Runs alternate between redis-benchmark and ours, and the median of each is compared:
+        // both sides are noisy on a small machine, and alternating spreads the noise evenly.
+        var theirs: [String: [Double]] = [:]
+        var ours: [String: [Double]] = [:]
+        for _ in 0..<runs {
+            for (test, rate) in redisBenchmark(port: server.port, requests: requests, clients: clients, pipeline: pipeline) {
+                theirs[test, default: []].append(rate)
+            }
+            for command in ["SET", "GET"] {
+                ours[command, default: []].append(
+                    try await clientThroughput(server: server, command: command, requests: requests, clients: clients, pipeline: pipeline))
+            }
         }
         for command in ["SET", "GET"] {
-            let ours = median(try await (0..<3).asyncMap { _ in
-                try await clientThroughput(server: server, command: command, requests: requests, clients: clients, pipeline: pipeline)
-            })
-            let theirs = baseline[command]
-            let ratio = theirs.map { String(format: "%.2f", ours / $0) } ?? "-"
+            let ourRate = median(ours[command] ?? [0])
+            let theirRate = theirs[command].map(median)
+            let ratio = theirRate.map { String(format: "%.2f", ourRate / $0) } ?? "-"
             let name = "\(command), \(pipeline == 1 ? "no pipelining" : "pipeline \(pipeline)")"
-            print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%.0f", ours).leftPadded(16)
-                + (theirs.map { String(format: "%.0f", $0) } ?? "-").leftPadded(18) + ratio.leftPadded(8))
+            print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%.0f", ourRate).leftPadded(16)
+                + (theirRate.map { String(format: "%.0f", $0) } ?? "-").leftPadded(18) + ratio.leftPadded(8))
         }
     }
 

@@ -43,6 +43,8 @@ case "logging":
     runLoggingBenchmark()
 case "logging-profile":
     runLoggingProfile()
+case "metrics-profile":
+    runMetricsProfile()
 case "redis":
     try await runRedisBenchmark()
 case "pipeline":

@@ -1,7 +1,7 @@
 /// What Prometheus needs to know about a metric beyond its name: its type, help text and, for
 /// histograms, buckets. swift-metrics carries none of this, so Dalston keeps it here, in one
 /// place that the exposition, the docs test and the dashboards all agree on.
-public struct MetricDefinition: Sendable, Hashable {
+public final class MetricDefinition: Sendable, Hashable {
     public enum Kind: String, Sendable {
         case counter, gauge, histogram
     }
@@ -14,12 +14,24 @@ public struct MetricDefinition: Sendable, Hashable {
     /// Upper bounds in base units (seconds); histograms only.
     public let buckets: [Double]
 
+    // A class: instruments are looked up by their definition on every request and task, and
+    // passing a reference costs nothing where copying a struct of four arrays and strings cost
+    // eight reference-count operations.
     public init(_ name: String, _ kind: Kind, labels: [String] = [], help: String, buckets: [Double] = []) {
         self.name = name
         self.kind = kind
         self.labels = labels
         self.help = help
         self.buckets = buckets
+    }
+
+    public static func == (lhs: MetricDefinition, rhs: MetricDefinition) -> Bool {
+        lhs === rhs
+            || (lhs.name == rhs.name && lhs.kind == rhs.kind && lhs.labels == rhs.labels && lhs.help == rhs.help && lhs.buckets == rhs.buckets)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
     }
 }
 

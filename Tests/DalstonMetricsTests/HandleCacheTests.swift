@@ -19,7 +19,7 @@ struct HandleCacheTests {
 
     @Test func collidingHashesAreToldApartByTheirValues() {
         // Every entry in one bucket: the lookup must compare names, types and values, not trust the hash.
-        let cache = HandleCache(bucketMask: 0)
+        let cache = HandleCache(hashMask: 0)
         final class Box: Sendable { let tag: String; init(_ tag: String) { self.tag = tag } }
         final class OtherBox: Sendable {}
         let names = (0..<200).map { "metric_\($0)" }
@@ -57,5 +57,20 @@ struct HandleCacheTests {
         let text = String(decoding: await exposition.render(), as: UTF8.self)
         let series = text.split(separator: "\n").filter { $0.hasPrefix("dalston_engine_tasks_processed_total{") && $0.contains(#"engine_id="merge""#) }
         #expect(series.count == 1 && series.first?.hasSuffix(" 3") == true, "\(series)")
+    }
+
+    @Test func twoRegistriesNeverShareAHandleThroughTheThreadsRecentHandles() {
+        // The same metric and labels in two registries, looked up alternately on one thread: each
+        // registry keeps its own series.
+        let first = MetricsRuntime.standalone(service: "one").instruments(for: "one")
+        let second = MetricsRuntime.standalone(service: "two").instruments(for: "two")
+        let labels = [("engine_id", "merge"), ("status", "completed")]
+        for _ in 0..<3 {
+            let a = first.counter(DalstonMetric.tasksProcessed, labels)
+            let b = second.counter(DalstonMetric.tasksProcessed, labels)
+            #expect(a !== b)
+            #expect(a === first.counter(DalstonMetric.tasksProcessed, labels))
+            #expect(b === second.counter(DalstonMetric.tasksProcessed, labels))
+        }
     }
 }

@@ -118,10 +118,13 @@ public final class RedisConnection: Sendable {
         }
         if channel.eventLoop.inEventLoop { write() } else { channel.eventLoop.execute(write) }
         do {
+            // A cancellation handler costs a status record (a lock) per call: only blocking
+            // commands, which cancelling must interrupt, install one.
+            guard closeOnCancel else { return try await promise.futureResult.get() }
             return try await withTaskCancellationHandler {
                 try await promise.futureResult.get()
             } onCancel: {
-                if closeOnCancel { channel.close(promise: nil) }
+                channel.close(promise: nil)
             }
         } catch let error as RedisError {
             throw error
