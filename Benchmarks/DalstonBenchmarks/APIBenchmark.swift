@@ -103,7 +103,7 @@ private func runDecodeComparison(_ sample: URL) async throws {
             return
         }
     }
-    print("Decoding \(Int(minutes)) min of 44.1 kHz stereo audio to 16 kHz mono (audio-prepare's work), median of 3")
+    print("Decoding \(minutes.formatted(.number.precision(.fractionLength(0...1)))) min of 44.1 kHz stereo audio to 16 kHz mono (audio-prepare's work), median of 3")
     var wavSeconds: [Double] = [], mp3Seconds: [Double] = []
     for _ in 0..<3 {
         var start = ContinuousClock.now

@@ -1,4 +1,5 @@
 import DalstonLogging
+import DalstonTestSupport
 import Foundation
 import Logging
 
@@ -45,8 +46,8 @@ func runLoggingBenchmark() {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("structlog_baseline.py")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "\(iterations / 4)"]
+        process.executableURL = URL(fileURLWithPath: TestTools.python)
+        process.arguments = [script.path, "\(iterations / 4)"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -182,6 +182,9 @@ final class RedisMonitor: @unchecked Sendable {
 
     func stop() -> (client: Int, script: Int) {
         process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         ChildProcessRegistry.untrack(process.processIdentifier)
         defer { try? FileManager.default.removeItem(at: output) }

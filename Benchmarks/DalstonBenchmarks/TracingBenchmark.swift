@@ -26,10 +26,14 @@ func runTracingBenchmark() async throws {
     defer { try? FileManager.default.removeItem(at: directory) }
 
     let receiverPort = try freeTCPPort()
-    let receiver = try BenchmarkChild(name: "otlp_receiver.py", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: [
-        "python3", root.appendingPathComponent("Tests/Scripts/otlp_receiver.py").path, "--port", "\(receiverPort)",
+    guard TestTools.pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2") else {
+        print("Tracing: skipped; the OTLP receiver needs Python's opentelemetry-proto (scripts/setup.sh test installs it in .venv)")
+        return
+    }
+    let receiver = try BenchmarkChild(name: "otlp_receiver.py", executable: URL(fileURLWithPath: TestTools.python), arguments: [
+        root.appendingPathComponent("Tests/Scripts/otlp_receiver.py").path, "--port", "\(receiverPort)",
         "--output", directory.appendingPathComponent("spans.jsonl").path, "--no-install",
-    ], environment: ProcessInfo.processInfo.environment)
+    ], environment: TestTools.scriptEnvironment)
     var children = [receiver]
     defer { for child in children { child.stop() } }
 

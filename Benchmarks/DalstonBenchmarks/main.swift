@@ -36,46 +36,53 @@ _ = Observability.configureOrExit(
     $0.writer = FileDescriptorLineWriter.standardError
 }
 
+makeStandardOutputLineBuffered()
 BenchmarkExit.installSignalHandlers()
 let part = CommandLine.arguments.dropFirst().first { $0 != "--smoke" } ?? "logging"
-switch part {
-case "logging":
-    runLoggingBenchmark()
-case "logging-profile":
-    runLoggingProfile()
-case "metrics-profile":
-    runMetricsProfile()
-case "redis":
-    try await runRedisBenchmark()
-case "pipeline":
-    try await runPipelineBenchmark()
-case "metrics":
-    try await runMetricsBenchmark()
-case "tracing":
-    try await runTracingBenchmark()
-case "api":
-    try await runAPIBenchmark()
-case "realtime":
-    try await runRealtimeBenchmark()
-case "records":
-    try await runRecordsBenchmark()
-case "all":
-    runLoggingBenchmark()
-    print()
-    try await runRedisBenchmark()
-    print()
-    try await runPipelineBenchmark()
-    print()
-    try await runMetricsBenchmark()
-    print()
-    try await runTracingBenchmark()
-    print()
-    try await runAPIBenchmark()
-    print()
-    try await runRealtimeBenchmark()
-    print()
-    try await runRecordsBenchmark()
-default:
-    FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|records|all] [--smoke]\n".utf8))
-    exit(2)
+do {
+    switch part {
+    case "logging":
+        runLoggingBenchmark()
+    case "logging-profile":
+        runLoggingProfile()
+    case "metrics-profile":
+        runMetricsProfile()
+    case "redis":
+        try await runRedisBenchmark()
+    case "pipeline":
+        try await runPipelineBenchmark()
+    case "metrics":
+        try await runMetricsBenchmark()
+    case "tracing":
+        try await runTracingBenchmark()
+    case "api":
+        try await runAPIBenchmark()
+    case "realtime":
+        try await runRealtimeBenchmark()
+    case "records":
+        try await runRecordsBenchmark()
+    case "all":
+        runLoggingBenchmark()
+        print()
+        try await runRedisBenchmark()
+        print()
+        try await runPipelineBenchmark()
+        print()
+        try await runMetricsBenchmark()
+        print()
+        try await runTracingBenchmark()
+        print()
+        try await runAPIBenchmark()
+        print()
+        try await runRealtimeBenchmark()
+        print()
+        try await runRecordsBenchmark()
+    default:
+        FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|records|all] [--smoke]\n".utf8))
+        exit(2)
+    }
+} catch {
+    // A part that cannot go on says why; the exit handler stops its children.
+    FileHandle.standardError.write(Data("dalston-benchmarks \(part): \(error)\n".utf8))
+    exit(1)
 }
