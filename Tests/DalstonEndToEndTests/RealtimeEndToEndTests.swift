@@ -41,12 +41,20 @@ extension EndToEnd {
                 #expect((record["transcript"] as? String)?.contains("hello world") == true)
 
                 // Correlation: the session's lines in the gateway (and its router) and the worker.
-                let gateway = deployment.gateways[0].logLines()
-                let worker = deployment.workers[0].logLines()
+                // Info lines reach the logs within the writer's flush interval (50 ms): wait for the last ones.
+                let expectedEvents = ["realtime_connection_accepted", "session_allocated", "realtime_session_started", "realtime_session_ended", "realtime_session_finished", "session_released"]
+                var gateway: [[String: Any]] = []
+                var worker: [[String: Any]] = []
+                _ = await eventually(timeout: .seconds(10)) {
+                    gateway = deployment.gateways[0].logLines()
+                    worker = deployment.workers[0].logLines()
+                    let seen = Set((gateway + worker).filter { $0["session_id"] as? String == native }.compactMap { $0["event"] as? String })
+                    return expectedEvents.allSatisfy(seen.contains)
+                }
                 let aboutSession = (gateway + worker).filter { $0["session_id"] as? String == native }
                 #expect(aboutSession.allSatisfy { $0["request_id"] as? String == "req-e2e-native" }, "\(aboutSession.filter { $0["request_id"] as? String != "req-e2e-native" })")
                 let events = Set(aboutSession.compactMap { $0["event"] as? String })
-                for event in ["realtime_connection_accepted", "session_allocated", "realtime_session_started", "realtime_session_ended", "realtime_session_finished", "session_released"] {
+                for event in expectedEvents {
                     #expect(events.contains(event), "no \(event) line for the session: \(events.sorted())")
                 }
                 #expect(worker.filter { $0["session_id"] as? String == native }.count >= 2, "the worker's lines carry the session id")

@@ -103,9 +103,12 @@ extension EndToEnd {
             let deadDelivery = try await client.request("GET", "v1/webhooks/\(deadID)/deliveries").json["deliveries"] as? [[String: Any]] ?? []
             #expect(deadDelivery.first?["attempts"] as? Int == 3)
             #expect((deadDelivery.first?["last_error"] as? String ?? "").isEmpty == false)
-            let orchestratorLog = try #require(deployment.services["orchestrator"]).logLines()
-            #expect(orchestratorLog.contains { $0["event"] as? String == "webhook_delivered" && $0["request_id"] as? String == "req_webhook_e2e" })
-            #expect(orchestratorLog.contains { $0["event"] as? String == "webhook_delivery_abandoned" && $0["job_id"] as? String == jobID })
+            // Info lines reach the log within the writer's flush interval (50 ms): wait for them.
+            let orchestrator = try #require(deployment.services["orchestrator"])
+            #expect(await eventually(timeout: .seconds(10)) {
+                orchestrator.logLines().contains { $0["event"] as? String == "webhook_delivered" && $0["request_id"] as? String == "req_webhook_e2e" }
+            })
+            #expect(orchestrator.logLines().contains { $0["event"] as? String == "webhook_delivery_abandoned" && $0["job_id"] as? String == jobID })
 
             // A failed delivery can be retried by hand.
             let deliveryID = try #require(deadDelivery.first?["id"] as? String)

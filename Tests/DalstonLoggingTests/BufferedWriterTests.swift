@@ -92,6 +92,29 @@ struct BufferedWriterTests {
         _ = reader
     }
 
+    @Test func aWarningIsWrittenBeforeItsCallReturnsWithTheLinesBeforeIt() async throws {
+        let pipe = try Pipe()
+        let reader = pipe.drain()
+        let writer = BufferedLineWriter(fileDescriptor: pipe.writeEnd, flushInterval: .seconds(60))
+        for format in [LogFormat.json, .console] {
+            let logger = LogPipeline(configuration: LoggingConfiguration(service: "test", format: format, writer: writer)).makeLogger(label: "dalston.test")
+            logger.info("first")
+            try await Task.sleep(for: .milliseconds(100))
+            let before = pipe.lines.count
+            logger.warning("second")
+            var waited = 0
+            while pipe.lines.count < before + 2 && waited < 5000 {
+                try await Task.sleep(for: .milliseconds(5))
+                waited += 5
+            }
+            #expect(pipe.lines.count == before + 2, "\(format): the warning and the info line before it are out")
+        }
+        #expect(pipe.lines.first?.contains("first") == true)
+        writer.close()
+        close(pipe.writeEnd)
+        _ = reader
+    }
+
     @Test func aStalledPipeBlocksWritersUnderTheBlockPolicyAndLosesNothing() async throws {
         let pipe = try Pipe()
         let writer = BufferedLineWriter(fileDescriptor: pipe.writeEnd, capacity: 4096, flushInterval: .milliseconds(5), policy: .block)

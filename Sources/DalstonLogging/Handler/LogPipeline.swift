@@ -21,6 +21,8 @@ public final class LogPipeline: Sendable {
     public let extraMetadataProvider: Logger.MetadataProvider?
     /// The JSON format with only the built-in processors renders without building records.
     let jsonFastPath: JSONFastPath?
+    /// Flushed after every line at `warning` and above: those are never held in memory.
+    let bufferedWriter: BufferedLineWriter?
 
     public init(configuration: LoggingConfiguration) {
         self.service = configuration.service
@@ -37,6 +39,7 @@ public final class LogPipeline: Sendable {
             ? nil : Logger.MetadataProvider.multiplex(configuration.metadataProviders)
         self.metadataProvider = Logger.MetadataProvider.multiplex([LogContext.metadataProvider] + configuration.metadataProviders)
             ?? LogContext.metadataProvider
+        self.bufferedWriter = configuration.writer as? BufferedLineWriter
         self.jsonFastPath = configuration.format == .json && configuration.processors.isEmpty
             ? JSONFastPath(
                 redaction: RedactionProcessor(keys: configuration.redactedKeys), truncation: TruncationProcessor(maxBytes: configuration.maxValueBytes),
@@ -69,5 +72,6 @@ public final class LogPipeline: Sendable {
             renderer.render(record, into: &line)
             line.withUnsafeBytes { writer.write(line: $0) }
         }
+        if record.level >= .warning { bufferedWriter?.flush() }
     }
 }

@@ -11,7 +11,8 @@ import Synchronization
 /// call costs a copy instead of a system call.
 ///
 /// Nothing is lost on the way out: the buffer is written when it is half full, every
-/// `flushInterval`, on `flush()` and when the process exits (`exit`, returning from `main`, and
+/// `flushInterval`, on `flush()` (the pipeline flushes after every warning and error) and when
+/// the process exits (`exit`, returning from `main`, and
 /// the graceful SIGTERM shutdown every Dalston service has). A process killed outright (SIGKILL,
 /// a crash) loses at most the lines of the last interval.
 ///
