@@ -33,7 +33,7 @@ func runTracingBenchmark() async throws {
     let receiver = try BenchmarkChild(name: "otlp_receiver.py", executable: URL(fileURLWithPath: TestTools.python), arguments: [
         root.appendingPathComponent("Tests/Scripts/otlp_receiver.py").path, "--port", "\(receiverPort)",
         "--output", directory.appendingPathComponent("spans.jsonl").path, "--no-install",
-    ], environment: TestTools.scriptEnvironment)
+    ], environment: TestTools.scriptEnvironment.merging(["OTLP_RECEIVER_COUNT_ONLY": "1"]) { $1 })
     var children = [receiver]
     defer { for child in children { child.stop() } }
 

@@ -29,6 +29,9 @@ Each line of FILE:
    "events": [{"name", "attributes"}], "links": [{"trace_id", "span_id", "attributes"}]}
 Attribute values: string, int, float, bool, list (array), dict (kvlist), base64 string (bytes), null (empty).
 
+With OTLP_RECEIVER_COUNT_ONLY=1 in the environment (benchmarks) spans are decoded and counted in
+/stats but not converted or written, so the receiver takes as little of the machine as it can.
+
 Needs the PyPI package `opentelemetry-proto` (it brings `protobuf`). When it is missing the receiver
 tries `python3 -m pip install -q opentelemetry-proto` once (unless --no-install or
 OTLP_RECEIVER_NO_INSTALL=1); when it still cannot be imported it says so on stderr and exits 3.
@@ -226,6 +229,11 @@ class Receiver:
     def export(self, body, content_type):
         """Returns (status, spans); raises BadRequest. Writes nothing unless the whole request is good."""
         request = self.decode(body, content_type)
+        if COUNT_ONLY:
+            # Benchmarks: decoded and counted, not converted or written (that work would compete
+            # with the traced service for the same cores and be counted as tracing's cost).
+            count = sum(len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans)
+            return (self.fail_status or 200), count
         lines = self.lines(request)
         if self.fail_status is not None:
             return self.fail_status, len(lines)
@@ -233,6 +241,10 @@ class Receiver:
             self.output.write("".join(lines))
             self.output.flush()
         return 200, len(lines)
+
+
+# OTLP_RECEIVER_COUNT_ONLY=1: decode and count spans, write nothing (for benchmarks).
+COUNT_ONLY = os.environ.get("OTLP_RECEIVER_COUNT_ONLY") == "1"
 
 
 def sanitize(value):
