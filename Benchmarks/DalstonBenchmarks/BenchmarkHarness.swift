@@ -89,18 +89,23 @@ final class BenchmarkChild: @unchecked Sendable {
         throw BenchmarkFailure("`\(name)` exited with status \(process.terminationStatus)" + (tail.isEmpty ? "" : "; its last lines:\n    \(tail)"))
     }
 
-    /// SIGTERM, then SIGKILL after 5 s.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        ChildProcessRegistry.untrack(process.processIdentifier)
+        stopChild(process)
         try? FileManager.default.removeItem(at: errorLog)
     }
+}
+
+/// SIGTERM, then SIGKILL after 5 s (some children, e.g. `redis-cli monitor`, do not end on
+/// SIGTERM), and the child is no longer tracked for the exit handler.
+func stopChild(_ process: Process) {
+    if process.isRunning {
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+    ChildProcessRegistry.untrack(process.processIdentifier)
 }
 
 /// Children get stopped on every way out: a thrown error (the parts' `defer`s), `exit` (the

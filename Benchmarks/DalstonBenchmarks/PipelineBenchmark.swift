@@ -181,12 +181,7 @@ final class RedisMonitor: @unchecked Sendable {
     }
 
     func stop() -> (client: Int, script: Int) {
-        process.terminate()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        ChildProcessRegistry.untrack(process.processIdentifier)
+        stopChild(process)
         defer { try? FileManager.default.removeItem(at: output) }
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         var client = 0

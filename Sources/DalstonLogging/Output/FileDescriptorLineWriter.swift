@@ -66,7 +66,8 @@ public final class FileDescriptorLineWriter: LogLineWriter {
     }
 }
 
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+/// `write(2)`, named apart from the writers' own `write(line:)`.
+func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc) || canImport(Musl)
     return Glibc.write(fd, buffer, count)
     #else

@@ -24,13 +24,8 @@ final class JSONFastPath: Sendable {
         self.extraMetadataProvider = extraMetadataProvider
     }
 
-    /// A value as the built-in processors leave it, in their order.
-    func processed(key: String, value: Logger.MetadataValue) -> Logger.MetadataValue {
-        replacement(key: key, value: value) ?? value
-    }
-
-    /// What the built-in processors replace a value with, or `nil` when they leave it as it is
-    /// (the common case, which then costs no copy).
+    /// What the built-in processors (in their order) replace a value with, or `nil` when they
+    /// leave it as it is (the common case, which then costs no copy).
     @inline(__always)
     func replacement(key: String, value: Logger.MetadataValue) -> Logger.MetadataValue? {
         var changed: Logger.MetadataValue?
@@ -147,12 +142,12 @@ final class RenderedContext: Sendable {
     init(fields: [LogField], fastPath: JSONFastPath, pipeline: ObjectIdentifier) {
         var head = LineBuffer(capacity: 256)
         var tail = LineBuffer(capacity: 256)
+        let traceIDOrder = LogField.order(of: "trace_id", isCallField: false)
         for field in fields {
-            let value = fastPath.processed(key: field.key, value: field.value)
-            if field.order < LogField.order(of: "trace_id", isCallField: false) {
-                JSONLineRenderer.appendField(key: field.key, value: value, hasLocation: false, to: &head)
+            if field.order < traceIDOrder {
+                fastPath.appendProcessedField(key: field.key, value: field.value, hasLocation: false, to: &head)
             } else {
-                JSONLineRenderer.appendField(key: field.key, value: value, hasLocation: false, to: &tail)
+                fastPath.appendProcessedField(key: field.key, value: field.value, hasLocation: false, to: &tail)
             }
         }
         self.pipeline = pipeline

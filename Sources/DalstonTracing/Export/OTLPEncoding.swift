@@ -49,6 +49,21 @@ struct OTLPEncoding: Sendable {
     }
 }
 
+extension SpanAttribute {
+    /// The elements of an array attribute as scalar attributes (OTLP's `ArrayValue`), or `nil`.
+    var otlpArrayElements: [SpanAttribute]? {
+        switch self {
+        case .int32Array(let values): values.map { .int64(Int64($0)) }
+        case .int64Array(let values): values.map { .int64($0) }
+        case .doubleArray(let values): values.map { .double($0) }
+        case .boolArray(let values): values.map { .bool($0) }
+        case .stringArray(let values): values.map { .string($0) }
+        case .stringConvertibleArray(let values): values.map { .string($0.description) }
+        default: nil
+        }
+    }
+}
+
 /// The OTLP enum values.
 extension SpanKind {
     var otlpValue: UInt64 {
@@ -169,13 +184,8 @@ struct ProtobufWriter {
         case .bool(let flag): tag(2, 0); varint(flag ? 1 : 0)
         case .string(let text): bytes(1, Array(text.utf8))
         case .stringConvertible(let convertible): bytes(1, Array(convertible.description.utf8))
-        case .int32Array(let values): array(values.map { .int64(Int64($0)) })
-        case .int64Array(let values): array(values.map { .int64($0) })
-        case .doubleArray(let values): array(values.map { .double($0) })
-        case .boolArray(let values): array(values.map { .bool($0) })
-        case .stringArray(let values): array(values.map { .string($0) })
-        case .stringConvertibleArray(let values): array(values.map { .string($0.description) })
-        default: bytes(1, Array("\(value)".utf8))
+        default:
+            if let elements = value.otlpArrayElements { array(elements) } else { bytes(1, Array("\(value)".utf8)) }
         }
     }
 
@@ -237,13 +247,12 @@ struct JSONOut {
         case .bool(let flag): raw(#"{"boolValue":\#(flag)}"#)
         case .string(let text): raw(#"{"stringValue":"#); string(text); raw("}")
         case .stringConvertible(let convertible): raw(#"{"stringValue":"#); string(convertible.description); raw("}")
-        case .int32Array(let values): array(values.map { .int64(Int64($0)) })
-        case .int64Array(let values): array(values.map { .int64($0) })
-        case .doubleArray(let values): array(values.map { .double($0) })
-        case .boolArray(let values): array(values.map { .bool($0) })
-        case .stringArray(let values): array(values.map { .string($0) })
-        case .stringConvertibleArray(let values): array(values.map { .string($0.description) })
-        default: raw(#"{"stringValue":"#); string("\(value)"); raw("}")
+        default:
+            if let elements = value.otlpArrayElements {
+                array(elements)
+            } else {
+                raw(#"{"stringValue":"#); string("\(value)"); raw("}")
+            }
         }
     }
 
