@@ -1,5 +1,4 @@
 import CoreMetrics
-import DalstonLogging
 import DalstonMetrics
 import DalstonTracing
 import Synchronization
@@ -30,12 +29,5 @@ final class DroppedTelemetryCollector: MetricsCollector {
         }
         if newSpans > 0 { spans.increment(by: Int64(newSpans)) }
         if newLines > 0 { lines.increment(by: Int64(newLines)) }
-    }
-}
-
-extension LogLineWriter {
-    /// Lines this writer could not deliver, for the writers that count them.
-    var droppedLineCount: UInt64 {
-        (self as? BufferedLineWriter)?.droppedLines ?? (self as? FileDescriptorLineWriter)?.droppedLines ?? 0
     }
 }

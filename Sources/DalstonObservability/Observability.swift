@@ -56,7 +56,7 @@ public struct Observability: Sendable {
         let metrics = MetricsRuntime.bootstrap(service: service, configuration: metricsConfiguration)
         metrics.exposition?.add(DroppedTelemetryCollector(
             instruments: metrics.instruments(for: service), droppedSpans: { DalstonTracing.droppedSpans },
-            droppedLines: { DalstonLogging.pipeline?.writer.droppedLineCount ?? 0 }))
+            droppedLines: { DalstonLogging.pipeline?.writer.droppedLines ?? 0 }))
         let tracingService: (any Service)?
         do {
             tracingService = try tracingOnce.bootstrap(tracingConfiguration)

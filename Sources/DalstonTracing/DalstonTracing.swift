@@ -113,11 +113,12 @@ struct ExportSettings {
         }
     }
 
-    /// `key=value,key=value` with percent-encoded values (W3C baggage format, as OTel uses it).
+    /// `key=value,key=value` with percent-encoded values (W3C baggage format, as OTel uses it);
+    /// an empty entry is an error. Start-up validation and the exporter read them alike.
     static func parsePairs(_ text: String?, variable: String) throws(TracingConfiguration.Invalid) -> [(String, String)] {
         guard let text, !text.isEmpty else { return [] }
         var pairs: [(String, String)] = []
-        for entry in text.split(separator: ",") {
+        for entry in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = parts.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             guard parts.count == 2, !key.isEmpty, let value = String(parts[1]).trimmingCharacters(in: .whitespaces).removingPercentEncoding else {

@@ -122,12 +122,7 @@ public struct TracingConfiguration: Sendable, Equatable {
 
         // Resource attributes: key=value pairs, comma-separated (values percent-encoded).
         if let text = value("OTEL_RESOURCE_ATTRIBUTES") {
-            for pair in text.split(separator: ",", omittingEmptySubsequences: false) {
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].trimmingCharacters(in: .whitespaces).isEmpty,
-                      String(parts[1]).removingPercentEncoding != nil
-                else { throw Invalid(description: "invalid OTEL_RESOURCE_ATTRIBUTES entry \"\(pair)\": expected key=value pairs separated by commas") }
-            }
+            _ = try ExportSettings.parsePairs(text, variable: "OTEL_RESOURCE_ATTRIBUTES")
             otel["OTEL_RESOURCE_ATTRIBUTES"] = text
         }
 

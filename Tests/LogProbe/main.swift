@@ -53,8 +53,7 @@ enum LogProbe {
     }
 
     static func reportDropped() {
-        let writer = DalstonLogging.pipeline?.writer
-        let dropped = (writer as? BufferedLineWriter)?.droppedLines ?? (writer as? FileDescriptorLineWriter)?.droppedLines ?? 0
+        let dropped = DalstonLogging.pipeline?.writer.droppedLines ?? 0
         FileHandle.standardError.write(Data("dropped \(dropped)\n".utf8))
     }
 }

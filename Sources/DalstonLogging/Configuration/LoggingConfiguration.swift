@@ -60,8 +60,7 @@ public struct LoggingConfiguration: Sendable {
         output: FileDescriptorLineWriter = .standardOutput
     ) throws(LoggingConfigurationError) -> LoggingConfiguration {
         let isTerminal = output.isTerminal
-        var configuration = LoggingConfiguration(service: service, writer: output)
-        configuration.writer = try outputWriter(for: output, environment: environment)
+        var configuration = LoggingConfiguration(service: service, writer: try outputWriter(for: output, environment: environment))
         configuration.levels = try LogLevelPolicy.parse(environment["LOG_LEVEL"] ?? "")
         configuration.format = try LogFormat.parse(environment["LOG_FORMAT"], outputIsTerminal: isTerminal)
         configuration.colors = try colorsEnabled(environment: environment, outputIsTerminal: isTerminal)

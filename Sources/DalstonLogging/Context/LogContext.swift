@@ -16,13 +16,8 @@ public enum LogContext {
     /// The same fields as a swift-log metadata provider, for handlers other than Dalston's.
     public static let metadataProvider = Logger.MetadataProvider { current }
 
-    /// The bound fields already in line order: sorted once when a scope is entered rather than on
-    /// every log call.
-    static var currentFields: [LogField] {
-        currentBound?.orderedFields ?? []
-    }
-
-    /// The innermost scope's fields, with their pre-rendered forms.
+    /// The innermost scope's fields: already in line order (sorted once when the scope is entered
+    /// rather than on every log call), with their pre-rendered forms.
     static var currentBound: BoundLogFields? {
         ServiceContext.current?[LogFieldsKey.self]
     }

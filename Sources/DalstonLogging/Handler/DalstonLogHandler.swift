@@ -77,7 +77,6 @@ public struct DalstonLogHandler: LogHandler {
             // processors: rendered straight into the line, context fields pre-rendered.
             if overrides == nil, let fastPath = core.jsonFastPath,
                fastPath.write(event: event, timestamp: timestamp, location: location, bound: bound, core: core) {
-                if event.level >= .warning { pipeline.bufferedWriter?.flush() }
                 return
             }
             let provided = (overrides?.metadataProvider ?? pipeline.extraMetadataProvider)?.get() ?? [:]

@@ -12,7 +12,8 @@ public final class LogPipeline: Sendable {
     public var levels: LogLevelPolicy { levelController.policy }
     public let processors: [any LogProcessor]
     public let renderer: any LogRenderer
-    public let writer: any LogLineWriter
+    public var writer: any LogLineWriter { output.writer }
+    let output: LogOutput
     public let includeSource: Bool
     /// Task-local log context plus any extra providers (e.g. trace ids), for handlers other than
     /// Dalston's that want the same fields.
@@ -21,14 +22,12 @@ public final class LogPipeline: Sendable {
     public let extraMetadataProvider: Logger.MetadataProvider?
     /// The JSON format with only the built-in processors renders without building records.
     let jsonFastPath: JSONFastPath?
-    /// Flushed after every line at `warning` and above: those are never held in memory.
-    let bufferedWriter: BufferedLineWriter?
 
     public init(configuration: LoggingConfiguration) {
         self.service = configuration.service
         self.levelController = LogLevelController(configuration.levels)
         self.processors = configuration.processorChain
-        self.writer = configuration.writer
+        self.output = LogOutput(configuration.writer)
         self.includeSource = configuration.includeSource
         switch configuration.format {
         case .json: self.renderer = JSONLineRenderer()
@@ -39,11 +38,10 @@ public final class LogPipeline: Sendable {
             ? nil : Logger.MetadataProvider.multiplex(configuration.metadataProviders)
         self.metadataProvider = Logger.MetadataProvider.multiplex([LogContext.metadataProvider] + configuration.metadataProviders)
             ?? LogContext.metadataProvider
-        self.bufferedWriter = configuration.writer as? BufferedLineWriter
         self.jsonFastPath = configuration.format == .json && configuration.processors.isEmpty
             ? JSONFastPath(
                 redaction: RedactionProcessor(keys: configuration.redactedKeys), truncation: TruncationProcessor(maxBytes: configuration.maxValueBytes),
-                writer: configuration.writer, extraMetadataProvider: extraMetadataProvider)
+                output: output, extraMetadataProvider: extraMetadataProvider)
             : nil
     }
 
@@ -70,8 +68,7 @@ public final class LogPipeline: Sendable {
         guard kept else { return }
         RenderBuffer.withBuffer { line in
             renderer.render(record, into: &line)
-            line.withUnsafeBytes { writer.write(line: $0) }
+            output.write(line, level: record.level)
         }
-        if record.level >= .warning { bufferedWriter?.flush() }
     }
 }

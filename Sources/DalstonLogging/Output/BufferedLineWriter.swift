@@ -180,23 +180,11 @@ public final class BufferedLineWriter: LogLineWriter, @unchecked Sendable {
     /// Writes all of it, retrying interrupted and partial writes; a destination that fails
     /// (closed pipe, full disk) loses the bytes, counted, and never crashes the process.
     private func writeOut(_ buffer: UnsafeMutableRawPointer, count: Int) {
-        var offset = 0
-        while offset < count {
-            let written = systemWrite(fileDescriptor, buffer + offset, count - offset)
-            if written > 0 {
-                offset += written
-                continue
-            }
-            if written < 0 && errno == EINTR { continue }
-            if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                var descriptor = pollfd(fd: fileDescriptor, events: Int16(POLLOUT), revents: 0)
-                if poll(&descriptor, 1, 1000) > 0 { continue }
-            }
-            // Count the lines lost with the rest of the buffer.
-            let lost = UnsafeRawBufferPointer(start: buffer + offset, count: count - offset).reduce(0) { $1 == 10 ? $0 + 1 : $0 }
-            failed.wrappingAdd(UInt64(max(lost, 1)), ordering: .relaxed)
-            return
-        }
+        let written = writeAll(fileDescriptor, buffer, count)
+        guard written < count else { return }
+        // Count the lines lost with the rest of the buffer.
+        let lost = UnsafeRawBufferPointer(start: buffer + written, count: count - written).reduce(0) { $1 == 10 ? $0 + 1 : $0 }
+        failed.wrappingAdd(UInt64(max(lost, 1)), ordering: .relaxed)
     }
 }
 

@@ -34,40 +34,39 @@ public final class FileDescriptorLineWriter: LogLineWriter {
 
     public func write(line: UnsafeRawBufferPointer) {
         guard let base = line.baseAddress, !line.isEmpty else { return }
-        let complete = lock.withLock { _ in
-            var offset = 0
-            while offset < line.count {
-                let written = systemWrite(fileDescriptor, base + offset, line.count - offset)
-                if written > 0 {
-                    offset += written
-                    continue
-                }
-                switch errno {
-                case EINTR:
-                    continue
-                case EAGAIN, EWOULDBLOCK:
-                    // Someone made the descriptor non-blocking: wait briefly rather than spin or drop.
-                    if waitUntilWritable(timeoutMilliseconds: 1000) { continue }
-                    return false
-                default:
-                    return false
-                }
-            }
-            return true
-        }
+        let complete = lock.withLock { _ in writeAll(fileDescriptor, base, line.count) == line.count }
         if !complete {
             dropped.wrappingAdd(1, ordering: .relaxed)
         }
     }
-
-    private func waitUntilWritable(timeoutMilliseconds: Int32) -> Bool {
-        var descriptor = pollfd(fd: fileDescriptor, events: Int16(POLLOUT), revents: 0)
-        return poll(&descriptor, 1, timeoutMilliseconds) > 0
-    }
 }
 
-/// `write(2)`, named apart from the writers' own `write(line:)`.
-func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+/// Writes all `count` bytes, retrying interrupted and partial writes; a descriptor someone made
+/// non-blocking is waited on (up to 1 s a time) rather than spun on. Returns the bytes written:
+/// fewer than `count` when the destination failed (closed pipe, full disk, a stall over 1 s).
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    var offset = 0
+    while offset < count {
+        let written = systemWrite(fd, bytes + offset, count - offset)
+        if written > 0 {
+            offset += written
+            continue
+        }
+        switch errno {
+        case EINTR:
+            continue
+        case EAGAIN, EWOULDBLOCK:
+            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&descriptor, 1, 1000) > 0 { continue }
+            return offset
+        default:
+            return offset
+        }
+    }
+    return offset
+}
+
+private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc) || canImport(Musl)
     return Glibc.write(fd, buffer, count)
     #else

@@ -14,13 +14,14 @@ import Logging
 final class JSONFastPath: Sendable {
     let redaction: RedactionProcessor
     let truncation: TruncationProcessor
-    let writer: any LogLineWriter
+    /// The pipeline's, copied here so that a line is written without going through the pipeline.
+    let output: LogOutput
     let extraMetadataProvider: Logger.MetadataProvider?
 
-    init(redaction: RedactionProcessor, truncation: TruncationProcessor, writer: any LogLineWriter, extraMetadataProvider: Logger.MetadataProvider?) {
+    init(redaction: RedactionProcessor, truncation: TruncationProcessor, output: LogOutput, extraMetadataProvider: Logger.MetadataProvider?) {
         self.redaction = redaction
         self.truncation = truncation
-        self.writer = writer
+        self.output = output
         self.extraMetadataProvider = extraMetadataProvider
     }
 
@@ -46,19 +47,12 @@ final class JSONFastPath: Sendable {
     }
 
     func write(event: LogEvent, timestamp: LogTimestamp, location: LogSourceLocation?, bound: BoundLogFields?, core: HandlerCore) -> Bool {
-        let contextReference = bound.map { renderedContext($0, pipeline: ObjectIdentifier(core.pipeline)) }
-        return write(event: event, timestamp: timestamp, location: location, bound: bound, header: core.renderedHeader, context: contextReference)
-    }
-
-    private func write(
-        event: LogEvent, timestamp: LogTimestamp, location: LogSourceLocation?, bound: BoundLogFields?, header: [UInt8],
-        context contextReference: Unmanaged<RenderedContext>?
-    ) -> Bool {
-        guard let contextReference else {
-            return writeLine(event: event, timestamp: timestamp, location: location, bound: nil, header: header, context: nil)
+        guard let bound else {
+            return writeLine(event: event, timestamp: timestamp, location: location, bound: nil, header: core.renderedHeader, context: nil)
         }
-        return contextReference._withUnsafeGuaranteedRef { context in
-            writeLine(event: event, timestamp: timestamp, location: location, bound: bound, header: header, context: context)
+        // The scope holds its rendering: no retain while the line is written.
+        return renderedContext(bound, pipeline: ObjectIdentifier(core.pipeline))._withUnsafeGuaranteedRef { context in
+            writeLine(event: event, timestamp: timestamp, location: location, bound: bound, header: core.renderedHeader, context: context)
         }
     }
 
@@ -114,7 +108,7 @@ final class JSONFastPath: Sendable {
                     appendProcessedField(key: fields[index].key, value: fields[index].value, hasLocation: hasLocation, to: &line)
                 }
                 JSONLineRenderer.appendEnd(location: location, to: &line)
-                line.withUnsafeBytes { writer.write(line: $0) }
+                output.write(line, level: event.level)
             }
             return true
         }
