@@ -26,7 +26,7 @@ func runTracingBenchmark() async throws {
     defer { try? FileManager.default.removeItem(at: directory) }
 
     let receiverPort = try freeTCPPort()
-    guard TestTools.pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2") else {
+    guard await TestTools.pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2") else {
         print("Tracing: skipped; the OTLP receiver needs Python's opentelemetry-proto (scripts/setup.sh test installs it in .venv)")
         return
     }

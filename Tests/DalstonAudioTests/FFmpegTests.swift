@@ -27,22 +27,21 @@ struct FFmpegTests {
     private static var ffmpegRequired: Bool { FFmpeg.isAvailable || TestTools.areRequired }
 
     /// Encodes `seconds` of a tone with the real ffmpeg, as a client would have.
-    private func encoded(_ extension: String, seconds: Double) throws -> URL {
+    private func encoded(_ extension: String, seconds: Double) async throws -> URL {
         let wav = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-tone-\(UUID().uuidString).wav")
         let samples = (0..<Int(seconds * 16_000)).map { sin(Float($0) * 2 * .pi * 440 / 16_000) * 0.3 }
         try Data(WAVEncoder.encode16BitMono(samples, sampleRate: 16_000)).write(to: wav)
         let output = wav.deletingPathExtension().appendingPathExtension(`extension`)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-v", "error", "-y", "-i", wav.path, output.path]
-        try process.run()
-        process.waitUntilExit()
+        // Waited for on a thread of its own (`runProcess`): encoding takes seconds on a loaded
+        // machine, and a blocked concurrency pool stalls the timing of every other test.
+        let result = try await runProcess(URL(fileURLWithPath: "/usr/bin/ffmpeg"), arguments: ["-v", "error", "-y", "-i", wav.path, output.path])
+        guard result.status == 0 else { throw FFmpegEncodingFailed(description: "ffmpeg exit \(result.status): \(result.stderr)") }
         return output
     }
 
     @Test(.enabled(if: ffmpegRequired, "needs ffmpeg (apt-get install ffmpeg)"), arguments: ["mp3", "m4a", "ogg", "flac", "webm"])
     func encodedAudioIsMeasuredAndDecoded(format: String) async throws {
-        let file = try encoded(format, seconds: 3)
+        let file = try await encoded(format, seconds: 3)
         let duration = try await FFmpeg.duration(of: file)
         #expect(abs(duration - 3) < 0.2, "\(format): \(duration) s")
         let audio = try await FFmpeg.decode(file, sampleRate: 16_000, maximumSeconds: 3600, timeout: .seconds(60))
@@ -53,7 +52,7 @@ struct FFmpegTests {
 
     @Test(.enabled(if: ffmpegRequired, "needs ffmpeg (apt-get install ffmpeg)"))
     func decodingStopsAtTheDurationLimitAndRefusesWhatIsNotAudio() async throws {
-        let file = try encoded("mp3", seconds: 6)
+        let file = try await encoded("mp3", seconds: 6)
         let cut = try await FFmpeg.decode(file, sampleRate: 16_000, maximumSeconds: 2, timeout: .seconds(60))
         #expect(abs(cut.duration - 2) < 0.1, "\(cut.duration) s")
         let notes = FileManager.default.temporaryDirectory.appendingPathComponent("notes-\(UUID().uuidString).mp3")
@@ -66,4 +65,8 @@ struct FFmpegTests {
         }
         await #expect(throws: AudioDecodingError.self) { _ = try await FFmpeg.decode(notes, sampleRate: 16_000, maximumSeconds: 60, timeout: .seconds(30)) }
     }
+}
+
+private struct FFmpegEncodingFailed: Error, CustomStringConvertible {
+    let description: String
 }

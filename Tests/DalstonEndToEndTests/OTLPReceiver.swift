@@ -6,8 +6,10 @@ import Foundation
 final class OTLPReceiver: @unchecked Sendable {
     static let script = repositoryRoot.appendingPathComponent("Tests/Scripts/otlp_receiver.py")
     /// Whether the receiver can run here; always required under CI (`.ci/run` installs it).
-    static let shouldRun: Bool = TestTools.areRequired
-        || TestTools.pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+    static func shouldRun() async -> Bool {
+        if TestTools.areRequired { return true }
+        return await TestTools.pythonCanImport("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
+    }
 
     let port: Int
     let spansFile: URL

@@ -5,7 +5,7 @@ import Testing
 /// The official Python SDKs (`elevenlabs`, `openai`, from PyPI) against a live `dalston up` with
 /// an API key: what a user switching to Dalston runs.
 extension EndToEnd {
-    @Suite("Official client compatibility", .enabled(if: OfficialClients.shouldRun, "needs the .venv's SDKs, ffmpeg, festival and PocketSphinx (installed by .ci/run)"), .serialized)
+    @Suite("Official client compatibility", .enabled("needs the .venv's SDKs, ffmpeg, festival and PocketSphinx (installed by .ci/run)") { await OfficialClients.shouldRun() }, .serialized)
     struct OfficialClientTests {
         @Test func theElevenLabsClientTranscribesThroughOurGateway() async throws {
             let result = try await OfficialClients.run(OfficialClients.script("elevenlabs_client_check.py"), extra: ["hello", "world", "test", "system"])
@@ -28,9 +28,15 @@ enum OfficialClients {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Scripts/\(name)")
     }
 
-    static let isInstalled = TestTools.pythonCanImport("elevenlabs") && TestTools.pythonCanImport("openai")
-        && TestTools.pythonCanImport("srt") && TestTools.pythonCanImport("webvtt")
-    static var shouldRun: Bool { (isInstalled && TestSpeech.isAvailable) || TestTools.areRequired }
+    static func isInstalled() async -> Bool {
+        await TestTools.pythonCanImport(["elevenlabs", "openai", "srt", "webvtt"])
+    }
+
+    static func shouldRun() async -> Bool {
+        if TestTools.areRequired { return true }
+        guard TestSpeech.isAvailable else { return false }
+        return await isInstalled()
+    }
 
     /// Starts `dalston up` with an API key, runs `script BASE_URL KEY WAV extra...` against it,
     /// and returns the script's exit status and output.

@@ -11,7 +11,7 @@ import Testing
 /// their JSON logs read back.
 extension EndToEnd {
     @Suite(
-        "Realtime across processes", .enabled(if: RealtimeProcesses.shouldRun, "needs redis-server, PocketSphinx, Festival and the .venv's clients"),
+        "Realtime across processes", .enabled("needs redis-server, PocketSphinx, Festival and the .venv's clients") { await RealtimeProcesses.shouldRun() },
         .serialized)
     struct RealtimeEndToEndTests {
         @Test func realClientsStreamSpeechAndEveryLogLineAboutTheSessionCarriesItsIDs() async throws {
@@ -67,7 +67,7 @@ extension EndToEnd {
         /// With tracing on, a session is one trace: the gateway's connection span, the router's
         /// allocation, the worker's session span (through the traceparent on the worker URL) and a
         /// span per utterance; the worker's log lines carry the trace id.
-        @Test(.enabled(if: OTLPReceiver.shouldRun, "needs Python's opentelemetry-proto"))
+        @Test(.enabled("needs Python's opentelemetry-proto") { await OTLPReceiver.shouldRun() })
         func aSessionIsOneTraceAcrossGatewayRouterAndWorker() async throws {
             let receiver = try await OTLPReceiver.started()
             defer { receiver.stop() }
@@ -199,9 +199,10 @@ extension EndToEnd {
 /// Redis, `gateways` gateways and `workers` realtime workers as separate processes.
 final class RealtimeProcesses: @unchecked Sendable {
     static let apiKey = "rt-e2e-key"
-    static var shouldRun: Bool {
-        (RedisServerProcess.isInstalled && TestSpeech.isAvailable && OfficialClients.isInstalled && TestTools.pythonCanImport("websockets"))
-            || TestTools.areRequired
+    static func shouldRun() async -> Bool {
+        if TestTools.areRequired { return true }
+        guard RedisServerProcess.isInstalled, TestSpeech.isAvailable else { return false }
+        return await TestTools.pythonCanImport(["elevenlabs", "openai", "srt", "webvtt", "websockets"])
     }
 
     let redis: RedisServerProcess

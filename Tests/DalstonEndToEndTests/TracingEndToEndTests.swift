@@ -8,8 +8,10 @@ import Testing
 /// OTLP/HTTP to a real receiver: one job is one trace, one tree, across every process.
 extension EndToEnd {
     @Suite("End to end: one trace per job across processes",
-           .enabled(if: RedisServerProcess.shouldRun && TestSpeech.shouldRun && OTLPReceiver.shouldRun,
-                    "needs redis-server, festival, PocketSphinx and Python's opentelemetry-proto (installed by `make test`)"),
+           .enabled("needs redis-server, festival, PocketSphinx and Python's opentelemetry-proto (installed by `make test`)") {
+               guard RedisServerProcess.shouldRun, TestSpeech.shouldRun else { return false }
+               return await OTLPReceiver.shouldRun()
+           },
            .serialized)
     struct TracingEndToEndTests {
         /// The five services, exporting their spans to `receiver` in batches every so often.
@@ -154,7 +156,7 @@ extension EndToEnd {
 
 /// The receiver the tracing test relies on is itself tested against protobuf, gzip, OTLP/JSON,
 /// malformed bodies and Python's own OTLP exporter (Tests/Scripts/test_otlp_receiver.py).
-@Suite("OTLP receiver used by the tests", .enabled(if: OTLPReceiver.shouldRun, "needs Python's opentelemetry-proto (installed by .ci/run)"))
+@Suite("OTLP receiver used by the tests", .enabled("needs Python's opentelemetry-proto (installed by .ci/run)") { await OTLPReceiver.shouldRun() })
 struct OTLPReceiverScriptTests {
     @Test func theReceiverDecodesRealExportsAndRejectsBadOnes() async throws {
         let script = repositoryRoot.appendingPathComponent("Tests/Scripts/test_otlp_receiver.py")

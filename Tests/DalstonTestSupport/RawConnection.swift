@@ -41,8 +41,11 @@ public final class RawConnection: @unchecked Sendable {
         return true
     }
 
-    /// One read on the calling thread (set-up code that may block briefly).
-    public func receiveBlocking(maximumBytes: Int) -> [UInt8] {
+    /// One read on the calling thread, giving up after `timeoutMilliseconds` (a port that turned
+    /// out to belong to a server that never answers must not hold the thread).
+    public func receiveBlocking(maximumBytes: Int, timeoutMilliseconds: Int32) -> [UInt8] {
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return [] }
         var buffer = [UInt8](repeating: 0, count: maximumBytes)
         let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
         return count > 0 ? Array(buffer[0..<count]) : []

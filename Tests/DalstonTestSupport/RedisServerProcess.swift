@@ -93,7 +93,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if !process.isRunning { ChildProcessRegistry.untrack(process.processIdentifier); throw PortTaken() }
-            if Self.answersPing(port: port) {
+            if await onThread({ [port] in Self.answersPing(port: port) }) {
                 try await Task.sleep(for: .milliseconds(30))
                 guard process.isRunning else {  // the answer came from another server
                     ChildProcessRegistry.untrack(process.processIdentifier)
@@ -126,7 +126,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Runs `redis-cli`-free raw commands for test set-up: sends inline commands over a socket.
     static func answersPing(port: Int) -> Bool {
         guard let connection = try? RawConnection(port: port), connection.send("PING\r\n") else { return false }
-        let reply = connection.receiveBlocking(maximumBytes: 64)
+        let reply = connection.receiveBlocking(maximumBytes: 64, timeoutMilliseconds: 1000)
         // "+PONG" without a password; "-NOAUTH" with one: either way the server is up.
         return reply.first == UInt8(ascii: "+") || reply.first == UInt8(ascii: "-")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The outside tools that tests drive (servers, Festival, Python clients) and whether a missing
 /// one skips a test or fails it.
@@ -44,16 +45,26 @@ public enum TestTools {
         (URL(fileURLWithPath: "/usr/bin/env"), [python] + arguments)
     }
 
-    /// Whether the test Python can import `module`.
-    public static func pythonCanImport(_ module: String) -> Bool {
-        let process = Process()
-        let command = pythonCommand(["-c", "import \(module)"])
-        process.executableURL = command.executable
-        process.arguments = command.arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+    /// Whether the test Python can import `module`: asked once per module and test process, in a
+    /// child waited for on a thread of its own. Test conditions call it at the moment every suite
+    /// starts, and importing a large SDK takes seconds on a loaded machine: a synchronous check
+    /// there held the concurrency pool (two threads on CI) and stalled the timing of other tests.
+    public static func pythonCanImport(_ module: String) async -> Bool {
+        let check = importChecks.withLock { checks in
+            if let existing = checks[module] { return existing }
+            let command = pythonCommand(["-c", "import \(module)"])
+            let started = Task { (try? await runProcess(command.executable, arguments: command.arguments))?.status == 0 }
+            checks[module] = started
+            return started
+        }
+        return await check.value
     }
+
+    /// Whether the test Python can import every one of `modules`.
+    public static func pythonCanImport(_ modules: [String]) async -> Bool {
+        for module in modules where !(await pythonCanImport(module)) { return false }
+        return true
+    }
+
+    private static let importChecks = Mutex<[String: Task<Bool, Never>]>([:])
 }
