@@ -361,7 +361,7 @@ let package = Package(
         .testTarget(
             name: "DalstonTracingTests",
             dependencies: [
-                "DalstonTracing", "DalstonPropagation",
+                "DalstonTracing", "DalstonPropagation", "DalstonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

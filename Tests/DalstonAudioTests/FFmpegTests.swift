@@ -34,7 +34,7 @@ struct FFmpegTests {
         let output = wav.deletingPathExtension().appendingPathExtension(`extension`)
         // Waited for on a thread of its own (`runProcess`): encoding takes seconds on a loaded
         // machine, and a blocked concurrency pool stalls the timing of every other test.
-        let result = try await runProcess(URL(fileURLWithPath: "/usr/bin/ffmpeg"), arguments: ["-v", "error", "-y", "-i", wav.path, output.path])
+        let result = try await runProcess(URL(fileURLWithPath: "/usr/bin/ffmpeg"), arguments: ["-nostdin", "-v", "error", "-y", "-i", wav.path, output.path])
         guard result.status == 0 else { throw FFmpegEncodingFailed(description: "ffmpeg exit \(result.status): \(result.stderr)") }
         return output
     }

@@ -41,37 +41,30 @@ final class ServiceProcess: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
 
-    /// The exit status once the process has ended (waited for on a thread of its own).
-    func exitStatus() async -> Int32 {
+    /// The exit status once the process has ended (waited for on a thread of its own); nil if
+    /// it has not ended within a minute.
+    func exitStatus() async -> Int32? {
         let process = self.process
-        return await onThread {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }
+        return await onThread { ChildExit.exitStatusBlocking(process) }
     }
 
+    /// SIGKILL, like a crash; returns once the process is dead (see `ChildExit` for why not
+    /// `waitUntilExit`).
     func kill() {
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        ChildExit.kill(process)
     }
 
     /// Sends SIGTERM and returns at once: waiting for a graceful shutdown here would block a
     /// thread of the concurrency pool (two on CI) for seconds and stall every other test.
     func terminate() {
-        guard process.isRunning else { return }
+        guard ChildExit.isRunningChild(process) else { return }
         process.terminate()
     }
 
     /// SIGTERM, then waits for the exit on a thread of its own.
     func terminateAndWait() async {
         terminate()
-        let process = self.process
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                process.waitUntilExit()
-                continuation.resume()
-            }
-        }
+        await ChildExit.wait(process, timeout: .seconds(60))
     }
 
     /// Every JSON line the process wrote (non-JSON lines are reported as a failure by callers).

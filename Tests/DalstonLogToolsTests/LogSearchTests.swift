@@ -15,7 +15,7 @@ struct LogSearchTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["gzip", "-f", path]
         try process.run()
-        process.waitUntilExit()
+        ChildExit.waitBlocking(process)
         return path + ".gz"
     }
 

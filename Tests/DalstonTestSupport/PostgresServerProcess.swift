@@ -150,11 +150,17 @@ public final class PostgresServerProcess: @unchecked Sendable {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        // Not `waitUntilExit()`: `pg_ctl start` leaves a server behind that inherits what Foundation
+        // watches for the end of `pg_ctl` (see `ChildExit`).
+        let status = ChildExit.exitStatusBlocking(process, timeout: .seconds(120))
         try? handle.close()
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: output)
-        return (process.terminationStatus, text)
+        guard let status else {
+            ChildExit.kill(process)
+            return (-1, "\(executable) did not end within 120 s: \(text)")
+        }
+        return (status, text)
     }
 
     // A server started with pg_ctl outlives the test process unless stopped: every one still

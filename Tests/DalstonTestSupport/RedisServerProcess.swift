@@ -109,17 +109,13 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// SIGKILL: the server vanishes mid-stream, like a crash.
     public func kill() {
         guard let process = lock.withLock({ self.process }) else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        ChildExit.kill(process)
         ChildProcessRegistry.untrack(process.processIdentifier)
         lock.withLock { self.process = nil }
     }
 
     deinit {
-        if let process, process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        if let process { ChildExit.kill(process) }
         if let process { ChildProcessRegistry.untrack(process.processIdentifier) }
     }
 

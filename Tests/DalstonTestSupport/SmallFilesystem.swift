@@ -53,8 +53,7 @@ public final class SmallFilesystem: @unchecked Sendable {
             let process = Process()
             process.executableURL = umount
             process.arguments = ["-l", path]
-            try? process.run()
-            process.waitUntilExit()
+            if (try? process.run()) != nil { ChildExit.waitBlocking(process) }
         }
         try? FileManager.default.removeItem(atPath: path)
     }

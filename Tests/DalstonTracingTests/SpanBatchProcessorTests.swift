@@ -1,4 +1,5 @@
 @testable import DalstonTracing
+import DalstonTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -163,7 +164,7 @@ struct SpanBatchProcessorTests {
         #expect(child.kind == .client && parent.kind == .server)
     }
 
-    @Test func gzipRoundTripsThroughTheSystemGunzip() throws {
+    @Test func gzipRoundTripsThroughTheSystemGunzip() async throws {
         let input = Array(String(repeating: "a span, a span, a span; ", count: 400).utf8)
         let compressed = try Gzip.compress(input)
         #expect(compressed.count < input.count / 10)
@@ -173,12 +174,8 @@ struct SpanBatchProcessorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("batch.gz")
         try Data(compressed).write(to: file)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        process.arguments = ["-d", file.path]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let gunzip = try await runProcess(URL(fileURLWithPath: "/bin/gzip"), arguments: ["-d", file.path])
+        #expect(gunzip.status == 0, "\(gunzip.stderr)")
         #expect(try Data(contentsOf: directory.appendingPathComponent("batch")) == Data(input))
     }
 
