@@ -102,6 +102,27 @@ func runLoggingBenchmark() {
     if structlog == nil {
         print("(structlog not measured: `pip install structlog` to add the Python baseline)")
     }
+    // The least any handler can cost below the level through swift-log's `Logger`: nothing but a
+    // level kept as a stored property (so it cannot follow LOG_LEVEL changes at run time) and no
+    // metadata to copy.
+    struct LevelOnlyHandler: LogHandler {
+        var logLevel: Logger.Level = .info
+        var metadata: Logger.Metadata {
+            get { [:] }
+            set {}
+        }
+        var metadataProvider: Logger.MetadataProvider? {
+            get { nil }
+            set {}
+        }
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { nil }
+            set {}
+        }
+        func log(event: LogEvent) {}
+    }
+    let floorBelowLevel = loggedCall(Logger(label: "bench") { _ in LevelOnlyHandler() }, level: .debug)
+    print("(c) swift-log's own floor, a handler holding only a stored level: " + String(format: "%.1f", floorBelowLevel) + " ns")
     print("\nWhere the time of (a) goes (ns per call):")
     for (name, nanoseconds) in breakdown {
         print("  " + name.padding(toLength: 58, withPad: " ", startingAt: 0) + cell(nanoseconds, width: 8))

@@ -8,11 +8,14 @@ import Synchronization
 /// dictionary lookup, not a registry lookup and an allocation.
 public struct Instruments: Sendable {
     public let factory: any MetricsFactory
-    private let cache: HandleCache?
+    /// Not optional: unwrapping an optional reference on every lookup cost a retain and a release.
+    private let cache: HandleCache
+    private let recordsNothing: Bool
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
-        self.cache = factory is NOOPMetricsHandler ? nil : HandleCache()
+        self.cache = HandleCache()
+        self.recordsNothing = factory is NOOPMetricsHandler
     }
 
     /// Instruments that record nothing.
@@ -47,7 +50,7 @@ public struct Instruments: Sendable {
         _ metric: MetricDefinition, _ kind: MetricDefinition.Kind, _ labels: [(String, String)], make: () -> Handle
     ) -> Handle {
         assert(metric.kind == kind && labels.map(\.0) == metric.labels, "\(metric.name) is a \(metric.kind) with labels \(metric.labels)")
-        guard let cache else { return make() }
+        if recordsNothing { return make() }
         return cache.handle(name: metric.name, labels: labels, make: make)
     }
 }
