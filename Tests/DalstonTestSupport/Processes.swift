@@ -50,52 +50,26 @@ private func runProcessBlocking(_ executable: URL, arguments: [String], environm
         }
         writer.start()
     }
-    // Both pipes are read as data comes (a chatty child cannot fill one and block), until end of
-    // file, or until the child has ended and nothing is left to read: a child spawned by another
-    // test at the same moment may have inherited the write ends (see `ChildExit`), and end of file
-    // would then wait for that child too.
-    let (outData, errData) = readUntilEnd(out.fileHandleForReading.fileDescriptor, err.fileHandleForReading.fileDescriptor, of: process)
+    // Read both pipes concurrently so a chatty child cannot fill one and block.
+    let errData = LockedData()
+    let errReader = Thread {
+        errData.set(err.fileHandleForReading.readDataToEndOfFile())
+        try? err.fileHandleForReading.close()
+    }
+    errReader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
     try? out.fileHandleForReading.close()
-    try? err.fileHandleForReading.close()
+    while !errData.isSet { usleep(1000) }
     guard let status = ChildExit.exitStatusBlocking(process) else {
         Glibc.kill(process.processIdentifier, SIGKILL)
         throw ProcessDidNotEnd(executable: executable.path)
     }
-    return ProcessResult(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    return ProcessResult(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.value, as: UTF8.self))
 }
 
 public struct ProcessDidNotEnd: Error, CustomStringConvertible {
     public let executable: String
     public var description: String { "\(executable) had not ended a minute after closing its output; it was killed" }
-}
-
-/// Everything written to two pipes until both reach end of file, or `process` has ended and
-/// neither has anything left.
-private func readUntilEnd(_ first: Int32, _ second: Int32, of process: Process) -> (Data, Data) {
-    var collected = [Data(), Data()]
-    var open = [true, true]
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while open[0] || open[1] {
-        let ended = ChildExit.hasEnded(process)
-        var descriptors = [first, second].enumerated().map { index, fd in
-            pollfd(fd: open[index] ? fd : -1, events: Int16(POLLIN), revents: 0)
-        }
-        let ready = poll(&descriptors, 2, ended ? 0 : 50)
-        if ready < 0 && errno == EINTR { continue }
-        if ready <= 0 {
-            if ended { break }  // the child is gone and nothing is left to read
-            continue
-        }
-        for index in 0..<2 where open[index] && descriptors[index].revents != 0 {
-            let count = buffer.withUnsafeMutableBytes { read(descriptors[index].fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                collected[index].append(contentsOf: buffer[0..<count])
-            } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
-                open[index] = false
-            }
-        }
-    }
-    return (collected[0], collected[1])
 }
 
 /// Bytes handed from a reader thread to the thread that waits for them.
