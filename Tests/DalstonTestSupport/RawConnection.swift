@@ -10,7 +10,12 @@ public final class RawConnection: @unchecked Sendable {
     private let descriptor: Int32
 
     public init(port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // The descriptor becomes the object's only once connected. Assigned before, a failed
+        // connect closed it here and `deinit` (which runs for an initializer that throws after
+        // every property is set) closed the same number again, by then perhaps another
+        // test's socket or pipe: strace showed 60 such second closes in one run, and NIO's
+        // `getsockname` failing with EBADF on a fresh socket was the result.
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw PortUnavailable() }
         var address = loopbackAddress(port: port)
         let connected = withUnsafePointer(to: &address) {
@@ -20,6 +25,7 @@ public final class RawConnection: @unchecked Sendable {
             close(descriptor)
             throw PortUnavailable()
         }
+        self.descriptor = descriptor
     }
 
     deinit { close(descriptor) }
