@@ -39,46 +39,35 @@ _ = Observability.configureOrExit(
 makeStandardOutputLineBuffered()
 BenchmarkExit.installSignalHandlers()
 let part = CommandLine.arguments.dropFirst().first { $0 != "--smoke" } ?? "logging"
+/// The parts `all` runs, in this order; each also runs alone by its name.
+let parts: [(name: String, run: () async throws -> Void)] = [
+    ("logging", { runLoggingBenchmark() }),
+    ("redis", runRedisBenchmark),
+    ("pipeline", runPipelineBenchmark),
+    ("metrics", runMetricsBenchmark),
+    ("tracing", runTracingBenchmark),
+    ("api", runAPIBenchmark),
+    ("realtime", runRealtimeBenchmark),
+    ("records", runRecordsBenchmark),
+]
+/// One case alone, for a profiler; not part of `all`.
+let profiles: [(name: String, run: () -> Void)] = [
+    ("logging-profile", runLoggingProfile),
+    ("metrics-profile", runMetricsProfile),
+]
 do {
-    switch part {
-    case "logging":
-        runLoggingBenchmark()
-    case "logging-profile":
-        runLoggingProfile()
-    case "metrics-profile":
-        runMetricsProfile()
-    case "redis":
-        try await runRedisBenchmark()
-    case "pipeline":
-        try await runPipelineBenchmark()
-    case "metrics":
-        try await runMetricsBenchmark()
-    case "tracing":
-        try await runTracingBenchmark()
-    case "api":
-        try await runAPIBenchmark()
-    case "realtime":
-        try await runRealtimeBenchmark()
-    case "records":
-        try await runRecordsBenchmark()
-    case "all":
-        runLoggingBenchmark()
-        print()
-        try await runRedisBenchmark()
-        print()
-        try await runPipelineBenchmark()
-        print()
-        try await runMetricsBenchmark()
-        print()
-        try await runTracingBenchmark()
-        print()
-        try await runAPIBenchmark()
-        print()
-        try await runRealtimeBenchmark()
-        print()
-        try await runRecordsBenchmark()
-    default:
-        FileHandle.standardError.write(Data("usage: dalston-benchmarks [logging|redis|pipeline|metrics|tracing|api|realtime|records|all] [--smoke]\n".utf8))
+    if part == "all" {
+        for (index, entry) in parts.enumerated() {
+            if index > 0 { print() }
+            try await entry.run()
+        }
+    } else if let entry = parts.first(where: { $0.name == part }) {
+        try await entry.run()
+    } else if let profile = profiles.first(where: { $0.name == part }) {
+        profile.run()
+    } else {
+        let names = (parts.map(\.name) + profiles.map(\.name) + ["all"]).joined(separator: "|")
+        FileHandle.standardError.write(Data("usage: dalston-benchmarks [\(names)] [--smoke]\n".utf8))
         exit(2)
     }
 } catch {

@@ -201,8 +201,8 @@ final class RealtimeProcesses: @unchecked Sendable {
     static let apiKey = "rt-e2e-key"
     static func shouldRun() async -> Bool {
         if TestTools.areRequired { return true }
-        guard RedisServerProcess.isInstalled, TestSpeech.isAvailable else { return false }
-        return await TestTools.pythonCanImport(["elevenlabs", "openai", "srt", "webvtt", "websockets"])
+        guard RedisServerProcess.isInstalled, TestSpeech.isAvailable, await OfficialClients.isInstalled() else { return false }
+        return await TestTools.pythonCanImport("websockets")
     }
 
     let redis: RedisServerProcess

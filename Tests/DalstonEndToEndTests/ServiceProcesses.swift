@@ -39,7 +39,9 @@ final class ServiceProcess: @unchecked Sendable {
         try process.run()
     }
 
-    var isRunning: Bool { process.isRunning }
+    /// Asked of the kernel too: Foundation may never hear that a child ended (see `ChildExit`),
+    /// and a supervisor restarting dead services must not take a dead one for running.
+    var isRunning: Bool { ChildExit.isRunningChild(process) }
 
     /// The exit status once the process has ended (waited for on a thread of its own); nil if
     /// it has not ended within a minute.
@@ -57,7 +59,7 @@ final class ServiceProcess: @unchecked Sendable {
     /// Sends SIGTERM and returns at once: waiting for a graceful shutdown here would block a
     /// thread of the concurrency pool (two on CI) for seconds and stall every other test.
     func terminate() {
-        guard ChildExit.isRunningChild(process) else { return }
+        guard isRunning else { return }
         process.terminate()
     }
 

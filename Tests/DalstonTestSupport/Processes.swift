@@ -61,7 +61,7 @@ private func runProcessBlocking(_ executable: URL, arguments: [String], environm
     try? out.fileHandleForReading.close()
     while !errData.isSet { usleep(1000) }
     guard let status = ChildExit.exitStatusBlocking(process) else {
-        Glibc.kill(process.processIdentifier, SIGKILL)
+        ChildExit.kill(process)
         throw ProcessDidNotEnd(executable: executable.path)
     }
     return ProcessResult(status: status, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.value, as: UTF8.self))

@@ -115,8 +115,10 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     deinit {
-        if let process { ChildExit.kill(process) }
-        if let process { ChildProcessRegistry.untrack(process.processIdentifier) }
+        if let process {
+            ChildExit.kill(process)
+            ChildProcessRegistry.untrack(process.processIdentifier)
+        }
     }
 
     /// Runs `redis-cli`-free raw commands for test set-up: sends inline commands over a socket.
