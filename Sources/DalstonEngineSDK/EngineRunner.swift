@@ -146,8 +146,8 @@ public final class EngineRunner: Sendable {
         let task = received.envelope
         let started = Date()
         let engineLabel = [("engine_id", engine.engineID)]
-        if let wait = received.queueWait { metrics.timer(DalstonMetric.queueWait, engineLabel).record(seconds: wait) }
-        if received.deliveryCount > 1 { metrics.counter(DalstonMetric.redeliveries, engineLabel).increment() }
+        if let wait = received.queueWait { metrics.record(DalstonMetric.queueWait, engineLabel, seconds: wait) }
+        if received.deliveryCount > 1 { metrics.increment(DalstonMetric.redeliveries, engineLabel) }
         logger.info("task_started", metadata: [
             "stage": "\(task.stage)", "attempt": .stringConvertible(task.attempt), "delivery": .stringConvertible(received.deliveryCount),
             "queue_wait_seconds": .stringConvertible(received.queueWait ?? 0),
@@ -171,10 +171,10 @@ public final class EngineRunner: Sendable {
         }
         renewal.cancel()
         let duration = Date().timeIntervalSince(started)
-        metrics.timer(DalstonMetric.taskDuration, engineLabel).record(seconds: duration)
-        metrics.floatingCounter(DalstonMetric.busySeconds, engineLabel).increment(by: max(0, duration))
+        metrics.record(DalstonMetric.taskDuration, engineLabel, seconds: duration)
+        metrics.increment(DalstonMetric.busySeconds, engineLabel, byFractional: max(0, duration))
         func count(_ outcome: String) {
-            metrics.counter(DalstonMetric.tasksProcessed, engineLabel + [("status", outcome)]).increment()
+            metrics.increment(DalstonMetric.tasksProcessed, engineLabel + [("status", outcome)])
         }
 
         let cancelledJob = cancelledJobs.contains(task.jobID)

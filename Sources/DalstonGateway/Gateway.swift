@@ -124,7 +124,7 @@ public struct Gateway: Sendable {
     ) async throws {
         guard let slot = uploadSlots.take() else {
             logger.warning("upload_refused", metadata: ["reason": "concurrency_limit", "limit": .stringConvertible(configuration.maximumConcurrentUploads)])
-            instruments.counter(DalstonMetric.gatewayUploadsRejected, [("reason", UploadRejection.concurrencyLimit.rawValue)]).increment()
+            instruments.increment(DalstonMetric.gatewayUploadsRejected, [("reason", UploadRejection.concurrencyLimit.rawValue)])
             throw APIError(.serviceUnavailable, code: "too_many_uploads", message: "the server is receiving \(configuration.maximumConcurrentUploads) uploads already; retry in a few seconds", retryAfter: 5)
         }
         let inProgress = instruments.gauge(DalstonMetric.gatewayUploadsInProgress)
@@ -164,8 +164,8 @@ public struct Gateway: Sendable {
                 request.audioDurationSeconds = try await measure(audio.writer.reference)
             }
             let job = try await jobs.submit(request)
-            instruments.counter(DalstonMetric.gatewayUploadBytes).increment(by: audio.writer.byteCount)
-            instruments.counter(DalstonMetric.gatewayJobsCreated, [("api", api)]).increment()
+            instruments.increment(DalstonMetric.gatewayUploadBytes, by: Int64(audio.writer.byteCount))
+            instruments.increment(DalstonMetric.gatewayJobsCreated, [("api", api)])
             return job
         } catch {
             audio.writer.discard()
@@ -194,7 +194,7 @@ public struct Gateway: Sendable {
     private func refused(_ error: APIError) {
         let reason = UploadRejection(error)
         logger.warning("upload_refused", metadata: ["reason": "\(reason.rawValue)", "error": "\(error.message)"])
-        instruments.counter(DalstonMetric.gatewayUploadsRejected, [("reason", reason.rawValue)]).increment()
+        instruments.increment(DalstonMetric.gatewayUploadsRejected, [("reason", reason.rawValue)])
     }
 
     /// Waits for a job submitted by a synchronous endpoint; nil when it did not finish in time.

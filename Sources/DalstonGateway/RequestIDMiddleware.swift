@@ -70,9 +70,9 @@ public struct RequestIDMiddleware: RouterMiddleware {
             ])
             // Route templates only: an unmatched path (the router's "NotFound") must not become a label.
             let endpoint = context.endpointPath.flatMap { $0 == "NotFound" ? nil : $0 } ?? "unmatched"
-            let labels = [("method", request.method.rawValue), ("endpoint", endpoint)]
-            metrics.counter(DalstonMetric.gatewayRequests, labels + [("status_code", String(response.status.code))]).increment()
-            metrics.timer(DalstonMetric.gatewayRequestDuration, labels).record(duration: elapsed)
+            let method = request.method.rawValue
+            metrics.increment(DalstonMetric.gatewayRequests, [("method", method), ("endpoint", endpoint), ("status_code", String(response.status.code))])
+            metrics.record(DalstonMetric.gatewayRequestDuration, [("method", method), ("endpoint", endpoint)], duration: elapsed)
             return response
         }
     }

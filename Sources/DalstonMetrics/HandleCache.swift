@@ -15,12 +15,15 @@ import Synchronization
 /// instead of building a key of arrays and strings, hashing it and casting the stored
 /// existential back.
 final class HandleCache: Sendable {
-    struct Entry {
+    /// Sendable: every field is immutable, and the handle is a `Sendable` object kept by the cache.
+    struct Entry: @unchecked Sendable {
         let hash: UInt64
         let name: String
         let handleType: ObjectIdentifier
         let values: [String]
-        let handle: any AnyObject & Sendable
+        /// Retained once by the cache and released when the cache goes: entries are never
+        /// removed, so a handle found here stays valid while the cache lives, without a retain.
+        let handle: Unmanaged<AnyObject>
 
         @inline(__always)
         func matches(hash: UInt64, name: String, handleType: ObjectIdentifier, labels: [(String, String)]) -> Bool {
@@ -86,36 +89,46 @@ final class HandleCache: Sendable {
         self.id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
-    func handle<Handle: AnyObject & Sendable>(name: String, labels: [(String, String)], make: () -> Handle) -> Handle {
+    deinit {
+        table.withLock { table in
+            for entry in table.entries { entry.handle.release() }
+        }
+    }
+
+    /// The handle for this name and these label values, made by `make` the first time. Returned
+    /// unretained: the cache holds it for its own life, so a caller that uses it at once (an
+    /// increment) pays no reference counting, and one that keeps it takes its own reference.
+    func handle<Handle: AnyObject & Sendable>(name: String, labels: [(String, String)], make: () -> Handle) -> Unmanaged<Handle> {
         let handleType = ObjectIdentifier(Handle.self)
         let hash = Self.hash(name: name, labels: labels) & hashMask
         // Each thread keeps the handles it used last, by hash: a hit takes no lock.
         let slot = Int(truncatingIfNeeded: hash >> 3) & (RecentHandles.slotCount - 1)
-        let recentHit: (any AnyObject & Sendable)? = RecentHandles.withCurrent { recent in
+        let recentHit: UnsafeMutableRawPointer? = RecentHandles.withCurrent { recent in
             // Compared in place: copying the slot out would cost a retain per field.
             let cached = recent.slots + slot
             guard cached.pointee.cache == id, cached.pointee.entry.matches(hash: hash, name: name, handleType: handleType, labels: labels)
             else { return nil }
-            return cached.pointee.entry.handle
+            return cached.pointee.entry.handle.toOpaque()
         }
-        if let recentHit { return unsafeDowncast(recentHit, to: Handle.self) }
+        // Entries are stored for exactly one handle type (its identity is part of the match).
+        if let recentHit { return Unmanaged<Handle>.fromOpaque(recentHit) }
         let found: Entry? = table.withLock { table in
             table.find(hash: hash, name: name, handleType: handleType, labels: labels).map { table.entries[$0] }
         }
-        // The entry was stored for exactly this handle type (its identity is part of the match).
         if let found {
             RecentHandles.withCurrent { recent in recent.slots[slot] = RecentHandles.Slot(cache: id, entry: found) }
-            return unsafeDowncast(found.handle, to: Handle.self)
+            return Unmanaged<Handle>.fromOpaque(found.handle.toOpaque())
         }
         let created = make()
-        let stored: any AnyObject & Sendable = table.withLock { table in
+        let stored: UnsafeMutableRawPointer = table.withLock { table in
             if let existing = table.find(hash: hash, name: name, handleType: handleType, labels: labels) {
-                return table.entries[existing].handle
+                return table.entries[existing].handle.toOpaque()
             }
-            table.insert(Entry(hash: hash, name: name, handleType: handleType, values: labels.map(\.1), handle: created))
-            return created
+            let handle = Unmanaged<AnyObject>.passRetained(created)
+            table.insert(Entry(hash: hash, name: name, handleType: handleType, values: labels.map(\.1), handle: handle))
+            return handle.toOpaque()
         }
-        return unsafeDowncast(stored, to: Handle.self)
+        return Unmanaged<Handle>.fromOpaque(stored)
     }
 
     /// A hash of the name's length and each value's bytes, eight at a time, with each value's
@@ -141,19 +154,22 @@ final class HandleCache: Sendable {
         var value = hash
         let hashedInPlace: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
             let raw = UnsafeRawBufferPointer(bytes)
+            let count = raw.count
+            guard count >= 8 else {
+                var tail: UInt64 = 0
+                for offset in 0..<count { tail |= UInt64(raw[offset]) << UInt64(offset * 8) }
+                value = combine(value, tail ^ (UInt64(count) << 56))
+                return
+            }
+            // Whole words, the last one ending at the last byte (it may overlap the one before):
+            // a label value of 8 to 16 bytes costs two loads and no byte loop.
             var offset = 0
-            while offset + 8 <= raw.count {
+            while offset + 8 < count {
                 value = combine(value, raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
                 offset += 8
             }
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < raw.count {
-                tail |= UInt64(raw[offset]) << shift
-                shift += 8
-                offset += 1
-            }
-            value = combine(value, tail ^ (UInt64(raw.count) << 56))
+            value = combine(value, raw.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self))
+            value = combine(value, UInt64(count))
         }
         if hashedInPlace == nil {
             var count: UInt64 = 0
@@ -177,7 +193,9 @@ final class RecentHandles {
     }
 
     private final class Empty: Sendable {}
-    private static let empty = HandleCache.Entry(hash: 0, name: "", handleType: ObjectIdentifier(Empty.self), values: [], handle: Empty())
+    /// Never matches (no cache has id 0); its handle is retained once and never released.
+    private static let empty = HandleCache.Entry(
+        hash: 0, name: "", handleType: ObjectIdentifier(Empty.self), values: [], handle: .passRetained(Empty()))
 
     static let slotCount = 64
     let slots: UnsafeMutablePointer<Slot>

@@ -25,9 +25,26 @@ public struct Instruments: Sendable {
         handle(metric, .counter, labels) { Counter(label: metric.name, dimensions: labels, factory: factory) }
     }
 
+    /// Adds to a counter found by its labels: the same as `counter(metric, labels).increment(by:)`
+    /// without taking a reference to the handle, for call sites on the hot path.
+    public func increment(_ metric: MetricDefinition, _ labels: [(String, String)] = [], by amount: Int64 = 1) {
+        guard !recordsNothing else { return }
+        withHandle(metric, .counter, labels) { Counter(label: metric.name, dimensions: labels, factory: factory) } use: {
+            $0.increment(by: amount)
+        }
+    }
+
     /// A counter of fractional amounts (e.g. busy seconds).
     public func floatingCounter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> FloatingPointCounter {
         handle(metric, .counter, labels) { FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory) }
+    }
+
+    /// Adds a fractional amount to a counter found by its labels, without taking a reference.
+    public func increment(_ metric: MetricDefinition, _ labels: [(String, String)] = [], byFractional amount: Double) {
+        guard !recordsNothing else { return }
+        withHandle(metric, .counter, labels) { FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory) } use: {
+            $0.increment(by: amount)
+        }
     }
 
     /// Registers counter series at 0 before their first event, so `rate()` and dashboards show
@@ -46,12 +63,47 @@ public struct Instruments: Sendable {
         handle(metric, .histogram, labels) { Timer(label: metric.name, dimensions: labels, factory: factory) }
     }
 
+    /// Records a duration in a histogram found by its labels, without taking a reference.
+    public func record(_ metric: MetricDefinition, _ labels: [(String, String)] = [], duration: Duration) {
+        guard !recordsNothing else { return }
+        withHandle(metric, .histogram, labels) { Timer(label: metric.name, dimensions: labels, factory: factory) } use: {
+            $0.recordNanoseconds(Self.nanoseconds(duration))
+        }
+    }
+
+    /// Records seconds (negatives count as 0) in a histogram found by its labels, without taking
+    /// a reference.
+    public func record(_ metric: MetricDefinition, _ labels: [(String, String)] = [], seconds: Double) {
+        guard !recordsNothing else { return }
+        withHandle(metric, .histogram, labels) { Timer(label: metric.name, dimensions: labels, factory: factory) } use: {
+            $0.record(seconds: seconds)
+        }
+    }
+
+    /// Whole nanoseconds, negatives as 0, the largest value for durations past 292 years.
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? 0 : .max }
+        let (total, overflowed) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflowed ? .max : max(0, total)
+    }
+
     private func handle<Handle: AnyObject & Sendable>(
         _ metric: MetricDefinition, _ kind: MetricDefinition.Kind, _ labels: [(String, String)], make: () -> Handle
     ) -> Handle {
-        assert(metric.kind == kind && labels.map(\.0) == metric.labels, "\(metric.name) is a \(metric.kind) with labels \(metric.labels)")
         if recordsNothing { return make() }
-        return cache.handle(name: metric.name, labels: labels, make: make)
+        return withHandle(metric, kind, labels, make: make) { $0 }
+    }
+
+    /// Runs `body` with the cached handle, borrowed: the cache keeps every handle for its life.
+    @inline(__always)
+    private func withHandle<Handle: AnyObject & Sendable, Result>(
+        _ metric: MetricDefinition, _ kind: MetricDefinition.Kind, _ labels: [(String, String)], make: () -> Handle,
+        use body: (Handle) -> Result
+    ) -> Result {
+        assert(metric.kind == kind && labels.map(\.0) == metric.labels, "\(metric.name) is a \(metric.kind) with labels \(metric.labels)")
+        return cache.handle(name: metric.name, labels: labels, make: make)._withUnsafeGuaranteedRef(body)
     }
 }
 

@@ -1,32 +1,49 @@
 /// What Prometheus needs to know about a metric beyond its name: its type, help text and, for
 /// histograms, buckets. swift-metrics carries none of this, so Dalston keeps it here, in one
 /// place that the exposition, the docs test and the dashboards all agree on.
-public final class MetricDefinition: Sendable, Hashable {
+///
+/// A definition is meant to be a constant (`DalstonMetric`'s are): it lives for the rest of the
+/// process. It is one word with nothing to reference-count, because instruments are looked up by
+/// their definition on every request and task; passing a class reference cost a retain and a
+/// release per lookup, and a struct of four arrays and strings eight.
+public struct MetricDefinition: Sendable, Hashable {
     public enum Kind: String, Sendable {
         case counter, gauge, histogram
     }
 
-    public let name: String
-    public let kind: Kind
-    public let help: String
-    /// Label names, in the order the instruments pass them (`service` is added by the factory).
-    public let labels: [String]
-    /// Upper bounds in base units (seconds); histograms only.
-    public let buckets: [Double]
+    /// Made once per definition and never freed, so that copies need no reference counting.
+    private final class Storage: Sendable {
+        let name: String
+        let kind: Kind
+        let help: String
+        let labels: [String]
+        let buckets: [Double]
 
-    // A class: instruments are looked up by their definition on every request and task, and
-    // passing a reference costs nothing where copying a struct of four arrays and strings cost
-    // eight reference-count operations.
-    public init(_ name: String, _ kind: Kind, labels: [String] = [], help: String, buckets: [Double] = []) {
-        self.name = name
-        self.kind = kind
-        self.labels = labels
-        self.help = help
-        self.buckets = buckets
+        init(name: String, kind: Kind, help: String, labels: [String], buckets: [Double]) {
+            self.name = name
+            self.kind = kind
+            self.help = help
+            self.labels = labels
+            self.buckets = buckets
+        }
     }
 
+    private let storage: Unmanaged<Storage>
+
+    public init(_ name: String, _ kind: Kind, labels: [String] = [], help: String, buckets: [Double] = []) {
+        storage = Unmanaged.passRetained(Storage(name: name, kind: kind, help: help, labels: labels, buckets: buckets))
+    }
+
+    public var name: String { storage._withUnsafeGuaranteedRef { $0.name } }
+    public var kind: Kind { storage._withUnsafeGuaranteedRef { $0.kind } }
+    public var help: String { storage._withUnsafeGuaranteedRef { $0.help } }
+    /// Label names, in the order the instruments pass them (`service` is added by the factory).
+    public var labels: [String] { storage._withUnsafeGuaranteedRef { $0.labels } }
+    /// Upper bounds in base units (seconds); histograms only.
+    public var buckets: [Double] { storage._withUnsafeGuaranteedRef { $0.buckets } }
+
     public static func == (lhs: MetricDefinition, rhs: MetricDefinition) -> Bool {
-        lhs === rhs
+        lhs.storage.toOpaque() == rhs.storage.toOpaque()
             || (lhs.name == rhs.name && lhs.kind == rhs.kind && lhs.labels == rhs.labels && lhs.help == rhs.help && lhs.buckets == rhs.buckets)
     }
 

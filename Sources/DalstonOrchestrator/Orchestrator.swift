@@ -107,8 +107,8 @@ public actor Orchestrator {
     /// Handles one event (also callable directly, for tests).
     public func handle(_ event: EventEnvelope) async {
         let eventType = PipelineEvent.all.contains(event.type) ? event.type : "other"
-        metrics.counter(DalstonMetric.eventsProcessed, [("event_type", eventType)]).increment()
-        metrics.timer(DalstonMetric.eventLag, [("event_type", eventType)]).record(seconds: Date().timeIntervalSince(event.emittedAt))
+        metrics.increment(DalstonMetric.eventsProcessed, [("event_type", eventType)])
+        metrics.record(DalstonMetric.eventLag, [("event_type", eventType)], seconds: Date().timeIntervalSince(event.emittedAt))
         guard let jobID = event.jobID else { return }
         let spanName: String
         switch event.type {
@@ -163,7 +163,7 @@ public actor Orchestrator {
             let (applied, job) = try await jobs.record(outcome, jobID: jobID, stage: stage, attempt: attempt)
             if applied, let engineID = TaskGraph.plan(jobID: jobID).first(where: { $0.stage == stage })?.engineID {
                 let status = event.type == PipelineEvent.taskCompleted ? "completed" : "failed"
-                metrics.counter(DalstonMetric.tasksCompleted, [("engine_id", engineID), ("status", status)]).increment()
+                metrics.increment(DalstonMetric.tasksCompleted, [("engine_id", engineID), ("status", status)])
             }
             return job
         } catch {
@@ -177,7 +177,7 @@ public actor Orchestrator {
     public func sweep() async {
         do {
             for jobID in try await jobs.failJobsWithLostState(olderThan: options.lostStateGrace) {
-                metrics.counter(DalstonMetric.jobsFinished, [("status", JobStatus.failed.rawValue)]).increment()
+                metrics.increment(DalstonMetric.jobsFinished, [("status", JobStatus.failed.rawValue)])
                 logger.error("job_state_lost", metadata: ["job_id": "\(jobID)", "error": "\(JobStore.stateLostError)"])
             }
         } catch {
@@ -291,7 +291,7 @@ public actor Orchestrator {
                             "task_id": "\(task.taskID)", "attempt": .stringConvertible(state.attempt + 1), "error": "\(error)",
                             "retry_in_seconds": .stringConvertible(retryAt.timeIntervalSinceNow),
                         ])
-                        metrics.counter(DalstonMetric.taskRetries, [("engine_id", task.engineID)]).increment()
+                        metrics.increment(DalstonMetric.taskRetries, [("engine_id", task.engineID)])
                     }
                     scheduleRetry(jobID: jobID, at: retryAt)
                 } else {
@@ -312,7 +312,7 @@ public actor Orchestrator {
 
             for task in TaskGraph.ready(plan, statuses: statuses) {
                 if try await enqueue(task, of: job, attempt: 1, from: .new, progress: progress), let readySince {
-                    metrics.timer(DalstonMetric.schedulingLatency).record(seconds: Date().timeIntervalSince(readySince))
+                    metrics.record(DalstonMetric.schedulingLatency, seconds: Date().timeIntervalSince(readySince))
                 }
             }
 
@@ -356,7 +356,7 @@ public actor Orchestrator {
             logger.debug("task_already_scheduled", metadata: ["task_id": "\(task.taskID)", "attempt": .stringConvertible(attempt)])
             return false
         }
-        metrics.counter(DalstonMetric.tasksScheduled, [("engine_id", task.engineID), ("stage", task.stage)]).increment()
+        metrics.increment(DalstonMetric.tasksScheduled, [("engine_id", task.engineID), ("stage", task.stage)])
         logger.info("task_scheduled", metadata: [
             "task_id": "\(task.taskID)", "engine_id": "\(task.engineID)", "stage": "\(task.stage)", "attempt": .stringConvertible(attempt),
         ])
@@ -428,8 +428,8 @@ public actor Orchestrator {
 
     private func countJobFinished(_ status: JobStatus, job: JobRecord) {
         let labels = [("status", status.rawValue)]
-        metrics.counter(DalstonMetric.jobsFinished, labels).increment()
-        metrics.timer(DalstonMetric.jobDuration, labels).record(seconds: Date().timeIntervalSince(job.createdAt))
+        metrics.increment(DalstonMetric.jobsFinished, labels)
+        metrics.record(DalstonMetric.jobDuration, labels, seconds: Date().timeIntervalSince(job.createdAt))
     }
 
     /// Looks at the job again when its retry is due (the sweep would too, later).

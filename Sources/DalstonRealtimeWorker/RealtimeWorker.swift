@@ -209,7 +209,7 @@ public struct RealtimeWorker: Service {
             try? await outbound.close(.normalClosure, reason: nil)
         }
         let duration = (ContinuousClock.now - started).seconds
-        instruments.timer(DalstonMetric.realtimeSessionDuration).record(seconds: duration)
+        instruments.record(DalstonMetric.realtimeSessionDuration, seconds: duration)
         span.attributes["dalston.total_audio_s"] = tracker.audioSeconds
         span.attributes["dalston.finals"] = tracker.finals
         logger.info("realtime_session_ended", metadata: [
@@ -240,7 +240,7 @@ struct EventTracker {
 
     mutating func audio(seconds: Double) {
         audioSeconds += seconds
-        instruments.floatingCounter(DalstonMetric.realtimeAudioProcessed, [("worker_id", workerID)]).increment(by: seconds)
+        instruments.increment(DalstonMetric.realtimeAudioProcessed, [("worker_id", workerID)], byFractional: seconds)
     }
 
     mutating func observe(_ event: RealtimeEvent) {
@@ -249,10 +249,10 @@ struct EventTracker {
             utteranceStart = Date()
         case .partial:
             partials += 1
-            instruments.counter(DalstonMetric.realtimeTranscripts, [("type", "partial")]).increment()
+            instruments.increment(DalstonMetric.realtimeTranscripts, [("type", "partial")])
         case .final(let final):
             finals += 1
-            instruments.counter(DalstonMetric.realtimeTranscripts, [("type", "final")]).increment()
+            instruments.increment(DalstonMetric.realtimeTranscripts, [("type", "final")])
             let span = startSpan("realtime.generate_transcript", context: sessionContext, at: WallClockInstant(utteranceStart ?? Date()))
             span.attributes["dalston.utterance_start_s"] = final.start
             span.attributes["dalston.utterance_end_s"] = final.end

@@ -59,7 +59,7 @@ public struct RetentionPurge: Service {
                 _ = try await jobs.delete(jobID)
                 try await records.webhooks.deleteDeliveries(ofJob: jobID)
                 try await records.audit.record(AuditEntry(actor: "system", action: "job.purged", resourceType: "job", resourceID: jobID, requestID: requestID))
-                instruments.counter(DalstonMetric.retentionPurged, [("kind", "jobs")]).increment()
+                instruments.increment(DalstonMetric.retentionPurged, [("kind", "jobs")])
                 logger.info("job_purged", metadata: ["job_id": "\(jobID)", "request_id": "\(requestID)", "files": .stringConvertible(files)])
                 purged.append(jobID)
             } catch {

@@ -49,7 +49,7 @@ public actor BrokerMetricsSampler: MetricsCollector {
             }
         } catch {
             up.record(0)
-            instruments.counter(DalstonMetric.sampleErrors).increment()
+            instruments.increment(DalstonMetric.sampleErrors)
             if !reportedFailure {
                 logger.warning("metrics_sampling_failed", error: error)
                 reportedFailure = true

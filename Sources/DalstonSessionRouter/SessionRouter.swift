@@ -55,7 +55,7 @@ public struct SessionRouter: Sendable {
             logger.error("session_router_unavailable", metadata: ["session_id": "\(sessionID)", "error": "\(error.description)"])
             throw error
         }
-        instruments.timer(DalstonMetric.routerAllocationDuration).record(seconds: (ContinuousClock.now - started).seconds)
+        instruments.record(DalstonMetric.routerAllocationDuration, seconds: (ContinuousClock.now - started).seconds)
         switch outcome {
         case .allocated(let allocation):
             span.attributes["dalston.worker_id"] = allocation.workerID
@@ -73,7 +73,7 @@ public struct SessionRouter: Sendable {
     /// Gives the slot back and counts the session's ending (`status` nil: not counted, the
     /// session goes on elsewhere); failures are logged (the lease expiry reclaims it in the end).
     public func release(sessionID: String, status: String?) async {
-        if let status { instruments.counter(DalstonMetric.routerSessions, [("status", status)]).increment() }
+        if let status { instruments.increment(DalstonMetric.routerSessions, [("status", status)]) }
         do {
             if try await store.release(sessionID: sessionID) {
                 logger.info("session_released", metadata: ["session_id": "\(sessionID)", "status": "\(status ?? "retrying")"])
@@ -111,7 +111,7 @@ public struct SessionRouter: Sendable {
         let report = try await store.reconcile(now: now, staleAfter: options.staleAfter)
         for sessionID in report.releasedSessions {
             logger.warning("orphaned_session_released", metadata: ["session_id": "\(sessionID)"])
-            instruments.counter(DalstonMetric.routerSessions, [("status", "error")]).increment()
+            instruments.increment(DalstonMetric.routerSessions, [("status", "error")])
         }
         for workerID in report.workersMarkedOffline {
             logger.warning("realtime_worker_offline", metadata: ["worker_id": "\(workerID)", "silent_for_more_than_seconds": "\(Int(options.staleAfter))"])

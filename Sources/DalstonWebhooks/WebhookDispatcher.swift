@@ -112,7 +112,7 @@ public struct WebhookDispatcher: Service {
                 ? "no DALSTON_WEBHOOK_SECRET to sign a job's own webhook_url with"
                 : "the webhook endpoint was deleted"
         }
-        instruments.timer(DalstonMetric.webhookDeliveryDuration, [("event", delivery.event)]).record(seconds: (ContinuousClock.now - start).seconds)
+        instruments.record(DalstonMetric.webhookDeliveryDuration, [("event", delivery.event)], seconds: (ContinuousClock.now - start).seconds)
         do {
             if let failure {
                 let delays = options.retryDelays
@@ -127,12 +127,12 @@ public struct WebhookDispatcher: Service {
                     logger.error("webhook_delivery_abandoned", metadata: metadata)
                 }
                 if disabled { logger.error("webhook_endpoint_disabled", metadata: metadata) }
-                instruments.counter(DalstonMetric.webhookDeliveries, [("event", delivery.event), ("outcome", retryAt == nil ? "failed" : "retry")]).increment()
+                instruments.increment(DalstonMetric.webhookDeliveries, [("event", delivery.event), ("outcome", retryAt == nil ? "failed" : "retry")])
             } else {
                 try await records.webhooks.recordSuccess(delivery, statusCode: statusCode ?? 200)
                 metadata["status_code"] = .stringConvertible(statusCode ?? 200)
                 logger.info("webhook_delivered", metadata: metadata)
-                instruments.counter(DalstonMetric.webhookDeliveries, [("event", delivery.event), ("outcome", "success")]).increment()
+                instruments.increment(DalstonMetric.webhookDeliveries, [("event", delivery.event), ("outcome", "success")])
             }
         } catch {
             // The lease runs out and another round tries again.

@@ -1,5 +1,6 @@
 import CoreMetrics
 @testable import DalstonMetrics
+import DalstonTestSupport
 import Testing
 
 @Suite("Metrics: instruments looked up by labels")
@@ -24,14 +25,73 @@ struct HandleCacheTests {
         final class OtherBox: Sendable {}
         let names = (0..<200).map { "metric_\($0)" }
         for name in names {
-            let box = cache.handle(name: name, labels: [("a", name)]) { Box(name) }
+            let box = cache.handle(name: name, labels: [("a", name)]) { Box(name) }.takeUnretainedValue()
             #expect(box.tag == name)
         }
         for name in names {
-            #expect(cache.handle(name: name, labels: [("a", name)]) { Box("new") }.tag == name, "cached, not made again")
+            #expect(cache.handle(name: name, labels: [("a", name)]) { Box("new") }.takeUnretainedValue().tag == name, "cached, not made again")
         }
-        let other = cache.handle(name: "metric_0", labels: [("a", "metric_0")]) { OtherBox() }
-        #expect(other === cache.handle(name: "metric_0", labels: [("a", "metric_0")]) { OtherBox() }, "another handle type has an entry of its own")
+        let other = cache.handle(name: "metric_0", labels: [("a", "metric_0")]) { OtherBox() }.takeUnretainedValue()
+        #expect(other === cache.handle(name: "metric_0", labels: [("a", "metric_0")]) { OtherBox() }.takeUnretainedValue(),
+                "another handle type has an entry of its own")
+    }
+
+    @Test func valuesOfEveryLengthAreHashedWhole() {
+        // Values are hashed a word at a time, the last word overlapping the one before: a change
+        // in any byte, at any length, gives another handle.
+        let cache = HandleCache()
+        final class Box: Sendable { let tag: String; init(_ tag: String) { self.tag = tag } }
+        for length in 0..<40 {
+            let base = String(repeating: "a", count: length)
+            var seen: [ObjectIdentifier] = [ObjectIdentifier(cache.handle(name: "m", labels: [("v", base)]) { Box(base) }.takeUnretainedValue())]
+            for position in 0..<length {
+                var bytes = Array(base.utf8)
+                bytes[position] = UInt8(ascii: "b")
+                let changed = String(decoding: bytes, as: UTF8.self)
+                let box = cache.handle(name: "m", labels: [("v", changed)]) { Box(changed) }.takeUnretainedValue()
+                #expect(box.tag == changed)
+                seen.append(ObjectIdentifier(box))
+            }
+            #expect(Set(seen).count == seen.count, "length \(length)")
+        }
+    }
+
+    @Test func theCacheReleasesItsHandlesWhenItGoes() {
+        final class Box: Sendable {}
+        weak var kept: Box?
+        do {
+            let cache = HandleCache()
+            let handle = cache.handle(name: "m", labels: []) { Box() }
+            kept = handle.takeUnretainedValue()
+            #expect(kept != nil, "the cache holds its handles")
+        }
+        #expect(kept == nil, "and lets them go with itself")
+    }
+
+    @Test func incrementAddsToTheSameSeriesAsTheHandle() async {
+        let runtime = MetricsRuntime.standalone(service: "test")
+        let instruments = runtime.instruments(for: "test")
+        let labels = [("engine_id", "transcribe"), ("status", "completed")]
+        instruments.counter(DalstonMetric.tasksProcessed, labels).increment()
+        instruments.increment(DalstonMetric.tasksProcessed, labels)
+        instruments.increment(DalstonMetric.tasksProcessed, labels, by: 3)
+        instruments.record(DalstonMetric.taskDuration, [("engine_id", "transcribe")], seconds: 0.2)
+        instruments.record(DalstonMetric.taskDuration, [("engine_id", "transcribe")], duration: .milliseconds(300))
+        let exposition = Exposition(String(decoding: await runtime.exposition?.render() ?? [], as: UTF8.self))
+        func value(_ name: String) -> Double? {
+            exposition.samples[name]?.first { $0.labels["engine_id"] == "transcribe" }?.value
+        }
+        #expect(value("dalston_engine_tasks_processed_total") == 5, "\(exposition.text)")
+        #expect(value("dalston_engine_task_duration_seconds_count") == 2, "\(exposition.text)")
+        #expect(abs((value("dalston_engine_task_duration_seconds_sum") ?? 0) - 0.5) < 1e-9, "\(exposition.text)")
+        Instruments.disabled.increment(DalstonMetric.tasksProcessed, labels)  // records nothing, and does not trap
+    }
+
+    @Test func durationsBecomeWholeNanosecondsAndNeverNegative() {
+        #expect(Instruments.nanoseconds(.milliseconds(1500)) == 1_500_000_000)
+        #expect(Instruments.nanoseconds(.nanoseconds(-5)) == 0)
+        #expect(Instruments.nanoseconds(.seconds(Int64.max)) == .max)
+        #expect(Instruments.nanoseconds(.seconds(Int64.min)) == 0)
     }
 
     @Test func concurrentLookupsAgreeOnOneHandle() async {

@@ -72,7 +72,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         var metadata: Logger.Metadata = ["reason": "\(reason)"]
         if let caller { metadata["key_id"] = "\(caller.keyID)" }
         logger.warning("authentication_failed", metadata: metadata)
-        metrics.counter(DalstonMetric.gatewayAuthFailures, [("reason", reason)]).increment()
+        metrics.increment(DalstonMetric.gatewayAuthFailures, [("reason", reason)])
     }
 
     static func presentedKey(_ request: Request) -> String? {

@@ -144,7 +144,7 @@ struct RealtimeProxy: Sendable {
     /// An error in the client's dialect, then the close code that says why.
     private func refuse(_ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
         logger.warning("realtime_session_refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
-        instruments.counter(DalstonMetric.routerSessions, [("status", error.code == "no_capacity" ? "no_capacity" : "rejected")]).increment()
+        instruments.increment(DalstonMetric.routerSessions, [("status", error.code == "no_capacity" ? "no_capacity" : "rejected")])
         await kind.refuse(outbound, error, close: code, reason: reason)
     }
 
