@@ -123,4 +123,92 @@ struct FastPathEquivalenceTests {
         #expect(recorder.lines.count == 2)
         #expect(recorder.lines[1].hasSuffix(#","request_id":"req_1","job_id":"job_1","duration_ms":42}"#), "\(recorder.lines[1])")
     }
+
+    /// Lines from a pipeline that takes the fast path and one that cannot, logged the same way.
+    static func bothPaths(
+        redactedKeys: [String] = RedactionProcessor.defaultKeys, _ body: (Logger) -> Void
+    ) -> (fast: [String], general: [String]) {
+        func lines(general: Bool) -> [String] {
+            let recorder = RecordingLineWriter()
+            var configuration = LoggingConfiguration(service: "svc", levels: LogLevelPolicy(defaultLevel: .trace), writer: recorder)
+            configuration.redactedKeys = redactedKeys
+            if general { configuration.processors = [ClosureProcessor { _ in .keep }] }
+            body(LogPipeline(configuration: configuration).makeLogger(label: "dalston.test"))
+            return recorder.lines.map(withoutTimestamp)
+        }
+        return (lines(general: false), lines(general: true))
+    }
+
+    @Test func keysTooLongToCacheOrSharingASlotAreWrittenAlike() {
+        // 600 distinct keys in one line: more than the thread's 256 cached keys, so keys evict
+        // each other's slots while the line is assembled; some too long to cache, some secret,
+        // some non-ASCII (sorted without the cached prefix).
+        var metadata: Logger.Metadata = [:]
+        for index in 0..<600 {
+            let key: String = switch index % 5 {
+            case 0: "k\(index)"
+            case 1: String(repeating: "long_", count: 14) + "\(index)"
+            case 2: "x\(index)_token"
+            case 3: "ü\(index)"
+            default: "file\(index)"
+            }
+            metadata[key] = index % 2 == 0 ? .string("v\(index)") : .stringConvertible(index)
+        }
+        let (fast, general) = Self.bothPaths { logger in
+            logger.info("many", metadata: metadata)
+            logger.debug("many, with a location", metadata: metadata)
+            logger.info("again, from the cache", metadata: metadata)
+        }
+        #expect(fast.count == 3)
+        #expect(fast == general)
+        #expect(fast[0].contains(#""x2_token":"[REDACTED]""#))
+    }
+
+    @Test func twoPipelinesOnOneThreadKeepTheirOwnRedaction() {
+        // The per-thread key facts belong to one pipeline: a key secret in one is not in another.
+        let (strict, _) = Self.bothPaths(redactedKeys: ["engine"]) { $0.info("e", metadata: ["engine": "transcribe"]) }
+        let (lenient, _) = Self.bothPaths(redactedKeys: ["password"]) { $0.info("e", metadata: ["engine": "transcribe"]) }
+        #expect(strict.first?.contains(#""engine":"[REDACTED]""#) == true, "\(strict)")
+        #expect(lenient.first?.contains(#""engine":"transcribe""#) == true, "\(lenient)")
+    }
+
+    @Test func eachLineCarriesTheContextItIsWrittenIn() {
+        // The thread keeps the last context's fields: switching scopes, nesting and leaving them
+        // must never show a line the fields of another.
+        let recorder = RecordingLineWriter()
+        let logger = LogPipeline(configuration: LoggingConfiguration(service: "svc", writer: recorder)).makeLogger(label: "dalston.test")
+        for round in 0..<3 {
+            withLogContext(["request_id": "req_a\(round)"]) {
+                logger.info("a")
+                withLogContext(["job_id": "job_b\(round)"]) { logger.info("b") }
+                logger.info("a again")
+            }
+            logger.info("none")
+            withLogContext(["request_id": "req_c\(round)"]) { logger.info("c") }
+        }
+        let expected = (0..<3).flatMap { round in
+            [#""request_id":"req_a\#(round)"}"#, #""request_id":"req_a\#(round)","job_id":"job_b\#(round)"}"#,
+             #""request_id":"req_a\#(round)"}"#, #""event":"none"}"#, #""request_id":"req_c\#(round)"}"#]
+        }
+        #expect(recorder.lines.count == expected.count)
+        for (line, ending) in zip(recorder.lines, expected) {
+            #expect(line.hasSuffix(ending), "\(line) should end with \(ending)")
+        }
+    }
+
+    @Test func aValueWhoseDescriptionLogsLeavesBothLinesWhole() {
+        struct Chatty: CustomStringConvertible, Sendable {
+            let logger: Logger
+            var description: String {
+                logger.info("inner", metadata: ["inner_key": "inner_value"])
+                return "outer_value"
+            }
+        }
+        let recorder = RecordingLineWriter()
+        let logger = LogPipeline(configuration: LoggingConfiguration(service: "svc", writer: recorder)).makeLogger(label: "dalston.test")
+        logger.info("outer", metadata: ["outer_key": .stringConvertible(Chatty(logger: logger)), "plain": "p"])
+        #expect(recorder.lines.count == 2)
+        #expect(recorder.lines.contains { $0.hasSuffix(#""event":"inner","inner_key":"inner_value"}"#) }, "\(recorder.lines)")
+        #expect(recorder.lines.contains { $0.hasSuffix(#""event":"outer","outer_key":"outer_value","plain":"p"}"#) }, "\(recorder.lines)")
+    }
 }

@@ -19,7 +19,7 @@ public enum LogContext {
     /// The innermost scope's fields: already in line order (sorted once when the scope is entered
     /// rather than on every log call), with their pre-rendered forms.
     static var currentBound: BoundLogFields? {
-        ServiceContext.current?[LogFieldsKey.self]
+        ServiceContext.current.flatMap(RenderBuffer.boundFields(in:))
     }
 
     static func context(merging fields: Logger.Metadata) -> ServiceContext {

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// A JSON line written without building a `LogRecord`, for loggers without bound metadata when
 /// only the built-in processors run (every Dalston service).
@@ -17,12 +18,23 @@ final class JSONFastPath: Sendable {
     /// The pipeline's, copied here so that a line is written without going through the pipeline.
     let output: LogOutput
     let extraMetadataProvider: Logger.MetadataProvider?
+    /// Tells this path's facts apart in the per-thread key caches (an address could be reused).
+    let id: UInt64
+
+    private static let nextID = Atomic<UInt64>(1)
+    /// `"[REDACTED]"`, what a secret's value becomes.
+    private static let redactedValue: [UInt8] = {
+        var line = LineBuffer(capacity: 64)
+        JSONValueWriter.appendValue(RedactionProcessor.placeholder, to: &line)
+        return line.withUnsafeBytes { Array($0) }
+    }()
 
     init(redaction: RedactionProcessor, truncation: TruncationProcessor, output: LogOutput, extraMetadataProvider: Logger.MetadataProvider?) {
         self.redaction = redaction
         self.truncation = truncation
         self.output = output
         self.extraMetadataProvider = extraMetadataProvider
+        self.id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
     /// What the built-in processors (in their order) replace a value with, or `nil` when they
@@ -78,24 +90,29 @@ final class JSONFastPath: Sendable {
         let call = event.metadata ?? [:]
         let addsError = event.error != nil && call["error"] == nil
         let count = call.count + (addsError ? 1 : 0)
-        return withUnsafeTemporaryAllocation(of: LogField.self, capacity: max(count, 1)) { buffer -> Bool in
-            guard let fields = buffer.baseAddress else { return false }
-            var initialized = 0
-            defer { fields.deinitialize(count: initialized) }
-            for (key, value) in call {
-                guard LogField.order(of: key, isCallField: true) == LogField.callFieldOrder, !(bound.map { LogField.contains(key, in: $0.orderedFields) } ?? false)
-                else { return false }
-                (fields + initialized).initialize(to: LogField(key: key, value: value, order: LogField.callFieldOrder))
-                initialized += 1
-            }
-            if addsError, let error = event.error {
-                if let bound, LogField.contains("error", in: bound.orderedFields) { return false }
-                (fields + initialized).initialize(to: LogField(key: "error", value: .error(error), order: LogField.callFieldOrder))
-                initialized += 1
-            }
-            LogField.sortInLineOrder(UnsafeMutableBufferPointer(start: fields, count: initialized))
+        let written = RenderBuffer.withThreadState { line, keys -> Bool in
+            withUnsafeTemporaryAllocation(of: PendingField.self, capacity: max(count, 1)) { buffer -> Bool in
+                guard let fields = buffer.baseAddress else { return false }
+                var pending = 0
+                defer { fields.deinitialize(count: pending) }
+                for (key, value) in call {
+                    guard let slot = callFieldSlot(key, keys: keys, bound: bound) else { return false }
+                    (fields + pending).initialize(to: PendingField(key: key, value: value, slot: slot))
+                    pending += 1
+                }
+                if addsError, let error = event.error {
+                    guard let slot = callFieldSlot("error", keys: keys, bound: bound) else { return false }
+                    (fields + pending).initialize(to: PendingField(key: "error", value: .error(error), slot: slot))
+                    pending += 1
+                }
+                let fieldList = UnsafeMutableBufferPointer(start: fields, count: pending)
+                // A later key of this line may have taken an earlier one's slot: that one is
+                // rendered without the cache.
+                for index in fieldList.indices where fieldList[index].slot >= 0 && !keys.holds(fieldList[index].slot, key: fieldList[index].key, owner: self) {
+                    fieldList[index].slot = -1
+                }
+                PendingField.sortInLineOrder(fieldList, keys: keys)
 
-            RenderBuffer.withBuffer { line in
                 JSONLineRenderer.appendStart(timestamp: timestamp, level: event.level, to: &line)
                 line.append(header)
                 let message = event.message.description
@@ -104,14 +121,58 @@ final class JSONFastPath: Sendable {
                 if let traceID { appendProcessedField(key: "trace_id", value: traceID, hasLocation: hasLocation, to: &line) }
                 if let spanID { appendProcessedField(key: "span_id", value: spanID, hasLocation: hasLocation, to: &line) }
                 if let context { line.append(context.tail) }
-                for index in 0..<initialized {
-                    appendProcessedField(key: fields[index].key, value: fields[index].value, hasLocation: hasLocation, to: &line)
+                for index in fieldList.indices {
+                    appendCallField(fieldList.baseAddress.unsafelyUnwrapped + index, keys: keys, hasLocation: hasLocation, to: &line)
                 }
                 JSONLineRenderer.appendEnd(location: location, to: &line)
                 output.write(line, level: event.level)
+                return true
             }
-            return true
         }
+        return written ?? false
+    }
+
+    /// The key's slot in the thread's cache (-1: rendered without it), or `nil` when the field
+    /// cannot take the fast path: a well-known key, or one the scope's context already has.
+    @inline(__always)
+    private func callFieldSlot(_ key: String, keys: CallFieldKeys, bound: BoundLogFields?) -> Int? {
+        let slot = keys.slot(for: key, owner: self)
+        let isOrdinary = slot.map { keys.facts($0).pointee.isOrdinaryCallField }
+            ?? (LogField.order(of: key, isCallField: true) == LogField.callFieldOrder)
+        guard isOrdinary else { return nil }
+        if let bound, LogField.contains(key, in: bound.orderedFields) { return nil }
+        return slot ?? -1
+    }
+
+    /// `,"key":value`, the key's rendering and secrecy taken from the cache.
+    @inline(__always)
+    private func appendCallField(_ field: UnsafeMutablePointer<PendingField>, keys: CallFieldKeys, hasLocation: Bool, to line: inout LineBuffer) {
+        let slot = field.pointee.slot
+        guard slot >= 0, !(hasLocation && keys.facts(slot).pointee.isRenamedWithLocation) else {
+            appendProcessedField(key: field.pointee.key, value: field.pointee.value, hasLocation: hasLocation, to: &line)
+            return
+        }
+        line.append(keys.rendering(slot))
+        if keys.facts(slot).pointee.isSecret {
+            line.append(Self.redactedValue)
+            return
+        }
+        // The two common values, which no processor changes: a string within the length limit,
+        // a number or boolean.
+        switch field.pointee.value {
+        case .string(let text) where text.utf8.count <= truncation.maxBytes:
+            JSONValueWriter.appendString(text, to: &line)
+            return
+        case .stringConvertible(let convertible):
+            if let literal = JSONValueWriter.numberOrBoolLiteral(convertible) {
+                line.append(raw: literal)
+                return
+            }
+        default:
+            break
+        }
+        let value = field.pointee.value
+        JSONValueWriter.appendValue(replacement(key: field.pointee.key, value: value) ?? value, to: &line)
     }
 
     /// The scope's fields rendered for this pipeline: made once and kept with the scope (a scope
@@ -149,5 +210,35 @@ final class RenderedContext: Sendable {
         self.tail = tail.withUnsafeBytes { Array($0) }
         self.hasLocationKeys = fields.contains { JSONLineRenderer.isReservedKey($0.key, hasLocation: true) != JSONLineRenderer.isReservedKey($0.key, hasLocation: false) }
         self.hasTraceKeys = fields.contains { $0.key == "trace_id" || $0.key == "span_id" }
+    }
+}
+
+/// A call field waiting to be written: its key, value and slot in the thread's key cache (-1:
+/// none).
+struct PendingField {
+    let key: String
+    let value: Logger.MetadataValue
+    var slot: Int
+
+    /// By key, as the general path orders call fields: compared by the cached eight-byte prefix
+    /// where both keys have one and they differ.
+    static func sortInLineOrder(_ fields: UnsafeMutableBufferPointer<PendingField>, keys: CallFieldKeys) {
+        guard fields.count > 1 else { return }
+        for index in 1..<fields.count {
+            var current = index
+            while current > 0 && precedes(fields[current], fields[current - 1], keys: keys) {
+                fields.swapAt(current, current - 1)
+                current -= 1
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func precedes(_ lhs: borrowing PendingField, _ rhs: borrowing PendingField, keys: CallFieldKeys) -> Bool {
+        if lhs.slot >= 0, rhs.slot >= 0, let left = keys.facts(lhs.slot).pointee.sortPrefix,
+           let right = keys.facts(rhs.slot).pointee.sortPrefix, left != right {
+            return left < right
+        }
+        return lhs.key < rhs.key
     }
 }

@@ -52,6 +52,13 @@ public struct JSONLineRenderer: LogRenderer {
     /// `,"key":value`, a key that collides with a top-level key written as `_key`.
     @inline(__always)
     static func appendField(key: String, value: Logger.MetadataValue, hasLocation: Bool, to line: inout LineBuffer) {
+        appendKey(key, hasLocation: hasLocation, to: &line)
+        JSONValueWriter.appendValue(value, to: &line)
+    }
+
+    /// `,"key":`, a key that collides with a top-level key written as `"_key"`.
+    @inline(__always)
+    static func appendKey(_ key: String, hasLocation: Bool, to line: inout LineBuffer) {
         line.append(UInt8(ascii: ","))
         if isReservedKey(key, hasLocation: hasLocation) {
             JSONValueWriter.appendString("_" + key, to: &line)
@@ -59,7 +66,6 @@ public struct JSONLineRenderer: LogRenderer {
             JSONValueWriter.appendString(key, to: &line)
         }
         line.append(UInt8(ascii: ":"))
-        JSONValueWriter.appendValue(value, to: &line)
     }
 
     /// The location, if any, then `}` and the newline.
