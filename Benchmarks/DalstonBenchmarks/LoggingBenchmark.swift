@@ -58,12 +58,28 @@ func runLoggingBenchmark() {
         return try? JSONDecoder().decode([String: Double].self, from: data)
     }
 
+    /// Inside a span: the ids handed over by the tracer (`LoggingConfiguration.traceIDs`, what the
+    /// services use) against a metadata provider that formats them for every line (what they
+    /// used before).
+    let ids = LogTraceIDs(traceIDHigh: 0x0af7_6519_16cd_43dd, traceIDLow: 0x8448_eb21_1c80_319c, spanID: 0xb7ad_6b71_6920_3331)
+    func inSpan(_ configure: (inout LoggingConfiguration) -> Void) -> Logger {
+        var configuration = LoggingConfiguration(service: "bench", levels: LogLevelPolicy(defaultLevel: .info), writer: bufferedSink)
+        configure(&configuration)
+        return LogPipeline(configuration: configuration).makeLogger(label: "dalston.bench")
+    }
+    let spanCases: [(name: String, key: String, dalston: Double, stream: Double?)] = [
+        ("(d) in a span, ids from the tracer", "-", loggedCall(inSpan { $0.traceIDs = { _ in ids } }), nil),
+        ("(d') in a span, ids from a provider", "-", loggedCall(inSpan { configuration in
+            configuration.metadataProviders = [Logger.MetadataProvider { ["trace_id": .string(ids.traceIDHex), "span_id": .string(ids.spanIDHex)] }]
+        }), nil),
+    ]
+
     let results: [(name: String, key: String, dalston: Double, stream: Double?)] = [
         ("(a) JSON, 3 context + 2 call fields", "json", loggedCall(dalstonLogger(.json)), streamHandlerCall()),
         ("(a') JSON, one write(2) per line", "json", loggedCall(dalstonLogger(.json, writer: sink)), nil),
         ("(b) console, same call", "console", loggedCall(dalstonLogger(.console)), nil),
         ("(c) call below the level", "below_level", loggedCall(dalstonLogger(.json), level: .debug), streamHandlerCall(level: .debug)),
-    ]
+    ] + spanCases
     let structlog = structlogBaseline()
 
     /// Where the time of case (a) goes: the floor swift-log itself sets (its dispatch to a handler

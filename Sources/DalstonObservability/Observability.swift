@@ -46,7 +46,7 @@ public struct Observability: Sendable {
         do {
             logger = try DalstonLogging.configure(service: service, environment: environment) { logging in
                 if tracingConfiguration.enabled {
-                    logging.metadataProviders.append(DalstonTracing.logMetadataProvider)
+                    logging.traceIDs = DalstonTracing.logTraceIDs
                 }
                 customizeLogging(&logging)
             }

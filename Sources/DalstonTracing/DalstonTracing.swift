@@ -1,3 +1,4 @@
+import DalstonLogging
 import DalstonPropagation
 import Foundation
 import Instrumentation
@@ -31,18 +32,20 @@ public enum DalstonTracing {
         installed.withLock { $0?.droppedSpans ?? 0 }
     }
 
-    /// `trace_id` and `span_id` of the current span, for every log line written inside one
-    /// (joins the same task-local path as `request_id`). Read straight from the context when the
+    /// `trace_id` and `span_id` of the span current in a context, for every log line written
+    /// inside one (`LoggingConfiguration.traceIDs`). Read straight from the context when the
     /// tracer is Dalston's; otherwise asked of the installed tracer through W3C injection.
-    public static let logMetadataProvider = Logger.MetadataProvider {
-        guard MessageTracing.isEnabled, let context = ServiceContext.current else { return [:] }
+    public static let logTraceIDs: @Sendable (ServiceContext) -> LogTraceIDs? = { context in
+        guard MessageTracing.isEnabled else { return nil }
         if let spanContext = context.spanContext {
-            return ["trace_id": .string(spanContext.traceIDHex), "span_id": .string(spanContext.spanIDHex)]
+            return LogTraceIDs(traceIDHigh: spanContext.traceIDHigh, traceIDLow: spanContext.traceIDLow, spanID: spanContext.spanID)
         }
         var carrier: [String: String] = [:]
         InstrumentationSystem.instrument.inject(context, into: &carrier, using: MessageMetadataInjector())
-        guard let traceparent = carrier[MessageMetadataKey.traceparent], let ids = TraceParent.ids(traceparent) else { return [:] }
-        return ["trace_id": "\(ids.traceID)", "span_id": "\(ids.spanID)"]
+        guard let traceparent = carrier[MessageMetadataKey.traceparent],
+              let parsed = SpanContext.parse(traceparent: traceparent, traceState: nil)
+        else { return nil }
+        return LogTraceIDs(traceIDHigh: parsed.traceIDHigh, traceIDLow: parsed.traceIDLow, spanID: parsed.spanID)
     }
 }
 

@@ -72,11 +72,23 @@ struct FastPathEquivalenceTests {
             }
             let provider = Logger.MetadataProvider { provided }
             let useProvider = generator.chance(70)
+            // Ids from the tracer: none configured, configured but outside a span, inside one;
+            // sometimes redacted or cut by a short limit, which the fast path must notice.
+            let tracer = generator.below(3)
+            let ids = LogTraceIDs(traceIDHigh: generator.next(), traceIDLow: generator.next(), spanID: generator.next())
+            let redactedKeys = RedactionProcessor.defaultKeys + (generator.chance(15) ? ["span_id"] : [])
+            let maxValueBytes = generator.chance(15) ? 20 : 256
             func pipeline(general: Bool) -> (LogPipeline, RecordingLineWriter) {
                 let recorder = RecordingLineWriter()
                 var configuration = LoggingConfiguration(
-                    service: "svc", levels: LogLevelPolicy(defaultLevel: .trace), maxValueBytes: 256, writer: recorder)
+                    service: "svc", levels: LogLevelPolicy(defaultLevel: .trace), redactedKeys: redactedKeys, maxValueBytes: maxValueBytes,
+                    writer: recorder)
                 configuration.metadataProviders = useProvider ? [provider] : []
+                switch tracer {
+                case 0: break
+                case 1: configuration.traceIDs = { _ in nil }
+                default: configuration.traceIDs = { _ in ids }
+                }
                 if general { configuration.processors = [ClosureProcessor { _ in .keep }] }
                 return (LogPipeline(configuration: configuration), recorder)
             }
@@ -103,7 +115,7 @@ struct FastPathEquivalenceTests {
             log(generalPipeline)
             let fastLines = fastRecorder.lines.map(Self.withoutTimestamp)
             let generalLines = generalRecorder.lines.map(Self.withoutTimestamp)
-            #expect(fastLines == generalLines, "seed \(seed), round \(round): context \(context ?? [:]), call \(call), provided \(provided)")
+            #expect(fastLines == generalLines, "seed \(seed), round \(round): context \(context ?? [:]), call \(call), provided \(provided), tracer \(tracer)")
             if fastLines != generalLines { return }
         }
     }
@@ -210,5 +222,22 @@ struct FastPathEquivalenceTests {
         #expect(recorder.lines.count == 2)
         #expect(recorder.lines.contains { $0.hasSuffix(#""event":"inner","inner_key":"inner_value"}"#) }, "\(recorder.lines)")
         #expect(recorder.lines.contains { $0.hasSuffix(#""event":"outer","outer_key":"outer_value","plain":"p"}"#) }, "\(recorder.lines)")
+    }
+
+    @Test func idsFromTheTracerAreWrittenWhereAProviderWouldPutThem() {
+        let ids = LogTraceIDs(traceIDHigh: 0x0af7_6519_16cd_43dd, traceIDLow: 0x8448_eb21_1c80_319c, spanID: 0xb7ad_6b71_6920_3331)
+        let recorder = RecordingLineWriter()
+        var configuration = LoggingConfiguration(service: "svc", writer: recorder)
+        configuration.traceIDs = { _ in ids }
+        let pipeline = LogPipeline(configuration: configuration)
+        withLogContext(["request_id": "req_1", "tenant": "t"]) {
+            pipeline.makeLogger(label: "dalston.test").info("in_span", metadata: ["n": .stringConvertible(1)])
+        }
+        #expect(recorder.lines.first?.hasSuffix(
+            #""event":"in_span","request_id":"req_1","trace_id":"0af7651916cd43dd8448eb211c80319c","span_id":"b7ad6b7169203331","tenant":"t","n":1}"#) == true,
+            "\(recorder.lines)")
+        // Other handlers get them as metadata through the pipeline's provider.
+        let provided = withLogContext(["request_id": "req_1"]) { pipeline.metadataProvider.get() }
+        #expect(provided["trace_id"] == "0af7651916cd43dd8448eb211c80319c" && provided["span_id"] == "b7ad6b7169203331")
     }
 }

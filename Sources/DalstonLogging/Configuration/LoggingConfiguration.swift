@@ -1,3 +1,4 @@
+import Instrumentation
 import Logging
 
 /// Everything that decides how the process logs. Built from the environment by
@@ -20,6 +21,9 @@ public struct LoggingConfiguration: Sendable {
     public var processors: [any LogProcessor]
     /// Extra metadata providers merged into every line (tracing adds trace and span ids here).
     public var metadataProviders: [Logger.MetadataProvider]
+    /// The current span's ids in the context a line is written in (tracing sets this): written
+    /// as `trace_id` and `span_id`, without building metadata for every line.
+    public var traceIDs: (@Sendable (ServiceContext) -> LogTraceIDs?)?
     public var writer: any LogLineWriter
 
     public init(
@@ -32,6 +36,7 @@ public struct LoggingConfiguration: Sendable {
         maxValueBytes: Int = 64 * 1024,
         processors: [any LogProcessor] = [],
         metadataProviders: [Logger.MetadataProvider] = [],
+        traceIDs: (@Sendable (ServiceContext) -> LogTraceIDs?)? = nil,
         writer: any LogLineWriter = FileDescriptorLineWriter.standardOutput
     ) {
         self.service = service
@@ -43,6 +48,7 @@ public struct LoggingConfiguration: Sendable {
         self.maxValueBytes = maxValueBytes
         self.processors = processors
         self.metadataProviders = metadataProviders
+        self.traceIDs = traceIDs
         self.writer = writer
     }
 

@@ -1,3 +1,4 @@
+import Instrumentation
 import Logging
 
 /// The swift-log handler behind every Dalston logger.
@@ -69,14 +70,15 @@ public struct DalstonLogHandler: LogHandler {
         core._withUnsafeGuaranteedRef { core in
             let pipeline = core.pipeline
             let timestamp = LogTimestamp.now()
-            let bound = LogContext.currentBound
+            let serviceContext = ServiceContext.current
+            let bound = serviceContext.flatMap(RenderBuffer.boundFields(in:))
             let location = pipeline.includeSource || event.level <= .debug
                 ? LogSourceLocation(source: event.source, file: event.file, function: event.function, line: event.line)
                 : nil
             // A logger without bound metadata or a provider of its own, in JSON with the default
             // processors: rendered straight into the line, context fields pre-rendered.
             if overrides == nil, let fastPath = core.jsonFastPath,
-               fastPath.write(event: event, timestamp: timestamp, location: location, bound: bound, core: core) {
+               fastPath.write(event: event, timestamp: timestamp, location: location, serviceContext: serviceContext, bound: bound, core: core) {
                 return
             }
             let provided = (overrides?.metadataProvider ?? pipeline.extraMetadataProvider)?.get() ?? [:]

@@ -1,3 +1,4 @@
+import Instrumentation
 import Logging
 
 /// The configured path from a log call to the output: processors, renderer, writer.
@@ -33,15 +34,21 @@ public final class LogPipeline: Sendable {
         case .json: self.renderer = JSONLineRenderer()
         case .console: self.renderer = ConsoleLineRenderer(colors: configuration.colors)
         }
+        // The trace ids, as metadata, for the general path and for other handlers.
+        let traceProvider = configuration.traceIDs.map { read in
+            Logger.MetadataProvider { ServiceContext.current.flatMap(read)?.metadata ?? [:] }
+        }
+        let extraProviders = configuration.metadataProviders + (traceProvider.map { [$0] } ?? [])
         // `multiplex` must not be given an empty list.
-        self.extraMetadataProvider = configuration.metadataProviders.isEmpty
-            ? nil : Logger.MetadataProvider.multiplex(configuration.metadataProviders)
-        self.metadataProvider = Logger.MetadataProvider.multiplex([LogContext.metadataProvider] + configuration.metadataProviders)
+        self.extraMetadataProvider = extraProviders.isEmpty ? nil : Logger.MetadataProvider.multiplex(extraProviders)
+        self.metadataProvider = Logger.MetadataProvider.multiplex([LogContext.metadataProvider] + extraProviders)
             ?? LogContext.metadataProvider
         self.jsonFastPath = configuration.format == .json && configuration.processors.isEmpty
             ? JSONFastPath(
                 redaction: RedactionProcessor(keys: configuration.redactedKeys), truncation: TruncationProcessor(maxBytes: configuration.maxValueBytes),
-                output: output, extraMetadataProvider: extraMetadataProvider)
+                output: output,
+                extraMetadataProvider: configuration.metadataProviders.isEmpty ? nil : Logger.MetadataProvider.multiplex(configuration.metadataProviders),
+                traceIDs: configuration.traceIDs)
             : nil
     }
 

@@ -1,3 +1,4 @@
+import Instrumentation
 import Logging
 import Synchronization
 
@@ -17,7 +18,12 @@ final class JSONFastPath: Sendable {
     let truncation: TruncationProcessor
     /// The pipeline's, copied here so that a line is written without going through the pipeline.
     let output: LogOutput
+    /// Providers other than the trace ids.
     let extraMetadataProvider: Logger.MetadataProvider?
+    let traceIDs: (@Sendable (ServiceContext) -> LogTraceIDs?)?
+    /// Whether the ids can be written as they are: the processors would leave them alone (neither
+    /// key redacted, the limit above their 32 bytes).
+    private let writesTraceIDsAsTheyAre: Bool
     /// Tells this path's facts apart in the per-thread key caches (an address could be reused).
     let id: UInt64
 
@@ -29,11 +35,16 @@ final class JSONFastPath: Sendable {
         return line.withUnsafeBytes { Array($0) }
     }()
 
-    init(redaction: RedactionProcessor, truncation: TruncationProcessor, output: LogOutput, extraMetadataProvider: Logger.MetadataProvider?) {
+    init(
+        redaction: RedactionProcessor, truncation: TruncationProcessor, output: LogOutput, extraMetadataProvider: Logger.MetadataProvider?,
+        traceIDs: (@Sendable (ServiceContext) -> LogTraceIDs?)? = nil
+    ) {
         self.redaction = redaction
         self.truncation = truncation
         self.output = output
         self.extraMetadataProvider = extraMetadataProvider
+        self.traceIDs = traceIDs
+        self.writesTraceIDsAsTheyAre = !redaction.isSecret("trace_id") && !redaction.isSecret("span_id") && truncation.maxBytes >= 32
         self.id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
@@ -58,18 +69,23 @@ final class JSONFastPath: Sendable {
         }
     }
 
-    func write(event: LogEvent, timestamp: LogTimestamp, location: LogSourceLocation?, bound: BoundLogFields?, core: HandlerCore) -> Bool {
+    func write(
+        event: LogEvent, timestamp: LogTimestamp, location: LogSourceLocation?, serviceContext: ServiceContext?, bound: BoundLogFields?,
+        core: HandlerCore
+    ) -> Bool {
+        let ids = traceIDs.flatMap { read in serviceContext.flatMap(read) }
         guard let bound else {
-            return writeLine(event: event, timestamp: timestamp, location: location, bound: nil, header: core.renderedHeader, context: nil)
+            return writeLine(event: event, timestamp: timestamp, location: location, ids: ids, bound: nil, header: core.renderedHeader, context: nil)
         }
         // The scope holds its rendering: no retain while the line is written.
         return renderedContext(bound, pipeline: ObjectIdentifier(core.pipeline))._withUnsafeGuaranteedRef { context in
-            writeLine(event: event, timestamp: timestamp, location: location, bound: bound, header: core.renderedHeader, context: context)
+            writeLine(event: event, timestamp: timestamp, location: location, ids: ids, bound: bound, header: core.renderedHeader, context: context)
         }
     }
 
     private func writeLine(
-        event: LogEvent, timestamp: LogTimestamp, location: LogSourceLocation?, bound: BoundLogFields?, header: [UInt8], context: RenderedContext?
+        event: LogEvent, timestamp: LogTimestamp, location: LogSourceLocation?, ids: LogTraceIDs?, bound: BoundLogFields?, header: [UInt8],
+        context: RenderedContext?
     ) -> Bool {
         let hasLocation = location != nil
         if hasLocation, context?.hasLocationKeys == true { return false }
@@ -84,8 +100,19 @@ final class JSONFastPath: Sendable {
                 default: return false
                 }
             }
-            if traceID != nil || spanID != nil, context?.hasTraceKeys == true { return false }
         }
+        var writesIDs = false
+        if let ids {
+            // Ids from a provider too: the general path settles which win.
+            guard traceID == nil, spanID == nil else { return false }
+            if writesTraceIDsAsTheyAre {
+                writesIDs = true
+            } else {
+                traceID = .string(ids.traceIDHex)
+                spanID = .string(ids.spanIDHex)
+            }
+        }
+        if traceID != nil || spanID != nil || writesIDs, context?.hasTraceKeys == true { return false }
 
         let call = event.metadata ?? [:]
         let addsError = event.error != nil && call["error"] == nil
@@ -118,6 +145,7 @@ final class JSONFastPath: Sendable {
                 let message = event.message.description
                 JSONValueWriter.appendString(truncation.truncated(message) ?? message, to: &line)
                 if let context { line.append(context.head) }
+                if writesIDs, let ids { ids.appendJSON(to: &line) }
                 if let traceID { appendProcessedField(key: "trace_id", value: traceID, hasLocation: hasLocation, to: &line) }
                 if let spanID { appendProcessedField(key: "span_id", value: spanID, hasLocation: hasLocation, to: &line) }
                 if let context { line.append(context.tail) }

@@ -1,3 +1,4 @@
+import DalstonLogging
 import ServiceContextModule
 
 /// The W3C identity of a span: what crosses process boundaries in `traceparent`/`tracestate`.
@@ -45,13 +46,7 @@ struct SpanContext: Sendable, Equatable {
 
 /// 16 lowercase hex digits.
 func hex(_ value: UInt64) -> String {
-    let digits: [UInt8] = Array("0123456789abcdef".utf8)
-    return String(unsafeUninitializedCapacity: 16) { buffer in
-        for index in 0..<16 {
-            buffer[index] = digits[Int((value >> UInt64((15 - index) * 4)) & 0xf)]
-        }
-        return 16
-    }
+    LogTraceIDs.hex(value)
 }
 
 enum SpanContextKey: ServiceContextKey {
