@@ -1,3 +1,4 @@
+import Synchronization
 import Instrumentation
 import ServiceContextModule
 import Tracing
@@ -25,9 +26,18 @@ public struct MessageMetadataExtractor: Extractor {
 /// from the HTTP request that created the job, across processes and Redis.
 public enum MessageTracing {
     /// Whether a real tracer is installed (otherwise spans are no-ops and messages carry no context).
+    ///
+    /// Asked for every request and message. A bootstrapped instrument never goes back to the
+    /// no-op one, so a yes is kept; a no is asked again (bootstrapping may come later).
     public static var isEnabled: Bool {
-        !(InstrumentationSystem.instrument is NoOpInstrument || InstrumentationSystem.instrument is NoOpTracer)
+        if knownEnabled.load(ordering: .relaxed) { return true }
+        let instrument = InstrumentationSystem.instrument
+        let enabled = !(instrument is NoOpInstrument || instrument is NoOpTracer)
+        if enabled { knownEnabled.store(true, ordering: .relaxed) }
+        return enabled
     }
+
+    private static let knownEnabled = Atomic<Bool>(false)
 
     /// Adds the trace context of `context` (the current one by default) to `metadata`.
     public static func inject(into metadata: inout [String: String], context: ServiceContext? = ServiceContext.current) {
@@ -67,29 +77,49 @@ public enum MessageTracing {
 /// W3C `traceparent` (`version-traceid-parentid-flags`), checked before a tracer sees it.
 public enum TraceParent {
     /// Why `value` is not a usable traceparent, or `nil` when it is.
+    ///
+    /// Checked on the UTF-8 bytes: this runs for every traced request and every message taken
+    /// off a queue.
     public static func problem(_ value: String) -> String? {
-        let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 4 else { return "expected version-traceid-parentid-flags, got \(parts.count) part(s)" }
-        let version = parts[0], traceID = parts[1], parentID = parts[2], flags = parts[3]
-        guard version.count == 2, isLowerHex(version) else { return "version must be 2 lowercase hex digits" }
-        guard version != "ff" else { return "version ff is invalid" }
-        guard version != "00" || parts.count == 4 else { return "version 00 has exactly 4 parts" }
-        guard traceID.count == 32, isLowerHex(traceID) else { return "trace id must be 32 lowercase hex digits" }
-        guard traceID.contains(where: { $0 != "0" }) else { return "trace id must not be all zeros" }
-        guard parentID.count == 16, isLowerHex(parentID) else { return "parent id must be 16 lowercase hex digits" }
-        guard parentID.contains(where: { $0 != "0" }) else { return "parent id must not be all zeros" }
-        guard flags.count == 2, isLowerHex(flags) else { return "flags must be 2 lowercase hex digits" }
-        return nil
+        var value = value
+        return value.withUTF8 { bytes in
+            var parts: [Range<Int>] = []
+            parts.reserveCapacity(5)
+            var start = 0
+            for index in 0..<bytes.count where bytes[index] == UInt8(ascii: "-") {
+                parts.append(start..<index)
+                start = index + 1
+            }
+            parts.append(start..<bytes.count)
+            guard parts.count >= 4 else { return "expected version-traceid-parentid-flags, got \(parts.count) part(s)" }
+            func part(_ index: Int) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[parts[index]]) }
+            let version = part(0), traceID = part(1), parentID = part(2), flags = part(3)
+            guard version.count == 2, isLowerHex(version) else { return "version must be 2 lowercase hex digits" }
+            guard !(version[0] == UInt8(ascii: "f") && version[1] == UInt8(ascii: "f")) else { return "version ff is invalid" }
+            let isVersion00 = version[0] == UInt8(ascii: "0") && version[1] == UInt8(ascii: "0")
+            guard !isVersion00 || parts.count == 4 else { return "version 00 has exactly 4 parts" }
+            guard traceID.count == 32, isLowerHex(traceID) else { return "trace id must be 32 lowercase hex digits" }
+            guard traceID.contains(where: { $0 != UInt8(ascii: "0") }) else { return "trace id must not be all zeros" }
+            guard parentID.count == 16, isLowerHex(parentID) else { return "parent id must be 16 lowercase hex digits" }
+            guard parentID.contains(where: { $0 != UInt8(ascii: "0") }) else { return "parent id must not be all zeros" }
+            guard flags.count == 2, isLowerHex(flags) else { return "flags must be 2 lowercase hex digits" }
+            return nil
+        }
     }
 
     /// The trace and span ids of a valid traceparent.
     public static func ids(_ value: String) -> (traceID: String, spanID: String)? {
         guard problem(value) == nil else { return nil }
-        let parts = value.split(separator: "-")
-        return (String(parts[1]), String(parts[2]))
+        // Valid: `vv-` then 32 digits, `-`, 16 digits.
+        let utf8 = value.utf8
+        let traceStart = utf8.index(utf8.startIndex, offsetBy: 3)
+        let traceEnd = utf8.index(traceStart, offsetBy: 32)
+        let spanStart = utf8.index(after: traceEnd)
+        let spanEnd = utf8.index(spanStart, offsetBy: 16)
+        return (String(Substring(utf8[traceStart..<traceEnd])), String(Substring(utf8[spanStart..<spanEnd])))
     }
 
-    private static func isLowerHex(_ text: Substring) -> Bool {
-        text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    private static func isLowerHex(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 }

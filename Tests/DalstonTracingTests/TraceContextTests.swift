@@ -48,6 +48,10 @@ struct TraceContextTests {
         ("00-00000000000000000000000000000000-b7ad6b7169203331-01", "trace id must not be all zeros"),
         ("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01", "parent id must not be all zeros"),
         ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333g-01", "parent id must be 16 lowercase hex digits"),
+        // Checked on bytes: a non-ASCII digit or a character that merges with a dash is refused.
+        ("00-0af7651916cd43dd8448eb211c80319\u{e9}-b7ad6b7169203331-01", "trace id must be 32 lowercase hex digits"),
+        ("00-0af7651916cd43dd8448eb211c80319c-\u{301}b7ad6b716920333-01", "parent id must be 16 lowercase hex digits"),
+        ("0\u{660}-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "version must be 2 lowercase hex digits"),
         ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1", "flags must be 2 lowercase hex digits"),
         ("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra", "version 00 has exactly 4 parts"),
         ("0x-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "version must be 2 lowercase hex digits"),
@@ -59,6 +63,13 @@ struct TraceContextTests {
         } else {
             #expect(found == nil, "\(value): \(found ?? "")")
         }
+    }
+
+    @Test func idsAreTheTraceparentsSecondAndThirdParts() {
+        let ids = TraceParent.ids("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        #expect(ids?.traceID == "0af7651916cd43dd8448eb211c80319c" && ids?.spanID == "b7ad6b7169203331")
+        #expect(TraceParent.ids("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future")?.spanID == "b7ad6b7169203331")
+        #expect(TraceParent.ids("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331") == nil)
     }
 
     @Test func withoutATracerMessagesCarryNoContextAndNothingIsReported() {
