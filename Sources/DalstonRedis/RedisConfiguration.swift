@@ -19,6 +19,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var commandTimeout: Duration = .seconds(10)
     /// Most connections the client opens for commands (subscribers have their own).
     public var maximumConnections: Int = 16
+    /// Whether the work given to `RedisClient.withConnection` (every command) runs on the
+    /// connection's event loop, saving two thread crossings per round trip. Turn it off for
+    /// bodies that do slow work of their own between commands.
+    public var runsCommandsOnEventLoop = true
     public var reconnectBackoff = Backoff()
 
     public init(host: String = "127.0.0.1", port: Int = 6379) {

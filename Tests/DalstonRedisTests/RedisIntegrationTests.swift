@@ -1,6 +1,7 @@
 import DalstonRedis
 import DalstonTestSupport
 import Foundation
+import NIOPosix
 import Testing
 
 @Suite("Redis client against a real redis-server", .enabled(if: RedisServerProcess.shouldRun, Comment(rawValue: RedisServerProcess.skipReason)))
@@ -33,6 +34,35 @@ struct RedisIntegrationTests {
             #expect(try await client.xpendingCount(stream: "s", group: "g") == 0)
             #expect(try await client.lpush("list", [[1, 2, 3]]) == 1)
             #expect(try await client.llen("list") == 1)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func commandsRunOnTheConnectionsEventLoopUnlessTurnedOff(onEventLoop: Bool) async throws {
+        let server = try await RedisServerProcess()
+        var configuration = server.configuration
+        configuration.runsCommandsOnEventLoop = onEventLoop
+        configuration.maximumConnections = 4
+        let client = RedisClient(configuration: configuration)
+        try await withTeardown({ await client.shutdown() }) {
+            let ranOnEventLoop = try await client.withConnection { connection throws(RedisError) in
+                _ = try await connection.send(RedisCommand("PING"))
+                return MultiThreadedEventLoopGroup.currentEventLoop != nil
+            }
+            #expect(ranOnEventLoop == onEventLoop)
+            #expect(MultiThreadedEventLoopGroup.currentEventLoop == nil, "the caller is back on its own executor")
+            // Many callers sharing four connections, each with its own round trips, each get
+            // their own replies.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        try await client.set("key:\(index)", "value \(index)")
+                        let value = try await client.get("key:\(index)").map { String(decoding: $0, as: UTF8.self) }
+                        #expect(value == "value \(index)")
+                    }
+                }
+                try await group.waitForAll()
+            }
         }
     }
 

@@ -78,13 +78,20 @@ public final class RedisClient: Sendable {
     /// reply) and `retryingStaleConnection` is set, `body` runs once more on a new connection. A
     /// command that reached the server just before the connection dropped can therefore run
     /// twice: Dalston's queues are at-least-once and its consumers tolerate that.
+    ///
+    /// `body` runs on the connection's event loop (a task executor preference, unless
+    /// `runsCommandsOnEventLoop` is off): its commands are written and their replies resumed
+    /// there, without crossing threads for each round trip. Keep it to Redis work; anything slow
+    /// belongs after `withConnection` returns.
     public func withConnection<Result: Sendable>(
         retryingStaleConnection: Bool = true,
         _ body: (RedisConnection) async throws(RedisError) -> Result
     ) async throws(RedisError) -> Result {
         let (connection, reused) = try await pool.lease()
         do {
-            let result = try await body(connection)
+            let result = try await withTaskExecutorPreference(configuration.runsCommandsOnEventLoop ? connection.executor : nil) { () async throws(RedisError) -> Result in
+                try await body(connection)
+            }
             await pool.release(connection)
             return result
         } catch .connectionClosed where retryingStaleConnection && reused && !Task.isCancelled {
@@ -93,7 +100,9 @@ public final class RedisClient: Sendable {
             logger.debug("redis_stale_connection_retried", metadata: ["redis_connection": .stringConvertible(connection.id)])
             let (fresh, _) = try await pool.lease()
             do {
-                let result = try await body(fresh)
+                let result = try await withTaskExecutorPreference(configuration.runsCommandsOnEventLoop ? fresh.executor : nil) { () async throws(RedisError) -> Result in
+                    try await body(fresh)
+                }
                 await pool.release(fresh)
                 return result
             } catch {

@@ -94,13 +94,17 @@ final class RedisCommandHandler: ChannelDuplexHandler {
             failAll(.protocolViolation("a reply arrived with no command waiting for it"), context: context)
             return false
         }
-        let index = pending.startIndex
-        if case .error(let message) = value {
-            pending[index].replies.append(.failure(.server(message)))
-        } else {
-            pending[index].replies.append(.success(value))
+        // In place: reading `pending[index]` and writing it back would copy the batch's replies
+        // on every reply (the array is shared while the copy exists).
+        let isComplete = pending.modify(pending.startIndex) { batch -> Bool in
+            if case .error(let message) = value {
+                batch.replies.append(.failure(.server(message)))
+            } else {
+                batch.replies.append(.success(value))
+            }
+            return batch.replies.count == batch.expected
         }
-        if pending[index].replies.count == pending[index].expected {
+        if isComplete {
             let batch = pending.removeFirst()
             batch.promise.succeed(batch.replies)
         }

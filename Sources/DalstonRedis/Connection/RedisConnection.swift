@@ -9,9 +9,12 @@ public final class RedisConnection: Sendable {
     let logger: Logger
     let commandTimeout: Duration
     public let id: Int
+    /// The channel's event loop as a task executor (see `RedisClient.withConnection`).
+    let executor: EventLoopTaskExecutor
 
     private init(channel: any Channel, logger: Logger, commandTimeout: Duration, id: Int) {
         self.channel = channel
+        self.executor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
         self.logger = logger
         self.commandTimeout = commandTimeout
         self.id = id
