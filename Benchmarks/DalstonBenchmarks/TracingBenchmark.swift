@@ -58,13 +58,26 @@ func runTracingBenchmark() async throws {
     print("Tracing: off vs on (exporting every span over OTLP/HTTP to the project's receiver), two `dalston up` processes")
     var offRates: [Double] = []
     var onRates: [Double] = []
-    for _ in 0..<3 {
-        offRates.append(try await requestsPerSecond(wrk, url: off.appendingPathComponent("v1/status").absoluteString, seconds: seconds))
-        onRates.append(try await requestsPerSecond(wrk, url: on.appendingPathComponent("v1/status").absoluteString, seconds: seconds))
+    var ratios: [Double] = []
+    let statusURLs = [off, on].map { $0.appendingPathComponent("v1/status").absoluteString }
+    // Warm-up, not counted: a fresh process answers its first seconds of requests slower
+    // (allocator, caches, the database's pages), which favoured whichever side ran second.
+    for url in statusURLs { _ = try await requestsPerSecond(wrk, url: url, seconds: BenchmarkSettings.isSmoke ? 1 : 2) }
+    // Rounds in alternating order (off, on; on, off; ...), so that drift in the machine's speed
+    // falls on both sides; the ratio of each round's adjacent pair, then the median.
+    let rounds = BenchmarkSettings.count("BENCH_TRACING_ROUNDS", full: 6, smoke: 1)
+    for round in 0..<rounds {
+        var pair: [Double] = [0, 0]
+        for side in (round % 2 == 0 ? [0, 1] : [1, 0]) {
+            pair[side] = try await requestsPerSecond(wrk, url: statusURLs[side], seconds: seconds)
+        }
+        offRates.append(pair[0])
+        onRates.append(pair[1])
+        ratios.append(pair[0] > 0 ? pair[1] / pair[0] : 0)
     }
-    let offRate = offRates.sorted()[1]
-    let onRate = onRates.sorted()[1]
-    print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, median of 3: off \(String(format: "%.0f", offRate))/s  on \(String(format: "%.0f", onRate))/s  on/off \(String(format: "%.3f", onRate / offRate))")
+    func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, \(rounds) rounds: off \(String(format: "%.0f", median(offRates)))/s  on \(String(format: "%.0f", median(onRates)))/s"
+        + "  on/off \(String(format: "%.3f", median(ratios))) (median of the rounds' ratios; \(ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
 
     let audio = try Data(contentsOf: root.appendingPathComponent("Samples/hello-world.wav"))
     let jobCount = BenchmarkSettings.count("BENCH_JOBS", full: 10, smoke: 2)

@@ -71,6 +71,40 @@ struct SpanBatchProcessorTests {
         }
     }
 
+    @Test func attributesSetOneByOneAreAllExportedAndNoneAfterTheEnd() async throws {
+        let exporter = CapturingExporter()
+        let processor = SpanBatchProcessor(settings: Self.settings(batch: 100, queue: 100), exporter: exporter, logger: Logger(label: "test"))
+        let tracer = Self.tracer(processor)
+        try await Self.running(processor) {
+            let span: any Span = tracer.startSpan("GET /v1/status", context: .topLevel, ofKind: .server)
+            for index in 0..<20 { span.attributes["attribute.\(index)"] = index }
+            span.attributes["attribute.0"] = "replaced"
+            span.updateAttributes { $0["updated"] = true }
+            #expect(span.attributes["attribute.19"]?.toSpanAttribute() == .int64(19))
+            span.end()
+            span.attributes["after.end"] = 1
+            #expect(span.attributes["after.end"] == nil, "an ended span takes no more attributes")
+        }
+        let exported = try #require(exporter.batches.withLock { $0.first?.first })
+        var names: [String] = []
+        exported.attributes.forEach { name, _ in names.append(name) }
+        #expect(names.count == 21)
+        #expect(exported.attributes["attribute.0"]?.toSpanAttribute() == .string("replaced"))
+        #expect(exported.attributes["attribute.7"]?.toSpanAttribute() == .int64(7))
+        #expect(exported.attributes["updated"]?.toSpanAttribute() == .bool(true))
+    }
+
+    @Test func aTraceparentIsVersionTraceSpanAndFlags() {
+        let context = SpanContext(
+            traceIDHigh: 0x0af7_6519_16cd_43dd, traceIDLow: 0x8448_eb21_1c80_319c, spanID: 0x00b7_ad6b_7169_2033, parentSpanID: nil, isSampled: true,
+            traceState: nil, isRemote: false)
+        #expect(context.traceparent == "00-0af7651916cd43dd8448eb211c80319c-00b7ad6b71692033-01")
+        var unsampled = context
+        unsampled.isSampled = false
+        #expect(unsampled.traceparent.hasSuffix("-00"))
+        #expect(SpanContext.parse(traceparent: context.traceparent, traceState: nil)?.spanID == context.spanID)
+    }
+
     @Test func fullBatchesAreExportedAtOnceAndTheRestAtShutdown() async throws {
         let exporter = CapturingExporter()
         let processor = SpanBatchProcessor(settings: Self.settings(batch: 4, queue: 100), exporter: exporter, logger: Logger(label: "test"))

@@ -50,7 +50,7 @@ public struct LogTraceIDs: Sendable, Equatable {
     }
 
     @inline(__always)
-    static func hexDigit(_ nibble: UInt64) -> UInt8 {
+    package static func hexDigit(_ nibble: UInt64) -> UInt8 {
         let value = UInt8(truncatingIfNeeded: nibble & 0xf)
         return value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }

@@ -28,7 +28,9 @@ final class DalstonSpan: Span {
         self.kind = kind
         self.startNanoseconds = startNanoseconds
         self.processor = processor
-        self.state = Mutex(State(name: name, ended: processor == nil))
+        // Room for a server span's attributes without growing the dictionary as they are set.
+        let attributes = processor == nil ? SpanAttributes() : SpanAttributes([String: SpanAttribute](minimumCapacity: 8))
+        self.state = Mutex(State(name: name, attributes: attributes, ended: processor == nil))
     }
 
     var operationName: String {
@@ -39,6 +41,18 @@ final class DalstonSpan: Span {
     var attributes: SpanAttributes {
         get { state.withLock { $0.attributes } }
         set { state.withLock { if !$0.ended { $0.attributes = newValue } } }
+        // `span.attributes["key"] = value`: the attributes are taken out of the span while they
+        // are changed, so the change is made in place. Through `get` and `set` every such line
+        // copied the whole dictionary (the copy handed out was shared with the span's).
+        _modify {
+            var attributes = state.withLock { state -> SpanAttributes in
+                guard !state.ended else { return state.attributes }
+                defer { state.attributes = [:] }
+                return state.attributes
+            }
+            defer { state.withLock { if !$0.ended { $0.attributes = attributes } } }
+            yield &attributes
+        }
     }
 
     var isRecording: Bool { state.withLock { !$0.ended } }

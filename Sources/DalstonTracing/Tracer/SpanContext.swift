@@ -19,7 +19,30 @@ struct SpanContext: Sendable, Equatable {
     var spanIDHex: String { hex(spanID) }
 
     /// `00-<trace id>-<span id>-<flags>`
-    var traceparent: String { "00-\(traceIDHex)-\(spanIDHex)-\(isSampled ? "01" : "00")" }
+    var traceparent: String {
+        // Written into one string: it is made for every traced response and every message sent.
+        String(unsafeUninitializedCapacity: 55) { buffer in
+            func put(_ byte: UInt8, at index: inout Int) {
+                buffer[index] = byte
+                index += 1
+            }
+            func put(hex value: UInt64, at index: inout Int) {
+                for shift in stride(from: 60, through: 0, by: -4) { put(LogTraceIDs.hexDigit(value >> UInt64(shift)), at: &index) }
+            }
+            var index = 0
+            put(UInt8(ascii: "0"), at: &index)
+            put(UInt8(ascii: "0"), at: &index)
+            put(UInt8(ascii: "-"), at: &index)
+            put(hex: traceIDHigh, at: &index)
+            put(hex: traceIDLow, at: &index)
+            put(UInt8(ascii: "-"), at: &index)
+            put(hex: spanID, at: &index)
+            put(UInt8(ascii: "-"), at: &index)
+            put(UInt8(ascii: "0"), at: &index)
+            put(isSampled ? UInt8(ascii: "1") : UInt8(ascii: "0"), at: &index)
+            return index
+        }
+    }
 
     /// Parses a `traceparent` already checked by `TraceParent.problem` (or returns nil).
     static func parse(traceparent: String, traceState: String?) -> SpanContext? {
