@@ -7,7 +7,9 @@ import Darwin
 #endif
 import Instrumentation
 
-/// A per-thread `LineBuffer`, so an enabled log call reuses memory instead of allocating a line.
+/// A thread's logging state: the `LineBuffer` lines are rendered into (an enabled log call reuses
+/// memory instead of allocating a line), the JSON fast path's facts about call field keys, and
+/// the last context's bound fields. Each is only touched by its own thread.
 ///
 /// If rendering re-enters logging on the same thread (a `description` that logs), the nested
 /// call gets a temporary buffer instead of corrupting the outer line.
