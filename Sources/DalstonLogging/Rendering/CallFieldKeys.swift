@@ -56,6 +56,8 @@ final class CallFieldKeys {
     /// to cache.
     @inline(__always)
     func slot(for key: String, owner: JSONFastPath) -> Int? {
+        // A `String` is two words on every 64-bit platform; elsewhere nothing is cached.
+        guard MemoryLayout<String>.size == MemoryLayout<(UInt64, UInt64)>.size else { return nil }
         let bits = Self.bits(of: key)
         let mixed = (bits.0 ^ (bits.1 &* 0x9e37_79b9_7f4a_7c15)) &* 0xff51_afd7_ed55_8ccd
         let index = Int(truncatingIfNeeded: mixed >> 56)
