@@ -1,5 +1,6 @@
 @testable import DalstonLogging
 import Foundation
+import Instrumentation
 import Logging
 import Testing
 
@@ -128,7 +129,7 @@ struct FastPathEquivalenceTests {
         let logger = pipeline.makeLogger(label: "dalston.test")
         withLogContext(["request_id": "req_1", "job_id": "job_1"]) {
             logger.info("first", metadata: ["engine": "transcribe"])
-            let rendered = LogContext.currentBound?.renderedContext(for: ObjectIdentifier(pipeline))
+            let rendered = ServiceContext.current?[LogFieldsKey.self]?.renderedContext(for: ObjectIdentifier(pipeline))
             #expect(rendered != nil, "the first line rendered the context for this pipeline")
             logger.info("second", metadata: ["duration_ms": .stringConvertible(42)])
         }

@@ -16,12 +16,6 @@ public enum LogContext {
     /// The same fields as a swift-log metadata provider, for handlers other than Dalston's.
     public static let metadataProvider = Logger.MetadataProvider { current }
 
-    /// The innermost scope's fields: already in line order (sorted once when the scope is entered
-    /// rather than on every log call), with their pre-rendered forms.
-    static var currentBound: BoundLogFields? {
-        ServiceContext.current.flatMap(RenderBuffer.boundFields(in:))
-    }
-
     static func context(merging fields: Logger.Metadata) -> ServiceContext {
         var context = ServiceContext.current ?? .topLevel
         let merged: Logger.Metadata

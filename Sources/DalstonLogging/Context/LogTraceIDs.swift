@@ -32,36 +32,29 @@ public struct LogTraceIDs: Sendable, Equatable {
     /// `,"trace_id":"…","span_id":"…"`
     func appendJSON(to line: inout LineBuffer) {
         line.append(#","trace_id":""#)
-        line.appendHex(traceIDHigh)
-        line.appendHex(traceIDLow)
+        line.append(writing: 16) { Self.writeHex(traceIDHigh, to: $0) }
+        line.append(writing: 16) { Self.writeHex(traceIDLow, to: $0) }
         line.append(#"","span_id":""#)
-        line.appendHex(spanID)
+        line.append(writing: 16) { Self.writeHex(spanID, to: $0) }
         line.append(UInt8(ascii: "\""))
     }
 
     /// 16 lowercase hex digits, without an array of digits or a buffer per call.
     public static func hex(_ value: UInt64) -> String {
         String(unsafeUninitializedCapacity: 16) { buffer in
-            for index in 0..<16 {
-                buffer[index] = hexDigit(value >> UInt64((15 - index) * 4))
-            }
+            guard let base = buffer.baseAddress else { return 0 }
+            writeHex(value, to: base)
             return 16
         }
     }
 
+    /// Writes `value` as 16 lowercase hex digits at `destination` (the one place ids become hex:
+    /// log lines, `hex`, and the tracer's `traceparent`).
     @inline(__always)
-    package static func hexDigit(_ nibble: UInt64) -> UInt8 {
-        let value = UInt8(truncatingIfNeeded: nibble & 0xf)
-        return value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
-    }
-}
-
-extension LineBuffer {
-    /// 16 lowercase hex digits.
-    @inline(__always)
-    mutating func appendHex(_ value: UInt64) {
+    package static func writeHex(_ value: UInt64, to destination: UnsafeMutablePointer<UInt8>) {
         for index in 0..<16 {
-            append(LogTraceIDs.hexDigit(value >> UInt64((15 - index) * 4)))
+            let nibble = UInt8(truncatingIfNeeded: (value >> UInt64((15 - index) * 4)) & 0xf)
+            destination[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
         }
     }
 }

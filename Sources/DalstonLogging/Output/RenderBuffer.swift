@@ -49,17 +49,9 @@ final class RenderBuffer {
     static let retainedCapacity = 64 * 1024
 
     static func withBuffer<Result>(_ body: (inout LineBuffer) -> Result) -> Result {
-        let buffer = current()
-        if buffer.inUse {
-            var scratch = LineBuffer(capacity: 1024)
-            return body(&scratch)
-        }
-        buffer.inUse = true
-        defer {
-            buffer.line.removeAll(keepingCapacity: retainedCapacity)
-            buffer.inUse = false
-        }
-        return body(&buffer.line)
+        if let result = withThreadState({ line, _ in body(&line) }) { return result }
+        var scratch = LineBuffer(capacity: 1024)
+        return body(&scratch)
     }
 
     /// The thread's buffer and key facts, or `nil` inside a nested log call on this thread (a
@@ -88,10 +80,6 @@ final class RenderBuffer {
         precondition(status == 0, "pthread_key_create failed: \(status)")
         return key
     }()
-
-    private static func current() -> RenderBuffer {
-        currentUnretained().takeUnretainedValue()
-    }
 
     /// This thread's state, held by the thread's key.
     @inline(__always)

@@ -62,10 +62,17 @@ final class JSONFastPath: Sendable {
     /// `,"key":value` with the value as the processors leave it.
     @inline(__always)
     func appendProcessedField(key: String, value: Logger.MetadataValue, hasLocation: Bool, to line: inout LineBuffer) {
+        JSONLineRenderer.appendKey(key, hasLocation: hasLocation, to: &line)
+        appendProcessedValue(key: key, value: value, to: &line)
+    }
+
+    /// The value of `key` as the processors leave it.
+    @inline(__always)
+    func appendProcessedValue(key: String, value: Logger.MetadataValue, to line: inout LineBuffer) {
         if let replaced = replacement(key: key, value: value) {
-            JSONLineRenderer.appendField(key: key, value: replaced, hasLocation: hasLocation, to: &line)
+            JSONValueWriter.appendValue(replaced, to: &line)
         } else {
-            JSONLineRenderer.appendField(key: key, value: value, hasLocation: hasLocation, to: &line)
+            JSONValueWriter.appendValue(value, to: &line)
         }
     }
 
@@ -199,8 +206,7 @@ final class JSONFastPath: Sendable {
         default:
             break
         }
-        let value = field.pointee.value
-        JSONValueWriter.appendValue(replacement(key: field.pointee.key, value: value) ?? value, to: &line)
+        appendProcessedValue(key: field.pointee.key, value: field.pointee.value, to: &line)
     }
 
     /// The scope's fields rendered for this pipeline: made once and kept with the scope (a scope

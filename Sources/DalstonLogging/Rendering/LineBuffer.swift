@@ -93,8 +93,14 @@ public struct LineBuffer: ~Copyable {
             cachedSecond = timestamp.secondsSinceEpoch
         }
         append(UnsafeBufferPointer(start: secondPrefix, count: LogTimestamp.secondPrefixLength))
-        if count + 7 > capacity { grow(toHold: count + 7) }
-        LogTimestamp.writeMicroseconds(timestamp.nanoseconds, to: base + count)
-        count += 7
+        append(writing: 7) { LogTimestamp.writeMicroseconds(timestamp.nanoseconds, to: $0) }
+    }
+
+    /// Appends `length` bytes that `write` puts in place at the pointer it is given.
+    @inline(__always)
+    mutating func append(writing length: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Void) {
+        if count + length > capacity { grow(toHold: count + length) }
+        write(base + count)
+        count += length
     }
 }

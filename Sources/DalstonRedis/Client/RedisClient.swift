@@ -89,9 +89,7 @@ public final class RedisClient: Sendable {
     ) async throws(RedisError) -> Result {
         let (connection, reused) = try await pool.lease()
         do {
-            let result = try await withTaskExecutorPreference(configuration.runsCommandsOnEventLoop ? connection.executor : nil) { () async throws(RedisError) -> Result in
-                try await body(connection)
-            }
+            let result = try await run(body, on: connection)
             await pool.release(connection)
             return result
         } catch .connectionClosed where retryingStaleConnection && reused && !Task.isCancelled {
@@ -100,9 +98,7 @@ public final class RedisClient: Sendable {
             logger.debug("redis_stale_connection_retried", metadata: ["redis_connection": .stringConvertible(connection.id)])
             let (fresh, _) = try await pool.lease()
             do {
-                let result = try await withTaskExecutorPreference(configuration.runsCommandsOnEventLoop ? fresh.executor : nil) { () async throws(RedisError) -> Result in
-                    try await body(fresh)
-                }
+                let result = try await run(body, on: fresh)
                 await pool.release(fresh)
                 return result
             } catch {
@@ -116,6 +112,15 @@ public final class RedisClient: Sendable {
     }
 
     /// Closes idle connections and refuses new commands. Commands in flight finish first.
+    /// `body` on the connection's event loop, unless `runsCommandsOnEventLoop` is off.
+    private func run<Result: Sendable>(
+        _ body: (RedisConnection) async throws(RedisError) -> Result, on connection: RedisConnection
+    ) async throws(RedisError) -> Result {
+        try await withTaskExecutorPreference(configuration.runsCommandsOnEventLoop ? connection.executor : nil) { () async throws(RedisError) -> Result in
+            try await body(connection)
+        }
+    }
+
     public func shutdown() async {
         await pool.close()
     }

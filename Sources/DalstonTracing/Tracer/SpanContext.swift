@@ -22,25 +22,18 @@ struct SpanContext: Sendable, Equatable {
     var traceparent: String {
         // Written into one string: it is made for every traced response and every message sent.
         String(unsafeUninitializedCapacity: 55) { buffer in
-            func put(_ byte: UInt8, at index: inout Int) {
-                buffer[index] = byte
-                index += 1
-            }
-            func put(hex value: UInt64, at index: inout Int) {
-                for shift in stride(from: 60, through: 0, by: -4) { put(LogTraceIDs.hexDigit(value >> UInt64(shift)), at: &index) }
-            }
-            var index = 0
-            put(UInt8(ascii: "0"), at: &index)
-            put(UInt8(ascii: "0"), at: &index)
-            put(UInt8(ascii: "-"), at: &index)
-            put(hex: traceIDHigh, at: &index)
-            put(hex: traceIDLow, at: &index)
-            put(UInt8(ascii: "-"), at: &index)
-            put(hex: spanID, at: &index)
-            put(UInt8(ascii: "-"), at: &index)
-            put(UInt8(ascii: "0"), at: &index)
-            put(isSampled ? UInt8(ascii: "1") : UInt8(ascii: "0"), at: &index)
-            return index
+            guard let base = buffer.baseAddress else { return 0 }
+            base[0] = UInt8(ascii: "0")
+            base[1] = UInt8(ascii: "0")
+            base[2] = UInt8(ascii: "-")
+            LogTraceIDs.writeHex(traceIDHigh, to: base + 3)
+            LogTraceIDs.writeHex(traceIDLow, to: base + 19)
+            base[35] = UInt8(ascii: "-")
+            LogTraceIDs.writeHex(spanID, to: base + 36)
+            base[52] = UInt8(ascii: "-")
+            base[53] = UInt8(ascii: "0")
+            base[54] = isSampled ? UInt8(ascii: "1") : UInt8(ascii: "0")
+            return 55
         }
     }
 
