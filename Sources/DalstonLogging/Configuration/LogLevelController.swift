@@ -51,8 +51,8 @@ public final class LogLevelController: Sendable {
         state.withLock { state in
             if let cell = state.cells[label] { return cell }
             let level = state.policy.level(forLabel: label)
-            guard state.cells.count < Self.maximumTrackedLabels else { return LabelLevel(level, tracked: false) }
-            let cell = LabelLevel(level, tracked: true)
+            guard state.cells.count < Self.maximumTrackedLabels else { return LabelLevel.untracked }
+            let cell = LabelLevel(level)
             state.cells[label] = cell
             return cell
         }
@@ -93,18 +93,31 @@ public final class LogLevelController: Sendable {
 }
 
 /// One logger label's level, as the controller last set it.
+///
+/// Cells are kept by the controller for its life (the untracked one for the process's), so handlers can refer to
+/// them without reference counting.
 final class LabelLevel: Sendable {
+    /// The level's rank, or `untrackedRank` in the one cell shared by labels beyond the
+    /// controller's table (their handlers ask the controller): one load tells both.
     private let rank: Atomic<UInt8>
-    /// False for labels beyond the controller's table: their handlers ask the controller.
-    let isTracked: Bool
+    private static let untrackedRank: UInt8 = .max
+    /// Never stored to; lives for the process.
+    static let untracked = LabelLevel(rank: untrackedRank)
 
-    init(_ level: Logger.Level, tracked: Bool) {
-        rank = Atomic(level.rank)
-        isTracked = tracked
+    convenience init(_ level: Logger.Level) {
+        self.init(rank: level.rank)
     }
 
+    private init(rank: UInt8) {
+        self.rank = Atomic(rank)
+    }
+
+    /// nil for an untracked label.
     @inline(__always)
-    var level: Logger.Level { Logger.Level(rank: rank.load(ordering: .relaxed)) }
+    var trackedLevel: Logger.Level? {
+        let rank = rank.load(ordering: .relaxed)
+        return rank == Self.untrackedRank ? nil : Logger.Level(rank: rank)
+    }
 
     func store(_ level: Logger.Level) {
         rank.store(level.rank, ordering: .relaxed)

@@ -27,13 +27,21 @@ public struct DalstonLogHandler: LogHandler {
     /// The level from the pipeline's controller (so a change at run time reaches this logger),
     /// unless code set one on this logger.
     public var logLevel: Logger.Level {
-        get {
+        @inline(__always) get {
             if let overrides, let level = overrides.explicitLevel { return level }
+            // Below the level this is all a call costs besides swift-log's copy of the handler:
+            // two loads (the core's cell, the cell's level), the controller only for labels
+            // beyond its table.
             return core._withUnsafeGuaranteedRef { core in
-                core.labelLevel.isTracked ? core.labelLevel.level : core.pipeline.levelController.level(forLabel: core.label)
+                core.labelLevel.trackedLevel ?? Self.untrackedLevel(core)
             }
         }
         set { replaceOverrides(explicitLevel: .some(newValue)) }
+    }
+
+    @inline(never)
+    private static func untrackedLevel(_ core: HandlerCore) -> Logger.Level {
+        core.pipeline.levelController.level(forLabel: core.label)
     }
 
     public var metadata: Logger.Metadata {

@@ -11,7 +11,8 @@ import Synchronization
 final class HandlerCore: Sendable {
     let label: String
     let pipeline: LogPipeline
-    let labelLevel: LabelLevel
+    /// The controller's, kept alive by it: read on every call, below the level too, without a retain.
+    unowned(unsafe) let labelLevel: LabelLevel
     /// `"service":"…","logger":"…","event":` for this label's JSON lines.
     let renderedHeader: [UInt8]
     /// The pipeline's, kept alive by it: read on every line without a retain.
