@@ -37,7 +37,7 @@ func runTracingBenchmark() async throws {
     var children = [receiver]
     defer { for child in children { child.stop() } }
 
-    func startDalston(traced: Bool) throws -> URL {
+    func startDalston(traced: Bool) throws -> (URL, pid_t) {
         let port = try freeTCPPort()
         var environment = [
             "DALSTON_PORT": "\(port)", "DALSTON_HOST": "127.0.0.1", "LOG_LEVEL": "warning", "LOG_FORMAT": "json",
@@ -45,11 +45,12 @@ func runTracingBenchmark() async throws {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]
         if traced { environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:\(receiverPort)" }
-        children.append(try BenchmarkChild(name: traced ? "dalston up (traced)" : "dalston up", executable: binary, arguments: ["up"], environment: environment))
-        return URL(string: "http://127.0.0.1:\(port)/")!
+        let child = try BenchmarkChild(name: traced ? "dalston up (traced)" : "dalston up", executable: binary, arguments: ["up"], environment: environment)
+        children.append(child)
+        return (URL(string: "http://127.0.0.1:\(port)/")!, child.process.processIdentifier)
     }
-    let off = try startDalston(traced: false)
-    let on = try startDalston(traced: true)
+    let (off, offProcess) = try startDalston(traced: false)
+    let (on, onProcess) = try startDalston(traced: true)
     for base in [off, on] {
         try await waitUntilHealthy(base.appendingPathComponent("health"), children: children)
     }
@@ -59,6 +60,13 @@ func runTracingBenchmark() async throws {
     var offRates: [Double] = []
     var onRates: [Double] = []
     var ratios: [Double] = []
+    // CPU time per request of each side's process (user + system, its export task included):
+    // what tracing adds to a request, less disturbed than requests/s by wrk and the other
+    // process competing for the same two cores.
+    var offCPU: [Double] = []
+    var onCPU: [Double] = []
+    var cpuRatios: [Double] = []
+    let processes = [offProcess, onProcess]
     let statusURLs = [off, on].map { $0.appendingPathComponent("v1/status").absoluteString }
     // Warm-up, not counted: a fresh process answers its first seconds of requests slower
     // (allocator, caches, the database's pages), which favoured whichever side ran second.
@@ -68,16 +76,25 @@ func runTracingBenchmark() async throws {
     let rounds = BenchmarkSettings.count("BENCH_TRACING_ROUNDS", full: 6, smoke: 1)
     for round in 0..<rounds {
         var pair: [Double] = [0, 0]
+        var cpu: [Double] = [0, 0]
         for side in (round % 2 == 0 ? [0, 1] : [1, 0]) {
+            let before = processCPUSeconds(processes[side])
             pair[side] = try await requestsPerSecond(wrk, url: statusURLs[side], seconds: seconds)
+            let used = processCPUSeconds(processes[side]).flatMap { after in before.map { after - $0 } }
+            cpu[side] = used.map { $0 * 1e6 / max(1, pair[side] * Double(seconds)) } ?? 0
         }
         offRates.append(pair[0])
         onRates.append(pair[1])
         ratios.append(pair[0] > 0 ? pair[1] / pair[0] : 0)
+        offCPU.append(cpu[0])
+        onCPU.append(cpu[1])
+        cpuRatios.append(cpu[0] > 0 ? cpu[1] / cpu[0] : 0)
     }
     func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
     print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, \(rounds) rounds: off \(String(format: "%.0f", median(offRates)))/s  on \(String(format: "%.0f", median(onRates)))/s"
         + "  on/off \(String(format: "%.3f", median(ratios))) (median of the rounds' ratios; \(ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
+    print("  CPU per request: off \(String(format: "%.1f", median(offCPU))) µs  on \(String(format: "%.1f", median(onCPU))) µs"
+        + "  on/off \(String(format: "%.3f", median(cpuRatios))) (median of the rounds' ratios; \(cpuRatios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
 
     let audio = try Data(contentsOf: root.appendingPathComponent("Samples/hello-world.wav"))
     let jobCount = BenchmarkSettings.count("BENCH_JOBS", full: 10, smoke: 2)
@@ -106,4 +123,16 @@ func runTracingBenchmark() async throws {
        let object = try? JSONSerialization.jsonObject(with: stats) as? [String: Any] {
         print("  the receiver got \(object["spans"] ?? 0) spans in \(object["requests"] ?? 0) exports")
     }
+}
+
+/// User + system CPU seconds a process has used so far (`/proc/PID/stat`), nil when it cannot be read.
+func processCPUSeconds(_ process: pid_t) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8),
+          let afterName = stat.range(of: ") ", options: .backwards)
+    else { return nil }
+    // Fields after the name start at field 3 (state); utime and stime are fields 14 and 15.
+    let fields = stat[afterName.upperBound...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return ticks > 0 ? (user + system) / ticks : nil
 }

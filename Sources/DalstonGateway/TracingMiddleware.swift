@@ -23,7 +23,8 @@ public struct TracingMiddleware: RouterMiddleware {
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard MessageTracing.isEnabled, request.uri.path != "/health", request.uri.path != "/metrics" else {
+        let path = request.uri.path
+        guard let tracer = MessageTracing.tracer, path != "/health", path != "/metrics" else {
             return try await next(request, context)
         }
         var parent = ServiceContext.current ?? .topLevel
@@ -32,25 +33,53 @@ public struct TracingMiddleware: RouterMiddleware {
         }
         let method = request.method.rawValue
         let route = context.endpointPath
-        return try await withSpan(route.map { "\(method) \($0)" } ?? method, context: parent, ofKind: .server) { span in
-            span.attributes["http.request.method"] = method
-            span.attributes["url.path"] = request.uri.path
-            span.attributes["url.scheme"] = "http"
-            if let route { span.attributes["http.route"] = route }
-            if let agent = request.headers[.userAgent] { span.attributes["user_agent.original"] = agent }
+        return try await tracer.withSpan(route.map { "\(method) \($0)" } ?? method, context: parent, ofKind: .server) { span in
+            let agent = request.headers.firstValue(.userAgent)
+            changeAttributes(of: span) { attributes in
+                attributes.set("http.request.method", value: .string(method))
+                attributes.set("url.path", value: .string(path))
+                attributes.set("url.scheme", value: .string("http"))
+                if let route { attributes.set("http.route", value: .string(route)) }
+                if let agent { attributes.set("user_agent.original", value: .string(agent)) }
+            }
             var response = try await next(request, context)
             let status = Int(response.status.code)
-            span.attributes["http.response.status_code"] = status
-            span.attributes["dalston.request_id"] = response.headers[.requestID]
+            let requestID = response.headers.firstValue(.requestID)
+            changeAttributes(of: span) { attributes in
+                attributes.set("http.response.status_code", value: .int64(Int64(status)))
+                if let requestID { attributes.set("dalston.request_id", value: .string(requestID)) }
+            }
             if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
-            var carrier: [String: String] = [:]
-            InstrumentationSystem.instrument.inject(ServiceContext.current ?? parent, into: &carrier, using: MessageMetadataInjector())
-            if let traceparent = carrier[MessageMetadataKey.traceparent] {
+            var traceparent: String?
+            InstrumentationSystem.instrument.inject(span.context, into: &traceparent, using: TraceParentCapture())
+            if let traceparent {
                 response.headers[.traceparent] = traceparent
                 response.headers[.traceID] = TraceParent.ids(traceparent)?.traceID
             }
             return response
         }
+    }
+}
+
+extension HTTPFields {
+    /// The first value of a field: what a single-valued header holds. (The subscript joins every
+    /// value of the name into a new string, even when there is one.)
+    func firstValue(_ name: HTTPField.Name) -> String? {
+        first { $0.name == name }?.value
+    }
+}
+
+/// Changes a span's attributes in one access, in place: through the span's `modify`, one lock
+/// pair for the group instead of one per key (swift-distributed-tracing's `updateAttributes`
+/// copies them out and back).
+func changeAttributes(of span: some Span, _ change: (inout SpanAttributes) -> Void) {
+    change(&span.attributes)
+}
+
+/// Keeps the `traceparent` an instrument injects: all a response carries of its span.
+struct TraceParentCapture: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout String?) {
+        if key == MessageMetadataKey.traceparent { carrier = value }
     }
 }
 

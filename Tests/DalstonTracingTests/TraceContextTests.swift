@@ -65,6 +65,19 @@ struct TraceContextTests {
         }
     }
 
+    @Test func spanIDsAreNeverZeroNorRepeatedAndLookRandom() {
+        // SplitMix64's published first output for seed 0 (state advanced once by its gamma).
+        #expect(SpanContext.splitMix64(0x9E37_79B9_7F4A_7C15) == 0xE220_A839_7B1D_CDAF)
+        let ids = (0..<100_000).map { _ in SpanContext.randomID() }
+        #expect(!ids.contains(0))
+        #expect(Set(ids).count == ids.count)
+        // Every bit set in about half of them: not a counter showing through.
+        for bit in 0..<64 {
+            let ones = ids.count { $0 & (1 << UInt64(bit)) != 0 }
+            #expect((47_000...53_000).contains(ones), "bit \(bit) set in \(ones) of 100000 ids")
+        }
+    }
+
     @Test func idsAreTheTraceparentsSecondAndThirdParts() {
         let ids = TraceParent.ids("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
         #expect(ids?.traceID == "0af7651916cd43dd8448eb211c80319c" && ids?.spanID == "b7ad6b7169203331")

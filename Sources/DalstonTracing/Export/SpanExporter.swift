@@ -40,6 +40,9 @@ final class OTLPHTTPSpanExporter: SpanExporter {
         self.compresses = compresses
         self.headers = headers
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        // The exporter's own requests are never traced: each would be a span exported by the
+        // next request, a trace of the tracer that never ends.
+        configuration.tracing.tracer = nil
         if let certificateFile {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(certificateFile)

@@ -1,5 +1,6 @@
 import DalstonLogging
 import ServiceContextModule
+import Synchronization
 
 /// The W3C identity of a span: what crosses process boundaries in `traceparent`/`tracestate`.
 struct SpanContext: Sendable, Equatable {
@@ -50,13 +51,26 @@ struct SpanContext: Sendable, Equatable {
             traceState: traceState.flatMap { $0.isEmpty ? nil : $0 }, isRemote: true)
     }
 
-    /// Random, never zero (W3C: all-zero ids are invalid).
+    /// Random-looking, never zero (W3C: all-zero ids are invalid), and never repeated within the
+    /// process: SplitMix64 of a counter that starts at a random value.
+    ///
+    /// Three ids per root span (two for a child): reading the system's generator for each was a
+    /// `getrandom(2)` call apiece. SplitMix64's output function is a bijection, so distinct
+    /// counter values give distinct ids; the random start keeps processes apart.
     static func randomID() -> UInt64 {
-        var generator = SystemRandomNumberGenerator()
         while true {
-            let value = generator.next()
+            let value = splitMix64(idCounter.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue)
             if value != 0 { return value }
         }
+    }
+
+    private static let idCounter = Atomic<UInt64>(UInt64.random(in: .min ... .max))
+
+    static func splitMix64(_ state: UInt64) -> UInt64 {
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 
