@@ -22,6 +22,7 @@ FIGURES = [
     ("logging", "JSON log call, 3 context + 2 call fields (ns)", r"^\(a\) JSON, 3 context \+ 2 call fields\s+([\d.]+)"),
     ("logging", "  same, one write(2) per line (ns)", r"^\(a'\) JSON, one write\(2\) per line\s+([\d.]+)"),
     ("logging", "call below the level (ns)", r"^\(c\) call below the level\s+([\d.]+)"),
+    ("logging", "  swift-log's floor below the level (ns)", r"^\(c\) swift-log's own floor, a handler holding only a stored level: ([\d.]+)"),
     ("logging", "  structlog, JSON case (ns)", r"^\(a\) JSON, 3 context \+ 2 call fields\s+[\d.]+\s+[\d.]+\s+([\d.]+)"),
     ("logging", "  swift-log StreamLogHandler, JSON case (ns)", r"^\(a\) JSON, 3 context \+ 2 call fields\s+[\d.]+\s+([\d.]+)"),
     ("logging", "JSON line in a span, ids from the tracer (ns)", r"^\(d\) in a span, ids from the tracer\s+([\d.]+)"),
@@ -34,6 +35,7 @@ FIGURES = [
     ("redis", "  pipelined GET, ours (ops/s)", r"^GET, pipeline 16\s+(\d+)"),
     ("redis", "GET without pipelining, ours / redis-benchmark", r"^GET, no pipelining\s+\d+\s+\d+\s+([\d.]+)"),
     ("tracing", "GET /v1/status, tracing on / off", r"GET /v1/status, wrk.*on/off ([\d.]+)"),
+    ("tracing", "  CPU per request, tracing on / off", r"CPU per request:.*on/off ([\d.]+)"),
     ("tracing", "pipeline jobs/s, tracing on / off", r"pipeline, \d+ jobs at once.*on/off ([\d.]+)"),
 ]
 

@@ -51,7 +51,7 @@ public struct TracingMiddleware: RouterMiddleware {
             }
             if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
             var traceparent: String?
-            InstrumentationSystem.instrument.inject(span.context, into: &traceparent, using: TraceParentCapture())
+            tracer.inject(span.context, into: &traceparent, using: TraceParentCapture())
             if let traceparent {
                 response.headers[.traceparent] = traceparent
                 response.headers[.traceID] = TraceParent.ids(traceparent)?.traceID

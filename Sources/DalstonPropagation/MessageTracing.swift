@@ -43,7 +43,7 @@ public enum MessageTracing {
     /// `InstrumentationSystem` each time takes its lock and casts the instrument (about 0.7 % of
     /// a traced `GET /v1/status`); a bootstrapped tracer is never replaced, so the first one
     /// found is kept, in a box made once and never freed.
-    public static var tracer: (any Tracer)? {
+    package static var tracer: (any Tracer)? {
         if let box = installedTracer.load(ordering: .acquiring) {
             return box._withUnsafeGuaranteedRef { $0.tracer }
         }

@@ -11,21 +11,22 @@ struct OTLPEncoding: Sendable {
     // MARK: Protobuf
 
     func protobuf(_ spans: [FinishedSpan]) -> [UInt8] {
-        var scopeSpans = ProtobufWriter()
-        scopeSpans.message(1) { scope in
-            scope.string(1, Self.scopeName)
-            scope.string(2, Self.scopeVersion)
+        // About 200 bytes for a server span with its attributes.
+        var request = ProtobufWriter(reservingCapacity: 512 + spans.count * 256)
+        request.message(1) { resourceSpans in
+            resourceSpans.message(1) { resource in
+                for (key, value) in self.resource { resource.message(1) { $0.keyValue(key, value) } }
+            }
+            resourceSpans.message(2) { scopeSpans in
+                scopeSpans.message(1) { scope in
+                    scope.string(1, Self.scopeName)
+                    scope.string(2, Self.scopeVersion)
+                }
+                for span in spans {
+                    scopeSpans.message(2) { $0.span(span) }
+                }
+            }
         }
-        for span in spans {
-            scopeSpans.message(2) { $0.span(span) }
-        }
-        var resourceSpans = ProtobufWriter()
-        resourceSpans.message(1) { resource in
-            for (key, value) in self.resource { resource.message(1) { $0.keyValue(key, value) } }
-        }
-        resourceSpans.bytes(2, scopeSpans.bytes)
-        var request = ProtobufWriter()
-        request.bytes(1, resourceSpans.bytes)
         return request.bytes
     }
 
@@ -86,9 +87,17 @@ extension SpanStatus.Code {
     }
 }
 
-/// Protobuf wire format: varints, fixed64, length-delimited fields.
+/// Protobuf wire format (varints, fixed64, length-delimited fields), written into one buffer.
+///
+/// A nested message's body is written in place and moved up by its length's size once that is
+/// known: no buffer per message, per string or per id (an export of 512 spans made about twenty
+/// arrays per span before).
 struct ProtobufWriter {
     private(set) var bytes: [UInt8] = []
+
+    init(reservingCapacity capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
 
     mutating func varint(_ value: UInt64) {
         var value = value
@@ -97,6 +106,16 @@ struct ProtobufWriter {
             value >>= 7
         }
         bytes.append(UInt8(value))
+    }
+
+    static func varintSize(_ value: UInt64) -> Int {
+        var size = 1
+        var value = value >> 7
+        while value != 0 {
+            size += 1
+            value >>= 7
+        }
+        return size
     }
 
     mutating func tag(_ field: UInt64, _ wireType: UInt64) { varint(field << 3 | wireType) }
@@ -109,32 +128,59 @@ struct ProtobufWriter {
 
     mutating func fixed64(_ field: UInt64, _ value: UInt64) {
         tag(field, 1)
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        appendLittleEndian(value)
     }
 
     mutating func double(_ field: UInt64, _ value: Double) { fixed64(field, value.bitPattern) }
 
     mutating func bytes(_ field: UInt64, _ value: [UInt8]) {
+        lengthDelimited(field, value)
+    }
+
+    mutating func string(_ field: UInt64, _ value: String) {
+        guard !value.isEmpty else { return }
+        lengthDelimited(field, value.utf8)
+    }
+
+    private mutating func lengthDelimited(_ field: UInt64, _ value: some Collection<UInt8>) {
         tag(field, 2)
         varint(UInt64(value.count))
         bytes.append(contentsOf: value)
     }
 
-    mutating func string(_ field: UInt64, _ value: String) {
-        guard !value.isEmpty else { return }
-        bytes(field, Array(value.utf8))
-    }
-
     mutating func message(_ field: UInt64, _ body: (inout ProtobufWriter) -> Void) {
-        var nested = ProtobufWriter()
-        body(&nested)
-        bytes(field, nested.bytes)
+        tag(field, 2)
+        let start = bytes.count
+        body(&self)
+        let length = bytes.count - start
+        let lengthSize = Self.varintSize(UInt64(length))
+        bytes.append(contentsOf: repeatElement(0, count: lengthSize))
+        bytes.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            // The regions overlap: copyMemory moves like memmove.
+            (base + start + lengthSize).copyMemory(from: base + start, byteCount: length)
+            var value = UInt64(length)
+            for index in 0..<lengthSize {
+                base.storeBytes(of: UInt8(truncatingIfNeeded: value) | (index < lengthSize - 1 ? 0x80 : 0), toByteOffset: start + index, as: UInt8.self)
+                value >>= 7
+            }
+        }
     }
 
-    mutating func id(_ field: UInt64, _ parts: UInt64...) {
-        var value: [UInt8] = []
-        for part in parts { for shift in stride(from: 56, through: 0, by: -8) { value.append(UInt8(truncatingIfNeeded: part >> UInt64(shift))) } }
-        bytes(field, value)
+    /// A trace id (two halves) or a span id, big-endian.
+    mutating func id(_ field: UInt64, _ high: UInt64, _ low: UInt64? = nil) {
+        tag(field, 2)
+        varint(low == nil ? 8 : 16)
+        appendBigEndian(high)
+        if let low { appendBigEndian(low) }
+    }
+
+    private mutating func appendBigEndian(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    private mutating func appendLittleEndian(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 
     mutating func span(_ span: FinishedSpan) {
@@ -182,10 +228,10 @@ struct ProtobufWriter {
         case .int64(let number): tag(3, 0); varint(UInt64(bitPattern: number))
         case .double(let number): double(4, number)
         case .bool(let flag): tag(2, 0); varint(flag ? 1 : 0)
-        case .string(let text): bytes(1, Array(text.utf8))
-        case .stringConvertible(let convertible): bytes(1, Array(convertible.description.utf8))
+        case .string(let text): lengthDelimited(1, text.utf8)
+        case .stringConvertible(let convertible): lengthDelimited(1, convertible.description.utf8)
         default:
-            if let elements = value.otlpArrayElements { array(elements) } else { bytes(1, Array("\(value)".utf8)) }
+            if let elements = value.otlpArrayElements { array(elements) } else { lengthDelimited(1, "\(value)".utf8) }
         }
     }
 
