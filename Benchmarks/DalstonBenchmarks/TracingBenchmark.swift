@@ -37,7 +37,7 @@ func runTracingBenchmark() async throws {
     var children = [receiver]
     defer { for child in children { child.stop() } }
 
-    func startDalston(traced: Bool) throws -> (URL, pid_t) {
+    func startDalston(traced: Bool) throws -> (url: URL, child: BenchmarkChild) {
         let port = try freeTCPPort()
         var environment = [
             "DALSTON_PORT": "\(port)", "DALSTON_HOST": "127.0.0.1", "LOG_LEVEL": "warning", "LOG_FORMAT": "json",
@@ -47,12 +47,7 @@ func runTracingBenchmark() async throws {
         if traced { environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:\(receiverPort)" }
         let child = try BenchmarkChild(name: traced ? "dalston up (traced)" : "dalston up", executable: binary, arguments: ["up"], environment: environment)
         children.append(child)
-        return (URL(string: "http://127.0.0.1:\(port)/")!, child.process.processIdentifier)
-    }
-    let (off, offProcess) = try startDalston(traced: false)
-    let (on, onProcess) = try startDalston(traced: true)
-    for base in [off, on] {
-        try await waitUntilHealthy(base.appendingPathComponent("health"), children: children)
+        return (URL(string: "http://127.0.0.1:\(port)/")!, child)
     }
 
     let seconds = BenchmarkSettings.count("BENCH_SECONDS", full: 5, smoke: 1)
@@ -66,33 +61,54 @@ func runTracingBenchmark() async throws {
     var offCPU: [Double] = []
     var onCPU: [Double] = []
     var cpuRatios: [Double] = []
-    let processes = [offProcess, onProcess]
-    let statusURLs = [off, on].map { $0.appendingPathComponent("v1/status").absoluteString }
-    // Warm-up, not counted: a fresh process answers its first seconds of requests slower
-    // (allocator, caches, the database's pages), which favoured whichever side ran second.
-    for url in statusURLs { _ = try await requestsPerSecond(wrk, url: url, seconds: BenchmarkSettings.isSmoke ? 1 : 2) }
-    // Rounds in alternating order (off, on; on, off; ...), so that drift in the machine's speed
-    // falls on both sides; the ratio of each round's adjacent pair, then the median.
-    let rounds = BenchmarkSettings.count("BENCH_TRACING_ROUNDS", full: 6, smoke: 1)
-    for round in 0..<rounds {
-        var pair: [Double] = [0, 0]
-        var cpu: [Double] = [0, 0]
-        for side in (round % 2 == 0 ? [0, 1] : [1, 0]) {
-            let before = processCPUSeconds(processes[side])
-            pair[side] = try await requestsPerSecond(wrk, url: statusURLs[side], seconds: seconds)
-            let used = processCPUSeconds(processes[side]).flatMap { after in before.map { after - $0 } }
-            cpu[side] = used.map { $0 * 1e6 / max(1, pair[side] * Double(seconds)) } ?? 0
+    // Two identical untraced processes on this machine differ by up to 30 % for minutes at a
+    // time (measured side by side), more than the effect measured here: so several fresh pairs,
+    // started in alternating order, each measured in rounds of alternating order (off, on;
+    // on, off), and the median of every round's ratio.
+    let pairs = BenchmarkSettings.count("BENCH_TRACING_PAIRS", full: 3, smoke: 1)
+    let roundsPerPair = BenchmarkSettings.count("BENCH_TRACING_ROUNDS", full: 2, smoke: 1)
+    var lastPair: (off: URL, on: URL)?
+    for pairIndex in 0..<pairs {
+        // The previous pair is stopped before the next starts (the last one serves the jobs below).
+        for child in children where child.name.hasPrefix("dalston up") { child.stop() }
+        children.removeAll { $0.name.hasPrefix("dalston up") }
+        var sides: [(url: URL, child: BenchmarkChild)] = []
+        if pairIndex % 2 == 0 {
+            sides = [try startDalston(traced: false), try startDalston(traced: true)]
+        } else {
+            let on = try startDalston(traced: true)
+            sides = [try startDalston(traced: false), on]
         }
-        offRates.append(pair[0])
-        onRates.append(pair[1])
-        ratios.append(pair[0] > 0 ? pair[1] / pair[0] : 0)
-        offCPU.append(cpu[0])
-        onCPU.append(cpu[1])
-        cpuRatios.append(cpu[0] > 0 ? cpu[1] / cpu[0] : 0)
+        for side in sides {
+            try await waitUntilHealthy(side.url.appendingPathComponent("health"), children: children)
+        }
+        lastPair = (sides[0].url, sides[1].url)
+        let statusURLs = sides.map { $0.url.appendingPathComponent("v1/status").absoluteString }
+        // Warm-up, not counted: a fresh process answers its first seconds of requests slower.
+        for url in statusURLs { _ = try await requestsPerSecond(wrk, url: url, seconds: BenchmarkSettings.isSmoke ? 1 : 2) }
+        for round in 0..<roundsPerPair {
+            var pair: [Double] = [0, 0]
+            var cpu: [Double] = [0, 0]
+            for side in (round % 2 == 0 ? [0, 1] : [1, 0]) {
+                let process = sides[side].child.process.processIdentifier
+                let before = processCPUSeconds(process)
+                pair[side] = try await requestsPerSecond(wrk, url: statusURLs[side], seconds: seconds)
+                let used = processCPUSeconds(process).flatMap { after in before.map { after - $0 } }
+                cpu[side] = used.map { $0 * 1e6 / max(1, pair[side] * Double(seconds)) } ?? 0
+            }
+            offRates.append(pair[0])
+            onRates.append(pair[1])
+            ratios.append(pair[0] > 0 ? pair[1] / pair[0] : 0)
+            offCPU.append(cpu[0])
+            onCPU.append(cpu[1])
+            cpuRatios.append(cpu[0] > 0 ? cpu[1] / cpu[0] : 0)
+        }
     }
+    guard let (off, on) = lastPair else { throw BenchmarkFailure("BENCH_TRACING_PAIRS must be at least 1") }
     func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-    print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, \(rounds) rounds: off \(String(format: "%.0f", median(offRates)))/s  on \(String(format: "%.0f", median(onRates)))/s"
-        + "  on/off \(String(format: "%.3f", median(ratios))) (median of the rounds' ratios; \(ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
+    let rounds = ratios.count
+    print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, \(pairs) pairs of processes × \(roundsPerPair) rounds: off \(String(format: "%.0f", median(offRates)))/s  on \(String(format: "%.0f", median(onRates)))/s"
+        + "  on/off \(String(format: "%.3f", median(ratios))) (median of the \(rounds) rounds' ratios; \(ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
     print("  CPU per request: off \(String(format: "%.1f", median(offCPU))) µs  on \(String(format: "%.1f", median(onCPU))) µs"
         + "  on/off \(String(format: "%.3f", median(cpuRatios))) (median of the rounds' ratios; \(cpuRatios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
 
