@@ -94,8 +94,8 @@ public final class LogLevelController: Sendable {
 
 /// One logger label's level, as the controller last set it.
 ///
-/// Cells are kept by the controller for its life (the untracked one for the process's), so handlers can refer to
-/// them without reference counting.
+/// Cells are kept by the controller for its life (the untracked one for the process's), so
+/// handlers can refer to them without reference counting.
 final class LabelLevel: Sendable {
     /// The level's rank, or `untrackedRank` in the one cell shared by labels beyond the
     /// controller's table (their handlers ask the controller): one load tells both.

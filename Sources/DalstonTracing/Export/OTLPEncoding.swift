@@ -161,7 +161,8 @@ struct ProtobufWriter {
             (base + start + lengthSize).copyMemory(from: base + start, byteCount: length)
             var value = UInt64(length)
             for index in 0..<lengthSize {
-                base.storeBytes(of: UInt8(truncatingIfNeeded: value) | (index < lengthSize - 1 ? 0x80 : 0), toByteOffset: start + index, as: UInt8.self)
+                let continues: UInt8 = index < lengthSize - 1 ? 0x80 : 0
+                base.storeBytes(of: UInt8(truncatingIfNeeded: value) | continues, toByteOffset: start + index, as: UInt8.self)
                 value >>= 7
             }
         }
