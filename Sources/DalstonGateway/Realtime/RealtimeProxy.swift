@@ -234,8 +234,12 @@ struct RealtimeProxy: Sendable {
                     try? await clientOutbound.write(.text(state.errorFrame(RealtimeError(
                         code: "frame_too_large", message: "a message may hold at most \(configuration.realtimeMaximumFrameBytes) bytes; send audio in smaller frames",
                         recoverable: false))))
-                    try? await workerOutbound.write(.text(ClientMessage.end.json))
+                    // The client's close first: once the worker has its `end` it answers and
+                    // closes, the relay ends and cancels this task, and a close cancelled half
+                    // way leaves the connection closing without a close frame (the client then
+                    // waited for the server's 15 s close timeout and saw no 1009).
                     try? await clientOutbound.close(.messageTooLarge, reason: "Message too large")
+                    try? await workerOutbound.write(.text(ClientMessage.end.json))
                     return
                 }
                 let output = state.translate(message)
