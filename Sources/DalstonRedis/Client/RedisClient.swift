@@ -111,7 +111,6 @@ public final class RedisClient: Sendable {
         }
     }
 
-    /// Closes idle connections and refuses new commands. Commands in flight finish first.
     /// `body` on the connection's event loop, unless `runsCommandsOnEventLoop` is off.
     private func run<Result: Sendable>(
         _ body: (RedisConnection) async throws(RedisError) -> Result, on connection: RedisConnection
@@ -121,6 +120,7 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// Closes idle connections and refuses new commands. Commands in flight finish first.
     public func shutdown() async {
         await pool.close()
     }
