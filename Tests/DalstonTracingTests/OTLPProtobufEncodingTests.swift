@@ -1,4 +1,5 @@
 @testable import DalstonTracing
+import DalstonTestSupport
 import Testing
 import Tracing
 
@@ -12,7 +13,7 @@ import Tracing
 struct OTLPProtobufEncodingTests {
     @Test(arguments: 0..<60)
     func writesWhatTheReferenceWriterWrote(seed: UInt64) {
-        var random = SplitMixGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         let resource: [(String, SpanAttribute)] = [("service.name", .string("gateway")), ("host.name", .string(Self.text(&random)))]
         let spans = (0..<Int.random(in: 0...12, using: &random)).map { _ in Self.span(&random) }
         let encoded = OTLPEncoding(resource: resource).protobuf(spans)
@@ -51,7 +52,7 @@ struct OTLPProtobufEncodingTests {
         return request.bytes
     }
 
-    static func text(_ random: inout SplitMixGenerator) -> String {
+    static func text(_ random: inout SeededGenerator) -> String {
         let pieces = ["a", "é", "日本", "😀", "\n", "\"", " ", "x", "\u{0}"]
         // Mostly short; sometimes long enough for a two-byte length (the nested-length test below
         // covers every varint size). A few random pieces repeated: cheap to build.
@@ -60,7 +61,7 @@ struct OTLPProtobufEncodingTests {
         return String(String(repeating: unit, count: count / 4 + 1).prefix(count))
     }
 
-    static func attribute(_ random: inout SplitMixGenerator) -> SpanAttribute {
+    static func attribute(_ random: inout SeededGenerator) -> SpanAttribute {
         switch Int.random(in: 0..<10, using: &random) {
         case 0: .int32(Int32.random(in: .min ... .max, using: &random))
         case 1: .int64(Int64.random(in: .min ... .max, using: &random))
@@ -73,20 +74,20 @@ struct OTLPProtobufEncodingTests {
         }
     }
 
-    static func attributes(_ random: inout SplitMixGenerator) -> SpanAttributes {
+    static func attributes(_ random: inout SeededGenerator) -> SpanAttributes {
         var attributes = SpanAttributes()
         for index in 0..<Int.random(in: 0...8, using: &random) { attributes.set("key.\(index)", value: attribute(&random)) }
         return attributes
     }
 
-    static func context(_ random: inout SplitMixGenerator) -> SpanContext {
+    static func context(_ random: inout SeededGenerator) -> SpanContext {
         SpanContext(
             traceIDHigh: random.next(), traceIDLow: random.next(), spanID: random.next(),
             parentSpanID: Bool.random(using: &random) ? random.next() : nil, isSampled: true,
             traceState: Bool.random(using: &random) ? "vendor=\(random.next() % 1000)" : nil, isRemote: false)
     }
 
-    static func span(_ random: inout SplitMixGenerator) -> FinishedSpan {
+    static func span(_ random: inout SeededGenerator) -> FinishedSpan {
         let start = random.next() >> 1
         let kinds: [SpanKind] = [.internal, .server, .client, .producer, .consumer]
         let events = (0..<Int.random(in: 0...2, using: &random)).map { index in
@@ -211,22 +212,7 @@ struct ReferenceProtobufWriter {
     }
 }
 
-/// OTLP/JSON output.
-struct JSONOut {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
-}
-
 struct ReferenceInstant: TracerInstant {
     let nanosecondsSinceEpoch: UInt64
     static func < (lhs: Self, rhs: Self) -> Bool { lhs.nanosecondsSinceEpoch < rhs.nanosecondsSinceEpoch }
-}
-
-struct SplitMixGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return SpanContext.splitMix64(state)
-    }
 }
