@@ -7,18 +7,43 @@ import Logging
 /// context (`withLogContext`), extra metadata providers (e.g. trace ids), the logger's own bound
 /// metadata, and the call's metadata, and hands them to the shared `LogPipeline`.
 ///
-/// It is two words with nothing to reference-count in the common case (an interned core held
-/// unretained, and no overrides), because swift-log copies it on every call, below the level too.
+/// It is one word with nothing to reference-count in the common case (an interned core held
+/// unretained, nothing changed), because swift-log copies it on every call, below the level too.
 public struct DalstonLogHandler: LogHandler {
-    /// Interned for the life of the process (or kept alive by `overrides.ownedCore`).
-    private let core: Unmanaged<HandlerCore>
-    private var overrides: HandlerOverrides?
+    /// An enum, not a core and an optional overrides reference side by side: copying the common
+    /// case then calls no `swift_retain` at all (not even on `nil`), which is most of what a call
+    /// below the level costs.
+    private enum Binding {
+        /// An interned core (alive for the life of the process), nothing changed.
+        case interned(Unmanaged<HandlerCore>)
+        /// Something changed, or the core is not interned: the overrides hold the core.
+        case overridden(HandlerOverrides)
+    }
+
+    private var binding: Binding
 
     public init(label: String, pipeline: LogPipeline, metadataProvider: Logger.MetadataProvider?) {
         let (core, owned) = HandlerCore.core(pipeline: pipeline, label: label)
-        self.core = Unmanaged.passUnretained(core)
-        self.overrides = HandlerOverrides.make(
-            metadata: [:], explicitLevel: nil, metadataProvider: metadataProvider, ownedCore: owned ? core : nil)
+        binding = Self.binding(
+            core: core,
+            overrides: HandlerOverrides.make(
+                core: core, coreIsInterned: !owned, metadata: [:], explicitLevel: nil, metadataProvider: metadataProvider))
+    }
+
+    private static func binding(core: HandlerCore, overrides: HandlerOverrides?) -> Binding {
+        overrides.map(Binding.overridden) ?? .interned(Unmanaged.passUnretained(core))
+    }
+
+    /// Unretained: `binding` keeps it alive (or it is interned) for as long as `self` is.
+    private var core: Unmanaged<HandlerCore> {
+        switch binding {
+        case .interned(let core): core
+        case .overridden(let overrides): Unmanaged.passUnretained(overrides.core)
+        }
+    }
+
+    private var overrides: HandlerOverrides? {
+        if case .overridden(let overrides) = binding { overrides } else { nil }
     }
 
     public var label: String { core._withUnsafeGuaranteedRef { $0.label } }
@@ -28,12 +53,14 @@ public struct DalstonLogHandler: LogHandler {
     /// unless code set one on this logger.
     public var logLevel: Logger.Level {
         @inline(__always) get {
-            if let overrides, let level = overrides.explicitLevel { return level }
             // Below the level this is all a call costs besides swift-log's copy of the handler:
             // two loads (the core's cell, the cell's level), the controller only for labels
             // beyond its table.
-            return core._withUnsafeGuaranteedRef { core in
-                core.labelLevel.trackedLevel ?? Self.untrackedLevel(core)
+            switch binding {
+            case .interned(let core):
+                return core._withUnsafeGuaranteedRef { core in core.labelLevel.trackedLevel ?? Self.untrackedLevel(core) }
+            case .overridden(let overrides):
+                return overrides.explicitLevel ?? overrides.core.labelLevel.trackedLevel ?? Self.untrackedLevel(overrides.core)
             }
         }
         set { replaceOverrides(explicitLevel: .some(newValue)) }
@@ -67,11 +94,16 @@ public struct DalstonLogHandler: LogHandler {
     private mutating func replaceOverrides(
         metadata: Logger.Metadata? = nil, explicitLevel: Logger.Level?? = nil, metadataProvider: Logger.MetadataProvider?? = nil
     ) {
-        overrides = HandlerOverrides.make(
-            metadata: metadata ?? overrides?.metadata ?? [:],
-            explicitLevel: explicitLevel ?? overrides?.explicitLevel,
-            metadataProvider: metadataProvider ?? overrides?.metadataProvider,
-            ownedCore: overrides?.ownedCore)
+        let core = core.takeUnretainedValue()
+        let current = overrides
+        binding = Self.binding(
+            core: core,
+            overrides: HandlerOverrides.make(
+                core: core,
+                coreIsInterned: current?.coreIsInterned ?? true,
+                metadata: metadata ?? current?.metadata ?? [:],
+                explicitLevel: explicitLevel ?? current?.explicitLevel,
+                metadataProvider: metadataProvider ?? current?.metadataProvider))
     }
 
     public func log(event: LogEvent) {
@@ -85,7 +117,8 @@ public struct DalstonLogHandler: LogHandler {
                 : nil
             // A logger without bound metadata or a provider of its own, in JSON with the default
             // processors: rendered straight into the line, context fields pre-rendered.
-            if overrides == nil, let fastPath = core.jsonFastPath,
+            let overrides = overrides
+            if overrides.map({ $0.metadata.isEmpty && $0.metadataProvider == nil }) ?? true, let fastPath = core.jsonFastPath,
                fastPath.write(event: event, timestamp: timestamp, location: location, serviceContext: serviceContext, bound: bound, core: core) {
                 return
             }

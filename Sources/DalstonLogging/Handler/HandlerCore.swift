@@ -49,28 +49,34 @@ final class HandlerCore: Sendable {
     }
 }
 
-/// A handler's state beyond its core, present only when it differs from the label's defaults:
-/// metadata bound to the logger, a level set in code, a metadata provider of its own. Replaced,
-/// never mutated, so handler copies share it safely.
+/// A handler's state beyond its core, present only when it differs from the label's defaults
+/// (metadata bound to the logger, a level set in code, a metadata provider of its own) or when
+/// the core is not interned and must be kept alive. Replaced, never mutated, so handler copies
+/// share it safely.
 final class HandlerOverrides: Sendable {
+    /// Held strongly: a core that is not interned lives as long as a handler refers to it.
+    let core: HandlerCore
+    let coreIsInterned: Bool
     let metadata: Logger.Metadata
     let explicitLevel: Logger.Level?
     let metadataProvider: Logger.MetadataProvider?
-    /// Keeps a core that is not interned alive as long as a handler refers to it.
-    let ownedCore: HandlerCore?
 
-    init(metadata: Logger.Metadata, explicitLevel: Logger.Level?, metadataProvider: Logger.MetadataProvider?, ownedCore: HandlerCore?) {
+    private init(
+        core: HandlerCore, coreIsInterned: Bool, metadata: Logger.Metadata, explicitLevel: Logger.Level?, metadataProvider: Logger.MetadataProvider?
+    ) {
+        self.core = core
+        self.coreIsInterned = coreIsInterned
         self.metadata = metadata
         self.explicitLevel = explicitLevel
         self.metadataProvider = metadataProvider
-        self.ownedCore = ownedCore
     }
 
-    /// `nil` when nothing differs from the defaults any more.
+    /// `nil` when nothing differs from the defaults any more and the core is interned.
     static func make(
-        metadata: Logger.Metadata, explicitLevel: Logger.Level?, metadataProvider: Logger.MetadataProvider?, ownedCore: HandlerCore?
+        core: HandlerCore, coreIsInterned: Bool, metadata: Logger.Metadata, explicitLevel: Logger.Level?, metadataProvider: Logger.MetadataProvider?
     ) -> HandlerOverrides? {
-        if metadata.isEmpty && explicitLevel == nil && metadataProvider == nil && ownedCore == nil { return nil }
-        return HandlerOverrides(metadata: metadata, explicitLevel: explicitLevel, metadataProvider: metadataProvider, ownedCore: ownedCore)
+        if coreIsInterned && metadata.isEmpty && explicitLevel == nil && metadataProvider == nil { return nil }
+        return HandlerOverrides(
+            core: core, coreIsInterned: coreIsInterned, metadata: metadata, explicitLevel: explicitLevel, metadataProvider: metadataProvider)
     }
 }
