@@ -224,7 +224,7 @@ let package = Package(
             name: "DalstonGateway",
             dependencies: [
                 "DalstonCore", "DalstonPropagation", "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
-                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords",
+                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords", "DalstonTracing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -1,5 +1,6 @@
 import DalstonBroker
 import DalstonPropagation
+import DalstonTracing
 import HTTPTypes
 import Hummingbird
 import Instrumentation
@@ -24,40 +25,61 @@ public struct TracingMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard let tracer = MessageTracing.tracer, path != "/health", path != "/metrics" else {
-            return try await next(request, context)
+        guard path != "/health", path != "/metrics" else { return try await next(request, context) }
+        // Dalston's own tracer by its type: this generic function is then specialised for it.
+        if let tracer = DalstonTracing.tracer {
+            return try await serve(request, context: context, next: next, path: path, tracer: tracer)
         }
+        guard let tracer = MessageTracing.tracer else { return try await next(request, context) }
+        return try await serve(request, context: context, next: next, path: path, tracer: tracer)
+    }
+
+    /// What swift-distributed-tracing's `withSpan` does (start, bind as current, record a thrown
+    /// error, end), written out here because `withSpan` is not inlinable: called with a concrete
+    /// tracer it still ran unspecialised, looking up generic metadata on every request.
+    private func serve<T: Tracer>(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response, path: String, tracer: T
+    ) async throws -> Response {
         var parent = ServiceContext.current ?? .topLevel
         if let traceparent = request.headers[.traceparent], TraceParent.problem(traceparent) == nil {
-            InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
+            tracer.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
         }
         let method = request.method.rawValue
         let route = context.endpointPath
-        return try await tracer.withSpan(route.map { "\(method) \($0)" } ?? method, context: parent, ofKind: .server) { span in
-            let agent = request.headers.firstValue(.userAgent)
-            changeAttributes(of: span) { attributes in
-                attributes.set("http.request.method", value: .string(method))
-                attributes.set("url.path", value: .string(path))
-                attributes.set("url.scheme", value: .string("http"))
-                if let route { attributes.set("http.route", value: .string(route)) }
-                if let agent { attributes.set("user_agent.original", value: .string(agent)) }
-            }
-            var response = try await next(request, context)
-            let status = Int(response.status.code)
-            let requestID = response.headers.firstValue(.requestID)
-            changeAttributes(of: span) { attributes in
-                attributes.set("http.response.status_code", value: .int64(Int64(status)))
-                if let requestID { attributes.set("dalston.request_id", value: .string(requestID)) }
-            }
-            if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
-            var traceparent: String?
-            tracer.inject(span.context, into: &traceparent, using: TraceParentCapture())
-            if let traceparent {
-                response.headers[.traceparent] = traceparent
-                response.headers[.traceID] = TraceParent.ids(traceparent)?.traceID
-            }
-            return response
+        let span = tracer.startSpan(
+            route.map { "\(method) \($0)" } ?? method, context: parent, ofKind: .server, at: DefaultTracerClock.now,
+            function: #function, file: #fileID, line: #line)
+        defer { span.end() }
+        let agent = request.headers.firstValue(.userAgent)
+        changeAttributes(of: span) { attributes in
+            attributes.set("http.request.method", value: .string(method))
+            attributes.set("url.path", value: .string(path))
+            attributes.set("url.scheme", value: .string("http"))
+            if let route { attributes.set("http.route", value: .string(route)) }
+            if let agent { attributes.set("user_agent.original", value: .string(agent)) }
         }
+        var response: Response
+        do {
+            response = try await ServiceContext.$current.withValue(span.context) { try await next(request, context) }
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+        let status = Int(response.status.code)
+        let requestID = response.headers.firstValue(.requestID)
+        changeAttributes(of: span) { attributes in
+            attributes.set("http.response.status_code", value: .int64(Int64(status)))
+            if let requestID { attributes.set("dalston.request_id", value: .string(requestID)) }
+        }
+        if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
+        var traceparent: String?
+        tracer.inject(span.context, into: &traceparent, using: TraceParentCapture())
+        if let traceparent {
+            response.headers[.traceparent] = traceparent
+            response.headers[.traceID] = TraceParent.ids(traceparent)?.traceID
+        }
+        return response
     }
 }
 

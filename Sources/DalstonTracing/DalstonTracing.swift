@@ -22,10 +22,22 @@ public enum DalstonTracing {
         guard configuration.enabled else { return nil }
         let settings = try ExportSettings(configuration)
         let processor = SpanBatchProcessor(settings: settings.batch, exporter: settings.makeExporter(), logger: Logger(label: "dalston.otel"))
-        InstrumentationSystem.bootstrap(DalstonTracer(processor: processor, sampler: settings.sampler, propagates: settings.propagates))
+        let tracer = DalstonTracer(processor: processor, sampler: settings.sampler, propagates: settings.propagates)
+        InstrumentationSystem.bootstrap(tracer)
         installed.withLock { $0 = processor }
+        installedTracer.store(Unmanaged.passRetained(tracer), ordering: .releasing)
         return processor
     }
+
+    /// The bootstrapped tracer, nil while tracing is off: the gateway's middleware calls it
+    /// directly, so that its spans are made by specialised code (through `any Tracer` every
+    /// request went through swift-distributed-tracing's unspecialised generic `withSpan`, with
+    /// generic metadata looked up at run time). Never freed: a bootstrapped tracer is never replaced.
+    package static var tracer: DalstonTracer? {
+        installedTracer.load(ordering: .acquiring)?.takeUnretainedValue()
+    }
+
+    private static let installedTracer = Atomic<Unmanaged<DalstonTracer>?>(nil)
 
     /// Spans dropped because the export queue was full, since start-up (0 without tracing).
     public static var droppedSpans: UInt64 {

@@ -5,7 +5,7 @@ import Tracing
 /// one value to the batch processor (a lock and an append; no task is woken per span). Not
 /// sampled (no processor), it carries its context, so children and other processes continue the
 /// trace unsampled, and records nothing.
-final class DalstonSpan: Span {
+package final class DalstonSpan: Span {
     private struct State {
         var name: String
         var attributes: SpanAttributes = [:]
@@ -15,7 +15,7 @@ final class DalstonSpan: Span {
         var ended: Bool
     }
 
-    let context: ServiceContext
+    package let context: ServiceContext
     private let spanContext: SpanContext
     private let kind: SpanKind
     private let startNanoseconds: UInt64
@@ -33,12 +33,12 @@ final class DalstonSpan: Span {
         self.state = Mutex(State(name: name, attributes: attributes, ended: processor == nil))
     }
 
-    var operationName: String {
+    package var operationName: String {
         get { state.withLock { $0.name } }
         set { state.withLock { if !$0.ended { $0.name = newValue } } }
     }
 
-    var attributes: SpanAttributes {
+    package var attributes: SpanAttributes {
         get { state.withLock { $0.attributes } }
         set { state.withLock { if !$0.ended { $0.attributes = newValue } } }
         // `span.attributes["key"] = value`: the attributes are taken out of the span while they
@@ -55,9 +55,9 @@ final class DalstonSpan: Span {
         }
     }
 
-    var isRecording: Bool { state.withLock { !$0.ended } }
+    package var isRecording: Bool { state.withLock { !$0.ended } }
 
-    func setStatus(_ status: SpanStatus) {
+    package func setStatus(_ status: SpanStatus) {
         state.withLock { state in
             guard !state.ended else { return }
             // OpenTelemetry: OK is final; an error's message is kept only with the error code.
@@ -66,11 +66,11 @@ final class DalstonSpan: Span {
         }
     }
 
-    func addEvent(_ event: SpanEvent) {
+    package func addEvent(_ event: SpanEvent) {
         state.withLock { if !$0.ended { $0.events.append(event) } }
     }
 
-    func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
+    package func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
         var eventAttributes: SpanAttributes = [
             "exception.type": .string(String(describing: type(of: error))),
             "exception.message": .string(String(describing: error)),
@@ -79,12 +79,12 @@ final class DalstonSpan: Span {
         addEvent(SpanEvent(name: "exception", at: instant(), attributes: eventAttributes))
     }
 
-    func addLink(_ link: SpanLink) {
+    package func addLink(_ link: SpanLink) {
         guard let linked = link.context.spanContext else { return }
         state.withLock { if !$0.ended { $0.links.append(FinishedSpanLink(context: linked, attributes: link.attributes)) } }
     }
 
-    func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
+    package func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         let end = instant().nanosecondsSinceEpoch
         let finished: FinishedSpan? = state.withLock { state in
             guard !state.ended else { return nil }

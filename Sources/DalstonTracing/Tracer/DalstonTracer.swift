@@ -4,7 +4,7 @@ import Tracing
 
 /// Dalston's tracer: W3C trace context in and out (`traceparent`, `tracestate`), a sampler, and
 /// sampled spans recorded into the batch processor.
-final class DalstonTracer: Tracer {
+package final class DalstonTracer: Tracer {
     let processor: SpanBatchProcessor
     let sampler: TraceSampler
     /// `OTEL_PROPAGATORS=none`: nothing is injected or extracted.
@@ -16,7 +16,7 @@ final class DalstonTracer: Tracer {
         self.propagates = propagates
     }
 
-    func startSpan<Instant: TracerInstant>(
+    package func startSpan<Instant: TracerInstant>(
         _ operationName: String, context: @autoclosure () -> ServiceContext, ofKind kind: SpanKind, at instant: @autoclosure () -> Instant,
         function: String, file fileID: String, line: UInt
     ) -> DalstonSpan {
@@ -34,11 +34,11 @@ final class DalstonTracer: Tracer {
             processor: sampled ? processor : nil)
     }
 
-    func forceFlush() {
+    package func forceFlush() {
         processor.requestExport()
     }
 
-    func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
+    package func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout ServiceContext, using extractor: Extract)
     where Extract.Carrier == Carrier {
         guard propagates, let traceparent = extractor.extract(key: MessageMetadataKey.traceparent, from: carrier),
               TraceParent.problem(traceparent) == nil,
@@ -47,7 +47,7 @@ final class DalstonTracer: Tracer {
         context.spanContext = extracted
     }
 
-    func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
+    package func inject<Carrier, Inject: Injector>(_ context: ServiceContext, into carrier: inout Carrier, using injector: Inject)
     where Inject.Carrier == Carrier {
         guard propagates, let spanContext = context.spanContext else { return }
         injector.inject(spanContext.traceparent, forKey: MessageMetadataKey.traceparent, into: &carrier)
