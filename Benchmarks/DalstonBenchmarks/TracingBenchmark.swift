@@ -65,7 +65,7 @@ func runTracingBenchmark() async throws {
     // time (measured side by side), more than the effect measured here: so several fresh pairs,
     // started in alternating order, each measured in rounds of alternating order (off, on;
     // on, off), and the median of every round's ratio.
-    let pairs = BenchmarkSettings.count("BENCH_TRACING_PAIRS", full: 3, smoke: 1)
+    let pairs = BenchmarkSettings.count("BENCH_TRACING_PAIRS", full: 6, smoke: 1)
     let roundsPerPair = BenchmarkSettings.count("BENCH_TRACING_ROUNDS", full: 2, smoke: 1)
     var lastPair: (off: URL, on: URL)?
     for pairIndex in 0..<pairs {
@@ -106,11 +106,17 @@ func runTracingBenchmark() async throws {
     }
     guard let (off, on) = lastPair else { throw BenchmarkFailure("BENCH_TRACING_PAIRS must be at least 1") }
     func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+    /// The middle half of the rounds' ratios: how far one round's ratio can be trusted.
+    func quartiles(_ values: [Double]) -> String {
+        let sorted = values.sorted()
+        let last = sorted.count - 1
+        return String(format: "quartiles %.2f–%.2f", sorted[last / 4], sorted[(3 * last) / 4])
+    }
     let rounds = ratios.count
     print("  GET /v1/status, wrk -t1 -c16 -d\(seconds)s, \(pairs) pairs of processes × \(roundsPerPair) rounds: off \(String(format: "%.0f", median(offRates)))/s  on \(String(format: "%.0f", median(onRates)))/s"
-        + "  on/off \(String(format: "%.3f", median(ratios))) (median of the \(rounds) rounds' ratios; \(ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
+        + "  on/off \(String(format: "%.3f", median(ratios))) (median of the \(rounds) rounds' ratios, \(quartiles(ratios)); \(ratios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
     print("  CPU per request: off \(String(format: "%.1f", median(offCPU))) µs  on \(String(format: "%.1f", median(onCPU))) µs"
-        + "  on/off \(String(format: "%.3f", median(cpuRatios))) (median of the rounds' ratios; \(cpuRatios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
+        + "  on/off \(String(format: "%.3f", median(cpuRatios))) (median of the rounds' ratios, \(quartiles(cpuRatios)); \(cpuRatios.map { String(format: "%.2f", $0) }.joined(separator: " ")))")
 
     let audio = try Data(contentsOf: root.appendingPathComponent("Samples/hello-world.wav"))
     let jobCount = BenchmarkSettings.count("BENCH_JOBS", full: 10, smoke: 2)

@@ -50,14 +50,9 @@ public struct TracingMiddleware: RouterMiddleware {
             route.map { "\(method) \($0)" } ?? method, context: parent, ofKind: .server, at: DefaultTracerClock.now,
             function: #function, file: #fileID, line: #line)
         defer { span.end() }
-        let agent = request.headers.firstValue(.userAgent)
-        changeAttributes(of: span) { attributes in
-            attributes.set("http.request.method", value: .string(method))
-            attributes.set("url.path", value: .string(path))
-            attributes.set("url.scheme", value: .string("http"))
-            if let route { attributes.set("http.route", value: .string(route)) }
-            if let agent { attributes.set("user_agent.original", value: .string(agent)) }
-        }
+        var server = HTTPServerSpanAttributes(
+            method: method, path: path, scheme: "http", route: route, userAgent: request.headers.firstValue(.userAgent))
+        record(server, on: span)
         var response: Response
         do {
             response = try await ServiceContext.$current.withValue(span.context) { try await next(request, context) }
@@ -67,11 +62,9 @@ public struct TracingMiddleware: RouterMiddleware {
             throw error
         }
         let status = Int(response.status.code)
-        let requestID = response.headers.firstValue(.requestID)
-        changeAttributes(of: span) { attributes in
-            attributes.set("http.response.status_code", value: .int64(Int64(status)))
-            if let requestID { attributes.set("dalston.request_id", value: .string(requestID)) }
-        }
+        server.statusCode = Int64(status)
+        server.requestID = response.headers.firstValue(.requestID)
+        record(server, on: span)
         if status >= 500 { span.setStatus(SpanStatus(code: .error, message: "HTTP \(status)")) }
         var traceparent: String?
         tracer.inject(span.context, into: &traceparent, using: TraceParentCapture())
@@ -91,11 +84,18 @@ extension HTTPFields {
     }
 }
 
-/// Changes a span's attributes in one access, in place: through the span's `modify`, one lock
-/// pair for the group instead of one per key (swift-distributed-tracing's `updateAttributes`
-/// copies them out and back).
-func changeAttributes(of span: some Span, _ change: (inout SpanAttributes) -> Void) {
-    change(&span.attributes)
+/// Dalston's span keeps the request's attributes as typed fields (the cast is resolved when the
+/// caller is specialised for it); any other span gets them as named attributes, changed in place
+/// through its `modify` (swift-distributed-tracing's `updateAttributes` copies them out and back).
+private func record(_ server: HTTPServerSpanAttributes, on span: some Span) {
+    if let span = span as? DalstonSpan {
+        span.serverAttributes = server
+    } else {
+        func setEach(_ attributes: inout SpanAttributes) {
+            server.forEach { key, value in attributes.set(key, value: value) }
+        }
+        setEach(&span.attributes)
+    }
 }
 
 /// Keeps the `traceparent` an instrument injects: all a response carries of its span.

@@ -8,9 +8,24 @@ struct FinishedSpan: Sendable {
     var startNanoseconds: UInt64
     var endNanoseconds: UInt64
     var attributes: SpanAttributes
+    /// A server span's HTTP attributes, typed (an attribute of the same name in `attributes`
+    /// wins).
+    var serverAttributes = HTTPServerSpanAttributes()
     var events: [SpanEvent]
     var links: [FinishedSpanLink]
     var status: SpanStatus?
+}
+
+extension FinishedSpan {
+    /// Every attribute as exported: the typed server ones not also set by name, then the rest.
+    func forEachAttribute(_ body: (String, SpanAttribute) -> Void) {
+        if !serverAttributes.isEmpty {
+            serverAttributes.forEach { key, value in
+                if attributes.isEmpty || attributes.get(key) == nil { body(key, value) }
+            }
+        }
+        attributes.forEach(body)
+    }
 }
 
 /// A link, reduced to what is exported.

@@ -193,7 +193,7 @@ struct ProtobufWriter {
         uint(6, span.kind.otlpValue)
         fixed64(7, span.startNanoseconds)
         fixed64(8, span.endNanoseconds)
-        span.attributes.forEach { key, value in message(9) { $0.keyValue(key, value) } }
+        span.forEachAttribute { key, value in message(9) { $0.keyValue(key, value) } }
         for event in span.events {
             message(11) { writer in
                 writer.fixed64(1, event.nanosecondsSinceEpoch)
@@ -319,7 +319,9 @@ struct JSONOut {
         raw(#","name":"#)
         string(span.name)
         raw(#","kind":\#(span.kind.otlpValue),"startTimeUnixNano":"\#(span.startNanoseconds)","endTimeUnixNano":"\#(span.endNanoseconds)","attributes":"#)
-        attributes(span.attributes)
+        var pairs: [(String, SpanAttribute)] = []
+        span.forEachAttribute { pairs.append(($0, $1)) }
+        attributes(pairs)
         raw(#","events":["#)
         for (index, event) in span.events.enumerated() {
             if index > 0 { raw(",") }

@@ -9,6 +9,7 @@ package final class DalstonSpan: Span {
     private struct State {
         var name: String
         var attributes: SpanAttributes = [:]
+        var server = HTTPServerSpanAttributes()
         var events: [SpanEvent] = []
         var links: [FinishedSpanLink] = []
         var status: SpanStatus?
@@ -28,9 +29,7 @@ package final class DalstonSpan: Span {
         self.kind = kind
         self.startNanoseconds = startNanoseconds
         self.processor = processor
-        // Room for a server span's attributes without growing the dictionary as they are set.
-        let attributes = processor == nil ? SpanAttributes() : SpanAttributes([String: SpanAttribute](minimumCapacity: 8))
-        self.state = Mutex(State(name: name, attributes: attributes, ended: processor == nil))
+        self.state = Mutex(State(name: name, ended: processor == nil))
     }
 
     package var operationName: String {
@@ -38,8 +37,24 @@ package final class DalstonSpan: Span {
         set { state.withLock { if !$0.ended { $0.name = newValue } } }
     }
 
+    /// The server span's HTTP attributes, set by the gateway in one step (see
+    /// `HTTPServerSpanAttributes`); `attributes` shows them too.
+    package var serverAttributes: HTTPServerSpanAttributes {
+        get { state.withLock { $0.server } }
+        set { state.withLock { if !$0.ended { $0.server = newValue } } }
+    }
+
     package var attributes: SpanAttributes {
-        get { state.withLock { $0.attributes } }
+        get {
+            state.withLock { state in
+                guard !state.server.isEmpty else { return state.attributes }
+                var attributes = state.attributes
+                state.server.forEach { key, value in
+                    if attributes.get(key) == nil { attributes.set(key, value: value) }
+                }
+                return attributes
+            }
+        }
         set { state.withLock { if !$0.ended { $0.attributes = newValue } } }
         // `span.attributes["key"] = value`: the attributes are taken out of the span while they
         // are changed, so the change is made in place. Through `get` and `set` every such line
@@ -91,7 +106,7 @@ package final class DalstonSpan: Span {
             state.ended = true
             return FinishedSpan(
                 context: spanContext, name: state.name, kind: kind, startNanoseconds: startNanoseconds, endNanoseconds: max(end, startNanoseconds),
-                attributes: state.attributes, events: state.events, links: state.links, status: state.status)
+                attributes: state.attributes, serverAttributes: state.server, events: state.events, links: state.links, status: state.status)
         }
         if let finished { processor?.spanEnded(finished) }
     }
