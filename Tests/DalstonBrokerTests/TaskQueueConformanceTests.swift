@@ -42,7 +42,7 @@ struct TaskQueueConformanceTests {
             var start = ContinuousClock.now
             #expect(try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .milliseconds(300)) == nil)
             let waited = ContinuousClock.now - start
-            #expect(waited >= .milliseconds(250) && waited < .seconds(10), "timed out rather than hanging (the bound allows for a loaded CI machine)")
+            #expect(waited >= .milliseconds(250) && waited < .seconds(60), "timed out rather than hanging (the bound allows for CI, where the test process's two pool threads can be held for over 10 s)")
 
             let receiver = Task { try await broker.receive(engine: "merge", consumer: "w", waitUpTo: .seconds(60)) }
             try await Task.sleep(for: .milliseconds(150))
@@ -50,7 +50,7 @@ struct TaskQueueConformanceTests {
             try await broker.enqueue(task(7, engine: "merge"))
             let received = try await receiver.value
             #expect(received?.envelope.taskID == "task_7")
-            #expect(ContinuousClock.now - start < .seconds(10))
+            #expect(ContinuousClock.now - start < .seconds(30), "woken by the enqueue, well before its own 60 s wait")
         }
     }
 
