@@ -13,8 +13,6 @@ import Tracing
 /// a request and ending a span never wakes a task; spans that do not fit are dropped and
 /// counted (`dalston_otel_spans_dropped_total`).
 public enum DalstonTracing {
-    private static let installed = Mutex<SpanBatchProcessor?>(nil)
-
     /// Bootstraps `InstrumentationSystem` when tracing is on and returns the export service to
     /// run with the others: on graceful shutdown it exports the spans still queued. Returns `nil`
     /// (and leaves the no-op tracer in place: no spans, no export attempts) when tracing is off.
@@ -24,7 +22,6 @@ public enum DalstonTracing {
         let processor = SpanBatchProcessor(settings: settings.batch, exporter: settings.makeExporter(), logger: Logger(label: "dalston.otel"))
         let tracer = DalstonTracer(processor: processor, sampler: settings.sampler, propagates: settings.propagates)
         InstrumentationSystem.bootstrap(tracer)
-        installed.withLock { $0 = processor }
         installedTracer.store(Unmanaged.passRetained(tracer), ordering: .releasing)
         return processor
     }
@@ -41,7 +38,7 @@ public enum DalstonTracing {
 
     /// Spans dropped because the export queue was full, since start-up (0 without tracing).
     public static var droppedSpans: UInt64 {
-        installed.withLock { $0?.droppedSpans ?? 0 }
+        tracer?.processor.droppedSpans ?? 0
     }
 
     /// `trace_id` and `span_id` of the span current in a context, for every log line written

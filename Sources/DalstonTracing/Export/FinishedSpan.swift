@@ -19,11 +19,7 @@ struct FinishedSpan: Sendable {
 extension FinishedSpan {
     /// Every attribute as exported: the typed server ones not also set by name, then the rest.
     func forEachAttribute(_ body: (String, SpanAttribute) -> Void) {
-        if !serverAttributes.isEmpty {
-            serverAttributes.forEach { key, value in
-                if attributes.isEmpty || attributes.get(key) == nil { body(key, value) }
-            }
-        }
+        serverAttributes.forEach(notSetIn: attributes, body)
         attributes.forEach(body)
     }
 }

@@ -49,9 +49,7 @@ package final class DalstonSpan: Span {
             state.withLock { state in
                 guard !state.server.isEmpty else { return state.attributes }
                 var attributes = state.attributes
-                state.server.forEach { key, value in
-                    if attributes.get(key) == nil { attributes.set(key, value: value) }
-                }
+                state.server.forEach(notSetIn: state.attributes) { key, value in attributes.set(key, value: value) }
                 return attributes
             }
         }

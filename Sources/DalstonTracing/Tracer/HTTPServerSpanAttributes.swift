@@ -39,4 +39,12 @@ package struct HTTPServerSpanAttributes: Sendable, Equatable {
         if let statusCode { body("http.response.status_code", .int64(statusCode)) }
         if let requestID { body("dalston.request_id", .string(requestID)) }
     }
+
+    /// Each one not also set by name in `attributes`: a named attribute wins.
+    func forEach(notSetIn attributes: SpanAttributes, _ body: (String, SpanAttribute) -> Void) {
+        guard !isEmpty else { return }
+        forEach { key, value in
+            if attributes.isEmpty || attributes.get(key) == nil { body(key, value) }
+        }
+    }
 }
