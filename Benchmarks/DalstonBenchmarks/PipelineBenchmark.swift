@@ -125,7 +125,7 @@ private func breakdown(_ ids: [String], store: JobStore) async throws -> [(stage
         var works: [Double] = []
         for id in ids {
             guard let task = try await store.job(id)?.tasks[stage], let queued = task.queuedAt, let completed = task.completedAt,
-                  let work = task.report?.data["duration_seconds"]?.numberValue else { continue }
+                  let work = task.report?.durationSeconds else { continue }
             waits.append(max(0, completed.timeIntervalSince(queued) - work))
             works.append(work)
         }

@@ -181,9 +181,7 @@ public final class EngineRunner: Sendable {
         switch result {
         case .success(let output):
             span.attributes["dalston.task.outcome"] = "completed"
-            await settle(received, announcing: outcomeEvent(PipelineEvent.taskCompleted, task, data: [
-                "output": .object(output), "duration_seconds": .number(duration),
-            ]))
+            await settle(received, announcing: outcomeEvent(.succeeded(output: output), task, duration: duration))
             count("completed")
             logger.info("task_completed", metadata: ["stage": "\(task.stage)", "duration_seconds": .stringConvertible(duration)])
         case .failure where cancelledJob:
@@ -202,10 +200,8 @@ public final class EngineRunner: Sendable {
             span.setStatus(SpanStatus(code: .error, message: message))
             span.attributes["dalston.task.outcome"] = "failed"
             span.attributes["dalston.task.retryable"] = !permanent
-            await settle(received, announcing: outcomeEvent(PipelineEvent.taskFailed, task, data: [
-                "error": .string(message), "error_type": .string(String(reflecting: type(of: error))),
-                "retryable": .bool(!permanent), "duration_seconds": .number(duration),
-            ]))
+            let failure = TaskFailure(message: message, retryable: !permanent, errorType: String(reflecting: type(of: error)))
+            await settle(received, announcing: outcomeEvent(.failed(failure), task, duration: duration))
             count("failed")
             logger.error("task_failed", error: error, metadata: ["stage": "\(task.stage)", "retryable": .stringConvertible(!permanent)])
         }
@@ -238,9 +234,9 @@ public final class EngineRunner: Sendable {
         }
     }
 
-    /// The outcome event, carrying what the orchestrator needs to record it without reading:
-    /// the stage, the attempt, the worker and the engine's output or error.
-    private func outcomeEvent(_ type: String, _ task: TaskEnvelope, data: [String: JSONValue]) -> EventEnvelope {
+    /// The outcome event: a `TaskReport` with what the orchestrator needs to apply it without
+    /// reading (the stage, the attempt, this worker, the output or error).
+    private func outcomeEvent(_ outcome: TaskOutcome, _ task: TaskEnvelope, duration: Double) -> EventEnvelope {
         var metadata = task.metadata
         // The orchestrator continues from this engine's span, not from the one that scheduled it.
         metadata[MessageMetadataKey.traceparent] = nil
@@ -248,11 +244,8 @@ public final class EngineRunner: Sendable {
         MessageTracing.inject(into: &metadata)
         metadata[MessageMetadataKey.jobID] = task.jobID
         metadata[MessageMetadataKey.taskID] = task.taskID
-        var data = data
-        data["stage"] = .string(task.stage)
-        data["attempt"] = .number(Double(task.attempt))
-        data["worker_id"] = .string(workerID)
-        return EventEnvelope(type: type, jobID: task.jobID, taskID: task.taskID, data: data, metadata: metadata)
+        let report = TaskReport(stage: task.stage, attempt: task.attempt, outcome: outcome, workerID: workerID, durationSeconds: duration)
+        return report.event(jobID: task.jobID, taskID: task.taskID, metadata: metadata)
     }
 
     /// Acknowledges, announces and deposits the outcome in one step. If that fails (the broker is

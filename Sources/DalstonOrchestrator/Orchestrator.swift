@@ -29,27 +29,53 @@ public struct OrchestratorOptions: Sendable {
     /// Keep a finished job's audio and intermediate files (`DALSTON_KEEP_AUDIO`, for debugging).
     /// By default only the transcript stays: uploads would otherwise fill the disk.
     public var keepWorkingFiles = false
+    /// How long a task may wait for its engine when none is running (`DALSTON_ENGINE_WAIT_SECONDS`):
+    /// zero fails the job as soon as its task would be queued, with an error naming the engine;
+    /// nil waits for ever.
+    public var engineWait: Duration? = .seconds(300)
 
     public init() {}
+
+    /// The state machine's rules from these options.
+    var policy: JobPolicy {
+        var policy = JobPolicy()
+        policy.maximumAttempts = maximumAttempts
+        policy.retryBackoff = retryBackoff
+        policy.stallTimeout = stallTimeout
+        policy.missedEventGrace = missedEventGrace
+        policy.engineWait = engineWait
+        return policy
+    }
 }
 
 /// Turns jobs into tasks and moves them along as engines report outcomes.
 ///
-/// It alone writes task state, in the job's record. Every change is a conditional transition of
-/// that record (see `JobStore`), so any number of orchestrators may run on one store: each event
-/// reaches all of them, and of the ones that try the same step exactly one succeeds. A killed
+/// What to do is `JobStateMachine`'s decision; the orchestrator reads, performs and reports.
+/// It alone writes task state, in the job's record. Every decision is carried out as one
+/// conditional transition of that record, valid only for the revision it was decided on (see
+/// `JobStore.perform`), so any number of orchestrators may run on one store: each event reaches
+/// all of them, and of the ones that try the same step exactly one succeeds. A killed
 /// orchestrator loses nothing; the others (or its own restart, through the sweep) carry on.
 public actor Orchestrator {
     private let jobs: JobStore
     private let events: any EventBus
+    /// Whose heartbeats tell which engines are running (nil: never checked).
+    private let workers: (any WorkerRegistry)?
+    private let machine: JobStateMachine
     /// Where a finished job's working files are removed from (none given: nothing is removed).
     private let artifacts: (any ArtifactStore)?
     private let options: OrchestratorOptions
     private let logger: Logger
     private let metrics: Instruments
-    /// Jobs being advanced right now, and those asked for again meanwhile (see `advance`).
+    /// Jobs being advanced right now, and the events about them that came meanwhile (see `advance`).
     private var advancing: Set<String> = []
-    private var advanceAgain: Set<String> = []
+    private var pending: [String: [JobEvent]] = [:]
+    /// Each active job as this orchestrator last left it: the next event about it needs no
+    /// read. A copy gone stale (another orchestrator moved the job) fails its transition's
+    /// revision check and is read again; the sweep reads every job afresh.
+    private var known: [String: JobRecord] = [:]
+    /// Engines with a live worker at the last sweep (nil: unknown).
+    private var liveEngines: Set<String>?
     /// Since when this orchestrator hears events: outcomes deposited earlier were missed.
     private var listeningSince = Date.distantFuture
     /// One retry timer per job at most, kept so that stopping the orchestrator leaves none behind.
@@ -57,11 +83,13 @@ public actor Orchestrator {
 
     public init(
         state: any StateStore, events: any EventBus, artifacts: (any ArtifactStore)? = nil, history: (any JobHistory)? = nil,
-        options: OrchestratorOptions = OrchestratorOptions(), metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.orchestrator")
+        workers: (any WorkerRegistry)? = nil, options: OrchestratorOptions = OrchestratorOptions(), metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.orchestrator")
     ) {
         self.artifacts = artifacts
         self.jobs = JobStore(state: state, history: history)
         self.events = events
+        self.workers = workers
+        self.machine = JobStateMachine(policy: options.policy)
         self.metrics = metrics
         metrics.startAtZero(DalstonMetric.jobsFinished, [JobStatus.completed, .failed, .cancelled].map { [("status", $0.rawValue)] })
         metrics.startAtZero(DalstonMetric.taskRetries, EngineKind.all.map { [("engine_id", $0)] })
@@ -111,10 +139,23 @@ public actor Orchestrator {
         metrics.record(DalstonMetric.eventLag, [("event_type", eventType)], seconds: Date().timeIntervalSince(event.emittedAt))
         guard let jobID = event.jobID else { return }
         let spanName: String
+        let jobEvent: JobEvent
         switch event.type {
-        case PipelineEvent.jobCreated: spanName = "orchestrator.handle_job"
-        case PipelineEvent.taskCompleted, PipelineEvent.taskFailed, PipelineEvent.taskDeadLettered: spanName = "orchestrator.handle_task_completed"
-        case PipelineEvent.jobCancelRequested: spanName = "orchestrator.handle_cancel"
+        case PipelineEvent.jobCreated:
+            spanName = "orchestrator.handle_job"
+            jobEvent = .created
+        case PipelineEvent.taskCompleted, PipelineEvent.taskFailed, PipelineEvent.taskDeadLettered:
+            spanName = "orchestrator.handle_task_completed"
+            guard let report = TaskReport(event) else {
+                logger.warning("event_incomplete", metadata: [
+                    "job_id": "\(jobID)", "event_type": "\(event.type)", "reason": "no stage, attempt or output in the event data",
+                ])
+                return
+            }
+            jobEvent = .reported(report)
+        case PipelineEvent.jobCancelRequested:
+            spanName = "orchestrator.handle_cancel"
+            jobEvent = .cancelRequested
         default: return
         }
         var metadata = event.metadata
@@ -129,52 +170,15 @@ public actor Orchestrator {
                 span.attributes["dalston.request_id"] = event.metadata[MessageMetadataKey.requestID]
                 span.attributes["dalston.task_id"] = event.taskID
                 logger.debug("event_received", metadata: ["task_id": "\(event.taskID ?? "")"])
-                switch event.type {
-                case PipelineEvent.taskCompleted, PipelineEvent.taskFailed, PipelineEvent.taskDeadLettered:
-                    let job = await recordOutcome(event, jobID: jobID)
-                    await advance(jobID: jobID, known: job, readySince: event.emittedAt)
-                default:
-                    await advance(jobID: jobID, readySince: event.emittedAt)
-                }
+                await advance(jobID: jobID, on: jobEvent, readySince: event.emittedAt)
             }
-        }
-    }
-
-    /// Records what the engine reported (once, whichever orchestrator gets there first) and
-    /// returns the job as it is afterwards, so advancing it needs no other read.
-    private func recordOutcome(_ event: EventEnvelope, jobID: String) async -> JobRecord? {
-        guard let stage = event.data["stage"]?.stringValue, let attempt = event.data["attempt"]?.numberValue.map({ Int($0) }) else {
-            logger.warning("event_incomplete", metadata: ["reason": "no stage or attempt in the event data"])
-            return nil
-        }
-        let workerID = event.data["worker_id"]?.stringValue
-        let outcome: JobStore.TaskOutcome
-        if event.type == PipelineEvent.taskCompleted {
-            guard case .object(let output)? = event.data["output"] else {
-                logger.warning("event_incomplete", metadata: ["reason": "task_completed without an output object"])
-                return nil
-            }
-            outcome = .completed(output: output, workerID: workerID)
-        } else {
-            outcome = .failed(error: event.data["error"]?.stringValue ?? "unknown error",
-                              retryable: event.data["retryable"] != .bool(false), workerID: workerID)
-        }
-        do {
-            let (applied, job) = try await jobs.record(outcome, jobID: jobID, stage: stage, attempt: attempt)
-            if applied, let engineID = TaskGraph.plan(jobID: jobID).first(where: { $0.stage == stage })?.engineID {
-                let status = event.type == PipelineEvent.taskCompleted ? "completed" : "failed"
-                metrics.increment(DalstonMetric.tasksCompleted, [("engine_id", engineID), ("status", status)])
-            }
-            return job
-        } catch {
-            logger.error("task_outcome_not_recorded", metadata: ["error": .error(error)])
-            return nil
         }
     }
 
     /// Brings every active job up to date with its record, and fails the jobs whose live state
     /// was lost (see `JobStore.failJobsWithLostState`).
     public func sweep() async {
+        await refreshLiveEngines()
         do {
             for jobID in try await jobs.failJobsWithLostState(olderThan: options.lostStateGrace) {
                 metrics.increment(DalstonMetric.jobsFinished, [("status", JobStatus.failed.rawValue)])
@@ -190,6 +194,8 @@ public actor Orchestrator {
             logger.warning("sweep_failed", metadata: ["error": .error(error)])
             return
         }
+        // The sweep reads every record afresh: what it finds is the truth, whatever was cached.
+        known.removeAll(keepingCapacity: true)
         for jobID in active {
             guard let job = try? await jobs.liveJob(jobID) else {
                 try? await jobs.forgetActive(jobID)
@@ -199,145 +205,118 @@ public actor Orchestrator {
         }
     }
 
+    /// Which engines have a live worker, read at most once per sweep (the registry's
+    /// heartbeats): nil until read, or when the registry cannot be read.
+    private func refreshLiveEngines() async {
+        guard let workers else { return }
+        do {
+            liveEngines = Set(try await workers.liveWorkers().map(\.engineID))
+        } catch {
+            liveEngines = nil
+            logger.warning("worker_registry_unreadable", metadata: ["error": .error(error)])
+        }
+    }
+
     /// Advances a job on the orchestrator's own initiative (sweep, retry timer): with no event
     /// to continue, what it schedules joins the trace of the request that created the job.
     private func advanceWithoutEvent(_ job: JobRecord) async {
         await IncomingMessageContext.with(job.messageMetadata, requiresRequestID: false, logger: logger) {
-            await advance(jobID: job.id, known: job)
+            known[job.id] = job
+            await advance(jobID: job.id, on: .tick)
         }
     }
 
-    /// Looks at the job and does what is due: enqueue ready tasks, retry failed ones whose
-    /// back-off has passed, complete, fail or cancel the job. `known` is the record when the
-    /// caller already has it; `readySince` is when the triggering event happened (for the
-    /// scheduling-latency metric; `nil` from a sweep).
+    /// Decides what the event means for the job and does it. `readySince` is when the event
+    /// happened (for the scheduling-latency metric; nil without one).
     ///
     /// Within this process one job is advanced by one call at a time (the actor is re-entered at
     /// every `await`): a call that finds the job busy leaves a note, and the busy call looks
-    /// again. Across processes the store's conditional transitions keep every step single.
-    private func advance(jobID: String, known: JobRecord? = nil, readySince: Date? = nil) async {
+    /// again. Across processes the record's revision keeps every step single.
+    private func advance(jobID: String, on event: JobEvent, readySince: Date? = nil) async {
         guard !advancing.contains(jobID) else {
-            advanceAgain.insert(jobID)
+            pending[jobID, default: []].append(event)
             return
         }
         advancing.insert(jobID)
         defer { advancing.remove(jobID) }
-        var record = known
+        var next: JobEvent? = event
         var trigger = readySince
-        repeat {
-            advanceAgain.remove(jobID)
-            await advanceOnce(jobID: jobID, known: record, readySince: trigger)
-            record = nil
+        while let event = next {
+            await advanceOnce(jobID: jobID, on: event, readySince: trigger)
             trigger = nil
-        } while advanceAgain.contains(jobID)
+            next = pending[jobID]?.isEmpty == false ? pending[jobID]?.removeFirst() : nil
+            if pending[jobID]?.isEmpty == true { pending[jobID] = nil }
+        }
     }
 
-    private func advanceOnce(jobID: String, known: JobRecord?, readySince: Date?) async {
-        do {
-            var record = known
-            if record == nil { record = try await jobs.liveJob(jobID) }
-            guard let job = record else {
-                logger.warning("job_record_missing")
-                try await jobs.forgetActive(jobID)
-                return
-            }
-            if job.status.isFinal {
-                try await jobs.forgetActive(jobID)
-                return
-            }
-            if job.cancelRequested {
-                await cancel(job)
-                return
-            }
-            // Outcomes the engines deposited whose events this orchestrator missed (pub/sub is at
-            // most once): apply them now, then go on from the job as it is afterwards.
-            let graceStart = Date().addingTimeInterval(-options.missedEventGrace.seconds)
-            if let missed = job.tasks.values.compactMap({ state -> EventEnvelope? in
-                guard [.queued, .running].contains(state.status), let report = state.report,
-                      report.data["attempt"]?.numberValue.map({ Int($0) }) == state.attempt else { return nil }
-                return report.emittedAt < listeningSince || report.emittedAt < graceStart ? report : nil
-            }).first {
-                logger.info("missed_outcome_applied", metadata: ["task_id": "\(missed.taskID ?? "")", "event_type": "\(missed.type)"])
-                guard let updated = await recordOutcome(missed, jobID: jobID) else { return }
-                await advanceOnce(jobID: jobID, known: updated, readySince: nil)
-                return
-            }
-            let plan = TaskGraph.plan(jobID: jobID)
-            if let stallTimeout = options.stallTimeout, Date().timeIntervalSince(job.updatedAt ?? job.createdAt) > stallTimeout.seconds {
-                let stage = job.currentStage ?? plan.first?.stage ?? "prepare"
-                let task = plan.first { $0.stage == stage } ?? plan[0]
-                try await failJob(job, task: task, error: "no progress for \(Int(stallTimeout.seconds)) s at the \(stage) stage; the job was given up",
-                                  attempts: job.tasks[stage]?.attempt ?? 0)
-                return
-            }
-            if job.status == .pending {
-                withSpan("orchestrator.build_dag") { span in
-                    span.attributes["dalston.job_id"] = jobID
-                    span.attributes["dalston.task_count"] = plan.count
-                }
-                logger.info("job_scheduled", metadata: ["task_count": .stringConvertible(plan.count)])
-            }
-            var statuses: [String: TaskStatus] = [:]
-            for task in plan { statuses[task.taskID] = job.tasks[task.stage]?.status ?? .waiting }
-            let progress = plan.filter { statuses[$0.taskID] == .completed }.count * 100 / max(1, plan.count)
-
-            for task in plan {
-                guard let state = job.tasks[task.stage], state.status == .failed else { continue }
-                let error = state.error ?? "unknown error"
-                if state.attempt < options.maximumAttempts && state.retryable {
-                    let retryAt = Date().addingTimeInterval(options.retryBackoff.seconds * pow(2, Double(state.attempt - 1)))
-                    if try await jobs.markForRetry(jobID: jobID, stage: task.stage, attempt: state.attempt, at: retryAt) {
-                        logger.warning("task_retry_scheduled", metadata: [
-                            "task_id": "\(task.taskID)", "attempt": .stringConvertible(state.attempt + 1), "error": "\(error)",
-                            "retry_in_seconds": .stringConvertible(retryAt.timeIntervalSinceNow),
-                        ])
-                        metrics.increment(DalstonMetric.taskRetries, [("engine_id", task.engineID)])
-                    }
-                    scheduleRetry(jobID: jobID, at: retryAt)
-                } else {
-                    try await failJob(job, task: task, error: error, attempts: state.attempt)
+    /// One decision and its transition. When the record moved on meanwhile (another
+    /// orchestrator, a cancel, a stale copy here), it is read again and the event decided anew.
+    private func advanceOnce(jobID: String, on event: JobEvent, readySince: Date?) async {
+        // A cancel is asked for in the record without a revision: a copy here cannot know of it.
+        if event == .cancelRequested { known[jobID] = nil }
+        for _ in 0..<Self.decisionAttempts {
+            do {
+                guard let job = try await current(jobID) else {
+                    logger.warning("job_record_missing")
+                    try await jobs.forgetActive(jobID)
                     return
                 }
-            }
-
-            for task in plan {
-                guard let state = job.tasks[task.stage], state.status == .retryPending,
-                      let retryAt = state.retryAt else { continue }
-                guard retryAt <= Date() else {
-                    scheduleRetry(jobID: jobID, at: retryAt)
-                    continue
+                let surroundings = JobSurroundings(now: Date(), listeningSince: listeningSince, liveEngines: liveEngines)
+                let decision: JobDecision
+                do {
+                    let graph = try JobGraph.plan(for: job)
+                    if job.status == .pending { recordGraphBuilt(graph) }
+                    decision = machine.decide(job, on: event, graph: graph, surroundings: surroundings)
+                } catch {
+                    decision = machine.unplannable(job, error: error, now: surroundings.now)
                 }
-                try await enqueue(task, of: job, attempt: state.attempt + 1, from: .retry, progress: progress)
-            }
-
-            for task in TaskGraph.ready(plan, statuses: statuses) {
-                if try await enqueue(task, of: job, attempt: 1, from: .new, progress: progress), let readySince {
-                    metrics.record(DalstonMetric.schedulingLatency, seconds: Date().timeIntervalSince(readySince))
+                if decision.isFinished {
+                    known[jobID] = nil
+                    try await jobs.forgetActive(jobID)
+                    return
                 }
+                if let wakeUp = decision.wakeUpAt { scheduleWakeUp(jobID: jobID, at: wakeUp) }
+                guard !decision.steps.isEmpty else { return }
+                if try await perform(decision, on: job, readySince: readySince) {
+                    if decision.finishes { cancelWakeUp(jobID) }
+                    return
+                }
+                known[jobID] = nil
+                logger.debug("job_moved_on", metadata: ["reason": "the record changed since it was read; deciding again"])
+            } catch {
+                known[jobID] = nil
+                logger.error("job_advance_failed", metadata: ["error": .error(error)])
+                return
             }
-
-            if plan.allSatisfy({ statuses[$0.taskID] == .completed }) {
-                try await completeJob(job, plan: plan)
-            }
-        } catch {
-            logger.error("job_advance_failed", metadata: ["error": .error(error)])
         }
     }
 
-    /// Enqueues one task, unless another orchestrator already did; returns whether this one did.
-    @discardableResult
-    private func enqueue(_ task: PlannedTask, of job: JobRecord, attempt: Int, from: JobStore.Schedulable, progress: Int) async throws -> Bool {
-        var input: [String: JSONValue] = [
-            "audio": .string(job.audio?.key ?? ""),
-            "language": .string(job.language),
-            "model_id": .string(job.modelID),
-            "timestamps_granularity": .string(job.timestampsGranularity),
-        ]
-        // Outputs of every earlier stage, under the stage's name.
-        for (stage, state) in job.tasks where stage != task.stage {
-            if let output = state.output { input[stage] = .object(output) }
+    /// How often one event is decided again when the record keeps moving under it.
+    static let decisionAttempts = 5
+
+    /// The job as this orchestrator last left it, else as stored.
+    private func current(_ jobID: String) async throws -> JobRecord? {
+        if let job = known[jobID] { return job }
+        return try await jobs.liveJob(jobID)
+    }
+
+    private func recordGraphBuilt(_ graph: JobGraph) {
+        withSpan("orchestrator.build_dag") { span in
+            span.attributes["dalston.job_id"] = graph.jobID
+            span.attributes["dalston.task_count"] = graph.tasks.count
         }
-        let scheduled = try await withTracedSpan("orchestrator.schedule_task", ofKind: .producer) { span in
+        logger.info("job_scheduled", metadata: ["task_count": .stringConvertible(graph.tasks.count)])
+    }
+
+    /// Carries out a decision: its tasks' envelopes (each sent from a `schedule_task` span), the
+    /// final event, one transition; then the logs and metrics of what it did. `false` when the
+    /// record had moved on and nothing was done.
+    private func perform(_ decision: JobDecision, on base: JobRecord, readySince: Date?) async throws -> Bool {
+        let job = decision.job
+        var envelopes: [TaskEnvelope] = []
+        var spans: [any Span] = []
+        for case .enqueue(let task, let attempt) in decision.steps {
+            let span = startSpan("orchestrator.schedule_task", ofKind: .producer)
             span.attributes["dalston.job_id"] = job.id
             span.attributes["dalston.task_id"] = task.taskID
             span.attributes["dalston.engine_id"] = task.engineID
@@ -345,76 +324,124 @@ public actor Orchestrator {
             span.attributes["dalston.task.attempt"] = attempt
             span.attributes["messaging.operation.type"] = "send"
             span.attributes["messaging.destination.name"] = task.engineID
-            let envelope = TaskEnvelope(
-                taskID: task.taskID, jobID: job.id, engineID: task.engineID, stage: task.stage, attempt: attempt, input: input,
-                metadata: correlation(job, taskID: task.taskID))
-            let scheduled = try await jobs.schedule(envelope, of: job, from: from, progress: progress)
-            span.attributes["dalston.scheduled"] = scheduled
-            return scheduled
+            var metadata = job.correlation
+            metadata[MessageMetadataKey.taskID] = task.taskID
+            MessageTracing.inject(into: &metadata, context: span.context)
+            envelopes.append(TaskEnvelope(
+                taskID: task.taskID, jobID: job.id, engineID: task.engineID, stage: task.stage, attempt: attempt,
+                input: input(of: task, in: job), metadata: metadata))
+            spans.append(span)
         }
-        guard scheduled else {
-            logger.debug("task_already_scheduled", metadata: ["task_id": "\(task.taskID)", "attempt": .stringConvertible(attempt)])
-            return false
+        var finalEvent: EventEnvelope?
+        var finalSpan: (any Span)?
+        for step in decision.steps {
+            switch step {
+            case .complete:
+                let span = startSpan("orchestrator.mark_job_completed")
+                span.attributes["dalston.processing_time_seconds"] = job.processingTimeSeconds ?? 0
+                finalSpan = span
+                finalEvent = EventEnvelope(type: PipelineEvent.jobCompleted, jobID: job.id, data: ["status": .string("completed")], metadata: correlation(job, span: span))
+            case .fail(let failure):
+                let span = startSpan("orchestrator.mark_job_failed")
+                span.attributes["dalston.task_id"] = "\(job.id)_\(failure.stage)"
+                span.attributes["dalston.task.attempt"] = failure.attempts
+                span.setStatus(SpanStatus(code: .error, message: failure.message))
+                finalSpan = span
+                finalEvent = EventEnvelope(
+                    type: PipelineEvent.jobFailed, jobID: job.id, data: ["status": .string("failed"), "error": .string(failure.message)],
+                    metadata: correlation(job, span: span))
+            case .cancel:
+                finalEvent = EventEnvelope(type: PipelineEvent.jobCancelled, jobID: job.id, data: ["status": .string("cancelled")], metadata: correlation(job, span: nil))
+            default:
+                break
+            }
         }
-        metrics.increment(DalstonMetric.tasksScheduled, [("engine_id", task.engineID), ("stage", task.stage)])
-        logger.info("task_scheduled", metadata: [
-            "task_id": "\(task.taskID)", "engine_id": "\(task.engineID)", "stage": "\(task.stage)", "attempt": .stringConvertible(attempt),
-        ])
+        finalSpan?.attributes["dalston.job_id"] = job.id
+        let applied: Bool
+        do {
+            applied = try await jobs.perform(decision, on: base, enqueueing: envelopes, announcing: finalEvent)
+        } catch {
+            for span in spans + [finalSpan].compactMap({ $0 }) {
+                span.recordError(error)
+                span.end()
+            }
+            throw error
+        }
+        for span in spans {
+            span.attributes["dalston.scheduled"] = applied
+            span.end()
+        }
+        finalSpan?.end()
+        guard applied else { return false }
+        var updated = job
+        updated.revision = base.revision + 1
+        known[job.id] = decision.finishes ? nil : updated
+        report(decision, readySince: readySince)
         return true
     }
 
-    private func completeJob(_ job: JobRecord, plan: [PlannedTask]) async throws {
-        let result = plan.last.flatMap { job.tasks[$0.stage]?.output?["result"]?.stringValue }.flatMap(ArtifactReference.init(key:))
-        let seconds = Date().timeIntervalSince(job.createdAt)
-        let finished = try await withTracedSpan("orchestrator.mark_job_completed") { span in
-            span.attributes["dalston.job_id"] = job.id
-            span.attributes["dalston.processing_time_seconds"] = seconds
-            return try await jobs.finish(
-                job, as: .completed,
-                fields: [
-                    JobField.progress: "100", JobField.currentStage: "", JobField.result: result?.key ?? "",
-                    JobField.processingTimeSeconds: String(format: "%.3f", seconds),
-                ],
-                announcing: EventEnvelope(type: PipelineEvent.jobCompleted, jobID: job.id, data: ["status": .string("completed")], metadata: correlation(job)))
+    /// Logs and measures what a decision that was carried out did.
+    private func report(_ decision: JobDecision, readySince: Date?) {
+        let job = decision.job
+        for report in decision.missedReports {
+            logger.info("missed_outcome_applied", metadata: ["task_id": "\(job.id)_\(report.stage)", "event_type": "\(report.eventType)"])
         }
-        guard finished else { return }
-        removeWorkingFiles(job, keeping: result)
-        countJobFinished(.completed, job: job)
-        logger.info("job_completed", metadata: ["processing_time_seconds": .stringConvertible(seconds)])
+        for step in decision.steps {
+            switch step {
+            case .record(let report):
+                let engineID = job.tasks[report.stage] != nil ? PipelineStages.rules.first { $0.stage == report.stage }?.engineID : nil
+                if let engineID {
+                    metrics.increment(DalstonMetric.tasksCompleted, [("engine_id", engineID), ("status", report.outcome.succeeded ? "completed" : "failed")])
+                }
+            case .retryLater(let stage, let attempt, let due):
+                let failure = job.tasks[stage]?.failure
+                logger.warning("task_retry_scheduled", metadata: [
+                    "task_id": "\(job.id)_\(stage)", "attempt": .stringConvertible(attempt + 1), "error": "\(failure?.message ?? "unknown error")",
+                    "retry_in_seconds": .stringConvertible(due.timeIntervalSinceNow),
+                ])
+                if let engineID = PipelineStages.rules.first(where: { $0.stage == stage })?.engineID {
+                    metrics.increment(DalstonMetric.taskRetries, [("engine_id", engineID)])
+                }
+            case .enqueue(let task, let attempt):
+                metrics.increment(DalstonMetric.tasksScheduled, [("engine_id", task.engineID), ("stage", task.stage)])
+                if attempt == 1, let readySince {
+                    metrics.record(DalstonMetric.schedulingLatency, seconds: Date().timeIntervalSince(readySince))
+                }
+                logger.info("task_scheduled", metadata: [
+                    "task_id": "\(task.taskID)", "engine_id": "\(task.engineID)", "stage": "\(task.stage)", "attempt": .stringConvertible(attempt),
+                ])
+            case .complete(let result):
+                removeWorkingFiles(job, keeping: result)
+                countJobFinished(.completed, job: job)
+                logger.info("job_completed", metadata: ["processing_time_seconds": .stringConvertible(job.processingTimeSeconds ?? 0)])
+            case .fail(let failure):
+                removeWorkingFiles(job, keeping: nil)
+                countJobFinished(.failed, job: job)
+                logger.error("job_failed", metadata: [
+                    "task_id": "\(job.id)_\(failure.stage)", "stage": "\(failure.stage)", "error": "\(failure.message)",
+                    "error_type": "\(failure.kind)", "attempts": .stringConvertible(failure.attempts),
+                ])
+            case .cancel:
+                removeWorkingFiles(job, keeping: nil)
+                countJobFinished(.cancelled, job: job)
+                logger.info("job_cancelled")
+            }
+        }
     }
 
-    private func failJob(_ job: JobRecord, task: PlannedTask, error: String, attempts: Int) async throws {
-        let finished = try await withTracedSpan("orchestrator.mark_job_failed") { span in
-            span.attributes["dalston.job_id"] = job.id
-            span.attributes["dalston.task_id"] = task.taskID
-            span.attributes["dalston.task.attempt"] = attempts
-            span.setStatus(SpanStatus(code: .error, message: error))
-            return try await jobs.finish(
-                job, as: .failed,
-                fields: [JobField.error: error, JobField.errorType: "\(task.stage)_failed", JobField.currentStage: task.stage],
-                announcing: EventEnvelope(
-                    type: PipelineEvent.jobFailed, jobID: job.id, data: ["status": .string("failed"), "error": .string(error)], metadata: correlation(job)))
+    /// A task's input: the job's parameters, and the outputs of the stages it reads under their
+    /// names.
+    private func input(of task: PlannedTask, in job: JobRecord) -> [String: JSONValue] {
+        var input: [String: JSONValue] = [
+            "audio": .string(job.audio?.key ?? ""),
+            "language": .string(job.language),
+            "model_id": .string(job.modelID),
+            "timestamps_granularity": .string(job.timestampsGranularity),
+        ]
+        for stage in task.inputs {
+            if let output = job.tasks[stage]?.output { input[stage] = .object(output) }
         }
-        guard finished else { return }
-        removeWorkingFiles(job, keeping: nil)
-        countJobFinished(.failed, job: job)
-        logger.error("job_failed", metadata: ["task_id": "\(task.taskID)", "stage": "\(task.stage)", "error": "\(error)", "attempts": .stringConvertible(attempts)])
-    }
-
-    /// Ends a job whose cancel was asked for. Its queued tasks stay on their queues; engines
-    /// skip them (they hear `job_cancelled`) and any late outcome no longer changes the job.
-    private func cancel(_ job: JobRecord) async {
-        do {
-            let finished = try await jobs.finish(
-                job, as: .cancelled, fields: [:],
-                announcing: EventEnvelope(type: PipelineEvent.jobCancelled, jobID: job.id, data: ["status": .string("cancelled")], metadata: correlation(job)))
-            guard finished else { return }
-            removeWorkingFiles(job, keeping: nil)
-            countJobFinished(.cancelled, job: job)
-            logger.info("job_cancelled")
-        } catch {
-            logger.error("job_cancel_failed", metadata: ["error": .error(error)])
-        }
+        return input
     }
 
     /// Deletes a finished job's uploaded audio and intermediate files, keeping its transcript.
@@ -432,28 +459,37 @@ public actor Orchestrator {
         metrics.record(DalstonMetric.jobDuration, labels, seconds: Date().timeIntervalSince(job.createdAt))
     }
 
-    /// Looks at the job again when its retry is due (the sweep would too, later).
-    private func scheduleRetry(jobID: String, at date: Date) {
+    /// Looks at the job again when a retry falls due or an engine has been waited for long
+    /// enough (the sweep would too, later).
+    private func scheduleWakeUp(jobID: String, at date: Date) {
         guard retryTimers[jobID] == nil else { return }
         let delay = max(0, date.timeIntervalSinceNow) + 0.01
         retryTimers[jobID] = Task {
             try? await Task.sleep(for: .seconds(delay))
             guard !Task.isCancelled else { return }
-            await self.retryDue(jobID: jobID)
+            await self.wakeUp(jobID: jobID)
         }
     }
 
-    private func retryDue(jobID: String) async {
+    private func cancelWakeUp(_ jobID: String) {
+        retryTimers.removeValue(forKey: jobID)?.cancel()
+    }
+
+    private func wakeUp(jobID: String) async {
         retryTimers[jobID] = nil
-        guard let job = try? await jobs.liveJob(jobID) else { return }
+        if liveEngines != nil { await refreshLiveEngines() }
+        guard let job = try? await current(jobID) else { return }
         await advanceWithoutEvent(job)
     }
 
-    /// The job's correlation fields and the current span's trace context, for a message.
-    private func correlation(_ job: JobRecord, taskID: String? = nil) -> [String: String] {
+    /// The job's correlation fields and a span's trace context, for a message.
+    private func correlation(_ job: JobRecord, span: (any Span)?) -> [String: String] {
         var metadata = job.correlation
-        metadata[MessageMetadataKey.taskID] = taskID
-        MessageTracing.inject(into: &metadata)
+        if let span {
+            MessageTracing.inject(into: &metadata, context: span.context)
+        } else {
+            MessageTracing.inject(into: &metadata)
+        }
         return metadata
     }
 }

@@ -70,7 +70,7 @@ public struct JobView: Sendable, Equatable {
 
     /// Failed while its audio was being decoded: the upload was at fault, not the server.
     public var failedOnItsAudio: Bool {
-        status == .failed && currentStage == TaskGraph.prepareStage
+        status == .failed && currentStage == PipelineStages.prepare
     }
 }
 

@@ -40,35 +40,6 @@ public enum EngineKind {
     public static let all = [audioPrepare, transcribe, merge]
 }
 
-/// One task of a job's graph.
-public struct PlannedTask: Sendable, Equatable {
-    public let taskID: String
-    public let stage: String
-    public let engineID: String
-    public let dependencies: [String]
-}
-
-/// Turns a job into its task graph. The batch pipeline is prepare → transcribe → merge; task ids
-/// are derived from the job id, so planning twice (after a restart) gives the same tasks.
-public enum TaskGraph {
-    /// The stage that decodes the upload: a failure there is the audio's fault.
-    public static let prepareStage = "prepare"
-
-    public static func plan(jobID: String) -> [PlannedTask] {
-        let prepare = PlannedTask(taskID: "\(jobID)_prepare", stage: prepareStage, engineID: EngineKind.audioPrepare, dependencies: [])
-        let transcribe = PlannedTask(taskID: "\(jobID)_transcribe", stage: "transcribe", engineID: EngineKind.transcribe, dependencies: [prepare.taskID])
-        let merge = PlannedTask(taskID: "\(jobID)_merge", stage: "merge", engineID: EngineKind.merge, dependencies: [transcribe.taskID])
-        return [prepare, transcribe, merge]
-    }
-
-    /// Tasks whose dependencies are all completed and that have not been queued yet.
-    public static func ready(_ tasks: [PlannedTask], statuses: [String: TaskStatus]) -> [PlannedTask] {
-        tasks.filter { task in
-            (statuses[task.taskID] ?? .waiting) == .waiting && task.dependencies.allSatisfy { statuses[$0] == .completed }
-        }
-    }
-}
-
 /// Field names of the job record (`StateKey.job(id)`); `JobRecord` reads and writes them.
 public enum JobField {
     public static let id = "id"
@@ -100,6 +71,9 @@ public enum JobField {
     /// `true` once a cancel was asked for: the orchestrator (or its next sweep) carries it out,
     /// so a cancel accepted while no orchestrator runs is not lost.
     public static let cancelRequested = "cancel_requested"
+    /// Bumped by every change the orchestrator makes: its transitions apply only to the record
+    /// they were decided on (another orchestrator, or a missed event, moves it on otherwise).
+    public static let revision = "revision"
     /// Where to POST the job's end (`webhook_url` on submission), signed with
     /// `DALSTON_WEBHOOK_SECRET`.
     public static let webhookURL = "webhook_url"
@@ -117,16 +91,17 @@ public enum JobField {
     public static func task(_ stage: String, _ name: TaskFieldName) -> String { "task.\(stage).\(name.rawValue)" }
 }
 
-/// Fields of a task's state (see `JobField.task`).
+/// Fields of a task's state (see `JobField.task`). What the task's engine reported (its output
+/// or error) is not copied here: it lives once, in `report`.
 public enum TaskFieldName: String, Sendable, CaseIterable {
-    case status, attempt, output, error, retryable
+    case status, attempt
     /// When a failed task may be tried again (status `retry_pending`).
     case retryAt = "retry_at"
     case queuedAt = "queued_at"
     case completedAt = "completed_at"
-    case workerID = "worker_id"
-    /// The engine's last outcome event (JSON), deposited as it acknowledged the task: what the
-    /// orchestrator's sweep applies when it missed the event itself (pub/sub is at most once).
+    /// The outcome of the task's latest attempt (`TaskReport`, as its event's JSON), deposited by
+    /// the engine as it acknowledged the task (by the orchestrator for a dead-lettered one): what
+    /// the task's output is read from, and what a sweep applies when its event was missed.
     case report
 }
 

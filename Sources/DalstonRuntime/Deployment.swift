@@ -114,6 +114,13 @@ public struct Deployment: Sendable {
             metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
         let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(21_600))
         deployment.orchestratorOptions.stallTimeout = stall == .zero ? nil : stall
+        // How long a task waits for an engine that is not running: 0 fails its job at once; "forever" never.
+        if environment["DALSTON_ENGINE_WAIT_SECONDS"]?.lowercased() == "forever" {
+            deployment.orchestratorOptions.engineWait = nil
+        } else {
+            deployment.orchestratorOptions.engineWait = try EnvironmentValue("DALSTON_ENGINE_WAIT_SECONDS", in: environment)
+                .seconds(in: 0...604_800, default: .seconds(300))
+        }
         deployment.webhookOptions = try WebhookDispatcherOptions.fromEnvironment(environment)
         deployment.purgeInterval = try EnvironmentValue("DALSTON_PURGE_INTERVAL", in: environment).seconds(in: 1...86_400, default: deployment.purgeInterval)
         _ = try RecordStoreConfiguration.fromEnvironment(environment)  // a bad DATABASE_URL stops start-up here, with the others
@@ -176,7 +183,7 @@ public struct Deployment: Sendable {
 
     public func orchestrator() -> Orchestrator {
         Orchestrator(
-            state: broker, events: broker, artifacts: artifacts, history: records?.jobs, options: orchestratorOptions,
+            state: broker, events: broker, artifacts: artifacts, history: records?.jobs, workers: broker, options: orchestratorOptions,
             metrics: metrics.instruments(for: "orchestrator"),
             logger: makeLogger("dalston.orchestrator"))
     }

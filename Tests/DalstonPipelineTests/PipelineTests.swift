@@ -75,16 +75,17 @@ struct FlakyEngine: Engine {
 
 @Suite("Task graph")
 struct TaskGraphTests {
-    @Test func prepareThenTranscribeThenMerge() {
-        let plan = TaskGraph.plan(jobID: "job_1")
-        #expect(plan.map(\.stage) == ["prepare", "transcribe", "merge"])
-        #expect(plan.map(\.engineID) == ["audio-prepare", "transcribe", "merge"])
-        #expect(plan[1].dependencies == ["job_1_prepare"] && plan[2].dependencies == ["job_1_transcribe"])
-        #expect(TaskGraph.plan(jobID: "job_1") == plan, "planning is deterministic")
-        #expect(TaskGraph.ready(plan, statuses: [:]).map(\.stage) == ["prepare"])
-        #expect(TaskGraph.ready(plan, statuses: ["job_1_prepare": .running]).isEmpty)
-        #expect(TaskGraph.ready(plan, statuses: ["job_1_prepare": .completed]).map(\.stage) == ["transcribe"])
-        #expect(TaskGraph.ready(plan, statuses: ["job_1_prepare": .completed, "job_1_transcribe": .queued]).isEmpty)
+    @Test func prepareThenTranscribeThenMerge() throws {
+        let plan = try JobGraph.plan(for: JobRecord(id: "job_1", requestID: "req_1"))
+        #expect(plan.tasks.map(\.stage) == ["prepare", "transcribe", "merge"])
+        #expect(plan.tasks.map(\.engineID) == ["audio-prepare", "transcribe", "merge"])
+        #expect(plan.tasks.map(\.taskID) == ["job_1_prepare", "job_1_transcribe", "job_1_merge"])
+        #expect(plan.tasks[1].inputs == ["prepare"] && plan.tasks[2].inputs == ["prepare", "transcribe"])
+        #expect(try JobGraph.plan(for: JobRecord(id: "job_1", requestID: "req_1")) == plan, "planning is deterministic")
+        #expect(plan.ready(statuses: [:]).map(\.stage) == ["prepare"])
+        #expect(plan.ready(statuses: ["prepare": .queued]).isEmpty)
+        #expect(plan.ready(statuses: ["prepare": .completed]).map(\.stage) == ["transcribe"])
+        #expect(plan.ready(statuses: ["prepare": .completed, "transcribe": .queued]).isEmpty)
     }
 
     @Test func segmentsSplitAtPauses() {

@@ -43,7 +43,7 @@ struct ResilienceTests {
             await first.value
             // While no orchestrator runs, transcribe finishes and announces it to nobody; its
             // outcome waits in the job's record.
-            #expect(await eventually { (try? await jobs.store.job(job.id))?.tasks["transcribe"]?.report?.type == PipelineEvent.taskCompleted })
+            #expect(await eventually { (try? await jobs.store.job(job.id))?.tasks["transcribe"]?.report?.eventType == PipelineEvent.taskCompleted })
             #expect(try await jobs.job(job.id)?.status == .running)
 
             let second = Task { await configured.orchestrator().run() }

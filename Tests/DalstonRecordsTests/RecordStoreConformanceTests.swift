@@ -1,3 +1,4 @@
+import DalstonBroker
 import DalstonCore
 import DalstonPipeline
 import DalstonRealtime
@@ -79,7 +80,10 @@ struct RecordStoreConformanceTests {
             fields[JobField.task("transcribe", .attempt)] = "2"
             fields[JobField.task("transcribe", .queuedAt)] = Timestamp.string(created.addingTimeInterval(1))
             fields[JobField.task("transcribe", .completedAt)] = Timestamp.string(created.addingTimeInterval(4.5))
-            fields[JobField.task("transcribe", .workerID)] = "engine-7"
+            // The engine's report (the only place its outcome and worker are kept).
+            let report = TaskReport(stage: "transcribe", attempt: 2, outcome: .succeeded(output: [:]), workerID: "engine-7")
+            fields[JobField.task("transcribe", .report)] = String(
+                decoding: try MessageCoding.encode(report.event(jobID: "job-1", taskID: "job-1_transcribe", metadata: [:])), as: UTF8.self)
             try await store.jobs.save(fields)
             #expect(try await store.jobs.fields(of: "job-1") == fields)
             let tasks = try await store.jobTable.tasks(of: "job-1")

@@ -21,14 +21,6 @@ public struct JobStore: Sendable {
     /// Why a job that was running is failed when its live state is found gone.
     public static let stateLostError = "the job's live state was lost while it ran (Redis was flushed, or restarted without persistence); submit the audio again"
 
-    /// Statuses from which a task may be (re)scheduled.
-    public enum Schedulable: Sendable {
-        /// Never scheduled (first attempt).
-        case new
-        /// Failed earlier and due for another attempt.
-        case retry
-    }
-
     /// Stores a new job, indexes it and announces it, in one atomic step. With a history the
     /// job is recorded there first; if the state store then fails, that record is removed again.
     public func create(_ job: JobRecord, announcing event: EventEnvelope) async throws {
@@ -73,116 +65,100 @@ public struct JobStore: Sendable {
         try await state.indexMembers(PipelineIndex.activeJobs, limit: limit)
     }
 
+    /// Carries out a decision of `JobStateMachine` as one conditional transition: only if the
+    /// record is still the one the decision was made on (its revision; no cancel asked for
+    /// meanwhile, unless the decision is the cancel), the job's and its tasks' fields change,
+    /// `tasks` go on their queues and, when the job ends, it leaves the active index and
+    /// `announcing` is published. `false`: the record moved on; read it and decide again.
+    ///
+    /// With a history, a job that ends is written there first: if that fails nothing changes,
+    /// and the next look finishes the job once the database is back.
+    package func perform(
+        _ decision: JobDecision, on base: JobRecord, enqueueing tasks: [TaskEnvelope], announcing event: EventEnvelope?
+    ) async throws -> Bool {
+        let now = Timestamp.now
+        var fields = [JobField.updatedAt: now, JobField.revision: String(base.revision + 1)]
+        let job = decision.job
+        var cancels = false
+        for step in decision.steps {
+            switch step {
+            case .record(let report):
+                let state = job.tasks[report.stage]
+                fields[JobField.task(report.stage, .status)] = state?.status.rawValue
+                fields[JobField.task(report.stage, .completedAt)] = now
+                if case .deadLettered = report.outcome {
+                    // No engine deposited this one: the broker only announced it.
+                    fields[JobField.task(report.stage, .report)] = String(decoding: try MessageCoding.encode(report.event(
+                        jobID: job.id, taskID: "\(job.id)_\(report.stage)", metadata: job.correlation)), as: UTF8.self)
+                }
+            case .retryLater(let stage, _, let due):
+                fields[JobField.task(stage, .status)] = TaskStatus.retryPending.rawValue
+                fields[JobField.task(stage, .retryAt)] = Timestamp.string(due)
+            case .enqueue(let task, let attempt):
+                fields[JobField.task(task.stage, .status)] = TaskStatus.queued.rawValue
+                fields[JobField.task(task.stage, .attempt)] = String(attempt)
+                fields[JobField.task(task.stage, .queuedAt)] = now
+                fields[JobField.status] = JobStatus.running.rawValue
+                fields[JobField.currentStage] = task.stage
+                fields[JobField.progress] = String(job.progress)
+            case .complete(let result):
+                fields[JobField.status] = JobStatus.completed.rawValue
+                fields[JobField.progress] = "100"
+                fields[JobField.currentStage] = ""
+                fields[JobField.result] = result?.key ?? ""
+                fields[JobField.processingTimeSeconds] = String(format: "%.3f", job.processingTimeSeconds ?? 0)
+                fields[JobField.completedAt] = now
+            case .fail(let failure):
+                fields[JobField.status] = JobStatus.failed.rawValue
+                fields[JobField.error] = failure.message
+                fields[JobField.errorType] = failure.kind
+                fields[JobField.currentStage] = failure.stage
+                fields[JobField.completedAt] = now
+            case .cancel:
+                cancels = true
+                fields[JobField.status] = JobStatus.cancelled.rawValue
+                fields[JobField.completedAt] = now
+            }
+        }
+        var conditions: [String: Set<String>] = [
+            JobField.revision: base.revision == 0 ? ["", "0"] : [String(base.revision)],
+            JobField.status: [JobStatus.pending.rawValue, JobStatus.running.rawValue],
+        ]
+        if !cancels { conditions[JobField.cancelRequested] = ["", "false"] }
+        var effects = tasks.map(StateEffect.enqueue)
+        if decision.finishes {
+            effects.append(.removeFromIndex(PipelineIndex.activeJobs, member: job.id))
+            if let event { effects.append(.publish(event)) }
+            // The history first: if it cannot be written the job stays active, and the sweep
+            // finishes it once the database is back.
+            try await history?.save(base.storedFields.merging(fields) { _, new in new })
+        }
+        let applied = try await state.transition(StateTransition(.job(job.id), when: conditions, set: fields, effects: effects)).applied
+        if !applied, decision.finishes, let history {
+            // The job moved on meanwhile (another orchestrator ended it differently, say): the
+            // history keeps what the live record says.
+            let live = try await state.record(.job(job.id))
+            if !live.isEmpty { try await history.save(live) }
+        }
+        return applied
+    }
+
+    /// Drops a job that is final (or gone) from the active index.
     public func forgetActive(_ jobID: String) async throws(BrokerError) {
         try await state.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
     }
 
-    /// Marks the task queued and puts it on its queue, if the job is still going and the task is
-    /// still `from`; `false` when another orchestrator got there first or the job moved on.
-    public func schedule(
-        _ task: TaskEnvelope, of job: JobRecord, from: Schedulable, progress: Int
-    ) async throws(BrokerError) -> Bool {
-        let stage = task.stage
-        let allowed: Set<String> = switch from {
-        case .new: ["", TaskStatus.waiting.rawValue]
-        case .retry: [TaskStatus.retryPending.rawValue]
-        }
-        let now = Timestamp.now
-        return try await state.transition(StateTransition(
-            .job(job.id),
-            when: [
-                JobField.status: [JobStatus.pending.rawValue, JobStatus.running.rawValue],
-                JobField.task(stage, .status): allowed,
-                JobField.cancelRequested: ["", "false"],
-            ],
-            set: [
-                JobField.status: JobStatus.running.rawValue, JobField.currentStage: stage, JobField.progress: String(progress),
-                JobField.updatedAt: now, JobField.task(stage, .status): TaskStatus.queued.rawValue,
-                JobField.task(stage, .attempt): String(task.attempt), JobField.task(stage, .queuedAt): now,
-            ],
-            effects: [.enqueue(task)])).applied
-    }
-
     /// An engine's side of a task's end, in one atomic step: the delivery is acknowledged, the
-    /// outcome event is published and also deposited in the job's record (so an orchestrator
-    /// that missed the event finds it on its next sweep). `false` when the delivery was no
-    /// longer ours (redelivered after the visibility timeout): nothing is reported then.
-    public func settle(_ received: ReceivedTask, reporting event: EventEnvelope) async throws(BrokerError) -> Bool {
+    /// report is published as its event and kept in the job's record (the only place the
+    /// outcome is stored; an orchestrator that missed the event finds it there on its next
+    /// sweep). `false` when the delivery was no longer ours (redelivered after the visibility
+    /// timeout): nothing is reported then.
+    package func settle(_ received: ReceivedTask, reporting event: EventEnvelope) async throws(BrokerError) -> Bool {
         let report = String(decoding: try MessageCoding.encode(event), as: UTF8.self)
         return try await state.transition(StateTransition(
             .job(received.envelope.jobID),
             set: [JobField.task(received.envelope.stage, .report): report],
             effects: [.acknowledge(received), .publish(event)])).applied
-    }
-
-    /// What an engine reported about one attempt of a task.
-    public enum TaskOutcome: Sendable {
-        case completed(output: [String: JSONValue], workerID: String?)
-        case failed(error: String, retryable: Bool, workerID: String?)
-    }
-
-    /// Records an engine's report, once: only while that attempt is the task's current, queued
-    /// one (a duplicate or late report changes nothing). Returns whether it was recorded and the
-    /// job as it is afterwards.
-    public func record(
-        _ outcome: TaskOutcome, jobID: String, stage: String, attempt: Int
-    ) async throws(BrokerError) -> (applied: Bool, job: JobRecord?) {
-        var fields = [JobField.updatedAt: Timestamp.now, JobField.task(stage, .completedAt): Timestamp.now]
-        switch outcome {
-        case .completed(let output, let workerID):
-            fields[JobField.task(stage, .status)] = TaskStatus.completed.rawValue
-            fields[JobField.task(stage, .output)] = Self.json(output)
-            fields[JobField.task(stage, .workerID)] = workerID
-        case .failed(let error, let retryable, let workerID):
-            fields[JobField.task(stage, .status)] = TaskStatus.failed.rawValue
-            fields[JobField.task(stage, .error)] = error
-            fields[JobField.task(stage, .retryable)] = String(retryable)
-            fields[JobField.task(stage, .workerID)] = workerID
-        }
-        let result = try await state.transition(StateTransition(
-            .job(jobID),
-            when: [
-                JobField.task(stage, .status): [TaskStatus.queued.rawValue, TaskStatus.running.rawValue],
-                JobField.task(stage, .attempt): [String(attempt)],
-            ],
-            set: fields, returnsRecord: true))
-        return (result.applied, JobRecord(fields: result.record))
-    }
-
-    /// Moves a failed attempt to `retry_pending` (due at `retryAt`), once.
-    public func markForRetry(jobID: String, stage: String, attempt: Int, at retryAt: Date) async throws(BrokerError) -> Bool {
-        try await state.transition(StateTransition(
-            .job(jobID),
-            when: [JobField.task(stage, .status): [TaskStatus.failed.rawValue], JobField.task(stage, .attempt): [String(attempt)]],
-            set: [JobField.task(stage, .status): TaskStatus.retryPending.rawValue, JobField.task(stage, .retryAt): Timestamp.string(retryAt)]
-        )).applied
-    }
-
-    /// Ends a job that is still going with `status`, drops it from the active index and
-    /// announces it, once.
-    public func finish(_ job: JobRecord, as status: JobStatus, fields extra: [String: String], announcing event: EventEnvelope) async throws -> Bool {
-        var fields = extra
-        fields[JobField.status] = status.rawValue
-        fields[JobField.completedAt] = Timestamp.now
-        fields[JobField.updatedAt] = Timestamp.now
-        if let history {
-            // The history first: if it cannot be written the job stays active, and the sweep
-            // finishes it once the database is back.
-            let live = try await state.record(.job(job.id))
-            guard let current = JobRecord(fields: live), !current.status.isFinal else { return false }
-            try await history.save(live.merging(fields) { _, new in new })
-        }
-        let finished = try await state.transition(StateTransition(
-            .job(job.id),
-            when: [JobField.status: [JobStatus.pending.rawValue, JobStatus.running.rawValue]],
-            set: fields,
-            effects: [.removeFromIndex(PipelineIndex.activeJobs, member: job.id), .publish(event)])).applied
-        if !finished, let history {
-            // Another orchestrator ended it differently meanwhile: the history keeps what happened.
-            let live = try await state.record(.job(job.id))
-            if !live.isEmpty { try await history.save(live) }
-        }
-        return finished
     }
 
     /// Fails the jobs the history holds as still going but that the state store no longer has
@@ -257,7 +233,4 @@ public struct JobStore: Sendable {
         try? await state.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
     }
 
-    static func json(_ object: [String: JSONValue]) -> String {
-        (try? MessageCoding.encode(JSONValue.object(object))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
 }

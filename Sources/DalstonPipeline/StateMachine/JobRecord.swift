@@ -33,6 +33,11 @@ public struct JobRecord: Sendable, Equatable {
     public var traceContext: [String: String]
     /// Each task's state by stage; a stage not yet scheduled is absent.
     public var tasks: [String: TaskState]
+    /// How many changes the orchestrator has made (see `JobField.revision`).
+    public var revision: Int
+    /// The record's fields as stored, changes applied in memory included: what the history
+    /// (record database) is given when the job ends.
+    public var storedFields: [String: String]
 
     public init(
         id: String, status: JobStatus = .pending, requestID: String, createdAt: Date = Date(), language: String = "en",
@@ -53,6 +58,8 @@ public struct JobRecord: Sendable, Equatable {
         self.cancelRequested = false
         self.traceContext = [:]
         self.tasks = [:]
+        self.revision = 0
+        self.storedFields = [:]
     }
 
     /// Reads a stored record; `nil` when there is none (or it has no valid status).
@@ -79,6 +86,8 @@ public struct JobRecord: Sendable, Equatable {
         webhookURL = fields[JobField.webhookURL]
         webhookMetadata = fields[JobField.webhookMetadata]
         retentionDays = fields[JobField.retentionDays].flatMap(Int.init)
+        revision = Int(fields[JobField.revision] ?? "") ?? 0
+        storedFields = fields
         for key in [JobField.traceparent, JobField.tracestate] {
             if let value = fields[key], !value.isEmpty { traceContext[key] = value }
         }
@@ -96,6 +105,7 @@ public struct JobRecord: Sendable, Equatable {
             JobField.createdAt: Timestamp.string(createdAt), JobField.updatedAt: Timestamp.string(updatedAt ?? createdAt),
             JobField.language: language, JobField.modelID: modelID, JobField.timestampsGranularity: timestampsGranularity,
             JobField.audioBytes: String(audioBytes), JobField.filename: filename, JobField.progress: String(progress),
+            JobField.revision: String(revision),
         ]
         if let audio { fields[JobField.audio] = audio.key }
         if let displayName { fields[JobField.displayName] = displayName }
@@ -125,29 +135,45 @@ public struct JobRecord: Sendable, Equatable {
 public struct TaskState: Sendable, Equatable {
     public var status: TaskStatus = .waiting
     public var attempt = 1
-    public var output: [String: JSONValue]?
-    public var error: String?
-    public var retryable = true
     public var retryAt: Date?
-    public var workerID: String?
     public var queuedAt: Date?
     public var completedAt: Date?
-    /// The engine's last outcome event, as deposited with its acknowledgement.
-    public var report: EventEnvelope?
+    /// The outcome of the latest attempt that reported one.
+    package var report: TaskReport?
 
     public init() {}
+
+    /// The report about the current attempt (an older attempt's is history).
+    package var currentReport: TaskReport? {
+        report.flatMap { $0.attempt == attempt ? $0 : nil }
+    }
+
+    /// What the engine returned, once the task has completed.
+    public var output: [String: JSONValue]? {
+        guard status == .completed, case .succeeded(let output)? = currentReport?.outcome else { return nil }
+        return output
+    }
+
+    /// Why the current attempt failed, and whether another may help.
+    package var failure: TaskFailure? {
+        switch currentReport?.outcome {
+        case .failed(let failure)?: failure
+        case .deadLettered(let reason)?: TaskFailure(message: reason, retryable: false)
+        default: nil
+        }
+    }
+
+    /// The current attempt's error, when it failed.
+    public var error: String? { failure?.message }
+
+    public var workerID: String? { currentReport?.workerID }
 
     mutating func set(_ name: TaskFieldName, _ value: String) {
         switch name {
         case .status: status = TaskStatus(rawValue: value) ?? .waiting
         case .attempt: attempt = Int(value) ?? 1
-        case .output:
-            if case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(value.utf8)) { output = object }
-        case .error: error = value
-        case .retryable: retryable = value != "false"
         case .retryAt: retryAt = Timestamp.date(value)
-        case .workerID: workerID = value
-        case .report: report = try? MessageCoding.decodeEvent(Array(value.utf8))
+        case .report: report = (try? MessageCoding.decodeEvent(Array(value.utf8))).flatMap(TaskReport.init)
         case .queuedAt: queuedAt = Timestamp.date(value)
         case .completedAt: completedAt = Timestamp.date(value)
         }
