@@ -143,6 +143,8 @@ public struct JobService: Sendable {
     public let store: JobStore
     public let events: any EventBus
     public let artifacts: any ArtifactStore
+    /// Shared by every copy of this service: one subscription for all the waits of a process.
+    private let endWatcher: JobEndWatcher
     private let logger: Logger
 
     public init(
@@ -151,6 +153,7 @@ public struct JobService: Sendable {
     ) {
         self.store = JobStore(state: state, history: history)
         self.events = events
+        self.endWatcher = JobEndWatcher(events: events)
         self.artifacts = artifacts
         self.logger = logger
     }
@@ -340,21 +343,21 @@ public struct JobService: Sendable {
     }
 
     /// Waits until the job is completed, failed or cancelled, or `timeout` passes, and returns
-    /// it as it is then (nil when unknown). Listens for the job's final event; reads the record
-    /// only at the start and every `fallbackPoll` (events are at most once and may be missed).
+    /// it as it is then (nil when unknown). Hears the job's final event through the process's one
+    /// shared subscription (`JobEndWatcher`); reads the record only at the start and every
+    /// `fallbackPoll` (events are at most once and may be missed).
     public func waitForFinalState(_ jobID: String, timeout: Duration, fallbackPoll: Duration = .seconds(2)) async throws -> JobView? {
-        let finalEvents: Set<String> = [PipelineEvent.jobCompleted, PipelineEvent.jobFailed, PipelineEvent.jobCancelled]
-        let stream = events.events()
-        defer { stream.cancel() }
-        _ = await stream.waitUntilReady(timeout: .seconds(5))
+        let watch = endWatcher.watch(jobID)
+        defer { watch.cancel() }
+        _ = await watch.subscription.waitUntilReady(timeout: .seconds(5))
         let deadline = ContinuousClock.now + timeout
         let store = self.store
         try await withThrowingTaskGroup(of: Bool.self) { group in
             // Whichever comes first: the job's final event, or a look at the record that finds it
             // final (the first look is at once: the job may have finished before we subscribed).
             group.addTask {
-                for await event in stream where event.jobID == jobID && finalEvents.contains(event.type) { return true }
-                return false  // the stream ended (shutdown): the polling goes on
+                for await _ in watch.ended { return true }
+                return false  // cancelled: the polling decides
             }
             group.addTask {
                 while ContinuousClock.now < deadline {

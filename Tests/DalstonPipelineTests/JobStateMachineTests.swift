@@ -1,5 +1,6 @@
 import DalstonBroker
 import DalstonPipeline
+import DalstonTestSupport
 import Foundation
 import Testing
 
@@ -209,5 +210,42 @@ struct JobGraphTests {
         #expect(graph.tasks.map(\.stage) == ["prepare", "transcribe", "diarize", "merge"], "ordered so that inputs come first")
         #expect(graph.ready(statuses: ["prepare": .completed]).map(\.stage) == ["transcribe", "diarize"])
         #expect(graph.ready(statuses: ["prepare": .completed, "transcribe": .completed, "diarize": .queued]).isEmpty)
+    }
+}
+
+@Suite("Waiting for jobs")
+struct JobEndWatcherTests {
+    @Test func concurrentWaitsShareOneSubscriptionAndEachHearsItsOwnJob() async throws {
+        let broker = InMemoryBroker()
+        let artifacts = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-wait-\(UUID().uuidString)"))
+        let jobs = JobService(state: broker, events: broker, artifacts: artifacts)
+        var submitted: [String] = []
+        for index in 0..<20 {
+            submitted.append(try await jobs.submit(JobSubmission(audio: [0, 1, 2, 3], filename: "a.wav", requestID: "req_wait\(index)")).id)
+        }
+        let ids = submitted
+        try await withThrowingTaskGroup(of: String.self) { group in
+            for id in ids {
+                group.addTask {
+                    _ = try await jobs.waitForFinalState(id, timeout: .seconds(60), fallbackPoll: .seconds(60))
+                    return id
+                }
+            }
+            #expect(await eventually(timeout: .seconds(30)) { await broker.subscriberCount == 1 }, "one subscription for 20 waits")
+            // The final events, again until every wait has heard its own (a wait that registers
+            // after its job's event would otherwise wait for its 60 s poll).
+            let announcer = Task {
+                while !Task.isCancelled {
+                    for id in ids.reversed() { try? await broker.publish(EventEnvelope(type: PipelineEvent.jobCompleted, jobID: id)) }
+                    #expect(await broker.subscriberCount <= 1)
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            var ended: Set<String> = []
+            for try await id in group { ended.insert(id) }
+            announcer.cancel()
+            #expect(ended == Set(ids))
+        }
+        #expect(await eventually(timeout: .seconds(10)) { await broker.subscriberCount == 0 }, "unsubscribed after the last wait")
     }
 }

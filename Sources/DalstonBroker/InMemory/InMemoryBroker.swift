@@ -252,6 +252,9 @@ public actor InMemoryBroker: Broker {
         subscribers[id] = nil
     }
 
+    /// How many event subscriptions are open (for tests of who subscribes).
+    package var subscriberCount: Int { subscribers.count }
+
     // MARK: State
 
     public func record(_ key: StateKey) async throws(BrokerError) -> [String: String] {
