@@ -13,7 +13,7 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     public let retryAfter: Int?
     /// The request field at fault (OpenAI's `param`).
     let param: String?
-    /// Set by handlers that answer in another API's shape; otherwise the path decides.
+    /// Set by handlers that answer in another API's shape; otherwise the route collection's.
     let dialect: ErrorDialect?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil) {
@@ -47,7 +47,7 @@ public struct APIError: Error, Sendable, HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        response(dialect: dialect ?? ErrorDialect(path: request.uri.path))
+        response(dialect: dialect ?? .native)
     }
 
     func response(dialect: ErrorDialect) -> Response {

@@ -67,20 +67,45 @@ public struct Gateway: Sendable {
         self.logger = logger
     }
 
+    /// Every dialect's route collection (see `Dialects/`), each with its error shape and the
+    /// access it needs, behind the middleware every request goes through.
     public func makeRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: TracingMiddleware())
-        router.add(middleware: RequestIDMiddleware(metrics: instruments))
-        router.add(middleware: AuthenticationMiddleware(configuration: configuration, records: records, metrics: instruments))
-        addSystemRoutes(to: router)
-        addAuthRoutes(to: router)
-        addWebhookRoutes(to: router)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: RequestLogMiddleware(metrics: instruments))
+        // What no collection answers (an unmatched path) gets the native shape.
+        router.add(middleware: ErrorShapeMiddleware(.native))
+        router.addRoutes(probeRoutes())
+        router.addRoutes(statusRoutes(), atPath: "/v1")
+        router.addRoutes(keyRoutes(), atPath: "/auth")
         logLevels?.0.addRoutes(to: router, token: logLevels?.token)
-        addNativeRoutes(to: router)
-        addOpenAIRoutes(to: router)
-        addElevenLabsRoutes(to: router)
-        addRealtimeRoutes(to: router)
+        router.addRoutes(nativeRoutes(), atPath: "/v1/audio/transcriptions")
+        router.addRoutes(openAIRoutes(), atPath: "/v1")
+        router.addRoutes(elevenLabsRoutes(), atPath: "/v1/speech-to-text")
+        router.addRoutes(webhookRoutes(), atPath: "/v1/webhooks")
+        router.addRoutes(realtimeRoutes(), atPath: "/v1/realtime")
+        router.addRoutes(webSocketPathRoutes())
         return router
+    }
+
+    /// A dialect's collection: errors in its shape, callers checked for `access`.
+    func routeCollection(_ dialect: ErrorDialect, access: RouteAccess) -> RouteCollection<GatewayRequestContext> {
+        RouteCollection(context: GatewayRequestContext.self)
+            .add(middleware: ErrorShapeMiddleware(dialect))
+            .add(middleware: AuthenticationMiddleware(access, keys: apiKeys))
+    }
+
+    /// The dialects that claim an upload on the shared `POST /v1/audio/transcriptions` by its
+    /// fields (OpenAI by its model names); the rest is Dalston's native job API.
+    var transcriptionClaims: [TranscriptionClaim] { [openAITranscriptionClaim] }
+
+    func claimingDialect(_ fields: [String: [String]]) -> TranscriptionClaim? {
+        transcriptionClaims.first { $0.claims(fields) }
+    }
+
+    var apiKeys: APIKeyCheck {
+        APIKeyCheck(configuration: configuration, records: records, metrics: instruments)
     }
 
     /// The server, with the limits that keep slow or idle clients from starving it: an idle

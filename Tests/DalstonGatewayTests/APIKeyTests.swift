@@ -34,6 +34,8 @@ struct APIKeyTests {
         (.get, "/v1/webhooks", .webhooks), (.post, "/v1/webhooks", .webhooks), (.get, "/v1/webhooks/wh_x", .webhooks),
         (.patch, "/v1/webhooks/wh_x", .webhooks), (.delete, "/v1/webhooks/wh_x", .webhooks), (.post, "/v1/webhooks/wh_x/rotate-secret", .webhooks),
         (.get, "/v1/webhooks/wh_x/deliveries", .webhooks), (.post, "/v1/webhooks/wh_x/deliveries/msg_x/retry", .webhooks),
+        // The realtime WebSocket paths, asked without an upgrade (426 once the key is good).
+        (.get, "/v1/audio/transcriptions/stream", .realtime), (.get, "/v1/speech-to-text/realtime", .realtime), (.get, "/v1/realtime", .realtime),
     ]
 
     @Test func eachRouteAdmitsExactlyTheKeysWithItsScope() async throws {
@@ -109,14 +111,29 @@ struct APIKeyTests {
         await records.close()
     }
 
-    @Test func realtimeUpgradesNeedTheRealtimeScopeAndWebhooksTheirs() {
-        for path in ["/v1/audio/transcriptions/stream", "/v1/speech-to-text/realtime", "/v1/realtime"] {
-            #expect(RouteScope.required(method: .get, path: path) == .realtime, "\(path)")
+    @Test func refusalsComeInEachDialectsShapeAndTheProbesStayOpen() async throws {
+        let records = try await Self.records()
+        let fixture = GatewayFixture(records: records) { $0.securityMode = .apiKey }
+        try await fixture.test { client in
+            func body(_ path: String, _ method: HTTPRequest.Method = .get) async throws -> [String: Any] {
+                let response = try await client.execute(uri: path, method: method)
+                #expect(response.status == .unauthorized, "\(path)")
+                return try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any] ?? [:]
+            }
+            let elevenLabs = try await body("/v1/speech-to-text", .post)
+            #expect((elevenLabs["detail"] as? [String: Any])?["status"] as? String == "unauthorized", "ElevenLabs: \(elevenLabs)")
+            let openAI = try await body("/v1/models")
+            #expect((openAI["error"] as? [String: Any])?["type"] as? String == "authentication_error", "OpenAI: \(openAI)")
+            let native = try await body("/v1/audio/transcriptions")
+            #expect((native["error"] as? [String: Any])?["code"] as? String == "unauthorized" && (native["error"] as? [String: Any])?["type"] == nil,
+                    "native: \(native)")
+            for probe in ["/health", "/ready"] {
+                #expect(try await client.execute(uri: probe, method: .get).status != .unauthorized, "\(probe) is open")
+            }
+            // A path no dialect serves is not found, in the native shape.
+            let unknown = try await client.execute(uri: "/v1/nothing-here", method: .get)
+            #expect(unknown.status == .notFound && String(buffer: unknown.body).contains("\"code\""))
         }
-        #expect(RouteScope.required(method: .get, path: "/v1/webhooks") == .webhooks)
-        #expect(RouteScope.required(method: .post, path: "/v1/webhooks/wh_1/deliveries/msg_1/retry") == .webhooks)
-        #expect(RouteScope.required(method: .get, path: "/v1/realtime/sessions") == .jobsRead)
-        #expect(RouteScope.isPublic("/health") && RouteScope.isPublic("/ready") && RouteScope.isPublic("/metrics"))
-        #expect(!RouteScope.isPublic("/v1/status") && !RouteScope.isPublic("/auth/me"))
+        await records.close()
     }
 }

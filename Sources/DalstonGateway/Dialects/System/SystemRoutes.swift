@@ -5,26 +5,26 @@ import Hummingbird
 import NIOCore
 
 extension Gateway {
-    /// Probes, metrics, the deployment's status and its models.
-    func addSystemRoutes(to router: Router<GatewayRequestContext>) {
-        router.get("/health") { _, _ in HealthResponse(status: "healthy") }
-        router.get("/ready") { _, _ in await self.readiness() }
+    /// Probes and metrics, open to anyone who can reach the port.
+    func probeRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.native, access: .open)
+        routes.get("health") { _, _ in HealthResponse(status: "healthy") }
+        routes.get("ready") { _, _ in await self.readiness() }
         if let exposition = metrics.exposition {
-            router.get("/metrics") { _, _ in
+            routes.get("metrics") { _, _ in
                 var headers = HTTPFields()
                 headers[.contentType] = PrometheusExposition.contentType
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: await exposition.render())))
             }
         }
-        router.get("/v1/status") { _, _ in try await self.status() }
-        router.get("/v1/models") { _, _ in ModelListResponse.all }
-        router.get("/v1/models/{id}") { _, context in
-            let id = try context.parameters.require("id")
-            guard let model = ModelListResponse.all.data.first(where: { $0.id == id }) else {
-                throw APIError(.notFound, code: "model_not_found", message: "no model \(id); GET /v1/models lists them", param: "model", dialect: .openAI)
-            }
-            return model
-        }
+        return routes
+    }
+
+    /// The deployment's status (`/v1/status`), for callers with `jobs:read`.
+    func statusRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.native, access: .jobs)
+        routes.get("status") { _, _ in try await self.status() }
+        return routes
     }
 
     /// `/ready`: whether this gateway can take jobs now (the broker answers, the artifact store

@@ -6,35 +6,46 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Checks the caller's API key (`Authorization: Bearer`, the ElevenLabs SDK's `xi-api-key`, or
-/// `?api_key=` on a WebSocket upgrade) and the scope the route needs. Keys come from the record
-/// database (`dalston keys create`, stored hashed) or from `DALSTON_API_KEYS`, which act as
-/// admin keys for simple set-ups.
-public struct AuthenticationMiddleware: RouterMiddleware {
-    public typealias Context = GatewayRequestContext
-    let configuration: GatewayConfiguration
-    let records: RecordStore?
-    let logger: Logger
-    let metrics: Instruments
+/// Who may call a collection's routes.
+enum RouteAccess: Sendable {
+    /// Probes and metrics; `/admin/` checks its own token (`DALSTON_ADMIN_TOKEN`).
+    case open
+    /// Any valid key (`/auth/me`).
+    case anyKey
+    /// Reading needs `jobs:read`, changing `jobs:write`.
+    case jobs
+    /// One scope whatever the method (`webhooks`, `realtime`).
+    case scope(APIKeyScope)
 
-    public init(
-        configuration: GatewayConfiguration, records: RecordStore? = nil, metrics: Instruments = .disabled,
-        logger: Logger = Logger(label: "dalston.gateway.auth")
-    ) {
-        self.configuration = configuration
-        self.records = records
-        self.metrics = metrics
-        self.logger = logger
+    func scope(for method: HTTPRequest.Method) -> APIKeyScope? {
+        switch self {
+        case .open, .anyKey: nil
+        case .scope(let scope): scope
+        case .jobs: [.get, .head, .options].contains(method) ? .jobsRead : .jobsWrite
+        }
+    }
+}
+
+/// Checks the caller's API key (`Authorization: Bearer`, the ElevenLabs SDK's `xi-api-key`, or
+/// `?api_key=` on a WebSocket upgrade) and the scope its route collection needs. Keys come from
+/// the record database (`dalston keys create`, stored hashed) or from `DALSTON_API_KEYS`, which
+/// act as admin keys for simple set-ups.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let access: RouteAccess
+    let keys: APIKeyCheck
+
+    init(_ access: RouteAccess, keys: APIKeyCheck) {
+        self.access = access
+        self.keys = keys
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard configuration.securityMode == .apiKey, !RouteScope.isPublic(request.uri.path) else {
-            return try await next(request, context)
-        }
-        let caller = try await authenticate(Self.presentedKey(request))
-        let needed = RouteScope.required(method: request.method, path: request.uri.path)
-        if let needed, !caller.scopes.permits(needed) {
-            refuse("insufficient_scope", caller: caller)
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard keys.configuration.securityMode == .apiKey else { return try await next(request, context) }
+        if case .open = access { return try await next(request, context) }
+        let caller = try await keys.authenticate(APIKeyCheck.presentedKey(request))
+        if let needed = access.scope(for: request.method), !caller.scopes.permits(needed) {
+            keys.refuse("insufficient_scope", caller: caller)
             throw APIError(
                 .forbidden, code: "insufficient_scope",
                 message: "this API key lacks the scope \(needed.rawValue) that \(request.method.rawValue) \(request.uri.path) needs; its scopes: \(caller.scopes.listText)")
@@ -43,6 +54,22 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         context.caller = caller
         context.clientKey = caller.keyID
         return try await next(request, context)
+    }
+}
+
+/// The check of a presented API key against `DALSTON_API_KEYS` and the record database, with
+/// its refusals logged and counted.
+struct APIKeyCheck: Sendable {
+    let configuration: GatewayConfiguration
+    let records: RecordStore?
+    let metrics: Instruments
+    let logger: Logger
+
+    init(configuration: GatewayConfiguration, records: RecordStore?, metrics: Instruments, logger: Logger = Logger(label: "dalston.gateway.auth")) {
+        self.configuration = configuration
+        self.records = records
+        self.metrics = metrics
+        self.logger = logger
     }
 
     func authenticate(_ key: String?) async throws -> AuthenticatedCaller {
@@ -68,7 +95,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         return AuthenticatedCaller(stored)
     }
 
-    private func refuse(_ reason: String, caller: AuthenticatedCaller? = nil) {
+    func refuse(_ reason: String, caller: AuthenticatedCaller? = nil) {
         var metadata: Logger.Metadata = ["reason": "\(reason)"]
         if let caller { metadata["key_id"] = "\(caller.keyID)" }
         logger.warning("authentication_failed", metadata: metadata)

@@ -6,31 +6,27 @@ import Hummingbird
 import NIOCore
 
 extension Gateway {
-    /// Dalston's job API: `/v1/audio/transcriptions` and its lifecycle. A POST naming an OpenAI
-    /// model is OpenAI's synchronous transcription instead (see `OpenAIRoutes`).
-    func addNativeRoutes(to router: Router<GatewayRequestContext>) {
-        router.post("/v1/audio/transcriptions") { request, context in try await self.createTranscription(request, context) }
-        router.get("/v1/audio/transcriptions") { request, _ in try await self.listTranscriptions(request) }
-        router.get("/v1/audio/transcriptions/{id}") { _, context in try await self.transcription(context) }
-        router.patch("/v1/audio/transcriptions/{id}") { request, context in try await self.renameTranscription(request, context) }
-        router.delete("/v1/audio/transcriptions/{id}") { _, context in try await self.deleteTranscription(context) }
-        router.post("/v1/audio/transcriptions/{id}/cancel") { _, context in try await self.cancelTranscription(context) }
-        router.get("/v1/audio/transcriptions/{id}/export/{format}") { request, context in try await self.exportTranscription(request, context) }
-    }
-
-    /// OpenAI's limit on a transcription upload, kept on its dialect so its SDK sees the same.
-    static let openAIUploadLimit = 25 * 1024 * 1024
-
-    static func namesOpenAIModel(_ fields: [String: [String]]) -> Bool {
-        fields["model"]?.first.map { ModelCatalogue.openAI[$0.trimmed] != nil } ?? false
+    /// Dalston's job API, mounted at `/v1/audio/transcriptions`: jobs and their lifecycle. A POST
+    /// whose model another dialect claims (OpenAI's names) is answered by that dialect instead
+    /// (see `claimingDialect`).
+    func nativeRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.native, access: .jobs)
+        routes.post { request, context in try await self.createTranscription(request, context) }
+        routes.get { request, _ in try await self.listTranscriptions(request) }
+        routes.get("{id}") { _, context in try await self.transcription(context) }
+        routes.patch("{id}") { request, context in try await self.renameTranscription(request, context) }
+        routes.delete("{id}") { _, context in try await self.deleteTranscription(context) }
+        routes.post("{id}/cancel") { _, context in try await self.cancelTranscription(context) }
+        routes.get("{id}/export/{format}") { request, context in try await self.exportTranscription(request, context) }
+        return routes
     }
 
     private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await receiveUpload(request, into: &upload) { Self.namesOpenAIModel($0) ? Self.openAIUploadLimit : .max }
-            if Self.namesOpenAIModel(upload.fields) {
-                return try await openAITranscription(upload, request, context)
+            try await receiveUpload(request, into: &upload) { claimingDialect($0)?.uploadLimit ?? .max }
+            if let claimant = claimingDialect(upload.fields) {
+                return try await claimant.transcribe(upload, request, context)
             }
             let job = try await submit(upload, api: "native") { audio in try nativeSubmission(upload, audio, context) }
             return try EditedResponse(
@@ -39,7 +35,7 @@ extension Gateway {
             ).response(from: request, context: context)
         } catch {
             upload.audio?.writer.discard()
-            throw Self.namesOpenAIModel(upload.fields) ? DialectError(error, .openAI) : error
+            throw claimingDialect(upload.fields).map { DialectError(error, $0.errorDialect) } ?? error
         }
     }
 

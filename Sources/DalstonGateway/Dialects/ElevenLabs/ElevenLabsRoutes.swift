@@ -4,12 +4,14 @@ import HTTPTypes
 import Hummingbird
 
 extension Gateway {
-    /// ElevenLabs' speech-to-text API, as its SDK calls it.
-    func addElevenLabsRoutes(to router: Router<GatewayRequestContext>) {
-        router.post("/v1/speech-to-text") { request, context in try await self.elevenLabsConvert(request, context) }
-        router.get("/v1/speech-to-text/transcripts/{id}") { _, context in try await self.elevenLabsTranscript(context) }
-        router.delete("/v1/speech-to-text/transcripts/{id}") { _, context in try await self.elevenLabsDelete(context) }
-        router.get("/v1/speech-to-text/transcripts/{id}/export/{format}") { request, context in try await self.elevenLabsExport(request, context) }
+    /// ElevenLabs' speech-to-text API as its SDK calls it, mounted at `/v1/speech-to-text`.
+    func elevenLabsRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.elevenLabs, access: .jobs)
+        routes.post { request, context in try await self.elevenLabsConvert(request, context) }
+        routes.get("transcripts/{id}") { _, context in try await self.elevenLabsTranscript(context) }
+        routes.delete("transcripts/{id}") { _, context in try await self.elevenLabsDelete(context) }
+        routes.get("transcripts/{id}/export/{format}") { request, context in try await self.elevenLabsExport(request, context) }
+        return routes
     }
 
     private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {

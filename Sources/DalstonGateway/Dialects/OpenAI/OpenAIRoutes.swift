@@ -5,15 +5,34 @@ import Hummingbird
 import NIOCore
 
 extension Gateway {
-    /// OpenAI's audio API. Transcription shares `POST /v1/audio/transcriptions` with Dalston's
-    /// job API and is chosen by an OpenAI model name (`whisper-1`, `gpt-4o-transcribe`, ...).
-    func addOpenAIRoutes(to router: Router<GatewayRequestContext>) {
-        router.post("/v1/audio/translations") { _, _ -> Response in
+    /// OpenAI's audio API, mounted at `/v1`: translations and the model list. Transcription
+    /// shares `POST /v1/audio/transcriptions` with Dalston's job API, which hands it the uploads
+    /// whose model is an OpenAI name (`whisper-1`, `gpt-4o-transcribe`, ...): see
+    /// `openAITranscriptionClaim`.
+    func openAIRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.openAI, access: .jobs)
+        routes.post("audio/translations") { _, _ -> Response in
             throw APIError(
                 .badRequest, code: "translation_not_available",
                 message: "no model on this deployment translates (\(ModelCatalogue.pocketSphinx.id) transcribes English only); use /v1/audio/transcriptions",
                 param: "model", dialect: .openAI)
         }
+        routes.get("models") { _, _ in ModelListResponse.all }
+        routes.get("models/{id}") { _, context in
+            let id = try context.parameters.require("id")
+            guard let model = ModelListResponse.all.data.first(where: { $0.id == id }) else {
+                throw APIError(.notFound, code: "model_not_found", message: "no model \(id); GET /v1/models lists them", param: "model", dialect: .openAI)
+            }
+            return model
+        }
+        return routes
+    }
+
+    /// OpenAI's claim on the shared transcription route: its model names, its 25 MB limit.
+    var openAITranscriptionClaim: TranscriptionClaim {
+        TranscriptionClaim(errorDialect: .openAI, uploadLimit: 25 * 1024 * 1024, claims: { fields in
+            fields["model"]?.first.map { ModelCatalogue.openAI[$0.trimmed] != nil } ?? false
+        }, transcribe: { upload, request, context in try await self.openAITranscription(upload, request, context) })
     }
 
     /// OpenAI's synchronous transcription: the job runs as any other, and the answer waits for
@@ -45,7 +64,8 @@ extension Gateway {
         guard ModelCatalogue.supports(model, language: language) else {
             throw APIError.badRequest("language \(language ?? "") is not available: this deployment transcribes \(model.languages.joined(separator: ", "))", param: "language")
         }
-        if let audio = upload.audio, audio.writer.byteCount > Self.openAIUploadLimit { throw APIError.tooLarge(limit: Self.openAIUploadLimit) }
+        let limit = openAITranscriptionClaim.uploadLimit
+        if let audio = upload.audio, audio.writer.byteCount > limit { throw APIError.tooLarge(limit: limit) }
         let job = try await submit(upload, api: "openai") { audio in
             JobSubmission(
                 audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,

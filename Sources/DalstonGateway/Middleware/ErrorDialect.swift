@@ -6,18 +6,6 @@ import HTTPTypes
 enum ErrorDialect: Sendable {
     case native, openAI, elevenLabs
 
-    /// The dialect of a path, for errors raised before a handler chose one (authentication, a
-    /// broker that is down). `/v1/audio/transcriptions` is native unless its handler says OpenAI.
-    init(path: String) {
-        if path.hasPrefix("/v1/speech-to-text") {
-            self = .elevenLabs
-        } else if path.hasPrefix("/v1/audio/translations") || path.hasPrefix("/v1/models") {
-            self = .openAI
-        } else {
-            self = .native
-        }
-    }
-
     func body(status: HTTPResponse.Status, code: String, message: String, param: String? = nil) -> [UInt8] {
         let object: [String: Any] = switch self {
         case .native:

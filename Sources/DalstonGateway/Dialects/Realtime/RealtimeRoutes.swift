@@ -15,7 +15,7 @@ extension Gateway {
         // are counted as WebSocket connections.
         router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: AuthenticationMiddleware(configuration: configuration, records: records))
+        router.add(middleware: AuthenticationMiddleware(.scope(.realtime), keys: apiKeys))
         for kind in RealtimeProtocol.allCases {
             router.ws(RouterPath(kind.path)) { inbound, outbound, context in
                 await self.serveRealtime(kind, inbound: inbound, outbound: outbound, context: context)
@@ -42,23 +42,30 @@ extension Gateway {
             clientKey: context.requestContext.clientKey)
     }
 
-    /// Status, workers and recorded sessions; and a clear 426 for a plain GET on a WebSocket path.
-    func addRealtimeRoutes(to router: Router<GatewayRequestContext>) {
+    /// A clear 426 for a plain GET on a WebSocket path (which needs the `realtime` scope).
+    func webSocketPathRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.native, access: .scope(.realtime))
         for kind in RealtimeProtocol.allCases {
-            router.get(RouterPath(kind.path)) { _, _ -> Response in
+            routes.get(RouterPath(kind.path)) { _, _ -> Response in
                 throw APIError(
                     HTTPResponse.Status(code: 426, reasonPhrase: "Upgrade Required"), code: "upgrade_required",
                     message: "\(kind.path) is a WebSocket endpoint: connect with a WebSocket client")
             }
         }
-        router.get("/v1/realtime/status") { _, _ in try await self.requireRealtime().router.status() }
-        router.get("/v1/realtime/workers") { _, _ in
+        return routes
+    }
+
+    /// Mounted at `/v1/realtime`: the realtime capacity, its workers and the recorded sessions.
+    func realtimeRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.native, access: .jobs)
+        routes.get("status") { _, _ in try await self.requireRealtime().router.status() }
+        routes.get("workers") { _, _ in
             let realtime = try self.requireRealtime()
             let workers = try await realtime.router.store.workers()
             return RealtimeWorkerListResponse(
                 workers: workers.map { RealtimeWorkerResponse($0, staleAfter: realtime.router.options.staleAfter) }, total: workers.count)
         }
-        router.get("/v1/realtime/workers/{id}") { _, context in
+        routes.get("workers/{id}") { _, context in
             let realtime = try self.requireRealtime()
             let id = try context.parameters.require("id")
             guard let worker = try await realtime.router.store.workers().first(where: { $0.workerID == id }) else {
@@ -66,11 +73,11 @@ extension Gateway {
             }
             return RealtimeWorkerResponse(worker, staleAfter: realtime.router.options.staleAfter)
         }
-        router.get("/v1/realtime/sessions") { request, _ in try await self.listSessions(request) }
-        router.get("/v1/realtime/sessions/{id}") { _, context in
+        routes.get("sessions") { request, _ in try await self.listSessions(request) }
+        routes.get("sessions/{id}") { _, context in
             RealtimeSessionResponse(try await self.session(try context.parameters.require("id")))
         }
-        router.delete("/v1/realtime/sessions/{id}") { _, context in
+        routes.delete("sessions/{id}") { _, context in
             let record = try await self.session(try context.parameters.require("id"))
             guard record.status != "active" else {
                 throw APIError(.conflict, code: "session_active", message: "session \(record.id) is still running; end it first")
@@ -78,6 +85,7 @@ extension Gateway {
             try await self.requireRealtime().records.delete(record.id)
             return RealtimeSessionDeletedResponse(deleted: true, sessionID: record.id)
         }
+        return routes
     }
 
     private func requireRealtime() throws -> RealtimeGateway {

@@ -3,10 +3,12 @@ import Foundation
 import Hummingbird
 
 extension Gateway {
-    /// `/v1/webhooks`: endpoints that hear `transcription.completed` and `transcription.failed`,
-    /// and their deliveries (the `webhooks` scope). Answers 501 without a record database.
-    func addWebhookRoutes(to router: Router<GatewayRequestContext>) {
-        router.post("/v1/webhooks") { request, context in
+    /// Mounted at `/v1/webhooks`: endpoints that hear `transcription.completed` and
+    /// `transcription.failed`, and their deliveries (the `webhooks` scope). Answers 501 without a
+    /// record database.
+    func webhookRoutes() -> RouteCollection<GatewayRequestContext> {
+        let routes = routeCollection(.native, access: .scope(.webhooks))
+        routes.post { request, context in
             let body = try await Self.jsonObject(request, allowed: ["url", "events", "description"])
             let url = try Self.webhookURL(body["url"])
             let events = try Self.events(body["events"]) ?? { throw APIError.badRequest("events is required, e.g. [\"transcription.completed\"]", param: "events") }()
@@ -14,17 +16,17 @@ extension Gateway {
             try await self.audit(context, "webhook.created", endpoint.id, detail: url)
             return EditedResponse(status: .created, response: WebhookEndpointResponse(endpoint, signingSecret: secret))
         }
-        router.get("/v1/webhooks") { request, _ in
+        routes.get { request, _ in
             let active = try request.uri.queryParameters.get("is_active").map { text throws -> Bool in
                 guard let value = Bool(text) else { throw APIError.badRequest("is_active must be true or false", param: "is_active") }
                 return value
             }
             return WebhookEndpointListResponse(endpoints: try await self.webhookTable().endpoints(active: active).map { WebhookEndpointResponse($0) })
         }
-        router.get("/v1/webhooks/{id}") { _, context in
+        routes.get("{id}") { _, context in
             WebhookEndpointResponse(try await self.endpoint(context))
         }
-        router.patch("/v1/webhooks/{id}") { request, context in
+        routes.patch("{id}") { request, context in
             let id = try context.parameters.require("id")
             let body = try await Self.jsonObject(request, allowed: ["url", "events", "description", "is_active"])
             var isActive: Bool?
@@ -39,13 +41,13 @@ extension Gateway {
             try await self.audit(context, "webhook.updated", id, detail: body.keys.sorted().joined(separator: ","))
             return WebhookEndpointResponse(updated)
         }
-        router.delete("/v1/webhooks/{id}") { _, context in
+        routes.delete("{id}") { _, context in
             let id = try context.parameters.require("id")
             guard try await self.webhookTable().delete(id) else { throw APIError.notFound("no webhook \(id.prefix(64))") }
             try await self.audit(context, "webhook.deleted", id)
             return Response(status: .noContent)
         }
-        router.post("/v1/webhooks/{id}/rotate-secret") { _, context in
+        routes.post("{id}/rotate-secret") { _, context in
             let id = try context.parameters.require("id")
             guard let secret = try await self.webhookTable().rotateSecret(id), let endpoint = try await self.webhookTable().endpoint(id) else {
                 throw APIError.notFound("no webhook \(id.prefix(64))")
@@ -53,7 +55,7 @@ extension Gateway {
             try await self.audit(context, "webhook.secret_rotated", id)
             return WebhookEndpointResponse(endpoint, signingSecret: secret)
         }
-        router.get("/v1/webhooks/{id}/deliveries") { request, context in
+        routes.get("{id}/deliveries") { request, context in
             let endpoint = try await self.endpoint(context)
             let parameters = request.uri.queryParameters
             let limit = try parameters.get("limit").map { text throws -> Int in
@@ -71,7 +73,7 @@ extension Gateway {
             let deliveries = try await self.webhookTable().deliveries(endpointID: endpoint.id, status: status, limit: limit, offset: offset)
             return WebhookDeliveryListResponse(deliveries: deliveries.map(WebhookDeliveryResponse.init), limit: limit, offset: offset)
         }
-        router.post("/v1/webhooks/{id}/deliveries/{delivery}/retry") { _, context in
+        routes.post("{id}/deliveries/{delivery}/retry") { _, context in
             let id = try context.parameters.require("id")
             let deliveryID = try context.parameters.require("delivery")
             guard let delivery = try await self.webhookTable().retry(deliveryID, endpointID: id) else {
@@ -80,6 +82,7 @@ extension Gateway {
             try await self.audit(context, "webhook.delivery_retried", id, detail: deliveryID)
             return WebhookDeliveryResponse(delivery)
         }
+        return routes
     }
 
     private func webhookTable() throws -> WebhookTable {
