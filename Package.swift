@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         // Already in the graph (through swift-certificates): SHA-256 of API keys, HMAC of webhooks.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
+        // Already in the graph (through hummingbird): HTTP field types, for the realtime relay's upgrade headers.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // The smallest shared vocabulary: timestamps, durations, environment values.
@@ -125,11 +127,16 @@ let package = Package(
         // machine, and the native, ElevenLabs and OpenAI WebSocket dialects.
         .target(name: "DalstonRealtime", dependencies: ["DalstonCore", "DalstonAudio"]),
         // The session router: realtime workers' registry and atomic slot reservations (Redis or
-        // in-process), the health loop, and the records of realtime sessions.
+        // in-process), the health loop, the records of realtime sessions, and the session relay
+        // that carries each client connection to its worker.
         .target(
             name: "DalstonSessionRouter",
             dependencies: [
-                "DalstonCore", "DalstonRedis", "DalstonBroker", "DalstonMetrics", "DalstonRealtime",
+                "DalstonCore", "DalstonRedis", "DalstonBroker", "DalstonMetrics", "DalstonRealtime", "DalstonLogging", "DalstonPropagation",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -199,6 +206,7 @@ let package = Package(
             name: "DalstonRealtimeWorker",
             dependencies: [
                 "DalstonCore", "DalstonLogging", "DalstonMetrics", "DalstonPropagation", "DalstonRealtime", "DalstonSessionRouter",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

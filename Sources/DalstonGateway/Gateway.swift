@@ -5,6 +5,7 @@ import DalstonMetrics
 import DalstonObservability
 import DalstonPipeline
 import DalstonRecords
+import DalstonSessionRouter
 import DalstonPropagation
 import Foundation
 import HTTPTypes
@@ -34,7 +35,8 @@ public struct Gateway: Sendable {
     let logLevels: (LogLevelAdministration, token: String?)?
     /// Live sessions: the session router and the session records (nil: realtime refused).
     let realtime: RealtimeGateway?
-    let realtimeConnections = RealtimeConnectionCounts()
+    /// Relays each realtime connection to a worker (nil: realtime refused).
+    let relay: SessionRelay?
     /// The record database: API keys (and, through `jobs`, the job history). nil: keys come
     /// from `DALSTON_API_KEYS` only.
     let records: RecordStore?
@@ -48,6 +50,14 @@ public struct Gateway: Sendable {
         self.configuration = configuration
         self.records = records
         self.realtime = realtime
+        var relayOptions = SessionRelay.Options()
+        relayOptions.maximumFrameBytes = configuration.realtimeMaximumFrameBytes
+        relayOptions.idleTimeout = configuration.realtimeIdleTimeout
+        relayOptions.endWait = configuration.realtimeEndWait
+        let instruments = metrics.instruments(for: "gateway")
+        self.relay = realtime.map {
+            SessionRelay(router: $0.router, records: $0.records, options: relayOptions, instruments: instruments, logger: logger)
+        }
         self.logLevels = logLevels
         self.uploadSlots = UploadSlots(limit: configuration.maximumConcurrentUploads)
         self.metrics = metrics

@@ -5,6 +5,7 @@ import DalstonPropagation
 import DalstonRealtime
 import DalstonSessionRouter
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -55,7 +56,9 @@ public struct RealtimeWorker: Service {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.get("/health") { _, _ in "ok" }
         router.ws("/session") { inbound, outbound, context in
-            await serve(inbound: inbound, outbound: outbound, query: Self.query(context.request), pool: pool)
+            let request = context.request
+            let correlation = SessionCorrelation.metadata { name in HTTPField.Name(name).flatMap { request.headers[$0] } }
+            await serve(inbound: inbound, outbound: outbound, query: Self.query(request), correlation: correlation, pool: pool)
         }
         let app = Application(
             router: router,
@@ -126,9 +129,19 @@ public struct RealtimeWorker: Service {
 
     // MARK: Sessions
 
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String], pool: RecognizerPool) async {
-        let sessionID = query["session_id"].flatMap { $0.isEmpty ? nil : $0 } ?? SessionRouter.newSessionID()
-        let requestID = query["request_id"] ?? ""
+    /// One session. `correlation` comes from the upgrade's headers (`SessionCorrelation`); a
+    /// gateway of an earlier version sent the same fields in the query, still read.
+    func serve(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String], correlation: [String: String] = [:],
+        pool: RecognizerPool
+    ) async {
+        var correlation = correlation
+        for key in [MessageMetadataKey.sessionID, MessageMetadataKey.requestID, MessageMetadataKey.traceparent, MessageMetadataKey.tracestate]
+        where correlation[key] == nil {
+            correlation[key] = query[key]
+        }
+        let sessionID = correlation[MessageMetadataKey.sessionID].flatMap { $0.isEmpty ? nil : $0 } ?? SessionRouter.newSessionID()
+        let requestID = correlation[MessageMetadataKey.requestID] ?? ""
         await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)", "worker_id": "\(configuration.workerID)"]) {
             let settings: SessionSettings
             do {
@@ -146,7 +159,7 @@ public struct RealtimeWorker: Service {
                 return
             }
             defer { pool.give(lane) }
-            let (parent, problem) = MessageTracing.extract(from: query)
+            let (parent, problem) = MessageTracing.extract(from: correlation)
             if let problem, problem != .missing { logger.warning("trace_context_ignored", metadata: ["reason": "\(problem)"]) }
             await withTracedSpan("realtime.session", context: parent, ofKind: .server) { span in
                 span.attributes["dalston.session_id"] = sessionID

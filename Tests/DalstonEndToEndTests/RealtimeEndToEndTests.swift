@@ -65,7 +65,7 @@ extension EndToEnd {
         }
 
         /// With tracing on, a session is one trace: the gateway's connection span, the router's
-        /// allocation, the worker's session span (through the traceparent on the worker URL) and a
+        /// allocation, the worker's session span (through the traceparent in the worker upgrade's headers) and a
         /// span per utterance; the worker's log lines carry the trace id.
         @Test(.enabled("needs Python's opentelemetry-proto") { await OTLPReceiver.shouldRun() })
         func aSessionIsOneTraceAcrossGatewayRouterAndWorker() async throws {

@@ -101,4 +101,16 @@ struct TraceContextTests {
         let (_, problem) = MessageTracing.extract(from: ["traceparent": "garbage"])
         #expect(problem == nil, "nothing to warn about when tracing is off")
     }
+
+    @Test func aSessionsCorrelationTravelsAsUpgradeHeadersAndIsReadBack() {
+        let headers = SessionCorrelation.headers(requestID: "req_9", sessionID: "sess_0123456789abcdef")
+        let byName = Dictionary(headers.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+        #expect(byName == ["x-request-id": "req_9", "x-dalston-session-id": "sess_0123456789abcdef"], "no trace context without a tracer")
+        let received = ["x-request-id": "req_9", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                        "tracestate": "vendor=1", "x-dalston-session-id": "", "x-other": "ignored"]
+        #expect(SessionCorrelation.metadata { received[$0] } == [
+            MessageMetadataKey.requestID: "req_9", MessageMetadataKey.traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            MessageMetadataKey.tracestate: "vendor=1",
+        ], "tracestate is kept; empty values are absent")
+    }
 }

@@ -1,9 +1,13 @@
 import DalstonPipeline
+import DalstonSessionRouter
 import Foundation
 import HTTPTypes
 import Hummingbird
 
 extension Gateway {
+    /// This dialect's live transcription: a WebSocket at `/v1/speech-to-text/realtime` (served by the session relay).
+    static let elevenLabsRealtime = RealtimeEndpoint(path: "/v1/speech-to-text/realtime", kind: .elevenlabs)
+
     /// ElevenLabs' speech-to-text API as its SDK calls it, mounted at `/v1/speech-to-text`.
     func elevenLabsRoutes() -> RouteCollection<GatewayRequestContext> {
         let routes = routeCollection(.elevenLabs, access: .jobs)

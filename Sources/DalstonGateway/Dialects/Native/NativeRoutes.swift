@@ -1,11 +1,15 @@
 import DalstonCore
 import DalstonPipeline
+import DalstonSessionRouter
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 
 extension Gateway {
+    /// This dialect's live transcription: a WebSocket at `/v1/audio/transcriptions/stream` (served by the session relay).
+    static let nativeRealtime = RealtimeEndpoint(path: "/v1/audio/transcriptions/stream", kind: .native)
+
     /// Dalston's job API, mounted at `/v1/audio/transcriptions`: jobs and their lifecycle. A POST
     /// whose model another dialect claims (OpenAI's names) is answered by that dialect instead
     /// (see `claimingDialect`).

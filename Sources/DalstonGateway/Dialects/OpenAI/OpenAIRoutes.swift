@@ -1,10 +1,14 @@
 import DalstonPipeline
+import DalstonSessionRouter
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 
 extension Gateway {
+    /// This dialect's live transcription: a WebSocket at `/v1/realtime` (served by the session relay).
+    static let openAIRealtime = RealtimeEndpoint(path: "/v1/realtime", kind: .openai)
+
     /// OpenAI's audio API, mounted at `/v1`: translations and the model list. Transcription
     /// shares `POST /v1/audio/transcriptions` with Dalston's job API, which hands it the uploads
     /// whose model is an OpenAI name (`whisper-1`, `gpt-4o-transcribe`, ...): see

@@ -1,9 +1,16 @@
+import DalstonPropagation
 import DalstonRealtime
 import DalstonSessionRouter
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
+
+/// A dialect's realtime WebSocket endpoint.
+struct RealtimeEndpoint: Sendable {
+    let path: String
+    let kind: RealtimeProtocol
+}
 
 extension Gateway {
     /// The WebSocket endpoints, on the router that decides upgrades: request ids and API keys
@@ -15,41 +22,48 @@ extension Gateway {
         // are counted as WebSocket connections.
         router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: RequestIDMiddleware())
+        // A refusal is a response (a 401 with its JSON), not an error, so that it is recorded.
+        router.add(middleware: ErrorShapeMiddleware(.native))
         router.add(middleware: AuthenticationMiddleware(.scope(.realtime), keys: apiKeys))
-        for kind in RealtimeProtocol.allCases {
-            router.ws(RouterPath(kind.path)) { inbound, outbound, context in
-                await self.serveRealtime(kind, inbound: inbound, outbound: outbound, context: context)
+        for endpoint in realtimeEndpoints {
+            router.ws(RouterPath(endpoint.path)) { inbound, outbound, context in
+                await self.serveRealtime(endpoint.kind, inbound: inbound, outbound: outbound, context: context)
             }
         }
         return router
     }
 
+    /// Each dialect's WebSocket path (declared in its folder) and the protocol spoken there.
+    var realtimeEndpoints: [RealtimeEndpoint] { [Self.nativeRealtime, Self.elevenLabsRealtime, Self.openAIRealtime] }
+
     private func serveRealtime(
         _ kind: RealtimeProtocol, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
         context: WebSocketRouterContext<GatewayRequestContext>
     ) async {
-        guard let realtime else {
+        guard let relay else {
             await kind.refuse(
                 outbound, RealtimeError(code: "no_capacity", message: "this gateway has no session router configured", recoverable: false),
                 close: 4503, reason: "Service unavailable")
             return
         }
-        let proxy = RealtimeProxy(
-            kind: kind, realtime: realtime, configuration: configuration, instruments: instruments, connections: realtimeConnections,
-            logger: logger)
-        await proxy.serve(
-            inbound: inbound, outbound: outbound, request: context.request, requestID: context.requestContext.requestID,
-            clientKey: context.requestContext.clientKey)
+        var query: [String: String] = [:]
+        for (name, value) in context.request.uri.queryParameters { query[String(name)] = String(value) }
+        var traceContext: [String: String] = [:]
+        traceContext[MessageMetadataKey.traceparent] = context.request.headers[.traceparent]
+        traceContext[MessageMetadataKey.tracestate] = context.request.headers[.tracestate]
+        await relay.serve(
+            kind, inbound: inbound, outbound: outbound, query: query, traceContext: traceContext,
+            requestID: context.requestContext.requestID, clientKey: context.requestContext.clientKey)
     }
 
     /// A clear 426 for a plain GET on a WebSocket path (which needs the `realtime` scope).
     func webSocketPathRoutes() -> RouteCollection<GatewayRequestContext> {
         let routes = routeCollection(.native, access: .scope(.realtime))
-        for kind in RealtimeProtocol.allCases {
-            routes.get(RouterPath(kind.path)) { _, _ -> Response in
+        for endpoint in realtimeEndpoints {
+            routes.get(RouterPath(endpoint.path)) { _, _ -> Response in
                 throw APIError(
                     HTTPResponse.Status(code: 426, reasonPhrase: "Upgrade Required"), code: "upgrade_required",
-                    message: "\(kind.path) is a WebSocket endpoint: connect with a WebSocket client")
+                    message: "\(endpoint.path) is a WebSocket endpoint: connect with a WebSocket client")
             }
         }
         return routes

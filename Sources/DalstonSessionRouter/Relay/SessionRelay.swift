@@ -3,9 +3,8 @@ import DalstonLogging
 import DalstonMetrics
 import DalstonPropagation
 import DalstonRealtime
-import DalstonSessionRouter
 import Foundation
-import Hummingbird
+import HTTPTypes
 import HummingbirdWSClient
 import HummingbirdWebSocket
 import Logging
@@ -13,54 +12,82 @@ import NIOCore
 import Synchronization
 import Tracing
 
-/// One client connection: opens the session in the client's dialect, reserves a worker through
-/// the router, connects to the worker and relays both ways (translating), and on every way out
-/// (end, client gone, idle, worker lost) finishes the session, records it and releases the slot.
-struct RealtimeProxy: Sendable {
-    let kind: RealtimeProtocol
-    let realtime: RealtimeGateway
-    let configuration: GatewayConfiguration
+/// The realtime sessions of a gateway: for each client connection it opens the session in the
+/// client's dialect, reserves a worker through the router, connects to the worker (correlation
+/// and trace context in the upgrade's headers, as the batch path carries them in its messages)
+/// and relays both ways (translating), and on every way out (end, client gone, idle, worker
+/// lost) finishes the session, records it (the only writer of the record while it runs) and
+/// releases the slot. The gateway only adapts its WebSocket connections to it.
+package struct SessionRelay: Sendable {
+    package struct Options: Sendable {
+        /// Largest WebSocket message a client may send.
+        package var maximumFrameBytes = 1 << 20
+        /// A client that sends nothing for this long gets `session_timeout`.
+        package var idleTimeout: Duration = .seconds(30)
+        /// How long the worker may take to finish a session its client left.
+        package var endWait: Duration = .seconds(10)
+        /// How long a worker may take to accept the connection before another is tried.
+        package var connectTimeout: Duration = .seconds(5)
+
+        package init() {}
+    }
+
+    let router: SessionRouter
+    let records: any RealtimeSessionArchive
+    let options: Options
     let instruments: Instruments
-    let connections: RealtimeConnectionCounts
+    let connections = RealtimeConnectionCounts()
     let logger: Logger
+
+    package init(router: SessionRouter, records: any RealtimeSessionArchive, options: Options, instruments: Instruments, logger: Logger) {
+        self.router = router
+        self.records = records
+        self.options = options
+        self.instruments = instruments
+        self.logger = logger
+    }
 
     /// A worker that did not answer is skipped; after this many tries the client gets `no_capacity`.
     static let maximumAttempts = 3
 
-    func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, requestID: String, clientKey: String?) async {
+    /// Serves one client connection of `kind` until the session ends. `query` is the client's
+    /// query string; `traceContext` its `traceparent` and `tracestate`, if it sent them.
+    package func serve(
+        _ kind: RealtimeProtocol, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String],
+        traceContext: [String: String], requestID: String, clientKey: String?
+    ) async {
         let sessionID = SessionRouter.newSessionID()
         await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)"]) {
             instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(connections.opened(kind))
             defer { instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(connections.closed(kind)) }
             var parent = ServiceContext.current ?? .topLevel
-            if let traceparent = request.headers[.traceparent], TraceParent.problem(traceparent) == nil {
-                (parent, _) = MessageTracing.extract(from: [MessageMetadataKey.traceparent: traceparent], base: parent)
+            if let traceparent = traceContext[MessageMetadataKey.traceparent], TraceParent.problem(traceparent) == nil {
+                (parent, _) = MessageTracing.extract(from: traceContext, base: parent)
             }
             await withTracedSpan("gateway.realtime_session", context: parent, ofKind: .server) { span in
                 span.attributes["dalston.session_id"] = sessionID
                 span.attributes["dalston.request_id"] = requestID
                 span.attributes["dalston.protocol"] = kind.rawValue
-                await run(sessionID: sessionID, requestID: requestID, clientKey: clientKey, inbound: inbound, outbound: outbound, request: request, span: span)
+                await run(kind, sessionID: sessionID, requestID: requestID, clientKey: clientKey, inbound: inbound, outbound: outbound, query: query, span: span)
             }
         }
     }
 
     private func run(
-        sessionID: String, requestID: String, clientKey: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request,
-        span: any Span
+        _ kind: RealtimeProtocol, sessionID: String, requestID: String, clientKey: String?, inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter, query: [String: String], span: any Span
     ) async {
-        let query = Self.query(request)
         let settings: SessionSettings
         let dialect: any RealtimeDialect
         do {
             (settings, dialect) = try kind.open(query: query, sessionID: sessionID)
         } catch {
-            await refuse(outbound, RealtimeError(code: "invalid_parameters", message: error.description, recoverable: false), close: 4400, reason: "Invalid parameters")
+            await refuse(kind, outbound, RealtimeError(code: "invalid_parameters", message: error.description, recoverable: false), close: 4400, reason: "Invalid parameters")
             return
         }
         // One recogniser today: US English (the batch engine refuses other languages too).
         if settings.language != "auto" && !settings.language.lowercased().hasPrefix("en") {
-            await refuse(outbound, RealtimeError(
+            await refuse(kind, outbound, RealtimeError(
                 code: "language_not_supported", message: "language \(settings.language.prefix(16)) is not supported: the recogniser is US English (use en or auto)",
                 recoverable: false), close: 4400, reason: "Language not supported")
             return
@@ -74,34 +101,34 @@ struct RealtimeProxy: Sendable {
         for _ in 0..<Self.maximumAttempts {
             let outcome: AllocationOutcome
             do {
-                outcome = try await realtime.router.allocate(sessionID: sessionID, clientKey: clientKey, excluding: excluded)
+                outcome = try await router.allocate(sessionID: sessionID, clientKey: clientKey, excluding: excluded)
             } catch {
-                await refuse(outbound, RealtimeError(code: "no_capacity", message: "realtime sessions are unavailable right now; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
+                await refuse(kind, outbound, RealtimeError(code: "no_capacity", message: "realtime sessions are unavailable right now; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
                 return
             }
             switch outcome {
             case .keyLimitReached(let limit):
-                await refuse(outbound, RealtimeError(
+                await refuse(kind, outbound, RealtimeError(
                     code: "rate_limit_exceeded", message: "this API key has \(limit) realtime sessions open already; close one or retry later",
                     recoverable: false), close: 4429, reason: "Rate limit exceeded")
                 return
             case .noCapacity:
-                await refuse(outbound, RealtimeError(
+                await refuse(kind, outbound, RealtimeError(
                     code: "no_capacity", message: "no realtime worker has a free slot; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
                 return
             case .allocated(let allocation):
                 span.attributes["dalston.worker_id"] = allocation.workerID
                 var record = RealtimeSessionRecord(
-                    id: sessionID, protocolName: kind.rawValue, language: settings.language, model: settings.model.nonEmpty, requestID: requestID)
+                    id: sessionID, protocolName: kind.rawValue, language: settings.language, model: settings.model.isEmpty ? nil : settings.model, requestID: requestID)
                 record.workerID = allocation.workerID
                 await save(record)
                 let ending = await relay(to: allocation, settings: settings, dialect: dialect, requestID: requestID, inbound: inbound, outbound: outbound)
                 guard let ending else {
                     // The worker could not be reached: the session never began there. Give the
                     // slot back, forget the record, and try another worker.
-                    try? await realtime.records.delete(sessionID)
-                    await realtime.router.release(sessionID: sessionID, status: nil)
-                    await realtime.router.markOffline(workerID: allocation.workerID, reason: "connection refused or timed out")
+                    try? await records.delete(sessionID)
+                    await router.release(sessionID: sessionID, status: nil)
+                    await router.markOffline(workerID: allocation.workerID, reason: "connection refused or timed out")
                     excluded.insert(allocation.workerID)
                     continue
                 }
@@ -120,7 +147,7 @@ struct RealtimeProxy: Sendable {
                 // Cleanup runs to the end even when the connection's task is being cancelled.
                 await Task { [record] in
                     await save(record)
-                    await realtime.router.release(sessionID: sessionID, status: ending.status)
+                    await router.release(sessionID: sessionID, status: ending.status)
                 }.value
                 try? await outbound.close(ending.summary != nil ? .normalClosure : .unexpectedServerError, reason: nil)
                 logger.info("realtime_session_finished", metadata: [
@@ -130,19 +157,19 @@ struct RealtimeProxy: Sendable {
                 return
             }
         }
-        await refuse(outbound, RealtimeError(code: "no_capacity", message: "no realtime worker could be reached; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
+        await refuse(kind, outbound, RealtimeError(code: "no_capacity", message: "no realtime worker could be reached; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
     }
 
     private func save(_ record: RealtimeSessionRecord) async {
         do {
-            try await realtime.records.save(record)
+            try await records.save(record)
         } catch {
             logger.error("realtime_session_record_failed", metadata: ["error": "\(error)"])
         }
     }
 
     /// An error in the client's dialect, then the close code that says why.
-    private func refuse(_ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
+    private func refuse(_ kind: RealtimeProtocol, _ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
         logger.warning("realtime_session_refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
         instruments.increment(DalstonMetric.routerSessions, [("status", error.code == "no_capacity" ? "no_capacity" : "rejected")])
         await kind.refuse(outbound, error, close: code, reason: reason)
@@ -161,30 +188,29 @@ struct RealtimeProxy: Sendable {
         to allocation: SessionAllocation, settings: SessionSettings, dialect: any RealtimeDialect, requestID: String,
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
     ) async -> Ending? {
-        var workerQuery = Dictionary(settings.query, uniquingKeysWith: { $1 })
-        workerQuery["request_id"] = requestID
-        MessageTracing.inject(into: &workerQuery)
-        let url = allocation.endpoint + "/session?" + Self.encode(workerQuery)
+        // The session's settings in the query; who asked and the trace in the headers, as every
+        // message of the batch path carries them (`SessionCorrelation`).
+        let url = allocation.endpoint + "/session?" + Self.encode(Dictionary(settings.query, uniquingKeysWith: { $1 }))
+        let headers = Self.upgradeHeaders(requestID: requestID, sessionID: allocation.sessionID)
         let state = RelayState(dialect: dialect)
-        let proxy = self
+        let relay = self
+        let connectTimeout = options.connectTimeout
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     _ = try await WebSocketClient.connect(
-                        url: url, configuration: .init(maxFrameSize: 16 << 20, autoPing: .enabled(timePeriod: .seconds(20))),
+                        url: url,
+                        configuration: .init(maxFrameSize: 16 << 20, additionalHeaders: headers, autoPing: .enabled(timePeriod: .seconds(20))),
                         logger: Logger(label: "dalston.gateway.realtime.client")
                     ) { workerInbound, workerOutbound, _ in
                         state.markConnected()
-                        await proxy.pump(
+                        await relay.pump(
                             sessionID: allocation.sessionID, state: state, client: (inbound, outbound), worker: (workerInbound, workerOutbound))
                     }
                 }
                 group.addTask {
-                    let deadline = ContinuousClock.now + .seconds(5)
-                    while !state.isConnected {
-                        guard ContinuousClock.now < deadline else { throw WorkerUnreachable() }
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+                    // Told when the worker accepts, or gives up at the deadline.
+                    guard await state.connected(within: connectTimeout) else { throw WorkerUnreachable(timeout: connectTimeout) }
                 }
                 for try await _ in group {}
             }
@@ -198,8 +224,17 @@ struct RealtimeProxy: Sendable {
         return state.ending
     }
 
+    static func upgradeHeaders(requestID: String, sessionID: String) -> HTTPFields {
+        var headers = HTTPFields()
+        for (name, value) in SessionCorrelation.headers(requestID: requestID, sessionID: sessionID) {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        return headers
+    }
+
     struct WorkerUnreachable: Error, CustomStringConvertible {
-        var description: String { "no WebSocket to the worker within 5 s" }
+        let timeout: Duration
+        var description: String { "no WebSocket to the worker within \(timeout.seconds) s" }
     }
 
     private func pump(
@@ -209,7 +244,7 @@ struct RealtimeProxy: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await clientToWorker(state: state, client: client, worker: worker) }
             group.addTask { await watchIdleness(state: state, client: client.1, worker: worker.1) }
-            group.addTask { await realtime.router.keepAlive(sessionID: sessionID) }
+            group.addTask { await router.keepAlive(sessionID: sessionID) }
             await workerToClient(state: state, client: client.1, worker: worker.0)
             group.cancelAll()
         }
@@ -220,7 +255,7 @@ struct RealtimeProxy: Sendable {
     ) async {
         let (clientInbound, clientOutbound) = client
         let workerOutbound = worker.1
-        var iterator = clientInbound.messages(maxSize: 4 * configuration.realtimeMaximumFrameBytes).makeAsyncIterator()
+        var iterator = clientInbound.messages(maxSize: 4 * options.maximumFrameBytes).makeAsyncIterator()
         do {
             while let message = try await iterator.next() {
                 state.touch()
@@ -228,11 +263,11 @@ struct RealtimeProxy: Sendable {
                 case .text(let text): text.utf8.count
                 case .binary(let buffer): buffer.readableBytes
                 }
-                guard size <= configuration.realtimeMaximumFrameBytes else {
-                    logger.warning("realtime_frame_too_large", metadata: ["bytes": "\(size)", "limit": "\(configuration.realtimeMaximumFrameBytes)"])
+                guard size <= options.maximumFrameBytes else {
+                    logger.warning("realtime_frame_too_large", metadata: ["bytes": "\(size)", "limit": "\(options.maximumFrameBytes)"])
                     state.finish(status: "error", error: "frame_too_large")
                     try? await clientOutbound.write(.text(state.errorFrame(RealtimeError(
-                        code: "frame_too_large", message: "a message may hold at most \(configuration.realtimeMaximumFrameBytes) bytes; send audio in smaller frames",
+                        code: "frame_too_large", message: "a message may hold at most \(options.maximumFrameBytes) bytes; send audio in smaller frames",
                         recoverable: false))))
                     // The client's close first: once the worker has its `end` it answers and
                     // closes, the relay ends and cancels this task, and a close cancelled half
@@ -265,14 +300,14 @@ struct RealtimeProxy: Sendable {
             logger.info("realtime_client_disconnected", metadata: ["sent_end": "false"])
             try? await workerOutbound.write(.text(ClientMessage.end.json))
         }
-        try? await Task.sleep(for: configuration.realtimeEndWait)
+        try? await Task.sleep(for: options.endWait)
         guard !Task.isCancelled else { return }
-        logger.warning("realtime_session_end_timeout", metadata: ["waited_seconds": "\(configuration.realtimeEndWait.seconds)"])
+        logger.warning("realtime_session_end_timeout", metadata: ["waited_seconds": "\(options.endWait.seconds)"])
         try? await workerOutbound.close(.goingAway, reason: "Client gone")
     }
 
     private func watchIdleness(state: RelayState, client: WebSocketOutboundWriter, worker: WebSocketOutboundWriter) async {
-        let timeout = configuration.realtimeIdleTimeout
+        let timeout = options.idleTimeout
         let step = min(Duration.seconds(1), timeout / 4)
         while !Task.isCancelled {
             try? await Task.sleep(for: step)
@@ -311,12 +346,6 @@ struct RealtimeProxy: Sendable {
 
     // MARK: Query strings
 
-    static func query(_ request: Request) -> [String: String] {
-        var query: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
-        return query
-    }
-
     static func encode(_ query: [String: String]) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
@@ -332,6 +361,9 @@ final class RelayState: Sendable {
     private struct Inner {
         var dialect: any RealtimeDialect
         var connected = false
+        /// Who waits to hear that the worker accepted (`connected(within:)`).
+        var connectionWaiters: [CheckedContinuation<Void, Never>] = []
+        var connectionAbandoned = false
         var endSent = false
         var clientLeft = false
         var lastActivity = ContinuousClock.now
@@ -346,8 +378,51 @@ final class RelayState: Sendable {
         inner = Mutex(Inner(dialect: dialect))
     }
 
-    func markConnected() { inner.withLock { $0.connected = true } }
+    func markConnected() {
+        let waiters = inner.withLock { state in
+            state.connected = true
+            defer { state.connectionWaiters.removeAll() }
+            return state.connectionWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
     var isConnected: Bool { inner.withLock { $0.connected } }
+
+    /// Whether the worker accepted within `timeout`: told by `markConnected`, no polling.
+    func connected(within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let now = self.inner.withLock { state in
+                        if state.connected || state.connectionAbandoned { return true }
+                        state.connectionWaiters.append(continuation)
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return self.isConnected
+            }
+            let answer = await group.next() ?? false
+            group.cancelAll()
+            if !answer { self.markConnectionAbandoned() }
+            return answer
+        }
+    }
+
+    /// Resumes whoever still waits (the deadline passed first), so no task is left behind.
+    private func markConnectionAbandoned() {
+        let waiters = inner.withLock { state in
+            state.connectionAbandoned = true
+            defer { state.connectionWaiters.removeAll() }
+            return state.connectionWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
     func touch() { inner.withLock { $0.lastActivity = .now } }
     func markEndSent() { inner.withLock { $0.endSent = true } }
     var hasSummary: Bool { inner.withLock { $0.summary != nil } }
@@ -404,15 +479,15 @@ final class RelayState: Sendable {
 
     var ending: Ending {
         inner.withLock { state in
-            RealtimeProxy.Ending(status: state.status ?? (state.summary != nil ? "completed" : "error"), summary: state.summary, error: state.error)
+            SessionRelay.Ending(status: state.status ?? (state.summary != nil ? "completed" : "error"), summary: state.summary, error: state.error)
         }
     }
 
-    typealias Ending = RealtimeProxy.Ending
+    typealias Ending = SessionRelay.Ending
 }
 
 /// Open realtime connections per protocol, for the connections gauge.
-final class RealtimeConnectionCounts: Sendable {
+package final class RealtimeConnectionCounts: Sendable {
     private let counts = Mutex<[RealtimeProtocol: Int]>([:])
 
     func opened(_ kind: RealtimeProtocol) -> Int { counts.withLock { $0[kind, default: 0] += 1; return $0[kind, default: 0] } }

@@ -1,22 +1,15 @@
 import DalstonRealtime
 import HummingbirdWebSocket
 
-/// The WebSocket protocols the gateway speaks to clients, each at its own path.
-enum RealtimeProtocol: String, CaseIterable, Sendable {
+/// The WebSocket protocols the gateway speaks to clients (each at the path its dialect's
+/// folder in the gateway chooses).
+package enum RealtimeProtocol: String, CaseIterable, Sendable {
     case native
     case elevenlabs
     case openai
 
-    var path: String {
-        switch self {
-        case .native: "/v1/audio/transcriptions/stream"
-        case .elevenlabs: "/v1/speech-to-text/realtime"
-        case .openai: "/v1/realtime"
-        }
-    }
-
     /// The worker's settings and the connection's dialect, from the client's query.
-    func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, any RealtimeDialect) {
+    package func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, any RealtimeDialect) {
         switch self {
         case .native: (try NativeDialect.settings(query: query, sessionID: sessionID), NativeDialect())
         case .elevenlabs: try ElevenLabsDialect.open(query: query, sessionID: sessionID)
@@ -29,13 +22,13 @@ enum RealtimeProtocol: String, CaseIterable, Sendable {
     /// A refusal that soon after the 101 can reach the client in the same read; swift-websocket's
     /// client (ours: `dalston listen`) then misses it now and again. A moment's pause keeps the
     /// two apart; browsers and Python's websockets never needed it.
-    func refuse(_ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
+    package func refuse(_ outbound: WebSocketOutboundWriter, _ error: RealtimeError, close code: UInt16, reason: String) async {
         try? await Task.sleep(for: .milliseconds(20))
         try? await outbound.write(.text(errorFrame(error)))
         try? await outbound.close(.unknown(code), reason: reason)
     }
 
-    func errorFrame(_ error: RealtimeError) -> String {
+    package func errorFrame(_ error: RealtimeError) -> String {
         switch self {
         case .native: NativeDialect.errorFrame(error)
         case .elevenlabs: ElevenLabsDialect.errorFrame(error)
