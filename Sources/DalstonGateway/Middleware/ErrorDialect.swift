@@ -7,15 +7,14 @@ enum ErrorDialect: Sendable {
     case native, openAI, elevenLabs
 
     func body(status: HTTPResponse.Status, code: String, message: String, param: String? = nil) -> [UInt8] {
-        let object: [String: Any] = switch self {
-        case .native:
-            ["error": ["code": code, "message": message]]
-        case .openAI:
-            ["error": ["message": message, "type": Self.openAIType(status), "param": param.map { $0 as Any } ?? NSNull(), "code": code] as [String: Any]]
-        case .elevenLabs:
-            ["detail": ["status": code, "message": message]]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoded: Data? = switch self {
+        case .native: try? encoder.encode(NativeErrorBody(error: .init(code: code, message: message)))
+        case .openAI: try? encoder.encode(OpenAIErrorBody(error: .init(message: message, type: Self.openAIType(status), param: param, code: code)))
+        case .elevenLabs: try? encoder.encode(ElevenLabsErrorBody(detail: .init(status: code, message: message)))
         }
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+        return Array(encoded ?? Data(#"{"error":{"code":"internal_error","message":"the error could not be encoded"}}"#.utf8))
     }
 
     /// OpenAI's error `type` for a status.
@@ -29,4 +28,44 @@ enum ErrorDialect: Sendable {
         default: "invalid_request_error"
         }
     }
+}
+
+/// Dalston's error body.
+struct NativeErrorBody: Codable, Sendable {
+    struct Detail: Codable, Sendable {
+        let code: String
+        let message: String
+    }
+
+    let error: Detail
+}
+
+/// OpenAI's error object, as its SDKs parse it (`param` is `null` when no field is at fault).
+struct OpenAIErrorBody: Codable, Sendable {
+    struct Detail: Codable, Sendable {
+        let message: String
+        let type: String
+        let param: String?
+        let code: String
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(message, forKey: .message)
+            try container.encode(type, forKey: .type)
+            try container.encode(param, forKey: .param)  // null, not absent
+            try container.encode(code, forKey: .code)
+        }
+    }
+
+    let error: Detail
+}
+
+/// ElevenLabs' error body (FastAPI's `detail`).
+struct ElevenLabsErrorBody: Codable, Sendable {
+    struct Detail: Codable, Sendable {
+        let status: String
+        let message: String
+    }
+
+    let detail: Detail
 }

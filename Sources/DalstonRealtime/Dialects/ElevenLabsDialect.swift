@@ -46,13 +46,13 @@ public struct ElevenLabsDialect: RealtimeDialect {
     }
 
     public mutating func clientText(_ text: String) -> DialectOutput {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard let message = ElevenLabsClientMessage.parse(text) else {
             return DialectOutput(toClient: [errorFrame(.invalidMessage("the message is not a JSON object"))])
         }
-        switch object["message_type"] as? String {
+        switch message.messageType {
         case "input_audio_chunk":
             var output = DialectOutput()
-            let encoded = object["audio_base_64"] as? String ?? ""
+            let encoded = message.audioBase64 ?? ""
             if !encoded.isEmpty {
                 guard let audio = Data(base64Encoded: encoded) else {
                     return DialectOutput(toClient: [errorFrame(RealtimeError(code: "invalid_audio", message: "audio_base_64 is not valid base64", recoverable: true))])
@@ -60,7 +60,7 @@ public struct ElevenLabsDialect: RealtimeDialect {
                 output.toWorker.append(.audio(Array(audio)))
             }
             // A commit asks for the final of everything sent so far.
-            if object["commit"] as? Bool == true { output.toWorker.append(.control(.flush)) }
+            if message.commit == true { output.toWorker.append(.control(.flush)) }
             return output
         case "close_stream", "close_connection":
             return DialectOutput(toWorker: [.control(.end)])
@@ -72,30 +72,24 @@ public struct ElevenLabsDialect: RealtimeDialect {
     public mutating func workerEvent(_ event: RealtimeEvent) -> [String] {
         switch event {
         case .sessionBegin(let sessionID, let config):
-            return [JSONFrame.encode([
-                "message_type": "session_started", "session_id": sessionID,
-                "config": [
-                    "sample_rate": config.sampleRate, "audio_format": audioFormat, "language_code": language, "model_id": modelID,
-                    "commit_strategy": commitStrategy, "include_timestamps": includeTimestamps,
-                ] as [String: Any],
-            ])]
+            return [JSONFrame.encode(ElevenLabsFrame.SessionStarted(sessionID: sessionID, config: .init(
+                sampleRate: config.sampleRate, audioFormat: audioFormat, languageCode: language, modelID: modelID,
+                commitStrategy: commitStrategy, includeTimestamps: includeTimestamps)))]
         case .partial(let piece):
-            return [JSONFrame.encode(["message_type": "partial_transcript", "text": piece.text])]
+            return [JSONFrame.encode(ElevenLabsFrame.Transcript(messageType: "partial_transcript", text: piece.text))]
         case .final(let final):
             guard includeTimestamps, let words = final.words, !words.isEmpty else {
-                return [JSONFrame.encode(["message_type": "committed_transcript", "text": final.text])]
+                return [JSONFrame.encode(ElevenLabsFrame.Transcript(messageType: "committed_transcript", text: final.text))]
             }
-            var items: [[String: Any]] = []
+            var items: [ElevenLabsFrame.TranscriptWithTimestamps.Item] = []
             for (index, word) in words.enumerated() {
                 if index > 0 {
-                    items.append(["text": " ", "start": words[index - 1].end, "end": word.start, "type": "spacing"])
+                    items.append(.init(text: " ", start: words[index - 1].end, end: word.start, type: "spacing", logprob: nil))
                 }
-                items.append(["text": word.word, "start": word.start, "end": word.end, "type": "word", "logprob": log(max(word.confidence, 1e-6))])
+                items.append(.init(text: word.word, start: word.start, end: word.end, type: "word", logprob: log(max(word.confidence, 1e-6))))
             }
-            return [JSONFrame.encode([
-                "message_type": "committed_transcript_with_timestamps", "text": final.text,
-                "language_code": language == "auto" ? "en" : language, "words": items,
-            ])]
+            return [JSONFrame.encode(ElevenLabsFrame.TranscriptWithTimestamps(
+                text: final.text, languageCode: language == "auto" ? "en" : language, words: items))]
         case .error(let error):
             return [errorFrame(error)]
         case .speechStart, .speechEnd, .sessionEnd:
@@ -113,14 +107,6 @@ public struct ElevenLabsDialect: RealtimeDialect {
         case "unauthorized": "auth_error"
         default: "transcriber_error"
         }
-        return JSONFrame.encode(["message_type": type, "error": error.message, "code": error.code])
-    }
-}
-
-/// A text frame from a JSON object (keys sorted, so frames are reproducible in tests).
-enum JSONFrame {
-    static func encode(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return JSONFrame.encode(ElevenLabsFrame.Error(messageType: type, error: error.message, code: error.code))
     }
 }

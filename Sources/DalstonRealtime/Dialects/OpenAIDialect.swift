@@ -36,17 +36,17 @@ public struct OpenAIDialect: RealtimeDialect {
 
     /// Sent as soon as the connection is accepted, before any audio.
     public func created() -> String {
-        Self.event("transcription_session.created", ["session": sessionObject()])
+        Self.event("transcription_session.created", OpenAIEventFields.Session(session: sessionObject()))
     }
 
     public mutating func clientText(_ text: String) -> DialectOutput {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+        guard let event = OpenAIClientEvent.parse(text) else {
             return DialectOutput(toClient: [errorFrame(RealtimeError(code: "invalid_json", message: "the event is not a JSON object", recoverable: true))])
         }
-        let type = object["type"] as? String ?? ""
+        let type = event.type
         switch type {
         case "input_audio_buffer.append":
-            guard let encoded = object["audio"] as? String, let audio = Data(base64Encoded: encoded) else {
+            guard let encoded = event.audio, let audio = Data(base64Encoded: encoded) else {
                 return DialectOutput(toClient: [errorFrame(RealtimeError(code: "invalid_audio", message: "audio must be base64-encoded pcm16", recoverable: true))])
             }
             return DialectOutput(toWorker: [.audio(Array(audio))])
@@ -55,41 +55,35 @@ public struct OpenAIDialect: RealtimeDialect {
             return DialectOutput(toWorker: [.control(.flush)], toClient: [committed])
         case "input_audio_buffer.clear":
             deltaSent = ""
-            return DialectOutput(toWorker: [.control(.clear)], toClient: [Self.event("input_audio_buffer.cleared", [:])])
+            return DialectOutput(toWorker: [.control(.clear)], toClient: [Self.event("input_audio_buffer.cleared", OpenAIEventFields.None())])
         case "transcription_session.update", "session.update":
-            return update(object, reply: type == "session.update" ? "session.updated" : "transcription_session.updated")
+            return update(event.settings, reply: type == "session.update" ? "session.updated" : "transcription_session.updated")
         default:
             return DialectOutput(toClient: [errorFrame(RealtimeError(
                 code: "unknown_event", message: "unsupported event type \(String(type.prefix(64)))", recoverable: true))])
         }
     }
 
-    /// Flat, `{"session":{...}}` and GA (`session.audio.input`) forms of the session settings.
-    private mutating func update(_ object: [String: Any], reply: String) -> DialectOutput {
-        var session = object["session"] as? [String: Any] ?? object
-        if let input = (session["audio"] as? [String: Any])?["input"] as? [String: Any] {
-            session["input_audio_format"] = input["format"]
-            session["input_audio_transcription"] = input["transcription"]
-            if input.keys.contains("turn_detection") { session["turn_detection"] = input["turn_detection"] ?? NSNull() }
-        }
-        switch session["input_audio_format"] {
-        case nil, "pcm16" as String: break
-        case let format as [String: Any] where format["type"] as? String == "audio/pcm" && (format["rate"] as? Int ?? Self.sampleRate) == Self.sampleRate: break
+    /// Applies a session update (in whichever of its forms it came: see `OpenAISessionSettings`).
+    private mutating func update(_ session: OpenAISessionSettings, reply: String) -> DialectOutput {
+        switch session.format {
+        case nil, .pcm16?: break
+        case .pcm(let rate)? where (rate ?? Self.sampleRate) == Self.sampleRate: break
         default:
             return DialectOutput(toClient: [errorFrame(RealtimeError(
                 code: "unsupported_audio_format", message: "Dalston takes pcm16 at 24 kHz on this endpoint", recoverable: true))])
         }
         var config: [String: String] = [:]
-        if let transcription = session["input_audio_transcription"] as? [String: Any], let language = transcription["language"] as? String, !language.isEmpty {
+        if let language = session.language {
             self.language = language
             config["language"] = language
         }
-        if session.keys.contains("turn_detection") {
-            if let detection = session["turn_detection"] as? [String: Any] {
+        if let detection = session.turnDetection {
+            if case .server(let threshold, let padding, let silence) = detection {
                 serverVAD = true
-                if let threshold = detection["threshold"] as? Double { config["vad_threshold"] = String(threshold) }
-                if let padding = detection["prefix_padding_ms"] as? Int { config["prefix_padding_ms"] = String(padding) }
-                if let silence = detection["silence_duration_ms"] as? Int { config["min_silence_duration_ms"] = String(silence) }
+                if let threshold { config["vad_threshold"] = String(threshold) }
+                if let padding { config["prefix_padding_ms"] = String(padding) }
+                if let silence { config["min_silence_duration_ms"] = String(silence) }
             } else {
                 serverVAD = false
             }
@@ -98,15 +92,15 @@ public struct OpenAIDialect: RealtimeDialect {
         // What the session reports back; the worker checks the same values and answers an error.
         var updated = vad
         if (try? updated.update(from: config)) != nil { vad = updated }
-        return DialectOutput(toWorker: config.isEmpty ? [] : [.control(.config(config))], toClient: [Self.event(reply, ["session": sessionObject()])])
+        return DialectOutput(toWorker: config.isEmpty ? [] : [.control(.config(config))], toClient: [Self.event(reply, OpenAIEventFields.Session(session: sessionObject()))])
     }
 
     public mutating func workerEvent(_ realtimeEvent: RealtimeEvent) -> [String] {
         switch realtimeEvent {
         case .speechStart(let timestamp):
-            return [Self.event("input_audio_buffer.speech_started", ["audio_start_ms": Int(timestamp * 1000), "item_id": currentItem])]
+            return [Self.event("input_audio_buffer.speech_started", OpenAIEventFields.SpeechStarted(audioStartMilliseconds: Int(timestamp * 1000), itemID: currentItem))]
         case .speechEnd(let timestamp):
-            let stopped = Self.event("input_audio_buffer.speech_stopped", ["audio_end_ms": Int(timestamp * 1000), "item_id": currentItem])
+            let stopped = Self.event("input_audio_buffer.speech_stopped", OpenAIEventFields.SpeechStopped(audioEndMilliseconds: Int(timestamp * 1000), itemID: currentItem))
             return [stopped, commitCurrentItem()]
         case .partial(let piece):
             // Deltas are increments; a revised guess that does not extend what was sent waits
@@ -114,11 +108,11 @@ public struct OpenAIDialect: RealtimeDialect {
             guard piece.text.hasPrefix(deltaSent), piece.text.count > deltaSent.count else { return [] }
             let delta = String(piece.text.dropFirst(deltaSent.count))
             deltaSent = piece.text
-            return [Self.event("conversation.item.input_audio_transcription.delta", ["item_id": currentItem, "content_index": 0, "delta": delta])]
+            return [Self.event("conversation.item.input_audio_transcription.delta", OpenAIEventFields.Delta(itemID: currentItem, delta: delta))]
         case .final(let final):
             let item = awaitingTranscript.isEmpty ? currentItem : awaitingTranscript.removeFirst()
             deltaSent = ""
-            return [Self.event("conversation.item.input_audio_transcription.completed", ["item_id": item, "content_index": 0, "transcript": final.text])]
+            return [Self.event("conversation.item.input_audio_transcription.completed", OpenAIEventFields.Completed(itemID: item, transcript: final.text))]
         case .error(let error):
             return [errorFrame(error)]
         case .sessionBegin, .sessionEnd:
@@ -128,7 +122,7 @@ public struct OpenAIDialect: RealtimeDialect {
 
     private mutating func commitCurrentItem() -> String {
         let item = currentItem
-        let committed = Self.event("input_audio_buffer.committed", ["item_id": item, "previous_item_id": previousItem ?? NSNull()])
+        let committed = Self.event("input_audio_buffer.committed", OpenAIEventFields.Committed(itemID: item, previousItemID: previousItem))
         awaitingTranscript.append(item)
         if awaitingTranscript.count > 64 { awaitingTranscript.removeFirst() }
         previousItem = item
@@ -142,25 +136,19 @@ public struct OpenAIDialect: RealtimeDialect {
         case "internal_error", "no_capacity", "worker_lost": "server_error"
         default: "invalid_request_error"
         }
-        return Self.event("error", ["error": ["type": type, "code": error.code, "message": error.message] as [String: Any]])
+        return Self.event("error", OpenAIEventFields.Failure(error: .init(type: type, code: error.code, message: error.message)))
     }
 
-    private func sessionObject() -> [String: Any] {
-        [
-            "id": sessionID, "object": "realtime.transcription_session", "input_audio_format": "pcm16",
-            "input_audio_transcription": ["model": model, "language": language == "auto" ? "" : language, "prompt": ""] as [String: Any],
-            "turn_detection": serverVAD
-                ? ["type": "server_vad", "threshold": vad.threshold, "prefix_padding_ms": vad.prefixPaddingMilliseconds, "silence_duration_ms": vad.minSilenceMilliseconds] as [String: Any]
-                : NSNull(),
-            "input_audio_noise_reduction": NSNull(),
-        ]
+    private func sessionObject() -> OpenAITranscriptionSession {
+        OpenAITranscriptionSession(
+            id: sessionID, inputAudioTranscription: .init(model: model, language: language == "auto" ? "" : language),
+            turnDetection: serverVAD
+                ? .init(threshold: vad.threshold, prefixPaddingMilliseconds: vad.prefixPaddingMilliseconds, silenceDurationMilliseconds: vad.minSilenceMilliseconds)
+                : nil)
     }
 
-    private static func event(_ type: String, _ fields: [String: Any]) -> String {
-        var object = fields
-        object["type"] = type
-        object["event_id"] = Self.newID("evt")
-        return JSONFrame.encode(object)
+    private static func event(_ type: String, _ fields: some Encodable & Sendable) -> String {
+        JSONFrame.encode(OpenAIServerEvent(type: type, eventID: Self.newID("evt"), fields: fields))
     }
 
     static func newID(_ prefix: String) -> String {

@@ -1,3 +1,4 @@
+import DalstonBroker
 import DalstonPipeline
 import DalstonSessionRouter
 import Foundation
@@ -133,18 +134,19 @@ struct ElevenLabsOptions {
 
     private static func additionalFormats(_ text: String?) throws -> [AdditionalFormat] {
         guard let text = text?.trimmed, !text.isEmpty, text != "null" else { return [] }
-        guard let list = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [[String: Any]] else {
+        guard let list = try? JSONDecoder().decode([[String: JSONValue]].self, from: Data(text.utf8)) else {
             throw APIError.badRequest("additional_formats must be a JSON list of objects like {\"format\": \"srt\"}", param: "additional_formats")
         }
         return try list.map { entry in
-            let name = entry["format"] as? String ?? ""
+            let name = entry["format"]?.stringValue ?? ""
             guard let format = ["srt": TranscriptExport.Format.srt, "txt": .txt][name] else {
                 throw APIError.unsupported("additional_formats", "additional format \"\(name.prefix(32))\" is not available; srt and txt are")
             }
             var formatter = SubtitleFormatter()
             for (key, value) in entry where key != "format" {
                 switch (key, value) {
-                case ("max_characters_per_line", let number as Int) where (10...200).contains(number): formatter.maximumLineLength = number
+                case ("max_characters_per_line", .number(let number)) where number.rounded() == number && (10...200).contains(number):
+                    formatter.maximumLineLength = Int(number)
                 case ("max_segment_chars", _), ("include_speakers", _), ("include_timestamps", _), ("max_segment_duration_s", _), ("segment_on_silence_longer_than_s", _):
                     break  // accepted at ElevenLabs' defaults, which these exports follow
                 default:

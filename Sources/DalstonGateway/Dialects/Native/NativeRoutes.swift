@@ -1,3 +1,4 @@
+import DalstonBroker
 import DalstonCore
 import DalstonPipeline
 import DalstonSessionRouter
@@ -74,10 +75,10 @@ extension Gateway {
                 throw APIError.unsupported(
                     "webhook_url", "per-job webhook_url needs DALSTON_WEBHOOK_SECRET on the server to sign with; or register an endpoint with POST /v1/webhooks")
             }
-            submission.webhookURL = try Self.webhookURL(url)
+            submission.webhookURL = try Self.webhookURL(text: url)
         }
         if let metadata = upload["webhook_metadata"]?.trimmed, !metadata.isEmpty {
-            guard metadata.utf8.count <= 16 * 1024, (try? JSONSerialization.jsonObject(with: Data(metadata.utf8))) is [String: Any] else {
+            guard metadata.utf8.count <= 16 * 1024, (try? JSONDecoder().decode([String: JSONValue].self, from: Data(metadata.utf8))) != nil else {
                 throw APIError.badRequest("webhook_metadata must be a JSON object of at most 16 KB", param: "webhook_metadata")
             }
             submission.webhookMetadata = metadata
@@ -135,14 +136,8 @@ extension Gateway {
 
     private func renameTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> JobResponse {
         let id = try context.parameters.require("id")
-        let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
-            throw APIError.badRequest("send a JSON object, e.g. {\"display_name\": \"Board meeting\"}")
-        }
-        if let unknown = object.keys.sorted().first(where: { $0 != "display_name" }) {
-            throw APIError.unsupported(unknown, "unknown field \"\(unknown.prefix(64))\"; only display_name can be changed")
-        }
-        guard let name = object["display_name"] as? String, let displayName = try Self.displayName(name) else {
+        let body = try await JSONRequestBody.read(request, allowed: ["display_name"], example: #"{"display_name": "Board meeting"}"#)
+        guard let name = body["display_name"]?.stringValue, let displayName = try Self.displayName(name) else {
             throw APIError.badRequest("display_name must be a non-empty string", param: "display_name")
         }
         guard let job = try await jobs.rename(id, displayName: displayName) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }

@@ -107,10 +107,10 @@ struct OpenAITranscription {
         switch format {
         case .json:
             headers[.contentType] = "application/json"
-            body = Self.json(["text": transcript.text])
+            body = Self.json(OpenAITranscriptionText(text: transcript.text))
         case .verboseJSON:
             headers[.contentType] = "application/json"
-            body = Self.json(verbose)
+            body = Self.json(OpenAIVerboseTranscription(transcript, granularities: granularities))
         case .text:
             headers[.contentType] = "text/plain; charset=utf-8"
             body = ByteBuffer(string: transcript.text + "\n")
@@ -124,32 +124,64 @@ struct OpenAITranscription {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
-    /// `{task, language, duration, text, segments?, words?}` as OpenAI's `TranscriptionVerbose`.
-    private var verbose: [String: Any] {
-        var object: [String: Any] = [
-            "task": "transcribe", "language": Self.languageNames[transcript.languageCode] ?? transcript.languageCode,
-            "duration": transcript.duration, "text": transcript.text,
-        ]
-        if granularities.isEmpty || granularities.contains("segment") {
-            object["segments"] = transcript.segments.map { segment -> [String: Any] in
-                let words = transcript.words(in: segment)
-                let confidence = words.compactMap(\.confidence)
-                let logprob = confidence.isEmpty ? 0 : confidence.map { log(max($0, 1e-6)) }.reduce(0, +) / Double(confidence.count)
-                return [
-                    "id": segment.id, "seek": 0, "start": segment.start, "end": segment.end, "text": segment.text, "tokens": [Int](),
-                    "temperature": 0.0, "avg_logprob": logprob, "compression_ratio": 1.0, "no_speech_prob": 0.0,
-                ]
+    private static func json(_ value: some Encodable) -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ByteBuffer(bytes: (try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+}
+
+/// OpenAI's `Transcription`: the text alone.
+struct OpenAITranscriptionText: Codable, Sendable {
+    let text: String
+}
+
+/// OpenAI's `TranscriptionVerbose`: `{task, language, duration, text, segments?, words?}`.
+/// A segment has what the recogniser produced; what it does not produce (token ids, the decoding
+/// temperature, compression ratio, no-speech probability) is left out rather than invented, and
+/// `avg_logprob` is there only when the words have confidences.
+struct OpenAIVerboseTranscription: Codable, Sendable {
+    struct Segment: Codable, Sendable {
+        let id: Int
+        let start: Double
+        let end: Double
+        let text: String
+        let avgLogprob: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case id, start, end, text
+            case avgLogprob = "avg_logprob"
+        }
+    }
+
+    struct Word: Codable, Sendable {
+        let word: String
+        let start: Double
+        let end: Double
+    }
+
+    var task = "transcribe"
+    let language: String
+    let duration: Double
+    let text: String
+    let segments: [Segment]?
+    let words: [Word]?
+
+    /// `granularities`: segments by default, words when asked (both when both are).
+    init(_ transcript: Transcript, granularities: Set<String>) {
+        language = Self.languageNames[transcript.languageCode] ?? transcript.languageCode
+        duration = transcript.duration
+        text = transcript.text
+        segments = granularities.isEmpty || granularities.contains("segment")
+            ? transcript.segments.map { segment in
+                let confidences = transcript.words(in: segment).compactMap(\.confidence)
+                let logprob = confidences.isEmpty ? nil : confidences.map { log(max($0, 1e-6)) }.reduce(0, +) / Double(confidences.count)
+                return Segment(id: segment.id, start: segment.start, end: segment.end, text: segment.text, avgLogprob: logprob)
             }
-        }
-        if granularities.contains("word") {
-            object["words"] = transcript.words.map { ["word": $0.text, "start": $0.start, "end": $0.end] as [String: Any] }
-        }
-        return object
+            : nil
+        words = granularities.contains("word") ? transcript.words.map { Word(word: $0.text, start: $0.start, end: $0.end) } : nil
     }
 
+    /// OpenAI names languages in full in `verbose_json`.
     private static let languageNames = ["en": "english"]
-
-    private static func json(_ object: [String: Any]) -> ByteBuffer {
-        ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
-    }
 }

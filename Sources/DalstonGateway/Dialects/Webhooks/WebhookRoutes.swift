@@ -1,3 +1,4 @@
+import DalstonBroker
 import DalstonRecords
 import Foundation
 import Hummingbird
@@ -9,7 +10,7 @@ extension Gateway {
     func webhookRoutes() -> RouteCollection<GatewayRequestContext> {
         let routes = routeCollection(.native, access: .scope(.webhooks))
         routes.post { request, context in
-            let body = try await Self.jsonObject(request, allowed: ["url", "events", "description"])
+            let body = try await JSONRequestBody.read(request, allowed: ["url", "events", "description"], example: Self.example)
             let url = try Self.webhookURL(body["url"])
             let events = try Self.events(body["events"]) ?? { throw APIError.badRequest("events is required, e.g. [\"transcription.completed\"]", param: "events") }()
             let (endpoint, secret) = try await self.webhookTable().create(url: url, events: events, description: try Self.description(body["description"]))
@@ -28,17 +29,17 @@ extension Gateway {
         }
         routes.patch("{id}") { request, context in
             let id = try context.parameters.require("id")
-            let body = try await Self.jsonObject(request, allowed: ["url", "events", "description", "is_active"])
+            let body = try await JSONRequestBody.read(request, allowed: ["url", "events", "description", "is_active"], example: Self.example)
             var isActive: Bool?
             if let value = body["is_active"] {
-                guard let flag = value as? Bool else { throw APIError.badRequest("is_active must be true or false", param: "is_active") }
+                guard let flag = value.boolValue else { throw APIError.badRequest("is_active must be true or false", param: "is_active") }
                 isActive = flag
             }
             let updated = try await self.webhookTable().update(
                 id, url: try body["url"].map { try Self.webhookURL($0) }, events: try Self.events(body["events"]),
                 description: try Self.description(body["description"]), isActive: isActive)
             guard let updated else { throw APIError.notFound("no webhook \(id.prefix(64))") }
-            try await self.audit(context, "webhook.updated", id, detail: body.keys.sorted().joined(separator: ","))
+            try await self.audit(context, "webhook.updated", id, detail: body.names.joined(separator: ","))
             return WebhookEndpointResponse(updated)
         }
         routes.delete("{id}") { _, context in
@@ -107,29 +108,24 @@ extension Gateway {
             requestID: context.requestID, detail: detail))
     }
 
-    static func jsonObject(_ request: Request, allowed: Set<String>) async throws -> [String: Any] {
-        let body = try await request.body.collect(upTo: 64 * 1024)
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
-            throw APIError.badRequest("send a JSON object, e.g. {\"url\": \"https://example.com/hook\", \"events\": [\"transcription.completed\"]}")
-        }
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw APIError.unsupported(unknown, "unknown field \"\(unknown.prefix(64))\"; use \(allowed.sorted().joined(separator: ", "))")
-        }
-        return object
-    }
+    static let example = #"{"url": "https://example.com/hook", "events": ["transcription.completed"]}"#
 
     /// An absolute http(s) URL with a host.
-    static func webhookURL(_ value: Any?) throws -> String {
-        guard let text = value as? String, text.utf8.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+    static func webhookURL(_ value: JSONValue?) throws -> String {
+        try webhookURL(text: value?.stringValue)
+    }
+
+    static func webhookURL(text: String?) throws -> String {
+        guard let text, text.utf8.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
               ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
             throw APIError.badRequest("url must be an absolute http or https URL", param: "url")
         }
         return text
     }
 
-    static func events(_ value: Any?) throws -> [String]? {
+    static func events(_ value: JSONValue?) throws -> [String]? {
         guard let value else { return nil }
-        guard let names = value as? [String] else { throw APIError.badRequest("events must be a list of event names", param: "events") }
+        guard let names = value.stringList else { throw APIError.badRequest("events must be a list of event names", param: "events") }
         do {
             return try WebhookEvent.parseSubscriptions(names)
         } catch {
@@ -137,9 +133,9 @@ extension Gateway {
         }
     }
 
-    static func description(_ value: Any?) throws -> String? {
+    static func description(_ value: JSONValue?) throws -> String? {
         guard let value else { return nil }
-        guard let text = value as? String, text.count <= 255 else { throw APIError.badRequest("description must be text of at most 255 characters", param: "description") }
+        guard let text = value.stringValue, text.count <= 255 else { throw APIError.badRequest("description must be text of at most 255 characters", param: "description") }
         return text
     }
 }
