@@ -121,19 +121,19 @@ extension LogLevelAdministration {
     public func addRoutes<Context: RequestContext>(to router: Router<Context>, token: String?) {
         router.get("/admin/log-level") { request, _ -> Response in
             if let refusal = Self.refusal(request, token: token) { return refusal }
-            return Self.json(.ok, ["levels": self.current])
+            return Self.json(.ok, LevelsAnswer(levels: self.current, changeID: nil))
         }
         router.put("/admin/log-level") { request, _ -> Response in
             if let refusal = Self.refusal(request, token: token) { return refusal }
             let body = try await request.body.collect(upTo: 16 * 1024)
             guard let parsed = try? JSONDecoder().decode(ChangeRequest.self, from: Data(body.readableBytesView)) else {
-                return Self.json(.badRequest, ["error": ["code": "invalid_request", "message": "send JSON {\"level\": \"debug\", \"logger\": \"dalston.redis\", \"duration_seconds\": 600}"]])
+                return Self.json(.badRequest, Refusal(message: #"send JSON {"level": "debug", "logger": "dalston.redis", "duration_seconds": 600}"#))
             }
             do {
                 let change = try self.apply(parsed, source: "admin_http")
-                return Self.json(.ok, ["levels": self.current, "change_id": change.id])
+                return Self.json(.ok, LevelsAnswer(levels: self.current, changeID: change.id))
             } catch {
-                return Self.json(.badRequest, ["error": ["code": "invalid_request", "message": "\(error)"]])
+                return Self.json(.badRequest, Refusal(message: "\(error)"))
             }
         }
     }
@@ -149,8 +149,35 @@ extension LogLevelAdministration {
         return nil
     }
 
-    private static func json(_ status: HTTPResponse.Status, _ object: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    private static func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `{"levels": {prefix: level}, "change_id"?}`.
+    struct LevelsAnswer: Encodable {
+        let levels: [String: String]
+        let changeID: UInt64?
+
+        enum CodingKeys: String, CodingKey {
+            case levels
+            case changeID = "change_id"
+        }
+    }
+
+    /// Dalston's error body: `{"error": {"code": "invalid_request", "message"}}`.
+    struct Refusal: Encodable {
+        struct Detail: Encodable {
+            var code = "invalid_request"
+            let message: String
+        }
+
+        let error: Detail
+
+        init(message: String) {
+            error = Detail(message: message)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import DalstonBroker
 import DalstonPipeline
 import Foundation
 
@@ -246,17 +247,15 @@ package struct WebhookTable: Sendable {
 
     /// The body, in the Standard Webhooks shape Dalston's clients verify.
     static func payload(id: String, event: WebhookEvent, job: JobRecord, metadata: String?, now: Date) -> String {
-        var data: [String: Any] = ["transcription_id": job.id, "status": job.status.rawValue]
-        if !job.requestID.isEmpty { data["request_id"] = job.requestID }
-        if let duration = job.audioDurationSeconds { data["duration"] = duration }
-        if let error = job.error { data["error"] = error }
-        if let metadata, let object = try? JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? [String: Any] { data["webhook_metadata"] = object }
-        let body: [String: Any] = [
-            "object": "event", "id": "evt_" + id.dropFirst("msg_".count), "type": event.rawValue,
-            "created_at": Int(now.timeIntervalSince1970), "data": data,
-        ]
-        let json = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
-        return json.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let body = WebhookPayload(
+            id: "evt_" + id.dropFirst("msg_".count), type: event.rawValue, createdAt: Int(now.timeIntervalSince1970),
+            data: .init(
+                transcriptionID: job.id, status: job.status.rawValue, requestID: job.requestID.isEmpty ? nil : job.requestID,
+                duration: job.audioDurationSeconds, error: job.error,
+                webhookMetadata: metadata.flatMap { try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.utf8)) }))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(body)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// `whsec_` and 32 random bytes in base64, as Standard Webhooks libraries expect.
@@ -284,5 +283,36 @@ package struct WebhookTable: Sendable {
             lastAttemptAt: RecordTime.date(row.optionalString("last_attempt_at")), lastStatusCode: row.optionalInt("last_status_code"),
             lastError: row.optionalString("last_error"), createdAt: RecordTime.date(row.optionalString("created_at")) ?? Date(timeIntervalSince1970: 0),
             deliveredAt: RecordTime.date(row.optionalString("delivered_at")))
+    }
+}
+
+/// A webhook's body: `{object: "event", id, type, created_at, data}` (Standard Webhooks).
+struct WebhookPayload: Codable, Sendable {
+    struct JobData: Codable, Sendable {
+        let transcriptionID: String
+        let status: String
+        let requestID: String?
+        let duration: Double?
+        let error: String?
+        /// The client's `webhook_metadata`, echoed.
+        let webhookMetadata: [String: JSONValue]?
+
+        enum CodingKeys: String, CodingKey {
+            case status, duration, error
+            case transcriptionID = "transcription_id"
+            case requestID = "request_id"
+            case webhookMetadata = "webhook_metadata"
+        }
+    }
+
+    var object = "event"
+    let id: String
+    let type: String
+    let createdAt: Int
+    let data: JobData
+
+    enum CodingKeys: String, CodingKey {
+        case object, id, type, data
+        case createdAt = "created_at"
     }
 }
