@@ -198,6 +198,7 @@ let package = Package(
             dependencies: [
                 "DalstonCore", "DalstonPropagation", "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The batch engines: audio-prepare, transcribe (PocketSphinx), merge.
@@ -225,6 +226,7 @@ let package = Package(
             dependencies: [
                 "DalstonCore", "DalstonPropagation", "DalstonBroker", "DalstonPipeline", "DalstonLogging", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The HTTP API (Hummingbird): native and ElevenLabs-compatible transcription endpoints.

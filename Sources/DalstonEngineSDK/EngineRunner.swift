@@ -4,9 +4,10 @@ import DalstonLogging
 import DalstonMetrics
 import DalstonPipeline
 import DalstonPropagation
-import Tracing
 import Foundation
 import Logging
+import ServiceLifecycle
+import Tracing
 
 public struct EngineRunnerOptions: Sendable {
     /// How long one `receive` waits before looping (and noticing shutdown).
@@ -27,7 +28,7 @@ public struct EngineRunnerOptions: Sendable {
 /// acknowledges the task (one atomic step), and writes no job or task state: the orchestrator
 /// owns that. It hears `job_cancelled` on the event bus, skips tasks of cancelled jobs and stops
 /// the one in hand when its job is cancelled.
-public final class EngineRunner: Sendable {
+public final class EngineRunner: Service, Sendable {
     public let engine: any Engine
     public let workerID: String
     private let queue: any TaskQueue
@@ -65,36 +66,43 @@ public final class EngineRunner: Sendable {
         self.logger = logger ?? Logger(label: "dalston.engine.\(engine.engineID)")
     }
 
-    /// Runs until the calling task is cancelled. A task in hand at that moment is finished
-    /// (within `shutdownGracePeriod`) or put back on the queue.
+    /// Runs until the calling task is cancelled or the service group shuts down gracefully. A
+    /// task in hand at that moment is finished (within `shutdownGracePeriod`) or put back on the
+    /// queue. Heartbeats and the cancellation listener are child tasks of this one.
     public func run() async {
-        await withLogContext(["engine_id": "\(engine.engineID)", "worker_id": "\(workerID)"]) {
-            logger.info("engine_started")
-            let heartbeat = Task { await self.heartbeatLoop() }
-            let cancellations = events.events()
-            let listener = Task { await self.listenForCancellations(cancellations) }
-            defer {
-                heartbeat.cancel()
-                cancellations.cancel()
-                listener.cancel()
-            }
-            var failures = 0
-            while !Task.isCancelled {
-                let received: ReceivedTask?
-                do {
-                    received = try await queue.receive(engine: engine.engineID, consumer: workerID, waitUpTo: options.pollInterval)
-                    failures = 0
-                } catch {
-                    if Task.isCancelled { break }
-                    failures += 1
-                    logger.warning("broker_receive_failed", metadata: ["error": .error(error), "consecutive_failures": .stringConvertible(failures)])
-                    try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
-                    continue
+        await cancelWhenGracefulShutdown {
+            await withLogContext(["engine_id": "\(self.engine.engineID)", "worker_id": "\(self.workerID)"]) {
+                self.logger.info("engine_started")
+                let cancellations = self.events.events()
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.heartbeatLoop() }
+                    group.addTask { await self.listenForCancellations(cancellations) }
+                    await self.receiveLoop()
+                    cancellations.cancel()
+                    group.cancelAll()
                 }
-                guard let received else { continue }
-                await handle(received)
+                self.logger.info("engine_stopped")
             }
-            logger.info("engine_stopped")
+        }
+    }
+
+    /// Takes tasks one at a time until cancelled; a broker that fails is retried with back-off.
+    private func receiveLoop() async {
+        var failures = 0
+        while !Task.isCancelled {
+            let received: ReceivedTask?
+            do {
+                received = try await queue.receive(engine: engine.engineID, consumer: workerID, waitUpTo: options.pollInterval)
+                failures = 0
+            } catch {
+                if Task.isCancelled { break }
+                failures += 1
+                logger.warning("broker_receive_failed", metadata: ["error": .error(error), "consecutive_failures": .stringConvertible(failures)])
+                try? await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(failures, 6)))))
+                continue
+            }
+            guard let received else { continue }
+            await handle(received)
         }
     }
 
@@ -154,22 +162,39 @@ public final class EngineRunner: Sendable {
         ])
         let context = EngineContext(task: task, logger: logger, artifacts: artifacts, workerID: workerID, deliveryCount: received.deliveryCount)
         let engine = self.engine
-        // Unstructured (not detached): keeps the task-local log context, but does not inherit the
-        // runner's cancellation, so a shutdown lets the task finish within the grace period.
-        let work = Task { try await engine.process(task, context: context) }
-        let renewal = Task { await self.renewLease(received) }
+        let grace = options.shutdownGracePeriod
+        let shutdown = ShutdownRequest()
+        // The one unstructured task: it keeps the task-local log context but not the runner's
+        // cancellation (Swift has no cancellation shield), so a shutdown lets the work finish
+        // within the grace period. Inside it, everything is structured: the engine's work, the
+        // lease renewal and the grace timer are child tasks that end with the work.
+        let work = Task { () throws -> [String: JSONValue] in
+            try await withThrowingTaskGroup(of: [String: JSONValue]?.self) { group in
+                group.addTask { try await engine.process(task, context: context) }
+                group.addTask {
+                    await self.renewLease(received)
+                    return nil
+                }
+                group.addTask {
+                    guard await shutdown.requested() else { return nil }
+                    try await Task.sleep(for: grace)
+                    throw CancellationError()  // the grace period is over: stop the work, requeue the task
+                }
+                while let finished = try await group.next() {
+                    guard let output = finished else { continue }
+                    group.cancelAll()
+                    return output
+                }
+                throw CancellationError()
+            }
+        }
         cancelledJobs.watch(task.jobID, work: work)
         defer { cancelledJobs.unwatch(task.jobID) }
-        let grace = options.shutdownGracePeriod
         let result = await withTaskCancellationHandler {
             await work.result
         } onCancel: {
-            Task {
-                try? await Task.sleep(for: grace)
-                work.cancel()
-            }
+            shutdown.request()
         }
-        renewal.cancel()
         let duration = Date().timeIntervalSince(started)
         metrics.record(DalstonMetric.taskDuration, engineLabel, seconds: duration)
         metrics.increment(DalstonMetric.busySeconds, engineLabel, byFractional: max(0, duration))
@@ -282,5 +307,26 @@ public final class EngineRunner: Sendable {
         } catch {
             logger.warning("delivery_not_settled", metadata: ["error": .error(error)])
         }
+    }
+}
+
+/// A shutdown asked for while a task is in hand: the work's grace timer starts then.
+private final class ShutdownRequest: Sendable {
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func request() {
+        continuation.yield()
+        continuation.finish()
+    }
+
+    /// Waits for the request; false when the waiting task is cancelled first (the work ended).
+    func requested() async -> Bool {
+        for await _ in stream { return true }
+        return false
     }
 }

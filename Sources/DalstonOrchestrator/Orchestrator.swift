@@ -6,6 +6,7 @@ import DalstonPipeline
 import DalstonPropagation
 import Foundation
 import Logging
+import ServiceLifecycle
 import Tracing
 
 public struct OrchestratorOptions: Sendable {
@@ -56,7 +57,7 @@ public struct OrchestratorOptions: Sendable {
 /// `JobStore.perform`), so any number of orchestrators may run on one store: each event reaches
 /// all of them, and of the ones that try the same step exactly one succeeds. A killed
 /// orchestrator loses nothing; the others (or its own restart, through the sweep) carry on.
-public actor Orchestrator {
+public actor Orchestrator: Service {
     private let jobs: JobStore
     private let events: any EventBus
     /// Whose heartbeats tell which engines are running (nil: never checked).
@@ -78,8 +79,11 @@ public actor Orchestrator {
     private var liveEngines: Set<String>?
     /// Since when this orchestrator hears events: outcomes deposited earlier were missed.
     private var listeningSince = Date.distantFuture
-    /// One retry timer per job at most, kept so that stopping the orchestrator leaves none behind.
-    private var retryTimers: [String: Task<Void, Never>] = [:]
+    /// When each job wants another look without news (see `wakeUpLoop`).
+    private var wakeUps: [String: Date] = [:]
+    /// Bumped whenever an earlier wake-up is planned; the loop's waiter is resumed then.
+    private var wakeUpGeneration = 0
+    private var wakeUpWaiter: CheckedContinuation<Void, Never>?
 
     public init(
         state: any StateStore, events: any EventBus, artifacts: (any ArtifactStore)? = nil, history: (any JobHistory)? = nil,
@@ -100,8 +104,14 @@ public actor Orchestrator {
         self.logger = logger
     }
 
-    /// Runs until cancelled: handles events as they come and sweeps active jobs periodically.
+    /// Runs until cancelled or the service group shuts down gracefully: handles events as they
+    /// come, sweeps active jobs periodically and looks at jobs when they asked to be, each in a
+    /// child task.
     public func run() async {
+        await cancelWhenGracefulShutdown { await self.runLoops() }
+    }
+
+    private func runLoops() async {
         let stream = events.events()
         _ = await stream.waitUntilReady(timeout: .seconds(10))
         listeningSince = Date()
@@ -120,6 +130,7 @@ public actor Orchestrator {
                     await self.sweep()
                 }
             }
+            group.addTask { await self.wakeUpLoop() }
             await withTaskCancellationHandler {
                 await group.next()
                 group.cancelAll()
@@ -127,8 +138,7 @@ public actor Orchestrator {
                 stream.cancel()
             }
         }
-        for timer in retryTimers.values { timer.cancel() }
-        retryTimers.removeAll()
+        wakeUps.removeAll()
         logger.info("orchestrator_stopped")
     }
 
@@ -460,23 +470,51 @@ public actor Orchestrator {
     }
 
     /// Looks at the job again when a retry falls due or an engine has been waited for long
-    /// enough (the sweep would too, later).
+    /// enough (the sweep would too, later); the earliest request for a job counts.
     private func scheduleWakeUp(jobID: String, at date: Date) {
-        guard retryTimers[jobID] == nil else { return }
-        let delay = max(0, date.timeIntervalSinceNow) + 0.01
-        retryTimers[jobID] = Task {
-            try? await Task.sleep(for: .seconds(delay))
-            guard !Task.isCancelled else { return }
-            await self.wakeUp(jobID: jobID)
-        }
+        if let planned = wakeUps[jobID], planned <= date { return }
+        let earliest = wakeUps.values.min()
+        wakeUps[jobID] = date
+        if earliest.map({ date < $0 }) ?? true { signalWakeUpChange() }
     }
 
     private func cancelWakeUp(_ jobID: String) {
-        retryTimers.removeValue(forKey: jobID)?.cancel()
+        wakeUps[jobID] = nil
+    }
+
+    /// A child task of `run`: sleeps until the earliest wake-up (or until an earlier one is
+    /// planned) and looks at the jobs that are due.
+    private func wakeUpLoop() async {
+        while !Task.isCancelled {
+            let generation = wakeUpGeneration
+            let delay = wakeUps.values.min().map { max(0, $0.timeIntervalSinceNow) + 0.01 } ?? 3600
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Task.sleep(for: .seconds(delay)) }
+                group.addTask { await self.waitForWakeUpChange(after: generation) }
+                await group.next()
+                group.cancelAll()
+                signalWakeUpChange()  // releases the waiter if the sleep ended first
+            }
+            let now = Date()
+            for (jobID, due) in wakeUps where due <= now {
+                wakeUps[jobID] = nil
+                await wakeUp(jobID: jobID)
+            }
+        }
+    }
+
+    private func waitForWakeUpChange(after generation: Int) async {
+        guard generation == wakeUpGeneration else { return }
+        await withCheckedContinuation { wakeUpWaiter = $0 }
+    }
+
+    private func signalWakeUpChange() {
+        wakeUpGeneration += 1
+        wakeUpWaiter?.resume()
+        wakeUpWaiter = nil
     }
 
     private func wakeUp(jobID: String) async {
-        retryTimers[jobID] = nil
         if liveEngines != nil { await refreshLiveEngines() }
         guard let job = try? await current(jobID) else { return }
         await advanceWithoutEvent(job)

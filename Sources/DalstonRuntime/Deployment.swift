@@ -214,8 +214,8 @@ public struct Deployment: Sendable {
                 if removed > 0 { makeLogger("dalston.gateway").notice("abandoned_uploads_removed", metadata: ["files": .stringConvertible(removed)]) }
                 services.append(try gateway().makeApplication())
                 services.append(SessionRouterHealthService(router: sessionRouter(), records: sessionArchive))
-            case .orchestrator: services.append(OrchestratorService(orchestrator: orchestrator()))
-            case .engine(let id): services.append(EngineService(runner: try engineRunner(id)))
+            case .orchestrator: services.append(orchestrator())
+            case .engine(let id): services.append(try engineRunner(id))
             case .realtimeWorker: services.append(try realtimeWorker())
             }
         }
