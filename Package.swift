@@ -40,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
         // Already in the graph (through hummingbird): HTTP field types, for the realtime relay's upgrade headers.
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Already in the graph (through swift-distributed-tracing): the context that carries trace and log fields.
+        .package(url: "https://github.com/apple/swift-service-context.git", from: "1.5.1"),
     ],
     targets: [
         // The smallest shared vocabulary: timestamps, durations, environment values.
@@ -60,7 +62,7 @@ let package = Package(
         // Correlation and W3C trace context carried inside messages, and binding them on receipt.
         .target(
             name: "DalstonPropagation",
-            dependencies: [
+            dependencies: [.product(name: "ServiceContextModule", package: "swift-service-context"),
                 "DalstonLogging",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -100,7 +102,7 @@ let package = Package(
         // Tracing: validated OTEL_* configuration, Dalston's tracer, the batched OTLP/HTTP export, trace ids in logs.
         .target(
             name: "DalstonTracing",
-            dependencies: [
+            dependencies: [.product(name: "Instrumentation", package: "swift-distributed-tracing"), .product(name: "ServiceContextModule", package: "swift-service-context"),
                 "DalstonPropagation", "DalstonLogging", "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -114,7 +116,7 @@ let package = Package(
         // The single start-up call of every executable: logs, metrics (and their HTTP endpoint), traces.
         .target(
             name: "DalstonObservability",
-            dependencies: [
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
                 "DalstonCore", "DalstonLogging", "DalstonMetrics", "DalstonTracing",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -232,7 +234,7 @@ let package = Package(
         // The HTTP API (Hummingbird): native and ElevenLabs-compatible transcription endpoints.
         .target(
             name: "DalstonGateway",
-            dependencies: [
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Instrumentation", package: "swift-distributed-tracing"), .product(name: "ServiceContextModule", package: "swift-service-context"),
                 "DalstonCore", "DalstonPropagation", "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
                 "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords", "DalstonTracing",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -250,7 +252,7 @@ let package = Package(
         // registry, and the roles a process runs (`up`, gateway, orchestrator, engines).
         .target(
             name: "DalstonRuntime",
-            dependencies: [
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"),
                 "DalstonCore", "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK",
                 "DalstonBroker", "DalstonPipeline", "DalstonMetrics", "DalstonObservability", "DalstonSessionRouter", "DalstonRealtimeWorker",
                 "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonWebhooks",
@@ -262,7 +264,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "dalston",
-            dependencies: [
+            dependencies: ["DalstonEngineSDK", "DalstonOrchestrator", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
                 "DalstonRuntime", "DalstonLogging", "DalstonGateway", "DalstonEngines", "DalstonBroker",
                 "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore", "DalstonAudio", "DalstonRecords",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -275,7 +277,7 @@ let package = Package(
         // Speed harness: `swift run -c release dalston-benchmarks` (see Benchmarks/README.md).
         .executableTarget(
             name: "dalston-benchmarks",
-            dependencies: [
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "DalstonCore",
                 "DalstonLogging",
                 "DalstonRedis",
@@ -308,7 +310,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonRedisTests",
-            dependencies: [
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio"),
                 "DalstonRedis",
                 "DalstonTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -321,7 +323,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonRealtimeTests",
-            dependencies: [
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 "DalstonRealtime", "DalstonAudio", "DalstonSessionRouter", "DalstonBroker", "DalstonRedis", "DalstonTestSupport", "DalstonEngines",
                 "DalstonRuntime", "DalstonPipeline",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -333,14 +335,14 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonPipelineTests",
-            dependencies: [
+            dependencies: ["DalstonPropagation", "DalstonRedis", .product(name: "Logging", package: "swift-log"),
                 "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonPipeline", "DalstonBroker", "DalstonAudio",
                 "DalstonLogging", "DalstonMetrics", "DalstonTestSupport", "DalstonRuntime", "DalstonCore",
             ]
         ),
         .testTarget(
             name: "DalstonRecordsTests",
-            dependencies: ["DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonPipeline", "DalstonSessionRouter", "DalstonRealtime", "DalstonCore", "DalstonTestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log"), "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonPipeline", "DalstonSessionRouter", "DalstonRealtime", "DalstonCore", "DalstonTestSupport",
                            "DalstonBroker", "DalstonWebhooks", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
@@ -349,7 +351,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonGatewayTests",
-            dependencies: [
+            dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
                 "DalstonGateway", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
                 "DalstonObservability", "DalstonLogging", "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -359,18 +361,18 @@ let package = Package(
         // Services as separate processes against a real redis-server.
         .testTarget(
             name: "DalstonEndToEndTests",
-            dependencies: ["DalstonTestSupport", "dalston", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]
+            dependencies: ["DalstonBroker", "DalstonRedis", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), "DalstonTestSupport", "dalston", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]
         ),
         .testTarget(
             name: "DalstonMetricsTests",
-            dependencies: [
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"),
                 "DalstonMetrics", "DalstonObservability", "DalstonBroker", "DalstonPipeline", "DalstonTestSupport", "DalstonRuntime",
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .testTarget(
             name: "DalstonTracingTests",
-            dependencies: [
+            dependencies: [.product(name: "ServiceContextModule", package: "swift-service-context"),
                 "DalstonTracing", "DalstonPropagation", "DalstonTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -385,10 +387,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DalstonLoggingTests",
-            dependencies: [
+            dependencies: [.product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 "DalstonLogging",
                 "DalstonTestSupport",
-                "dalston",
                 "dalston-log-probe",
                 .product(name: "Logging", package: "swift-log"),
             ]

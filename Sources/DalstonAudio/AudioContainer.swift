@@ -1,13 +1,13 @@
 /// What kind of audio file a few first bytes announce, so an upload can be judged before the
 /// rest of it arrives: WAV is read here, everything else by FFmpeg.
-public enum AudioContainer: String, Sendable, CaseIterable {
+package enum AudioContainer: String, Sendable, CaseIterable {
     case wav, mp3, aac, mp4, ogg, flac, webm
 
     /// Bytes needed to tell every container apart.
-    public static let sniffLength = 12
+    package static let sniffLength = 12
 
     /// The container `prefix` starts with; nil when it is none of these (a text file, an image).
-    public static func sniff(_ prefix: [UInt8]) -> AudioContainer? {
+    package static func sniff(_ prefix: [UInt8]) -> AudioContainer? {
         func ascii(_ offset: Int, _ text: String) -> Bool {
             let expected = Array(text.utf8)
             return prefix.count >= offset + expected.count && Array(prefix[offset..<(offset + expected.count)]) == expected
@@ -25,5 +25,5 @@ public enum AudioContainer: String, Sendable, CaseIterable {
         return nil
     }
 
-    public static let supportedNames = "WAV, MP3, M4A/AAC, MP4, Ogg/Opus, FLAC or WebM"
+    package static let supportedNames = "WAV, MP3, M4A/AAC, MP4, Ogg/Opus, FLAC or WebM"
 }

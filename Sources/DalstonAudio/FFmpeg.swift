@@ -7,12 +7,12 @@ import Glibc
 /// FFmpeg (Debian's `ffmpeg` package) run as a subprocess with a time limit and bounded output:
 /// it reads every format people send (MP3, M4A, Opus, FLAC, WebM, ...), and a file that makes it
 /// hang or explode is stopped, never waited for.
-public enum FFmpeg {
+package enum FFmpeg {
     static let ffmpeg = locate("ffmpeg")
     static let ffprobe = locate("ffprobe")
 
     /// Whether both tools are installed.
-    public static var isAvailable: Bool { ffmpeg != nil && ffprobe != nil }
+    package static var isAvailable: Bool { ffmpeg != nil && ffprobe != nil }
 
     private static func locate(_ name: String) -> URL? {
         ["/usr/bin/\(name)", "/usr/local/bin/\(name)", "/opt/homebrew/bin/\(name)"]
@@ -20,7 +20,7 @@ public enum FFmpeg {
     }
 
     /// The audio's duration in seconds, from its container (`ffprobe`).
-    public static func duration(of file: URL, timeout: Duration = .seconds(15)) async throws(AudioDecodingError) -> Double {
+    package static func duration(of file: URL, timeout: Duration = .seconds(15)) async throws(AudioDecodingError) -> Double {
         guard let ffprobe else { throw AudioDecodingError("ffprobe is not installed (apt-get install ffmpeg)") }
         let result = try await run(ffprobe, [
             "-v", "error", "-select_streams", "a:0", "-show_entries", "format=duration:stream=codec_type", "-of", "default=nw=1", file.path,
@@ -34,7 +34,7 @@ public enum FFmpeg {
     }
 
     /// The first audio stream as mono samples at `sampleRate`, at most `maximumSeconds` of it.
-    public static func decode(
+    package static func decode(
         _ file: URL, sampleRate: Int, maximumSeconds: Double, timeout: Duration
     ) async throws(AudioDecodingError) -> PCMAudio {
         guard let ffmpeg else { throw AudioDecodingError("ffmpeg is not installed (apt-get install ffmpeg)") }

@@ -8,17 +8,17 @@ import Darwin
 ///
 /// Before decimating, the filter cuts off just below the lower Nyquist frequency, so content
 /// the target rate cannot hold is removed instead of folding back as aliasing.
-public struct Resampler: Sendable {
+package struct Resampler: Sendable {
     /// Zero crossings of the sinc on each side: more is sharper and slower.
-    public var halfWidth = 32
+    package var halfWidth = 32
     /// Cut-off as a fraction of the lower Nyquist frequency (room for the transition band).
-    public var cutoff = 0.94
+    package var cutoff = 0.94
     /// Kaiser window shape.
-    public var beta = 8.6
+    package var beta = 8.6
 
-    public init() {}
+    package init() {}
 
-    public func resample(_ input: [Float], from inputRate: Int, to outputRate: Int) -> [Float] {
+    package func resample(_ input: [Float], from inputRate: Int, to outputRate: Int) -> [Float] {
         guard inputRate != outputRate, !input.isEmpty else { return input }
         let ratio = Double(outputRate) / Double(inputRate)
         let outputCount = Int((Double(input.count) * ratio).rounded())
@@ -83,17 +83,17 @@ public struct Resampler: Sendable {
 }
 
 /// What every recognition engine gets: 16 kHz mono.
-public enum PreparedAudio {
-    public static let sampleRate = 16_000
+package enum PreparedAudio {
+    package static let sampleRate = 16_000
 
-    public static func prepare(_ audio: PCMAudio, resampler: Resampler = Resampler()) -> [Float] {
+    package static func prepare(_ audio: PCMAudio, resampler: Resampler = Resampler()) -> [Float] {
         resampler.resample(audio.downmixed(), from: audio.sampleRate, to: sampleRate)
     }
 }
 
 /// Writes 16-bit PCM mono WAV (what prepared audio is stored as).
-public enum WAVEncoder {
-    public static func encode16BitMono(_ samples: [Float], sampleRate: Int) -> [UInt8] {
+package enum WAVEncoder {
+    package static func encode16BitMono(_ samples: [Float], sampleRate: Int) -> [UInt8] {
         let dataSize = samples.count * 2
         var bytes: [UInt8] = []
         bytes.reserveCapacity(44 + dataSize)
@@ -108,7 +108,7 @@ public enum WAVEncoder {
     }
 
     /// Raw 16-bit little-endian PCM, as a WAV body or a realtime client's `pcm_s16le` frames.
-    public static func pcm16LittleEndian(_ samples: [Float]) -> [UInt8] {
+    package static func pcm16LittleEndian(_ samples: [Float]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(samples.count * 2)
         for sample in int16Samples(samples) {
@@ -120,7 +120,7 @@ public enum WAVEncoder {
     }
 
     /// 16-bit samples for recognisers that take integers.
-    public static func int16Samples(_ samples: [Float]) -> [Int16] {
+    package static func int16Samples(_ samples: [Float]) -> [Int16] {
         samples.map { Int16((max(-1, min(1, $0)) * 32767).rounded()) }
     }
 }

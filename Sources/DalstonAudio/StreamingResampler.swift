@@ -4,9 +4,9 @@
 /// It keeps the input samples the next outputs still reach back to, and the position of the
 /// next output in the input's timeline, so the concatenated output equals one pass over the
 /// concatenated input (up to the last `reach` samples, which wait for their right-hand context).
-public struct StreamingResampler: Sendable {
-    public let inputRate: Int
-    public let outputRate: Int
+package struct StreamingResampler: Sendable {
+    package let inputRate: Int
+    package let outputRate: Int
     private let step: Double
     private let reach: Double
     private let stepsPerSample: Double
@@ -17,7 +17,7 @@ public struct StreamingResampler: Sendable {
     /// The next output's position in input samples since the stream began.
     private var nextCentre = 0.0
 
-    public init(from inputRate: Int, to outputRate: Int, resampler: Resampler = Resampler()) {
+    package init(from inputRate: Int, to outputRate: Int, resampler: Resampler = Resampler()) {
         self.inputRate = inputRate
         self.outputRate = outputRate
         let ratio = Double(outputRate) / Double(inputRate)
@@ -29,14 +29,14 @@ public struct StreamingResampler: Sendable {
     }
 
     /// Converts what can be converted now; the rest waits for more input or `finish()`.
-    public mutating func process(_ input: [Float]) -> [Float] {
+    package mutating func process(_ input: [Float]) -> [Float] {
         guard inputRate != outputRate else { return input }
         history += input
         return drain(untilCentre: Double(historyStart + history.count - 1) - reach)
     }
 
     /// The outputs still waiting for right-hand context, as if the input ended with silence.
-    public mutating func finish() -> [Float] {
+    package mutating func finish() -> [Float] {
         guard inputRate != outputRate else { return [] }
         return drain(untilCentre: Double(historyStart + history.count) - 0.5)
     }

@@ -1,25 +1,25 @@
 /// Audio that could not be read, with what is wrong in words a caller can show to a user.
-public struct AudioDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
-    public init(_ reason: String) { self.reason = reason }
-    public var description: String { "unsupported or corrupt audio: \(reason)" }
+package struct AudioDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let reason: String
+    package init(_ reason: String) { self.reason = reason }
+    package var description: String { "unsupported or corrupt audio: \(reason)" }
 }
 
 /// Decoded audio: one array of samples in -1...1 per channel.
-public struct PCMAudio: Sendable, Equatable {
-    public var sampleRate: Int
-    public var channels: [[Float]]
+package struct PCMAudio: Sendable, Equatable {
+    package var sampleRate: Int
+    package var channels: [[Float]]
 
-    public init(sampleRate: Int, channels: [[Float]]) {
+    package init(sampleRate: Int, channels: [[Float]]) {
         self.sampleRate = sampleRate
         self.channels = channels
     }
 
-    public var frameCount: Int { channels.first?.count ?? 0 }
-    public var duration: Double { sampleRate > 0 ? Double(frameCount) / Double(sampleRate) : 0 }
+    package var frameCount: Int { channels.first?.count ?? 0 }
+    package var duration: Double { sampleRate > 0 ? Double(frameCount) / Double(sampleRate) : 0 }
 
     /// All channels averaged into one.
-    public func downmixed() -> [Float] {
+    package func downmixed() -> [Float] {
         guard channels.count > 1 else { return channels.first ?? [] }
         let scale = 1 / Float(channels.count)
         var mono = [Float](repeating: 0, count: frameCount)
@@ -33,10 +33,10 @@ public struct PCMAudio: Sendable, Equatable {
 /// Reads RIFF/WAVE files: PCM 8, 16, 24 and 32-bit integer and 32-bit float (also as
 /// WAVE_FORMAT_EXTENSIBLE), any channel count up to 8 and any sample rate from 1 kHz to 384 kHz.
 /// Chunks it does not need (LIST, fact, cue, ...) are skipped.
-public enum WAVDecoder {
-    public static let maximumChannels = 8
+package enum WAVDecoder {
+    package static let maximumChannels = 8
 
-    public static func decode(_ bytes: [UInt8]) throws(AudioDecodingError) -> PCMAudio {
+    package static func decode(_ bytes: [UInt8]) throws(AudioDecodingError) -> PCMAudio {
         guard let header = try header(bytes, isComplete: true) else { throw AudioDecodingError("no data chunk") }
         let format = header.format
         let frames = header.dataLength(fileLength: bytes.count) / format.blockAlign
@@ -57,7 +57,7 @@ public enum WAVDecoder {
     /// Reads the header from the first bytes of a file, so an upload can be judged (format,
     /// duration) before the rest arrives. Returns nil while `prefix` ends before the data chunk
     /// begins and more may come (`isComplete` false).
-    public static func header(_ prefix: [UInt8], isComplete: Bool) throws(AudioDecodingError) -> WAVHeader? {
+    package static func header(_ prefix: [UInt8], isComplete: Bool) throws(AudioDecodingError) -> WAVHeader? {
         guard prefix.count >= 12 else {
             if isComplete { throw AudioDecodingError("file too short to be a WAV (\(prefix.count) bytes)") }
             return nil
@@ -95,13 +95,13 @@ public enum WAVDecoder {
     }
 
     /// The sample layout of a WAV file.
-    public struct Format: Sendable, Equatable {
-        public enum Encoding: Sendable { case integer, float }
-        public let encoding: Encoding
-        public let channels: Int
-        public let sampleRate: Int
-        public let blockAlign: Int
-        public let bitsPerSample: Int
+    package struct Format: Sendable, Equatable {
+        package enum Encoding: Sendable { case integer, float }
+        package let encoding: Encoding
+        package let channels: Int
+        package let sampleRate: Int
+        package let blockAlign: Int
+        package let bitsPerSample: Int
 
         init(_ bytes: [UInt8], at start: Int, size: Int) throws(AudioDecodingError) {
             var tag = Int(readUInt16(bytes, start))
@@ -166,25 +166,25 @@ func readUInt32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
 }
 
 /// What a WAV file's header says: its format and where the samples are.
-public struct WAVHeader: Sendable, Equatable {
-    public let format: WAVDecoder.Format
+package struct WAVHeader: Sendable, Equatable {
+    package let format: WAVDecoder.Format
     /// Where the samples begin.
-    public let dataOffset: Int
+    package let dataOffset: Int
     /// The data chunk's size as the header declares it (nil for streamed files that do not say).
-    public let declaredDataLength: Int?
+    package let declaredDataLength: Int?
 
     /// Sample bytes in a file of `fileLength` bytes: the declared size when the file holds it.
-    public func dataLength(fileLength: Int) -> Int {
+    package func dataLength(fileLength: Int) -> Int {
         let available = max(0, fileLength - dataOffset)
         return min(declaredDataLength ?? available, available)
     }
 
-    public func duration(fileLength: Int) -> Double {
+    package func duration(fileLength: Int) -> Double {
         Double(dataLength(fileLength: fileLength) / format.blockAlign) / Double(format.sampleRate)
     }
 
     /// Bytes of a file holding `seconds` of audio.
-    public func fileLength(forSeconds seconds: Double) -> Int {
+    package func fileLength(forSeconds seconds: Double) -> Int {
         dataOffset + Int(seconds * Double(format.sampleRate)) * format.blockAlign
     }
 }

@@ -7,7 +7,7 @@ import Logging
 /// One step of the pipeline. Implement `process`; the runner does the rest (taking tasks,
 /// binding `request_id`/`job_id`/`task_id`/`engine_id` for every log line, heartbeats, lease
 /// renewal, acknowledgement, failure reports, graceful shutdown).
-public protocol Engine: Sendable {
+package protocol Engine: Sendable {
     /// The queue this engine serves, e.g. `audio-prepare`.
     var engineID: String { get }
     /// Does the work; the returned object becomes the task's `output` (later tasks see it in
@@ -16,17 +16,17 @@ public protocol Engine: Sendable {
 }
 
 /// What an engine gets besides the task.
-public struct EngineContext: Sendable {
-    public let task: TaskEnvelope
+package struct EngineContext: Sendable {
+    package let task: TaskEnvelope
     /// Bound with the task's correlation fields (any other logger gets them too, task-locally).
-    public let logger: Logger
-    public let artifacts: any ArtifactStore
-    public let workerID: String
+    package let logger: Logger
+    package let artifacts: any ArtifactStore
+    package let workerID: String
     /// 1 on first delivery; more when a previous worker died or timed out with this task.
-    public let deliveryCount: Int
+    package let deliveryCount: Int
 
     /// The bytes of an artifact; a missing one is a permanent failure (no retry brings it back).
-    public func read(_ reference: ArtifactReference) throws -> [UInt8] {
+    package func read(_ reference: ArtifactReference) throws -> [UInt8] {
         do {
             return try artifacts.read(reference)
         } catch .notFound(let reference) {
@@ -35,7 +35,7 @@ public struct EngineContext: Sendable {
     }
 
     /// Stores this task's artifact `name` (replacing an earlier attempt's) and returns its reference.
-    public func write(_ bytes: [UInt8], name: String) throws -> ArtifactReference {
+    package func write(_ bytes: [UInt8], name: String) throws -> ArtifactReference {
         let reference = ArtifactReference(jobID: task.jobID, name: name)
         try artifacts.write(bytes, to: reference)
         return reference
@@ -44,7 +44,7 @@ public struct EngineContext: Sendable {
     /// Runs one step of the engine's work in a child span `engine.<engine_id>.<name>` of the
     /// task's span (decode, recognise, merge...), so a trace shows where the time went; a thrown
     /// error marks the step ERROR.
-    public func step<T>(
+    package func step<T>(
         _ name: String, isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T
     ) async rethrows -> T {
         try await withTracedSpan("engine.\(task.engineID).\(name)", isolation: isolation) { span in
@@ -55,15 +55,15 @@ public struct EngineContext: Sendable {
 }
 
 /// A failure that retrying cannot fix (corrupt input, unsupported format): the job fails at once.
-public struct PermanentEngineError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct PermanentEngineError: Error, Sendable, CustomStringConvertible {
+    package let message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 extension [String: JSONValue] {
     /// A required string input, or a permanent error naming the missing key.
-    public func requiredString(_ key: String) throws -> String {
+    package func requiredString(_ key: String) throws -> String {
         guard let value = self[key]?.stringValue, !value.isEmpty else {
             throw PermanentEngineError("task input has no \(key)")
         }
@@ -71,7 +71,7 @@ extension [String: JSONValue] {
     }
 
     /// A required artifact reference (`jobs/<job_id>/<name>`), or a permanent error.
-    public func requiredArtifact(_ key: String) throws -> ArtifactReference {
+    package func requiredArtifact(_ key: String) throws -> ArtifactReference {
         let text = try requiredString(key)
         guard let reference = ArtifactReference(key: text) else {
             throw PermanentEngineError("task input \(key) is not an artifact reference: \(text)")
@@ -80,7 +80,7 @@ extension [String: JSONValue] {
     }
 
     /// The output of an earlier stage, as the orchestrator passes it on.
-    public func output(ofStage stage: String) throws -> [String: JSONValue] {
+    package func output(ofStage stage: String) throws -> [String: JSONValue] {
         guard case .object(let output) = self[stage] else {
             throw PermanentEngineError("task input has no output of the \(stage) stage")
         }

@@ -9,17 +9,17 @@ import Logging
 import ServiceLifecycle
 import Tracing
 
-public struct EngineRunnerOptions: Sendable {
+package struct EngineRunnerOptions: Sendable {
     /// How long one `receive` waits before looping (and noticing shutdown).
-    public var pollInterval: Duration = .seconds(2)
-    public var heartbeatInterval: Duration = .seconds(5)
+    package var pollInterval: Duration = .seconds(2)
+    package var heartbeatInterval: Duration = .seconds(5)
     /// On shutdown, how long the task in hand may still run before it is requeued.
-    public var shutdownGracePeriod: Duration = .seconds(20)
+    package var shutdownGracePeriod: Duration = .seconds(20)
     /// How often the lease of a running task is renewed: well under the visibility timeout (the
     /// runtime sets a third of it, at most 10 s).
-    public var leaseRenewalInterval: Duration = .seconds(10)
+    package var leaseRenewalInterval: Duration = .seconds(10)
 
-    public init() {}
+    package init() {}
 }
 
 /// Pulls tasks for one engine and runs them, one at a time.
@@ -28,9 +28,9 @@ public struct EngineRunnerOptions: Sendable {
 /// acknowledges the task (one atomic step), and writes no job or task state: the orchestrator
 /// owns that. It hears `job_cancelled` on the event bus, skips tasks of cancelled jobs and stops
 /// the one in hand when its job is cancelled.
-public final class EngineRunner: Service, Sendable {
-    public let engine: any Engine
-    public let workerID: String
+package final class EngineRunner: Service, Sendable {
+    package let engine: any Engine
+    package let workerID: String
     private let queue: any TaskQueue
     /// Where this process serves `/metrics` (`host:port`), advertised in the heartbeat.
     private let metricsEndpoint: @Sendable () -> String?
@@ -43,7 +43,7 @@ public final class EngineRunner: Service, Sendable {
     private let logger: Logger
     private let metrics: Instruments
 
-    public init(
+    package init(
         engine: any Engine, queue: any TaskQueue, state: any StateStore, events: any EventBus, workers: any WorkerRegistry, artifacts: any ArtifactStore,
         workerID: String? = nil,
         options: EngineRunnerOptions = EngineRunnerOptions(), metrics: Instruments = .disabled,
@@ -69,7 +69,7 @@ public final class EngineRunner: Service, Sendable {
     /// Runs until the calling task is cancelled or the service group shuts down gracefully. A
     /// task in hand at that moment is finished (within `shutdownGracePeriod`) or put back on the
     /// queue. Heartbeats and the cancellation listener are child tasks of this one.
-    public func run() async {
+    package func run() async {
         await cancelWhenGracefulShutdown {
             await withLogContext(["engine_id": "\(self.engine.engineID)", "worker_id": "\(self.workerID)"]) {
                 self.logger.info("engine_started")

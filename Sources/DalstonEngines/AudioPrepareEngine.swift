@@ -9,26 +9,26 @@ import Foundation
 /// `prepared.wav` for the recogniser. PCM and float WAV are read in process; every other format
 /// (MP3, M4A/AAC, Ogg/Opus, FLAC, WebM, compressed WAV) goes through FFmpeg, with a time limit
 /// (`DALSTON_FFMPEG_TIMEOUT`) and at most `maximumSeconds` of audio.
-public struct AudioPrepareEngine: Engine {
-    public let engineID = EngineKind.audioPrepare
+package struct AudioPrepareEngine: Engine {
+    package let engineID = EngineKind.audioPrepare
     /// Less than this is a broken file, not speech.
     static let shortestAudio = 0.1
     let maximumSeconds: Double
     let decodeTimeout: Duration
 
-    public init(maximumSeconds: Double = 4 * 3600, decodeTimeout: Duration = .seconds(600)) {
+    package init(maximumSeconds: Double = 4 * 3600, decodeTimeout: Duration = .seconds(600)) {
         self.maximumSeconds = maximumSeconds
         self.decodeTimeout = decodeTimeout
     }
 
     /// `DALSTON_MAX_AUDIO_SECONDS` (as the gateway) and `DALSTON_FFMPEG_TIMEOUT` (seconds).
-    public static func make(environment: [String: String]) throws -> AudioPrepareEngine {
+    package static func make(environment: [String: String]) throws -> AudioPrepareEngine {
         AudioPrepareEngine(
             maximumSeconds: try EnvironmentValue("DALSTON_MAX_AUDIO_SECONDS", in: environment).seconds(in: 1...86_400, default: .seconds(4 * 3600)).seconds,
             decodeTimeout: try EnvironmentValue("DALSTON_FFMPEG_TIMEOUT", in: environment).seconds(in: 1...86_400, default: .seconds(600)))
     }
 
-    public func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
+    package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
         let input = try task.input.requiredArtifact("audio")
         let bytes = try context.read(input)
         let audio: PCMAudio = try await context.step("decode") {

@@ -5,14 +5,14 @@ import Foundation
 
 /// Assembles the final transcript (`result.json`): text, segments and words from the recogniser,
 /// with the audio's duration and language.
-public struct MergeEngine: Engine {
-    public let engineID = EngineKind.merge
+package struct MergeEngine: Engine {
+    package let engineID = EngineKind.merge
     /// A pause this long between words starts a new segment.
-    public var segmentPause = 0.8
+    package var segmentPause = 0.8
 
-    public init() {}
+    package init() {}
 
-    public func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
+    package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
         let recognised = try task.input.output(ofStage: "transcribe")
         let prepared = try task.input.output(ofStage: "prepare")
         let wordsBytes = try context.read(try recognised.requiredArtifact("words"))
@@ -40,7 +40,7 @@ public struct MergeEngine: Engine {
     }
 
     /// Splits words into segments at pauses of at least `pause` seconds.
-    public static func segments(of words: [TranscriptWord], pause: Double) -> [TranscriptSegment] {
+    package static func segments(of words: [TranscriptWord], pause: Double) -> [TranscriptSegment] {
         var segments: [TranscriptSegment] = []
         var current: [TranscriptWord] = []
         func close() {

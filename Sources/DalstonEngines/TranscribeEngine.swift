@@ -9,27 +9,27 @@ import Foundation
 ///
 /// Built only where `libpocketsphinx-dev` is installed; elsewhere `TranscribeEngine.make()`
 /// throws `unavailableReason` and nothing is faked.
-public enum TranscribeEngine {
+package enum TranscribeEngine {
     #if canImport(CPocketSphinx)
-    public static let isAvailable = true
+    package static let isAvailable = true
     #else
-    public static let isAvailable = false
+    package static let isAvailable = false
     #endif
 
-    public static let unavailableReason =
+    package static let unavailableReason =
         "this build has no speech recogniser: install libpocketsphinx-dev and pocketsphinx-en-us (apt-get), then rebuild"
 
     /// `POCKETSPHINX_MODEL_DIR` or Debian's location.
-    public static func modelDirectory(_ environment: [String: String]) -> String {
+    package static func modelDirectory(_ environment: [String: String]) -> String {
         environment["POCKETSPHINX_MODEL_DIR"] ?? "/usr/share/pocketsphinx/model/en-us"
     }
 
-    public struct Unavailable: Error, CustomStringConvertible {
-        public let description: String
+    package struct Unavailable: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// A live recogniser for one realtime session (each holds its own decoder and model copy).
-    public static func makeStreamingRecognizer(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any StreamingRecognizer {
+    package static func makeStreamingRecognizer(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any StreamingRecognizer {
         #if canImport(CPocketSphinx)
         return try PocketSphinxStreamingRecognizer(modelDirectory: modelDirectory(environment))
         #else
@@ -37,7 +37,7 @@ public enum TranscribeEngine {
         #endif
     }
 
-    public static func make(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Engine {
+    package static func make(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any Engine {
         #if canImport(CPocketSphinx)
         return try PocketSphinxEngine(modelDirectory: modelDirectory(environment))
         #else

@@ -4,19 +4,19 @@ import Hummingbird
 
 /// An error the API answers with a status and, in the request's dialect, a code and a message
 /// that says what to change.
-public struct APIError: Error, Sendable, HTTPResponseError {
-    public let status: HTTPResponse.Status
+package struct APIError: Error, Sendable, HTTPResponseError {
+    package let status: HTTPResponse.Status
     /// Machine-readable: `invalid_request`, `not_found`, `unsupported_audio`, ...
-    public let code: String
-    public let message: String
+    package let code: String
+    package let message: String
     /// Seconds after which the request may succeed (`Retry-After`), for refusals under load.
-    public let retryAfter: Int?
+    package let retryAfter: Int?
     /// The request field at fault (OpenAI's `param`).
     let param: String?
     /// Set by handlers that answer in another API's shape; otherwise the route collection's.
     let dialect: ErrorDialect?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil) {
+    package init(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil) {
         self.init(status, code: code, message: message, retryAfter: retryAfter, param: nil, dialect: nil)
     }
 
@@ -29,12 +29,12 @@ public struct APIError: Error, Sendable, HTTPResponseError {
         self.dialect = dialect
     }
 
-    public static func badRequest(_ message: String, param: String? = nil) -> APIError {
+    package static func badRequest(_ message: String, param: String? = nil) -> APIError {
         APIError(.badRequest, code: "invalid_request", message: message, param: param, dialect: nil)
     }
-    public static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
-    public static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <key>")
-    public static func tooLarge(limit: Int) -> APIError {
+    package static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message: message) }
+    package static let unauthorized = APIError(.unauthorized, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <key>")
+    package static func tooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "payload_too_large", message: "the upload is larger than the limit of \(limit / (1024 * 1024)) MB", param: "file", dialect: nil)
     }
     static func unsupported(_ field: String, _ message: String) -> APIError {
@@ -46,7 +46,7 @@ public struct APIError: Error, Sendable, HTTPResponseError {
         APIError(status, code: code, message: message, retryAfter: retryAfter, param: param, dialect: dialect)
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         response(dialect: dialect ?? .native)
     }
 

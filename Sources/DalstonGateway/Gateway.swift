@@ -17,9 +17,9 @@ import NIOCore
 
 /// The HTTP API: builds the Hummingbird application from a broker, an artifact store and the
 /// gateway configuration.
-public struct Gateway: Sendable {
-    public let configuration: GatewayConfiguration
-    public let jobs: JobService
+package struct Gateway: Sendable {
+    package let configuration: GatewayConfiguration
+    package let jobs: JobService
     let queues: any TaskQueue
     let workers: any WorkerRegistry
     /// Every engine the deployment knows, so the status lists each (with 0 workers when none runs).
@@ -41,7 +41,7 @@ public struct Gateway: Sendable {
     /// from `DALSTON_API_KEYS` only.
     let records: RecordStore?
 
-    public init(
+    package init(
         configuration: GatewayConfiguration, jobs: JobService, queues: any TaskQueue, workers: any WorkerRegistry, brokerKind: String,
         engineIDs: [String] = EngineKind.all, metrics: MetricsRuntime = .disabled,
         logLevels: (LogLevelAdministration, token: String?)? = nil, realtime: RealtimeGateway? = nil, records: RecordStore? = nil,
@@ -79,7 +79,7 @@ public struct Gateway: Sendable {
 
     /// Every dialect's route collection (see `Dialects/`), each with its error shape and the
     /// access it needs, behind the middleware every request goes through.
-    public func makeRouter() -> Router<GatewayRequestContext> {
+    package func makeRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware())
@@ -122,7 +122,7 @@ public struct Gateway: Sendable {
     /// timeout (no complete headers, no body progress, or nothing between keep-alive requests),
     /// a deadline for each request body, and a cap on open connections. WebSocket upgrades go to
     /// the realtime endpoints.
-    public func makeApplication() -> some ApplicationProtocol {
+    package func makeApplication() -> some ApplicationProtocol {
         let logger = Logger(label: "dalston.gateway.server")
         let bodyTimeout = TimeAmount.nanoseconds(Int64(configuration.bodyTimeout.seconds * 1e9))
         let idleTimeout = TimeAmount.nanoseconds(Int64(configuration.idleTimeout.seconds * 1e9))

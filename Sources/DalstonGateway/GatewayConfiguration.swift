@@ -3,8 +3,8 @@ import DalstonCore
 import Glibc
 #endif
 /// How the gateway listens and whom it lets in, from the environment.
-public struct GatewayConfiguration: Sendable {
-    public enum SecurityMode: String, Sendable {
+package struct GatewayConfiguration: Sendable {
+    package enum SecurityMode: String, Sendable {
         /// No authentication: the embedded default for a local machine.
         case none
         /// `Authorization: Bearer <key>` (or `xi-api-key: <key>`) must be one of `apiKeys` or a
@@ -12,45 +12,45 @@ public struct GatewayConfiguration: Sendable {
         case apiKey = "api_key"
     }
 
-    public var host = "127.0.0.1"
-    public var port = 8000
-    public var securityMode: SecurityMode = .none
-    public var apiKeys: Set<String> = []
+    package var host = "127.0.0.1"
+    package var port = 8000
+    package var securityMode: SecurityMode = .none
+    package var apiKeys: Set<String> = []
     /// Largest accepted upload.
-    public var maximumUploadBytes = 100 * 1024 * 1024
+    package var maximumUploadBytes = 100 * 1024 * 1024
     /// Longest accepted audio: CPU and disk per job grow with it, whatever the file size.
-    public var maximumAudioDuration: Duration = .seconds(4 * 3600)
+    package var maximumAudioDuration: Duration = .seconds(4 * 3600)
     /// Uploads received at once; more get 503 with `Retry-After` instead of queueing in memory.
-    public var maximumConcurrentUploads = 32
+    package var maximumConcurrentUploads = 32
     /// Largest form field other than the file (`language`, `model_id`, a prompt).
-    public var maximumFieldBytes = 64 * 1024
+    package var maximumFieldBytes = 64 * 1024
     /// Most form fields in one upload.
-    public var maximumFields = 64
+    package var maximumFields = 64
     /// How long a connection may stay open without a request in progress: between keep-alive
     /// requests and while a request's headers are arriving.
-    public var idleTimeout: Duration = .seconds(30)
+    package var idleTimeout: Duration = .seconds(30)
     /// How long a request's body may take to arrive, from its headers to its last byte.
-    public var bodyTimeout: Duration = .seconds(600)
+    package var bodyTimeout: Duration = .seconds(600)
     /// Most open client connections (NIO accepts in batches, so up to 3 more); further ones wait
     /// in the listen backlog. Defaults to what
     /// the file-descriptor limit allows, less a reserve for Redis, files and the metrics port.
-    public var maximumConnections = GatewayConfiguration.connectionsAllowedByDescriptorLimit()
+    package var maximumConnections = GatewayConfiguration.connectionsAllowedByDescriptorLimit()
     /// How long the synchronous ElevenLabs endpoint waits for the transcript.
-    public var synchronousTimeout: Duration = .seconds(300)
+    package var synchronousTimeout: Duration = .seconds(300)
     /// A realtime client that sends nothing for this long gets `session_timeout`
     /// (`DALSTON_REALTIME_IDLE_TIMEOUT`).
-    public var realtimeIdleTimeout: Duration = .seconds(30)
+    package var realtimeIdleTimeout: Duration = .seconds(30)
     /// Largest WebSocket message a realtime client may send (`DALSTON_REALTIME_MAX_FRAME_BYTES`).
-    public var realtimeMaximumFrameBytes = 1 << 20
+    package var realtimeMaximumFrameBytes = 1 << 20
     /// How long a session that lost its client waits for the worker's `session.end`.
-    public var realtimeEndWait: Duration = .seconds(10)
+    package var realtimeEndWait: Duration = .seconds(10)
     /// Whether jobs may name their own `webhook_url` (`DALSTON_WEBHOOK_SECRET` is set to sign them).
-    public var perJobWebhooks = false
+    package var perJobWebhooks = false
 
-    public init() {}
+    package init() {}
 
-    public struct Invalid: Error, CustomStringConvertible {
-        public let description: String
+    package struct Invalid: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Reads `DALSTON_HOST`, `DALSTON_PORT`, `DALSTON_SECURITY_MODE`, `DALSTON_API_KEYS`, the upload
@@ -58,7 +58,7 @@ public struct GatewayConfiguration: Sendable {
     /// and the connection limits (`DALSTON_HTTP_IDLE_TIMEOUT`, `DALSTON_HTTP_BODY_TIMEOUT`,
     /// `DALSTON_HTTP_MAX_CONNECTIONS`). Keys without a mode turn `api_key` on; `api_key` alone takes
     /// the keys of the record database.
-    public static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> GatewayConfiguration {
+    package static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> GatewayConfiguration {
         var configuration = GatewayConfiguration()
         if let host = environment["DALSTON_HOST"], !host.isEmpty { configuration.host = host }
         do {

@@ -4,21 +4,21 @@ import Logging
 import NIOCore
 
 /// Per-request state the gateway's handlers need: the correlation id, and who is calling.
-public struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// Set by `RequestIDMiddleware` before any handler runs.
-    public var requestID: String = ""
+    package var requestID: String = ""
     /// The caller for per-client limits: a fingerprint of its API key (never the key); nil when
     /// the gateway runs without keys. Set by `AuthenticationMiddleware`.
-    public var clientKey: String?
+    package var clientKey: String?
     /// The checked API key's identity and scopes (nil when the gateway runs without keys).
-    public var caller: AuthenticatedCaller?
+    package var caller: AuthenticatedCaller?
     /// Where a WebSocket route leaves its handler for the upgrade.
-    public let webSocket = WebSocketHandlerReference<GatewayRequestContext>()
+    package let webSocket = WebSocketHandlerReference<GatewayRequestContext>()
     /// The client's connection (a refused WebSocket upgrade records its answer against it).
     let connection: (any Channel)?
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.connection = source.channel
     }

@@ -8,8 +8,8 @@ import Glibc
 /// in 1 MB blocks: memory stays bounded whatever the input's size. A line longer than
 /// `maximumLineBytes` is cut there (and counted as malformed by the caller, since it no longer
 /// parses).
-public final class LineReader {
-    public static let maximumLineBytes = 4 * 1024 * 1024
+package final class LineReader {
+    package static let maximumLineBytes = 4 * 1024 * 1024
 
     private let descriptor: Int32
     private let ownsDescriptor: Bool
@@ -18,14 +18,14 @@ public final class LineReader {
     private var position = 0
     private var finished = false
     /// Bytes read from the file so far (for `--follow`: where to continue).
-    public private(set) var offset: Int = 0
+    package private(set) var offset: Int = 0
 
-    public struct Unreadable: Error, CustomStringConvertible {
-        public let description: String
+    package struct Unreadable: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// `path` nil (or `-`) reads standard input.
-    public init(path: String?, startingAt start: Int = 0) throws {
+    package init(path: String?, startingAt start: Int = 0) throws {
         if let path, path != "-" {
             descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw Unreadable(description: "\(path): \(String(cString: strerror(errno)))") }
@@ -46,7 +46,7 @@ public final class LineReader {
     /// Calls `body` with each complete line (without its newline) until the input ends or `body`
     /// returns false. At the end of input a last line without a newline is passed too, unless
     /// `holdPartialLine` (a file still being written: it is kept for the next call).
-    public func forEachLine(holdPartialLine: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
+    package func forEachLine(holdPartialLine: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> Bool) throws {
         while true {
             // Lines already in the buffer.
             while let newline = nextNewline() {

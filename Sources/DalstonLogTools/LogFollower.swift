@@ -6,7 +6,7 @@ import Glibc
 /// `--follow`: tails the files and hands on each new line of the followed ids (or every line
 /// when no id is given) as it is written, following links as they appear and reopening a file
 /// that was rotated or truncated.
-public final class LogFollower {
+package final class LogFollower {
     private struct Tailed {
         let path: String
         var reader: LineReader
@@ -18,7 +18,7 @@ public final class LogFollower {
     private let everything: Bool
     private let scanner = FieldScanner(keys: LogSearch.scannedKeys)
 
-    public init(paths: [String], identifiers: [IdentifierKind: Set<String>]) throws {
+    package init(paths: [String], identifiers: [IdentifierKind: Set<String>]) throws {
         selection = Selection(identifiers)
         everything = identifiers.values.allSatisfy(\.isEmpty)
         for path in paths {
@@ -28,7 +28,7 @@ public final class LogFollower {
     }
 
     /// Polls every `interval` until `shouldStop`, calling `emit` with each matching line.
-    public func run(interval: Duration = .milliseconds(250), shouldStop: () -> Bool = { false }, emit: (String) -> Void) throws {
+    package func run(interval: Duration = .milliseconds(250), shouldStop: () -> Bool = { false }, emit: (String) -> Void) throws {
         var found = [Range<Int>?](repeating: nil, count: LogSearch.scannedKeys.count)
         while !shouldStop() {
             for index in files.indices {

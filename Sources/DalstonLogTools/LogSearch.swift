@@ -4,18 +4,18 @@ import Glibc
 #endif
 
 /// The correlation fields a request's lines are found by.
-public enum IdentifierKind: String, CaseIterable, Sendable {
+package enum IdentifierKind: String, CaseIterable, Sendable {
     case request = "request_id", job = "job_id", task = "task_id", session = "session_id", trace = "trace_id"
 }
 
 /// One line of the result, as it was written, with where it came from.
-public struct LogEntry: Sendable {
-    public let timestamp: String
-    public let raw: String
-    public let input: Int
-    public let lineNumber: Int
+package struct LogEntry: Sendable {
+    package let timestamp: String
+    package let raw: String
+    package let input: Int
+    package let lineNumber: Int
 
-    public init(timestamp: String, raw: String, input: Int, lineNumber: Int) {
+    package init(timestamp: String, raw: String, input: Int, lineNumber: Int) {
         self.timestamp = timestamp
         self.raw = raw
         self.input = input
@@ -24,15 +24,15 @@ public struct LogEntry: Sendable {
 }
 
 /// What a search found and what it skipped.
-public struct LogSearchResult: Sendable {
+package struct LogSearchResult: Sendable {
     /// In timestamp order (ties keep input order).
-    public var entries: [LogEntry]
+    package var entries: [LogEntry]
     /// Every id the search followed, by kind (the ones asked for and those linked to them).
-    public var identifiers: [IdentifierKind: Set<String>]
-    public var nonJSONLines = 0
-    public var malformedLines = 0
-    public var linesRead = 0
-    public var passes = 0
+    package var identifiers: [IdentifierKind: Set<String>]
+    package var nonJSONLines = 0
+    package var malformedLines = 0
+    package var linesRead = 0
+    package var passes = 0
 }
 
 /// Finds every line of a request (or job, session, trace) in many services' log files, following
@@ -42,18 +42,18 @@ public struct LogSearchResult: Sendable {
 ///
 /// Files are read as streams, in passes: each pass may find new ids, and only a pass that finds
 /// none has seen every matching line. Memory holds the matching lines and the ids, never a file.
-public struct LogSearch {
-    public let inputs: [String]
-    public let start: [IdentifierKind: Set<String>]
+package struct LogSearch {
+    package let inputs: [String]
+    package let start: [IdentifierKind: Set<String>]
 
-    public init(inputs: [String], identifiers: [IdentifierKind: Set<String>]) {
+    package init(inputs: [String], identifiers: [IdentifierKind: Set<String>]) {
         self.inputs = inputs
         self.start = identifiers
     }
 
     static let scannedKeys = IdentifierKind.allCases.map(\.rawValue) + ["timestamp"]
 
-    public func run(maximumPasses: Int = 6) throws -> LogSearchResult {
+    package func run(maximumPasses: Int = 6) throws -> LogSearchResult {
         var selected = Selection(start)
         var result = LogSearchResult(entries: [], identifiers: [:])
         let scanner = FieldScanner(keys: Self.scannedKeys)

@@ -1,24 +1,24 @@
 import Foundation
 
 /// Per request: how long it took end to end, each stage's time, the slowest step, and the errors.
-public struct RequestSummary {
-    public struct Stage {
-        public let jobID: String
-        public let stage: String
-        public let seconds: Double
-        public let attempts: Int
-        public let outcome: String
+package struct RequestSummary {
+    package struct Stage {
+        package let jobID: String
+        package let stage: String
+        package let seconds: Double
+        package let attempts: Int
+        package let outcome: String
     }
 
-    public let requestID: String
-    public let lines: Int
-    public let seconds: Double
-    public let jobs: [String: String]
-    public let stages: [Stage]
-    public let errors: [String]
+    package let requestID: String
+    package let lines: Int
+    package let seconds: Double
+    package let jobs: [String: String]
+    package let stages: [Stage]
+    package let errors: [String]
 
     /// One summary per request id among `entries`.
-    public static func summaries(_ entries: [LogEntry]) -> [RequestSummary] {
+    package static func summaries(_ entries: [LogEntry]) -> [RequestSummary] {
         var byRequest: [String: [(LogEntry, [String: Any])]] = [:]
         var order: [String] = []
         for entry in entries {
@@ -67,7 +67,7 @@ public struct RequestSummary {
         return RequestSummary(requestID: request, lines: lines.count, seconds: seconds, jobs: jobs, stages: stages, errors: errors)
     }
 
-    public var text: String {
+    package var text: String {
         var out = "request \(TimelineRenderer.clean(requestID)): \(lines) lines over \(String(format: "%.3f", seconds)) s\n"
         for (job, state) in jobs.sorted(by: { $0.key < $1.key }) { out += "  job \(TimelineRenderer.clean(job)): \(state)\n" }
         for stage in stages {

@@ -4,17 +4,17 @@ import Foundation
 /// from, level, event, and the fields that tell the story (ids other than the request's own
 /// shortened, noise left out), coloured on a terminal. Values are cleaned of control characters,
 /// so a logged value cannot forge a line of the timeline.
-public struct TimelineRenderer {
-    public var colors: Bool
+package struct TimelineRenderer {
+    package var colors: Bool
 
-    public init(colors: Bool) {
+    package init(colors: Bool) {
         self.colors = colors
     }
 
     /// Fields shown in their own columns or not at all.
     static let hidden: Set<String> = ["timestamp", "level", "service", "logger", "event", "span_id", "source", "file", "line", "function"]
 
-    public func render(_ entries: [LogEntry], write: (String) -> Void) {
+    package func render(_ entries: [LogEntry], write: (String) -> Void) {
         guard let first = entries.first.flatMap({ Self.date($0.timestamp) }) else { return }
         let objects = entries.map { Self.object($0.raw) }
         // The request id shared by every line is said once, in the header.

@@ -7,18 +7,18 @@ import Prometheus
 ///
 /// Metrics that libraries create through swift-metrics get a generic help text and the
 /// request buckets; they are exported, never dropped.
-public struct DalstonMetricsFactory: MetricsFactory {
-    public let registry: PrometheusCollectorRegistry
+package struct DalstonMetricsFactory: MetricsFactory {
+    package let registry: PrometheusCollectorRegistry
     /// The `service` label of every series this factory creates.
-    public let service: String
+    package let service: String
 
-    public init(registry: PrometheusCollectorRegistry, service: String) {
+    package init(registry: PrometheusCollectorRegistry, service: String) {
         self.registry = registry
         self.service = service
     }
 
     /// The same registry, labelled as another component.
-    public func labelled(service: String) -> DalstonMetricsFactory {
+    package func labelled(service: String) -> DalstonMetricsFactory {
         DalstonMetricsFactory(registry: registry, service: service)
     }
 
@@ -36,37 +36,37 @@ public struct DalstonMetricsFactory: MetricsFactory {
         DalstonMetric.definition(named: name).map(\.buckets).flatMap { $0.isEmpty ? nil : $0 } ?? MetricBuckets.request
     }
 
-    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+    package func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         registry.makeCounter(descriptor: descriptor(label), labels: labels(dimensions))
     }
 
-    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+    package func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
         registry.makeCounter(descriptor: descriptor(label), labels: labels(dimensions))
     }
 
-    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+    package func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: labels(dimensions)) }
         return registry.makeValueHistogram(descriptor: descriptor(label), labels: labels(dimensions), buckets: buckets(label))
     }
 
-    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+    package func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
         registry.makeGauge(descriptor: descriptor(label), labels: labels(dimensions))
     }
 
-    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+    package func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let buckets = buckets(label).map { Duration.nanoseconds(Int64($0 * 1e9)) }
         return registry.makeDurationHistogram(descriptor: descriptor(label), labels: labels(dimensions), buckets: buckets)
     }
 
-    public func destroyCounter(_ handler: any CounterHandler) {
+    package func destroyCounter(_ handler: any CounterHandler) {
         if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
     }
 
-    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+    package func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
         if let counter = handler as? Prometheus.Counter { registry.unregisterCounter(counter) }
     }
 
-    public func destroyRecorder(_ handler: any RecorderHandler) {
+    package func destroyRecorder(_ handler: any RecorderHandler) {
         switch handler {
         case let gauge as Prometheus.Gauge: registry.unregisterGauge(gauge)
         case let histogram as Prometheus.Histogram<Double>: registry.unregisterValueHistogram(histogram)
@@ -74,11 +74,11 @@ public struct DalstonMetricsFactory: MetricsFactory {
         }
     }
 
-    public func destroyMeter(_ handler: any MeterHandler) {
+    package func destroyMeter(_ handler: any MeterHandler) {
         if let gauge = handler as? Prometheus.Gauge { registry.unregisterGauge(gauge) }
     }
 
-    public func destroyTimer(_ handler: any TimerHandler) {
+    package func destroyTimer(_ handler: any TimerHandler) {
         if let histogram = handler as? Prometheus.Histogram<Duration> { registry.unregisterDurationHistogram(histogram) }
     }
 }

@@ -6,28 +6,28 @@ import Synchronization
 ///
 /// Handles are cached by name and label values: the hot path (one request, one task) costs a
 /// dictionary lookup, not a registry lookup and an allocation.
-public struct Instruments: Sendable {
-    public let factory: any MetricsFactory
+package struct Instruments: Sendable {
+    package let factory: any MetricsFactory
     /// Not optional: unwrapping an optional reference on every lookup cost a retain and a release.
     private let cache: HandleCache
     private let recordsNothing: Bool
 
-    public init(factory: any MetricsFactory) {
+    package init(factory: any MetricsFactory) {
         self.factory = factory
         self.cache = HandleCache()
         self.recordsNothing = factory is NOOPMetricsHandler
     }
 
     /// Instruments that record nothing.
-    public static let disabled = Instruments(factory: NOOPMetricsHandler.instance)
+    package static let disabled = Instruments(factory: NOOPMetricsHandler.instance)
 
-    public func counter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Counter {
+    package func counter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Counter {
         handle(metric, .counter, labels) { Counter(label: metric.name, dimensions: labels, factory: factory) }
     }
 
     /// Adds to a counter found by its labels: the same as `counter(metric, labels).increment(by:)`
     /// without taking a reference to the handle, for call sites on the hot path.
-    public func increment(_ metric: MetricDefinition, _ labels: [(String, String)] = [], by amount: Int64 = 1) {
+    package func increment(_ metric: MetricDefinition, _ labels: [(String, String)] = [], by amount: Int64 = 1) {
         guard !recordsNothing else { return }
         withHandle(metric, .counter, labels) { Counter(label: metric.name, dimensions: labels, factory: factory) } use: {
             $0.increment(by: amount)
@@ -35,12 +35,12 @@ public struct Instruments: Sendable {
     }
 
     /// A counter of fractional amounts (e.g. busy seconds).
-    public func floatingCounter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> FloatingPointCounter {
+    package func floatingCounter(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> FloatingPointCounter {
         handle(metric, .counter, labels) { FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory) }
     }
 
     /// Adds a fractional amount to a counter found by its labels, without taking a reference.
-    public func increment(_ metric: MetricDefinition, _ labels: [(String, String)] = [], byFractional amount: Double) {
+    package func increment(_ metric: MetricDefinition, _ labels: [(String, String)] = [], byFractional amount: Double) {
         guard !recordsNothing else { return }
         withHandle(metric, .counter, labels) { FloatingPointCounter(label: metric.name, dimensions: labels, factory: factory) } use: {
             $0.increment(by: amount)
@@ -50,21 +50,21 @@ public struct Instruments: Sendable {
     /// Registers counter series at 0 before their first event, so `rate()` and dashboards show
     /// 0 rather than "no data" for things that have not happened yet (Prometheus' advice for
     /// label values known in advance).
-    public func startAtZero(_ metric: MetricDefinition, _ labelSets: [[(String, String)]] = [[]]) {
+    package func startAtZero(_ metric: MetricDefinition, _ labelSets: [[(String, String)]] = [[]]) {
         for labels in labelSets { _ = counter(metric, labels) }
     }
 
-    public func gauge(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Gauge {
+    package func gauge(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Gauge {
         handle(metric, .gauge, labels) { Gauge(label: metric.name, dimensions: labels, factory: factory) }
     }
 
     /// A histogram of durations, exported in seconds with the metric's buckets.
-    public func timer(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Timer {
+    package func timer(_ metric: MetricDefinition, _ labels: [(String, String)] = []) -> Timer {
         handle(metric, .histogram, labels) { Timer(label: metric.name, dimensions: labels, factory: factory) }
     }
 
     /// Records a duration in a histogram found by its labels, without taking a reference.
-    public func record(_ metric: MetricDefinition, _ labels: [(String, String)] = [], duration: Duration) {
+    package func record(_ metric: MetricDefinition, _ labels: [(String, String)] = [], duration: Duration) {
         guard !recordsNothing else { return }
         withHandle(metric, .histogram, labels) { Timer(label: metric.name, dimensions: labels, factory: factory) } use: {
             $0.recordNanoseconds(Self.nanoseconds(duration))
@@ -73,7 +73,7 @@ public struct Instruments: Sendable {
 
     /// Records seconds (negatives count as 0) in a histogram found by its labels, without taking
     /// a reference.
-    public func record(_ metric: MetricDefinition, _ labels: [(String, String)] = [], seconds: Double) {
+    package func record(_ metric: MetricDefinition, _ labels: [(String, String)] = [], seconds: Double) {
         guard !recordsNothing else { return }
         withHandle(metric, .histogram, labels) { Timer(label: metric.name, dimensions: labels, factory: factory) } use: {
             $0.record(seconds: seconds)
@@ -109,13 +109,13 @@ public struct Instruments: Sendable {
 
 extension Timer {
     /// Records seconds given as a `Double` (e.g. from `Date` arithmetic); negatives count as 0.
-    public func record(seconds: Double) {
+    package func record(seconds: Double) {
         recordNanoseconds(Int64(max(0, seconds) * 1e9))
     }
 }
 
 extension MetricsRuntime {
-    public func instruments(for component: String) -> Instruments {
+    package func instruments(for component: String) -> Instruments {
         Instruments(factory: factory(for: component))
     }
 }

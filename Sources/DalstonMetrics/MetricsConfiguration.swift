@@ -2,21 +2,21 @@ import DalstonCore
 
 /// `METRICS_ENABLED` and `METRICS_PORT`, checked at start-up: a typo stops the process with a
 /// message instead of silently turning metrics off.
-public struct MetricsConfiguration: Sendable, Equatable {
-    public var enabled = true
+package struct MetricsConfiguration: Sendable, Equatable {
+    package var enabled = true
     /// Where a service without an HTTP port of its own serves `/metrics`; `nil` uses its default.
-    public var port: Int?
+    package var port: Int?
 
-    public init(enabled: Bool = true, port: Int? = nil) {
+    package init(enabled: Bool = true, port: Int? = nil) {
         self.enabled = enabled
         self.port = port
     }
 
-    public struct Invalid: Error, CustomStringConvertible, Equatable {
-        public let description: String
+    package struct Invalid: Error, CustomStringConvertible, Equatable {
+        package let description: String
     }
 
-    public static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> MetricsConfiguration {
+    package static func fromEnvironment(_ environment: [String: String]) throws(Invalid) -> MetricsConfiguration {
         var configuration = MetricsConfiguration()
         do {
             configuration.enabled = try EnvironmentValue("METRICS_ENABLED", in: environment).bool(default: true)

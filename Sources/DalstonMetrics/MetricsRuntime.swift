@@ -7,13 +7,13 @@ import Synchronization
 ///
 /// Components take it explicitly (tests give each its own registry); `bootstrap` also installs
 /// it as swift-metrics' global backend so libraries' metrics land in the same registry.
-public struct MetricsRuntime: Sendable {
+package struct MetricsRuntime: Sendable {
     /// `nil` when metrics are off.
-    public let exposition: PrometheusExposition?
+    package let exposition: PrometheusExposition?
     private let base: DalstonMetricsFactory?
 
     /// Metrics off: every instrument is a no-op and nothing is served.
-    public static let disabled = MetricsRuntime(exposition: nil, base: nil)
+    package static let disabled = MetricsRuntime(exposition: nil, base: nil)
 
     private init(exposition: PrometheusExposition?, base: DalstonMetricsFactory?) {
         self.exposition = exposition
@@ -21,15 +21,15 @@ public struct MetricsRuntime: Sendable {
     }
 
     /// A runtime with a registry of its own, not installed globally (tests, benchmarks).
-    public static func standalone(service: String) -> MetricsRuntime {
+    package static func standalone(service: String) -> MetricsRuntime {
         let exposition = PrometheusExposition()
         return MetricsRuntime(exposition: exposition, base: DalstonMetricsFactory(registry: exposition.registry, service: service))
     }
 
-    public var isEnabled: Bool { exposition != nil }
+    package var isEnabled: Bool { exposition != nil }
 
     /// The factory for one component's instruments; its series carry `service=component`.
-    public func factory(for component: String) -> any MetricsFactory {
+    package func factory(for component: String) -> any MetricsFactory {
         base?.labelled(service: component) ?? NOOPMetricsHandler.instance
     }
 
@@ -37,7 +37,7 @@ public struct MetricsRuntime: Sendable {
 
     /// Builds the process's runtime and installs it as swift-metrics' backend, once per
     /// process (a second call returns a new runtime and leaves the global backend alone).
-    public static func bootstrap(service: String, configuration: MetricsConfiguration) -> MetricsRuntime {
+    package static func bootstrap(service: String, configuration: MetricsConfiguration) -> MetricsRuntime {
         let runtime = configuration.enabled ? standalone(service: service) : .disabled
         let first = installed.withLock { done in
             defer { done = true }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// Prometheus' standard `process_*` metrics, read from Linux `/proc` on each scrape.
 /// Elsewhere (no `/proc`) it reports nothing rather than guessing.
-public final class ProcessMetricsCollector: MetricsCollector {
+package final class ProcessMetricsCollector: MetricsCollector {
     private let cpu: FloatingPointCounter
     private let residentMemory: Gauge
     private let virtualMemory: Gauge
@@ -14,7 +14,7 @@ public final class ProcessMetricsCollector: MetricsCollector {
     /// CPU seconds already counted (the counter only takes increments).
     private let countedCPU = Mutex<Double>(0)
 
-    public init(instruments: Instruments) {
+    package init(instruments: Instruments) {
         cpu = instruments.floatingCounter(DalstonMetric.processCPU)
         residentMemory = instruments.gauge(DalstonMetric.processResidentMemory)
         virtualMemory = instruments.gauge(DalstonMetric.processVirtualMemory)
@@ -23,7 +23,7 @@ public final class ProcessMetricsCollector: MetricsCollector {
         startTime = instruments.gauge(DalstonMetric.processStartTime)
     }
 
-    public func collect() async {
+    package func collect() async {
         guard let sample = ProcessSample.read() else { return }
         let delta = countedCPU.withLock { counted in
             defer { counted = max(counted, sample.cpuSeconds) }
@@ -39,15 +39,15 @@ public final class ProcessMetricsCollector: MetricsCollector {
 }
 
 /// One reading of `/proc/self`.
-public struct ProcessSample: Sendable, Equatable {
-    public var cpuSeconds: Double
-    public var residentBytes: Double
-    public var virtualBytes: Double
-    public var startTime: Double
-    public var openFileDescriptors: Double?
-    public var maximumFileDescriptors: Double?
+package struct ProcessSample: Sendable, Equatable {
+    package var cpuSeconds: Double
+    package var residentBytes: Double
+    package var virtualBytes: Double
+    package var startTime: Double
+    package var openFileDescriptors: Double?
+    package var maximumFileDescriptors: Double?
 
-    public init(
+    package init(
         cpuSeconds: Double, residentBytes: Double, virtualBytes: Double, startTime: Double,
         openFileDescriptors: Double?, maximumFileDescriptors: Double?
     ) {
@@ -59,7 +59,7 @@ public struct ProcessSample: Sendable, Equatable {
         self.maximumFileDescriptors = maximumFileDescriptors
     }
 
-    public static func read() -> ProcessSample? {
+    package static func read() -> ProcessSample? {
         #if os(Linux)
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
               let systemStat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8)
@@ -76,7 +76,7 @@ public struct ProcessSample: Sendable, Equatable {
 
     /// Parses `/proc/self/stat` (fields after the parenthesised command name, which may itself
     /// hold spaces and parentheses), `btime` from `/proc/stat` and `Max open files`.
-    public static func parse(
+    package static func parse(
         stat: String, systemStat: String, limits: String?, openFileDescriptors: Double?, ticksPerSecond: Double, pageSize: Double
     ) -> ProcessSample? {
         guard let closing = stat.lastIndex(of: ")") else { return nil }

@@ -9,15 +9,15 @@ import Synchronization
 /// Changes this process's log levels while it runs, from an authenticated admin endpoint or a
 /// broadcast on the broker, optionally for a while (then the change reverts by itself). Every
 /// change and revert is logged (`log_level_changed`, `log_level_reverted`).
-public final class LogLevelAdministration: Sendable {
+package final class LogLevelAdministration: Sendable {
     /// A requested change: `level` for every logger, or for those under `logger` (a label
     /// prefix), for `durationSeconds` (nil: until changed again).
-    public struct ChangeRequest: Codable, Sendable, Equatable {
-        public var level: String
-        public var logger: String?
-        public var durationSeconds: Double?
+    package struct ChangeRequest: Codable, Sendable, Equatable {
+        package var level: String
+        package var logger: String?
+        package var durationSeconds: Double?
 
-        public init(level: String, logger: String? = nil, durationSeconds: Double? = nil) {
+        package init(level: String, logger: String? = nil, durationSeconds: Double? = nil) {
             self.level = level
             self.logger = logger
             self.durationSeconds = durationSeconds
@@ -30,30 +30,30 @@ public final class LogLevelAdministration: Sendable {
     }
 
     /// Why a request cannot be applied, in words for the one who sent it.
-    public struct Invalid: Error, CustomStringConvertible {
-        public let description: String
+    package struct Invalid: Error, CustomStringConvertible {
+        package let description: String
     }
 
-    public let controller: LogLevelController
+    package let controller: LogLevelController
     private let logger: Logger
     private let reverts = Mutex<[UInt64: Task<Void, Never>]>([:])
     /// Changes in effect, oldest first (what `reset` undoes).
     private let applied = Mutex<[LogLevelController.Change]>([])
 
-    public init(controller: LogLevelController, logger: Logger = Logger(label: "dalston.logging")) {
+    package init(controller: LogLevelController, logger: Logger = Logger(label: "dalston.logging")) {
         self.controller = controller
         self.logger = logger
     }
 
     /// The administration of the process's own logging (nil before logging is configured).
-    public static var process: LogLevelAdministration? { processAdministration }
+    package static var process: LogLevelAdministration? { processAdministration }
 
     private static let processAdministration: LogLevelAdministration? = DalstonLogging.pipeline.map {
         LogLevelAdministration(controller: $0.levelController)
     }
 
     @discardableResult
-    public func apply(_ request: ChangeRequest, source: String) throws(Invalid) -> LogLevelController.Change {
+    package func apply(_ request: ChangeRequest, source: String) throws(Invalid) -> LogLevelController.Change {
         guard let level = Logger.Level(name: request.level) else {
             throw Invalid(description: "\"\(request.level.prefix(32))\" is not a log level; use trace, debug, info, notice, warning, error or critical")
         }
@@ -81,7 +81,7 @@ public final class LogLevelAdministration: Sendable {
     }
 
     /// Reverts a change (no-op when a later change replaced it); logged.
-    public func revert(_ change: LogLevelController.Change, reason: String) {
+    package func revert(_ change: LogLevelController.Change, reason: String) {
         reverts.withLock { $0.removeValue(forKey: change.id)?.cancel() }
         applied.withLock { $0.removeAll { $0.id == change.id } }
         if controller.revert(change) {
@@ -92,13 +92,13 @@ public final class LogLevelAdministration: Sendable {
     }
 
     /// Undoes every change still in effect, newest first: back to `LOG_LEVEL`.
-    public func reset(source: String) {
+    package func reset(source: String) {
         let changes = applied.withLock { $0 }
         for change in changes.reversed() { revert(change, reason: "reset by \(source)") }
     }
 
     /// What the levels are now: the default and each override.
-    public var current: [String: String] {
+    package var current: [String: String] {
         let policy = controller.policy
         var levels = ["*": "\(policy.defaultLevel)"]
         for override in policy.overrides { levels[override.labelPrefix] = "\(override.level)" }
@@ -106,7 +106,7 @@ public final class LogLevelAdministration: Sendable {
     }
 
     /// Cancels pending reverts (on shutdown).
-    public func cancelReverts() {
+    package func cancelReverts() {
         let tasks = reverts.withLock { tasks in
             defer { tasks.removeAll() }
             return Array(tasks.values)
@@ -118,7 +118,7 @@ public final class LogLevelAdministration: Sendable {
 extension LogLevelAdministration {
     /// `GET`/`PUT /admin/log-level` on `router`, for `Authorization: Bearer <token>` only. Without
     /// a configured token the endpoint refuses every change (403): levels are an operator's lever.
-    public func addRoutes<Context: RequestContext>(to router: Router<Context>, token: String?) {
+    package func addRoutes<Context: RequestContext>(to router: Router<Context>, token: String?) {
         router.get("/admin/log-level") { request, _ -> Response in
             if let refusal = Self.refusal(request, token: token) { return refusal }
             return Self.json(.ok, LevelsAnswer(levels: self.current, changeID: nil))

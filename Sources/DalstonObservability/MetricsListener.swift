@@ -15,8 +15,8 @@ import Glibc
 /// that stops start-up and says so. Without one, several engines on one host must all start: the
 /// listener takes the first free port from the role's default up, logs it (`metrics_listening`)
 /// and records it in the exposition, from where the worker heartbeat advertises it.
-public struct MetricsListener: Service {
-    public enum Port: Sendable, Equatable {
+package struct MetricsListener: Service {
+    package enum Port: Sendable, Equatable {
         /// Exactly this port (`METRICS_PORT`); 0 lets the system pick.
         case exactly(Int)
         /// The first free port of `from ..< from + count`.
@@ -30,7 +30,7 @@ public struct MetricsListener: Service {
     let admin: (LogLevelAdministration, token: String?)?
     let logger: Logger
 
-    public init(
+    package init(
         _ exposition: PrometheusExposition, host: String, port: Port, admin: (LogLevelAdministration, token: String?)? = nil,
         logger: Logger = Logger(label: "dalston.metrics")
     ) {
@@ -41,7 +41,7 @@ public struct MetricsListener: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let candidates: [Int] = switch port {
         case .exactly(let port): [port]
         case .firstFree(let from, let count): Array(from..<(from + count))

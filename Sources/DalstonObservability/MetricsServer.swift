@@ -6,9 +6,9 @@ import NIOCore
 
 /// `GET /metrics` on a port of its own, for services without an HTTP API (orchestrator,
 /// engines). A lifecycle service: it stops on graceful shutdown.
-public enum MetricsServer {
+package enum MetricsServer {
     /// Routes `/metrics` (and `/health`, for probes) to `exposition`.
-    public static func router(_ exposition: PrometheusExposition, admin: (LogLevelAdministration, token: String?)? = nil) -> Router<BasicRequestContext> {
+    package static func router(_ exposition: PrometheusExposition, admin: (LogLevelAdministration, token: String?)? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         admin?.0.addRoutes(to: router, token: admin?.token)
         router.get("/metrics") { _, _ in
@@ -21,7 +21,7 @@ public enum MetricsServer {
     }
 
     /// The listener on `host:port`; `onListening` gets the bound port (the picked one for 0).
-    public static func application(
+    package static func application(
         _ exposition: PrometheusExposition, host: String = "127.0.0.1", port: Int, admin: (LogLevelAdministration, token: String?)? = nil,
         logger: Logger = Logger(label: "dalston.metrics"), onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) -> some ApplicationProtocol {

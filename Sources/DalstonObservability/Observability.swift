@@ -9,22 +9,22 @@ import Synchronization
 /// The one start-up call of every Dalston executable: validates the whole observability
 /// environment first (a bad value stops the process before anything starts), then bootstraps
 /// logging, metrics and tracing for the process.
-public struct Observability: Sendable {
-    public let service: String
-    public let logger: Logger
-    public let metrics: MetricsRuntime
-    public let metricsConfiguration: MetricsConfiguration
-    public let tracingConfiguration: TracingConfiguration
+package struct Observability: Sendable {
+    package let service: String
+    package let logger: Logger
+    package let metrics: MetricsRuntime
+    package let metricsConfiguration: MetricsConfiguration
+    package let tracingConfiguration: TracingConfiguration
     /// The span exporter, to run with the process's services (first, so that it stops last and
     /// flushes the spans of everything else); `nil` when tracing is off.
-    public let tracingService: (any Service)?
+    package let tracingService: (any Service)?
 
-    public struct ConfigurationError: Error, CustomStringConvertible {
-        public let description: String
+    package struct ConfigurationError: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Harmless to call twice: logging and the global metrics backend keep their first setup.
-    public static func configure(
+    package static func configure(
         service: String,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         customizeLogging: (inout LoggingConfiguration) -> Void = { _ in }
@@ -82,7 +82,7 @@ public struct Observability: Sendable {
 
     /// `configure`, but a bad environment prints the reason and exits with
     /// `DalstonLogging.configurationErrorExitCode`.
-    public static func configureOrExit(
+    package static func configureOrExit(
         service: String,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         customizeLogging: (inout LoggingConfiguration) -> Void = { _ in }

@@ -9,33 +9,33 @@ import Logging
 import ServiceLifecycle
 import Tracing
 
-public struct OrchestratorOptions: Sendable {
+package struct OrchestratorOptions: Sendable {
     /// Attempts per task (the first one included) before the job fails.
-    public var maximumAttempts = 3
+    package var maximumAttempts = 3
     /// Delay before retry n is `retryBackoff * 2^(n-1)`.
-    public var retryBackoff: Duration = .seconds(1)
+    package var retryBackoff: Duration = .seconds(1)
     /// How often active jobs are checked against their records, which recovers from missed
     /// events, from the orchestrator's own restarts and from other orchestrators dying.
-    public var sweepInterval: Duration = .seconds(3)
+    package var sweepInterval: Duration = .seconds(3)
     /// How old a job the record database holds as going must be before its missing live state
     /// counts as lost (younger ones may be being created right now).
-    public var lostStateGrace: Duration = .seconds(60)
+    package var lostStateGrace: Duration = .seconds(60)
     /// How old an engine's deposited outcome must be before a sweep takes it as missed and
     /// applies it (the event normally arrives within milliseconds). Outcomes from before this
     /// orchestrator was listening are applied at once.
-    public var missedEventGrace: Duration = .seconds(5)
+    package var missedEventGrace: Duration = .seconds(5)
     /// A job whose record has not changed for this long fails ("no progress"): the last resort
     /// when a task is lost for good (its dead-letter announcement missed, say). `nil`: never.
-    public var stallTimeout: Duration? = .seconds(21_600)
+    package var stallTimeout: Duration? = .seconds(21_600)
     /// Keep a finished job's audio and intermediate files (`DALSTON_KEEP_AUDIO`, for debugging).
     /// By default only the transcript stays: uploads would otherwise fill the disk.
-    public var keepWorkingFiles = false
+    package var keepWorkingFiles = false
     /// How long a task may wait for its engine when none is running (`DALSTON_ENGINE_WAIT_SECONDS`):
     /// zero fails the job as soon as its task would be queued, with an error naming the engine;
     /// nil waits for ever.
-    public var engineWait: Duration? = .seconds(300)
+    package var engineWait: Duration? = .seconds(300)
 
-    public init() {}
+    package init() {}
 
     /// The state machine's rules from these options.
     var policy: JobPolicy {
@@ -57,7 +57,7 @@ public struct OrchestratorOptions: Sendable {
 /// `JobStore.perform`), so any number of orchestrators may run on one store: each event reaches
 /// all of them, and of the ones that try the same step exactly one succeeds. A killed
 /// orchestrator loses nothing; the others (or its own restart, through the sweep) carry on.
-public actor Orchestrator: Service {
+package actor Orchestrator: Service {
     private let jobs: JobStore
     private let events: any EventBus
     /// Whose heartbeats tell which engines are running (nil: never checked).
@@ -85,7 +85,7 @@ public actor Orchestrator: Service {
     private var wakeUpGeneration = 0
     private var wakeUpWaiter: CheckedContinuation<Void, Never>?
 
-    public init(
+    package init(
         state: any StateStore, events: any EventBus, artifacts: (any ArtifactStore)? = nil, history: (any JobHistory)? = nil,
         workers: (any WorkerRegistry)? = nil, options: OrchestratorOptions = OrchestratorOptions(), metrics: Instruments = .disabled, logger: Logger = Logger(label: "dalston.orchestrator")
     ) {
@@ -107,7 +107,7 @@ public actor Orchestrator: Service {
     /// Runs until cancelled or the service group shuts down gracefully: handles events as they
     /// come, sweeps active jobs periodically and looks at jobs when they asked to be, each in a
     /// child task.
-    public func run() async {
+    package func run() async {
         await cancelWhenGracefulShutdown { await self.runLoops() }
     }
 
@@ -143,7 +143,7 @@ public actor Orchestrator: Service {
     }
 
     /// Handles one event (also callable directly, for tests).
-    public func handle(_ event: EventEnvelope) async {
+    package func handle(_ event: EventEnvelope) async {
         let eventType = PipelineEvent.all.contains(event.type) ? event.type : "other"
         metrics.increment(DalstonMetric.eventsProcessed, [("event_type", eventType)])
         metrics.record(DalstonMetric.eventLag, [("event_type", eventType)], seconds: Date().timeIntervalSince(event.emittedAt))
@@ -187,7 +187,7 @@ public actor Orchestrator: Service {
 
     /// Brings every active job up to date with its record, and fails the jobs whose live state
     /// was lost (see `JobStore.failJobsWithLostState`).
-    public func sweep() async {
+    package func sweep() async {
         await refreshLiveEngines()
         do {
             for jobID in try await jobs.failJobsWithLostState(olderThan: options.lostStateGrace) {

@@ -8,7 +8,7 @@ import Glibc
 /// Services name files by `ArtifactReference` in records and messages, never by path: only the
 /// store knows where the bytes are, so the filesystem store here can be joined by an object
 /// store without touching the gateway, the orchestrator or the engines.
-public protocol ArtifactStore: Sendable {
+package protocol ArtifactStore: Sendable {
     /// Stores `bytes` under `reference`, replacing what was there; readers see the old bytes or
     /// the new ones, never a mix, and a failed write leaves nothing behind.
     func write(_ bytes: [UInt8], to reference: ArtifactReference) throws(ArtifactError)
@@ -35,7 +35,7 @@ public protocol ArtifactStore: Sendable {
 
 /// An artifact being written: appended to, then committed (made visible at once) or discarded.
 /// Dropping a writer without committing discards what was written.
-public protocol ArtifactWriter: AnyObject {
+package protocol ArtifactWriter: AnyObject {
     var reference: ArtifactReference { get }
     /// Bytes appended so far.
     var byteCount: Int { get }
@@ -45,7 +45,7 @@ public protocol ArtifactWriter: AnyObject {
 }
 
 extension ArtifactWriter {
-    public func append(_ bytes: some Collection<UInt8>) throws(ArtifactError) {
+    package func append(_ bytes: some Collection<UInt8>) throws(ArtifactError) {
         var failure: ArtifactError?
         let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             do throws(ArtifactError) { try append(UnsafeRawBufferPointer(buffer)) } catch { failure = error }
@@ -61,39 +61,39 @@ extension ArtifactWriter {
 }
 
 /// The name of one artifact: `jobs/<job_id>/<name>`, the form records and messages carry.
-public struct ArtifactReference: Sendable, Hashable, CustomStringConvertible {
-    public let jobID: String
-    public let name: String
+package struct ArtifactReference: Sendable, Hashable, CustomStringConvertible {
+    package let jobID: String
+    package let name: String
 
-    public init(jobID: String, name: String) {
+    package init(jobID: String, name: String) {
         self.jobID = jobID
         self.name = name
     }
 
     /// Reads the `jobs/<job_id>/<name>` form; `nil` for anything else (a path, a URL).
-    public init?(key: String) {
+    package init?(key: String) {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "jobs", !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
         self.init(jobID: String(parts[1]), name: String(parts[2]))
     }
 
-    public var key: String { "jobs/\(jobID)/\(name)" }
-    public var description: String { key }
+    package var key: String { "jobs/\(jobID)/\(name)" }
+    package var description: String { key }
 }
 
 /// Why an artifact could not be stored or read. Messages name the artifact, never a server path.
-public enum ArtifactError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum ArtifactError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(ArtifactReference)
     case unreadable(ArtifactReference, reason: String)
     case unwritable(ArtifactReference, reason: String)
 
     /// The disk is full (`ENOSPC`): the caller should say so (HTTP 507) rather than "try again".
-    public var isOutOfSpace: Bool {
+    package var isOutOfSpace: Bool {
         if case .unwritable(_, let reason) = self { return reason.lowercased().contains("no space left") }
         return false
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notFound(let reference): "artifact \(reference) does not exist"
         case .unreadable(let reference, let reason): "artifact \(reference) cannot be read: \(reason)"
@@ -106,37 +106,37 @@ public enum ArtifactError: Error, Sendable, Equatable, CustomStringConvertible {
 /// Writes go to a temporary file in the same directory, are flushed to disk (`fsync`) and renamed
 /// over the target (`rename(2)`: atomic, and overwriting an existing artifact, as a redelivered
 /// task does, never loses it); a failed write removes its temporary file.
-public struct FileArtifactStore: ArtifactStore {
-    public let root: URL
+package struct FileArtifactStore: ArtifactStore {
+    package let root: URL
 
-    public init(root: URL) {
+    package init(root: URL) {
         self.root = root.standardizedFileURL
     }
 
     /// `DALSTON_DATA_DIR`, or `./.dalston-data` when unset.
-    public static func fromEnvironment(_ environment: [String: String]) -> FileArtifactStore {
+    package static func fromEnvironment(_ environment: [String: String]) -> FileArtifactStore {
         let path = environment["DALSTON_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".dalston-data"
         return FileArtifactStore(root: URL(fileURLWithPath: path, isDirectory: true))
     }
 
-    public var location: String { root.path }
+    package var location: String { root.path }
 
     func jobDirectory(_ jobID: String) -> URL {
         root.appendingPathComponent("jobs", isDirectory: true).appendingPathComponent(Self.safeComponent(jobID), isDirectory: true)
     }
 
     /// The file behind a reference (for tests and tools on the same machine).
-    public func fileURL(_ reference: ArtifactReference) -> URL {
+    package func fileURL(_ reference: ArtifactReference) -> URL {
         jobDirectory(reference.jobID).appendingPathComponent(Self.safeComponent(reference.name))
     }
 
-    public func write(_ bytes: [UInt8], to reference: ArtifactReference) throws(ArtifactError) {
+    package func write(_ bytes: [UInt8], to reference: ArtifactReference) throws(ArtifactError) {
         let writer = try makeWriter(for: reference)
         try writer.append(bytes)
         try writer.commit()
     }
 
-    public func makeWriter(for reference: ArtifactReference) throws(ArtifactError) -> any ArtifactWriter {
+    package func makeWriter(for reference: ArtifactReference) throws(ArtifactError) -> any ArtifactWriter {
         let directory = jobDirectory(reference.jobID)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -148,7 +148,7 @@ public struct FileArtifactStore: ArtifactStore {
             temporary: directory.appendingPathComponent(".\(Self.safeComponent(reference.name).prefix(100)).\(UUID().uuidString).tmp"))
     }
 
-    public func read(_ reference: ArtifactReference) throws(ArtifactError) -> [UInt8] {
+    package func read(_ reference: ArtifactReference) throws(ArtifactError) -> [UInt8] {
         let url = fileURL(reference)
         guard FileManager.default.fileExists(atPath: url.path) else { throw .notFound(reference) }
         do {
@@ -158,18 +158,18 @@ public struct FileArtifactStore: ArtifactStore {
         }
     }
 
-    public func localFile(_ reference: ArtifactReference) throws(ArtifactError) -> URL {
+    package func localFile(_ reference: ArtifactReference) throws(ArtifactError) -> URL {
         let url = fileURL(reference)
         guard FileManager.default.fileExists(atPath: url.path) else { throw .notFound(reference) }
         return url
     }
 
-    public func removeAll(ofJob jobID: String) {
+    package func removeAll(ofJob jobID: String) {
         try? FileManager.default.removeItem(at: jobDirectory(jobID))
     }
 
     @discardableResult
-    public func removeAll(ofJob jobID: String, except kept: Set<ArtifactReference>) -> Int {
+    package func removeAll(ofJob jobID: String, except kept: Set<ArtifactReference>) -> Int {
         let directory = jobDirectory(jobID)
         let keptNames = Set(kept.filter { $0.jobID == jobID }.map { Self.safeComponent($0.name) })
         guard !keptNames.isEmpty else {
@@ -185,7 +185,7 @@ public struct FileArtifactStore: ArtifactStore {
     }
 
     @discardableResult
-    public func removeAbandonedWrites(olderThan age: Duration) -> Int {
+    package func removeAbandonedWrites(olderThan age: Duration) -> Int {
         let jobs = root.appendingPathComponent("jobs", isDirectory: true)
         let cutoff = Date().addingTimeInterval(-age.seconds)
         var removed = 0

@@ -6,7 +6,7 @@ import Synchronization
 /// and ElevenLabs' synchronous transcriptions, `dalston transcribe`), fanned out to the waiters
 /// by job id. It subscribes with the first waiter and unsubscribes after the last one leaves, so
 /// a busy gateway holds one subscription, not one per waiting request.
-public final class JobEndWatcher: Sendable {
+package final class JobEndWatcher: Sendable {
     private let events: any EventBus
     private let state = Mutex(State())
 
@@ -25,7 +25,7 @@ public final class JobEndWatcher: Sendable {
     /// The events that end a job.
     static let finalEvents: Set<String> = [PipelineEvent.jobCompleted, PipelineEvent.jobFailed, PipelineEvent.jobCancelled]
 
-    public init(events: any EventBus) {
+    package init(events: any EventBus) {
         self.events = events
     }
 

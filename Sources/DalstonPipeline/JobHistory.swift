@@ -3,7 +3,7 @@ import Foundation
 /// Where every job is kept for good (the record database). The state store holds a job while
 /// it runs; the history holds all of them, so listings, retention and a flushed or restarted
 /// Redis never depend on Redis. A job is saved whole, as the field map its live record has.
-public protocol JobHistory: Sendable {
+package protocol JobHistory: Sendable {
     /// Inserts or replaces a job's snapshot.
     func save(_ fields: [String: String]) async throws
     func fields(of jobID: String) async throws -> [String: String]?

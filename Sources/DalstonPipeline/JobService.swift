@@ -7,9 +7,9 @@ import Logging
 import Tracing
 
 /// A transcription request as the API receives it.
-public struct JobSubmission: Sendable {
+package struct JobSubmission: Sendable {
     /// Where the audio is.
-    public enum Audio: Sendable {
+    package enum Audio: Sendable {
         /// In memory (the CLI's embedded mode, tests): `submit` stores it.
         case bytes([UInt8])
         /// Already stored by the caller (an upload streamed to disk) under a job id from
@@ -17,29 +17,29 @@ public struct JobSubmission: Sendable {
         case stored(ArtifactReference, byteCount: Int)
     }
 
-    public var audio: Audio
-    public var filename: String
-    public var language: String
-    public var modelID: String
-    public var timestampsGranularity: String
+    package var audio: Audio
+    package var filename: String
+    package var language: String
+    package var modelID: String
+    package var timestampsGranularity: String
     /// The correlation id of the HTTP request (or connection) that created the job.
-    public var requestID: String
-    public var displayName: String?
+    package var requestID: String
+    package var displayName: String?
     /// Seconds of audio when the caller knows (from the file's header).
-    public var audioDurationSeconds: Double?
+    package var audioDurationSeconds: Double?
     /// Where to POST the job's end (see `JobField.webhookURL`).
-    public var webhookURL: String?
+    package var webhookURL: String?
     /// A JSON object echoed in the webhook.
-    public var webhookMetadata: String?
+    package var webhookMetadata: String?
     /// Days to keep the job once it ends (see `JobField.retentionDays`).
-    public var retentionDays: Int?
+    package var retentionDays: Int?
 
-    public init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
+    package init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
         self.init(audio: .bytes(audio), filename: filename, language: language, modelID: modelID, timestampsGranularity: timestampsGranularity, requestID: requestID)
     }
 
-    public init(audio: Audio, filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
+    package init(audio: Audio, filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
         self.audio = audio
         self.filename = filename
@@ -51,38 +51,38 @@ public struct JobSubmission: Sendable {
 }
 
 /// A job as the API shows it.
-public struct JobView: Sendable, Equatable {
-    public var id: String
-    public var status: JobStatus
-    public var requestID: String
-    public var createdAt: String
-    public var completedAt: String?
-    public var progress: Int
-    public var currentStage: String?
-    public var language: String
-    public var modelID: String
-    public var error: String?
-    public var processingTimeSeconds: Double?
-    public var displayName: String?
-    public var audioDurationSeconds: Double?
+package struct JobView: Sendable, Equatable {
+    package var id: String
+    package var status: JobStatus
+    package var requestID: String
+    package var createdAt: String
+    package var completedAt: String?
+    package var progress: Int
+    package var currentStage: String?
+    package var language: String
+    package var modelID: String
+    package var error: String?
+    package var processingTimeSeconds: Double?
+    package var displayName: String?
+    package var audioDurationSeconds: Double?
     /// Present once completed.
-    public var transcript: Transcript?
+    package var transcript: Transcript?
 
     /// Failed while its audio was being decoded: the upload was at fault, not the server.
-    public var failedOnItsAudio: Bool {
+    package var failedOnItsAudio: Bool {
         status == .failed && currentStage == PipelineStages.prepare
     }
 }
 
 /// What to list: newest first, `limit` per page, from `cursor`, optionally by status and age.
-public struct JobListQuery: Sendable {
-    public var limit: Int
-    public var cursor: JobCursor?
-    public var status: JobStatus?
+package struct JobListQuery: Sendable {
+    package var limit: Int
+    package var cursor: JobCursor?
+    package var status: JobStatus?
     /// Only jobs created at or after this instant.
-    public var since: Date?
+    package var since: Date?
 
-    public init(limit: Int = 20, cursor: JobCursor? = nil, status: JobStatus? = nil, since: Date? = nil) {
+    package init(limit: Int = 20, cursor: JobCursor? = nil, status: JobStatus? = nil, since: Date? = nil) {
         self.limit = limit
         self.cursor = cursor
         self.status = status
@@ -92,23 +92,23 @@ public struct JobListQuery: Sendable {
 
 /// Where a page of the job listing ended: the last job's place in the index (its score and id),
 /// so the next page continues exactly after it whatever was created or deleted meanwhile.
-public struct JobCursor: Sendable, Equatable {
-    public let score: Double
-    public let jobID: String
+package struct JobCursor: Sendable, Equatable {
+    package let score: Double
+    package let jobID: String
 
-    public init(score: Double, jobID: String) {
+    package init(score: Double, jobID: String) {
         self.score = score
         self.jobID = jobID
     }
 
     /// The opaque text form clients send back (base64url of `score|id`).
-    public var encoded: String {
+    package var encoded: String {
         Data("\(score)|\(jobID)".utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// Reads `encoded`; nil for anything this server did not issue.
-    public init?(encoded text: String) {
+    package init?(encoded text: String) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard text.count <= 200, let data = Data(base64Encoded: base64) else { return nil }
@@ -124,13 +124,13 @@ public struct JobCursor: Sendable, Equatable {
 }
 
 /// One page of the listing; `next` continues it (nil on the last page).
-public struct JobPage: Sendable {
-    public var jobs: [JobView]
-    public var next: JobCursor?
+package struct JobPage: Sendable {
+    package var jobs: [JobView]
+    package var next: JobCursor?
 }
 
 /// What deleting a job did.
-public enum JobDeletion: Sendable, Equatable {
+package enum JobDeletion: Sendable, Equatable {
     case deleted
     case notFound
     /// Still pending or running: cancel it first.
@@ -139,15 +139,15 @@ public enum JobDeletion: Sendable, Equatable {
 
 /// Creates, reads, lists, cancels and waits for jobs: the gateway's and the CLI's view of the
 /// pipeline. It writes only new jobs and cancel requests; the orchestrator owns everything else.
-public struct JobService: Sendable {
-    public let store: JobStore
-    public let events: any EventBus
-    public let artifacts: any ArtifactStore
+package struct JobService: Sendable {
+    package let store: JobStore
+    package let events: any EventBus
+    package let artifacts: any ArtifactStore
     /// Shared by every copy of this service: one subscription for all the waits of a process.
     private let endWatcher: JobEndWatcher
     private let logger: Logger
 
-    public init(
+    package init(
         state: any StateStore, events: any EventBus, artifacts: any ArtifactStore, history: (any JobHistory)? = nil,
         logger: Logger = Logger(label: "dalston.jobs")
     ) {
@@ -160,13 +160,13 @@ public struct JobService: Sendable {
 
     /// A fresh job id (a lowercase UUID, as Dalston's clients expect), for callers that store
     /// the audio before submitting.
-    public static func newJobID() -> String {
+    package static func newJobID() -> String {
         UUID().uuidString.lowercased()
     }
 
     /// Where a job's uploaded audio is kept: `audio.<extension>`, the extension kept only when
     /// it is short and plain (it is the client's text).
-    public static func audioReference(jobID: String, filename: String) -> ArtifactReference {
+    package static func audioReference(jobID: String, filename: String) -> ArtifactReference {
         let fileExtension = URL(fileURLWithPath: filename).pathExtension.lowercased()
         let plain = !fileExtension.isEmpty && fileExtension.count <= 8 && fileExtension.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
         return ArtifactReference(jobID: jobID, name: "audio.\(plain ? fileExtension : "wav")")
@@ -174,7 +174,7 @@ public struct JobService: Sendable {
 
     /// Stores the audio (unless already stored), records the job and announces it with
     /// `job_created`. On any failure nothing of the job is left behind, stored audio included.
-    public func submit(_ submission: JobSubmission) async throws -> JobView {
+    package func submit(_ submission: JobSubmission) async throws -> JobView {
         let jobID = switch submission.audio {
         case .bytes: Self.newJobID()
         case .stored(let reference, _): reference.jobID
@@ -249,7 +249,7 @@ public struct JobService: Sendable {
         }
     }
 
-    public func job(_ jobID: String) async throws -> JobView? {
+    package func job(_ jobID: String) async throws -> JobView? {
         guard let record = try await store.job(jobID) else { return nil }
         return view(record, withTranscript: true)
     }
@@ -270,14 +270,14 @@ public struct JobService: Sendable {
         return view
     }
 
-    public func recentJobs(limit: Int) async throws -> [JobView] {
+    package func recentJobs(limit: Int) async throws -> [JobView] {
         try await store.recent(limit: limit).map { view($0) }
     }
 
     /// A page of the listing, newest first. Reads the index in batches and skips jobs that do not
     /// match, looking at no more than `scanLimit` entries per page (a page may then be short,
     /// with a cursor to go on from).
-    public func list(_ query: JobListQuery, scanLimit: Int = 10_000) async throws -> JobPage {
+    package func list(_ query: JobListQuery, scanLimit: Int = 10_000) async throws -> JobPage {
         if let history = store.history {
             // The database filters and pages itself; one row more tells whether a page follows.
             let records = try await history.list(query, limit: query.limit + 1).compactMap(JobRecord.init(fields:))
@@ -314,7 +314,7 @@ public struct JobService: Sendable {
     }
 
     /// Deletes a finished job: its record, its listing entry and its files.
-    public func delete(_ jobID: String) async throws -> JobDeletion {
+    package func delete(_ jobID: String) async throws -> JobDeletion {
         guard let record = try await store.job(jobID) else { return .notFound }
         guard record.status.isFinal else { return .notFinished(record.status) }
         guard try await store.delete(jobID) else {
@@ -326,13 +326,13 @@ public struct JobService: Sendable {
     }
 
     /// Renames a job; nil when there is no such job.
-    public func rename(_ jobID: String, displayName: String) async throws -> JobView? {
+    package func rename(_ jobID: String, displayName: String) async throws -> JobView? {
         guard try await store.rename(jobID, displayName: displayName) else { return nil }
         return try await job(jobID)
     }
 
     /// Asks the orchestrator to cancel; returns the job as it is now (nil when unknown).
-    public func requestCancel(_ jobID: String, requestID: String) async throws -> JobView? {
+    package func requestCancel(_ jobID: String, requestID: String) async throws -> JobView? {
         guard let record = try await store.job(jobID) else { return nil }
         if !record.status.isFinal {
             var metadata = [MessageMetadataKey.requestID: requestID, MessageMetadataKey.jobID: jobID]
@@ -346,7 +346,7 @@ public struct JobService: Sendable {
     /// it as it is then (nil when unknown). Hears the job's final event through the process's one
     /// shared subscription (`JobEndWatcher`); reads the record only at the start and every
     /// `fallbackPoll` (events are at most once and may be missed).
-    public func waitForFinalState(_ jobID: String, timeout: Duration, fallbackPoll: Duration = .seconds(2)) async throws -> JobView? {
+    package func waitForFinalState(_ jobID: String, timeout: Duration, fallbackPoll: Duration = .seconds(2)) async throws -> JobView? {
         let watch = endWatcher.watch(jobID)
         defer { watch.cancel() }
         _ = await watch.subscription.waitUntilReady(timeout: .seconds(5))

@@ -1,13 +1,13 @@
 import Foundation
 
 /// Words and segments as engines pass them on and the API returns them.
-public struct TranscriptWord: Sendable, Codable, Equatable {
-    public var text: String
-    public var start: Double
-    public var end: Double
-    public var confidence: Double?
+package struct TranscriptWord: Sendable, Codable, Equatable {
+    package var text: String
+    package var start: Double
+    package var end: Double
+    package var confidence: Double?
 
-    public init(text: String, start: Double, end: Double, confidence: Double? = nil) {
+    package init(text: String, start: Double, end: Double, confidence: Double? = nil) {
         self.text = text
         self.start = start
         self.end = end
@@ -15,13 +15,13 @@ public struct TranscriptWord: Sendable, Codable, Equatable {
     }
 }
 
-public struct TranscriptSegment: Sendable, Codable, Equatable {
-    public var id: Int
-    public var start: Double
-    public var end: Double
-    public var text: String
+package struct TranscriptSegment: Sendable, Codable, Equatable {
+    package var id: Int
+    package var start: Double
+    package var end: Double
+    package var text: String
 
-    public init(id: Int, start: Double, end: Double, text: String) {
+    package init(id: Int, start: Double, end: Double, text: String) {
         self.id = id
         self.start = start
         self.end = end
@@ -30,14 +30,14 @@ public struct TranscriptSegment: Sendable, Codable, Equatable {
 }
 
 /// The final result of a job (`result.json`).
-public struct Transcript: Sendable, Codable, Equatable {
-    public var text: String
-    public var languageCode: String
-    public var duration: Double
-    public var segments: [TranscriptSegment]
-    public var words: [TranscriptWord]
+package struct Transcript: Sendable, Codable, Equatable {
+    package var text: String
+    package var languageCode: String
+    package var duration: Double
+    package var segments: [TranscriptSegment]
+    package var words: [TranscriptWord]
 
-    public init(text: String, languageCode: String, duration: Double, segments: [TranscriptSegment], words: [TranscriptWord]) {
+    package init(text: String, languageCode: String, duration: Double, segments: [TranscriptSegment], words: [TranscriptWord]) {
         self.text = text
         self.languageCode = languageCode
         self.duration = duration
@@ -46,7 +46,7 @@ public struct Transcript: Sendable, Codable, Equatable {
     }
 
     /// The words timed within a segment (a millisecond of slack for rounding at its edges).
-    public func words(in segment: TranscriptSegment) -> [TranscriptWord] {
+    package func words(in segment: TranscriptSegment) -> [TranscriptWord] {
         words.filter { $0.start >= segment.start - 0.001 && $0.end <= segment.end + 0.001 }
     }
 

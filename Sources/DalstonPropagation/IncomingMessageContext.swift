@@ -7,13 +7,13 @@ import Tracing
 /// work: bind the message's correlation fields for every log line below, and continue the
 /// producer's trace. One place, so every consumer warns about a missing `request_id` or an
 /// unusable `traceparent` the same way and never drops the message over it.
-public enum IncomingMessageContext {
+package enum IncomingMessageContext {
     /// Runs `body` with `request_id`, `job_id` and `task_id` from `metadata` (plus `fields`)
     /// bound as log context and the producer's trace as the current trace context.
     ///
     /// - Parameter requiresRequestID: warn `message_without_request_id` when the message has none
     ///   (every message caused by an API request should carry one).
-    public static func with<Result>(
+    package static func with<Result>(
         _ metadata: [String: String], fields: Logger.Metadata = [:], requiresRequestID: Bool = true, logger: Logger,
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> Result

@@ -4,19 +4,19 @@ import ServiceContextModule
 import Tracing
 
 /// Writes trace context into a message's metadata map (`traceparent`, `tracestate`).
-public struct MessageMetadataInjector: Injector {
-    public init() {}
+package struct MessageMetadataInjector: Injector {
+    package init() {}
 
-    public func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+    package func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
         carrier[key] = value
     }
 }
 
 /// Reads trace context from a message's metadata map.
-public struct MessageMetadataExtractor: Extractor {
-    public init() {}
+package struct MessageMetadataExtractor: Extractor {
+    package init() {}
 
-    public func extract(key: String, from carrier: [String: String]) -> String? {
+    package func extract(key: String, from carrier: [String: String]) -> String? {
         carrier[key]
     }
 }
@@ -24,12 +24,12 @@ public struct MessageMetadataExtractor: Extractor {
 /// W3C trace context across the broker: the producer injects the current span's context into
 /// the message metadata, the consumer continues the trace from it, so an engine's span descends
 /// from the HTTP request that created the job, across processes and Redis.
-public enum MessageTracing {
+package enum MessageTracing {
     /// Whether a real tracer is installed (otherwise spans are no-ops and messages carry no context).
     ///
     /// Asked for every request and message. A bootstrapped instrument never goes back to the
     /// no-op one, so a yes is kept; a no is asked again (bootstrapping may come later).
-    public static var isEnabled: Bool {
+    package static var isEnabled: Bool {
         if knownEnabled.load(ordering: .relaxed) { return true }
         let instrument = InstrumentationSystem.instrument
         let enabled = !(instrument is NoOpInstrument || instrument is NoOpTracer)
@@ -67,17 +67,17 @@ public enum MessageTracing {
     private static let installedTracer = Atomic<Unmanaged<TracerBox>?>(nil)
 
     /// Adds the trace context of `context` (the current one by default) to `metadata`.
-    public static func inject(into metadata: inout [String: String], context: ServiceContext? = ServiceContext.current) {
+    package static func inject(into metadata: inout [String: String], context: ServiceContext? = ServiceContext.current) {
         guard isEnabled, let context else { return }
         InstrumentationSystem.instrument.inject(context, into: &metadata, using: MessageMetadataInjector())
     }
 
     /// Why a message's trace context cannot be continued.
-    public enum Problem: Equatable, Sendable, CustomStringConvertible {
+    package enum Problem: Equatable, Sendable, CustomStringConvertible {
         case missing
         case malformed(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .missing: "the message carries no traceparent"
             case .malformed(let reason): "the message's traceparent is malformed: \(reason)"
@@ -89,7 +89,7 @@ public enum MessageTracing {
     /// fields) joined to the producer's trace when `metadata` holds a valid `traceparent`;
     /// otherwise `base` alone (a new trace) and the reason, for a warning. Never throws and never
     /// drops the message.
-    public static func extract(
+    package static func extract(
         from metadata: [String: String], base: ServiceContext = ServiceContext.current ?? .topLevel
     ) -> (context: ServiceContext, problem: Problem?) {
         var context = base
@@ -102,12 +102,12 @@ public enum MessageTracing {
 }
 
 /// W3C `traceparent` (`version-traceid-parentid-flags`), checked before a tracer sees it.
-public enum TraceParent {
+package enum TraceParent {
     /// Why `value` is not a usable traceparent, or `nil` when it is.
     ///
     /// Checked on the UTF-8 bytes: this runs for every traced request and every message taken
     /// off a queue.
-    public static func problem(_ value: String) -> String? {
+    package static func problem(_ value: String) -> String? {
         var value = value
         return value.withUTF8 { bytes in
             // The parts' bounds, without an array: the first four are all that is read.
@@ -143,7 +143,7 @@ public enum TraceParent {
     }
 
     /// The trace and span ids of a valid traceparent.
-    public static func ids(_ value: String) -> (traceID: String, spanID: String)? {
+    package static func ids(_ value: String) -> (traceID: String, spanID: String)? {
         guard problem(value) == nil else { return nil }
         // Valid: `vv-` then 32 digits, `-`, 16 digits.
         let utf8 = value.utf8

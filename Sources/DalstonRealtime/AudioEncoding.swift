@@ -1,7 +1,7 @@
 import DalstonAudio
 
 /// How a client's audio frames are encoded (mono, at the session's sample rate).
-public enum AudioEncoding: String, Sendable, CaseIterable, Codable {
+package enum AudioEncoding: String, Sendable, CaseIterable, Codable {
     case pcmS16LE = "pcm_s16le"
     case pcmF32LE = "pcm_f32le"
     /// G.711 μ-law, one byte per sample (telephony).
@@ -9,7 +9,7 @@ public enum AudioEncoding: String, Sendable, CaseIterable, Codable {
     /// G.711 A-law, one byte per sample.
     case alaw
 
-    public var bytesPerSample: Int {
+    package var bytesPerSample: Int {
         switch self {
         case .pcmS16LE: 2
         case .pcmF32LE: 4
@@ -20,22 +20,22 @@ public enum AudioEncoding: String, Sendable, CaseIterable, Codable {
 
 /// Turns frames of encoded audio into samples in -1...1 at the recogniser's rate. A frame may
 /// end in the middle of a sample; those bytes wait for the next frame.
-public struct AudioFrameDecoder: Sendable {
-    public let encoding: AudioEncoding
-    public let sampleRate: Int
+package struct AudioFrameDecoder: Sendable {
+    package let encoding: AudioEncoding
+    package let sampleRate: Int
     private var pending: [UInt8] = []
     private var resampler: StreamingResampler?
 
-    public init(encoding: AudioEncoding, sampleRate: Int, outputRate: Int = PreparedAudio.sampleRate) {
+    package init(encoding: AudioEncoding, sampleRate: Int, outputRate: Int = PreparedAudio.sampleRate) {
         self.encoding = encoding
         self.sampleRate = sampleRate
         resampler = sampleRate == outputRate ? nil : StreamingResampler(from: sampleRate, to: outputRate)
     }
 
     /// Samples at the client's rate decoded so far (for `total_audio_seconds`).
-    public private(set) var inputSamples = 0
+    package private(set) var inputSamples = 0
 
-    public mutating func decode(_ bytes: [UInt8]) -> [Float] {
+    package mutating func decode(_ bytes: [UInt8]) -> [Float] {
         let width = encoding.bytesPerSample
         var data = bytes
         if !pending.isEmpty {
@@ -69,7 +69,7 @@ public struct AudioFrameDecoder: Sendable {
     }
 
     /// Drops a half-received sample (after `clear`).
-    public mutating func discardPending() { pending = [] }
+    package mutating func discardPending() { pending = [] }
 }
 
 /// ITU-T G.711 expansion to 16-bit linear.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A control message of the native protocol (text frames; audio comes as binary frames).
-public enum ClientMessage: Sendable, Equatable {
+package enum ClientMessage: Sendable, Equatable {
     /// Settings changed mid-stream: `language` and the VAD names of `VADSettings`.
     case config([String: String])
     /// A final for the speech buffered so far.
@@ -12,7 +12,7 @@ public enum ClientMessage: Sendable, Equatable {
     case end
 
     /// Reads a text frame; what cannot be understood is a recoverable `invalid_message`.
-    public static func parse(_ text: String) throws(RealtimeError) -> ClientMessage {
+    package static func parse(_ text: String) throws(RealtimeError) -> ClientMessage {
         let object: [String: Scalar]
         do {
             object = try JSONDecoder().decode([String: Scalar].self, from: Data(text.utf8))
@@ -59,7 +59,7 @@ public enum ClientMessage: Sendable, Equatable {
     }
 
     /// The text frame for this message.
-    public var json: String {
+    package var json: String {
         switch self {
         case .flush: return #"{"type":"flush"}"#
         case .clear: return #"{"type":"clear"}"#
@@ -73,7 +73,7 @@ public enum ClientMessage: Sendable, Equatable {
 }
 
 extension RealtimeError {
-    public static func invalidMessage(_ message: String) -> RealtimeError {
+    package static func invalidMessage(_ message: String) -> RealtimeError {
         RealtimeError(code: "invalid_message", message: message, recoverable: true)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// What a session tells its client, in Dalston's native protocol. Workers send these as JSON
 /// text frames; the gateway forwards them (native) or translates them (other dialects).
-public enum RealtimeEvent: Sendable, Equatable {
+package enum RealtimeEvent: Sendable, Equatable {
     case sessionBegin(sessionID: String, config: SessionBeginConfig)
     case speechStart(timestamp: Double)
     case speechEnd(timestamp: Double)
@@ -11,7 +11,7 @@ public enum RealtimeEvent: Sendable, Equatable {
     case error(RealtimeError)
     case sessionEnd(SessionSummary)
 
-    public var type: String {
+    package var type: String {
         switch self {
         case .sessionBegin: "session.begin"
         case .speechStart: "vad.speech_start"
@@ -24,14 +24,14 @@ public enum RealtimeEvent: Sendable, Equatable {
     }
 }
 
-public struct SessionBeginConfig: Sendable, Equatable, Codable {
-    public var sampleRate: Int
-    public var encoding: String
-    public var channels: Int
-    public var language: String
-    public var model: String?
+package struct SessionBeginConfig: Sendable, Equatable, Codable {
+    package var sampleRate: Int
+    package var encoding: String
+    package var channels: Int
+    package var language: String
+    package var model: String?
 
-    public init(sampleRate: Int, encoding: String, channels: Int = 1, language: String, model: String?) {
+    package init(sampleRate: Int, encoding: String, channels: Int = 1, language: String, model: String?) {
         self.sampleRate = sampleRate
         self.encoding = encoding
         self.channels = channels
@@ -45,25 +45,25 @@ public struct SessionBeginConfig: Sendable, Equatable, Codable {
     }
 }
 
-public struct TranscriptPiece: Sendable, Equatable, Codable {
-    public var text: String
-    public var start: Double
-    public var end: Double
+package struct TranscriptPiece: Sendable, Equatable, Codable {
+    package var text: String
+    package var start: Double
+    package var end: Double
 
-    public init(text: String, start: Double, end: Double) {
+    package init(text: String, start: Double, end: Double) {
         self.text = text
         self.start = start
         self.end = end
     }
 }
 
-public struct RealtimeWord: Sendable, Equatable, Codable {
-    public var word: String
-    public var start: Double
-    public var end: Double
-    public var confidence: Double
+package struct RealtimeWord: Sendable, Equatable, Codable {
+    package var word: String
+    package var start: Double
+    package var end: Double
+    package var confidence: Double
 
-    public init(word: String, start: Double, end: Double, confidence: Double) {
+    package init(word: String, start: Double, end: Double, confidence: Double) {
         self.word = word
         self.start = start
         self.end = end
@@ -71,15 +71,15 @@ public struct RealtimeWord: Sendable, Equatable, Codable {
     }
 }
 
-public struct FinalTranscript: Sendable, Equatable, Codable {
-    public var text: String
-    public var start: Double
-    public var end: Double
-    public var confidence: Double
+package struct FinalTranscript: Sendable, Equatable, Codable {
+    package var text: String
+    package var start: Double
+    package var end: Double
+    package var confidence: Double
     /// Only when the session asked for word timestamps.
-    public var words: [RealtimeWord]?
+    package var words: [RealtimeWord]?
 
-    public init(text: String, start: Double, end: Double, confidence: Double, words: [RealtimeWord]?) {
+    package init(text: String, start: Double, end: Double, confidence: Double, words: [RealtimeWord]?) {
         self.text = text
         self.start = start
         self.end = end
@@ -88,38 +88,38 @@ public struct FinalTranscript: Sendable, Equatable, Codable {
     }
 }
 
-public struct RealtimeError: Sendable, Equatable, Codable, Error {
-    public var code: String
-    public var message: String
-    public var recoverable: Bool
+package struct RealtimeError: Sendable, Equatable, Codable, Error {
+    package var code: String
+    package var message: String
+    package var recoverable: Bool
 
-    public init(code: String, message: String, recoverable: Bool) {
+    package init(code: String, message: String, recoverable: Bool) {
         self.code = code
         self.message = message
         self.recoverable = recoverable
     }
 }
 
-public struct SessionSegment: Sendable, Equatable, Codable {
-    public var start: Double
-    public var end: Double
-    public var text: String
+package struct SessionSegment: Sendable, Equatable, Codable {
+    package var start: Double
+    package var end: Double
+    package var text: String
 
-    public init(start: Double, end: Double, text: String) {
+    package init(start: Double, end: Double, text: String) {
         self.start = start
         self.end = end
         self.text = text
     }
 }
 
-public struct SessionSummary: Sendable, Equatable, Codable {
-    public var sessionID: String
-    public var totalAudioSeconds: Double
-    public var totalSpeechDuration: Double
-    public var transcript: String
-    public var segments: [SessionSegment]
+package struct SessionSummary: Sendable, Equatable, Codable {
+    package var sessionID: String
+    package var totalAudioSeconds: Double
+    package var totalSpeechDuration: Double
+    package var transcript: String
+    package var segments: [SessionSegment]
 
-    public init(sessionID: String, totalAudioSeconds: Double, totalSpeechDuration: Double, transcript: String, segments: [SessionSegment]) {
+    package init(sessionID: String, totalAudioSeconds: Double, totalSpeechDuration: Double, transcript: String, segments: [SessionSegment]) {
         self.sessionID = sessionID
         self.totalAudioSeconds = totalAudioSeconds
         self.totalSpeechDuration = totalSpeechDuration
@@ -143,7 +143,7 @@ extension RealtimeEvent: Codable {
         case sessionID = "session_id"
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
         let type = try container.decode(String.self, forKey: .type)
         switch type {
@@ -161,7 +161,7 @@ extension RealtimeEvent: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(type, forKey: .type)
         switch self {
@@ -177,14 +177,14 @@ extension RealtimeEvent: Codable {
     }
 
     /// One JSON text frame.
-    public var json: String {
+    package var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Every field is a string, number, bool or array of those: encoding cannot fail.
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? #"{"type":"error","code":"internal_error","message":"event could not be encoded","recoverable":false}"#
     }
 
-    public static func parse(_ text: String) throws -> RealtimeEvent {
+    package static func parse(_ text: String) throws -> RealtimeEvent {
         try JSONDecoder().decode(RealtimeEvent.self, from: Data(text.utf8))
     }
 }

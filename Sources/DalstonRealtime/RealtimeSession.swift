@@ -6,14 +6,14 @@ import DalstonAudio
 ///
 /// Times are seconds of the client's stream (silence included), so a final's `start`/`end`
 /// point into the audio the client sent. Not thread-safe: one session, one caller at a time.
-public final class RealtimeSession {
-    public private(set) var settings: SessionSettings
+package final class RealtimeSession {
+    package private(set) var settings: SessionSettings
     private let recognizer: any StreamingRecognizer
     private var decoder: AudioFrameDecoder
     private var detector: VoiceActivityDetector
     private static let rate = Double(PreparedAudio.sampleRate)
     /// How often a partial is offered while speech goes on.
-    public var partialInterval = 0.3
+    package var partialInterval = 0.3
 
     /// Samples (16 kHz) received and segmented so far: the stream's clock.
     private var clock = 0
@@ -34,27 +34,27 @@ public final class RealtimeSession {
 
     private var segments: [SessionSegment] = []
     private var speechSeconds = 0.0
-    public private(set) var ended = false
+    package private(set) var ended = false
 
-    public init(settings: SessionSettings, recognizer: any StreamingRecognizer) {
+    package init(settings: SessionSettings, recognizer: any StreamingRecognizer) {
         self.settings = settings
         self.recognizer = recognizer
         decoder = AudioFrameDecoder(encoding: settings.encoding, sampleRate: settings.sampleRate)
         detector = VoiceActivityDetector(threshold: settings.vad.threshold)
     }
 
-    public var begin: RealtimeEvent {
+    package var begin: RealtimeEvent {
         .sessionBegin(sessionID: settings.sessionID, config: SessionBeginConfig(
             sampleRate: settings.sampleRate, encoding: settings.encoding.rawValue, language: settings.language,
             model: settings.model.isEmpty ? nil : settings.model))
     }
 
     /// Seconds of audio the client has sent, at its own rate.
-    public var audioSeconds: Double { Double(decoder.inputSamples) / Double(settings.sampleRate) }
+    package var audioSeconds: Double { Double(decoder.inputSamples) / Double(settings.sampleRate) }
 
     // MARK: Input
 
-    public func audio(_ bytes: [UInt8]) -> [RealtimeEvent] {
+    package func audio(_ bytes: [UInt8]) -> [RealtimeEvent] {
         guard !ended else { return [] }
         framePending += decoder.decode(bytes)
         var events: [RealtimeEvent] = []
@@ -68,7 +68,7 @@ public final class RealtimeSession {
         return events
     }
 
-    public func control(_ message: ClientMessage) -> [RealtimeEvent] {
+    package func control(_ message: ClientMessage) -> [RealtimeEvent] {
         guard !ended else { return [] }
         switch message {
         case .flush:
@@ -101,7 +101,7 @@ public final class RealtimeSession {
     }
 
     /// The last final, then `session.end` (also when the client went away without `end`).
-    public func finish() -> [RealtimeEvent] {
+    package func finish() -> [RealtimeEvent] {
         guard !ended else { return [] }
         var events = flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
         ended = true
@@ -109,7 +109,7 @@ public final class RealtimeSession {
         return events
     }
 
-    public var summary: SessionSummary {
+    package var summary: SessionSummary {
         SessionSummary(
             sessionID: settings.sessionID, totalAudioSeconds: Self.round(audioSeconds), totalSpeechDuration: Self.round(speechSeconds),
             transcript: segments.map(\.text).joined(separator: " "), segments: segments)

@@ -1,25 +1,25 @@
 /// What one live session was opened with. Built from the worker's query, checked against the
 /// ranges a client could get wrong, each refusal naming the parameter and what is allowed.
-public struct SessionSettings: Sendable, Equatable {
-    public var sessionID: String
-    public var language = "auto"
-    public var model = ""
-    public var encoding = AudioEncoding.pcmS16LE
+package struct SessionSettings: Sendable, Equatable {
+    package var sessionID: String
+    package var language = "auto"
+    package var model = ""
+    package var encoding = AudioEncoding.pcmS16LE
     /// The client's sample rate; audio is resampled to the recogniser's.
-    public var sampleRate = 16_000
-    public var enableVAD = true
-    public var interimResults = true
-    public var wordTimestamps = false
-    public var vad = VADSettings()
+    package var sampleRate = 16_000
+    package var enableVAD = true
+    package var interimResults = true
+    package var wordTimestamps = false
+    package var vad = VADSettings()
 
-    public init(sessionID: String) {
+    package init(sessionID: String) {
         self.sessionID = sessionID
     }
 
-    public static let sampleRates = 8_000...48_000
+    package static let sampleRates = 8_000...48_000
 
     /// The query a gateway sends to a worker (and a worker reads back with `init(query:)`).
-    public var query: [(String, String)] {
+    package var query: [(String, String)] {
         [
             ("session_id", sessionID), ("language", language), ("model", model), ("encoding", encoding.rawValue),
             ("sample_rate", String(sampleRate)), ("enable_vad", String(enableVAD)), ("interim_results", String(interimResults)),
@@ -28,7 +28,7 @@ public struct SessionSettings: Sendable, Equatable {
     }
 
     /// Reads a query; absent values keep their defaults.
-    public init(query: [String: String], sessionID: String) throws(InvalidSessionParameter) {
+    package init(query: [String: String], sessionID: String) throws(InvalidSessionParameter) {
         self.init(sessionID: query["session_id"] ?? sessionID)
         if let value = query["language"], !value.isEmpty { language = value }
         if let value = query["model"] { model = value }
@@ -72,19 +72,19 @@ public struct SessionSettings: Sendable, Equatable {
 }
 
 /// Voice-activity detection and segmentation, as the client may tune them.
-public struct VADSettings: Sendable, Equatable {
+package struct VADSettings: Sendable, Equatable {
     /// Speech probability above which a frame counts as speech (0...1; 0.5 ≈ -40 dBFS).
-    public var threshold = 0.5
+    package var threshold = 0.5
     /// Silence that ends an utterance.
-    public var minSilenceMilliseconds = 400
+    package var minSilenceMilliseconds = 400
     /// Utterances with less speech than this are dropped as noise.
-    public var minSpeechMilliseconds = 250
+    package var minSpeechMilliseconds = 250
     /// Audio kept from before speech began, so the first syllable is not clipped.
-    public var prefixPaddingMilliseconds = 300
+    package var prefixPaddingMilliseconds = 300
     /// An utterance longer than this is finalised and a new one begins.
-    public var maxUtteranceSeconds = 30
+    package var maxUtteranceSeconds = 30
 
-    public init() {}
+    package init() {}
 
     var query: [(String, String)] {
         [
@@ -95,7 +95,7 @@ public struct VADSettings: Sendable, Equatable {
     }
 
     /// Applies the names the native protocol and its `config` message use.
-    public mutating func update(from values: [String: String]) throws(InvalidSessionParameter) {
+    package mutating func update(from values: [String: String]) throws(InvalidSessionParameter) {
         threshold = try SessionSettings.number(values, "vad_threshold", in: 0...1) ?? threshold
         minSilenceMilliseconds = try SessionSettings.integer(values, "min_silence_duration_ms", in: 50...5000) ?? minSilenceMilliseconds
         minSpeechMilliseconds = try SessionSettings.integer(values, "min_speech_duration_ms", in: 50...2000) ?? minSpeechMilliseconds
@@ -105,14 +105,14 @@ public struct VADSettings: Sendable, Equatable {
 }
 
 /// A session parameter that cannot be used: the client sees `invalid_parameters` and 4400.
-public struct InvalidSessionParameter: Error, Sendable, Equatable, CustomStringConvertible {
-    public let parameter: String
-    public let problem: String
+package struct InvalidSessionParameter: Error, Sendable, Equatable, CustomStringConvertible {
+    package let parameter: String
+    package let problem: String
 
-    public init(_ parameter: String, _ problem: String) {
+    package init(_ parameter: String, _ problem: String) {
         self.parameter = parameter
         self.problem = problem
     }
 
-    public var description: String { "\(parameter) \(problem)" }
+    package var description: String { "\(parameter) \(problem)" }
 }

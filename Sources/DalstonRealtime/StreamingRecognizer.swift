@@ -2,7 +2,7 @@
 ///
 /// Calls block (recognition is CPU work) and come one at a time from the session's own thread;
 /// an implementation need not be thread-safe.
-public protocol StreamingRecognizer: AnyObject {
+package protocol StreamingRecognizer: AnyObject {
     func startUtterance() throws
     /// 16 kHz mono samples of the current utterance.
     func process(_ samples: [Int16]) throws
@@ -12,13 +12,13 @@ public protocol StreamingRecognizer: AnyObject {
     func endUtterance() throws -> [RecognizedWord]
 }
 
-public struct RecognizedWord: Sendable, Equatable {
-    public var text: String
-    public var start: Double
-    public var end: Double
-    public var confidence: Double
+package struct RecognizedWord: Sendable, Equatable {
+    package var text: String
+    package var start: Double
+    package var end: Double
+    package var confidence: Double
 
-    public init(text: String, start: Double, end: Double, confidence: Double) {
+    package init(text: String, start: Double, end: Double, confidence: Double) {
         self.text = text
         self.start = start
         self.end = end
@@ -27,10 +27,10 @@ public struct RecognizedWord: Sendable, Equatable {
 }
 
 /// A recogniser that failed: the client gets a recoverable `internal_error` and the session goes on.
-public struct RecognizerFailure: Error, Sendable, CustomStringConvertible {
-    public let description: String
+package struct RecognizerFailure: Error, Sendable, CustomStringConvertible {
+    package let description: String
 
-    public init(_ description: String) {
+    package init(_ description: String) {
         self.description = description
     }
 }

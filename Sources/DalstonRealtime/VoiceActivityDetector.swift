@@ -3,18 +3,18 @@
 ///
 /// It needs no model, so a worker starts at once; it cannot tell speech from loud noise, which
 /// the recogniser's filler words and the minimum speech duration absorb.
-public struct VoiceActivityDetector: Sendable {
-    public static let frameSamples = 480  // 30 ms at 16 kHz
-    public static let silenceFloor = -60.0
-    public static let speechCeiling = -20.0
+package struct VoiceActivityDetector: Sendable {
+    package static let frameSamples = 480  // 30 ms at 16 kHz
+    package static let silenceFloor = -60.0
+    package static let speechCeiling = -20.0
 
-    public var threshold: Double
+    package var threshold: Double
 
-    public init(threshold: Double) {
+    package init(threshold: Double) {
         self.threshold = threshold
     }
 
-    public static func probability(_ frame: ArraySlice<Float>) -> Double {
+    package static func probability(_ frame: ArraySlice<Float>) -> Double {
         guard !frame.isEmpty else { return 0 }
         var energy: Float = 0
         for sample in frame { energy += sample * sample }
@@ -23,7 +23,7 @@ public struct VoiceActivityDetector: Sendable {
         return min(1, max(0, (decibels - silenceFloor) / (speechCeiling - silenceFloor)))
     }
 
-    public func isSpeech(_ frame: ArraySlice<Float>) -> Bool {
+    package func isSpeech(_ frame: ArraySlice<Float>) -> Bool {
         Self.probability(frame) > threshold
     }
 }

@@ -17,7 +17,7 @@ import Tracing
 /// A realtime worker: a WebSocket server that gateways connect to (`/session?…`, the native
 /// protocol), one recogniser per session up to its capacity, and heartbeats to the session
 /// router so gateways can find it. Clients never reach it directly.
-public struct RealtimeWorker: Service {
+package struct RealtimeWorker: Service {
     let configuration: RealtimeWorkerConfiguration
     let makeRecognizer: @Sendable () throws -> any StreamingRecognizer
     let router: any SessionRouterStore
@@ -29,7 +29,7 @@ public struct RealtimeWorker: Service {
 
     /// `makeRecognizer` is called `capacity` times when the worker starts, on a thread of its own
     /// (loading a model takes a moment of CPU; no client waits for it, and no task is blocked).
-    public init(
+    package init(
         configuration: RealtimeWorkerConfiguration, makeRecognizer: @escaping @Sendable () throws -> any StreamingRecognizer,
         router: any SessionRouterStore, instruments: Instruments = .disabled, metricsEndpoint: @escaping @Sendable () -> String? = { nil },
         logger: Logger = Logger(label: "dalston.realtime")
@@ -46,12 +46,12 @@ public struct RealtimeWorker: Service {
         _ = instruments.floatingCounter(DalstonMetric.realtimeAudioProcessed, [("worker_id", configuration.workerID)])
     }
 
-    public var endpoint: String? {
+    package var endpoint: String? {
         if let advertised = configuration.advertisedEndpoint { return advertised }
         return boundPort.value.withLock { $0 }.map { "ws://\(configuration.host):\($0)" }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let pool = try await loadRecognizers()
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.get("/health") { _, _ in "ok" }

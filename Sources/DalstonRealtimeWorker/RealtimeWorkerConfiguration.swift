@@ -2,34 +2,34 @@ import DalstonCore
 import Foundation
 
 /// How a realtime worker runs, from the environment.
-public struct RealtimeWorkerConfiguration: Sendable, Equatable {
+package struct RealtimeWorkerConfiguration: Sendable, Equatable {
     /// `DALSTON_WORKER_ID`, else `realtime-{host}-{random}`.
-    public var workerID: String
+    package var workerID: String
     /// Where its WebSocket server listens (`DALSTON_HOST`, default loopback).
-    public var host = "127.0.0.1"
+    package var host = "127.0.0.1"
     /// `DALSTON_REALTIME_PORT`; unset or 0 takes a free port. Gateways learn the endpoint from
     /// the router, so only firewalls and containers need a fixed one.
-    public var port = 0
+    package var port = 0
     /// `DALSTON_REALTIME_ENDPOINT`: what gateways connect to, when not `ws://host:port`
     /// (behind NAT or in containers).
-    public var advertisedEndpoint: String?
+    package var advertisedEndpoint: String?
     /// `DALSTON_REALTIME_MAX_SESSIONS`: sessions at once, one recogniser each (default 2).
-    public var capacity = 2
+    package var capacity = 2
     /// How often the worker tells the router it is alive.
-    public var heartbeatInterval: Duration = .seconds(2)
+    package var heartbeatInterval: Duration = .seconds(2)
     /// Largest WebSocket message taken from the gateway.
-    public var maximumFrameBytes = 1 << 20
+    package var maximumFrameBytes = 1 << 20
 
-    public init(workerID: String = RealtimeWorkerConfiguration.defaultWorkerID()) {
+    package init(workerID: String = RealtimeWorkerConfiguration.defaultWorkerID()) {
         self.workerID = workerID
     }
 
-    public static func defaultWorkerID() -> String {
+    package static func defaultWorkerID() -> String {
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
         return "realtime-\(host)-" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(6))
     }
 
-    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> RealtimeWorkerConfiguration {
+    package static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> RealtimeWorkerConfiguration {
         var configuration = RealtimeWorkerConfiguration(workerID: environment["DALSTON_WORKER_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultWorkerID())
         if let host = environment["DALSTON_HOST"], !host.isEmpty { configuration.host = host }
         configuration.port = try EnvironmentValue("DALSTON_REALTIME_PORT", in: environment).integer(in: 0...65535, default: 0)

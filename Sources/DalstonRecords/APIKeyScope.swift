@@ -1,7 +1,7 @@
 import Foundation
 
 /// What an API key may do. Every route names the scope it needs; `admin` includes the others.
-public enum APIKeyScope: String, Sendable, CaseIterable, Codable, Comparable {
+package enum APIKeyScope: String, Sendable, CaseIterable, Codable, Comparable {
     /// Read jobs, transcripts, sessions, models and status.
     case jobsRead = "jobs:read"
     /// Submit, rename, cancel and delete jobs.
@@ -13,12 +13,12 @@ public enum APIKeyScope: String, Sendable, CaseIterable, Codable, Comparable {
     /// Everything, key management included.
     case admin
 
-    public static func < (lhs: APIKeyScope, rhs: APIKeyScope) -> Bool {
+    package static func < (lhs: APIKeyScope, rhs: APIKeyScope) -> Bool {
         allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
     }
 
     /// Reads `jobs:read,realtime`; an unknown name is an error that lists the known ones.
-    public static func parseList(_ text: String) throws(RecordStoreError) -> Set<APIKeyScope> {
+    package static func parseList(_ text: String) throws(RecordStoreError) -> Set<APIKeyScope> {
         var scopes: Set<APIKeyScope> = []
         for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
             guard let scope = APIKeyScope(rawValue: name) else {
@@ -33,12 +33,12 @@ public enum APIKeyScope: String, Sendable, CaseIterable, Codable, Comparable {
 
 extension Set<APIKeyScope> {
     /// Whether a key with these scopes may do what `scope` allows.
-    public func permits(_ scope: APIKeyScope) -> Bool {
+    package func permits(_ scope: APIKeyScope) -> Bool {
         contains(.admin) || contains(scope)
     }
 
     /// `jobs:read,realtime`, in a stable order.
-    public var listText: String {
+    package var listText: String {
         sorted().map(\.rawValue).joined(separator: ",")
     }
 }

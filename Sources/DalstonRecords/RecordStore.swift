@@ -6,7 +6,7 @@ import Logging
 
 /// Dalston's durable records (jobs, realtime sessions, API keys, the audit log) in one
 /// database, its schema brought up to date when it is opened.
-public final class RecordStore: Sendable {
+package final class RecordStore: Sendable {
     package let database: any RecordDatabase
     package let jobTable: JobTable
     package let apiKeys: APIKeyTable
@@ -30,19 +30,19 @@ public final class RecordStore: Sendable {
     }
 
     /// Jobs, for the pipeline.
-    public var jobs: any JobHistory { jobTable }
+    package var jobs: any JobHistory { jobTable }
 
     /// Realtime sessions, for the gateway and the session router's health loop.
-    public var sessions: any RealtimeSessionArchive { sessionTable }
+    package var sessions: any RealtimeSessionArchive { sessionTable }
 
     /// `sqlite:/path` or `postgres://user@host:port/db` (no password).
-    public var location: String { database.location }
+    package var location: String { database.location }
 
     /// `sqlite` or `postgres`.
-    public var kind: String { database.dialect.rawValue }
+    package var kind: String { database.dialect.rawValue }
 
     /// Whether the database answers a trivial query now, and how fast.
-    public func health() async -> RecordStoreHealth {
+    package func health() async -> RecordStoreHealth {
         let start = ContinuousClock.now
         do {
             try await database.query("SELECT 1 AS ok", [])
@@ -52,15 +52,15 @@ public final class RecordStore: Sendable {
         }
     }
 
-    public func close() async {
+    package func close() async {
         await database.close()
     }
 }
 
 /// What `/v1/status` and the `dalston_database_up` gauge report.
-public struct RecordStoreHealth: Sendable, Equatable {
-    public var kind: String
-    public var reachable: Bool
-    public var latencySeconds: Double?
-    public var error: String?
+package struct RecordStoreHealth: Sendable, Equatable {
+    package var kind: String
+    package var reachable: Bool
+    package var latencySeconds: Double?
+    package var error: String?
 }

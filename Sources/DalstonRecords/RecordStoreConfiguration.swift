@@ -4,26 +4,26 @@ import Foundation
 /// Where the records are, from the environment: `DATABASE_URL` (`postgres://...`, or
 /// `sqlite:/path/to/file`), else an SQLite file under `DALSTON_DATA_DIR`, so `dalston up`
 /// keeps its history with no settings at all.
-public struct RecordStoreConfiguration: Sendable, Equatable {
-    public enum Location: Sendable, Equatable {
+package struct RecordStoreConfiguration: Sendable, Equatable {
+    package enum Location: Sendable, Equatable {
         case sqlite(path: String)
         case postgres(url: String)
     }
 
-    public var location: Location
+    package var location: Location
     /// How long one database call may take before it fails as unavailable
     /// (`DALSTON_DATABASE_TIMEOUT`, seconds).
-    public var operationTimeout: Duration
+    package var operationTimeout: Duration
     /// Days a finished job is kept when it does not say (`DALSTON_RETENTION_DAYS`; nil: for good).
-    public var defaultRetentionDays: Int?
+    package var defaultRetentionDays: Int?
 
-    public init(location: Location, operationTimeout: Duration = .seconds(5), defaultRetentionDays: Int? = nil) {
+    package init(location: Location, operationTimeout: Duration = .seconds(5), defaultRetentionDays: Int? = nil) {
         self.location = location
         self.operationTimeout = operationTimeout
         self.defaultRetentionDays = defaultRetentionDays
     }
 
-    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> RecordStoreConfiguration {
+    package static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> RecordStoreConfiguration {
         var configuration = try parseLocation(environment)
         configuration.operationTimeout = try EnvironmentValue("DALSTON_DATABASE_TIMEOUT", in: environment).seconds(in: 0.1...300, default: .seconds(5))
         if let days = environment["DALSTON_RETENTION_DAYS"], !days.isEmpty {

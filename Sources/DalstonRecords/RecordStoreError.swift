@@ -1,5 +1,5 @@
 /// What went wrong with the record database, worded for the operator or client who must act.
-public enum RecordStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum RecordStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database cannot be reached or did not answer in time: retry later (HTTP 503).
     case unavailable(String)
     /// A write broke a uniqueness rule (the same id twice).
@@ -9,7 +9,7 @@ public enum RecordStoreError: Error, Sendable, Equatable, CustomStringConvertibl
     /// `DATABASE_URL` or the data directory cannot be used.
     case configuration(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unavailable(let reason): "the record database is unavailable: \(reason)"
         case .conflict(let reason): "conflicting record: \(reason)"

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// history and webhook deliveries, each logged (`job_purged`), counted
 /// (`dalston_retention_purged_total`) and written to the audit log. Jobs without a retention
 /// (`retention` unset and no `DALSTON_RETENTION_DAYS`) are kept.
-public struct RetentionPurge: Service {
+package struct RetentionPurge: Service {
     let records: RecordStore
     let jobs: JobStore
     let artifacts: any ArtifactStore
@@ -18,7 +18,7 @@ public struct RetentionPurge: Service {
     let instruments: Instruments
     let logger: Logger
 
-    public init(
+    package init(
         records: RecordStore, state: any StateStore, artifacts: any ArtifactStore, interval: Duration = .seconds(3600),
         instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.retention")
     ) {
@@ -31,7 +31,7 @@ public struct RetentionPurge: Service {
         instruments.startAtZero(DalstonMetric.retentionPurged, [[("kind", "jobs")]])
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 _ = await purgeExpired()
@@ -42,7 +42,7 @@ public struct RetentionPurge: Service {
 
     /// One pass; the ids purged.
     @discardableResult
-    public func purgeExpired(now: Date = Date(), limit: Int = 500) async -> [String] {
+    package func purgeExpired(now: Date = Date(), limit: Int = 500) async -> [String] {
         let expired: [SQLRow]
         do {
             expired = try await records.jobTable.expired(at: now, limit: limit)

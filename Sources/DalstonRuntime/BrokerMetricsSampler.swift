@@ -11,7 +11,7 @@ import Logging
 ///
 /// When the broker cannot be reached, `dalston_broker_up` drops to 0, the error is counted and
 /// logged, and the other gauges keep their last values.
-public actor BrokerMetricsSampler: MetricsCollector {
+package actor BrokerMetricsSampler: MetricsCollector {
     private let broker: any Broker
     private let brokerKind: String
     private let instruments: Instruments
@@ -22,7 +22,7 @@ public actor BrokerMetricsSampler: MetricsCollector {
     /// Engines ever seen, so an engine whose workers all died still reports 0 workers.
     private var engines: Set<String>
 
-    public init(
+    package init(
         broker: any Broker, brokerKind: String, engineIDs: [String] = EngineKind.all, instruments: Instruments, minimumInterval: Duration = .seconds(1),
         logger: Logger = Logger(label: "dalston.metrics")
     ) {
@@ -35,7 +35,7 @@ public actor BrokerMetricsSampler: MetricsCollector {
         self.logger = logger
     }
 
-    public func collect() async {
+    package func collect() async {
         let now = ContinuousClock.now
         if let lastSample, now - lastSample < minimumInterval { return }
         lastSample = now

@@ -18,7 +18,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// What one process of Dalston runs.
-public enum Role: Sendable, Equatable {
+package enum Role: Sendable, Equatable {
     /// The HTTP API (and `/metrics` on its port).
     case gateway
     case orchestrator
@@ -42,41 +42,41 @@ public enum Role: Sendable, Equatable {
 /// observability a process was started with, and every component built from them as a lifecycle
 /// service. `dalston up`, each `dalston <service>`, `transcribe --embedded`, the tests and the
 /// benchmarks all build from here, so they cannot drift apart.
-public struct Deployment: Sendable {
-    public let environment: [String: String]
-    public let broker: any Broker
+package struct Deployment: Sendable {
+    package let environment: [String: String]
+    package let broker: any Broker
     /// `redis` or `in-memory` (for status, metrics and start-up logs).
-    public let brokerKind: String
-    public let artifacts: any ArtifactStore
-    public let engines: EngineRegistry
-    public let metrics: MetricsRuntime
-    public let metricsConfiguration: MetricsConfiguration
+    package let brokerKind: String
+    package let artifacts: any ArtifactStore
+    package let engines: EngineRegistry
+    package let metrics: MetricsRuntime
+    package let metricsConfiguration: MetricsConfiguration
     /// The span exporter, run last so it flushes what the others recorded (nil when tracing is off).
-    public let tracing: (any Service)?
-    public var orchestratorOptions = OrchestratorOptions()
-    public var runnerOptions = EngineRunnerOptions()
+    package let tracing: (any Service)?
+    package var orchestratorOptions = OrchestratorOptions()
+    package var runnerOptions = EngineRunnerOptions()
     /// The logger of each component, by label (tests record them).
-    public var makeLogger: @Sendable (String) -> Logger = { Logger(label: $0) }
+    package var makeLogger: @Sendable (String) -> Logger = { Logger(label: $0) }
     /// The process's service name (`gateway`, `orchestrator`, `engine`, `dalston` for `up`).
-    public var serviceName = "dalston"
+    package var serviceName = "dalston"
     /// Run-time log levels: the admin endpoints and the broker broadcast (nil: neither).
-    public var logLevels: LogLevelAdministration?
+    package var logLevels: LogLevelAdministration?
     /// `DALSTON_ADMIN_TOKEN`: the bearer token of the admin endpoints (unset: they refuse).
-    public var adminToken: String?
+    package var adminToken: String?
     /// Where realtime workers and reservations live: Redis with a Redis broker, else this
     /// process (shared by its gateway and realtime worker).
-    public let sessionRouterStore: any SessionRouterStore
-    public var sessionRouterOptions = SessionRouter.Options()
+    package let sessionRouterStore: any SessionRouterStore
+    package var sessionRouterOptions = SessionRouter.Options()
     /// The record database (job history, API keys, audit log): opened by `run` for the gateway
     /// and the orchestrator from `DATABASE_URL` (SQLite under the data directory when unset);
     /// set it directly in tests. nil: jobs live in the state store only.
-    public var records: RecordStore?
+    package var records: RecordStore?
     /// How webhooks are delivered (where an orchestrator runs).
-    public var webhookOptions = WebhookDispatcherOptions()
+    package var webhookOptions = WebhookDispatcherOptions()
     /// How often expired jobs are purged (`DALSTON_PURGE_INTERVAL`, seconds).
-    public var purgeInterval: Duration = .seconds(3600)
+    package var purgeInterval: Duration = .seconds(3600)
 
-    public init(
+    package init(
         environment: [String: String] = [:], broker: any Broker, artifacts: any ArtifactStore, engines: EngineRegistry = .builtIn,
         metrics: MetricsRuntime = .disabled, metricsConfiguration: MetricsConfiguration = MetricsConfiguration(enabled: false),
         tracing: (any Service)? = nil
@@ -100,7 +100,7 @@ public struct Deployment: Sendable {
 
     /// Everything from the environment, after `Observability` has checked and set up logging,
     /// metrics and tracing. A value that cannot be used is a `ConfigurationError`.
-    public static func fromEnvironment(
+    package static func fromEnvironment(
         _ environment: [String: String], observability: Observability, engines: EngineRegistry = .builtIn
     ) throws(ConfigurationError) -> Deployment {
         let broker: any Broker
@@ -142,11 +142,11 @@ public struct Deployment: Sendable {
 
     // MARK: Components
 
-    public func jobService() -> JobService {
+    package func jobService() -> JobService {
         JobService(state: broker, events: broker, artifacts: artifacts, history: records?.jobs, logger: makeLogger("dalston.gateway"))
     }
 
-    public func gateway() throws(ConfigurationError) -> Gateway {
+    package func gateway() throws(ConfigurationError) -> Gateway {
         let configuration: GatewayConfiguration
         do {
             configuration = try GatewayConfiguration.fromEnvironment(environment)
@@ -161,18 +161,18 @@ public struct Deployment: Sendable {
     }
 
     /// Realtime sessions' records: the record database's, else the state store's.
-    public var sessionArchive: any RealtimeSessionArchive {
+    package var sessionArchive: any RealtimeSessionArchive {
         records?.sessions ?? RealtimeSessionRecords(state: broker)
     }
 
-    public func sessionRouter() -> SessionRouter {
+    package func sessionRouter() -> SessionRouter {
         SessionRouter(
             store: sessionRouterStore, options: sessionRouterOptions, instruments: metrics.instruments(for: "gateway"),
             logger: makeLogger("dalston.session_router"))
     }
 
     /// A realtime worker with `DALSTON_REALTIME_MAX_SESSIONS` PocketSphinx recognisers.
-    public func realtimeWorker() throws(ConfigurationError) -> RealtimeWorker {
+    package func realtimeWorker() throws(ConfigurationError) -> RealtimeWorker {
         let configuration = try RealtimeWorkerConfiguration.fromEnvironment(environment)
         guard TranscribeEngine.isAvailable else { throw ConfigurationError(description: "the realtime worker needs \(TranscribeEngine.unavailableReason)") }
         return RealtimeWorker(
@@ -181,14 +181,14 @@ public struct Deployment: Sendable {
             metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, logger: makeLogger("dalston.realtime"))
     }
 
-    public func orchestrator() -> Orchestrator {
+    package func orchestrator() -> Orchestrator {
         Orchestrator(
             state: broker, events: broker, artifacts: artifacts, history: records?.jobs, workers: broker, options: orchestratorOptions,
             metrics: metrics.instruments(for: "orchestrator"),
             logger: makeLogger("dalston.orchestrator"))
     }
 
-    public func engineRunner(_ engineID: String) throws(ConfigurationError) -> EngineRunner {
+    package func engineRunner(_ engineID: String) throws(ConfigurationError) -> EngineRunner {
         let engine: any Engine
         do {
             engine = try engines.make(engineID, environment: environment)
@@ -203,7 +203,7 @@ public struct Deployment: Sendable {
 
     /// The services of `roles`, plus what they need: broker gauges where an orchestrator runs,
     /// a `/metrics` port for a process without the gateway.
-    public func services(_ roles: [Role]) throws(ConfigurationError) -> [any Service] {
+    package func services(_ roles: [Role]) throws(ConfigurationError) -> [any Service] {
         var services: [any Service] = []
         for role in roles {
             switch role {
@@ -252,14 +252,14 @@ public struct Deployment: Sendable {
 
     /// Runs `roles` until SIGTERM/SIGINT (or the calling task is cancelled), then shuts down in
     /// reverse order: the components, then the broker's connections, then the span exporter.
-    public func run(_ roles: [Role], logger: Logger = Logger(label: "dalston.lifecycle")) async throws {
+    package func run(_ roles: [Role], logger: Logger = Logger(label: "dalston.lifecycle")) async throws {
         let deployment = try await openingRecords(for: roles)
         try await deployment.serviceGroup(try deployment.services(roles), signals: [.sigterm, .sigint], logger: logger).run()
     }
 
     /// This deployment with its record database open (and migrated) when `roles` use one: the
     /// gateway and the orchestrator do, engines and realtime workers do not.
-    public func openingRecords(for roles: [Role]) async throws(ConfigurationError) -> Deployment {
+    package func openingRecords(for roles: [Role]) async throws(ConfigurationError) -> Deployment {
         guard records == nil, roles.contains(where: { $0 == .gateway || $0 == .orchestrator }) else { return self }
         var deployment = self
         let configuration = try RecordStoreConfiguration.fromEnvironment(environment)
@@ -270,7 +270,7 @@ public struct Deployment: Sendable {
     }
 
     /// Starts `roles` in the background (tests, benchmarks, `transcribe --embedded`).
-    public func start(_ roles: [Role]) throws(ConfigurationError) -> RunningDeployment {
+    package func start(_ roles: [Role]) throws(ConfigurationError) -> RunningDeployment {
         RunningDeployment(group: serviceGroup(try services(roles), signals: [], logger: makeLogger("dalston.lifecycle")))
     }
 
@@ -285,7 +285,7 @@ public struct Deployment: Sendable {
 }
 
 /// Services started by `Deployment.start`; `stop()` shuts them down gracefully and waits.
-public final class RunningDeployment: Sendable {
+package final class RunningDeployment: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
@@ -294,7 +294,7 @@ public final class RunningDeployment: Sendable {
         self.task = Task { try await group.run() }
     }
 
-    public func stop() async {
+    package func stop() async {
         await group.triggerGracefulShutdown()
         _ = await task.result
     }

@@ -5,8 +5,8 @@ import DalstonRecordsSQLite
 import Logging
 
 /// Opens the record database a configuration names and brings its schema up to date.
-public enum RecordStoreFactory {
-    public static func open(_ configuration: RecordStoreConfiguration, logger: Logger) async throws(ConfigurationError) -> RecordStore {
+package enum RecordStoreFactory {
+    package static func open(_ configuration: RecordStoreConfiguration, logger: Logger) async throws(ConfigurationError) -> RecordStore {
         do {
             let database: any RecordDatabase
             switch configuration.location {

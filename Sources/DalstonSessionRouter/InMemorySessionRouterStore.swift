@@ -3,7 +3,7 @@ import Synchronization
 
 /// The router's state in this process (`dalston up` without Redis): the same rules as the
 /// Redis store, under one lock.
-public final class InMemorySessionRouterStore: SessionRouterStore {
+package final class InMemorySessionRouterStore: SessionRouterStore {
     private struct Reservation {
         var workerID: String
         var clientKey: String
@@ -18,9 +18,9 @@ public final class InMemorySessionRouterStore: SessionRouterStore {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public func announce(_ worker: RealtimeWorkerInfo) async throws(SessionRouterUnavailable) {
+    package func announce(_ worker: RealtimeWorkerInfo) async throws(SessionRouterUnavailable) {
         state.withLock { state in
             var updated = worker
             updated.reserved = state.workers[worker.workerID]?.reserved ?? 0
@@ -28,11 +28,11 @@ public final class InMemorySessionRouterStore: SessionRouterStore {
         }
     }
 
-    public func withdraw(workerID: String) async throws(SessionRouterUnavailable) {
+    package func withdraw(workerID: String) async throws(SessionRouterUnavailable) {
         _ = state.withLock { $0.workers.removeValue(forKey: workerID) }
     }
 
-    public func allocate(
+    package func allocate(
         sessionID: String, clientKey: String, keyLimit: Int, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
     ) async throws(SessionRouterUnavailable) -> AllocationOutcome {
         state.withLock { state in
@@ -49,7 +49,7 @@ public final class InMemorySessionRouterStore: SessionRouterStore {
     }
 
     @discardableResult
-    public func release(sessionID: String) async throws(SessionRouterUnavailable) -> Bool {
+    package func release(sessionID: String) async throws(SessionRouterUnavailable) -> Bool {
         state.withLock { Self.release(sessionID, in: &$0) }
     }
 
@@ -63,19 +63,19 @@ public final class InMemorySessionRouterStore: SessionRouterStore {
         return true
     }
 
-    public func renew(sessionID: String, lease: TimeInterval) async throws(SessionRouterUnavailable) {
+    package func renew(sessionID: String, lease: TimeInterval) async throws(SessionRouterUnavailable) {
         state.withLock { $0.reservations[sessionID]?.leaseUntil = Date().addingTimeInterval(lease) }
     }
 
-    public func workers() async throws(SessionRouterUnavailable) -> [RealtimeWorkerInfo] {
+    package func workers() async throws(SessionRouterUnavailable) -> [RealtimeWorkerInfo] {
         state.withLock { $0.workers.values.sorted { $0.workerID < $1.workerID } }
     }
 
-    public func markOffline(workerID: String) async throws(SessionRouterUnavailable) {
+    package func markOffline(workerID: String) async throws(SessionRouterUnavailable) {
         state.withLock { $0.workers[workerID]?.status = "offline" }
     }
 
-    public func reconcile(now: Date, staleAfter: TimeInterval) async throws(SessionRouterUnavailable) -> ReconcileReport {
+    package func reconcile(now: Date, staleAfter: TimeInterval) async throws(SessionRouterUnavailable) -> ReconcileReport {
         state.withLock { state in
             var report = ReconcileReport()
             for (sessionID, reservation) in state.reservations where reservation.leaseUntil < now {

@@ -3,26 +3,26 @@ import DalstonRealtime
 import Foundation
 
 /// A finished or running realtime session, as `GET /v1/realtime/sessions` shows it.
-public struct RealtimeSessionRecord: Sendable, Equatable, Codable {
-    public var id: String
+package struct RealtimeSessionRecord: Sendable, Equatable, Codable {
+    package var id: String
     /// `active`, `completed`, `interrupted` (client left without `end`), `timeout`, `error`.
-    public var status: String
-    public var protocolName: String
-    public var language: String
-    public var model: String?
-    public var workerID: String?
-    public var requestID: String
-    public var startedAt: Date
-    public var endedAt: Date?
-    public var audioDurationSeconds: Double
-    public var speechDurationSeconds: Double
-    public var segmentCount: Int
-    public var wordCount: Int
-    public var transcript: String
-    public var segments: [SessionSegment]
-    public var error: String?
+    package var status: String
+    package var protocolName: String
+    package var language: String
+    package var model: String?
+    package var workerID: String?
+    package var requestID: String
+    package var startedAt: Date
+    package var endedAt: Date?
+    package var audioDurationSeconds: Double
+    package var speechDurationSeconds: Double
+    package var segmentCount: Int
+    package var wordCount: Int
+    package var transcript: String
+    package var segments: [SessionSegment]
+    package var error: String?
 
-    public init(id: String, protocolName: String, language: String, model: String?, requestID: String, startedAt: Date = Date()) {
+    package init(id: String, protocolName: String, language: String, model: String?, requestID: String, startedAt: Date = Date()) {
         self.id = id
         self.status = "active"
         self.protocolName = protocolName
@@ -54,7 +54,7 @@ public struct RealtimeSessionRecord: Sendable, Equatable, Codable {
 
 /// Where realtime sessions are kept once they start: the record database, or the state store
 /// when a process has none.
-public protocol RealtimeSessionArchive: Sendable {
+package protocol RealtimeSessionArchive: Sendable {
     /// Inserts or replaces the session's record.
     func save(_ record: RealtimeSessionRecord) async throws
     func record(_ id: String) async throws -> RealtimeSessionRecord?
@@ -65,16 +65,16 @@ public protocol RealtimeSessionArchive: Sendable {
 
 /// Realtime sessions kept in the state store: one record per session and an index by start
 /// time (newest first), so they outlive the connection and the worker.
-public struct RealtimeSessionRecords: RealtimeSessionArchive {
+package struct RealtimeSessionRecords: RealtimeSessionArchive {
     let state: any StateStore
     static let index = "realtime_sessions"
     static let namespace = "realtime_session"
 
-    public init(state: any StateStore) {
+    package init(state: any StateStore) {
         self.state = state
     }
 
-    public func save(_ record: RealtimeSessionRecord) async throws(BrokerError) {
+    package func save(_ record: RealtimeSessionRecord) async throws(BrokerError) {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         let json: String
@@ -88,7 +88,7 @@ public struct RealtimeSessionRecords: RealtimeSessionArchive {
             effects: [.addToIndex(Self.index, member: record.id, score: record.startedAt.timeIntervalSince1970)]))
     }
 
-    public func record(_ id: String) async throws(BrokerError) -> RealtimeSessionRecord? {
+    package func record(_ id: String) async throws(BrokerError) -> RealtimeSessionRecord? {
         let fields = try await state.record(StateKey(namespace: Self.namespace, id: id))
         guard let json = fields["record"] else { return nil }
         let decoder = JSONDecoder()
@@ -97,7 +97,7 @@ public struct RealtimeSessionRecords: RealtimeSessionArchive {
     }
 
     /// Newest first; `before` (a start time, exclusive) pages further back.
-    public func list(limit: Int, before: Double? = nil, status: String? = nil) async throws(BrokerError) -> [RealtimeSessionRecord] {
+    package func list(limit: Int, before: Double? = nil, status: String? = nil) async throws(BrokerError) -> [RealtimeSessionRecord] {
         var records: [RealtimeSessionRecord] = []
         var ceiling = before.map { $0.nextDown }
         while records.count < limit {
@@ -116,7 +116,7 @@ public struct RealtimeSessionRecords: RealtimeSessionArchive {
         return records
     }
 
-    public func delete(_ id: String) async throws(BrokerError) {
+    package func delete(_ id: String) async throws(BrokerError) {
         try await state.deleteRecord(StateKey(namespace: Self.namespace, id: id))
         try await state.removeFromIndex(Self.index, member: id)
     }

@@ -2,22 +2,22 @@ import Foundation
 
 /// A realtime worker as the router sees it: what it announced in its last heartbeat, and the
 /// slots the router has reserved on it.
-public struct RealtimeWorkerInfo: Sendable, Equatable, Codable {
-    public var workerID: String
+package struct RealtimeWorkerInfo: Sendable, Equatable, Codable {
+    package var workerID: String
     /// `ws://host:port`: the gateway opens `{endpoint}/session`.
-    public var endpoint: String
-    public var capacity: Int
+    package var endpoint: String
+    package var capacity: Int
     /// Sessions the worker says it is serving.
-    public var active: Int
+    package var active: Int
     /// Slots reserved by gateways (the allocation counter).
-    public var reserved: Int
+    package var reserved: Int
     /// `ready`, `busy`, `draining` or `offline`.
-    public var status: String
-    public var lastHeartbeat: Date
-    public var models: [String]
-    public var metricsEndpoint: String?
+    package var status: String
+    package var lastHeartbeat: Date
+    package var models: [String]
+    package var metricsEndpoint: String?
 
-    public init(
+    package init(
         workerID: String, endpoint: String, capacity: Int, active: Int = 0, reserved: Int = 0, status: String = "ready",
         lastHeartbeat: Date = Date(), models: [String] = [], metricsEndpoint: String? = nil
     ) {
@@ -41,25 +41,25 @@ public struct RealtimeWorkerInfo: Sendable, Equatable, Codable {
     }
 
     /// Heartbeat recent enough, and not going away.
-    public func isHealthy(now: Date, staleAfter: TimeInterval) -> Bool {
+    package func isHealthy(now: Date, staleAfter: TimeInterval) -> Bool {
         now.timeIntervalSince(lastHeartbeat) <= staleAfter && status != "offline" && status != "draining"
     }
 }
 
 /// A reserved slot: the session runs on `workerID`, reached at `endpoint`.
-public struct SessionAllocation: Sendable, Equatable {
-    public let sessionID: String
-    public let workerID: String
-    public let endpoint: String
+package struct SessionAllocation: Sendable, Equatable {
+    package let sessionID: String
+    package let workerID: String
+    package let endpoint: String
 
-    public init(sessionID: String, workerID: String, endpoint: String) {
+    package init(sessionID: String, workerID: String, endpoint: String) {
         self.sessionID = sessionID
         self.workerID = workerID
         self.endpoint = endpoint
     }
 }
 
-public enum AllocationOutcome: Sendable, Equatable {
+package enum AllocationOutcome: Sendable, Equatable {
     case allocated(SessionAllocation)
     /// No healthy worker has a free slot.
     case noCapacity
@@ -68,23 +68,23 @@ public enum AllocationOutcome: Sendable, Equatable {
 }
 
 /// What one pass of the health loop did.
-public struct ReconcileReport: Sendable, Equatable {
+package struct ReconcileReport: Sendable, Equatable {
     /// Reservations whose lease ran out (their gateway died) that were given back.
-    public var releasedSessions: [String] = []
+    package var releasedSessions: [String] = []
     /// Workers whose heartbeat stopped, now marked offline.
-    public var workersMarkedOffline: [String] = []
+    package var workersMarkedOffline: [String] = []
 
-    public init(releasedSessions: [String] = [], workersMarkedOffline: [String] = []) {
+    package init(releasedSessions: [String] = [], workersMarkedOffline: [String] = []) {
         self.releasedSessions = releasedSessions
         self.workersMarkedOffline = workersMarkedOffline
     }
 }
 
 /// The router's state could not be reached (Redis down): the client gets `no_capacity`-like 4503.
-public struct SessionRouterUnavailable: Error, Sendable, CustomStringConvertible {
-    public let description: String
+package struct SessionRouterUnavailable: Error, Sendable, CustomStringConvertible {
+    package let description: String
 
-    public init(_ description: String) {
+    package init(_ description: String) {
         self.description = description
     }
 }

@@ -12,11 +12,11 @@ import Foundation
 /// Allocation, release and reconciliation are Lua scripts, so concurrent gateways never
 /// over-commit a worker or a key's limit. (Keys are derived inside the scripts: standalone or
 /// replicated Redis, not Redis Cluster.)
-public struct RedisSessionRouterStore: SessionRouterStore {
+package struct RedisSessionRouterStore: SessionRouterStore {
     let client: RedisClient
     let prefix: String
 
-    public init(client: RedisClient, prefix: String = "dalston") {
+    package init(client: RedisClient, prefix: String = "dalston") {
         self.client = client
         self.prefix = prefix
     }
@@ -32,7 +32,7 @@ public struct RedisSessionRouterStore: SessionRouterStore {
         }
     }
 
-    public func announce(_ worker: RealtimeWorkerInfo) async throws(SessionRouterUnavailable) {
+    package func announce(_ worker: RealtimeWorkerInfo) async throws(SessionRouterUnavailable) {
         let models = String(decoding: (try? JSONEncoder().encode(worker.models)) ?? Data("[]".utf8), as: UTF8.self)
         let fields: [(String, String)] = [
             ("endpoint", worker.endpoint), ("capacity", String(worker.capacity)), ("active", String(worker.active)), ("status", worker.status),
@@ -48,7 +48,7 @@ public struct RedisSessionRouterStore: SessionRouterStore {
         }
     }
 
-    public func withdraw(workerID: String) async throws(SessionRouterUnavailable) {
+    package func withdraw(workerID: String) async throws(SessionRouterUnavailable) {
         try await run { () async throws(RedisError) in
             _ = try await client.pipeline([
                 RedisCommand("DEL", RedisArgument(workerKey(workerID))), RedisCommand("SREM", RedisArgument(workersKey), RedisArgument(workerID)),
@@ -56,7 +56,7 @@ public struct RedisSessionRouterStore: SessionRouterStore {
         }
     }
 
-    public func allocate(
+    package func allocate(
         sessionID: String, clientKey: String, keyLimit: Int, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
     ) async throws(SessionRouterUnavailable) -> AllocationOutcome {
         let reply = try await run { () async throws(RedisError) in
@@ -77,20 +77,20 @@ public struct RedisSessionRouterStore: SessionRouterStore {
     }
 
     @discardableResult
-    public func release(sessionID: String) async throws(SessionRouterUnavailable) -> Bool {
+    package func release(sessionID: String) async throws(SessionRouterUnavailable) -> Bool {
         let reply = try await run { () async throws(RedisError) in
             try await client.eval(Self.releaseScript, keys: [], arguments: [RedisArgument(prefix), RedisArgument(sessionID)])
         }
         return reply.int == 1
     }
 
-    public func renew(sessionID: String, lease: TimeInterval) async throws(SessionRouterUnavailable) {
+    package func renew(sessionID: String, lease: TimeInterval) async throws(SessionRouterUnavailable) {
         try await run { () async throws(RedisError) in
             _ = try await client.send(RedisCommand("PEXPIRE", RedisArgument("\(prefix):rt:lease:\(sessionID)"), RedisArgument(String(max(1, Int(lease * 1000))))))
         }
     }
 
-    public func workers() async throws(SessionRouterUnavailable) -> [RealtimeWorkerInfo] {
+    package func workers() async throws(SessionRouterUnavailable) -> [RealtimeWorkerInfo] {
         try await run { () async throws(RedisError) in
             let ids = try await client.send(RedisCommand("SMEMBERS", RedisArgument(workersKey))).elements?.compactMap(\.string) ?? []
             var workers: [RealtimeWorkerInfo] = []
@@ -108,7 +108,7 @@ public struct RedisSessionRouterStore: SessionRouterStore {
         }
     }
 
-    public func markOffline(workerID: String) async throws(SessionRouterUnavailable) {
+    package func markOffline(workerID: String) async throws(SessionRouterUnavailable) {
         try await run { () async throws(RedisError) in
             _ = try await client.eval(
                 "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'status', 'offline') end return 1",
@@ -116,7 +116,7 @@ public struct RedisSessionRouterStore: SessionRouterStore {
         }
     }
 
-    public func reconcile(now: Date, staleAfter: TimeInterval) async throws(SessionRouterUnavailable) -> ReconcileReport {
+    package func reconcile(now: Date, staleAfter: TimeInterval) async throws(SessionRouterUnavailable) -> ReconcileReport {
         let reply = try await run { () async throws(RedisError) in
             try await client.eval(Self.reconcileScript, keys: [workersKey], arguments: [
                 RedisArgument(prefix), RedisArgument(String(Self.milliseconds(now))), RedisArgument(String(Int(staleAfter * 1000))),

@@ -7,39 +7,39 @@ import Tracing
 /// Hands realtime sessions to workers: the least-loaded healthy worker gets the session, its
 /// slot is reserved atomically in the store, leased while the gateway holds the connection, and
 /// given back on every exit path (or by the health loop when the gateway died).
-public struct SessionRouter: Sendable {
-    public struct Options: Sendable, Equatable {
+package struct SessionRouter: Sendable {
+    package struct Options: Sendable, Equatable {
         /// A worker silent for longer is not given sessions (`DALSTON_REALTIME_WORKER_TIMEOUT`).
-        public var staleAfter: TimeInterval = 15
+        package var staleAfter: TimeInterval = 15
         /// How long a reservation outlives a gateway that stopped renewing it.
-        public var lease: TimeInterval = 60
+        package var lease: TimeInterval = 60
         /// Open sessions per client key (`DALSTON_REALTIME_MAX_SESSIONS_PER_KEY`; 0: no limit).
-        public var sessionsPerKey = 5
+        package var sessionsPerKey = 5
         /// How often the health loop runs.
-        public var reconcileInterval: TimeInterval = 5
+        package var reconcileInterval: TimeInterval = 5
 
-        public init() {}
+        package init() {}
     }
 
-    public let store: any SessionRouterStore
-    public let options: Options
+    package let store: any SessionRouterStore
+    package let options: Options
     let instruments: Instruments
     let logger: Logger
 
-    public init(store: any SessionRouterStore, options: Options = Options(), instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.session_router")) {
+    package init(store: any SessionRouterStore, options: Options = Options(), instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.session_router")) {
         self.store = store
         self.options = options
         self.instruments = instruments
         self.logger = logger
     }
 
-    public static func newSessionID() -> String {
+    package static func newSessionID() -> String {
         "sess_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))
     }
 
     /// Reserves a slot for `sessionID`; a worker in `excluding` (one that just failed) is skipped.
     /// `clientKey` nil: a caller without an identity (no API keys configured), not limited per key.
-    public func allocate(sessionID: String, clientKey: String?, excluding: Set<String> = []) async throws(SessionRouterUnavailable) -> AllocationOutcome {
+    package func allocate(sessionID: String, clientKey: String?, excluding: Set<String> = []) async throws(SessionRouterUnavailable) -> AllocationOutcome {
         let started = ContinuousClock.now
         let span = startSpan("session_router.allocate")
         span.attributes["dalston.session_id"] = sessionID
@@ -72,7 +72,7 @@ public struct SessionRouter: Sendable {
 
     /// Gives the slot back and counts the session's ending (`status` nil: not counted, the
     /// session goes on elsewhere); failures are logged (the lease expiry reclaims it in the end).
-    public func release(sessionID: String, status: String?) async {
+    package func release(sessionID: String, status: String?) async {
         if let status { instruments.increment(DalstonMetric.routerSessions, [("status", status)]) }
         do {
             if try await store.release(sessionID: sessionID) {
@@ -87,7 +87,7 @@ public struct SessionRouter: Sendable {
 
     /// Keeps the reservation alive while the connection lasts: renewed every quarter of the
     /// lease, so three renewals in a row can be late (a stalled host) before it runs out.
-    public func keepAlive(sessionID: String) async {
+    package func keepAlive(sessionID: String) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(options.lease / 4))
             guard !Task.isCancelled else { return }
@@ -99,14 +99,14 @@ public struct SessionRouter: Sendable {
         }
     }
 
-    public func markOffline(workerID: String, reason: String) async {
+    package func markOffline(workerID: String, reason: String) async {
         logger.warning("realtime_worker_unreachable", metadata: ["worker_id": "\(workerID)", "reason": "\(reason)"])
         try? await store.markOffline(workerID: workerID)
     }
 
     /// One pass of the health loop, with the gauges it samples.
     @discardableResult
-    public func reconcile() async throws(SessionRouterUnavailable) -> ReconcileReport {
+    package func reconcile() async throws(SessionRouterUnavailable) -> ReconcileReport {
         let now = Date()
         let report = try await store.reconcile(now: now, staleAfter: options.staleAfter)
         for sessionID in report.releasedSessions {
@@ -126,7 +126,7 @@ public struct SessionRouter: Sendable {
     }
 
     /// Capacity across healthy workers, for `/v1/realtime/status`.
-    public func status() async throws(SessionRouterUnavailable) -> RealtimeStatus {
+    package func status() async throws(SessionRouterUnavailable) -> RealtimeStatus {
         let now = Date()
         let workers = try await store.workers()
         let healthy = workers.filter { $0.isHealthy(now: now, staleAfter: options.staleAfter) }
@@ -139,13 +139,13 @@ public struct SessionRouter: Sendable {
     }
 }
 
-public struct RealtimeStatus: Sendable, Equatable, Codable {
-    public var status: String
-    public var totalCapacity: Int
-    public var activeSessions: Int
-    public var availableCapacity: Int
-    public var workerCount: Int
-    public var readyWorkers: Int
+package struct RealtimeStatus: Sendable, Equatable, Codable {
+    package var status: String
+    package var totalCapacity: Int
+    package var activeSessions: Int
+    package var availableCapacity: Int
+    package var workerCount: Int
+    package var readyWorkers: Int
 
     enum CodingKeys: String, CodingKey {
         case status

@@ -4,16 +4,16 @@ import ServiceLifecycle
 
 /// The router's health loop, in every gateway: releases reservations of dead gateways, marks
 /// silent workers offline, and samples the router's gauges.
-public struct SessionRouterHealthService: Service {
+package struct SessionRouterHealthService: Service {
     let router: SessionRouter
     let records: (any RealtimeSessionArchive)?
 
-    public init(router: SessionRouter, records: (any RealtimeSessionArchive)? = nil) {
+    package init(router: SessionRouter, records: (any RealtimeSessionArchive)? = nil) {
         self.router = router
         self.records = records
     }
 
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let report = try await router.reconcile()

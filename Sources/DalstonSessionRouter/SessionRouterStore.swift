@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the router keeps workers and reservations. Every operation is atomic, so any number of
 /// gateways can allocate at once without reserving more slots than a worker has.
-public protocol SessionRouterStore: Sendable {
+package protocol SessionRouterStore: Sendable {
     /// A worker's heartbeat: creates or refreshes its record (reservations are kept).
     func announce(_ worker: RealtimeWorkerInfo) async throws(SessionRouterUnavailable)
     /// A worker going away cleanly.

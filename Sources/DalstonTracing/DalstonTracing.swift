@@ -12,11 +12,11 @@ import Tracing
 /// exported in batches over OTLP/HTTP by one task, so a slow or absent collector never holds up
 /// a request and ending a span never wakes a task; spans that do not fit are dropped and
 /// counted (`dalston_otel_spans_dropped_total`).
-public enum DalstonTracing {
+package enum DalstonTracing {
     /// Bootstraps `InstrumentationSystem` when tracing is on and returns the export service to
     /// run with the others: on graceful shutdown it exports the spans still queued. Returns `nil`
     /// (and leaves the no-op tracer in place: no spans, no export attempts) when tracing is off.
-    public static func bootstrap(_ configuration: TracingConfiguration) throws -> (any Service)? {
+    package static func bootstrap(_ configuration: TracingConfiguration) throws -> (any Service)? {
         guard configuration.enabled else { return nil }
         let settings = try ExportSettings(configuration)
         let processor = SpanBatchProcessor(settings: settings.batch, exporter: settings.makeExporter(), logger: Logger(label: "dalston.otel"))
@@ -37,14 +37,14 @@ public enum DalstonTracing {
     private static let installedTracer = Atomic<Unmanaged<DalstonTracer>?>(nil)
 
     /// Spans dropped because the export queue was full, since start-up (0 without tracing).
-    public static var droppedSpans: UInt64 {
+    package static var droppedSpans: UInt64 {
         tracer?.processor.droppedSpans ?? 0
     }
 
     /// `trace_id` and `span_id` of the span current in a context, for every log line written
     /// inside one (`LoggingConfiguration.traceIDs`). Read straight from the context when the
     /// tracer is Dalston's; otherwise asked of the installed tracer through W3C injection.
-    public static let logTraceIDs: @Sendable (ServiceContext) -> LogTraceIDs? = { context in
+    package static let logTraceIDs: @Sendable (ServiceContext) -> LogTraceIDs? = { context in
         guard MessageTracing.isEnabled else { return nil }
         if let spanContext = context.spanContext {
             return LogTraceIDs(traceIDHigh: spanContext.traceIDHigh, traceIDLow: spanContext.traceIDLow, spanID: spanContext.spanID)

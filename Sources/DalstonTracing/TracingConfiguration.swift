@@ -6,20 +6,20 @@ import Foundation
 ///
 /// Tracing is on when `OTEL_ENABLED=true`, or when an OTLP endpoint is set and `OTEL_ENABLED`
 /// is not `false`; `OTEL_SDK_DISABLED=true` turns it off whatever else is set.
-public struct TracingConfiguration: Sendable, Equatable {
-    public var enabled: Bool
+package struct TracingConfiguration: Sendable, Equatable {
+    package var enabled: Bool
     /// `OTEL_SERVICE_NAME`, or `dalston-<service>`.
-    public var serviceName: String
+    package var serviceName: String
     /// Where spans go (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`
     /// + `/v1/traces`, else `http://localhost:4318/v1/traces`).
-    public var endpoint: String
+    package var endpoint: String
     /// The validated `OTEL_*` variables the tracer and exporter read (and nothing else).
-    public var otelEnvironment: [String: String]
+    package var otelEnvironment: [String: String]
     /// Fallbacks applied, for a start-up warning each.
-    public var warnings: [String]
+    package var warnings: [String]
 
-    public struct Invalid: Error, CustomStringConvertible, Equatable {
-        public let description: String
+    package struct Invalid: Error, CustomStringConvertible, Equatable {
+        package let description: String
     }
 
     static let samplers = [
@@ -28,7 +28,7 @@ public struct TracingConfiguration: Sendable, Equatable {
     static let unsupportedSamplers = ["jaeger_remote", "parentbased_jaeger_remote", "xray"]
     static let unsupportedPropagators = ["b3", "b3multi", "jaeger", "xray", "ottrace"]
 
-    public static func fromEnvironment(_ environment: [String: String], service: String) throws(Invalid) -> TracingConfiguration {
+    package static func fromEnvironment(_ environment: [String: String], service: String) throws(Invalid) -> TracingConfiguration {
         func value(_ key: String) -> String? {
             environment[key].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
         }

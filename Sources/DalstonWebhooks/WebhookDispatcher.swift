@@ -9,22 +9,22 @@ import NIOHTTP1
 import ServiceLifecycle
 
 /// How webhooks are delivered.
-public struct WebhookDispatcherOptions: Sendable {
+package struct WebhookDispatcherOptions: Sendable {
     /// How often due deliveries are looked for.
-    public var pollInterval: Duration = .seconds(1)
+    package var pollInterval: Duration = .seconds(1)
     /// Waits before the 2nd, 3rd, ... attempt; after the last, the delivery is `failed`
     /// (`DALSTON_WEBHOOK_RETRY_DELAYS`, seconds, comma-separated).
-    public var retryDelays: [Duration] = [.seconds(30), .seconds(120), .seconds(600), .seconds(3600)]
+    package var retryDelays: [Duration] = [.seconds(30), .seconds(120), .seconds(600), .seconds(3600)]
     /// How long a receiver may take to answer.
-    public var timeout: Duration = .seconds(10)
+    package var timeout: Duration = .seconds(10)
     /// Deliveries in flight at once.
-    public var concurrency = 8
+    package var concurrency = 8
     /// Signs deliveries to a job's own `webhook_url` (`DALSTON_WEBHOOK_SECRET`).
-    public var perJobSecret: String?
+    package var perJobSecret: String?
 
-    public init() {}
+    package init() {}
 
-    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> WebhookDispatcherOptions {
+    package static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> WebhookDispatcherOptions {
         var options = WebhookDispatcherOptions()
         options.perJobSecret = environment["DALSTON_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
         options.timeout = try EnvironmentValue("DALSTON_WEBHOOK_TIMEOUT", in: environment).seconds(in: 0.1...300, default: options.timeout)
@@ -45,13 +45,13 @@ public struct WebhookDispatcherOptions: Sendable {
 /// Delivers webhooks from the record database's outbox: claims due deliveries with a lease,
 /// POSTs each signed, and records the outcome, retrying with backoff. It runs beside the
 /// pipeline and never in its way: a slow or dead receiver costs only its own deliveries.
-public struct WebhookDispatcher: Service {
+package struct WebhookDispatcher: Service {
     let records: RecordStore
     let options: WebhookDispatcherOptions
     let instruments: Instruments
     let logger: Logger
 
-    public init(records: RecordStore, options: WebhookDispatcherOptions, instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.webhooks")) {
+    package init(records: RecordStore, options: WebhookDispatcherOptions, instruments: Instruments = .disabled, logger: Logger = Logger(label: "dalston.webhooks")) {
         self.records = records
         self.options = options
         self.instruments = instruments
@@ -61,7 +61,7 @@ public struct WebhookDispatcher: Service {
         }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5))))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

@@ -9,15 +9,7 @@ import Glibc
 
 /// The built `dalston` binary.
 enum DalstonBinary {
-    static var url: URL {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while directory.pathComponents.count > 1 {
-            directory.deleteLastPathComponent()
-            let candidate = directory.appendingPathComponent("dalston")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return URL(fileURLWithPath: ".build/debug/dalston")
-    }
+    static var url: URL { BuiltProducts.dalston }
 }
 
 /// One `dalston` service running as its own process, its stdout (JSON logs) going to a file.

@@ -173,7 +173,7 @@ struct BufferedWriterTests {
 
     // MARK: - A separate process through the one configuration point
 
-    static var probe: URL { BuiltProducts.directory.appendingPathComponent("dalston-log-probe") }
+    static var probe: URL { BuiltProducts.url("dalston-log-probe") }
 
     @Test(arguments: ["exit", "return"])
     func noLineIsLostWhenTheProcessExits(ending: String) async throws {

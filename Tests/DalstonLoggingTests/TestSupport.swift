@@ -72,19 +72,3 @@ enum JSONLine {
     }
 }
 
-enum BuiltProducts {
-    /// The directory holding the products of this build (`dalston` sits beside the test bundle).
-    static var directory: URL {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.pathComponents.count > 1 {
-            url.deleteLastPathComponent()
-            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("dalston").path) {
-                return url
-            }
-        }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug")
-    }
-
-    static var dalston: URL { directory.appendingPathComponent("dalston") }
-}
-

@@ -2,8 +2,8 @@ import DalstonRecords
 import Foundation
 
 /// Who is calling, once `AuthenticationMiddleware` has checked their key.
-public struct AuthenticatedCaller: Sendable, Equatable {
-    public enum Source: String, Sendable {
+package struct AuthenticatedCaller: Sendable, Equatable {
+    package enum Source: String, Sendable {
         /// A key from `dalston keys create`, in the record database.
         case database
         /// One of `DALSTON_API_KEYS` (all scopes).
@@ -11,16 +11,16 @@ public struct AuthenticatedCaller: Sendable, Equatable {
     }
 
     /// The key's id (`key_…`), or a fingerprint of an environment key: safe to log and count by.
-    public var keyID: String
-    public var name: String
+    package var keyID: String
+    package var name: String
     /// The key's first characters (`dk_Ab3x9`), for people to recognise it.
-    public var prefix: String?
-    public var scopes: Set<APIKeyScope>
-    public var source: Source
-    public var createdAt: Date?
-    public var expiresAt: Date?
+    package var prefix: String?
+    package var scopes: Set<APIKeyScope>
+    package var source: Source
+    package var createdAt: Date?
+    package var expiresAt: Date?
 
-    public init(keyID: String, name: String, prefix: String?, scopes: Set<APIKeyScope>, source: Source, createdAt: Date? = nil, expiresAt: Date? = nil) {
+    package init(keyID: String, name: String, prefix: String?, scopes: Set<APIKeyScope>, source: Source, createdAt: Date? = nil, expiresAt: Date? = nil) {
         self.keyID = keyID
         self.name = name
         self.prefix = prefix

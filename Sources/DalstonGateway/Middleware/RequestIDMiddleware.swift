@@ -18,15 +18,15 @@ extension HTTPField.Name {
 /// token (at most 128 of `[A-Za-z0-9._:-]`), otherwise make one (`req_` + UUID hex); echo it on
 /// the response; bind it for every log line written while the request is handled (in any logger,
 /// and in the job metadata the handlers create).
-public struct RequestIDMiddleware: RouterMiddleware {
-    public typealias Context = GatewayRequestContext
+package struct RequestIDMiddleware: RouterMiddleware {
+    package typealias Context = GatewayRequestContext
     let logger: Logger
 
-    public init(logger: Logger = Logger(label: "dalston.gateway.http")) {
+    package init(logger: Logger = Logger(label: "dalston.gateway.http")) {
         self.logger = logger
     }
 
-    public static func accept(_ candidate: String?) -> String? {
+    package static func accept(_ candidate: String?) -> String? {
         guard let candidate, (1...128).contains(candidate.utf8.count) else { return nil }
         let allowed = candidate.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
@@ -36,11 +36,11 @@ public struct RequestIDMiddleware: RouterMiddleware {
         return allowed ? candidate : nil
     }
 
-    public static func generate() -> String {
+    package static func generate() -> String {
         "req_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let supplied = request.headers[.requestID]
         let requestID = Self.accept(supplied) ?? Self.generate()
         var context = context

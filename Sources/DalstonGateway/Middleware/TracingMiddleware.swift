@@ -18,12 +18,12 @@ extension HTTPField.Name {
 /// valid one. The response carries the span's `traceparent` and `X-Trace-ID`, so a client can
 /// quote the trace. Sits outside `RequestIDMiddleware`, so the request's log lines (and the
 /// error responses it makes) are inside the span. `/health` and `/metrics` are not traced.
-public struct TracingMiddleware: RouterMiddleware {
-    public typealias Context = GatewayRequestContext
+package struct TracingMiddleware: RouterMiddleware {
+    package typealias Context = GatewayRequestContext
 
-    public init() {}
+    package init() {}
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         guard path != "/health", path != "/metrics" else { return try await next(request, context) }
         // Dalston's own tracer by its type: this generic function is then specialised for it.

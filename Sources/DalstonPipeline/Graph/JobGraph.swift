@@ -1,12 +1,12 @@
 /// One task of a job's graph: a stage, the engine that runs it, and the stages whose outputs it
 /// reads (it runs once they have all completed).
-public struct PlannedTask: Sendable, Equatable {
+package struct PlannedTask: Sendable, Equatable {
     /// `<job_id>_<stage>`: the same on every planning of the same job (after a restart, say).
-    public let taskID: String
-    public let stage: String
-    public let engineID: String
+    package let taskID: String
+    package let stage: String
+    package let engineID: String
     /// Stages whose outputs are this task's inputs (under their stage names).
-    public let inputs: [String]
+    package let inputs: [String]
 
     package init(jobID: String, stage: String, engineID: String, inputs: [String]) {
         self.taskID = "\(jobID)_\(stage)"
@@ -19,12 +19,12 @@ public struct PlannedTask: Sendable, Equatable {
 /// A job's stages and their dependencies, as data: built from the job's parameters by the rows of
 /// `PipelineStages.rules` that apply to it, and checked before anything is scheduled (no stage
 /// twice, no cycle, every input produced by a stage of the graph, the result's stage present).
-public struct JobGraph: Sendable, Equatable {
-    public let jobID: String
+package struct JobGraph: Sendable, Equatable {
+    package let jobID: String
     /// In an order where every task comes after the stages it reads.
-    public let tasks: [PlannedTask]
+    package let tasks: [PlannedTask]
     /// The stage whose output names the job's transcript (`result`).
-    public let resultStage: String
+    package let resultStage: String
 
     /// The graph of `job`, from the pipeline's table.
     package static func plan(for job: JobRecord) throws(JobGraphError) -> JobGraph {
@@ -81,13 +81,13 @@ public struct JobGraph: Sendable, Equatable {
 }
 
 /// Why a job's graph cannot run; each names what to fix in the table or the request.
-public enum JobGraphError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum JobGraphError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateStage(String)
     case inputNotProduced(stage: String, input: String)
     case cycle([String])
     case noResultStage(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .duplicateStage(let stage): "the job's graph has the stage \(stage) twice"
         case .inputNotProduced(let stage, let input): "the \(stage) stage reads the output of \(input), which no stage of this job produces"

@@ -17,14 +17,14 @@ package struct StageRule: Sendable {
 }
 
 /// The batch pipeline as a table.
-public enum PipelineStages {
+package enum PipelineStages {
     /// Decodes the upload into 16 kHz mono: a failure there is the audio's fault.
-    public static let prepare = "prepare"
-    public static let transcribe = "transcribe"
+    package static let prepare = "prepare"
+    package static let transcribe = "transcribe"
     /// Joins the recognisers' outputs into the transcript (`result.json`).
-    public static let merge = "merge"
+    package static let merge = "merge"
     /// The stage whose output `result` is the job's transcript.
-    public static let result = merge
+    package static let result = merge
 
     package static let rules: [StageRule] = [
         StageRule(prepare, engine: EngineKind.audioPrepare),

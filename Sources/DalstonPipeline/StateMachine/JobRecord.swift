@@ -4,42 +4,42 @@ import DalstonPropagation
 import Foundation
 
 /// A job as the state store keeps it: one record with the job's fields and each task's state.
-public struct JobRecord: Sendable, Equatable {
-    public var id: String
-    public var status: JobStatus
-    public var requestID: String
-    public var createdAt: Date
-    public var updatedAt: Date?
-    public var completedAt: Date?
-    public var language: String
-    public var modelID: String
-    public var timestampsGranularity: String
-    public var audio: ArtifactReference?
-    public var audioBytes: Int
-    public var filename: String
-    public var displayName: String?
-    public var audioDurationSeconds: Double?
-    public var progress: Int
-    public var currentStage: String?
-    public var error: String?
-    public var errorType: String?
-    public var result: ArtifactReference?
-    public var processingTimeSeconds: Double?
-    public var cancelRequested: Bool
-    public var webhookURL: String?
-    public var webhookMetadata: String?
-    public var retentionDays: Int?
+package struct JobRecord: Sendable, Equatable {
+    package var id: String
+    package var status: JobStatus
+    package var requestID: String
+    package var createdAt: Date
+    package var updatedAt: Date?
+    package var completedAt: Date?
+    package var language: String
+    package var modelID: String
+    package var timestampsGranularity: String
+    package var audio: ArtifactReference?
+    package var audioBytes: Int
+    package var filename: String
+    package var displayName: String?
+    package var audioDurationSeconds: Double?
+    package var progress: Int
+    package var currentStage: String?
+    package var error: String?
+    package var errorType: String?
+    package var result: ArtifactReference?
+    package var processingTimeSeconds: Double?
+    package var cancelRequested: Bool
+    package var webhookURL: String?
+    package var webhookMetadata: String?
+    package var retentionDays: Int?
     /// `traceparent`/`tracestate` of the request that created the job.
-    public var traceContext: [String: String]
+    package var traceContext: [String: String]
     /// Each task's state by stage; a stage not yet scheduled is absent.
-    public var tasks: [String: TaskState]
+    package var tasks: [String: TaskState]
     /// How many changes the orchestrator has made (see `JobField.revision`).
-    public var revision: Int
+    package var revision: Int
     /// The record's fields as stored, changes applied in memory included: what the history
     /// (record database) is given when the job ends.
-    public var storedFields: [String: String]
+    package var storedFields: [String: String]
 
-    public init(
+    package init(
         id: String, status: JobStatus = .pending, requestID: String, createdAt: Date = Date(), language: String = "en",
         modelID: String = "", timestampsGranularity: String = "word", audio: ArtifactReference? = nil, audioBytes: Int = 0,
         filename: String = ""
@@ -63,7 +63,7 @@ public struct JobRecord: Sendable, Equatable {
     }
 
     /// Reads a stored record; `nil` when there is none (or it has no valid status).
-    public init?(fields: [String: String]) {
+    package init?(fields: [String: String]) {
         guard let id = fields[JobField.id], let status = fields[JobField.status].flatMap(JobStatus.init(rawValue:)) else { return nil }
         self.init(
             id: id, status: status, requestID: fields[JobField.requestID] ?? "",
@@ -99,7 +99,7 @@ public struct JobRecord: Sendable, Equatable {
     }
 
     /// The fields of a new record (what `JobStore.create` stores).
-    public var fields: [String: String] {
+    package var fields: [String: String] {
         var fields = [
             JobField.id: id, JobField.status: status.rawValue, JobField.requestID: requestID,
             JobField.createdAt: Timestamp.string(createdAt), JobField.updatedAt: Timestamp.string(updatedAt ?? createdAt),
@@ -118,7 +118,7 @@ public struct JobRecord: Sendable, Equatable {
     }
 
     /// `job_id` and `request_id`, which every message about this job carries.
-    public var correlation: [String: String] {
+    package var correlation: [String: String] {
         var metadata = [MessageMetadataKey.jobID: id]
         if !requestID.isEmpty { metadata[MessageMetadataKey.requestID] = requestID }
         return metadata
@@ -126,22 +126,22 @@ public struct JobRecord: Sendable, Equatable {
 
     /// The correlation fields with the trace context of the request that created the job: what
     /// work started without a message (sweeps, retry timers) continues from.
-    public var messageMetadata: [String: String] {
+    package var messageMetadata: [String: String] {
         traceContext.merging(correlation) { _, correlation in correlation }
     }
 }
 
 /// One task's state inside its job's record.
-public struct TaskState: Sendable, Equatable {
-    public var status: TaskStatus = .waiting
-    public var attempt = 1
-    public var retryAt: Date?
-    public var queuedAt: Date?
-    public var completedAt: Date?
+package struct TaskState: Sendable, Equatable {
+    package var status: TaskStatus = .waiting
+    package var attempt = 1
+    package var retryAt: Date?
+    package var queuedAt: Date?
+    package var completedAt: Date?
     /// The outcome of the latest attempt that reported one.
     package var report: TaskReport?
 
-    public init() {}
+    package init() {}
 
     /// The report about the current attempt (an older attempt's is history).
     package var currentReport: TaskReport? {
@@ -149,7 +149,7 @@ public struct TaskState: Sendable, Equatable {
     }
 
     /// What the engine returned, once the task has completed.
-    public var output: [String: JSONValue]? {
+    package var output: [String: JSONValue]? {
         guard status == .completed, case .succeeded(let output)? = currentReport?.outcome else { return nil }
         return output
     }
@@ -164,9 +164,9 @@ public struct TaskState: Sendable, Equatable {
     }
 
     /// The current attempt's error, when it failed.
-    public var error: String? { failure?.message }
+    package var error: String? { failure?.message }
 
-    public var workerID: String? { currentReport?.workerID }
+    package var workerID: String? { currentReport?.workerID }
 
     mutating func set(_ name: TaskFieldName, _ value: String) {
         switch name {

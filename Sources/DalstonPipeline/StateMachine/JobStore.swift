@@ -9,21 +9,21 @@ import Foundation
 /// With a `history` (the record database), a job is written there when it is created and when
 /// it ends (before the state store's transition, so a database that is down stops the step and
 /// the sweep retries it), and read from there once the state store no longer has it.
-public struct JobStore: Sendable {
-    public let state: any StateStore
-    public let history: (any JobHistory)?
+package struct JobStore: Sendable {
+    package let state: any StateStore
+    package let history: (any JobHistory)?
 
-    public init(state: any StateStore, history: (any JobHistory)? = nil) {
+    package init(state: any StateStore, history: (any JobHistory)? = nil) {
         self.state = state
         self.history = history
     }
 
     /// Why a job that was running is failed when its live state is found gone.
-    public static let stateLostError = "the job's live state was lost while it ran (Redis was flushed, or restarted without persistence); submit the audio again"
+    package static let stateLostError = "the job's live state was lost while it ran (Redis was flushed, or restarted without persistence); submit the audio again"
 
     /// Stores a new job, indexes it and announces it, in one atomic step. With a history the
     /// job is recorded there first; if the state store then fails, that record is removed again.
-    public func create(_ job: JobRecord, announcing event: EventEnvelope) async throws {
+    package func create(_ job: JobRecord, announcing event: EventEnvelope) async throws {
         try await history?.save(job.fields)
         let score = job.createdAt.timeIntervalSince1970
         do {
@@ -42,18 +42,18 @@ public struct JobStore: Sendable {
     }
 
     /// The live record, else the history's.
-    public func job(_ id: String) async throws -> JobRecord? {
+    package func job(_ id: String) async throws -> JobRecord? {
         if let live = JobRecord(fields: try await state.record(.job(id))) { return live }
         return try await history?.fields(of: id).flatMap(JobRecord.init(fields:))
     }
 
     /// The live record only (what the orchestrator and engines work on).
-    public func liveJob(_ id: String) async throws(BrokerError) -> JobRecord? {
+    package func liveJob(_ id: String) async throws(BrokerError) -> JobRecord? {
         JobRecord(fields: try await state.record(.job(id)))
     }
 
     /// The newest jobs first, at most `limit`, optionally only those created at or before `before`.
-    public func recent(limit: Int, createdAtOrBefore before: Date? = nil) async throws(BrokerError) -> [JobRecord] {
+    package func recent(limit: Int, createdAtOrBefore before: Date? = nil) async throws(BrokerError) -> [JobRecord] {
         var jobs: [JobRecord] = []
         for id in try await state.indexMembers(PipelineIndex.jobs, limit: limit, maximumScore: before?.timeIntervalSince1970) {
             if let job = try await liveJob(id) { jobs.append(job) }
@@ -61,7 +61,7 @@ public struct JobStore: Sendable {
         return jobs
     }
 
-    public func activeJobIDs(limit: Int = 10_000) async throws(BrokerError) -> [String] {
+    package func activeJobIDs(limit: Int = 10_000) async throws(BrokerError) -> [String] {
         try await state.indexMembers(PipelineIndex.activeJobs, limit: limit)
     }
 
@@ -144,7 +144,7 @@ public struct JobStore: Sendable {
     }
 
     /// Drops a job that is final (or gone) from the active index.
-    public func forgetActive(_ jobID: String) async throws(BrokerError) {
+    package func forgetActive(_ jobID: String) async throws(BrokerError) {
         try await state.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
     }
 
@@ -163,7 +163,7 @@ public struct JobStore: Sendable {
 
     /// Fails the jobs the history holds as still going but that the state store no longer has
     /// (created over `age` ago, so not one being created right now); returns their ids.
-    public func failJobsWithLostState(olderThan age: Duration, limit: Int = 100) async throws -> [String] {
+    package func failJobsWithLostState(olderThan age: Duration, limit: Int = 100) async throws -> [String] {
         guard let history else { return [] }
         var failed: [String] = []
         for var fields in try await history.unfinished(createdBefore: Date().addingTimeInterval(-age.seconds), limit: limit) {
@@ -182,7 +182,7 @@ public struct JobStore: Sendable {
 
     /// Notes a cancel request on a job that is still going and announces it; the orchestrator
     /// carries it out (at once on the event, or on its next sweep). `false` when the job is final.
-    public func requestCancel(_ jobID: String, announcing event: EventEnvelope) async throws(BrokerError) -> Bool {
+    package func requestCancel(_ jobID: String, announcing event: EventEnvelope) async throws(BrokerError) -> Bool {
         try await state.transition(StateTransition(
             .job(jobID),
             when: [JobField.status: [JobStatus.pending.rawValue, JobStatus.running.rawValue]],
@@ -191,7 +191,7 @@ public struct JobStore: Sendable {
     }
 
     /// Sets a job's display name; `false` when there is no such job.
-    public func rename(_ jobID: String, displayName: String) async throws -> Bool {
+    package func rename(_ jobID: String, displayName: String) async throws -> Bool {
         let change = [JobField.displayName: displayName, JobField.updatedAt: Timestamp.now]
         let renamed = try await state.transition(StateTransition(
             .job(jobID), when: [JobField.status: Set(JobStatus.allCases.map(\.rawValue))], set: change)).applied
@@ -207,7 +207,7 @@ public struct JobStore: Sendable {
 
     /// Removes a finished job from the listing and deletes its record; `false` when it is not
     /// (or no longer) final. A job still going must be cancelled first.
-    public func delete(_ jobID: String) async throws -> Bool {
+    package func delete(_ jobID: String) async throws -> Bool {
         let isLive = !(try await state.record(.job(jobID))).isEmpty
         if isLive {
             let finals = Set(JobStatus.allCases.filter(\.isFinal).map(\.rawValue))
@@ -227,7 +227,7 @@ public struct JobStore: Sendable {
 
     /// Removes a job whose creation failed part-way (nothing else refers to it yet). The
     /// history needs nothing: `create` leaves no record there when it fails.
-    public func discard(_ jobID: String) async {
+    package func discard(_ jobID: String) async {
         try? await state.deleteRecord(.job(jobID))
         try? await state.removeFromIndex(PipelineIndex.jobs, member: jobID)
         try? await state.removeFromIndex(PipelineIndex.activeJobs, member: jobID)

@@ -3,23 +3,23 @@ import Foundation
 /// ElevenLabs' realtime speech-to-text protocol (`/v1/speech-to-text/realtime`), as its
 /// official SDK speaks it: base64 audio in `input_audio_chunk` messages, `commit` for a final of
 /// the audio so far, transcripts as `partial_transcript` / `committed_transcript[_with_timestamps]`.
-public struct ElevenLabsDialect: RealtimeDialect {
-    public let name = "elevenlabs"
+package struct ElevenLabsDialect: RealtimeDialect {
+    package let name = "elevenlabs"
     let modelID: String
     let audioFormat: String
     let commitStrategy: String
     let includeTimestamps: Bool
     var language: String
 
-    public static let models: Set<String> = ["scribe_v1", "scribe_v2", "scribe_v2_realtime"]
-    public static let audioFormats: [String: (AudioEncoding, Int)] = [
+    package static let models: Set<String> = ["scribe_v1", "scribe_v2", "scribe_v2_realtime"]
+    package static let audioFormats: [String: (AudioEncoding, Int)] = [
         "pcm_8000": (.pcmS16LE, 8000), "pcm_16000": (.pcmS16LE, 16000), "pcm_22050": (.pcmS16LE, 22050), "pcm_24000": (.pcmS16LE, 24000),
         "pcm_44100": (.pcmS16LE, 44100), "pcm_48000": (.pcmS16LE, 48000), "ulaw_8000": (.mulaw, 8000),
     ]
 
     /// Reads the handshake query; names the SDK may send that Dalston has no use for
     /// (`keyterms`, `previous_text`, ...) are accepted and ignored.
-    public static func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, ElevenLabsDialect) {
+    package static func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, ElevenLabsDialect) {
         let model = query["model_id"] ?? "scribe_v1"
         guard models.contains(model) else { throw InvalidSessionParameter("model_id", "must be one of \(models.sorted().joined(separator: ", "))") }
         let format = query["audio_format"] ?? "pcm_16000"
@@ -45,7 +45,7 @@ public struct ElevenLabsDialect: RealtimeDialect {
         return (settings, dialect)
     }
 
-    public mutating func clientText(_ text: String) -> DialectOutput {
+    package mutating func clientText(_ text: String) -> DialectOutput {
         guard let message = ElevenLabsClientMessage.parse(text) else {
             return DialectOutput(toClient: [errorFrame(.invalidMessage("the message is not a JSON object"))])
         }
@@ -69,7 +69,7 @@ public struct ElevenLabsDialect: RealtimeDialect {
         }
     }
 
-    public mutating func workerEvent(_ event: RealtimeEvent) -> [String] {
+    package mutating func workerEvent(_ event: RealtimeEvent) -> [String] {
         switch event {
         case .sessionBegin(let sessionID, let config):
             return [JSONFrame.encode(ElevenLabsFrame.SessionStarted(sessionID: sessionID, config: .init(
@@ -98,7 +98,7 @@ public struct ElevenLabsDialect: RealtimeDialect {
     }
 
     /// Errors in the SDK's vocabulary of message types, the text under `error`.
-    public static func errorFrame(_ error: RealtimeError) -> String {
+    package static func errorFrame(_ error: RealtimeError) -> String {
         let type = switch error.code {
         case "invalid_message", "invalid_audio", "invalid_parameters": "input_error"
         case "rate_limit_exceeded": "rate_limited"

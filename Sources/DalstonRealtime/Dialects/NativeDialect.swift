@@ -1,18 +1,18 @@
 /// Dalston's own protocol: worker events pass through unchanged.
-public struct NativeDialect: RealtimeDialect {
-    public let name = "native"
+package struct NativeDialect: RealtimeDialect {
+    package let name = "native"
 
-    public init() {}
+    package init() {}
 
     /// The client's query (`language`, `model`, `encoding`, `sample_rate`, `enable_vad`,
     /// `interim_results`, `word_timestamps` and the VAD names).
-    public static func settings(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> SessionSettings {
+    package static func settings(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> SessionSettings {
         var worker = query.filter { SessionSettings.queryNames.contains($0.key) }
         worker["session_id"] = sessionID
         return try SessionSettings(query: worker, sessionID: sessionID)
     }
 
-    public mutating func clientText(_ text: String) -> DialectOutput {
+    package mutating func clientText(_ text: String) -> DialectOutput {
         do {
             return DialectOutput(toWorker: [.control(try ClientMessage.parse(text))])
         } catch {
@@ -20,9 +20,9 @@ public struct NativeDialect: RealtimeDialect {
         }
     }
 
-    public mutating func workerEvent(_ event: RealtimeEvent) -> [String] { [event.json] }
+    package mutating func workerEvent(_ event: RealtimeEvent) -> [String] { [event.json] }
 
-    public static func errorFrame(_ error: RealtimeError) -> String { RealtimeEvent.error(error).json }
+    package static func errorFrame(_ error: RealtimeError) -> String { RealtimeEvent.error(error).json }
 }
 
 extension SessionSettings {

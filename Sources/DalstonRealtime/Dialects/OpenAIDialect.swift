@@ -3,8 +3,8 @@ import Foundation
 /// OpenAI's realtime transcription protocol (`/v1/realtime?intent=transcription`): base64 pcm16
 /// at 24 kHz in `input_audio_buffer.append`, server VAD or manual commits, and per-item
 /// `conversation.item.input_audio_transcription.delta|completed` events, each with an `event_id`.
-public struct OpenAIDialect: RealtimeDialect {
-    public let name = "openai"
+package struct OpenAIDialect: RealtimeDialect {
+    package let name = "openai"
     let model: String
     let sessionID: String
     var language: String
@@ -18,10 +18,10 @@ public struct OpenAIDialect: RealtimeDialect {
     /// Text already sent as deltas of `currentItem`.
     var deltaSent = ""
 
-    public static let models: Set<String> = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"]
-    public static let sampleRate = 24_000
+    package static let models: Set<String> = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"]
+    package static let sampleRate = 24_000
 
-    public static func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, OpenAIDialect) {
+    package static func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, OpenAIDialect) {
         if let intent = query["intent"], intent != "transcription" {
             throw InvalidSessionParameter("intent", "must be transcription (Dalston transcribes; it does not hold conversations)")
         }
@@ -35,11 +35,11 @@ public struct OpenAIDialect: RealtimeDialect {
     }
 
     /// Sent as soon as the connection is accepted, before any audio.
-    public func created() -> String {
+    package func created() -> String {
         Self.event("transcription_session.created", OpenAIEventFields.Session(session: sessionObject()))
     }
 
-    public mutating func clientText(_ text: String) -> DialectOutput {
+    package mutating func clientText(_ text: String) -> DialectOutput {
         guard let event = OpenAIClientEvent.parse(text) else {
             return DialectOutput(toClient: [errorFrame(RealtimeError(code: "invalid_json", message: "the event is not a JSON object", recoverable: true))])
         }
@@ -95,7 +95,7 @@ public struct OpenAIDialect: RealtimeDialect {
         return DialectOutput(toWorker: config.isEmpty ? [] : [.control(.config(config))], toClient: [Self.event(reply, OpenAIEventFields.Session(session: sessionObject()))])
     }
 
-    public mutating func workerEvent(_ realtimeEvent: RealtimeEvent) -> [String] {
+    package mutating func workerEvent(_ realtimeEvent: RealtimeEvent) -> [String] {
         switch realtimeEvent {
         case .speechStart(let timestamp):
             return [Self.event("input_audio_buffer.speech_started", OpenAIEventFields.SpeechStarted(audioStartMilliseconds: Int(timestamp * 1000), itemID: currentItem))]
@@ -130,7 +130,7 @@ public struct OpenAIDialect: RealtimeDialect {
         return committed
     }
 
-    public static func errorFrame(_ error: RealtimeError) -> String {
+    package static func errorFrame(_ error: RealtimeError) -> String {
         let type = switch error.code {
         case "rate_limit_exceeded": "rate_limit_error"
         case "internal_error", "no_capacity", "worker_lost": "server_error"

@@ -1,16 +1,16 @@
 /// What a client's frame asks the worker to do: audio in the session's encoding, or control.
-public enum WorkerCommand: Sendable, Equatable {
+package enum WorkerCommand: Sendable, Equatable {
     case audio([UInt8])
     case control(ClientMessage)
 }
 
 /// The result of translating one client frame.
-public struct DialectOutput: Sendable, Equatable {
-    public var toWorker: [WorkerCommand] = []
+package struct DialectOutput: Sendable, Equatable {
+    package var toWorker: [WorkerCommand] = []
     /// Text frames answered to the client at once (acknowledgements, errors).
-    public var toClient: [String] = []
+    package var toClient: [String] = []
 
-    public init(toWorker: [WorkerCommand] = [], toClient: [String] = []) {
+    package init(toWorker: [WorkerCommand] = [], toClient: [String] = []) {
         self.toWorker = toWorker
         self.toClient = toClient
     }
@@ -19,7 +19,7 @@ public struct DialectOutput: Sendable, Equatable {
 /// One of the WebSocket protocols clients speak. Workers speak only the native protocol; the
 /// gateway translates each client frame to worker commands and each worker event to the
 /// client's frames. A dialect holds the per-connection state its protocol needs (item ids).
-public protocol RealtimeDialect: Sendable {
+package protocol RealtimeDialect: Sendable {
     /// `native`, `elevenlabs` or `openai` (the `protocol` label and log field).
     var name: String { get }
     mutating func clientText(_ text: String) -> DialectOutput
@@ -31,9 +31,9 @@ public protocol RealtimeDialect: Sendable {
 }
 
 extension RealtimeDialect {
-    public func errorFrame(_ error: RealtimeError) -> String { Self.errorFrame(error) }
+    package func errorFrame(_ error: RealtimeError) -> String { Self.errorFrame(error) }
 
-    public mutating func clientBinary(_ bytes: [UInt8]) -> DialectOutput {
+    package mutating func clientBinary(_ bytes: [UInt8]) -> DialectOutput {
         DialectOutput(toWorker: [.audio(bytes)])
     }
 }

@@ -3,47 +3,47 @@ import Hummingbird
 
 /// A job as the native API shows it (`GET /v1/audio/transcriptions/{id}`, listings, and what
 /// `dalston transcribe --json` prints). The transcript fields appear once it is completed.
-public struct JobResponse: ResponseEncodable, Decodable, Sendable {
-    public struct Failure: Codable, Sendable {
-        public let code: String
-        public let message: String
+package struct JobResponse: ResponseEncodable, Decodable, Sendable {
+    package struct Failure: Codable, Sendable {
+        package let code: String
+        package let message: String
     }
 
-    public struct Segment: Codable, Sendable {
-        public let id: Int
-        public let start: Double
-        public let end: Double
-        public let text: String
+    package struct Segment: Codable, Sendable {
+        package let id: Int
+        package let start: Double
+        package let end: Double
+        package let text: String
     }
 
-    public struct Word: Codable, Sendable {
-        public let text: String
-        public let start: Double
-        public let end: Double
-        public let confidence: Double?
+    package struct Word: Codable, Sendable {
+        package let text: String
+        package let start: Double
+        package let end: Double
+        package let confidence: Double?
     }
 
-    public let id: String
-    public let status: String
-    public let createdAt: String
-    public let completedAt: String?
-    public let progress: Int
-    public let currentStage: String?
+    package let id: String
+    package let status: String
+    package let createdAt: String
+    package let completedAt: String?
+    package let progress: Int
+    package let currentStage: String?
     /// Dalston's name of the model that ran (`model_id` too, for older clients).
-    public let model: String?
-    public let modelID: String
-    public let displayName: String?
-    public let audioDurationSeconds: Double?
-    public let languageCode: String
-    public let requestID: String
-    public let error: Failure?
-    public let processingTimeSeconds: Double?
-    public let text: String?
-    public let duration: Double?
-    public let segments: [Segment]?
-    public let words: [Word]?
+    package let model: String?
+    package let modelID: String
+    package let displayName: String?
+    package let audioDurationSeconds: Double?
+    package let languageCode: String
+    package let requestID: String
+    package let error: Failure?
+    package let processingTimeSeconds: Double?
+    package let text: String?
+    package let duration: Double?
+    package let segments: [Segment]?
+    package let words: [Word]?
 
-    public init(_ job: JobView) {
+    package init(_ job: JobView) {
         id = job.id
         status = job.status.rawValue
         createdAt = job.createdAt

@@ -2,7 +2,8 @@ import DalstonTestSupport
 import Foundation
 import Testing
 
-/// Runs the built `dalston` binary as a separate process and reads its real output.
+/// Runs the built `dalston` binary as a separate process and reads its real output: the logging
+/// bootstrap of a real executable.
 @Suite("dalston executable")
 struct ExecutableTests {
     @Test("an invalid LOG_LEVEL stops start-up with a clear error", arguments: [
@@ -27,7 +28,9 @@ struct ExecutableTests {
     @Test func demoWritesValidJSONWithCorrelationIDs() async throws {
         let result = try await runProcess(BuiltProducts.dalston, arguments: ["demo", "--jobs", "3"], environment: ["LOG_FORMAT": "json", "LOG_LEVEL": "info"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        let objects = try result.stdout.split(separator: "\n").map { try JSONLine.object(String($0)) }
+        let objects = try result.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+        }
         #expect(objects.count > 20)
         let jobLines = objects.filter { $0["job_id"] != nil }
         #expect(!jobLines.isEmpty)
