@@ -401,3 +401,9 @@ let package = Package(
 if hasPocketSphinx {
     package.targets.append(.systemLibrary(name: "CPocketSphinx", pkgConfig: "pocketsphinx", providers: [.apt(["libpocketsphinx-dev"])]))
 }
+
+// Imports are internal unless declared otherwise (`package import`, `public import`): a module
+// re-exports only what its own API exposes.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("InternalImportsByDefault")]
+}

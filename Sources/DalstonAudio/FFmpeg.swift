@@ -1,7 +1,7 @@
-import DalstonCore
-import Foundation
+package import DalstonCore
+package import Foundation
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
 
 /// FFmpeg (Debian's `ffmpeg` package) run as a subprocess with a time limit and bounded output:

@@ -1,6 +1,6 @@
-import DalstonCore
-import DalstonRedis
-import Logging
+public import DalstonCore
+public import DalstonRedis
+public import Logging
 
 /// Picks the broker from the environment: `REDIS_URL` set → `RedisBroker`, otherwise the embedded
 /// `InMemoryBroker` (everything in one process, no Redis needed). `DALSTON_TASK_VISIBILITY_TIMEOUT`

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The one text form of an instant in Dalston's records, messages and API responses:
 /// ISO-8601 UTC with milliseconds (`2026-12-01T11:51:28.123Z`).

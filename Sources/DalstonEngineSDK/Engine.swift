@@ -1,8 +1,8 @@
-import DalstonBroker
-import DalstonPipeline
-import DalstonPropagation
-import Foundation
-import Logging
+package import DalstonBroker
+package import DalstonPipeline
+package import DalstonPropagation
+package import Foundation
+package import Logging
 
 /// One step of the pipeline. Implement `process`; the runner does the rest (taking tasks,
 /// binding `request_id`/`job_id`/`task_id`/`engine_id` for every log line, heartbeats, lease

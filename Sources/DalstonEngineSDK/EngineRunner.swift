@@ -1,13 +1,13 @@
-import DalstonBroker
-import DalstonCore
-import DalstonLogging
-import DalstonMetrics
-import DalstonPipeline
-import DalstonPropagation
-import Foundation
-import Logging
-import ServiceLifecycle
-import Tracing
+package import DalstonBroker
+package import DalstonCore
+package import DalstonLogging
+package import DalstonMetrics
+package import DalstonPipeline
+package import DalstonPropagation
+package import Foundation
+package import Logging
+package import ServiceLifecycle
+package import Tracing
 
 package struct EngineRunnerOptions: Sendable {
     /// How long one `receive` waits before looping (and noticing shutdown).

@@ -1,9 +1,9 @@
-import DalstonAudio
-import DalstonBroker
-import DalstonCore
-import DalstonEngineSDK
-import DalstonPipeline
-import Foundation
+package import DalstonAudio
+package import DalstonBroker
+package import DalstonCore
+package import DalstonEngineSDK
+package import DalstonPipeline
+package import Foundation
 
 /// Decodes the upload, downmixes and resamples it to 16 kHz mono, and stores it as
 /// `prepared.wav` for the recogniser. PCM and float WAV are read in process; every other format

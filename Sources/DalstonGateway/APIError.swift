@@ -1,6 +1,6 @@
-import Foundation
-import HTTPTypes
-import Hummingbird
+package import Foundation
+package import HTTPTypes
+package import Hummingbird
 
 /// An error the API answers with a status and, in the request's dialect, a code and a message
 /// that says what to change.

@@ -1,19 +1,19 @@
-import DalstonAudio
-import DalstonBroker
-import DalstonCore
-import DalstonMetrics
-import DalstonObservability
-import DalstonPipeline
-import DalstonRecords
-import DalstonSessionRouter
-import DalstonPropagation
-import Foundation
-import HTTPTypes
-import Hummingbird
-import HummingbirdCore
-import HummingbirdWebSocket
-import Logging
-import NIOCore
+package import DalstonAudio
+package import DalstonBroker
+package import DalstonCore
+package import DalstonMetrics
+package import DalstonObservability
+package import DalstonPipeline
+package import DalstonRecords
+package import DalstonSessionRouter
+package import DalstonPropagation
+package import Foundation
+package import HTTPTypes
+package import Hummingbird
+package import HummingbirdCore
+package import HummingbirdWebSocket
+package import Logging
+package import NIOCore
 
 /// The HTTP API: builds the Hummingbird application from a broker, an artifact store and the
 /// gateway configuration.

@@ -1,7 +1,7 @@
-import Hummingbird
-import HummingbirdWebSocket
-import Logging
-import NIOCore
+package import Hummingbird
+package import HummingbirdWebSocket
+package import Logging
+package import NIOCore
 
 /// Per-request state the gateway's handlers need: the correlation id, and who is calling.
 package struct GatewayRequestContext: RequestContext, WebSocketRequestContext {

@@ -1,5 +1,5 @@
-import CoreMetrics
-import Prometheus
+package import CoreMetrics
+package import Prometheus
 
 /// The swift-metrics backend of every Dalston process: instruments land in a Prometheus
 /// registry with the help text and buckets of `DalstonMetric`, and every series gets a

@@ -1,5 +1,5 @@
-import Prometheus
-import Synchronization
+package import Prometheus
+package import Synchronization
 
 /// Something that refreshes sampled metrics (queue depths, process memory) just before a scrape.
 package protocol MetricsCollector: Sendable {

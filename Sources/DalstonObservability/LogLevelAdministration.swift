@@ -1,10 +1,10 @@
-import DalstonCore
-import DalstonLogging
-import Foundation
-import Hummingbird
-import Logging
-import NIOCore
-import Synchronization
+package import DalstonCore
+package import DalstonLogging
+package import Foundation
+package import Hummingbird
+package import Logging
+package import NIOCore
+package import Synchronization
 
 /// Changes this process's log levels while it runs, from an authenticated admin endpoint or a
 /// broadcast on the broker, optionally for a while (then the change reverts by itself). Every

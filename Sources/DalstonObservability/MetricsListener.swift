@@ -1,12 +1,12 @@
-import DalstonCore
-import DalstonMetrics
-import Hummingbird
-import Logging
-import NIOCore
-import ServiceLifecycle
-import Synchronization
+package import DalstonCore
+package import DalstonMetrics
+package import Hummingbird
+package import Logging
+package import NIOCore
+package import ServiceLifecycle
+package import Synchronization
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
 
 /// The `/metrics` port of a process without the gateway, as a lifecycle service.

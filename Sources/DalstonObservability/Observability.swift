@@ -1,10 +1,10 @@
-import DalstonLogging
-import DalstonMetrics
-import DalstonTracing
-import Foundation
-import Logging
-import ServiceLifecycle
-import Synchronization
+package import DalstonLogging
+package import DalstonMetrics
+package import DalstonTracing
+package import Foundation
+package import Logging
+package import ServiceLifecycle
+package import Synchronization
 
 /// The one start-up call of every Dalston executable: validates the whole observability
 /// environment first (a bad value stops the process before anything starts), then bootstraps

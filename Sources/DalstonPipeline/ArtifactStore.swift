@@ -1,6 +1,6 @@
-import Foundation
+package import Foundation
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
 
 /// Where a job's files (uploaded audio, prepared audio, word lists, the final transcript) live.

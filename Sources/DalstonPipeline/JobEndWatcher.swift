@@ -1,6 +1,6 @@
-import DalstonBroker
-import Foundation
-import Synchronization
+package import DalstonBroker
+package import Foundation
+package import Synchronization
 
 /// One event subscription for every request of a process that waits for jobs to end (OpenAI's
 /// and ElevenLabs' synchronous transcriptions, `dalston transcribe`), fanned out to the waiters

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Where every job is kept for good (the record database). The state store holds a job while
 /// it runs; the history holds all of them, so listings, retention and a flushed or restarted

@@ -1,10 +1,10 @@
-import DalstonBroker
-import DalstonCore
-import DalstonLogging
-import DalstonPropagation
-import Foundation
-import Logging
-import Tracing
+package import DalstonBroker
+package import DalstonCore
+package import DalstonLogging
+package import DalstonPropagation
+package import Foundation
+package import Logging
+package import Tracing
 
 /// A transcription request as the API receives it.
 package struct JobSubmission: Sendable {

@@ -1,7 +1,7 @@
-import DalstonLogging
-import Logging
-import ServiceContextModule
-import Tracing
+package import DalstonLogging
+package import Logging
+package import ServiceContextModule
+package import Tracing
 
 /// What a consumer of a message (an event, a task, later a realtime session) does before any
 /// work: bind the message's correlation fields for every log line below, and continue the

@@ -1,7 +1,7 @@
-import Synchronization
-import Instrumentation
-import ServiceContextModule
-import Tracing
+package import Synchronization
+package import Instrumentation
+package import ServiceContextModule
+package import Tracing
 
 /// Writes trace context into a message's metadata map (`traceparent`, `tracestate`).
 package struct MessageMetadataInjector: Injector {

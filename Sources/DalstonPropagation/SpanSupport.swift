@@ -1,6 +1,6 @@
-import Foundation
-import ServiceContextModule
-import Tracing
+package import Foundation
+package import ServiceContextModule
+package import Tracing
 
 /// `withSpan` that also marks the span ERROR when the operation throws (the error is recorded
 /// as an exception event by `withSpan` itself), as OpenTelemetry's conventions ask.

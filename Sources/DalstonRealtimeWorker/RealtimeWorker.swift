@@ -1,18 +1,18 @@
-import DalstonCore
-import DalstonLogging
-import DalstonMetrics
-import DalstonPropagation
-import DalstonRealtime
-import DalstonSessionRouter
-import Foundation
-import HTTPTypes
-import Hummingbird
-import HummingbirdWebSocket
-import Logging
-import NIOCore
-import ServiceLifecycle
-import Synchronization
-import Tracing
+package import DalstonCore
+package import DalstonLogging
+package import DalstonMetrics
+package import DalstonPropagation
+package import DalstonRealtime
+package import DalstonSessionRouter
+package import Foundation
+package import HTTPTypes
+package import Hummingbird
+package import HummingbirdWebSocket
+package import Logging
+package import NIOCore
+package import ServiceLifecycle
+package import Synchronization
+package import Tracing
 
 /// A realtime worker: a WebSocket server that gateways connect to (`/session?…`, the native
 /// protocol), one recogniser per session up to its capacity, and heartbeats to the session

@@ -1,5 +1,5 @@
-import DalstonCore
-import Foundation
+package import DalstonCore
+package import Foundation
 
 /// How a realtime worker runs, from the environment.
 package struct RealtimeWorkerConfiguration: Sendable, Equatable {

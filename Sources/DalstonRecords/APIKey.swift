@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// An API key as stored: never its secret, only the secret's SHA-256 and its first characters
 /// (`dk_Ab3x9…`) so people can tell their keys apart.

@@ -1,5 +1,5 @@
-import Crypto
-import Foundation
+package import Crypto
+package import Foundation
 
 /// API keys in the record database. A secret is `dk_` and 40 random base-62 characters (238
 /// bits); only its SHA-256 is stored, so the table leaks no usable key, and a presented secret is

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// One change to Dalston's records: who (an API key's id, `cli`, `system`), what, to which
 /// resource, when, and under which request.

@@ -1,6 +1,6 @@
-import DalstonCore
-import DalstonPipeline
-import Foundation
+package import DalstonCore
+package import DalstonPipeline
+package import Foundation
 
 /// Jobs in the record database: the columns people filter and sort on, each task's outcome and
 /// timing in `job_tasks`, and the whole field map of the job's record (in `record`) so that a

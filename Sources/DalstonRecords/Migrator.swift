@@ -1,4 +1,4 @@
-import Logging
+package import Logging
 
 /// Brings a database's schema up to this build's, at start-up, by whichever process comes
 /// first: the whole run is one transaction under a lock (PostgreSQL's advisory lock, SQLite's

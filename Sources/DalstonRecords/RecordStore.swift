@@ -1,8 +1,8 @@
-import DalstonCore
-import DalstonPipeline
-import DalstonSessionRouter
-import Foundation
-import Logging
+package import DalstonCore
+package import DalstonPipeline
+package import DalstonSessionRouter
+package import Foundation
+package import Logging
 
 /// Dalston's durable records (jobs, realtime sessions, API keys, the audit log) in one
 /// database, its schema brought up to date when it is opened.

@@ -1,5 +1,5 @@
-import DalstonCore
-import Foundation
+package import DalstonCore
+package import Foundation
 
 /// Instants as the record database keeps them: the ISO-8601 text people read (and that sorts
 /// as time does, being fixed-width UTC) and, where rows are ordered or paged, milliseconds.

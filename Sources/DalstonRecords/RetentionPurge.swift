@@ -1,10 +1,10 @@
-import DalstonBroker
-import DalstonCore
-import DalstonMetrics
-import DalstonPipeline
-import Foundation
-import Logging
-import ServiceLifecycle
+package import DalstonBroker
+package import DalstonCore
+package import DalstonMetrics
+package import DalstonPipeline
+package import Foundation
+package import Logging
+package import ServiceLifecycle
 
 /// Deletes finished jobs whose retention has run out: their files, their live record, their
 /// history and webhook deliveries, each logged (`job_purged`), counted

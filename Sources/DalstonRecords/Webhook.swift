@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// The events a webhook can subscribe to; `*` subscribes to all.
 package enum WebhookEvent: String, Sendable, CaseIterable, Codable {

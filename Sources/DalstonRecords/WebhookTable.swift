@@ -1,6 +1,6 @@
-import DalstonBroker
-import DalstonPipeline
-import Foundation
+package import DalstonBroker
+package import DalstonPipeline
+package import Foundation
 
 /// Webhook endpoints and their deliveries. A job's end inserts its deliveries in the same
 /// transaction as the job's final record (an outbox), so no end goes unannounced whatever

@@ -1,8 +1,8 @@
-import DalstonCore
-import DalstonRecords
-import Foundation
-import Logging
-import PostgresNIO
+package import DalstonCore
+package import DalstonRecords
+package import Foundation
+package import Logging
+package import PostgresNIO
 
 /// The record database on PostgreSQL, for Dalston spread over machines (`DATABASE_URL`). A
 /// pooled client; every call has a deadline, so a server that is down or unreachable makes

@@ -1,6 +1,6 @@
-import DalstonRecords
-import Foundation
-import PostgresNIO
+package import DalstonRecords
+package import Foundation
+package import PostgresNIO
 
 /// `postgres://user:password@host:5432/database?sslmode=disable&pool_max=20`, checked at
 /// start-up so a typo is a clear configuration error, not a connection that never succeeds.

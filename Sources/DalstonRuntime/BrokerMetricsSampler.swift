@@ -1,9 +1,9 @@
-import CoreMetrics
-import DalstonBroker
-import DalstonMetrics
-import DalstonPipeline
-import Foundation
-import Logging
+package import CoreMetrics
+package import DalstonBroker
+package import DalstonMetrics
+package import DalstonPipeline
+package import Foundation
+package import Logging
 
 /// Queue depths, in-flight and dead-lettered tasks, the oldest task's age, live workers and
 /// jobs in progress, read from the broker when `/metrics` is scraped, at most once per

@@ -1,21 +1,21 @@
-import DalstonBroker
-import DalstonCore
-import DalstonEngineSDK
-import DalstonEngines
-import DalstonGateway
-import DalstonLogging
-import DalstonMetrics
-import DalstonObservability
-import DalstonOrchestrator
-import DalstonPipeline
-import DalstonRecords
-import DalstonRealtimeWorker
-import DalstonSessionRouter
-import DalstonWebhooks
-import Foundation
-import Logging
-import ServiceLifecycle
-import UnixSignals
+package import DalstonBroker
+package import DalstonCore
+package import DalstonEngineSDK
+package import DalstonEngines
+package import DalstonGateway
+package import DalstonLogging
+package import DalstonMetrics
+package import DalstonObservability
+package import DalstonOrchestrator
+package import DalstonPipeline
+package import DalstonRecords
+package import DalstonRealtimeWorker
+package import DalstonSessionRouter
+package import DalstonWebhooks
+package import Foundation
+package import Logging
+package import ServiceLifecycle
+package import UnixSignals
 
 /// What one process of Dalston runs.
 package enum Role: Sendable, Equatable {

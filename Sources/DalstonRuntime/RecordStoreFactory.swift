@@ -1,8 +1,8 @@
-import DalstonCore
-import DalstonRecords
-import DalstonRecordsPostgres
-import DalstonRecordsSQLite
-import Logging
+package import DalstonCore
+package import DalstonRecords
+package import DalstonRecordsPostgres
+package import DalstonRecordsSQLite
+package import Logging
 
 /// Opens the record database a configuration names and brings its schema up to date.
 package enum RecordStoreFactory {

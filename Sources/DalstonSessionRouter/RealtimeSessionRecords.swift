@@ -1,6 +1,6 @@
-import DalstonBroker
-import DalstonRealtime
-import Foundation
+package import DalstonBroker
+package import DalstonRealtime
+package import Foundation
 
 /// A finished or running realtime session, as `GET /v1/realtime/sessions` shows it.
 package struct RealtimeSessionRecord: Sendable, Equatable, Codable {

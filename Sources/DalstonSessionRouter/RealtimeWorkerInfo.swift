@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// A realtime worker as the router sees it: what it announced in its last heartbeat, and the
 /// slots the router has reserved on it.

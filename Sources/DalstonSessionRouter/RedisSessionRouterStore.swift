@@ -1,5 +1,5 @@
-import DalstonRedis
-import Foundation
+package import DalstonRedis
+package import Foundation
 
 /// The router's state in Redis, shared by every gateway:
 ///

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 /// Where the router keeps workers and reservations. Every operation is atomic, so any number of
 /// gateways can allocate at once without reserving more slots than a worker has.

@@ -1,12 +1,12 @@
-import DalstonLogging
-import DalstonPropagation
-import Foundation
-import Instrumentation
-import Logging
-import ServiceContextModule
-import ServiceLifecycle
-import Synchronization
-import Tracing
+package import DalstonLogging
+package import DalstonPropagation
+package import Foundation
+package import Instrumentation
+package import Logging
+package import ServiceContextModule
+package import ServiceLifecycle
+package import Synchronization
+package import Tracing
 
 /// Installs the process's tracer: spans recorded into a bounded, lock-protected queue and
 /// exported in batches over OTLP/HTTP by one task, so a slow or absent collector never holds up

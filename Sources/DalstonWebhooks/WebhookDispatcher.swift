@@ -1,12 +1,12 @@
-import AsyncHTTPClient
-import DalstonCore
-import DalstonMetrics
-import DalstonRecords
-import Foundation
-import Logging
-import NIOCore
-import NIOHTTP1
-import ServiceLifecycle
+package import AsyncHTTPClient
+package import DalstonCore
+package import DalstonMetrics
+package import DalstonRecords
+package import Foundation
+package import Logging
+package import NIOCore
+package import NIOHTTP1
+package import ServiceLifecycle
 
 /// How webhooks are delivered.
 package struct WebhookDispatcherOptions: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Products of this build (executables the tests run as separate processes), found beside the
 /// test bundle.

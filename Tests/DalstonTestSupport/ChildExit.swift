@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// Whether a child process has ended, asked of the kernel as well as of Foundation.

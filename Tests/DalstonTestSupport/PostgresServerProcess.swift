@@ -1,7 +1,7 @@
-import DalstonCore
-import Foundation
+public import DalstonCore
+public import Foundation
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// A real PostgreSQL server of its own (Debian's `postgresql` package: initdb, then `postgres`

@@ -1,7 +1,7 @@
-import DalstonRedis
-import Foundation
+public import DalstonRedis
+public import Foundation
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// A real `redis-server` on a free loopback port, owned by one test.

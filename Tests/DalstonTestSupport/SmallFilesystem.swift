@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// A tmpfs of a few hundred kilobytes mounted for one test: a disk that really fills up and

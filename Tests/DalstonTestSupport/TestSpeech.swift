@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Real speech for recognition tests, made at test time with Festival's US English voice
 /// (PocketSphinx does not understand espeak-ng's voice).

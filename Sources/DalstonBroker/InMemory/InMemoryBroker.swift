@@ -1,6 +1,6 @@
-import DalstonCore
-import Foundation
-import Logging
+public import DalstonCore
+public import Foundation
+public import Logging
 
 /// The embedded broker: everything in this process's memory, with the same semantics as
 /// `RedisBroker` (the shared conformance suite runs against both). Used when `REDIS_URL` is not

@@ -1,5 +1,5 @@
-import DalstonCore
-import Foundation
+public import DalstonCore
+public import Foundation
 
 /// A unit of work for one engine type, as it travels on a queue.
 ///

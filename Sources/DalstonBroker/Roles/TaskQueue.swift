@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Task queues with at-least-once delivery, one queue per engine type.
 public protocol TaskQueue: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Which workers are alive and what they are doing (heartbeats).
 public protocol WorkerRegistry: Sendable {

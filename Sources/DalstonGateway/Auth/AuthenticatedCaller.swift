@@ -1,5 +1,5 @@
-import DalstonRecords
-import Foundation
+package import DalstonRecords
+package import Foundation
 
 /// Who is calling, once `AuthenticationMiddleware` has checked their key.
 package struct AuthenticatedCaller: Sendable, Equatable {

@@ -1,13 +1,13 @@
-import DalstonPipeline
-import DalstonBroker
-import DalstonCore
-import DalstonLogging
-import DalstonMetrics
-import Foundation
-import HTTPTypes
-import DalstonRecords
-import Hummingbird
-import Logging
+package import DalstonPipeline
+package import DalstonBroker
+package import DalstonCore
+package import DalstonLogging
+package import DalstonMetrics
+package import Foundation
+package import HTTPTypes
+package import DalstonRecords
+package import Hummingbird
+package import Logging
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-ID")!

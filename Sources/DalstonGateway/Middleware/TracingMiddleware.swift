@@ -1,11 +1,11 @@
-import DalstonBroker
-import DalstonPropagation
-import DalstonTracing
-import HTTPTypes
-import Hummingbird
-import Instrumentation
-import ServiceContextModule
-import Tracing
+package import DalstonBroker
+package import DalstonPropagation
+package import DalstonTracing
+package import HTTPTypes
+package import Hummingbird
+package import Instrumentation
+package import ServiceContextModule
+package import Tracing
 
 extension HTTPField.Name {
     static let traceparent = HTTPField.Name("traceparent")!

@@ -1,4 +1,4 @@
-import DalstonSessionRouter
+package import DalstonSessionRouter
 
 /// What the gateway needs for live sessions: the router that finds workers, and where sessions
 /// are recorded.

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// Which level applies to which logger, as read from `LOG_LEVEL`.
 ///

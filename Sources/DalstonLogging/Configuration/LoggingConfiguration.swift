@@ -1,5 +1,5 @@
-import Instrumentation
-import Logging
+public import Instrumentation
+public import Logging
 
 /// Everything that decides how the process logs. Built from the environment by
 /// `LoggingConfiguration.fromEnvironment`, adjustable in code before `configure` applies it.

@@ -1,6 +1,6 @@
-import Instrumentation
-import Logging
-import Synchronization
+public import Instrumentation
+public import Logging
+public import Synchronization
 
 /// Fields bound for the current task and its children, in the way structlog's contextvars work.
 ///

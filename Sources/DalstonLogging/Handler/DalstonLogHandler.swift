@@ -1,5 +1,5 @@
-import Instrumentation
-import Logging
+public import Instrumentation
+public import Logging
 
 /// The swift-log handler behind every Dalston logger.
 ///

@@ -1,5 +1,5 @@
-import Instrumentation
-import Logging
+public import Instrumentation
+public import Logging
 
 /// The configured path from a log call to the output: processors, renderer, writer.
 ///

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// One step of the pipeline every log record passes through before it is rendered, like a
 /// structlog processor: add, rename or remove fields, redact, sample, or drop the record.

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// One log event on its way through the processor pipeline to a renderer.
 ///

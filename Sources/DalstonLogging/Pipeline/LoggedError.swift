@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// An error captured for a log line: its type and its description.
 ///

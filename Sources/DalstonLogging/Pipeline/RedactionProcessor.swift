@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// Replaces the values of secret-bearing keys with `"[REDACTED]"`, at any depth.
 ///

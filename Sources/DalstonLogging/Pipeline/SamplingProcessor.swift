@@ -1,5 +1,5 @@
-import Logging
-import Synchronization
+public import Logging
+public import Synchronization
 
 /// Keeps one in `n` records below a level, to thin out chatty debug or info logs in production.
 ///

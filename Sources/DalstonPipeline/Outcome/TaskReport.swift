@@ -1,5 +1,5 @@
-import DalstonBroker
-import Foundation
+package import DalstonBroker
+package import Foundation
 
 /// How one attempt of a task ended, as its engine (or the broker) reported it.
 package enum TaskOutcome: Sendable, Equatable {

@@ -1,7 +1,7 @@
-import DalstonBroker
-import DalstonCore
-import DalstonPropagation
-import Foundation
+package import DalstonBroker
+package import DalstonCore
+package import DalstonPropagation
+package import Foundation
 
 /// A job as the state store keeps it: one record with the job's fields and each task's state.
 package struct JobRecord: Sendable, Equatable {

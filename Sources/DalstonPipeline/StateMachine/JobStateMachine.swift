@@ -1,5 +1,5 @@
-import DalstonBroker
-import Foundation
+package import DalstonBroker
+package import Foundation
 
 /// What happened to a job, as the orchestrator hears it.
 package enum JobEvent: Sendable, Equatable {

@@ -1,6 +1,6 @@
-import DalstonBroker
-import DalstonCore
-import Foundation
+package import DalstonBroker
+package import DalstonCore
+package import Foundation
 
 /// Jobs and their tasks' states, typed, over a `StateStore`. Every change that matters for
 /// correctness is one conditional transition, so that any number of orchestrators (and gateways)

@@ -1,6 +1,6 @@
-import Logging
-import NIOCore
-import NIOPosix
+public import Logging
+public import NIOCore
+public import NIOPosix
 
 /// Dalston's Redis client: pooled, pipelining command connections plus dedicated subscriber
 /// connections.

@@ -1,6 +1,6 @@
-import Logging
-import NIOCore
-import NIOPosix
+public import Logging
+public import NIOCore
+public import NIOPosix
 
 /// One TCP connection to Redis with its channel pipeline: RESP decoder, command encoder and the
 /// pipelining handler. Authenticated and on the configured database before it is handed out.

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A protocol violation in bytes received from the server. The connection it came from can no
 /// longer be trusted and is closed.

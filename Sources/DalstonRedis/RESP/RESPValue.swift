@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// One reply from Redis, in any RESP2 or RESP3 type.
 public enum RESPValue: Sendable, Equatable {

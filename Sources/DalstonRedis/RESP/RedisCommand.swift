@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A command as Redis receives it: an array of binary-safe arguments, the first being its name.
 ///

@@ -1,5 +1,5 @@
-import DalstonRealtime
-import HummingbirdWebSocket
+package import DalstonRealtime
+package import HummingbirdWebSocket
 
 /// The WebSocket protocols the gateway speaks to clients (each at the path its dialect's
 /// folder in the gateway chooses).

@@ -1,16 +1,16 @@
-import DalstonCore
-import DalstonLogging
-import DalstonMetrics
-import DalstonPropagation
-import DalstonRealtime
-import Foundation
-import HTTPTypes
-import HummingbirdWSClient
-import HummingbirdWebSocket
-import Logging
-import NIOCore
-import Synchronization
-import Tracing
+package import DalstonCore
+package import DalstonLogging
+package import DalstonMetrics
+package import DalstonPropagation
+package import DalstonRealtime
+package import Foundation
+package import HTTPTypes
+package import HummingbirdWSClient
+package import HummingbirdWebSocket
+package import Logging
+package import NIOCore
+package import Synchronization
+package import Tracing
 
 /// The realtime sessions of a gateway: for each client connection it opens the session in the
 /// client's dialect, reserves a worker through the router, connects to the worker (correlation

@@ -1,5 +1,5 @@
-import Synchronization
-import Tracing
+package import Synchronization
+package import Tracing
 
 /// A span of Dalston's tracer. Sampled, it collects what happens to it and, when it ends, hands
 /// one value to the batch processor (a lock and an append; no task is woken per span). Not

@@ -1,6 +1,6 @@
-import DalstonPropagation
-import Instrumentation
-import Tracing
+package import DalstonPropagation
+package import Instrumentation
+package import Tracing
 
 /// Dalston's tracer: W3C trace context in and out (`traceparent`, `tracestate`), a sampler, and
 /// sampled spans recorded into the batch processor.

@@ -1,4 +1,4 @@
-import Tracing
+package import Tracing
 
 /// The attributes every traced HTTP request sets on its server span, as typed fields.
 ///
