@@ -5,13 +5,21 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-extension Gateway {
-    /// This dialect's live transcription: a WebSocket at `/v1/speech-to-text/realtime` (served by the session relay).
-    static let elevenLabsRealtime = RealtimeEndpoint(path: "/v1/speech-to-text/realtime", kind: .elevenlabs)
+/// ElevenLabs' speech-to-text API as its SDK calls it: conversion (synchronous, or acknowledged
+/// for a webhook), transcripts, their exports, and live transcription.
+struct ElevenLabsAPI: Sendable {
+    let configuration: GatewayConfiguration
+    let jobs: JobService
+    let intake: UploadIntake
+    let audit: AuditTrail
+    let guards: RouteGuards
 
-    /// ElevenLabs' speech-to-text API as its SDK calls it, mounted at `/v1/speech-to-text`.
-    func elevenLabsRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.elevenLabs, access: .jobs)
+    /// This dialect's live transcription (served by the session relay).
+    static let realtimeEndpoint = RealtimeEndpoint(path: "/v1/speech-to-text/realtime", kind: .elevenlabs)
+
+    /// Mounted at `/v1/speech-to-text`.
+    func routes() -> RouteCollection<GatewayRequestContext> {
+        let routes = guards.collection(.elevenLabs, access: .jobs)
         routes.post { request, context in try await self.elevenLabsConvert(request, context) }
         routes.get("transcripts/{id}") { _, context in try await self.elevenLabsTranscript(context) }
         routes.delete("transcripts/{id}") { _, context in try await self.elevenLabsDelete(context) }
@@ -22,10 +30,10 @@ extension Gateway {
     private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await receiveUpload(request, into: &upload)
+            try await intake.receive(request, into: &upload)
             try FormPolicy.elevenLabs.validate(upload.fields)
             let options = try ElevenLabsOptions(upload)
-            let job = try await submit(upload, api: "elevenlabs") { audio in
+            let job = try await intake.submit(upload, api: "elevenlabs") { audio in
                 JobSubmission(
                     audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
                     language: options.language ?? options.model.languages[0], modelID: options.model.id, timestampsGranularity: options.granularity,
@@ -35,10 +43,10 @@ extension Gateway {
                 // Acknowledged at once; the transcript is fetched with GET .../transcripts/{id}.
                 return try ElevenLabsWebhookAcknowledgement(requestID: context.requestID, transcriptionID: job.id).response(from: request, context: context)
             }
-            guard let done = try await finished(job) else {
+            guard let done = try await intake.finished(job) else {
                 throw APIError(.requestTimeout, code: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.seconds)) s; fetch it later from /v1/speech-to-text/transcripts/\(job.id)")
             }
-            return try Self.elevenLabsResponse(done, formats: options.additionalFormats).response(from: request, context: context)
+            return try Self.transcriptResponse(done, formats: options.additionalFormats).response(from: request, context: context)
         } catch {
             upload.audio?.writer.discard()
             throw DialectError(error, .elevenLabs)
@@ -52,14 +60,14 @@ extension Gateway {
             // As ElevenLabs: not there yet, ask again shortly.
             throw APIError(.notFound, code: "not_ready", message: "transcript \(id) is still \(job.status.rawValue)", retryAfter: 2)
         }
-        return try Self.elevenLabsResponse(job, formats: [])
+        return try Self.transcriptResponse(job, formats: [])
     }
 
     private func elevenLabsDelete(_ context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         switch try await jobs.delete(id) {
         case .deleted:
-            try await audit(context, "job.deleted", id)
+            try await audit.record(context, "job.deleted", id)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
         case .notFound: throw APIError.notFound("no transcript \(id.prefix(64))")
         case .notFinished(let status): throw APIError(.conflict, code: "job_not_finished", message: "transcript \(id) is still \(status.rawValue)")
@@ -70,10 +78,10 @@ extension Gateway {
         let id = try context.parameters.require("id")
         guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
         // As ElevenLabs: a transcript not there yet is not found (yet).
-        return try Self.export(job, format: try context.parameters.require("format"), request: request, notReady: .notFound)
+        return try TranscriptExport.response(job, format: try context.parameters.require("format"), request: request, notReady: .notFound)
     }
 
-    static func elevenLabsResponse(_ job: JobView, formats: [ElevenLabsOptions.AdditionalFormat]) throws -> ElevenLabsTranscriptResponse {
+    static func transcriptResponse(_ job: JobView, formats: [ElevenLabsOptions.AdditionalFormat]) throws -> ElevenLabsTranscriptResponse {
         guard job.status == .completed, let transcript = job.transcript else {
             throw APIError(.unprocessableContent, code: "transcription_failed", message: job.error ?? "transcription \(job.id) was \(job.status.rawValue)")
         }

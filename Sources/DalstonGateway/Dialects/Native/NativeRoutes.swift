@@ -1,21 +1,33 @@
 import DalstonBroker
 import DalstonCore
 import DalstonPipeline
+import DalstonRecords
 import DalstonSessionRouter
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 
-extension Gateway {
-    /// This dialect's live transcription: a WebSocket at `/v1/audio/transcriptions/stream` (served by the session relay).
-    static let nativeRealtime = RealtimeEndpoint(path: "/v1/audio/transcriptions/stream", kind: .native)
+/// Dalston's own API: jobs and their lifecycle at `/v1/audio/transcriptions`, and live
+/// transcription at `/v1/audio/transcriptions/stream`.
+struct NativeAPI: Sendable {
+    let configuration: GatewayConfiguration
+    let jobs: JobService
+    let intake: UploadIntake
+    let audit: AuditTrail
+    /// What keeps per-job webhooks and retention (nil: those fields are refused).
+    let records: RecordStore?
+    let guards: RouteGuards
+    /// Other dialects' claims on the shared `POST /v1/audio/transcriptions` (OpenAI's models).
+    let claims: [TranscriptionClaim]
 
-    /// Dalston's job API, mounted at `/v1/audio/transcriptions`: jobs and their lifecycle. A POST
-    /// whose model another dialect claims (OpenAI's names) is answered by that dialect instead
-    /// (see `claimingDialect`).
-    func nativeRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.native, access: .jobs)
+    /// This dialect's live transcription (served by the session relay).
+    static let realtimeEndpoint = RealtimeEndpoint(path: "/v1/audio/transcriptions/stream", kind: .native)
+
+    /// Mounted at `/v1/audio/transcriptions`. A POST whose fields another dialect claims is
+    /// answered by that dialect instead (see `TranscriptionClaim`).
+    func routes() -> RouteCollection<GatewayRequestContext> {
+        let routes = guards.collection(.native, access: .jobs)
         routes.post { request, context in try await self.createTranscription(request, context) }
         routes.get { request, _ in try await self.listTranscriptions(request) }
         routes.get("{id}") { _, context in try await self.transcription(context) }
@@ -29,19 +41,24 @@ extension Gateway {
     private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await receiveUpload(request, into: &upload) { claimingDialect($0)?.uploadLimit ?? .max }
-            if let claimant = claimingDialect(upload.fields) {
+            try await intake.receive(request, into: &upload) { claimant($0)?.uploadLimit ?? .max }
+            if let claimant = claimant(upload.fields) {
                 return try await claimant.transcribe(upload, request, context)
             }
-            let job = try await submit(upload, api: "native") { audio in try nativeSubmission(upload, audio, context) }
+            let job = try await intake.submit(upload, api: "native") { audio in try nativeSubmission(upload, audio, context) }
             return try EditedResponse(
                 status: .created, headers: [.location: "/v1/audio/transcriptions/\(job.id)"],
                 response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt, displayName: job.displayName)
             ).response(from: request, context: context)
         } catch {
             upload.audio?.writer.discard()
-            throw claimingDialect(upload.fields).map { DialectError(error, $0.errorDialect) } ?? error
+            throw claimant(upload.fields).map { DialectError(error, $0.errorDialect) } ?? error
         }
+    }
+
+    /// The dialect whose upload this is, when not Dalston's own.
+    private func claimant(_ fields: [String: [String]]) -> TranscriptionClaim? {
+        claims.first { $0.claims(fields) }
     }
 
     private func nativeSubmission(_ upload: ReceivedUpload, _ audio: ReceivedUpload.AudioFile, _ context: GatewayRequestContext) throws -> JobSubmission {
@@ -75,7 +92,7 @@ extension Gateway {
                 throw APIError.unsupported(
                     "webhook_url", "per-job webhook_url needs DALSTON_WEBHOOK_SECRET on the server to sign with; or register an endpoint with POST /v1/webhooks")
             }
-            submission.webhookURL = try Self.webhookURL(text: url)
+            submission.webhookURL = try WebhooksAPI.webhookURL(text: url)
         }
         if let metadata = upload["webhook_metadata"]?.trimmed, !metadata.isEmpty {
             guard metadata.utf8.count <= 16 * 1024, (try? JSONDecoder().decode([String: JSONValue].self, from: Data(metadata.utf8))) != nil else {
@@ -141,7 +158,7 @@ extension Gateway {
             throw APIError.badRequest("display_name must be a non-empty string", param: "display_name")
         }
         guard let job = try await jobs.rename(id, displayName: displayName) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
-        try await audit(context, "job.renamed", id, detail: displayName)
+        try await audit.record(context, "job.renamed", id, detail: displayName)
         return JobResponse(job)
     }
 
@@ -149,7 +166,7 @@ extension Gateway {
         let id = try context.parameters.require("id")
         switch try await jobs.delete(id) {
         case .deleted:
-            try await audit(context, "job.deleted", id)
+            try await audit.record(context, "job.deleted", id)
             return Response(status: .noContent)
         case .notFound: throw APIError.notFound("no transcription job \(id.prefix(64))")
         case .notFinished(let status):
@@ -168,29 +185,6 @@ extension Gateway {
 
     private func exportTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let job = try await job(context)
-        return try Self.export(job, format: try context.parameters.require("format"), request: request, notReady: .conflict)
-    }
-
-    /// A completed job's transcript as a file, with the subtitle line limits from the query.
-    static func export(_ job: JobView, format: String, request: Request, notReady: HTTPResponse.Status) throws -> Response {
-        guard let kind = TranscriptExport.Format(rawValue: format) else {
-            throw APIError.badRequest("format must be one of \(TranscriptExport.Format.allCases.map(\.rawValue).joined(separator: ", "))", param: "format")
-        }
-        guard job.status == .completed, let transcript = job.transcript else {
-            throw APIError(notReady, code: "not_ready", message: "job \(job.id) is \(job.status.rawValue); exports exist once it is completed", retryAfter: job.status.isFinal ? nil : 2)
-        }
-        let parameters = request.uri.queryParameters
-        var formatter = SubtitleFormatter()
-        formatter.maximumLineLength = try integer(parameters["max_line_length"].map(String.init), name: "max_line_length", in: 10...200, default: 42)
-        formatter.maximumLines = try integer(parameters["max_lines"].map(String.init), name: "max_lines", in: 1...10, default: 2)
-        return TranscriptExport(format: kind, transcript: transcript, formatter: formatter, filename: job.id).response
-    }
-
-    static func integer(_ text: String?, name: String, in range: ClosedRange<Int>, default value: Int) throws -> Int {
-        guard let text, !text.isEmpty else { return value }
-        guard let number = Int(text), range.contains(number) else {
-            throw APIError.badRequest("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)", param: name)
-        }
-        return number
+        return try TranscriptExport.response(job, format: try context.parameters.require("format"), request: request, notReady: .conflict)
     }
 }

@@ -5,16 +5,24 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-extension Gateway {
-    /// This dialect's live transcription: a WebSocket at `/v1/realtime` (served by the session relay).
-    static let openAIRealtime = RealtimeEndpoint(path: "/v1/realtime", kind: .openai)
+/// OpenAI's audio API as its SDK calls it: synchronous transcription (on the shared
+/// `POST /v1/audio/transcriptions`), translations, the model list, and live transcription at
+/// `/v1/realtime`.
+struct OpenAIAPI: Sendable {
+    let configuration: GatewayConfiguration
+    let intake: UploadIntake
+    let guards: RouteGuards
 
-    /// OpenAI's audio API, mounted at `/v1`: translations and the model list. Transcription
-    /// shares `POST /v1/audio/transcriptions` with Dalston's job API, which hands it the uploads
-    /// whose model is an OpenAI name (`whisper-1`, `gpt-4o-transcribe`, ...): see
-    /// `openAITranscriptionClaim`.
-    func openAIRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.openAI, access: .jobs)
+    /// This dialect's live transcription (served by the session relay).
+    static let realtimeEndpoint = RealtimeEndpoint(path: "/v1/realtime", kind: .openai)
+    /// OpenAI's limit on a transcription upload, kept so that its SDK sees the same.
+    static let uploadLimit = 25 * 1024 * 1024
+
+    /// Mounted at `/v1`. Transcription shares `POST /v1/audio/transcriptions` with Dalston's job
+    /// API, which hands it the uploads whose model is an OpenAI name (`whisper-1`,
+    /// `gpt-4o-transcribe`, ...): see `transcriptionClaim`.
+    func routes() -> RouteCollection<GatewayRequestContext> {
+        let routes = guards.collection(.openAI, access: .jobs)
         routes.post("audio/translations") { _, _ -> Response in
             throw APIError(
                 .badRequest, code: "translation_not_available",
@@ -33,15 +41,15 @@ extension Gateway {
     }
 
     /// OpenAI's claim on the shared transcription route: its model names, its 25 MB limit.
-    var openAITranscriptionClaim: TranscriptionClaim {
-        TranscriptionClaim(errorDialect: .openAI, uploadLimit: 25 * 1024 * 1024, claims: { fields in
+    var transcriptionClaim: TranscriptionClaim {
+        TranscriptionClaim(errorDialect: .openAI, uploadLimit: Self.uploadLimit, claims: { fields in
             fields["model"]?.first.map { ModelCatalogue.openAI[$0.trimmed] != nil } ?? false
-        }, transcribe: { upload, request, context in try await self.openAITranscription(upload, request, context) })
+        }, transcribe: { upload, request, context in try await self.transcribe(upload, request, context) })
     }
 
     /// OpenAI's synchronous transcription: the job runs as any other, and the answer waits for
     /// it and comes in the requested `response_format`.
-    func openAITranscription(_ upload: ReceivedUpload, _ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+    private func transcribe(_ upload: ReceivedUpload, _ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         try FormPolicy.openAI.validate(upload.fields)
         let modelName = upload["model"]?.trimmed ?? ""
         guard let model = ModelCatalogue.openAI[modelName] else { throw APIError.badRequest("unknown model \(modelName.prefix(64))", param: "model") }
@@ -68,14 +76,14 @@ extension Gateway {
         guard ModelCatalogue.supports(model, language: language) else {
             throw APIError.badRequest("language \(language ?? "") is not available: this deployment transcribes \(model.languages.joined(separator: ", "))", param: "language")
         }
-        let limit = openAITranscriptionClaim.uploadLimit
+        let limit = Self.uploadLimit
         if let audio = upload.audio, audio.writer.byteCount > limit { throw APIError.tooLarge(limit: limit) }
-        let job = try await submit(upload, api: "openai") { audio in
+        let job = try await intake.submit(upload, api: "openai") { audio in
             JobSubmission(
                 audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
                 language: language ?? model.languages[0], modelID: model.id, timestampsGranularity: "word", requestID: context.requestID)
         }
-        guard let done = try await finished(job) else {
+        guard let done = try await intake.finished(job) else {
             throw APIError(.gatewayTimeout, code: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.seconds)) s", param: nil, dialect: .openAI)
         }
         guard done.status == .completed, let transcript = done.transcript else {

@@ -12,11 +12,20 @@ struct RealtimeEndpoint: Sendable {
     let kind: RealtimeProtocol
 }
 
-extension Gateway {
+/// Live sessions: the WebSocket endpoint each dialect declares (adapted to the session relay),
+/// and the realtime capacity, workers and recorded sessions over HTTP.
+struct RealtimeAPI: Sendable {
+    /// The session router and the session records (nil: realtime refused).
+    let realtime: RealtimeGateway?
+    let relay: SessionRelay?
+    let guards: RouteGuards
+    /// Each dialect's WebSocket path (declared in its folder) and the protocol spoken there.
+    let endpoints: [RealtimeEndpoint]
+
     /// The WebSocket endpoints, on the router that decides upgrades: request ids and API keys
     /// are checked before the upgrade (a bad key is a 401 handshake), everything else after it,
     /// in the client's dialect.
-    func makeWebSocketRouter() -> Router<GatewayRequestContext> {
+    func webSocketRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
         // Metrics come from the HTTP router when the upgrade is refused; upgraded connections
         // are counted as WebSocket connections.
@@ -24,17 +33,14 @@ extension Gateway {
         router.add(middleware: RequestIDMiddleware())
         // A refusal is a response (a 401 with its JSON), not an error, so that it is recorded.
         router.add(middleware: ErrorShapeMiddleware(.native))
-        router.add(middleware: AuthenticationMiddleware(.scope(.realtime), keys: apiKeys))
-        for endpoint in realtimeEndpoints {
+        router.add(middleware: AuthenticationMiddleware(.scope(.realtime), keys: guards.keys))
+        for endpoint in endpoints {
             router.ws(RouterPath(endpoint.path)) { inbound, outbound, context in
                 await self.serveRealtime(endpoint.kind, inbound: inbound, outbound: outbound, context: context)
             }
         }
         return router
     }
-
-    /// Each dialect's WebSocket path (declared in its folder) and the protocol spoken there.
-    var realtimeEndpoints: [RealtimeEndpoint] { [Self.nativeRealtime, Self.elevenLabsRealtime, Self.openAIRealtime] }
 
     private func serveRealtime(
         _ kind: RealtimeProtocol, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
@@ -58,8 +64,8 @@ extension Gateway {
 
     /// A clear 426 for a plain GET on a WebSocket path (which needs the `realtime` scope).
     func webSocketPathRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.native, access: .scope(.realtime))
-        for endpoint in realtimeEndpoints {
+        let routes = guards.collection(.native, access: .scope(.realtime))
+        for endpoint in endpoints {
             routes.get(RouterPath(endpoint.path)) { _, _ -> Response in
                 throw APIError(
                     HTTPResponse.Status(code: 426, reasonPhrase: "Upgrade Required"), code: "upgrade_required",
@@ -70,8 +76,8 @@ extension Gateway {
     }
 
     /// Mounted at `/v1/realtime`: the realtime capacity, its workers and the recorded sessions.
-    func realtimeRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.native, access: .jobs)
+    func routes() -> RouteCollection<GatewayRequestContext> {
+        let routes = guards.collection(.native, access: .jobs)
         routes.get("status") { _, _ in try await self.requireRealtime().router.status() }
         routes.get("workers") { _, _ in
             let realtime = try self.requireRealtime()

@@ -1,16 +1,33 @@
+import DalstonBroker
 import DalstonCore
+import DalstonLogging
 import DalstonMetrics
 import DalstonPipeline
+import DalstonRecords
 import Hummingbird
+import Logging
 import NIOCore
 
-extension Gateway {
+/// Probes, metrics and the deployment's status.
+struct SystemAPI: Sendable {
+    let jobs: JobService
+    let queues: any TaskQueue
+    let workers: any WorkerRegistry
+    /// Every engine the deployment knows, so the status lists each (with 0 workers when none runs).
+    let engineIDs: [String]
+    let brokerKind: String
+    let records: RecordStore?
+    /// The process's metrics, served at `/metrics` (nil: metrics off).
+    let exposition: PrometheusExposition?
+    let guards: RouteGuards
+    let logger: Logger
+
     /// Probes and metrics, open to anyone who can reach the port.
     func probeRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.native, access: .open)
+        let routes = guards.collection(.native, access: .open)
         routes.get("health") { _, _ in HealthResponse(status: "healthy") }
         routes.get("ready") { _, _ in await self.readiness() }
-        if let exposition = metrics.exposition {
+        if let exposition {
             routes.get("metrics") { _, _ in
                 var headers = HTTPFields()
                 headers[.contentType] = PrometheusExposition.contentType
@@ -22,7 +39,7 @@ extension Gateway {
 
     /// The deployment's status (`/v1/status`), for callers with `jobs:read`.
     func statusRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.native, access: .jobs)
+        let routes = guards.collection(.native, access: .jobs)
         routes.get("status") { _, _ in try await self.status() }
         return routes
     }

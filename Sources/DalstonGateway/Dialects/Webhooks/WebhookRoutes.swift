@@ -3,18 +3,22 @@ import DalstonRecords
 import Foundation
 import Hummingbird
 
-extension Gateway {
-    /// Mounted at `/v1/webhooks`: endpoints that hear `transcription.completed` and
-    /// `transcription.failed`, and their deliveries (the `webhooks` scope). Answers 501 without a
-    /// record database.
-    func webhookRoutes() -> RouteCollection<GatewayRequestContext> {
-        let routes = routeCollection(.native, access: .scope(.webhooks))
+/// Webhook endpoints that hear `transcription.completed` and `transcription.failed`, and their
+/// deliveries (the `webhooks` scope). Answers 501 without a record database.
+struct WebhooksAPI: Sendable {
+    let records: RecordStore?
+    let audit: AuditTrail
+    let guards: RouteGuards
+
+    /// Mounted at `/v1/webhooks`.
+    func routes() -> RouteCollection<GatewayRequestContext> {
+        let routes = guards.collection(.native, access: .scope(.webhooks))
         routes.post { request, context in
             let body = try await JSONRequestBody.read(request, allowed: ["url", "events", "description"], example: Self.example)
             let url = try Self.webhookURL(body["url"])
             let events = try Self.events(body["events"]) ?? { throw APIError.badRequest("events is required, e.g. [\"transcription.completed\"]", param: "events") }()
             let (endpoint, secret) = try await self.webhookTable().create(url: url, events: events, description: try Self.description(body["description"]))
-            try await self.audit(context, "webhook.created", endpoint.id, detail: url)
+            try await self.audit.record(context, "webhook.created", endpoint.id, detail: url)
             return EditedResponse(status: .created, response: WebhookEndpointResponse(endpoint, signingSecret: secret))
         }
         routes.get { request, _ in
@@ -39,13 +43,13 @@ extension Gateway {
                 id, url: try body["url"].map { try Self.webhookURL($0) }, events: try Self.events(body["events"]),
                 description: try Self.description(body["description"]), isActive: isActive)
             guard let updated else { throw APIError.notFound("no webhook \(id.prefix(64))") }
-            try await self.audit(context, "webhook.updated", id, detail: body.names.joined(separator: ","))
+            try await self.audit.record(context, "webhook.updated", id, detail: body.names.joined(separator: ","))
             return WebhookEndpointResponse(updated)
         }
         routes.delete("{id}") { _, context in
             let id = try context.parameters.require("id")
             guard try await self.webhookTable().delete(id) else { throw APIError.notFound("no webhook \(id.prefix(64))") }
-            try await self.audit(context, "webhook.deleted", id)
+            try await self.audit.record(context, "webhook.deleted", id)
             return Response(status: .noContent)
         }
         routes.post("{id}/rotate-secret") { _, context in
@@ -53,7 +57,7 @@ extension Gateway {
             guard let secret = try await self.webhookTable().rotateSecret(id), let endpoint = try await self.webhookTable().endpoint(id) else {
                 throw APIError.notFound("no webhook \(id.prefix(64))")
             }
-            try await self.audit(context, "webhook.secret_rotated", id)
+            try await self.audit.record(context, "webhook.secret_rotated", id)
             return WebhookEndpointResponse(endpoint, signingSecret: secret)
         }
         routes.get("{id}/deliveries") { request, context in
@@ -80,7 +84,7 @@ extension Gateway {
             guard let delivery = try await self.webhookTable().retry(deliveryID, endpointID: id) else {
                 throw APIError(.conflict, code: "not_retryable", message: "no failed delivery \(deliveryID.prefix(64)) of webhook \(id.prefix(64)); only failed deliveries are retried")
             }
-            try await self.audit(context, "webhook.delivery_retried", id, detail: deliveryID)
+            try await self.audit.record(context, "webhook.delivery_retried", id, detail: deliveryID)
             return WebhookDeliveryResponse(delivery)
         }
         return routes
@@ -97,15 +101,6 @@ extension Gateway {
         let id = try context.parameters.require("id")
         guard let endpoint = try await webhookTable().endpoint(id) else { throw APIError.notFound("no webhook \(id.prefix(64))") }
         return endpoint
-    }
-
-    /// Writes who changed what to the audit log.
-    func audit(_ context: GatewayRequestContext, _ action: String, _ resourceID: String, detail: String? = nil) async throws {
-        guard let records else { return }
-        let resourceType = action.split(separator: ".").first.map(String.init) ?? "resource"
-        try await records.audit.record(AuditEntry(
-            actor: context.caller?.keyID ?? "anonymous", action: action, resourceType: resourceType, resourceID: resourceID,
-            requestID: context.requestID, detail: detail))
     }
 
     static let example = #"{"url": "https://example.com/hook", "events": ["transcription.completed"]}"#

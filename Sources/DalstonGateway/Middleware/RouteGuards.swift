@@ -1,0 +1,13 @@
+import Hummingbird
+
+/// Makes each dialect's route collection with the two middlewares every collection has: errors
+/// in the dialect's shape, callers checked for the access the routes need.
+struct RouteGuards: Sendable {
+    let keys: APIKeyCheck
+
+    func collection(_ dialect: ErrorDialect, access: RouteAccess) -> RouteCollection<GatewayRequestContext> {
+        RouteCollection(context: GatewayRequestContext.self)
+            .add(middleware: ErrorShapeMiddleware(dialect))
+            .add(middleware: AuthenticationMiddleware(access, keys: keys))
+    }
+}

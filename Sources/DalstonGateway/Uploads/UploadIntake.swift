@@ -1,0 +1,139 @@
+import DalstonAudio
+import DalstonMetrics
+import DalstonPipeline
+import DalstonPropagation
+import Foundation
+import Hummingbird
+import Logging
+
+/// Where every dialect's uploads come in: within the configured limits and concurrency, the
+/// audio streamed to the artifact store under a new job id, measured, and submitted as a job;
+/// refusals logged and counted by reason.
+struct UploadIntake: Sendable {
+    let configuration: GatewayConfiguration
+    let jobs: JobService
+    let slots: UploadSlots
+    let instruments: Instruments
+    let logger: Logger
+
+    init(configuration: GatewayConfiguration, jobs: JobService, instruments: Instruments, logger: Logger) {
+        self.configuration = configuration
+        self.jobs = jobs
+        self.slots = UploadSlots(limit: configuration.maximumConcurrentUploads)
+        self.instruments = instruments
+        self.logger = logger
+        instruments.startAtZero(DalstonMetric.gatewayUploadBytes)
+        instruments.gauge(DalstonMetric.gatewayUploadsInProgress).record(0)
+        instruments.startAtZero(DalstonMetric.gatewayUploadsRejected, UploadRejection.allCases.map { [("reason", $0.rawValue)] })
+    }
+
+    /// Receives a multipart upload within the configured limits, holding one of the upload slots
+    /// meanwhile: the audio streams to the artifact store under a new job id while the body
+    /// arrives. `upload` keeps what was read even when this throws, so the caller can answer in
+    /// the dialect the fields asked for.
+    func receive(
+        _ request: Request, into upload: inout ReceivedUpload, fileLimit: @escaping ([String: [String]]) -> Int = { _ in .max }
+    ) async throws {
+        guard let slot = slots.take() else {
+            logger.warning("upload_refused", metadata: ["reason": "concurrency_limit", "limit": .stringConvertible(configuration.maximumConcurrentUploads)])
+            instruments.increment(DalstonMetric.gatewayUploadsRejected, [("reason", UploadRejection.concurrencyLimit.rawValue)])
+            throw APIError(.serviceUnavailable, code: "too_many_uploads", message: "the server is receiving \(configuration.maximumConcurrentUploads) uploads already; retry in a few seconds", retryAfter: 5)
+        }
+        let inProgress = instruments.gauge(DalstonMetric.gatewayUploadsInProgress)
+        inProgress.record(slots.inUse)
+        defer {
+            slot.release()
+            inProgress.record(slots.inUse)
+        }
+        let jobID = JobService.newJobID()
+        let receiver = UploadReceiver(configuration: configuration, artifacts: jobs.artifacts)
+        try await withTracedSpan("gateway.store_audio") { span in
+            span.attributes["dalston.job_id"] = jobID
+            do {
+                // Named by what the bytes are, not what the client called them (`upload`, `blob`).
+                try await receiver.receive(request, into: &upload, fileLimit: fileLimit) { _, container in
+                    JobService.audioReference(jobID: jobID, filename: "audio.\(container.rawValue)")
+                }
+            } catch let error as APIError {
+                refused(error)
+                throw error
+            }
+            span.attributes["dalston.audio_bytes"] = upload.audio?.writer.byteCount ?? 0
+        }
+    }
+
+    /// Turns a received upload into a job: `submission` builds the request from the fields (and
+    /// throws for fields it cannot honour); then the audio is committed, measured by FFmpeg when
+    /// its header did not say how long it is, and submitted. On error the upload is removed.
+    func submit(_ upload: ReceivedUpload, api: String, _ submission: (ReceivedUpload.AudioFile) throws -> JobSubmission) async throws -> JobView {
+        guard let audio = upload.audio else { throw APIError.badRequest("the file field with the audio is required", param: "file") }
+        do {
+            var request = try submission(audio)
+            try audio.writer.commit()
+            if let duration = audio.duration {
+                request.audioDurationSeconds = duration
+            } else {
+                request.audioDurationSeconds = try await measure(audio.writer.reference)
+            }
+            let job = try await jobs.submit(request)
+            instruments.increment(DalstonMetric.gatewayUploadBytes, by: Int64(audio.writer.byteCount))
+            instruments.increment(DalstonMetric.gatewayJobsCreated, [("api", api)])
+            return job
+        } catch {
+            audio.writer.discard()
+            jobs.artifacts.removeAll(ofJob: audio.writer.reference.jobID)
+            if let error = error as? APIError { refused(error) }
+            throw error
+        }
+    }
+
+    /// The duration of audio in a format only FFmpeg reads, refusing what it cannot read or
+    /// what is longer than allowed.
+    private func measure(_ reference: ArtifactReference) async throws -> Double {
+        let seconds: Double
+        do {
+            seconds = try await FFmpeg.duration(of: try jobs.artifacts.localFile(reference))
+        } catch let error as AudioDecodingError {
+            throw APIError(.badRequest, code: "unsupported_audio", message: "\(error.description); send \(AudioContainer.supportedNames) audio", param: "file", dialect: nil)
+        }
+        let limit = configuration.maximumAudioDuration.seconds
+        if seconds > limit {
+            throw APIError(.contentTooLarge, code: "audio_too_long", message: "the audio is longer than the limit of \(UploadReceiver.formattedDuration(limit))", param: "file", dialect: nil)
+        }
+        return seconds
+    }
+
+    private func refused(_ error: APIError) {
+        let reason = UploadRejection(error)
+        logger.warning("upload_refused", metadata: ["reason": "\(reason.rawValue)", "error": "\(error.message)"])
+        instruments.increment(DalstonMetric.gatewayUploadsRejected, [("reason", reason.rawValue)])
+    }
+
+    /// Waits for a job submitted by a synchronous endpoint; nil when it did not finish in time.
+    func finished(_ job: JobView) async throws -> JobView? {
+        guard let current = try await jobs.waitForFinalState(job.id, timeout: configuration.synchronousTimeout), current.status.isFinal else { return nil }
+        return current
+    }
+}
+
+/// Why an upload was refused, as the `reason` label of `dalston_gateway_uploads_rejected_total`.
+enum UploadRejection: String, CaseIterable {
+    case concurrencyLimit = "concurrency_limit"
+    case tooLarge = "too_large"
+    case audioTooLong = "audio_too_long"
+    case unsupportedAudio = "unsupported_audio"
+    case invalidRequest = "invalid_request"
+
+    init(_ error: APIError) {
+        switch error.code {
+        case "payload_too_large": self = .tooLarge
+        case "audio_too_long": self = .audioTooLong
+        case "unsupported_audio": self = .unsupportedAudio
+        default: self = .invalidRequest
+        }
+    }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
