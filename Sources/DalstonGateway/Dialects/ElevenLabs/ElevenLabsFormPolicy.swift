@@ -1,0 +1,22 @@
+extension FormPolicy {
+    /// ElevenLabs' `POST /v1/speech-to-text`.
+    static let elevenLabs = FormPolicy(
+        honoured: ["model_id", "language_code", "timestamps_granularity", "additional_formats", "webhook", "temperature", "seed"],
+        checks: [
+            "diarize": onlyOff(noDiarization), "num_speakers": never(noDiarization), "diarization_threshold": never(noDiarization),
+            "use_multi_channel": onlyOff("multichannel transcription is not supported; send one mixed channel"),
+            "tag_audio_events": onlyOff("audio event tagging is not available on this deployment"),
+            "keyterms": never("key-term hints are not supported by the PocketSphinx recogniser"),
+            "entity_detection": never(noPII), "cloud_storage_url": never(noURLInput),
+            "webhook_id": never("webhook configurations are not available yet; webhook=true acknowledges at once and the transcript is fetched with GET /v1/speech-to-text/transcripts/{id}"),
+            "webhook_metadata": never("webhook metadata needs webhook configurations, which are not available yet"),
+            "file_format": oneOf(["other"], "only file_format=other (an encoded audio file) is supported"),
+            "entity_redaction": never(noPII), "entity_redaction_mode": never(noPII),
+            "source_url": never(noURLInput),
+            "no_verbatim": onlyOff("verbatim control is not available on this deployment"),
+            "numbers_format": never("number formatting options are not available on this deployment"),
+            "transcript_edit": never("transcript editing options are not available on this deployment"),
+            "multichannel_output_style": never("multichannel transcription is not supported; send one mixed channel"),
+            "use_speaker_library": onlyOff(noDiarization), "detect_speaker_roles": onlyOff(noDiarization),
+        ])
+}
