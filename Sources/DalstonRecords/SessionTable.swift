@@ -21,6 +21,12 @@ package struct SessionTable: RealtimeSessionArchive {
              RecordTime.text(record.endedAt), .text(record.requestID), .text(try Self.encode(record))])
     }
 
+    package func saveIfActive(_ record: RealtimeSessionRecord) async throws -> Bool {
+        !(try await database.query(
+            "UPDATE realtime_sessions SET status = $2, ended_at = $3, record = $4 WHERE id = $1 AND status = 'active' RETURNING id",
+            [.text(record.id), .text(record.status), RecordTime.text(record.endedAt), .text(try Self.encode(record))])).isEmpty
+    }
+
     package func record(_ id: String) async throws -> RealtimeSessionRecord? {
         let rows = try await database.query("SELECT record FROM realtime_sessions WHERE id = $1", [.text(id)])
         return try rows.first.map { row throws(RecordStoreError) in try Self.decode(try row.string("record")) }

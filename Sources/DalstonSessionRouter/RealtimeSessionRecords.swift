@@ -55,8 +55,12 @@ package struct RealtimeSessionRecord: Sendable, Equatable, Codable {
 /// Where realtime sessions are kept once they start: the record database, or the state store
 /// when a process has none.
 package protocol RealtimeSessionArchive: Sendable {
-    /// Inserts or replaces the session's record.
+    /// Inserts or replaces the session's record (its relay, which alone knows how it went).
     func save(_ record: RealtimeSessionRecord) async throws
+    /// Replaces the record only while the stored one is still `active`, in one atomic step: how
+    /// the health loop closes a session whose gateway died without overwriting one its relay
+    /// ended meanwhile. `false` when it was no longer active (or is gone).
+    func saveIfActive(_ record: RealtimeSessionRecord) async throws -> Bool
     func record(_ id: String) async throws -> RealtimeSessionRecord?
     /// Newest first; `before` (a start time in seconds since 1970, exclusive) pages further back.
     func list(limit: Int, before: Double?, status: String?) async throws -> [RealtimeSessionRecord]
@@ -75,17 +79,25 @@ package struct RealtimeSessionRecords: RealtimeSessionArchive {
     }
 
     package func save(_ record: RealtimeSessionRecord) async throws(BrokerError) {
+        _ = try await state.transition(StateTransition(
+            StateKey(namespace: Self.namespace, id: record.id), set: ["record": try Self.json(record), "status": record.status],
+            effects: [.addToIndex(Self.index, member: record.id, score: record.startedAt.timeIntervalSince1970)]))
+    }
+
+    package func saveIfActive(_ record: RealtimeSessionRecord) async throws(BrokerError) -> Bool {
+        try await state.transition(StateTransition(
+            StateKey(namespace: Self.namespace, id: record.id), when: ["status": ["active"]],
+            set: ["record": try Self.json(record), "status": record.status])).applied
+    }
+
+    private static func json(_ record: RealtimeSessionRecord) throws(BrokerError) -> String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        let json: String
         do {
-            json = String(decoding: try encoder.encode(record), as: UTF8.self)
+            return String(decoding: try encoder.encode(record), as: UTF8.self)
         } catch {
             throw .unavailable("a session record could not be encoded: \(error)")
         }
-        _ = try await state.transition(StateTransition(
-            StateKey(namespace: Self.namespace, id: record.id), set: ["record": json, "status": record.status],
-            effects: [.addToIndex(Self.index, member: record.id, score: record.startedAt.timeIntervalSince1970)]))
     }
 
     package func record(_ id: String) async throws(BrokerError) -> RealtimeSessionRecord? {

@@ -27,7 +27,9 @@ package struct SessionRouterHealthService: Service {
 }
 
 extension SessionRouterHealthService {
-    /// Sessions whose gateway died never got their final record: they end as `error`.
+    /// Sessions whose gateway died never got their final record: they end as `error`, unless
+    /// their relay ended them meanwhile (the write is conditional on the record still being
+    /// active, so this loop never overwrites how a session really ended).
     func closeRecords(of sessions: [String]) async {
         guard let records else { return }
         for sessionID in sessions {
@@ -36,7 +38,7 @@ extension SessionRouterHealthService {
                 record.status = "error"
                 record.error = "gateway_lost"
                 record.endedAt = Date()
-                try await records.save(record)
+                _ = try await records.saveIfActive(record)
             } catch {
                 router.logger.warning("session_record_update_failed", metadata: ["session_id": "\(sessionID)", "error": "\(error)"])
             }

@@ -86,7 +86,7 @@ struct TranscribeCommand: AsyncParsableCommand {
         request.setValue(form.contentType, forHTTPHeaderField: "Content-Type")
         if let key = apiKey ?? ProcessInfo.processInfo.environment["DALSTON_API_KEY"] { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
         let created = try await send(request, body: body)
-        guard let id = ((try? JSONSerialization.jsonObject(with: created)) as? [String: Any])?["id"] as? String else {
+        guard let id = (try? JSONDecoder().decode(JobCreatedResponse.self, from: created))?.id else {
             throw ValidationError("the gateway did not return a job id: \(String(decoding: created, as: UTF8.self))")
         }
         var last = ""
@@ -123,8 +123,7 @@ struct TranscribeCommand: AsyncParsableCommand {
             throw ValidationError("cannot reach the gateway at \(server): \(error.localizedDescription); start it with `dalston up`, or use --embedded")
         }
         if let http = response as? HTTPURLResponse, !(200..<300).contains(http.statusCode) {
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-            let message = (object["error"] as? [String: Any])?["message"] as? String ?? String(decoding: data, as: UTF8.self)
+            let message = (try? JSONDecoder().decode(NativeErrorBody.self, from: data))?.error.message ?? String(decoding: data, as: UTF8.self)
             throw ValidationError("the gateway answered \(http.statusCode): \(message)")
         }
         return data

@@ -224,6 +224,40 @@ struct RecordStoreConformanceTests {
         }
     }
 
+    @Test(arguments: RecordDatabaseKind.available)
+    func aSessionClosedAsLostNeverOverwritesOneThatEnded(kind: RecordDatabaseKind) async throws {
+        try await withStore(try await kind.makeEmpty().store()) { store in
+            try await Self.closingIsConditional(store.sessions)
+        }
+    }
+
+    @Test func theStateStoresSessionsCloseConditionallyToo() async throws {
+        try await Self.closingIsConditional(RealtimeSessionRecords(state: InMemoryBroker()))
+    }
+
+    /// The health loop's close applies only while the session is active.
+    static func closingIsConditional(_ sessions: any RealtimeSessionArchive) async throws {
+        let started = RealtimeSessionRecord(id: "sess_lost", protocolName: "native", language: "en", model: nil, requestID: "req_l")
+        try await sessions.save(started)
+        var lost = started
+        lost.status = "error"
+        lost.error = "gateway_lost"
+        lost.endedAt = Date()
+        #expect(try await sessions.saveIfActive(lost), "an active session is closed")
+        #expect(try await sessions.record("sess_lost")?.error == "gateway_lost")
+        var ended = RealtimeSessionRecord(id: "sess_done", protocolName: "native", language: "en", model: nil, requestID: "req_d")
+        try await sessions.save(ended)
+        ended.status = "completed"
+        ended.transcript = "hello world"
+        try await sessions.save(ended)
+        var late = ended
+        late.status = "error"
+        late.error = "gateway_lost"
+        #expect(try await !sessions.saveIfActive(late), "a session its relay ended is left as it ended")
+        let kept = try await sessions.record("sess_done")
+        #expect(kept?.status == "completed" && kept?.transcript == "hello world" && kept?.error == nil)
+    }
+
     // MARK: Audit log
 
     @Test(arguments: RecordDatabaseKind.available)

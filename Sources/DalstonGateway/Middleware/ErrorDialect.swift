@@ -31,13 +31,13 @@ enum ErrorDialect: Sendable {
 }
 
 /// Dalston's error body.
-struct NativeErrorBody: Codable, Sendable {
-    struct Detail: Codable, Sendable {
-        let code: String
-        let message: String
+package struct NativeErrorBody: Codable, Sendable {
+    package struct Detail: Codable, Sendable {
+        package let code: String
+        package let message: String
     }
 
-    let error: Detail
+    package let error: Detail
 }
 
 /// OpenAI's error object, as its SDKs parse it (`param` is `null` when no field is at fault).

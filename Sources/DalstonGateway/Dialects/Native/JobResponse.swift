@@ -79,11 +79,11 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
 }
 
 /// `POST /v1/audio/transcriptions` (asynchronous): 201 with the new job's id.
-struct JobCreatedResponse: ResponseEncodable {
-    let id: String
-    let status: String
-    let createdAt: String
-    let displayName: String?
+package struct JobCreatedResponse: ResponseEncodable, Decodable, Sendable {
+    package let id: String
+    package let status: String
+    package let createdAt: String
+    package let displayName: String?
 
     enum CodingKeys: String, CodingKey {
         case id, status
