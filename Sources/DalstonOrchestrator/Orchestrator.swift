@@ -75,8 +75,9 @@ package actor Orchestrator: Service {
     /// read. A copy gone stale (another orchestrator moved the job) fails its transition's
     /// revision check and is read again; the sweep reads every job afresh.
     private var known: [String: JobRecord] = [:]
-    /// Engines with a live worker at the last sweep (nil: unknown).
+    /// Engines with a live worker at the last sweep (nil: unknown), and when that was read.
     private var liveEngines: Set<String>?
+    private var liveEnginesReadAt = Date.distantPast
     /// Since when this orchestrator hears events: outcomes deposited earlier were missed.
     private var listeningSince = Date.distantFuture
     /// When each job wants another look without news (see `wakeUpLoop`).
@@ -219,8 +220,15 @@ package actor Orchestrator: Service {
     /// heartbeats): nil until read, or when the registry cannot be read.
     private func refreshLiveEngines() async {
         guard let workers else { return }
+        // Workers that start with this orchestrator (`dalston up`) may not have announced
+        // themselves yet: until one heartbeat interval has passed, which engines run is unknown.
+        guard Date().timeIntervalSince(listeningSince) >= Self.registrySettling.seconds else {
+            liveEngines = nil
+            return
+        }
         do {
             liveEngines = Set(try await workers.liveWorkers().map(\.engineID))
+            liveEnginesReadAt = Date()
         } catch {
             liveEngines = nil
             logger.warning("worker_registry_unreadable", metadata: ["error": .error(error)])
@@ -285,6 +293,12 @@ package actor Orchestrator: Service {
                     try await jobs.forgetActive(jobID)
                     return
                 }
+                if decision.failsForWantOfAnEngine, Date().timeIntervalSince(liveEnginesReadAt) > Self.liveEnginesFreshness {
+                    // Never fail a job on an old look at the registry (an engine may have just
+                    // started): look again, then decide again.
+                    await refreshLiveEngines()
+                    continue
+                }
                 if let wakeUp = decision.wakeUpAt { scheduleWakeUp(jobID: jobID, at: wakeUp) }
                 guard !decision.steps.isEmpty else { return }
                 if try await perform(decision, on: job, readySince: readySince) {
@@ -303,6 +317,12 @@ package actor Orchestrator: Service {
 
     /// How often one event is decided again when the record keeps moving under it.
     static let decisionAttempts = 5
+    /// How recent the look at the worker registry must be for a job to fail for want of an
+    /// engine (a worker's heartbeat comes every few seconds).
+    static let liveEnginesFreshness: TimeInterval = 1
+    /// How long after start before an engine without heartbeats counts as not running (a
+    /// worker's heartbeat interval, so that every running worker has announced itself).
+    static let registrySettling: Duration = .seconds(5)
 
     /// The job as this orchestrator last left it, else as stored.
     private func current(_ jobID: String) async throws -> JobRecord? {

@@ -21,7 +21,7 @@ struct PipelineHarness {
     let artifacts: FileArtifactStore
     private let running: RunningDeployment
 
-    init(engines: [any Engine], maximumAttempts: Int = 3, metrics: MetricsRuntime = .disabled) throws {
+    init(engines: [any Engine], maximumAttempts: Int = 3, engineWait: Duration? = .seconds(300), metrics: MetricsRuntime = .disabled) throws {
         var options = BrokerOptions()
         options.visibilityTimeout = .seconds(5)
         let broker = InMemoryBroker(options: options)
@@ -32,6 +32,7 @@ struct PipelineHarness {
         let artifacts = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-pipeline-\(UUID().uuidString)"))
         var deployment = Deployment(broker: broker, artifacts: artifacts, engines: registry, metrics: metrics)
         deployment.orchestratorOptions.maximumAttempts = maximumAttempts
+        deployment.orchestratorOptions.engineWait = engineWait
         deployment.orchestratorOptions.retryBackoff = .milliseconds(50)
         deployment.orchestratorOptions.sweepInterval = .milliseconds(300)
         deployment.runnerOptions.pollInterval = .milliseconds(200)
@@ -144,6 +145,26 @@ struct PipelineTests {
             #expect(try await harness.jobs.store.job(corrupt.id)?.tasks["prepare"]?.attempt == 1, "a permanent error is not retried")
             #expect(await eventually(timeout: .seconds(10)) { harness.files(ofJob: corrupt.id).isEmpty }, "a failed job's upload is removed")
             #expect(try await harness.waitForFinalState(good.id).status == .completed)
+        }
+    }
+
+    @Test func aStageWhoseEngineIsNotRunningFailsTheJobNamingTheEngine() async throws {
+        // No transcribe engine in this deployment, and operators chose to fail at once.
+        let harness = try PipelineHarness(
+            engines: [FlakyEngine(engineID: "audio-prepare", failures: 0, permanent: false), FlakyEngine(engineID: "merge", failures: 0, permanent: false)],
+            engineWait: .zero)
+        try await withTeardown({ await harness.stop() }) {
+            let job = try await harness.jobs.submit(JobSubmission(audio: [0], filename: "x.wav", requestID: "req_noengine"))
+            let failed = try await harness.waitForFinalState(job.id, timeout: .seconds(30))
+            #expect(failed.status == .failed)
+            #expect(failed.currentStage == "transcribe")
+            #expect(failed.error?.contains("no transcribe engine is running") == true && failed.error?.contains("dalston engine transcribe") == true,
+                    "\(failed.error ?? "")")
+            #expect(try await harness.jobs.store.job(job.id)?.tasks["prepare"]?.status == .completed, "the stages that could run did")
+            // Logged just after the job's end is announced.
+            #expect(await eventually(timeout: .seconds(10)) {
+                harness.logs.lines.contains { $0.contains("\"job_failed\"") && $0.contains("engine_unavailable") && $0.contains("req_noengine") }
+            }, "\(harness.logs.lines.filter { $0.contains("job_failed") })")
         }
     }
 

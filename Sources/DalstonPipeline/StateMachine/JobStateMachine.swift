@@ -89,6 +89,14 @@ package struct JobDecision: Sendable, Equatable {
     /// Reports applied that had been deposited without their event reaching this orchestrator.
     package var missedReports: [TaskReport] = []
 
+    /// The job fails because no worker of a stage's engine is alive.
+    package var failsForWantOfAnEngine: Bool {
+        steps.contains { step in
+            if case .fail(let failure) = step { return failure.kind == "engine_unavailable" }
+            return false
+        }
+    }
+
     package var finishes: Bool {
         steps.contains { step in
             switch step {
