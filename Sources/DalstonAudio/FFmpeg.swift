@@ -1,7 +1,7 @@
-package import DalstonCore
+import DalstonCore
 package import Foundation
 #if canImport(Glibc)
-package import Glibc
+import Glibc
 #endif
 
 /// FFmpeg (Debian's `ffmpeg` package) run as a subprocess with a time limit and bounded output:

@@ -1,5 +1,5 @@
-public import DalstonCore
-public import DalstonRedis
+import DalstonCore
+import DalstonRedis
 public import Logging
 
 /// Picks the broker from the environment: `REDIS_URL` set → `RedisBroker`, otherwise the embedded

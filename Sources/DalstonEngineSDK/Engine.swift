@@ -1,7 +1,7 @@
 package import DalstonBroker
 package import DalstonPipeline
-package import DalstonPropagation
-package import Foundation
+import DalstonPropagation
+import Foundation
 package import Logging
 
 /// One step of the pipeline. Implement `process`; the runner does the rest (taking tasks,

@@ -1,9 +1,9 @@
-package import DalstonAudio
+import DalstonAudio
 package import DalstonBroker
-package import DalstonCore
+import DalstonCore
 package import DalstonEngineSDK
-package import DalstonPipeline
-package import Foundation
+import DalstonPipeline
+import Foundation
 
 /// Decodes the upload, downmixes and resamples it to 16 kHz mono, and stores it as
 /// `prepared.wav` for the recogniser. PCM and float WAV are read in process; every other format

@@ -1,5 +1,5 @@
 package import DalstonEngineSDK
-package import DalstonPipeline
+import DalstonPipeline
 
 extension EngineRegistry {
     /// The batch pipeline's engines. A new engine: its file in this folder, one line here.

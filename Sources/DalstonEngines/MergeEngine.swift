@@ -1,7 +1,7 @@
 package import DalstonBroker
 package import DalstonEngineSDK
 package import DalstonPipeline
-package import Foundation
+import Foundation
 
 /// Assembles the final transcript (`result.json`): text, segments and words from the recogniser,
 /// with the audio's duration and language.

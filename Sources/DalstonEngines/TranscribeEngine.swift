@@ -1,9 +1,9 @@
-package import DalstonAudio
-package import DalstonBroker
+import DalstonAudio
+import DalstonBroker
 package import DalstonEngineSDK
-package import DalstonPipeline
+import DalstonPipeline
 package import DalstonRealtime
-package import Foundation
+import Foundation
 
 /// Speech recognition with CMU PocketSphinx (US English acoustic and language model).
 ///
@@ -47,7 +47,7 @@ package enum TranscribeEngine {
 }
 
 #if canImport(CPocketSphinx)
-package import CPocketSphinx
+import CPocketSphinx
 
 /// The transcribe engine: runs the recogniser on a thread of its own (decoding is CPU-bound
 /// and blocking) and stores the words with their times as `words.json`.

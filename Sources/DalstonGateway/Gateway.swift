@@ -3,13 +3,13 @@ package import DalstonMetrics
 package import DalstonObservability
 package import DalstonPipeline
 package import DalstonRecords
-package import DalstonSessionRouter
-package import Foundation
+import DalstonSessionRouter
+import Foundation
 package import Hummingbird
-package import HummingbirdCore
-package import HummingbirdWebSocket
+import HummingbirdCore
+import HummingbirdWebSocket
 package import Logging
-package import NIOCore
+import NIOCore
 
 /// The HTTP API: composes each dialect (`Dialects/`) from the application services it needs
 /// (job service, upload intake, audit trail, session relay) and serves them with Hummingbird.

@@ -1,7 +1,7 @@
 package import Hummingbird
 package import HummingbirdWebSocket
-package import Logging
-package import NIOCore
+import Logging
+import NIOCore
 
 /// Per-request state the gateway's handlers need: the correlation id, and who is calling.
 package struct GatewayRequestContext: RequestContext, WebSocketRequestContext {

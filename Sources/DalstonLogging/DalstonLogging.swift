@@ -4,14 +4,14 @@ public import FoundationEssentials
 public import Foundation
 #endif
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #elseif canImport(Musl)
 public import Musl
 #elseif canImport(Darwin)
 public import Darwin
 #endif
 public import Logging
-public import Synchronization
+import Synchronization
 
 /// The one place where a Dalston process sets up its logging.
 ///

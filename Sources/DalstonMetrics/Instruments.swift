@@ -1,5 +1,5 @@
 package import CoreMetrics
-package import Synchronization
+import Synchronization
 
 /// Catalogue-checked instruments for one component: `instruments.counter(.tasksProcessed, …)`
 /// instead of free-form labels, so a name or label typo cannot reach Prometheus.

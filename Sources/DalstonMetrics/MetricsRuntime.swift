@@ -1,6 +1,6 @@
 package import CoreMetrics
-package import Prometheus
-package import Synchronization
+import Prometheus
+import Synchronization
 
 /// The metrics of one process, handed to each component: a factory labelled with the
 /// component's name and the exposition to serve, or no-ops when metrics are off.

@@ -1,5 +1,5 @@
 package import Prometheus
-package import Synchronization
+import Synchronization
 
 /// Something that refreshes sampled metrics (queue depths, process memory) just before a scrape.
 package protocol MetricsCollector: Sendable {

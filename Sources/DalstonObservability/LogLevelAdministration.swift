@@ -1,10 +1,10 @@
-package import DalstonCore
+import DalstonCore
 package import DalstonLogging
-package import Foundation
+import Foundation
 package import Hummingbird
 package import Logging
-package import NIOCore
-package import Synchronization
+import NIOCore
+import Synchronization
 
 /// Changes this process's log levels while it runs, from an authenticated admin endpoint or a
 /// broadcast on the broker, optionally for a while (then the change reverts by itself). Every

@@ -1,12 +1,12 @@
-package import DalstonCore
+import DalstonCore
 package import DalstonMetrics
-package import Hummingbird
+import Hummingbird
 package import Logging
-package import NIOCore
-package import ServiceLifecycle
-package import Synchronization
+import NIOCore
+import ServiceLifecycle
+import Synchronization
 #if canImport(Glibc)
-package import Glibc
+import Glibc
 #endif
 
 /// The `/metrics` port of a process without the gateway, as a lifecycle service.

@@ -1,8 +1,8 @@
 package import DalstonMetrics
-package import HTTPTypes
+import HTTPTypes
 package import Hummingbird
 package import Logging
-package import NIOCore
+import NIOCore
 
 /// `GET /metrics` on a port of its own, for services without an HTTP API (orchestrator,
 /// engines). A lifecycle service: it stops on graceful shutdown.

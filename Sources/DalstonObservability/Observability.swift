@@ -1,10 +1,10 @@
 package import DalstonLogging
 package import DalstonMetrics
 package import DalstonTracing
-package import Foundation
+import Foundation
 package import Logging
 package import ServiceLifecycle
-package import Synchronization
+import Synchronization
 
 /// The one start-up call of every Dalston executable: validates the whole observability
 /// environment first (a bad value stops the process before anything starts), then bootstraps

@@ -1,13 +1,13 @@
 package import DalstonBroker
-package import DalstonCore
-package import DalstonLogging
+import DalstonCore
+import DalstonLogging
 package import DalstonMetrics
 package import DalstonPipeline
-package import DalstonPropagation
-package import Foundation
+import DalstonPropagation
+import Foundation
 package import Logging
-package import ServiceLifecycle
-package import Tracing
+import ServiceLifecycle
+import Tracing
 
 package struct OrchestratorOptions: Sendable {
     /// Attempts per task (the first one included) before the job fails.

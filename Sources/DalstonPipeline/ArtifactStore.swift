@@ -1,6 +1,6 @@
 package import Foundation
 #if canImport(Glibc)
-package import Glibc
+import Glibc
 #endif
 
 /// Where a job's files (uploaded audio, prepared audio, word lists, the final transcript) live.

@@ -1,6 +1,6 @@
 package import DalstonBroker
-package import Foundation
-package import Synchronization
+import Foundation
+import Synchronization
 
 /// One event subscription for every request of a process that waits for jobs to end (OpenAI's
 /// and ElevenLabs' synchronous transcriptions, `dalston transcribe`), fanned out to the waiters

@@ -1,10 +1,10 @@
 package import DalstonBroker
-package import DalstonCore
-package import DalstonLogging
-package import DalstonPropagation
+import DalstonCore
+import DalstonLogging
+import DalstonPropagation
 package import Foundation
 package import Logging
-package import Tracing
+import Tracing
 
 /// A transcription request as the API receives it.
 package struct JobSubmission: Sendable {

@@ -1,7 +1,7 @@
-package import DalstonLogging
+import DalstonLogging
 package import Logging
-package import ServiceContextModule
-package import Tracing
+import ServiceContextModule
+import Tracing
 
 /// What a consumer of a message (an event, a task, later a realtime session) does before any
 /// work: bind the message's correlation fields for every log line below, and continue the

@@ -1,6 +1,6 @@
-package import Synchronization
+import Synchronization
 package import Instrumentation
-package import ServiceContextModule
+import ServiceContextModule
 package import Tracing
 
 /// Writes trace context into a message's metadata map (`traceparent`, `tracestate`).

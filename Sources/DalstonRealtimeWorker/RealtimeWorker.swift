@@ -1,18 +1,18 @@
-package import DalstonCore
-package import DalstonLogging
+import DalstonCore
+import DalstonLogging
 package import DalstonMetrics
-package import DalstonPropagation
+import DalstonPropagation
 package import DalstonRealtime
 package import DalstonSessionRouter
-package import Foundation
-package import HTTPTypes
-package import Hummingbird
-package import HummingbirdWebSocket
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
 package import Logging
-package import NIOCore
-package import ServiceLifecycle
-package import Synchronization
-package import Tracing
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import Tracing
 
 /// A realtime worker: a WebSocket server that gateways connect to (`/session?…`, the native
 /// protocol), one recogniser per session up to its capacity, and heartbeats to the session

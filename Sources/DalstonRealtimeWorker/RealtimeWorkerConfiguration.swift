@@ -1,5 +1,5 @@
 package import DalstonCore
-package import Foundation
+import Foundation
 
 /// How a realtime worker runs, from the environment.
 package struct RealtimeWorkerConfiguration: Sendable, Equatable {

@@ -1,4 +1,4 @@
-package import Crypto
+import Crypto
 package import Foundation
 
 /// API keys in the record database. A secret is `dk_` and 40 random base-62 characters (238

@@ -1,4 +1,4 @@
-package import DalstonCore
+import DalstonCore
 package import DalstonPipeline
 package import Foundation
 

@@ -1,7 +1,7 @@
-package import DalstonCore
+import DalstonCore
 package import DalstonPipeline
 package import DalstonSessionRouter
-package import Foundation
+import Foundation
 package import Logging
 
 /// Dalston's durable records (jobs, realtime sessions, API keys, the audit log) in one

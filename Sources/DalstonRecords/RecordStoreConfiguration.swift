@@ -1,5 +1,5 @@
 package import DalstonCore
-package import Foundation
+import Foundation
 
 /// Where the records are, from the environment: `DATABASE_URL` (`postgres://...`, or
 /// `sqlite:/path/to/file`), else an SQLite file under `DALSTON_DATA_DIR`, so `dalston up`

@@ -1,4 +1,4 @@
-package import DalstonCore
+import DalstonCore
 package import Foundation
 
 /// Instants as the record database keeps them: the ISO-8601 text people read (and that sorts

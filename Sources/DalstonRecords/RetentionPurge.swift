@@ -1,10 +1,10 @@
 package import DalstonBroker
-package import DalstonCore
+import DalstonCore
 package import DalstonMetrics
 package import DalstonPipeline
 package import Foundation
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Deletes finished jobs whose retention has run out: their files, their live record, their
 /// history and webhook deliveries, each logged (`job_purged`), counted

@@ -1,5 +1,5 @@
 package import DalstonSessionRouter
-package import Foundation
+import Foundation
 
 /// Realtime sessions in the record database: status and times as columns (for listing and
 /// retention), the whole record, transcript and segments included, as JSON.

@@ -1,5 +1,5 @@
-package import DalstonBroker
-package import DalstonPipeline
+import DalstonBroker
+import DalstonPipeline
 package import Foundation
 
 /// Webhook endpoints and their deliveries. A job's end inserts its deliveries in the same

@@ -1,8 +1,8 @@
-package import DalstonCore
+import DalstonCore
 package import DalstonRecords
-package import Foundation
+import Foundation
 package import Logging
-package import PostgresNIO
+import PostgresNIO
 
 /// The record database on PostgreSQL, for Dalston spread over machines (`DATABASE_URL`). A
 /// pooled client; every call has a deadline, so a server that is down or unreachable makes

@@ -1,5 +1,5 @@
 package import DalstonRecords
-package import Foundation
+import Foundation
 package import PostgresNIO
 
 /// `postgres://user:password@host:5432/database?sslmode=disable&pool_max=20`, checked at

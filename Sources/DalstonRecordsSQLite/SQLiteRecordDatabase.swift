@@ -1,11 +1,11 @@
-package import DalstonCore
+import DalstonCore
 package import DalstonRecords
-package import Foundation
+import Foundation
 package import Logging
-package import NIOCore
-package import NIOPosix
-package import SQLiteNIO
-package import Synchronization
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+import Synchronization
 
 /// The record database in one file, for Dalston in one process (`dalston up`, the default).
 /// One connection, its statements run on NIO's thread pool one at a time (SQLite has one writer

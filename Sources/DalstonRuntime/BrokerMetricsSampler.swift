@@ -1,8 +1,8 @@
-package import CoreMetrics
+import CoreMetrics
 package import DalstonBroker
 package import DalstonMetrics
-package import DalstonPipeline
-package import Foundation
+import DalstonPipeline
+import Foundation
 package import Logging
 
 /// Queue depths, in-flight and dead-lettered tasks, the oldest task's age, live workers and

@@ -1,9 +1,9 @@
 package import DalstonBroker
 package import DalstonCore
 package import DalstonEngineSDK
-package import DalstonEngines
+import DalstonEngines
 package import DalstonGateway
-package import DalstonLogging
+import DalstonLogging
 package import DalstonMetrics
 package import DalstonObservability
 package import DalstonOrchestrator
@@ -12,10 +12,10 @@ package import DalstonRecords
 package import DalstonRealtimeWorker
 package import DalstonSessionRouter
 package import DalstonWebhooks
-package import Foundation
+import Foundation
 package import Logging
 package import ServiceLifecycle
-package import UnixSignals
+import UnixSignals
 
 /// What one process of Dalston runs.
 package enum Role: Sendable, Equatable {

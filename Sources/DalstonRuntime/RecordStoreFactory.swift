@@ -1,7 +1,7 @@
 package import DalstonCore
 package import DalstonRecords
-package import DalstonRecordsPostgres
-package import DalstonRecordsSQLite
+import DalstonRecordsPostgres
+import DalstonRecordsSQLite
 package import Logging
 
 /// Opens the record database a configuration names and brings its schema up to date.

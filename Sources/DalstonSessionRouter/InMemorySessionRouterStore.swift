@@ -1,5 +1,5 @@
 package import Foundation
-package import Synchronization
+import Synchronization
 
 /// The router's state in this process (`dalston up` without Redis): the same rules as the
 /// Redis store, under one lock.

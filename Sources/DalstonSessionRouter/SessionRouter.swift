@@ -1,8 +1,8 @@
-package import DalstonCore
+import DalstonCore
 package import DalstonMetrics
 package import Foundation
 package import Logging
-package import Tracing
+import Tracing
 
 /// Hands realtime sessions to workers: the least-loaded healthy worker gets the session, its
 /// slot is reserved atomically in the store, leased while the gateway holds the connection, and

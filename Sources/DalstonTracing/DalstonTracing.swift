@@ -1,12 +1,12 @@
 package import DalstonLogging
-package import DalstonPropagation
-package import Foundation
+import DalstonPropagation
+import Foundation
 package import Instrumentation
-package import Logging
-package import ServiceContextModule
+import Logging
+import ServiceContextModule
 package import ServiceLifecycle
-package import Synchronization
-package import Tracing
+import Synchronization
+import Tracing
 
 /// Installs the process's tracer: spans recorded into a bounded, lock-protected queue and
 /// exported in batches over OTLP/HTTP by one task, so a slow or absent collector never holds up

@@ -1,12 +1,12 @@
-package import AsyncHTTPClient
+import AsyncHTTPClient
 package import DalstonCore
 package import DalstonMetrics
 package import DalstonRecords
-package import Foundation
+import Foundation
 package import Logging
-package import NIOCore
-package import NIOHTTP1
-package import ServiceLifecycle
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
 
 /// How webhooks are delivered.
 package struct WebhookDispatcherOptions: Sendable {

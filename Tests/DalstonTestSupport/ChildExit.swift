@@ -1,6 +1,6 @@
 public import Foundation
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// Whether a child process has ended, asked of the kernel as well as of Foundation.

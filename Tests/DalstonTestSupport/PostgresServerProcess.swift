@@ -1,7 +1,7 @@
-public import DalstonCore
+import DalstonCore
 public import Foundation
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// A real PostgreSQL server of its own (Debian's `postgresql` package: initdb, then `postgres`

@@ -1,7 +1,7 @@
 public import DalstonRedis
 public import Foundation
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// A real `redis-server` on a free loopback port, owned by one test.

@@ -1,6 +1,6 @@
 public import Foundation
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// A tmpfs of a few hundred kilobytes mounted for one test: a disk that really fills up and

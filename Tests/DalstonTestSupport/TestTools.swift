@@ -1,5 +1,5 @@
 public import Foundation
-public import Synchronization
+import Synchronization
 
 /// The outside tools that tests drive (servers, Festival, Python clients) and whether a missing
 /// one skips a test or fails it.

@@ -1,5 +1,5 @@
-public import DalstonCore
-public import Foundation
+import DalstonCore
+import Foundation
 public import Logging
 
 /// The embedded broker: everything in this process's memory, with the same semantics as

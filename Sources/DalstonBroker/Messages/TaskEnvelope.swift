@@ -1,4 +1,4 @@
-public import DalstonCore
+import DalstonCore
 public import Foundation
 
 /// A unit of work for one engine type, as it travels on a queue.

@@ -1,8 +1,8 @@
-public import DalstonLogging
+import DalstonLogging
 public import DalstonRedis
-public import Foundation
+import Foundation
 public import Logging
-public import Synchronization
+import Synchronization
 
 /// The broker on Redis: one stream per engine type with a consumer group, `XAUTOCLAIM` for
 /// redelivery after the visibility timeout, a dead-letter stream per engine, pub/sub for events,

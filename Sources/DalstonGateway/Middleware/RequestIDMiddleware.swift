@@ -1,11 +1,11 @@
-package import DalstonPipeline
-package import DalstonBroker
-package import DalstonCore
-package import DalstonLogging
-package import DalstonMetrics
-package import Foundation
-package import HTTPTypes
-package import DalstonRecords
+import DalstonPipeline
+import DalstonBroker
+import DalstonCore
+import DalstonLogging
+import DalstonMetrics
+import Foundation
+import HTTPTypes
+import DalstonRecords
 package import Hummingbird
 package import Logging
 

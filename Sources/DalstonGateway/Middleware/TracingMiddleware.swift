@@ -1,11 +1,11 @@
-package import DalstonBroker
-package import DalstonPropagation
-package import DalstonTracing
-package import HTTPTypes
+import DalstonBroker
+import DalstonPropagation
+import DalstonTracing
+import HTTPTypes
 package import Hummingbird
-package import Instrumentation
-package import ServiceContextModule
-package import Tracing
+import Instrumentation
+import ServiceContextModule
+import Tracing
 
 extension HTTPField.Name {
     static let traceparent = HTTPField.Name("traceparent")!

@@ -1,5 +1,5 @@
 public import Logging
-public import Synchronization
+import Synchronization
 
 /// The process's log levels while it runs: `LOG_LEVEL` at start, changed later without a restart
 /// (an admin endpoint, a broadcast on the broker) and changed back, and every logger, existing

@@ -1,6 +1,6 @@
-public import Instrumentation
+import Instrumentation
 public import Logging
-public import Synchronization
+import Synchronization
 
 /// Fields bound for the current task and its children, in the way structlog's contextvars work.
 ///

@@ -1,4 +1,4 @@
-public import Instrumentation
+import Instrumentation
 public import Logging
 
 /// The swift-log handler behind every Dalston logger.

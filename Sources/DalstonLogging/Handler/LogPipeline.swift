@@ -1,4 +1,4 @@
-public import Instrumentation
+import Instrumentation
 public import Logging
 
 /// The configured path from a log call to the output: processors, renderer, writer.

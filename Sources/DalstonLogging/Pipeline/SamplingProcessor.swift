@@ -1,5 +1,5 @@
 public import Logging
-public import Synchronization
+import Synchronization
 
 /// Keeps one in `n` records below a level, to thin out chatty debug or info logs in production.
 ///

@@ -1,6 +1,6 @@
 package import DalstonBroker
-package import DalstonCore
-package import DalstonPropagation
+import DalstonCore
+import DalstonPropagation
 package import Foundation
 
 /// A job as the state store keeps it: one record with the job's fields and each task's state.

@@ -1,4 +1,4 @@
-package import DalstonBroker
+import DalstonBroker
 package import Foundation
 
 /// What happened to a job, as the orchestrator hears it.

@@ -1,5 +1,5 @@
 package import DalstonBroker
-package import DalstonCore
+import DalstonCore
 package import Foundation
 
 /// Jobs and their tasks' states, typed, over a `StateStore`. Every change that matters for

@@ -1,16 +1,16 @@
-package import DalstonCore
-package import DalstonLogging
+import DalstonCore
+import DalstonLogging
 package import DalstonMetrics
-package import DalstonPropagation
-package import DalstonRealtime
-package import Foundation
-package import HTTPTypes
+import DalstonPropagation
+import DalstonRealtime
+import Foundation
+import HTTPTypes
 package import HummingbirdWSClient
-package import HummingbirdWebSocket
+import HummingbirdWebSocket
 package import Logging
-package import NIOCore
-package import Synchronization
-package import Tracing
+import NIOCore
+import Synchronization
+import Tracing
 
 /// The realtime sessions of a gateway: for each client connection it opens the session in the
 /// client's dialect, reserves a worker through the router, connects to the worker (correlation

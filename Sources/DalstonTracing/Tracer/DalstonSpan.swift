@@ -1,4 +1,4 @@
-package import Synchronization
+import Synchronization
 package import Tracing
 
 /// A span of Dalston's tracer. Sampled, it collects what happens to it and, when it ends, hands

@@ -1,4 +1,4 @@
-package import DalstonPropagation
+import DalstonPropagation
 package import Instrumentation
 package import Tracing
 

@@ -1,5 +1,5 @@
 package import DalstonPipeline
-package import Hummingbird
+import Hummingbird
 
 /// A job as the native API shows it (`GET /v1/audio/transcriptions/{id}`, listings, and what
 /// `dalston transcribe --json` prints). The transcript fields appear once it is completed.
