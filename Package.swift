@@ -337,7 +337,7 @@ let package = Package(
             name: "DalstonPipelineTests",
             dependencies: ["DalstonPropagation", "DalstonRedis", .product(name: "Logging", package: "swift-log"),
                 "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK", "DalstonPipeline", "DalstonBroker", "DalstonAudio",
-                "DalstonLogging", "DalstonMetrics", "DalstonTestSupport", "DalstonRuntime", "DalstonCore",
+                "DalstonLogging", "DalstonMetrics", "DalstonTestSupport", "DalstonRuntime", "DalstonCore", "DalstonRecords", "DalstonRecordsSQLite",
             ]
         ),
         .testTarget(

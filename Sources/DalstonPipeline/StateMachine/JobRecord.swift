@@ -35,9 +35,6 @@ package struct JobRecord: Sendable, Equatable {
     package var tasks: [String: TaskState]
     /// How many changes the orchestrator has made (see `JobField.revision`).
     package var revision: Int
-    /// The record's fields as stored, changes applied in memory included: what the history
-    /// (record database) is given when the job ends.
-    package var storedFields: [String: String]
 
     package init(
         id: String, status: JobStatus = .pending, requestID: String, createdAt: Date = Date(), language: String = "en",
@@ -59,7 +56,6 @@ package struct JobRecord: Sendable, Equatable {
         self.traceContext = [:]
         self.tasks = [:]
         self.revision = 0
-        self.storedFields = [:]
     }
 
     /// Reads a stored record; `nil` when there is none (or it has no valid status).
@@ -87,7 +83,6 @@ package struct JobRecord: Sendable, Equatable {
         webhookMetadata = fields[JobField.webhookMetadata]
         retentionDays = fields[JobField.retentionDays].flatMap(Int.init)
         revision = Int(fields[JobField.revision] ?? "") ?? 0
-        storedFields = fields
         for key in [JobField.traceparent, JobField.tracestate] {
             if let value = fields[key], !value.isEmpty { traceContext[key] = value }
         }

@@ -129,9 +129,14 @@ package struct JobStore: Sendable {
         if decision.finishes {
             effects.append(.removeFromIndex(PipelineIndex.activeJobs, member: job.id))
             if let event { effects.append(.publish(event)) }
-            // The history first: if it cannot be written the job stays active, and the sweep
-            // finishes it once the database is back.
-            try await history?.save(base.storedFields.merging(fields) { _, new in new })
+            if let history {
+                // The history first, from the live record (the engines' reports and earlier steps
+                // included): if it cannot be written the job stays active, and the sweep finishes
+                // it once the database is back.
+                let live = try await state.record(.job(job.id))
+                guard let current = JobRecord(fields: live), !current.status.isFinal else { return false }
+                try await history.save(live.merging(fields) { _, new in new })
+            }
         }
         let applied = try await state.transition(StateTransition(.job(job.id), when: conditions, set: fields, effects: effects)).applied
         if !applied, decision.finishes, let history {
