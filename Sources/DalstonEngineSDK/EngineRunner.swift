@@ -163,7 +163,7 @@ package final class EngineRunner: Service, Sendable {
         let context = EngineContext(task: task, logger: logger, artifacts: artifacts, workerID: workerID, deliveryCount: received.deliveryCount)
         let engine = self.engine
         let grace = options.shutdownGracePeriod
-        let shutdown = ShutdownRequest()
+        let shutdown = OnceSignal()
         // The one unstructured task: it keeps the task-local log context but not the runner's
         // cancellation (Swift has no cancellation shield), so a shutdown lets the work finish
         // within the grace period. Inside it, everything is structured: the engine's work, the
@@ -176,7 +176,7 @@ package final class EngineRunner: Service, Sendable {
                     return nil
                 }
                 group.addTask {
-                    guard await shutdown.requested() else { return nil }
+                    guard await shutdown.wait() else { return nil }
                     try await Task.sleep(for: grace)
                     throw CancellationError()  // the grace period is over: stop the work, requeue the task
                 }
@@ -193,7 +193,7 @@ package final class EngineRunner: Service, Sendable {
         let result = await withTaskCancellationHandler {
             await work.result
         } onCancel: {
-            shutdown.request()
+            shutdown.fire()
         }
         let duration = Date().timeIntervalSince(started)
         metrics.record(DalstonMetric.taskDuration, engineLabel, seconds: duration)
@@ -307,26 +307,5 @@ package final class EngineRunner: Service, Sendable {
         } catch {
             logger.warning("delivery_not_settled", metadata: ["error": .error(error)])
         }
-    }
-}
-
-/// A shutdown asked for while a task is in hand: the work's grace timer starts then.
-private final class ShutdownRequest: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    }
-
-    func request() {
-        continuation.yield()
-        continuation.finish()
-    }
-
-    /// Waits for the request; false when the waiting task is cancelled first (the work ended).
-    func requested() async -> Bool {
-        for await _ in stream { return true }
-        return false
     }
 }

@@ -15,11 +15,9 @@ import NIOCore
 /// (job service, upload intake, audit trail, session relay) and serves them with Hummingbird.
 package struct Gateway: Sendable {
     package let configuration: GatewayConfiguration
-    let logger: Logger
     let instruments: Instruments
     /// `/admin/log-level`, for the admin token.
     let logLevels: (LogLevelAdministration, token: String?)?
-    let guards: RouteGuards
     let native: NativeAPI
     let openAI: OpenAIAPI
     let elevenLabs: ElevenLabsAPI
@@ -40,11 +38,9 @@ package struct Gateway: Sendable {
         for kind in RealtimeProtocol.allCases { instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(0) }
         instruments.startAtZero(DalstonMetric.routerSessions, ["completed", "interrupted", "timeout", "error", "no_capacity", "rejected"].map { [("status", $0)] })
         self.configuration = configuration
-        self.logger = logger
         self.instruments = instruments
         self.logLevels = logLevels
         let guards = RouteGuards(keys: APIKeyCheck(configuration: configuration, records: records, metrics: instruments))
-        self.guards = guards
         let intake = UploadIntake(configuration: configuration, jobs: jobs, instruments: instruments, logger: logger)
         let audit = AuditTrail(records: records)
         let openAI = OpenAIAPI(configuration: configuration, intake: intake, guards: guards)

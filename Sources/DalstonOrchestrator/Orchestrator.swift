@@ -419,8 +419,7 @@ package actor Orchestrator: Service {
         for step in decision.steps {
             switch step {
             case .record(let report):
-                let engineID = job.tasks[report.stage] != nil ? PipelineStages.rules.first { $0.stage == report.stage }?.engineID : nil
-                if let engineID {
+                if let engineID = PipelineStages.engine(of: report.stage) {
                     metrics.increment(DalstonMetric.tasksCompleted, [("engine_id", engineID), ("status", report.outcome.succeeded ? "completed" : "failed")])
                 }
             case .retryLater(let stage, let attempt, let due):
@@ -429,7 +428,7 @@ package actor Orchestrator: Service {
                     "task_id": "\(job.id)_\(stage)", "attempt": .stringConvertible(attempt + 1), "error": "\(failure?.message ?? "unknown error")",
                     "retry_in_seconds": .stringConvertible(due.timeIntervalSinceNow),
                 ])
-                if let engineID = PipelineStages.rules.first(where: { $0.stage == stage })?.engineID {
+                if let engineID = PipelineStages.engine(of: stage) {
                     metrics.increment(DalstonMetric.taskRetries, [("engine_id", engineID)])
                 }
             case .enqueue(let task, let attempt):

@@ -31,4 +31,9 @@ package enum PipelineStages {
         StageRule(transcribe, engine: EngineKind.transcribe, reads: [prepare]),
         StageRule(merge, engine: EngineKind.merge, reads: [prepare, transcribe]),
     ]
+
+    /// The engine that runs `stage` (for metrics labelled by engine).
+    package static func engine(of stage: String) -> String? {
+        rules.first { $0.stage == stage }?.engineID
+    }
 }

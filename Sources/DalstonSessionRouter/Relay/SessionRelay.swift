@@ -361,9 +361,6 @@ final class RelayState: Sendable {
     private struct Inner {
         var dialect: any RealtimeDialect
         var connected = false
-        /// Who waits to hear that the worker accepted (`connected(within:)`).
-        var connectionWaiters: [CheckedContinuation<Void, Never>] = []
-        var connectionAbandoned = false
         var endSent = false
         var clientLeft = false
         var lastActivity = ContinuousClock.now
@@ -373,18 +370,16 @@ final class RelayState: Sendable {
     }
 
     private let inner: Mutex<Inner>
+    /// Fired when the worker accepts (`connected(within:)` waits on it).
+    private let accepted = OnceSignal()
 
     init(dialect: any RealtimeDialect) {
         inner = Mutex(Inner(dialect: dialect))
     }
 
     func markConnected() {
-        let waiters = inner.withLock { state in
-            state.connected = true
-            defer { state.connectionWaiters.removeAll() }
-            return state.connectionWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        inner.withLock { $0.connected = true }
+        accepted.fire()
     }
 
     var isConnected: Bool { inner.withLock { $0.connected } }
@@ -392,37 +387,17 @@ final class RelayState: Sendable {
     /// Whether the worker accepted within `timeout`: told by `markConnected`, no polling.
     func connected(within timeout: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let now = self.inner.withLock { state in
-                        if state.connected || state.connectionAbandoned { return true }
-                        state.connectionWaiters.append(continuation)
-                        return false
-                    }
-                    if now { continuation.resume() }
-                }
-                return true
-            }
+            group.addTask { await self.accepted.wait() }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return self.isConnected
+                return false
             }
             let answer = await group.next() ?? false
             group.cancelAll()
-            if !answer { self.markConnectionAbandoned() }
-            return answer
+            return answer || isConnected
         }
     }
 
-    /// Resumes whoever still waits (the deadline passed first), so no task is left behind.
-    private func markConnectionAbandoned() {
-        let waiters = inner.withLock { state in
-            state.connectionAbandoned = true
-            defer { state.connectionWaiters.removeAll() }
-            return state.connectionWaiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
     func touch() { inner.withLock { $0.lastActivity = .now } }
     func markEndSent() { inner.withLock { $0.endSent = true } }
     var hasSummary: Bool { inner.withLock { $0.summary != nil } }
