@@ -125,6 +125,8 @@ let package = Package(
         ),
         // Audio decoding and resampling (pure Swift).
         .target(name: "DalstonAudio", dependencies: ["DalstonCore"]),
+        // The model registry: installed models' manifests, built-in ones, the default model.
+        .target(name: "DalstonModels"),
         // Live transcription without I/O: frame decoding, voice activity, the session state
         // machine, and the native, ElevenLabs and OpenAI WebSocket dialects.
         .target(name: "DalstonRealtime", dependencies: ["DalstonCore", "DalstonAudio"]),
@@ -148,7 +150,7 @@ let package = Package(
         .target(
             name: "DalstonPipeline",
             dependencies: [
-                "DalstonCore", "DalstonBroker", "DalstonLogging", "DalstonPropagation", .product(name: "Logging", package: "swift-log"),
+                "DalstonCore", "DalstonBroker", "DalstonLogging", "DalstonPropagation", "DalstonModels", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
@@ -220,7 +222,8 @@ let package = Package(
         ),
         .target(
             name: "DalstonEngines",
-            dependencies: ["DalstonCore", "DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker", "DalstonRealtime"]
+            dependencies: ["DalstonCore", "DalstonEngineSDK", "DalstonAudio", "DalstonPipeline", "DalstonBroker", "DalstonRealtime", "DalstonModels",
+                "DalstonPropagation", "DalstonMetrics", .product(name: "Logging", package: "swift-log")]
                 + (hasPocketSphinx ? [.target(name: "CPocketSphinx")] : [])
         ),
         .target(
@@ -236,7 +239,7 @@ let package = Package(
             name: "DalstonGateway",
             dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Instrumentation", package: "swift-distributed-tracing"), .product(name: "ServiceContextModule", package: "swift-service-context"),
                 "DalstonCore", "DalstonPropagation", "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
-                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords", "DalstonTracing",
+                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords", "DalstonTracing", "DalstonModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -255,7 +258,7 @@ let package = Package(
             dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"),
                 "DalstonCore", "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK",
                 "DalstonBroker", "DalstonPipeline", "DalstonMetrics", "DalstonObservability", "DalstonSessionRouter", "DalstonRealtimeWorker",
-                "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonWebhooks",
+                "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonWebhooks", "DalstonModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -266,7 +269,7 @@ let package = Package(
             name: "dalston",
             dependencies: ["DalstonEngineSDK", "DalstonOrchestrator", .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
                 "DalstonRuntime", "DalstonLogging", "DalstonGateway", "DalstonEngines", "DalstonBroker",
-                "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore", "DalstonAudio", "DalstonRecords",
+                "DalstonPipeline", "DalstonObservability", "DalstonLogTools", "DalstonCore", "DalstonAudio", "DalstonRecords", "DalstonModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

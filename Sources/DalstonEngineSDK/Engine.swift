@@ -1,4 +1,5 @@
 package import DalstonBroker
+package import DalstonMetrics
 package import DalstonPipeline
 import DalstonPropagation
 import Foundation
@@ -13,6 +14,13 @@ package protocol Engine: Sendable {
     /// Does the work; the returned object becomes the task's `output` (later tasks see it in
     /// their `input` under this task's stage name).
     func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue]
+    /// Releases what the engine holds beyond a task (its runner processes) once its worker has
+    /// stopped taking tasks.
+    func shutdown() async
+}
+
+extension Engine {
+    package func shutdown() async {}
 }
 
 /// What an engine gets besides the task.
@@ -24,6 +32,8 @@ package struct EngineContext: Sendable {
     package let workerID: String
     /// 1 on first delivery; more when a previous worker died or timed out with this task.
     package let deliveryCount: Int
+    /// The engine process's instruments (for an engine's own figures, such as its runner's).
+    package var metrics: Instruments = .disabled
 
     /// The bytes of an artifact; a missing one is a permanent failure (no retry brings it back).
     package func read(_ reference: ArtifactReference) throws -> [UInt8] {

@@ -81,6 +81,7 @@ package final class EngineRunner: Service, Sendable {
                     cancellations.cancel()
                     group.cancelAll()
                 }
+                await self.engine.shutdown()
                 self.logger.info("engine_stopped")
             }
         }
@@ -160,7 +161,8 @@ package final class EngineRunner: Service, Sendable {
             "stage": "\(task.stage)", "attempt": .stringConvertible(task.attempt), "delivery": .stringConvertible(received.deliveryCount),
             "queue_wait_seconds": .stringConvertible(received.queueWait ?? 0),
         ])
-        let context = EngineContext(task: task, logger: logger, artifacts: artifacts, workerID: workerID, deliveryCount: received.deliveryCount)
+        let context = EngineContext(
+            task: task, logger: logger, artifacts: artifacts, workerID: workerID, deliveryCount: received.deliveryCount, metrics: metrics)
         let engine = self.engine
         let grace = options.shutdownGracePeriod
         let shutdown = OnceSignal()

@@ -22,13 +22,29 @@ package struct MergeEngine: Engine {
         } catch {
             throw PermanentEngineError("the recogniser's word list is unreadable: \(error)")
         }
+        // A recogniser that segments (Whisper) hands its own segments over; otherwise they are
+        // cut at pauses between words.
+        var recognisedSegments: [TranscriptSegment]?
+        if recognised["segments"] != nil {
+            do {
+                recognisedSegments = try JSONDecoder().decode([TranscriptSegment].self, from: Data(try context.read(try recognised.requiredArtifact("segments"))))
+            } catch let error as PermanentEngineError {
+                throw error
+            } catch {
+                throw PermanentEngineError("the recogniser's segment list is unreadable: \(error)")
+            }
+        }
+        let requestedLanguage = task.input["language"]?.stringValue.flatMap { $0.isEmpty || $0 == "auto" ? nil : $0 }
         let (transcript, reference) = try await context.step("assemble") {
+            let segments = recognisedSegments ?? Self.segments(of: words, pause: segmentPause)
             let transcript = Transcript(
-                text: words.map(\.text).joined(separator: " "),
-                languageCode: task.input["language"]?.stringValue ?? "en",
+                text: recognisedSegments.map { $0.map(\.text).filter { !$0.isEmpty }.joined(separator: " ") } ?? words.map(\.text).joined(separator: " "),
+                languageCode: recognised["language"]?.stringValue ?? requestedLanguage ?? "en",
                 duration: prepared["duration_seconds"]?.numberValue ?? (words.last?.end ?? 0),
-                segments: Self.segments(of: words, pause: segmentPause),
-                words: words)
+                segments: segments,
+                words: words,
+                languageProbability: requestedLanguage == nil ? recognised["language_probability"]?.numberValue : nil,
+                task: recognised["task"]?.stringValue)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return (transcript, try context.write(Array(try encoder.encode(transcript)), name: "result.json"))

@@ -52,7 +52,7 @@ package struct Gateway: Sendable {
         self.webhooks = WebhooksAPI(records: records, audit: audit, guards: guards)
         self.keys = KeysAPI(configuration: configuration, guards: guards)
         self.system = SystemAPI(
-            jobs: jobs, queues: queues, workers: workers, engineIDs: engineIDs, brokerKind: brokerKind, records: records,
+            jobs: jobs, queues: queues, workers: workers, engineIDs: engineIDs, brokerKind: brokerKind, models: configuration.models, records: records,
             exposition: metrics.exposition, guards: guards, logger: logger)
         var relayOptions = SessionRelay.Options()
         relayOptions.maximumFrameBytes = configuration.realtimeMaximumFrameBytes

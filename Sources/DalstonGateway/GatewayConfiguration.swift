@@ -13,6 +13,9 @@ package struct GatewayConfiguration: Sendable {
     }
 
     package var host = "127.0.0.1"
+    /// The models requests may name (the deployment sets the installed ones; PocketSphinx alone
+    /// by default).
+    package var models: ModelCatalogue = .builtInOnly
     package var port = 8000
     package var securityMode: SecurityMode = .none
     package var apiKeys: Set<String> = []

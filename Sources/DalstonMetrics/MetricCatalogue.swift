@@ -124,6 +124,27 @@ package enum DalstonMetric {
     package static let workersAlive = MetricDefinition(
         "dalston_engine_workers_alive", .gauge, labels: ["engine_id"], help: "Engine workers with a recent heartbeat (sampled).")
 
+    // MARK: Model runners (processes an engine supervises)
+
+    package static let runnerStarts = MetricDefinition(
+        "dalston_runner_starts_total", .counter, labels: ["runner", "model", "outcome"],
+        help: "Model runner processes started by engines, by outcome (ready, failed).")
+    package static let runnerExits = MetricDefinition(
+        "dalston_runner_exits_total", .counter, labels: ["runner", "reason"],
+        help: "Model runner processes that ended while in use: crashed (died during a task), cancelled (killed to stop a cancelled task).")
+    package static let runnerLoadDuration = MetricDefinition(
+        "dalston_runner_model_load_seconds", .histogram, labels: ["runner", "model"],
+        help: "Time a runner took to load its model, as it reported.", buckets: MetricBuckets.task)
+    package static let runnerInferenceDuration = MetricDefinition(
+        "dalston_runner_inference_seconds", .histogram, labels: ["runner", "model"],
+        help: "Inference time per task inside the runner, as it reported.", buckets: MetricBuckets.task)
+    package static let runnerAudioSeconds = MetricDefinition(
+        "dalston_runner_audio_seconds_total", .counter, labels: ["runner", "model"],
+        help: "Seconds of audio runners processed; divided by inference seconds, the real-time speed.")
+    package static let runnerInferenceSeconds = MetricDefinition(
+        "dalston_runner_inference_seconds_total", .counter, labels: ["runner", "model"],
+        help: "Seconds runners spent in inference (the sum of dalston_runner_inference_seconds, as a counter for rates).")
+
     // MARK: Queues and broker (sampled)
     package static let queueDepth = MetricDefinition(
         "dalston_queue_depth", .gauge, labels: ["engine_id"], help: "Tasks waiting for a worker.")
@@ -205,6 +226,7 @@ package enum DalstonMetric {
         gatewayRequests, gatewayRequestDuration, gatewayUploadBytes, gatewayUploadsInProgress, gatewayUploadsRejected, gatewayJobsCreated, gatewayAuthFailures,
         jobsFinished, jobDuration, tasksScheduled, tasksCompleted, taskRetries, schedulingLatency, eventsProcessed, eventLag, jobsInProgress,
         tasksProcessed, taskDuration, queueWait, busySeconds, workersAlive,
+        runnerStarts, runnerExits, runnerLoadDuration, runnerInferenceDuration, runnerAudioSeconds, runnerInferenceSeconds,
         queueDepth, queueInFlight, queueOldestAge, deadLetterDepth, redeliveries, brokerUp, sampleErrors,
         websocketConnections, routerWorkersRegistered, routerWorkersHealthy, routerSessionsActive, routerSessions, routerAllocationDuration,
         realtimeSessionDuration, realtimeAudioProcessed, realtimeTranscripts, realtimeSessionsActive, realtimeCapacity,

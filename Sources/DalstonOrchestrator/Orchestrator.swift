@@ -419,7 +419,7 @@ package actor Orchestrator: Service {
         for step in decision.steps {
             switch step {
             case .record(let report):
-                if let engineID = PipelineStages.engine(of: report.stage) {
+                if let engineID = PipelineStages.engine(of: report.stage, in: job) {
                     metrics.increment(DalstonMetric.tasksCompleted, [("engine_id", engineID), ("status", report.outcome.succeeded ? "completed" : "failed")])
                 }
             case .retryLater(let stage, let attempt, let due):
@@ -428,7 +428,7 @@ package actor Orchestrator: Service {
                     "task_id": "\(job.id)_\(stage)", "attempt": .stringConvertible(attempt + 1), "error": "\(failure?.message ?? "unknown error")",
                     "retry_in_seconds": .stringConvertible(due.timeIntervalSinceNow),
                 ])
-                if let engineID = PipelineStages.engine(of: stage) {
+                if let engineID = PipelineStages.engine(of: stage, in: job) {
                     metrics.increment(DalstonMetric.taskRetries, [("engine_id", engineID)])
                 }
             case .enqueue(let task, let attempt):
@@ -467,6 +467,9 @@ package actor Orchestrator: Service {
             "model_id": .string(job.modelID),
             "timestamps_granularity": .string(job.timestampsGranularity),
         ]
+        if !job.recognizerOptions.isEmpty {
+            input["options"] = .object(job.recognizerOptions.mapValues { .string($0) })
+        }
         for stage in task.inputs {
             if let output = job.tasks[stage]?.output { input[stage] = .object(output) }
         }

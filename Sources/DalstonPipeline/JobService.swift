@@ -1,4 +1,5 @@
 package import DalstonBroker
+package import DalstonModels
 import DalstonCore
 import DalstonLogging
 import DalstonPropagation
@@ -22,6 +23,10 @@ package struct JobSubmission: Sendable {
     package var language: String
     package var modelID: String
     package var timestampsGranularity: String
+    /// The engine of the transcribe stage, from the model (nil: PocketSphinx's).
+    package var recognizer: String?
+    /// See `JobField.recognizerOptions`.
+    package var recognizerOptions: [String: String] = [:]
     /// The correlation id of the HTTP request (or connection) that created the job.
     package var requestID: String
     package var displayName: String?
@@ -47,6 +52,16 @@ package struct JobSubmission: Sendable {
         self.modelID = modelID
         self.timestampsGranularity = timestampsGranularity
         self.requestID = requestID
+    }
+}
+
+extension JobSubmission {
+    /// Runs `model`: its id on the job, its engine for the transcribe stage; a language the
+    /// request left open is detected by a multilingual model and is English for the others.
+    package mutating func use(_ model: ModelInfo, language: String?) {
+        modelID = model.id
+        recognizer = model.engine == EngineKind.transcribe ? nil : model.engine
+        self.language = language ?? (model.multilingual ? "auto" : model.languages.first ?? "en")
     }
 }
 
@@ -200,6 +215,8 @@ package struct JobService: Sendable {
             timestampsGranularity: submission.timestampsGranularity, audio: audio, audioBytes: audioBytes,
             filename: submission.filename)
         job.displayName = submission.displayName
+        job.recognizer = submission.recognizer
+        job.recognizerOptions = submission.recognizerOptions
         job.audioDurationSeconds = submission.audioDurationSeconds
         job.webhookURL = submission.webhookURL
         job.webhookMetadata = submission.webhookMetadata

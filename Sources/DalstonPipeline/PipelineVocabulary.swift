@@ -35,9 +35,13 @@ package enum PipelineEvent {
 /// The engine types of the batch pipeline.
 package enum EngineKind {
     package static let audioPrepare = "audio-prepare"
+    /// PocketSphinx, Dalston's first recogniser: its queue kept the stage's name, which
+    /// deployments and dashboards already use.
     package static let transcribe = "transcribe"
+    /// Whisper-class models, run by a faster-whisper runner process the engine supervises.
+    package static let whisper = "faster-whisper"
     package static let merge = "merge"
-    package static let all = [audioPrepare, transcribe, merge]
+    package static let all = [audioPrepare, transcribe, whisper, merge]
 }
 
 /// Field names of the job record (`StateKey.job(id)`); `JobRecord` reads and writes them.
@@ -51,6 +55,11 @@ package enum JobField {
     package static let language = "language"
     package static let modelID = "model_id"
     package static let timestampsGranularity = "timestamps_granularity"
+    /// The engine that runs the job's transcribe stage, chosen from its model (absent: PocketSphinx's).
+    package static let recognizer = "recognizer"
+    /// The recogniser's options as a JSON object of strings: `task` (transcribe, translate),
+    /// `prompt`, `hotwords`, `temperature`.
+    package static let recognizerOptions = "recognizer_options"
     /// `ArtifactReference.key` of the uploaded audio.
     package static let audio = "audio"
     package static let audioBytes = "audio_bytes"

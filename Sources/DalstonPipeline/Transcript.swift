@@ -20,12 +20,33 @@ package struct TranscriptSegment: Sendable, Codable, Equatable {
     package var start: Double
     package var end: Double
     package var text: String
+    /// What a Whisper-class recogniser says of its decoding (nil from recognisers that do not):
+    /// the mean token log-probability, the text's gzip compression ratio (high: repetition), the
+    /// probability that the segment is silence, and the temperature of the decode it kept.
+    package var avgLogprob: Double?
+    package var compressionRatio: Double?
+    package var noSpeechProb: Double?
+    package var temperature: Double?
 
-    package init(id: Int, start: Double, end: Double, text: String) {
+    package init(
+        id: Int, start: Double, end: Double, text: String, avgLogprob: Double? = nil, compressionRatio: Double? = nil,
+        noSpeechProb: Double? = nil, temperature: Double? = nil
+    ) {
         self.id = id
         self.start = start
         self.end = end
         self.text = text
+        self.avgLogprob = avgLogprob
+        self.compressionRatio = compressionRatio
+        self.noSpeechProb = noSpeechProb
+        self.temperature = temperature
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, start, end, text, temperature
+        case avgLogprob = "avg_logprob"
+        case compressionRatio = "compression_ratio"
+        case noSpeechProb = "no_speech_prob"
     }
 }
 
@@ -36,13 +57,22 @@ package struct Transcript: Sendable, Codable, Equatable {
     package var duration: Double
     package var segments: [TranscriptSegment]
     package var words: [TranscriptWord]
+    /// How sure the recogniser was of `languageCode` when it detected it (nil when it was given).
+    package var languageProbability: Double?
+    /// `transcribe`, or `translate` when the text is an English translation.
+    package var task: String?
 
-    package init(text: String, languageCode: String, duration: Double, segments: [TranscriptSegment], words: [TranscriptWord]) {
+    package init(
+        text: String, languageCode: String, duration: Double, segments: [TranscriptSegment], words: [TranscriptWord],
+        languageProbability: Double? = nil, task: String? = nil
+    ) {
         self.text = text
         self.languageCode = languageCode
         self.duration = duration
         self.segments = segments
         self.words = words
+        self.languageProbability = languageProbability
+        self.task = task
     }
 
     /// The words timed within a segment (a millisecond of slack for rounding at its edges).
@@ -51,7 +81,8 @@ package struct Transcript: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case text, duration, segments, words
+        case text, duration, segments, words, task
         case languageCode = "language_code"
+        case languageProbability = "language_probability"
     }
 }

@@ -5,6 +5,7 @@ import DalstonEngines
 package import DalstonGateway
 import DalstonLogging
 package import DalstonMetrics
+package import DalstonModels
 package import DalstonObservability
 package import DalstonOrchestrator
 package import DalstonPipeline
@@ -49,6 +50,8 @@ package struct Deployment: Sendable {
     package let brokerKind: String
     package let artifacts: any ArtifactStore
     package let engines: EngineRegistry
+    /// The models this machine has (`DALSTON_MODELS_DIR`) and the default one.
+    package let models: ModelRegistry
     package let metrics: MetricsRuntime
     package let metricsConfiguration: MetricsConfiguration
     /// The span exporter, run last so it flushes what the others recorded (nil when tracing is off).
@@ -91,6 +94,7 @@ package struct Deployment: Sendable {
         }
         self.artifacts = artifacts
         self.engines = engines
+        self.models = Self.modelRegistry(environment)
         self.metrics = metrics
         self.metricsConfiguration = metricsConfiguration
         self.tracing = tracing
@@ -140,6 +144,17 @@ package struct Deployment: Sendable {
         return deployment
     }
 
+    /// Installed models plus PocketSphinx where it is compiled in. The default is
+    /// `DALSTON_DEFAULT_MODEL`, else Whisper when this machine can run it, else PocketSphinx:
+    /// without a Python runner here, Whisper models stay listed (engines elsewhere may run them)
+    /// but nothing chooses them unasked.
+    package static func modelRegistry(_ environment: [String: String]) -> ModelRegistry {
+        let builtIn = TranscribeEngine.isAvailable ? [ModelCatalogue.pocketSphinx] : []
+        let configured = environment["DALSTON_DEFAULT_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
+        let fallback = RunnerCommand.python(in: environment) == nil ? ModelCatalogue.pocketSphinx.id : nil
+        return ModelRegistry(directory: ModelRegistry.directory(in: environment), builtIn: builtIn, defaultModel: configured ?? fallback)
+    }
+
     // MARK: Components
 
     package func jobService() -> JobService {
@@ -147,12 +162,13 @@ package struct Deployment: Sendable {
     }
 
     package func gateway() throws(ConfigurationError) -> Gateway {
-        let configuration: GatewayConfiguration
+        var configuration: GatewayConfiguration
         do {
             configuration = try GatewayConfiguration.fromEnvironment(environment)
         } catch {
             throw ConfigurationError(description: error.description)
         }
+        configuration.models = ModelCatalogue(registry: models)
         return Gateway(
             configuration: configuration, jobs: jobService(), queues: broker, workers: broker, brokerKind: brokerKind,
             engineIDs: engines.engineIDs, metrics: metrics, logLevels: logLevels.map { ($0, token: adminToken) },

@@ -13,7 +13,7 @@ struct DalstonCommand: AsyncParsableCommand {
             """,
         subcommands: [
             UpCommand.self, TranscribeCommand.self, GatewayCommand.self, OrchestratorCommand.self, EngineCommand.self, LogsCommand.self,
-            LogLevelCommand.self, DemoCommand.self, RealtimeWorkerCommand.self, ListenCommand.self, KeysCommand.self,
+            LogLevelCommand.self, DemoCommand.self, RealtimeWorkerCommand.self, ListenCommand.self, KeysCommand.self, ModelsCommand.self,
         ]
     )
 }

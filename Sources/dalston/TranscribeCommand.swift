@@ -6,6 +6,7 @@ import DalstonLogging
 import DalstonObservability
 import DalstonGateway
 import DalstonOrchestrator
+import DalstonModels
 import DalstonPipeline
 import Foundation
 #if canImport(FoundationNetworking)
@@ -36,6 +37,12 @@ struct TranscribeCommand: AsyncParsableCommand {
     @Flag(help: "Print the whole job as JSON instead of the text.")
     var json = false
 
+    @Option(help: "The model (dalston models list); default: the deployment's default (Whisper where installed).")
+    var model: String?
+
+    @Option(help: "The spoken language (en, de, ...); default: detected by a multilingual model, English otherwise.")
+    var language: String?
+
     func run() async throws {
         let audio: Data
         do {
@@ -61,11 +68,25 @@ struct TranscribeCommand: AsyncParsableCommand {
         let deployment = Deployment(
             environment: environment, broker: InMemoryBroker(), artifacts: FileArtifactStore(root: directory),
             metrics: observability.metrics, tracing: observability.tracingService)
-        if let reason = deployment.engines.registrations.compactMap(\.unavailableReason).first { throw ValidationError(reason) }
-        let running = try deployment.start([.orchestrator] + deployment.engines.engineIDs.map { .engine($0) })
+        let catalogue = ModelCatalogue(registry: deployment.models)
+        let spoken = language.flatMap(ModelCatalogue.normalizedLanguage)
+        let chosen: ModelInfo
+        do {
+            chosen = try catalogue.resolve(model ?? "auto", api: .dalston, language: spoken, param: "model")
+        } catch {
+            throw ValidationError(error.message)
+        }
+        // Every engine of the job's graph must run here; the others are not started.
+        var submission = JobSubmission(audio: Array(audio), filename: file, requestID: "req_cli_\(UUID().uuidString.prefix(8).lowercased())")
+        submission.use(chosen, language: spoken)
+        let needed = [EngineKind.audioPrepare, submission.recognizer ?? EngineKind.transcribe, EngineKind.merge]
+        for engine in needed {
+            if let reason = deployment.engines.registration(engine)?.unavailableReason { throw ValidationError("model \(chosen.id) needs engine \(engine): \(reason)") }
+        }
+        let running = try deployment.start([.orchestrator] + needed.map { .engine($0) })
         do {
             let jobs = deployment.jobService()
-            let job = try await jobs.submit(JobSubmission(audio: Array(audio), filename: file, requestID: "req_cli_\(UUID().uuidString.prefix(8).lowercased())"))
+            let job = try await jobs.submit(submission)
             if let view = try await jobs.waitForFinalState(job.id, timeout: .seconds(600)) {
                 try printResult(JobResponse(view))
             }
@@ -80,6 +101,8 @@ struct TranscribeCommand: AsyncParsableCommand {
         guard let base = URL(string: server) else { throw ValidationError("invalid --server URL \(server)") }
         var form = MultipartFormBody()
         form.addFile("file", filename: URL(fileURLWithPath: file).lastPathComponent, contents: Array(audio))
+        if let model { form.addField("model", model) }
+        if let language { form.addField("language", language) }
         let body = Data(form.encoded)
         var request = URLRequest(url: base.appendingPathComponent("v1/audio/transcriptions"))
         request.httpMethod = "POST"

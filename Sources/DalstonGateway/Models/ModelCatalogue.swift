@@ -1,44 +1,88 @@
-/// The models this deployment can run, and the names other APIs use for them.
-///
-/// Dalston has one recogniser today (PocketSphinx, US English). OpenAI's and ElevenLabs' model
-/// names are accepted as aliases so their SDKs work unchanged; every name resolves to the model
-/// that will really run, and the job records that name, never the alias.
-enum ModelCatalogue {
-    struct Model: Sendable {
-        /// Dalston's name, stored on the job.
-        let id: String
-        let name: String
-        let engine: String
-        /// Language codes (ISO 639-1) it transcribes.
-        let languages: [String]
-        let translates: Bool
+package import DalstonModels
+import DalstonPipeline
+
+/// The models requests may name, as each API names them. Dalston's own names are the installed
+/// models' ids (`faster-whisper-tiny.en`, `Systran/faster-whisper-small`, `pocketsphinx-en-us`);
+/// OpenAI's (`whisper-1`, `gpt-4o-*`) and ElevenLabs' (`scribe_*`) names, and Dalston's `auto`,
+/// are aliases of the deployment's default model (one that serves the request's language, or
+/// translates when asked). A job records the model that really runs, never the alias.
+package struct ModelCatalogue: Sendable {
+    package let registry: ModelRegistry
+
+    /// The APIs whose names the catalogue knows.
+    package enum API: String, Sendable, CaseIterable {
+        case dalston, openai, elevenlabs
     }
 
-    static let pocketSphinx = Model(id: "pocketsphinx-en-us", name: "PocketSphinx US English", engine: "pocketsphinx", languages: ["en"], translates: false)
-
-    /// Dalston's own names; `auto` lets the server choose.
-    static let native: [String: Model] = ["pocketsphinx-en-us": pocketSphinx, "auto": pocketSphinx]
-    /// OpenAI's transcription models, answered synchronously in OpenAI's shapes.
-    static let openAI: [String: Model] = [
-        "whisper-1": pocketSphinx, "gpt-4o-transcribe": pocketSphinx, "gpt-4o-mini-transcribe": pocketSphinx,
-        "gpt-4o-transcribe-latest": pocketSphinx,
+    /// Each API's aliases of the default model.
+    static let aliases: [API: [String]] = [
+        .dalston: ["auto"],
+        .openai: ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"],
+        .elevenlabs: ["scribe_v1", "scribe_v1_experimental", "scribe_v2"],
     ]
     /// OpenAI models that answer only `json` and `text` (as OpenAI's own do).
     static let openAIJSONOrTextOnly: Set<String> = ["gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"]
-    /// ElevenLabs' speech-to-text models.
-    static let elevenLabs: [String: Model] = ["scribe_v1": pocketSphinx, "scribe_v1_experimental": pocketSphinx, "scribe_v2": pocketSphinx]
+
+    /// PocketSphinx, where the transcribe engine is compiled in.
+    package static let pocketSphinx = ModelInfo(
+        id: "pocketsphinx-en-us", name: "PocketSphinx US English", runner: "built-in", engine: EngineKind.transcribe, multilingual: false,
+        languages: ["en"], translates: false, wordTimestamps: true, source: "apt:pocketsphinx-en-us")
+
+    package init(registry: ModelRegistry) {
+        self.registry = registry
+    }
+
+    /// Only PocketSphinx: what a gateway built without a models directory offers.
+    package static let builtInOnly = ModelCatalogue(registry: ModelRegistry(directory: nil, builtIn: [pocketSphinx]))
+
+    /// Whether `name` is one of `api`'s aliases.
+    package func isAlias(_ name: String, of api: API) -> Bool {
+        Self.aliases[api]?.contains(name) ?? false
+    }
+
+    /// The model a request names (or the default for an alias or no name), checked against the
+    /// request's language and task. Errors say what to send or install instead.
+    package func resolve(
+        _ name: String, api: API, language: String?, translating: Bool = false, param: String, languageParam: String = "language"
+    ) throws(APIError) -> ModelInfo {
+        if isAlias(name, of: api) {
+            if let model = registry.defaultModel(language: language, translating: translating) { return model }
+            if translating {
+                throw APIError.badRequest(
+                    "no installed model translates: install a multilingual Whisper model (dalston models pull Systran/faster-whisper-base)", param: param)
+            }
+            throw APIError.badRequest(
+                "no installed model transcribes \(language ?? "this language"): install a multilingual Whisper model (dalston models pull Systran/faster-whisper-base)",
+                param: languageParam)
+        }
+        guard let model = registry.model(name) else {
+            if Self.looksLikeWhisper(name) {
+                throw APIError.badRequest("model \(name.prefix(120)) is not installed; install it with `dalston models pull \(name.prefix(120))`", param: param)
+            }
+            let names = (Self.aliases[api] ?? []) + registry.models.map(\.id)
+            throw APIError.badRequest("unknown model \"\(name.prefix(64))\"; use one of \(names.joined(separator: ", ")) (GET /v1/models)", param: param)
+        }
+        if translating && !model.translates {
+            throw APIError.badRequest("\(model.id) does not translate (it is English-only); use a multilingual model", param: param)
+        }
+        guard model.supports(language: language) else {
+            throw APIError.badRequest(
+                "\(languageParam) \(language ?? "") is not available: \(model.id) transcribes \(model.languages.prefix(8).joined(separator: ", "))", param: languageParam)
+        }
+        return model
+    }
+
+    /// A name that `dalston models pull` could install: a hub repository or a Whisper size.
+    static func looksLikeWhisper(_ name: String) -> Bool {
+        name.contains("/") || name.lowercased().contains("whisper")
+    }
 
     /// A language code in the forms clients send (`en`, `en-US`, `eng`, `English`), as ISO 639-1;
     /// nil for auto-detection (empty or `auto`).
-    static func normalizedLanguage(_ text: String) -> String? {
+    package static func normalizedLanguage(_ text: String) -> String? {
         let code = text.trimmed.lowercased()
         guard !code.isEmpty, code != "auto" else { return nil }
         let primary = String(code.split(whereSeparator: { $0 == "-" || $0 == "_" }).first ?? "")
         return ["eng": "en", "english": "en"][primary] ?? primary
-    }
-
-    /// Whether `model` transcribes `language` (nil: detect, which for an English-only model is English).
-    static func supports(_ model: Model, language: String?) -> Bool {
-        language.map(model.languages.contains) ?? true
     }
 }

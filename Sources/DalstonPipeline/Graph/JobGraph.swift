@@ -28,11 +28,17 @@ package struct JobGraph: Sendable, Equatable {
 
     /// The graph of `job`, from the pipeline's table.
     package static func plan(for job: JobRecord) throws(JobGraphError) -> JobGraph {
-        try JobGraph(jobID: job.id, rules: PipelineStages.rules.filter { $0.applies(job) }, resultStage: PipelineStages.result)
+        try JobGraph(job: job, rules: PipelineStages.rules.filter { $0.applies(job) }, resultStage: PipelineStages.result)
+    }
+
+    /// A graph of rows whose engines do not depend on the job (tests of the graph's checks).
+    package init(jobID: String, rules: [StageRule], resultStage: String) throws(JobGraphError) {
+        try self.init(job: JobRecord(id: jobID, requestID: ""), rules: rules, resultStage: resultStage)
     }
 
     /// Builds and checks a graph from rows that already apply to the job.
-    package init(jobID: String, rules: [StageRule], resultStage: String) throws(JobGraphError) {
+    package init(job: JobRecord, rules: [StageRule], resultStage: String) throws(JobGraphError) {
+        let jobID = job.id
         var seen: Set<String> = []
         for rule in rules {
             guard seen.insert(rule.stage).inserted else { throw .duplicateStage(rule.stage) }
@@ -52,7 +58,7 @@ package struct JobGraph: Sendable, Equatable {
                 throw .cycle(remaining.map(\.stage))
             }
             let rule = remaining.remove(at: next)
-            ordered.append(PlannedTask(jobID: jobID, stage: rule.stage, engineID: rule.engineID, inputs: rule.inputs))
+            ordered.append(PlannedTask(jobID: jobID, stage: rule.stage, engineID: rule.engine(for: job), inputs: rule.inputs))
             placed.insert(rule.stage)
         }
         self.jobID = jobID

@@ -2,18 +2,28 @@
 /// needs it. A new stage (diarize beside transcribe, a transcription per channel) is a new row.
 package struct StageRule: Sendable {
     package let stage: String
-    package let engineID: String
     package let inputs: [String]
+    private let chooseEngine: @Sendable (JobRecord) -> String
     private let condition: @Sendable (JobRecord) -> Bool
 
     package init(_ stage: String, engine: String, reads inputs: [String] = [], when condition: @escaping @Sendable (JobRecord) -> Bool = { _ in true }) {
+        self.init(stage, engineFor: { _ in engine }, reads: inputs, when: condition)
+    }
+
+    /// A stage whose engine depends on the job (the transcribe stage's on its model).
+    package init(
+        _ stage: String, engineFor chooseEngine: @escaping @Sendable (JobRecord) -> String, reads inputs: [String] = [],
+        when condition: @escaping @Sendable (JobRecord) -> Bool = { _ in true }
+    ) {
         self.stage = stage
-        self.engineID = engine
         self.inputs = inputs
+        self.chooseEngine = chooseEngine
         self.condition = condition
     }
 
     package func applies(_ job: JobRecord) -> Bool { condition(job) }
+
+    package func engine(for job: JobRecord) -> String { chooseEngine(job) }
 }
 
 /// The batch pipeline as a table.
@@ -28,12 +38,12 @@ package enum PipelineStages {
 
     package static let rules: [StageRule] = [
         StageRule(prepare, engine: EngineKind.audioPrepare),
-        StageRule(transcribe, engine: EngineKind.transcribe, reads: [prepare]),
+        StageRule(transcribe, engineFor: { $0.recognizer ?? EngineKind.transcribe }, reads: [prepare]),
         StageRule(merge, engine: EngineKind.merge, reads: [prepare, transcribe]),
     ]
 
-    /// The engine that runs `stage` (for metrics labelled by engine).
-    package static func engine(of stage: String) -> String? {
-        rules.first { $0.stage == stage }?.engineID
+    /// The engine that runs `stage` of `job` (for metrics labelled by engine).
+    package static func engine(of stage: String, in job: JobRecord) -> String? {
+        rules.first { $0.stage == stage }?.engine(for: job)
     }
 }

@@ -14,6 +14,10 @@ package struct JobRecord: Sendable, Equatable {
     package var language: String
     package var modelID: String
     package var timestampsGranularity: String
+    /// The engine of the transcribe stage (nil: PocketSphinx's, `EngineKind.transcribe`).
+    package var recognizer: String?
+    /// See `JobField.recognizerOptions`.
+    package var recognizerOptions: [String: String] = [:]
     package var audio: ArtifactReference?
     package var audioBytes: Int
     package var filename: String
@@ -70,6 +74,8 @@ package struct JobRecord: Sendable, Equatable {
             filename: fields[JobField.filename] ?? "")
         updatedAt = fields[JobField.updatedAt].flatMap(Timestamp.date)
         displayName = fields[JobField.displayName].flatMap { $0.isEmpty ? nil : $0 }
+        recognizer = fields[JobField.recognizer].flatMap { $0.isEmpty ? nil : $0 }
+        recognizerOptions = fields[JobField.recognizerOptions].flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
         audioDurationSeconds = fields[JobField.audioDurationSeconds].flatMap(Double.init)
         completedAt = fields[JobField.completedAt].flatMap(Timestamp.date)
         progress = Int(fields[JobField.progress] ?? "") ?? 0
@@ -104,6 +110,10 @@ package struct JobRecord: Sendable, Equatable {
         ]
         if let audio { fields[JobField.audio] = audio.key }
         if let displayName { fields[JobField.displayName] = displayName }
+        if let recognizer { fields[JobField.recognizer] = recognizer }
+        if !recognizerOptions.isEmpty, let encoded = try? JSONEncoder().encode(recognizerOptions) {
+            fields[JobField.recognizerOptions] = String(decoding: encoded, as: UTF8.self)
+        }
         if let audioDurationSeconds { fields[JobField.audioDurationSeconds] = String(format: "%.3f", audioDurationSeconds) }
         if let webhookURL { fields[JobField.webhookURL] = webhookURL }
         if let webhookMetadata { fields[JobField.webhookMetadata] = webhookMetadata }

@@ -1,3 +1,4 @@
+import DalstonModels
 import DalstonBroker
 import DalstonPipeline
 import DalstonSessionRouter
@@ -32,12 +33,14 @@ struct ElevenLabsAPI: Sendable {
         do {
             try await intake.receive(request, into: &upload)
             try FormPolicy.elevenLabs.validate(upload.fields)
-            let options = try ElevenLabsOptions(upload)
+            let options = try ElevenLabsOptions(upload, models: configuration.models)
             let job = try await intake.submit(upload, api: "elevenlabs") { audio in
-                JobSubmission(
+                var submission = JobSubmission(
                     audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
-                    language: options.language ?? options.model.languages[0], modelID: options.model.id, timestampsGranularity: options.granularity,
-                    requestID: context.requestID)
+                    timestampsGranularity: options.granularity, requestID: context.requestID)
+                submission.use(options.model, language: options.language)
+                submission.recognizerOptions = options.recognizerOptions
+                return submission
             }
             if options.webhook {
                 // Acknowledged at once; the transcript is fetched with GET .../transcripts/{id}.
@@ -104,22 +107,18 @@ struct ElevenLabsOptions {
         }
     }
 
-    let model: ModelCatalogue.Model
+    let model: ModelInfo
+    /// `temperature` for the recogniser (ElevenLabs' range, 0 to 2, kept as Whisper's 0 to 1).
+    var recognizerOptions: [String: String] = [:]
     let language: String?
     let granularity: String
     let webhook: Bool
     let additionalFormats: [AdditionalFormat]
 
-    init(_ upload: ReceivedUpload) throws {
+    init(_ upload: ReceivedUpload, models: ModelCatalogue) throws {
         let modelName = upload["model_id"]?.trimmed.nonEmpty ?? "scribe_v1"
-        guard let model = ModelCatalogue.elevenLabs[modelName] else {
-            throw APIError.badRequest("unknown model_id \"\(modelName.prefix(64))\"; use \(ModelCatalogue.elevenLabs.keys.sorted().joined(separator: ", "))", param: "model_id")
-        }
-        self.model = model
         language = ModelCatalogue.normalizedLanguage(upload["language_code"] ?? "")
-        guard ModelCatalogue.supports(model, language: language) else {
-            throw APIError.badRequest("language_code \(language ?? "") is not available: this deployment transcribes \(model.languages.joined(separator: ", "))", param: "language_code")
-        }
+        model = try models.resolve(modelName, api: .elevenlabs, language: language, param: "model_id", languageParam: "language_code")
         // ElevenLabs' `character` granularity falls back to words, as Dalston's original did.
         let granularity = upload["timestamps_granularity"]?.trimmed.nonEmpty ?? "word"
         guard ["none", "word", "character"].contains(granularity) else {
@@ -133,6 +132,7 @@ struct ElevenLabsOptions {
         }
         if let text = upload["temperature"]?.trimmed, !text.isEmpty, text != "null" {
             guard let value = Double(text), (0...2).contains(value) else { throw APIError.badRequest("temperature must be a number from 0 to 2", param: "temperature") }
+            if value > 0 { recognizerOptions["temperature"] = String(min(1, value / 2)) }
         }
         if let text = upload["seed"]?.trimmed, !text.isEmpty, text != "null" {
             guard let value = Int(text), (0...2_147_483_647).contains(value) else { throw APIError.badRequest("seed must be a whole number from 0 to 2147483647", param: "seed") }

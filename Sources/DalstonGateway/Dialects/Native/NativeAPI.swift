@@ -64,23 +64,35 @@ struct NativeAPI: Sendable {
     private func nativeSubmission(_ upload: ReceivedUpload, _ audio: ReceivedUpload.AudioFile, _ context: GatewayRequestContext) throws -> JobSubmission {
         try FormPolicy.native.validate(upload.fields)
         let modelName = (upload["model"] ?? upload["model_id"])?.trimmed.nonEmpty ?? "auto"
-        guard let model = ModelCatalogue.native[modelName] else {
-            throw APIError.badRequest("unknown model \"\(modelName.prefix(64))\"; GET /v1/models lists the models this deployment runs", param: "model")
-        }
         let language = ModelCatalogue.normalizedLanguage(upload["language"] ?? "")
-        guard ModelCatalogue.supports(model, language: language) else {
-            throw APIError.badRequest("language \(language ?? "") is not available: \(model.id) transcribes \(model.languages.joined(separator: ", "))", param: "language")
-        }
+        let model = try configuration.models.resolve(modelName, api: .dalston, language: language, param: "model")
         let granularity = upload["timestamps_granularity"]?.trimmed ?? "word"
         guard ["word", "segment", "none"].contains(granularity) else {
             throw APIError.badRequest("timestamps_granularity must be word, segment or none", param: "timestamps_granularity")
         }
         var submission = JobSubmission(
-            audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename, language: language ?? model.languages[0],
-            modelID: model.id, timestampsGranularity: granularity, requestID: context.requestID)
+            audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
+            timestampsGranularity: granularity, requestID: context.requestID)
+        submission.use(model, language: language)
+        submission.recognizerOptions = try Self.recognizerOptions(upload)
         submission.displayName = try Self.displayName(upload["display_name"])
         try applyRecordOptions(upload, to: &submission)
         return submission
+    }
+
+    /// `task` (`translate` on a multilingual model), `prompt` (Whisper's initial prompt),
+    /// `hotwords` and `temperature`, for the recogniser.
+    static func recognizerOptions(_ upload: ReceivedUpload) throws -> [String: String] {
+        var options: [String: String] = [:]
+        if let prompt = (upload["prompt"] ?? upload["initial_prompt"])?.trimmed, !prompt.isEmpty { options["prompt"] = prompt }
+        if let hotwords = upload["hotwords"]?.trimmed, !hotwords.isEmpty { options["hotwords"] = hotwords }
+        if let text = upload["temperature"]?.trimmed, !text.isEmpty {
+            guard let temperature = Double(text), (0...1).contains(temperature) else {
+                throw APIError.badRequest("temperature must be a number from 0 to 1", param: "temperature")
+            }
+            if temperature > 0 { options["temperature"] = String(temperature) }
+        }
+        return options
     }
 
     /// `webhook_url`, `webhook_metadata` and `retention`: what the record database keeps for

@@ -1,7 +1,10 @@
 extension FormPolicy {
     /// Dalston's native `POST /v1/audio/transcriptions`.
     static let native = FormPolicy(
-        honoured: ["language", "model", "model_id", "timestamps_granularity", "display_name", "webhook_url", "webhook_metadata", "retention"],
+        honoured: [
+            "language", "model", "model_id", "timestamps_granularity", "display_name", "webhook_url", "webhook_metadata", "retention",
+            "prompt", "initial_prompt", "hotwords", "temperature",
+        ],
         checks: [
             "speaker_detection": onlyOff(noDiarization), "num_speakers": never(noDiarization), "min_speakers": never(noDiarization),
             "max_speakers": never(noDiarization), "model_diarize": never(noDiarization), "diarization_threshold": never(noDiarization),

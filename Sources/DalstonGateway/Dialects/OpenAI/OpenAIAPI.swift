@@ -23,16 +23,11 @@ struct OpenAIAPI: Sendable {
     /// `gpt-4o-transcribe`, ...): see `transcriptionClaim`.
     func routes() -> RouteCollection<GatewayRequestContext> {
         let routes = guards.collection(.openAI, access: .jobs)
-        routes.post("audio/translations") { _, _ -> Response in
-            throw APIError(
-                .badRequest, code: "translation_not_available",
-                message: "no model on this deployment translates (\(ModelCatalogue.pocketSphinx.id) transcribes English only); use /v1/audio/transcriptions",
-                param: "model", dialect: .openAI)
-        }
-        routes.get("models") { _, _ in ModelListResponse.all }
+        routes.post("audio/translations") { request, context in try await self.translate(request, context) }
+        routes.get("models") { _, _ in ModelListResponse(configuration.models) }
         routes.get("models/{id}") { _, context in
             let id = try context.parameters.require("id")
-            guard let model = ModelListResponse.all.data.first(where: { $0.id == id }) else {
+            guard let model = ModelListResponse(configuration.models).data.first(where: { $0.id == id }) else {
                 throw APIError(.notFound, code: "model_not_found", message: "no model \(id); GET /v1/models lists them", param: "model", dialect: .openAI)
             }
             return model
@@ -42,17 +37,31 @@ struct OpenAIAPI: Sendable {
 
     /// OpenAI's claim on the shared transcription route: its model names, its 25 MB limit.
     var transcriptionClaim: TranscriptionClaim {
-        TranscriptionClaim(errorDialect: .openAI, uploadLimit: Self.uploadLimit, claims: { fields in
-            fields["model"]?.first.map { ModelCatalogue.openAI[$0.trimmed] != nil } ?? false
-        }, transcribe: { upload, request, context in try await self.transcribe(upload, request, context) })
+        TranscriptionClaim(errorDialect: .openAI, uploadLimit: Self.uploadLimit, claims: { [models = configuration.models] fields in
+            fields["model"]?.first.map { models.isAlias($0.trimmed, of: .openai) } ?? false
+        }, transcribe: { upload, request, context in try await self.transcribe(upload, request, context, translating: false) })
     }
 
-    /// OpenAI's synchronous transcription: the job runs as any other, and the answer waits for
-    /// it and comes in the requested `response_format`.
-    private func transcribe(_ upload: ReceivedUpload, _ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        try FormPolicy.openAI.validate(upload.fields)
+    /// `POST /v1/audio/translations`: Whisper's translate task (into English) on a multilingual model.
+    private func translate(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        var upload = ReceivedUpload()
+        do {
+            try await intake.receive(request, into: &upload) { _ in Self.uploadLimit }
+            return try await transcribe(upload, request, context, translating: true)
+        } catch {
+            upload.audio?.writer.discard()
+            throw DialectError(error, .openAI)
+        }
+    }
+
+    /// OpenAI's synchronous transcription (or translation): the job runs as any other, and the
+    /// answer waits for it and comes in the requested `response_format`.
+    private func transcribe(_ upload: ReceivedUpload, _ request: Request, _ context: GatewayRequestContext, translating: Bool) async throws -> Response {
+        try (translating ? FormPolicy.openAITranslation : FormPolicy.openAI).validate(upload.fields)
         let modelName = upload["model"]?.trimmed ?? ""
-        guard let model = ModelCatalogue.openAI[modelName] else { throw APIError.badRequest("unknown model \(modelName.prefix(64))", param: "model") }
+        guard !modelName.isEmpty else { throw APIError.badRequest("model is required (whisper-1, or a model of GET /v1/models)", param: "model") }
+        let language = translating ? nil : ModelCatalogue.normalizedLanguage(upload["language"] ?? "")
+        let model = try configuration.models.resolve(modelName, api: .openai, language: language, translating: translating, param: "model")
         let formatName = upload["response_format"]?.trimmed.nonEmpty ?? "json"
         guard let format = OpenAITranscription.Format(rawValue: formatName) else {
             throw APIError.badRequest("response_format must be one of \(OpenAITranscription.Format.allCases.map(\.rawValue).joined(separator: ", "))", param: "response_format")
@@ -67,21 +76,23 @@ struct OpenAIAPI: Sendable {
         if !granularities.isEmpty && format != .verboseJSON {
             throw APIError.badRequest("timestamp_granularities needs response_format=verbose_json", param: "timestamp_granularities")
         }
+        var options: [String: String] = translating ? ["task": "translate"] : [:]
         if let text = upload["temperature"]?.trimmed, !text.isEmpty {
             guard let temperature = Double(text), (0...1).contains(temperature) else {
                 throw APIError.badRequest("temperature must be a number from 0 to 1", param: "temperature")
             }
+            if temperature > 0 { options["temperature"] = String(temperature) }
         }
-        let language = ModelCatalogue.normalizedLanguage(upload["language"] ?? "")
-        guard ModelCatalogue.supports(model, language: language) else {
-            throw APIError.badRequest("language \(language ?? "") is not available: this deployment transcribes \(model.languages.joined(separator: ", "))", param: "language")
-        }
+        if let prompt = upload["prompt"]?.trimmed, !prompt.isEmpty { options["prompt"] = prompt }
         let limit = Self.uploadLimit
         if let audio = upload.audio, audio.writer.byteCount > limit { throw APIError.tooLarge(limit: limit) }
         let job = try await intake.submit(upload, api: "openai") { audio in
-            JobSubmission(
+            var submission = JobSubmission(
                 audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
-                language: language ?? model.languages[0], modelID: model.id, timestampsGranularity: "word", requestID: context.requestID)
+                timestampsGranularity: "word", requestID: context.requestID)
+            submission.use(model, language: language)
+            submission.recognizerOptions = options
+            return submission
         }
         guard let done = try await intake.finished(job) else {
             throw APIError(.gatewayTimeout, code: "timeout", message: "transcription \(job.id) did not finish within \(Int(configuration.synchronousTimeout.seconds)) s", param: nil, dialect: .openAI)
@@ -145,9 +156,9 @@ struct OpenAITranscriptionText: Codable, Sendable {
 }
 
 /// OpenAI's `TranscriptionVerbose`: `{task, language, duration, text, segments?, words?}`.
-/// A segment has what the recogniser produced; what it does not produce (token ids, the decoding
-/// temperature, compression ratio, no-speech probability) is left out rather than invented, and
-/// `avg_logprob` is there only when the words have confidences.
+/// A segment has what the recogniser produced: Whisper gives `avg_logprob`, `compression_ratio`,
+/// `no_speech_prob` and `temperature`; PocketSphinx only word confidences, from which
+/// `avg_logprob` is estimated, and the rest is left out rather than invented.
 struct OpenAIVerboseTranscription: Codable, Sendable {
     struct Segment: Codable, Sendable {
         let id: Int
@@ -155,10 +166,15 @@ struct OpenAIVerboseTranscription: Codable, Sendable {
         let end: Double
         let text: String
         let avgLogprob: Double?
+        let compressionRatio: Double?
+        let noSpeechProb: Double?
+        let temperature: Double?
 
         enum CodingKeys: String, CodingKey {
-            case id, start, end, text
+            case id, start, end, text, temperature
             case avgLogprob = "avg_logprob"
+            case compressionRatio = "compression_ratio"
+            case noSpeechProb = "no_speech_prob"
         }
     }
 
@@ -168,7 +184,7 @@ struct OpenAIVerboseTranscription: Codable, Sendable {
         let end: Double
     }
 
-    var task = "transcribe"
+    let task: String
     let language: String
     let duration: Double
     let text: String
@@ -177,19 +193,20 @@ struct OpenAIVerboseTranscription: Codable, Sendable {
 
     /// `granularities`: segments by default, words when asked (both when both are).
     init(_ transcript: Transcript, granularities: Set<String>) {
-        language = Self.languageNames[transcript.languageCode] ?? transcript.languageCode
+        task = transcript.task ?? "transcribe"
+        language = LanguageNames.name(of: transcript.languageCode)
         duration = transcript.duration
         text = transcript.text
         segments = granularities.isEmpty || granularities.contains("segment")
             ? transcript.segments.map { segment in
+                // The model's own figure when it gave one; else the mean log of the words' confidences.
                 let confidences = transcript.words(in: segment).compactMap(\.confidence)
-                let logprob = confidences.isEmpty ? nil : confidences.map { log(max($0, 1e-6)) }.reduce(0, +) / Double(confidences.count)
-                return Segment(id: segment.id, start: segment.start, end: segment.end, text: segment.text, avgLogprob: logprob)
+                let estimate = confidences.isEmpty ? nil : confidences.map { log(max($0, 1e-6)) }.reduce(0, +) / Double(confidences.count)
+                return Segment(
+                    id: segment.id, start: segment.start, end: segment.end, text: segment.text, avgLogprob: segment.avgLogprob ?? estimate,
+                    compressionRatio: segment.compressionRatio, noSpeechProb: segment.noSpeechProb, temperature: segment.temperature)
             }
             : nil
         words = granularities.contains("word") ? transcript.words.map { Word(word: $0.text, start: $0.start, end: $0.end) } : nil
     }
-
-    /// OpenAI names languages in full in `verbose_json`.
-    private static let languageNames = ["en": "english"]
 }

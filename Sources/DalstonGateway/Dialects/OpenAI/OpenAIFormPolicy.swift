@@ -8,4 +8,9 @@ extension FormPolicy {
             "chunking_strategy": oneOf(["auto"], "chunking_strategy must be auto"),
             "known_speaker_names[]": never(noDiarization), "known_speaker_references[]": never(noDiarization),
         ])
+
+    /// OpenAI's `POST /v1/audio/translations`: no language (the output is English).
+    static let openAITranslation = FormPolicy(
+        honoured: ["model", "prompt", "temperature", "response_format"],
+        checks: [:])
 }

@@ -1,4 +1,5 @@
 import DalstonBroker
+import DalstonModels
 import DalstonCore
 import DalstonLogging
 import DalstonMetrics
@@ -16,6 +17,7 @@ struct SystemAPI: Sendable {
     /// Every engine the deployment knows, so the status lists each (with 0 workers when none runs).
     let engineIDs: [String]
     let brokerKind: String
+    let models: ModelCatalogue
     let records: RecordStore?
     /// The process's metrics, served at `/metrics` (nil: metrics off).
     let exposition: PrometheusExposition?
@@ -41,6 +43,7 @@ struct SystemAPI: Sendable {
     func statusRoutes() -> RouteCollection<GatewayRequestContext> {
         let routes = guards.collection(.native, access: .jobs)
         routes.get("status") { _, _ in try await self.status() }
+        routes.get("engines") { _, _ in try await self.engineList() }
         return routes
     }
 
@@ -73,6 +76,16 @@ struct SystemAPI: Sendable {
         return EditedResponse(
             status: ready ? .ok : .serviceUnavailable, headers: ready ? [:] : [.retryAfter: "5"],
             response: ReadyResponse(status: ready ? "ready" : "not_ready", broker: broker, storage: storage, database: database))
+    }
+
+    private func engineList() async throws -> EngineListResponse {
+        let live = try await workers.liveWorkers()
+        var alive: [String: Int] = [:]
+        for worker in live { alive[worker.engineID, default: 0] += 1 }
+        let engines = Set(try await queues.knownEngines()).union(engineIDs)
+        var queued: [String: Int] = [:]
+        for engine in engines { queued[engine] = try await queues.queueStats(engine: engine).waiting }
+        return EngineListResponse(engineIDs: Array(engines), workers: alive, queued: queued, models: models.registry.models, version: DalstonVersion.current)
     }
 
     private func status() async throws -> StatusResponse {

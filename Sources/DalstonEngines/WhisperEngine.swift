@@ -1,0 +1,211 @@
+package import DalstonBroker
+import DalstonMetrics
+package import DalstonEngineSDK
+package import DalstonModels
+import DalstonPipeline
+import DalstonPropagation
+import Foundation
+package import Logging
+
+/// Whisper-class recognition: each task goes to a faster-whisper runner process (Python,
+/// CTranslate2) that holds the job's model loaded, by reference to the prepared audio file. The
+/// runner's reply becomes `words.json` (the words with the model's own timings and
+/// probabilities) and `segments.json` (Whisper's segments with their decoding figures), plus
+/// the detected language.
+package struct WhisperEngine: Engine {
+    package let engineID = EngineKind.whisper
+    private let models: ModelRegistry
+    private let settings: WhisperSettings
+    private let pool: RunnerPool
+
+    package init(models: ModelRegistry, settings: WhisperSettings, environment: [String: String], logger: Logger) throws {
+        if let reason = settings.unavailableReason { throw PermanentEngineError(reason) }
+        self.models = models
+        self.settings = settings
+        let python = settings.python ?? "python3"
+        // The runner's own output must never be buffered: its replies are read line by line.
+        let runnerEnvironment = environment.merging(["PYTHONUNBUFFERED": "1"]) { _, new in new }
+        self.pool = RunnerPool(runnerName: "faster-whisper", capacity: settings.maxLoaded, logger: logger) { [models, settings] modelID throws(RunnerError) in
+            guard let model = models.model(modelID), let path = model.path else {
+                throw .failedToStart("model \(modelID) is not installed here; install it with `dalston models pull \(modelID)`")
+            }
+            return RunnerCommand(
+                executable: python,
+                arguments: [
+                    "-m", "dalston_runners", "serve", "--runner", "faster-whisper", "--model", path, "--model-id", modelID,
+                    "--device", settings.device, "--compute-type", settings.computeType, "--threads", String(settings.threads),
+                    "--beam-size", String(settings.beamSize),
+                ],
+                environment: runnerEnvironment, startTimeout: settings.startTimeout)
+        }
+    }
+
+    package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
+        let prepared = try task.input.output(ofStage: PipelineStages.prepare)
+        let audioReference = try prepared.requiredArtifact("prepared_audio")
+        let modelID = task.input["model_id"]?.stringValue ?? ""
+        guard let model = models.model(modelID), model.runner == ModelInfo.fasterWhisper else {
+            throw PermanentEngineError("model \(modelID) is not installed on this engine; install it with `dalston models pull \(modelID)`")
+        }
+        let options = task.input["options"].flatMap { value -> [String: String]? in
+            guard case .object(let object) = value else { return nil }
+            return object.compactMapValues(\.stringValue)
+        } ?? [:]
+        let language = task.input["language"]?.stringValue.flatMap { $0.isEmpty || $0 == "auto" ? nil : $0 }
+        let audioPath: String
+        do {
+            audioPath = try context.artifacts.localFile(audioReference).path
+        } catch {
+            throw PermanentEngineError("artifact \(audioReference) cannot be read: \(error)")
+        }
+        let reply = try await context.step("inference") {
+            try await infer(
+                WhisperRequest(
+                    id: task.taskID, audio: audioPath, task: options["task"] ?? "transcribe", language: language,
+                    initialPrompt: options["prompt"], hotwords: options["hotwords"], temperature: options["temperature"].flatMap(Double.init),
+                    beamSize: settings.beamSize, vad: settings.vad, context: Self.correlation(task)),
+                model: modelID, context: context)
+        }
+        let labels = [("runner", "faster-whisper"), ("model", modelID)]
+        context.metrics.record(DalstonMetric.runnerInferenceDuration, labels, seconds: reply.timings.inferenceSeconds)
+        context.metrics.increment(DalstonMetric.runnerInferenceSeconds, labels, byFractional: reply.timings.inferenceSeconds)
+        context.metrics.increment(DalstonMetric.runnerAudioSeconds, labels, byFractional: reply.timings.audioSeconds)
+        let words = reply.segments.flatMap { segment in
+            segment.words.map { TranscriptWord(text: $0.word, start: $0.start, end: $0.end, confidence: $0.probability) }
+        }
+        let segments = reply.segments.enumerated().map { index, segment in
+            TranscriptSegment(
+                id: index, start: segment.start, end: segment.end, text: segment.text, avgLogprob: segment.avgLogprob,
+                compressionRatio: segment.compressionRatio, noSpeechProb: segment.noSpeechProb, temperature: segment.temperature)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let wordsReference = try context.write(Array(try encoder.encode(words)), name: "words.json")
+        let segmentsReference = try context.write(Array(try encoder.encode(segments)), name: "segments.json")
+        context.logger.info("speech_recognised", metadata: [
+            "word_count": .stringConvertible(words.count), "segment_count": .stringConvertible(segments.count),
+            "audio_seconds": .stringConvertible(reply.timings.audioSeconds), "inference_seconds": .stringConvertible(reply.timings.inferenceSeconds),
+            "language": "\(reply.language)", "model_id": "\(modelID)",
+        ])
+        return [
+            "words": .string(wordsReference.key), "segments": .string(segmentsReference.key), "word_count": .number(Double(words.count)),
+            "language": .string(reply.language), "language_probability": .number(reply.languageProbability),
+            "task": .string(options["task"] ?? "transcribe"), "model_id": .string(modelID),
+        ]
+    }
+
+    package func shutdown() async {
+        await pool.shutdown()
+    }
+
+    /// One request to the model's runner, mapping its failures to the pipeline's: a runner that
+    /// cannot start fails the job with its reason; one that dies mid-task is retried like any
+    /// engine failure; a cancelled task's runner is killed (inference stops) and restarted later.
+    private func infer(_ request: WhisperRequest, model: String, context: EngineContext) async throws -> WhisperReply {
+        var request = request
+        // The inference span (this step's) is the runner's parent: its log lines carry its ids.
+        var carrier: [String: String] = [:]
+        MessageTracing.inject(into: &carrier)
+        if let traceparent = carrier[MessageMetadataKey.traceparent], let ids = TraceParent.ids(traceparent) {
+            request.context["trace_id"] = ids.traceID
+            request.context["span_id"] = ids.spanID
+            request.context["traceparent"] = traceparent
+        }
+        let runner: RunnerProcess
+        do {
+            runner = try await pool.runner(for: model, metrics: context.metrics)
+        } catch {
+            throw PermanentEngineError(error.description)
+        }
+        do {
+            return try await runner.call(request, replying: WhisperReply.self)
+        } catch .cancelled {
+            await pool.discard(model, process: runner, reason: "cancelled", metrics: context.metrics)
+            throw CancellationError()
+        } catch .requestFailed(let message, permanent: true) {
+            throw PermanentEngineError(message)
+        } catch .died(let reason) {
+            await pool.discard(model, process: runner, reason: "crashed", metrics: context.metrics)
+            throw RunnerError.died(reason)
+        } catch {
+            throw error
+        }
+    }
+
+    private static func correlation(_ task: TaskEnvelope) -> [String: String] {
+        var context = ["job_id": task.jobID, "task_id": task.taskID]
+        if let requestID = task.metadata[MessageMetadataKey.requestID], !requestID.isEmpty { context["request_id"] = requestID }
+        return context
+    }
+}
+
+/// The runner's `transcribe` request (docs/runners.md).
+struct WhisperRequest: Encodable {
+    var type = "transcribe"
+    let id: String
+    let audio: String
+    let task: String
+    let language: String?
+    let initialPrompt: String?
+    let hotwords: String?
+    let temperature: Double?
+    let beamSize: Int
+    let vad: String
+    var wordTimestamps = true
+    var context: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case type, id, audio, task, language, hotwords, temperature, vad, context
+        case initialPrompt = "initial_prompt"
+        case beamSize = "beam_size"
+        case wordTimestamps = "word_timestamps"
+    }
+}
+
+/// The runner's `result` reply.
+struct WhisperReply: Decodable {
+    struct Word: Decodable {
+        let word: String
+        let start: Double
+        let end: Double
+        let probability: Double?
+    }
+
+    struct Segment: Decodable {
+        let start: Double
+        let end: Double
+        let text: String
+        let avgLogprob: Double?
+        let compressionRatio: Double?
+        let noSpeechProb: Double?
+        let temperature: Double?
+        let words: [Word]
+
+        enum CodingKeys: String, CodingKey {
+            case start, end, text, temperature, words
+            case avgLogprob = "avg_logprob"
+            case compressionRatio = "compression_ratio"
+            case noSpeechProb = "no_speech_prob"
+        }
+    }
+
+    struct Timings: Decodable {
+        let inferenceSeconds: Double
+        let audioSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case inferenceSeconds = "inference_seconds"
+            case audioSeconds = "audio_seconds"
+        }
+    }
+
+    let language: String
+    let languageProbability: Double
+    let segments: [Segment]
+    let timings: Timings
+
+    enum CodingKeys: String, CodingKey {
+        case language, segments, timings
+        case languageProbability = "language_probability"
+    }
+}

@@ -1,0 +1,56 @@
+package import DalstonCore
+package import DalstonEngineSDK
+import Foundation
+
+/// How the faster-whisper engine runs its models, from the environment.
+package struct WhisperSettings: Sendable {
+    /// The Python with Dalston's runners package (see `RunnerCommand.python`).
+    package var python: String?
+    /// `DALSTON_WHISPER_DEVICE`: `cpu` (default) or `cuda`.
+    package var device = "cpu"
+    /// `DALSTON_WHISPER_COMPUTE_TYPE`: CTranslate2's precision, `int8` by default (CPU).
+    package var computeType = "int8"
+    /// `DALSTON_WHISPER_THREADS`: CPU threads per runner (default: every core).
+    package var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// `DALSTON_WHISPER_BEAM_SIZE`: 5, as Whisper's own transcribe uses.
+    package var beamSize = 5
+    /// `DALSTON_WHISPER_VAD`: `auto` (Silero VAD on files over 30 s), `on` or `off`.
+    package var vad = "auto"
+    /// `DALSTON_WHISPER_MAX_LOADED`: models kept loaded at once, one runner process each.
+    package var maxLoaded = 2
+    /// `DALSTON_RUNNER_START_TIMEOUT`: how long a model may take to load.
+    package var startTimeout: Duration = .seconds(300)
+
+    package init() {}
+
+    package static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> WhisperSettings {
+        var settings = WhisperSettings()
+        settings.python = RunnerCommand.python(in: environment)
+        settings.device = environment["DALSTON_WHISPER_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.device
+        settings.computeType = environment["DALSTON_WHISPER_COMPUTE_TYPE"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.computeType
+        settings.threads = try EnvironmentValue("DALSTON_WHISPER_THREADS", in: environment).integer(in: 1...256, default: settings.threads)
+        settings.beamSize = try EnvironmentValue("DALSTON_WHISPER_BEAM_SIZE", in: environment).integer(in: 1...20, default: settings.beamSize)
+        settings.maxLoaded = try EnvironmentValue("DALSTON_WHISPER_MAX_LOADED", in: environment).integer(in: 1...16, default: settings.maxLoaded)
+        settings.startTimeout = try EnvironmentValue("DALSTON_RUNNER_START_TIMEOUT", in: environment).seconds(in: 1...3600, default: settings.startTimeout)
+        if let vad = environment["DALSTON_WHISPER_VAD"], !vad.isEmpty {
+            guard ["auto", "on", "off"].contains(vad) else {
+                throw ConfigurationError(description: "DALSTON_WHISPER_VAD must be auto, on or off, not \(vad)")
+            }
+            settings.vad = vad
+        }
+        return settings
+    }
+
+    package static let pythonMissing =
+        "no Python with Dalston's runners package: run scripts/setup.sh run (it makes .venv), or set DALSTON_PYTHON"
+
+    /// Why this process cannot run the engine (nil when it can), for the engine registry.
+    package static var availability: String? {
+        RunnerCommand.python(in: ProcessInfo.processInfo.environment) == nil ? pythonMissing : nil
+    }
+
+    /// Why this machine cannot run the engine (nil when it can).
+    package var unavailableReason: String? {
+        python == nil ? Self.pythonMissing : nil
+    }
+}

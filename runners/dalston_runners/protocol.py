@@ -1,0 +1,101 @@
+"""The runner protocol: one JSON object per line in each direction (docs/runners.md).
+
+stdout carries protocol messages only (a `ready` line once the model is loaded, then one `result`
+or `error` per request); everything else a library might print goes to stderr, which is why
+`serve` points sys.stdout at stderr before loading anything.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from . import PROTOCOL_VERSION
+
+# Correlation fields the engine hands over with each task; every log line about the task has them.
+CONTEXT_FIELDS = ("request_id", "job_id", "task_id", "trace_id", "span_id", "session_id")
+
+
+class RequestError(Exception):
+    """A request the runner cannot serve. `permanent`: retrying cannot help (bad audio, a
+    language the model does not know); otherwise the engine may retry."""
+
+    def __init__(self, message: str, permanent: bool = True) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass
+class TranscribeRequest:
+    id: str
+    audio: str
+    task: str = "transcribe"
+    language: str | None = None
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    temperature: float | None = None
+    beam_size: int | None = None
+    vad: str = "auto"
+    word_timestamps: bool = True
+    context: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def parse(message: dict[str, Any]) -> "TranscribeRequest":
+        request_id = str(message.get("id") or "")
+        audio = message.get("audio")
+        if not isinstance(audio, str) or not audio:
+            raise RequestError("the request names no audio file")
+        task = message.get("task") or "transcribe"
+        if task not in ("transcribe", "translate"):
+            raise RequestError(f"task must be transcribe or translate, not {task!r}")
+        vad = message.get("vad") or "auto"
+        if vad not in ("auto", "on", "off"):
+            raise RequestError(f"vad must be auto, on or off, not {vad!r}")
+        temperature = message.get("temperature")
+        beam_size = message.get("beam_size")
+        context = message.get("context") or {}
+        return TranscribeRequest(
+            id=request_id,
+            audio=audio,
+            task=task,
+            language=(message.get("language") or None),
+            initial_prompt=(message.get("initial_prompt") or None),
+            hotwords=(message.get("hotwords") or None),
+            temperature=float(temperature) if temperature is not None else None,
+            beam_size=int(beam_size) if beam_size is not None else None,
+            vad=vad,
+            word_timestamps=bool(message.get("word_timestamps", True)),
+            context={key: str(context[key]) for key in CONTEXT_FIELDS if context.get(key)},
+        )
+
+
+class Channel:
+    """Reads requests from `incoming`, writes replies to `outgoing` (one line each, flushed)."""
+
+    def __init__(self, incoming: TextIO, outgoing: TextIO) -> None:
+        self._incoming = incoming
+        self._outgoing = outgoing
+
+    def send(self, message: dict[str, Any]) -> None:
+        self._outgoing.write(json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._outgoing.flush()
+
+    def ready(self, **fields: Any) -> None:
+        self.send({"type": "ready", "protocol": PROTOCOL_VERSION, **fields})
+
+    def requests(self):
+        """Each request as a dict; a line that is not a JSON object is answered with an error."""
+        for line in self._incoming:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                message = json.loads(line)
+            except json.JSONDecodeError as error:
+                self.send({"type": "error", "id": "", "permanent": True, "message": f"not a JSON line: {error}"})
+                continue
+            if not isinstance(message, dict):
+                self.send({"type": "error", "id": "", "permanent": True, "message": "a request is a JSON object"})
+                continue
+            yield message
