@@ -41,8 +41,8 @@ struct NativeAPI: Sendable {
     private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await intake.receive(request, into: &upload) { claimant($0)?.uploadLimit ?? .max }
-            if let claimant = claimant(upload.fields) {
+            try await intake.receive(request, into: &upload) { claimant($0, request.headers)?.uploadLimit ?? .max }
+            if let claimant = claimant(upload.fields, request.headers) {
                 return try await claimant.transcribe(upload, request, context)
             }
             let job = try await intake.submit(upload, api: "native") { audio in try nativeSubmission(upload, audio, context) }
@@ -52,13 +52,13 @@ struct NativeAPI: Sendable {
             ).response(from: request, context: context)
         } catch {
             upload.audio?.writer.discard()
-            throw claimant(upload.fields).map { DialectError(error, $0.errorDialect) } ?? error
+            throw claimant(upload.fields, request.headers).map { DialectError(error, $0.errorDialect) } ?? error
         }
     }
 
     /// The dialect whose upload this is, when not Dalston's own.
-    private func claimant(_ fields: [String: [String]]) -> TranscriptionClaim? {
-        claims.first { $0.claims(fields) }
+    private func claimant(_ fields: [String: [String]], _ headers: HTTPFields) -> TranscriptionClaim? {
+        claims.first { $0.claims(fields, headers) }
     }
 
     private func nativeSubmission(_ upload: ReceivedUpload, _ audio: ReceivedUpload.AudioFile, _ context: GatewayRequestContext) throws -> JobSubmission {

@@ -15,6 +15,8 @@ struct OpenAIAPI: Sendable {
 
     /// This dialect's live transcription (served by the session relay).
     static let realtimeEndpoint = RealtimeEndpoint(path: "/v1/realtime", kind: .openai)
+    /// Form fields of OpenAI's transcription request that Dalston's own does not have.
+    static let openAIOnlyFields = ["response_format", "timestamp_granularities[]", "timestamp_granularities", "chunking_strategy", "include[]", "stream"]
     /// OpenAI's limit on a transcription upload, kept so that its SDK sees the same.
     static let uploadLimit = 25 * 1024 * 1024
 
@@ -35,10 +37,15 @@ struct OpenAIAPI: Sendable {
         return routes
     }
 
-    /// OpenAI's claim on the shared transcription route: its model names, its 25 MB limit.
+    /// OpenAI's claim on the shared transcription route, with its 25 MB limit: a request naming
+    /// an OpenAI model, or sent by OpenAI's SDK (its `User-Agent` is `OpenAI/<language> <version>`)
+    /// whatever model it names (an installed one, `faster-whisper-base`), or with a field only
+    /// OpenAI's API has.
     var transcriptionClaim: TranscriptionClaim {
-        TranscriptionClaim(errorDialect: .openAI, uploadLimit: Self.uploadLimit, claims: { [models = configuration.models] fields in
-            fields["model"]?.first.map { models.isAlias($0.trimmed, of: .openai) } ?? false
+        TranscriptionClaim(errorDialect: .openAI, uploadLimit: Self.uploadLimit, claims: { [models = configuration.models] fields, headers in
+            if let model = fields["model"]?.first, models.isAlias(model.trimmed, of: .openai) { return true }
+            if headers[.userAgent]?.hasPrefix("OpenAI/") == true { return true }
+            return Self.openAIOnlyFields.contains { fields[$0] != nil }
         }, transcribe: { upload, request, context in try await self.transcribe(upload, request, context, translating: false) })
     }
 
