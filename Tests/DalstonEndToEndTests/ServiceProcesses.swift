@@ -88,7 +88,12 @@ final class Deployment: @unchecked Sendable {
     /// `extraEnvironment` is added to every service's environment (e.g. the OTLP endpoint);
     /// `redisAppendOnly` gives Redis an append-only file, for tests that restart it.
     /// `realtime` adds a realtime worker (`dalston realtime-worker`).
-    init(extraEnvironment: [String: String] = [:], redisAppendOnly: Bool = false, realtime: Bool = false) async throws {
+    /// `engines`: the batch engines to start, one process each (the transcribe stage's is
+    /// `transcribe`, PocketSphinx, unless a Whisper test asks for `faster-whisper`).
+    init(
+        extraEnvironment: [String: String] = [:], redisAppendOnly: Bool = false, realtime: Bool = false,
+        engines: [String] = ["audio-prepare", "transcribe", "merge"]
+    ) async throws {
         redis = try await RedisServerProcess(appendOnly: redisAppendOnly)
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
@@ -102,7 +107,7 @@ final class Deployment: @unchecked Sendable {
         client = GatewayClient(base: URL(string: "http://127.0.0.1:\(port)/")!)
         try start("gateway", ["gateway"])
         try start("orchestrator", ["orchestrator"])
-        for engine in ["audio-prepare", "transcribe", "merge"] { try start(engine, ["engine", engine]) }
+        for engine in engines { try start(engine, ["engine", engine]) }
         if realtime { try start("realtime-worker", ["realtime-worker"]) }
         let up = await eventually(timeout: .seconds(30)) { (try? await self.client.request("GET", "health").status) == 200 }
         guard up else { throw TestSpeech.Unavailable(description: "the gateway did not come up: \(services["gateway"]?.rawLines().suffix(5) ?? [])") }
@@ -144,6 +149,8 @@ final class Deployment: @unchecked Sendable {
 /// A small HTTP client for the gateway (Foundation's URLSession).
 struct GatewayClient {
     let base: URL
+    /// Sent with every request (an API key).
+    var headers: [String: String] = [:]
 
     struct Reply {
         let status: Int
@@ -157,7 +164,7 @@ struct GatewayClient {
         var request = URLRequest(url: base.appendingPathComponent(path))
         request.httpMethod = method
         request.timeoutInterval = 30
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        for (name, value) in self.headers.merging(headers, uniquingKeysWith: { $1 }) { request.setValue(value, forHTTPHeaderField: name) }
         let data: Data
         let response: URLResponse
         if let body {
