@@ -336,6 +336,12 @@ let package = Package(
             name: "DalstonAudioTests",
             dependencies: ["DalstonAudio", "DalstonTestSupport"]
         ),
+        // The model runners' supervision (fake runners that misbehave on purpose) and the model registry.
+        .testTarget(
+            name: "DalstonRunnerTests",
+            dependencies: ["DalstonEngineSDK", "DalstonModels", "DalstonBroker", "DalstonMetrics", "DalstonTestSupport",
+                .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "DalstonPipelineTests",
             dependencies: ["DalstonPropagation", "DalstonRedis", .product(name: "Logging", package: "swift-log"),
@@ -355,7 +361,7 @@ let package = Package(
         .testTarget(
             name: "DalstonGatewayTests",
             dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
-                "DalstonGateway", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
+                "DalstonGateway", "DalstonModels", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
                 "DalstonObservability", "DalstonLogging", "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

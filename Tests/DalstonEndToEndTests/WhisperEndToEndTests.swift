@@ -82,6 +82,38 @@ extension EndToEnd {
             #expect(runnerLines.count == 1 && runnerLines.allSatisfy { $0["request_id"] as? String == requestID }, "\(runnerLines)")
         }
 
+        /// The inference is a child span of the engine's task span, and the runner's log lines
+        /// carry that span's ids (they are handed over with the task).
+        @Test func theInferenceIsASpanOfTheJobsTraceAndTheRunnersLinesCarryIt() async throws {
+            guard await OTLPReceiver.shouldRun() else { return }
+            let receiver = try await OTLPReceiver.started()
+            defer { receiver.stop() }
+            let deployment = try await Deployment(
+                extraEnvironment: WhisperSetup.environment(modelsDirectory: WhisperSetup.installedModels).merging([
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200",
+                ]) { $1 },
+                engines: ["audio-prepare", "faster-whisper", "merge"])
+            defer { deployment.stop() }
+            let audio = try Data(contentsOf: WhisperSetup.fixtures.appendingPathComponent("eval-audio/clips/jfk.wav"))
+            let created = try await deployment.client.upload(audio, requestID: "req_whisper_trace")
+            let traceID = try #require(created.headers["x-trace-id"])
+            let id = try #require(created.json["id"] as? String)
+            #expect(try await deployment.client.waitForJob(id)["status"] as? String == "completed")
+            let arrived = await eventually(timeout: .seconds(30)) {
+                receiver.spans().contains { $0.traceID == traceID && $0.name == "engine.faster-whisper.inference" }
+            }
+            #expect(arrived, "no inference span in the job's trace")
+            let trace = receiver.spans().filter { $0.traceID == traceID }
+            let inference = try #require(trace.first { $0.name == "engine.faster-whisper.inference" })
+            let parent = try #require(trace.first { $0.spanID == inference.parentSpanID }, "the inference span's parent is not in the trace")
+            #expect(parent.name == "engine.faster-whisper.process", "\(parent.name)")
+            let runnerLines = try #require(deployment.services["faster-whisper"]).logLines().filter {
+                $0["job_id"] as? String == id && ["inference_started", "inference_finished"].contains($0["event"] as? String)
+            }
+            #expect(runnerLines.count == 2, "\(runnerLines)")
+            #expect(runnerLines.allSatisfy { $0["trace_id"] as? String == traceID && $0["span_id"] as? String == inference.spanID }, "\(runnerLines)")
+        }
+
         /// A runner killed during a task: the task fails like any engine failure, is retried on a
         /// new runner and the job completes.
         @Test func aRunnerKilledMidTaskIsReplacedAndTheJobCompletes() async throws {

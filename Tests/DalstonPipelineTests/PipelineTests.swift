@@ -89,6 +89,20 @@ struct TaskGraphTests {
         #expect(plan.ready(statuses: ["prepare": .completed, "transcribe": .queued]).isEmpty)
     }
 
+    /// The transcribe stage runs on the engine of the job's model, and the record keeps the
+    /// engine and the recogniser's options through a round trip of its fields.
+    @Test func theTranscribeStageRunsOnTheEngineOfTheJobsModel() throws {
+        var job = JobRecord(id: "job_2", requestID: "req_2", modelID: "faster-whisper-base")
+        job.recognizer = EngineKind.whisper
+        job.recognizerOptions = ["task": "translate", "prompt": "Dalston, \"quoted\"\nnewline"]
+        let plan = try JobGraph.plan(for: job)
+        #expect(plan.tasks.map(\.engineID) == ["audio-prepare", "faster-whisper", "merge"])
+        #expect(PipelineStages.engine(of: "transcribe", in: job) == "faster-whisper")
+        let stored = try #require(JobRecord(fields: job.fields))
+        #expect(stored.recognizer == EngineKind.whisper && stored.recognizerOptions == job.recognizerOptions)
+        #expect(try JobGraph.plan(for: stored) == plan)
+    }
+
     @Test func segmentsSplitAtPauses() {
         let words = [
             TranscriptWord(text: "hello", start: 0, end: 0.4), TranscriptWord(text: "world", start: 0.45, end: 0.9),

@@ -71,6 +71,8 @@ package final class RunnerProcess: Sendable {
                 return Task.isCancelled ? .some(nil) : .none
             }
             let first = await group.next() ?? nil
+            // Timed out: killing the runner closes its output, which ends the wait for a line.
+            if case .none = first { runner.kill() }
             group.cancelAll()
             return first
         }
