@@ -170,13 +170,21 @@ def pull(repo_id: str, revision: str | None = None) -> dict[str, Any]:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
-    snapshot_download(repo_id, revision=revision, local_dir=str(staging), allow_patterns=MODEL_FILES)
+    try:
+        snapshot_download(repo_id, revision=revision, local_dir=str(staging), allow_patterns=MODEL_FILES)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # nothing half-downloaded stays behind
+        raise
     shutil.rmtree(staging / ".cache", ignore_errors=True)  # huggingface_hub's own bookkeeping
     if not (staging / "model.bin").exists():
         shutil.rmtree(staging, ignore_errors=True)
-        raise SystemExit(f"{repo_id} has no model.bin: it is not a CTranslate2 (faster-whisper) model")
+        raise ValueError(f"{repo_id} has no model.bin: it is not a CTranslate2 (faster-whisper) model")
     endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
-    manifest = describe_whisper(staging, repo_id, repo_id.split("/")[-1], f"hf:{endpoint.rstrip('/')}/{repo_id}@{revision or 'main'}")
+    try:
+        manifest = describe_whisper(staging, repo_id, repo_id.split("/")[-1], f"hf:{endpoint.rstrip('/')}/{repo_id}@{revision or 'main'}")
+    except Exception:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     write_manifest(staging, manifest)
     _replace_directory(staging, target)
     return manifest
@@ -201,7 +209,8 @@ def _pull(arguments: argparse.Namespace) -> int:
     except Exception as error:  # network, a missing repository, a refused file
         print(f"error: cannot pull {arguments.model}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(manifest))
+    print(f"installed {manifest['id']} ({manifest['size_bytes'] / 1e6:.0f} MB, {'multilingual' if manifest['multilingual'] else 'English only'}) "
+          f"into {models_directory()}")
     return 0
 
 
