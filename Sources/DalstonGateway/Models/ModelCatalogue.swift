@@ -48,22 +48,29 @@ package struct ModelCatalogue: Sendable {
         if isAlias(name, of: api) {
             if let model = registry.defaultModel(language: language, translating: translating) { return model }
             if translating {
-                throw APIError.badRequest(
-                    "no installed model translates: install a multilingual Whisper model (dalston models pull Systran/faster-whisper-base)", param: param)
+                throw APIError(
+                    .badRequest, code: "translation_not_available",
+                    message: "no installed model translates (the installed ones are English-only): install a multilingual Whisper model, e.g. `dalston models pull Systran/faster-whisper-base`",
+                    param: param, dialect: nil)
             }
             throw APIError.badRequest(
-                "no installed model transcribes \(language ?? "this language"): install a multilingual Whisper model (dalston models pull Systran/faster-whisper-base)",
+                "\(languageParam) \(language ?? "") is not available: no installed model transcribes it; install a multilingual Whisper model, e.g. `dalston models pull Systran/faster-whisper-base`",
                 param: languageParam)
         }
         guard let model = registry.model(name) else {
-            if Self.looksLikeWhisper(name) {
-                throw APIError.badRequest("model \(name.prefix(120)) is not installed; install it with `dalston models pull \(name.prefix(120))`", param: param)
+            if let repository = Self.hubRepository(for: name) {
+                throw APIError(
+                    .badRequest, code: "model_not_installed",
+                    message: "model \(name.prefix(120)) is not installed; install it with `dalston models pull \(repository.prefix(120))`", param: param,
+                    dialect: nil)
             }
             let names = (Self.aliases[api] ?? []) + registry.models.map(\.id)
-            throw APIError.badRequest("unknown model \"\(name.prefix(64))\"; use one of \(names.joined(separator: ", ")) (GET /v1/models)", param: param)
+            throw APIError.badRequest("unknown \(param) \"\(name.prefix(64))\"; use one of \(names.joined(separator: ", ")) (GET /v1/models)", param: param)
         }
         if translating && !model.translates {
-            throw APIError.badRequest("\(model.id) does not translate (it is English-only); use a multilingual model", param: param)
+            throw APIError(
+                .badRequest, code: "translation_not_available", message: "\(model.id) does not translate (it is English-only); use a multilingual model",
+                param: param, dialect: nil)
         }
         guard model.supports(language: language) else {
             throw APIError.badRequest(
@@ -72,9 +79,12 @@ package struct ModelCatalogue: Sendable {
         return model
     }
 
-    /// A name that `dalston models pull` could install: a hub repository or a Whisper size.
-    static func looksLikeWhisper(_ name: String) -> Bool {
-        name.contains("/") || name.lowercased().contains("whisper")
+    /// The hub repository `dalston models pull` would install `name` from: the name itself when
+    /// it is one (`Systran/faster-whisper-small`), Systran's for a bare faster-whisper name.
+    static func hubRepository(for name: String) -> String? {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 2, parts.allSatisfy({ !$0.isEmpty && !$0.contains(" ") }) { return name }
+        return name.hasPrefix("faster-whisper-") && !name.contains(" ") ? "Systran/\(name)" : nil
     }
 
     /// A language code in the forms clients send (`en`, `en-US`, `eng`, `English`), as ISO 639-1;
