@@ -10,8 +10,14 @@ package struct WhisperSettings: Sendable {
     package var device = "cpu"
     /// `DALSTON_WHISPER_COMPUTE_TYPE`: CTranslate2's precision, `int8` by default (CPU).
     package var computeType = "int8"
-    /// `DALSTON_WHISPER_THREADS`: CPU threads per runner (default: every core).
-    package var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// `DALSTON_WHISPER_WORKERS`: tasks run at once by one engine process, each worker with a
+    /// runner of its own. Default: one per core, at most 4. Whisper's decoding uses a few threads
+    /// poorly, so on 2 cores two single-threaded runners transcribe 1.8 times as much as one with
+    /// two threads (measured: 0.73 s vs 0.66 s per 11 s clip), at a tenth more latency alone.
+    /// Each worker holds its own copy of its models: with large models, fewer workers.
+    package var workers = min(4, ProcessInfo.processInfo.activeProcessorCount)
+    /// `DALSTON_WHISPER_THREADS`: CPU threads per runner (default: the cores shared among the workers).
+    package var threads = 1
     /// `DALSTON_WHISPER_BEAM_SIZE`: 5, as Whisper's own transcribe uses.
     package var beamSize = 5
     /// `DALSTON_WHISPER_VAD`: `auto` (Silero VAD on files over 30 s), `on` or `off`.
@@ -28,7 +34,10 @@ package struct WhisperSettings: Sendable {
         settings.python = RunnerCommand.python(in: environment)
         settings.device = environment["DALSTON_WHISPER_DEVICE"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.device
         settings.computeType = environment["DALSTON_WHISPER_COMPUTE_TYPE"].flatMap { $0.isEmpty ? nil : $0 } ?? settings.computeType
-        settings.threads = try EnvironmentValue("DALSTON_WHISPER_THREADS", in: environment).integer(in: 1...256, default: settings.threads)
+        settings.workers = try EnvironmentValue("DALSTON_WHISPER_WORKERS", in: environment).integer(in: 1...64, default: settings.workers)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        settings.threads = try EnvironmentValue("DALSTON_WHISPER_THREADS", in: environment)
+            .integer(in: 1...256, default: max(1, cores / settings.workers))
         settings.beamSize = try EnvironmentValue("DALSTON_WHISPER_BEAM_SIZE", in: environment).integer(in: 1...20, default: settings.beamSize)
         settings.maxLoaded = try EnvironmentValue("DALSTON_WHISPER_MAX_LOADED", in: environment).integer(in: 1...16, default: settings.maxLoaded)
         settings.startTimeout = try EnvironmentValue("DALSTON_RUNNER_START_TIMEOUT", in: environment).seconds(in: 1...3600, default: settings.startTimeout)

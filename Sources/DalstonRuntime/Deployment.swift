@@ -217,6 +217,12 @@ package struct Deployment: Sendable {
             logger: makeLogger("dalston.engine.\(engineID)"))
     }
 
+    /// How many workers of `engineID` one process runs: `DALSTON_WHISPER_WORKERS` for Whisper
+    /// (each with a runner process of its own), one for the engines that work in process.
+    func workers(of engineID: String) throws(ConfigurationError) -> Int {
+        engineID == EngineKind.whisper ? try WhisperSettings.fromEnvironment(environment).workers : 1
+    }
+
     /// The services of `roles`, plus what they need: broker gauges where an orchestrator runs,
     /// a `/metrics` port for a process without the gateway.
     package func services(_ roles: [Role]) throws(ConfigurationError) -> [any Service] {
@@ -231,7 +237,8 @@ package struct Deployment: Sendable {
                 services.append(try gateway().makeApplication())
                 services.append(SessionRouterHealthService(router: sessionRouter(), records: sessionArchive))
             case .orchestrator: services.append(orchestrator())
-            case .engine(let id): services.append(try engineRunner(id))
+            case .engine(let id):
+                for _ in 0..<(try workers(of: id)) { services.append(try engineRunner(id)) }
             case .realtimeWorker: services.append(try realtimeWorker())
             }
         }

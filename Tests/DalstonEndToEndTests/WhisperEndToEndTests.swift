@@ -212,7 +212,7 @@ enum WhisperSetup {
     }
 
     static func environment(modelsDirectory: URL, defaultModel: String? = nil) -> [String: String] {
-        var environment = ["DALSTON_MODELS_DIR": modelsDirectory.path, "DALSTON_PYTHON": TestTools.python, "DALSTON_WHISPER_THREADS": "2"]
+        var environment = ["DALSTON_MODELS_DIR": modelsDirectory.path, "DALSTON_PYTHON": TestTools.python]
         if let defaultModel { environment["DALSTON_DEFAULT_MODEL"] = defaultModel }
         return environment
     }
