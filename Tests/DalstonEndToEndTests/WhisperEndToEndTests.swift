@@ -114,6 +114,22 @@ extension EndToEnd {
             #expect(runnerLines.allSatisfy { $0["trace_id"] as? String == traceID && $0["span_id"] as? String == inference.spanID }, "\(runnerLines)")
         }
 
+        /// VAD is on for long files: a minute of silence around a speech yields the speech alone
+        /// (no words invented in the silence), timed where it is.
+        @Test func silenceInALongFileProducesNoInventedText() async throws {
+            let server = try await WhisperServer.start()
+            defer { server.stop() }
+            let audio = try WhisperSetup.composed([.silence(seconds: 40), .clip("eval-audio/clips/jfk.wav"), .silence(seconds: 20)])
+            let created = try await server.client.upload(audio, fields: ["model": "faster-whisper-tiny.en"])
+            let job = try await server.client.waitForJob(try #require(created.json["id"] as? String))
+            let text = job["text"] as? String ?? ""
+            #expect(text.lowercased().hasPrefix("and so, my fellow americans") && text.hasSuffix("for your country."), "\(job)")
+            let words = job["words"] as? [[String: Any]] ?? []
+            let starts = words.compactMap { $0["start"] as? Double }
+            #expect((20...24).contains(words.count) && starts.allSatisfy { (39...51.5).contains($0) }, "\(words.prefix(3)) … \(words.suffix(2))")
+            #expect((job["duration"] as? Double ?? 0) > 70, "the whole file was read")
+        }
+
         /// A runner killed during a task: the task fails like any engine failure, is retried on a
         /// new runner and the job completes.
         @Test func aRunnerKilledMidTaskIsReplacedAndTheJobCompletes() async throws {
@@ -229,14 +245,32 @@ enum WhisperSetup {
 
     /// JFK's 11 s six times over (66 s): long enough to be inside inference when the test acts.
     static func longSpeech() throws -> Data {
-        let wav = try Data(contentsOf: fixtures.appendingPathComponent("eval-audio/clips/jfk.wav"))
-        guard let marker = wav.range(of: Data("data".utf8)) else { throw TestSpeech.Unavailable(description: "jfk.wav has no data chunk") }
-        let pcm = wav[(marker.upperBound + 4)...]
-        let repeated = Data(Array(repeating: pcm, count: 6).joined())
-        var header = Data(wav[..<marker.upperBound])
-        func littleEndian(_ value: UInt32) -> Data { withUnsafeBytes(of: value.littleEndian) { Data($0) } }
-        header.replaceSubrange(4..<8, with: littleEndian(UInt32(header.count + 4 + repeated.count - 8)))
-        return header + littleEndian(UInt32(repeated.count)) + repeated
+        try composed(Array(repeating: .clip("eval-audio/clips/jfk.wav"), count: 6))
+    }
+
+    enum Part {
+        case clip(String)
+        case silence(seconds: Int)
+    }
+
+    /// A 16 kHz mono WAV of fixture clips (16 kHz mono themselves) and stretches of silence.
+    static func composed(_ parts: [Part]) throws -> Data {
+        var pcm = Data()
+        for part in parts {
+            switch part {
+            case .clip(let path):
+                let wav = try Data(contentsOf: fixtures.appendingPathComponent(path))
+                guard let marker = wav.range(of: Data("data".utf8)) else { throw TestSpeech.Unavailable(description: "\(path) has no data chunk") }
+                pcm.append(wav[(marker.upperBound + 4)...])
+            case .silence(let seconds):
+                pcm.append(Data(count: seconds * 16_000 * 2))
+            }
+        }
+        func littleEndian<T: FixedWidthInteger>(_ value: T) -> Data { withUnsafeBytes(of: value.littleEndian) { Data($0) } }
+        var header = Data("RIFF".utf8) + littleEndian(UInt32(36 + pcm.count)) + Data("WAVEfmt ".utf8)
+        header += littleEndian(UInt32(16)) + littleEndian(UInt16(1)) + littleEndian(UInt16(1)) + littleEndian(UInt32(16_000))
+        header += littleEndian(UInt32(32_000)) + littleEndian(UInt16(2)) + littleEndian(UInt16(16))
+        return header + Data("data".utf8) + littleEndian(UInt32(pcm.count)) + pcm
     }
 
     static func runClientCheck(base: String, englishOnly: Bool = false) async throws -> (status: Int32, output: String) {

@@ -237,6 +237,7 @@ DALSTON = {
     "gateway": ["gateway"],
     "orchestrator": ["orchestrator"],
     "engine-audio-prepare": ["engine", "audio-prepare"],
+    "engine-faster-whisper": ["engine", "faster-whisper"],
     "engine-transcribe": ["engine", "transcribe"],
     "engine-merge": ["engine", "merge"],
     "realtime-worker": ["realtime-worker"],

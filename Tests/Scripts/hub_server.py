@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,6 +112,9 @@ class Hub(BaseHTTPRequestHandler):
 
 
 def main() -> int:
+    # A parent may start us with signals blocked (Foundation's Process passes its mask on):
+    # SIGTERM must end the server.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     port = int(sys.argv[1])
     for argument in sys.argv[2:]:
         repo, _, directory = argument.partition("=")

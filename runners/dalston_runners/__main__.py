@@ -25,6 +25,9 @@ def _die_with_parent() -> None:
 
 
 def serve(arguments: argparse.Namespace) -> int:
+    # The engine may start us with signals blocked (a process's mask is inherited): SIGTERM and
+    # SIGINT must end the runner.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     protocol_out = sys.stdout
     sys.stdout = sys.stderr  # nothing a library prints may corrupt the protocol
     _die_with_parent()

@@ -48,7 +48,8 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
             words.append(Word(text: word.text, start: word.start, end: word.end, type: "word", logprob: log(max(word.confidence ?? 1, 1e-6))))
         }
         self.languageCode = transcript.languageCode
-        self.languageProbability = 1
+        // The detected language's probability; a language the request gave is certain.
+        self.languageProbability = transcript.languageProbability ?? 1
         self.text = transcript.text
         self.words = words
         self.transcriptionID = id

@@ -35,6 +35,8 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
     package let displayName: String?
     package let audioDurationSeconds: Double?
     package let languageCode: String
+    /// How sure the recogniser was of a language it detected (absent when the request gave it).
+    package let languageProbability: Double?
     package let requestID: String
     package let error: Failure?
     package let processingTimeSeconds: Double?
@@ -55,6 +57,7 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         displayName = job.displayName
         audioDurationSeconds = job.audioDurationSeconds
         languageCode = job.transcript?.languageCode ?? job.language
+        languageProbability = job.transcript?.languageProbability
         requestID = job.requestID
         error = job.error.map { Failure(code: job.failedOnItsAudio ? "invalid_audio" : "processing_failed", message: $0) }
         processingTimeSeconds = job.processingTimeSeconds
@@ -73,6 +76,7 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         case currentStage = "current_stage"
         case modelID = "model_id"
         case languageCode = "language_code"
+        case languageProbability = "language_probability"
         case requestID = "request_id"
         case processingTimeSeconds = "processing_time_seconds"
     }
