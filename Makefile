@@ -29,6 +29,7 @@ test: setup-test
 bench-smoke:
 	swift build --product dalston
 	swift run dalston-benchmarks all --smoke
+	.venv/bin/python3 Benchmarks/whisper_compare.py "$$(swift build --show-bin-path)/dalston" --smoke
 
 up: setup-run
 	swift run dalston up

@@ -114,6 +114,35 @@ extension EndToEnd {
             #expect(runnerLines.allSatisfy { $0["trace_id"] as? String == traceID && $0["span_id"] as? String == inference.spanID }, "\(runnerLines)")
         }
 
+        /// The CLI: `dalston transcribe --embedded` runs Whisper by default, a model by name, a
+        /// language; against a server, the same options go in the form.
+        @Test func theCLITranscribesWithWhisperAndAnyInstalledModel() async throws {
+            let environment = WhisperSetup.environment(modelsDirectory: WhisperSetup.installedModels).merging([
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSHomeDirectory(),
+            ]) { $1 }
+            let jfk = WhisperSetup.fixtures.appendingPathComponent("eval-audio/clips/jfk.wav").path
+            let whisper = try await runProcess(DalstonBinary.url, arguments: ["transcribe", "--embedded", jfk], environment: environment)
+            #expect(whisper.status == 0 && whisper.stdout.contains("ask not what your country can do for you"), "\(whisper.stdout)\(whisper.stderr)")
+            let sphinx = try await runProcess(
+                DalstonBinary.url, arguments: ["transcribe", "--embedded", "--model", "pocketsphinx-en-us", TestTools.repositoryRoot.appendingPathComponent("Samples/hello-world.wav").path],
+                environment: environment)
+            #expect(sphinx.status == 0 && sphinx.stdout.contains("hello world"), "\(sphinx.stdout)\(sphinx.stderr)")
+            let spanish = WhisperSetup.fixtures.appendingPathComponent("speech/spanish-espeak.wav").path
+            let detected = try await runProcess(
+                DalstonBinary.url, arguments: ["transcribe", "--embedded", "--json", "--model", "faster-whisper-base", spanish], environment: environment)
+            let job = try JSONSerialization.jsonObject(with: Data(detected.stdout.utf8)) as? [String: Any] ?? [:]
+            #expect(job["language_code"] as? String == "es" && (job["language_probability"] as? Double ?? 0) > 0.5, "\(detected.stdout)\(detected.stderr)")
+            let missing = try await runProcess(DalstonBinary.url, arguments: ["transcribe", "--embedded", "--model", "Systran/faster-whisper-large-v3", jfk], environment: environment)
+            #expect(missing.status != 0 && missing.stderr.contains("dalston models pull Systran/faster-whisper-large-v3"), "\(missing.stderr)")
+
+            let server = try await WhisperServer.start()
+            defer { server.stop() }
+            let remote = try await runProcess(
+                DalstonBinary.url, arguments: ["transcribe", "--server", server.base, "--api-key", "whisper-test-key", "--model", "faster-whisper-base", "--language", "es", spanish],
+                environment: environment)
+            #expect(remote.status == 0 && remote.stdout.lowercased().contains("parque"), "\(remote.stdout)\(remote.stderr)")
+        }
+
         /// VAD is on for long files: a minute of silence around a speech yields the speech alone
         /// (no words invented in the silence), timed where it is.
         @Test func silenceInALongFileProducesNoInventedText() async throws {
