@@ -14,12 +14,16 @@ package protocol Engine: Sendable {
     /// Does the work; the returned object becomes the task's `output` (later tasks see it in
     /// their `input` under this task's stage name).
     func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue]
+    /// Loads what the first task would otherwise wait for (a model runner), before the worker
+    /// takes tasks; a failure is the engine's to log, and its tasks report it.
+    func prepare(metrics: Instruments) async
     /// Releases what the engine holds beyond a task (its runner processes) once its worker has
     /// stopped taking tasks.
     func shutdown() async
 }
 
 extension Engine {
+    package func prepare(metrics: Instruments) async {}
     package func shutdown() async {}
 }
 

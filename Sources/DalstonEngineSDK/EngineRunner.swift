@@ -77,6 +77,7 @@ package final class EngineRunner: Service, Sendable {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await self.heartbeatLoop() }
                     group.addTask { await self.listenForCancellations(cancellations) }
+                    await self.engine.prepare(metrics: self.metrics)
                     await self.receiveLoop()
                     cancellations.cancel()
                     group.cancelAll()

@@ -1,5 +1,5 @@
 package import DalstonBroker
-import DalstonMetrics
+package import DalstonMetrics
 package import DalstonEngineSDK
 package import DalstonModels
 import DalstonPipeline
@@ -17,14 +17,22 @@ package struct WhisperEngine: Engine {
     private let models: ModelRegistry
     private let settings: WhisperSettings
     private let pool: RunnerPool
+    /// Loaded as the worker starts (the deployment's default Whisper model), so that the first
+    /// request does not wait for it; nil: none (`DALSTON_WHISPER_PRELOAD=false`, or no Whisper
+    /// model is the default).
+    private let preloadedModel: String?
+    private let logger: Logger
 
     package init(models: ModelRegistry, settings: WhisperSettings, environment: [String: String], logger: Logger) throws {
         if let reason = settings.unavailableReason { throw PermanentEngineError(reason) }
         self.models = models
         self.settings = settings
+        self.logger = logger
+        let preferred = environment["DALSTON_DEFAULT_MODEL"].flatMap { models.model($0) } ?? models.defaultModel(language: nil)
+        preloadedModel = settings.preload && preferred?.runner == ModelInfo.fasterWhisper ? preferred?.id : nil
         let python = settings.python ?? "python3"
         // The runner's own output must never be buffered: its replies are read line by line.
-        let runnerEnvironment = environment.merging(["PYTHONUNBUFFERED": "1"]) { _, new in new }
+        let runnerEnvironment = RunnerCommand.environment(from: environment).merging(["PYTHONUNBUFFERED": "1"]) { _, new in new }
         self.pool = RunnerPool(runnerName: "faster-whisper", capacity: settings.maxLoaded, logger: logger) { [models, settings] modelID throws(RunnerError) in
             guard let model = models.model(modelID), let path = model.path else {
                 throw .failedToStart("model \(modelID) is not installed here; install it with `dalston models pull \(modelID)`")
@@ -94,6 +102,12 @@ package struct WhisperEngine: Engine {
         ]
     }
 
+    package func prepare(metrics: Instruments) async {
+        guard let preloadedModel else { return }
+        // A failure is logged by the pool (runner_start_failed) and met again by the first task.
+        _ = try? await pool.runner(for: preloadedModel, metrics: metrics)
+    }
+
     package func shutdown() async {
         await pool.shutdown()
     }
@@ -127,6 +141,10 @@ package struct WhisperEngine: Engine {
         } catch .died(let reason) {
             await pool.discard(model, process: runner, reason: "crashed", metrics: context.metrics)
             throw RunnerError.died(reason)
+        } catch .protocolViolation(let reason) {
+            // Its next line could be taken for the next task's reply: it does not serve again.
+            await pool.discard(model, process: runner, reason: "protocol_violation", metrics: context.metrics)
+            throw RunnerError.protocolViolation(reason)
         } catch {
             throw error
         }

