@@ -10,15 +10,16 @@ import Foundation
 /// the manifests as the gateway and engines do.
 struct ModelsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "models", abstract: "List, download and remove speech recognition models.",
+        commandName: "models", abstract: "List, download, add and remove speech recognition models.",
         discussion: """
             dalston models list
             dalston models pull Systran/faster-whisper-small     (from the Hugging Face hub; HF_ENDPOINT honoured)
+            dalston models add ./whisper-small-ct2 --id my-whisper-small   (a converted model in a directory)
             dalston models remove Systran/faster-whisper-small
             Requests name a model by its id (model=faster-whisper-base); whisper-1, scribe_v1 and auto
             mean the default (DALSTON_DEFAULT_MODEL, else the packaged faster-whisper-tiny.en).
             """,
-        subcommands: [List.self, Pull.self, Remove.self])
+        subcommands: [List.self, Pull.self, Add.self, Remove.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the installed models and what each can do.")
@@ -63,6 +64,20 @@ struct ModelsCommand: AsyncParsableCommand {
 
         func run() throws {
             try ModelsCommand.runRunnersPackage(["models", "pull", model] + (revision.map { ["--revision", $0] } ?? []))
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Install a converted faster-whisper model from a directory.")
+
+        @Argument(help: "A directory with a CTranslate2 Whisper model (model.bin, config.json, tokenizer.json, vocabulary).")
+        var directory: String
+
+        @Option(help: "The name requests will use for it.")
+        var id: String
+
+        func run() throws {
+            try ModelsCommand.runRunnersPackage(["models", "add", directory, "--id", id])
         }
     }
 

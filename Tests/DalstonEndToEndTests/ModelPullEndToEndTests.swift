@@ -59,6 +59,15 @@ extension EndToEnd {
             let refused = try await server.client.upload(audio, fields: ["model": "Systran/faster-whisper-tiny.en"])
             #expect(refused.status == 400 && refused.text.contains("dalston models pull Systran/faster-whisper-tiny.en"), "\(refused.text)")
 
+            // A model in a directory (converted elsewhere) is added under a name of its own.
+            let added = try await dalston("models", "add", WhisperSetup.installedModels.appendingPathComponent("faster-whisper-tiny.en").path, "--id", "my-tiny")
+            #expect(added.status == 0 && added.stdout.contains("installed my-tiny"), "\(added.stdout)\(added.stderr)")
+            let byName = try await server.client.upload(audio, fields: ["model": "my-tiny"])
+            let done = try await server.client.waitForJob(try #require(byName.json["id"] as? String, "\(byName.text)"))
+            #expect((done["text"] as? String)?.contains("fellow Americans") == true, "\(done)")
+            #expect(try await dalston("models", "add", notAModel.path, "--id", "broken").stderr.contains("not a CTranslate2 Whisper model"))
+            #expect(try await dalston("models", "remove", "my-tiny").status == 0)
+
             // Failures say why and leave nothing half-installed.
             let missing = try await dalston("models", "pull", "Systran/faster-whisper-nonexistent")
             #expect(missing.status != 0 && missing.stderr.contains("cannot pull Systran/faster-whisper-nonexistent"), "\(missing.stderr)")

@@ -62,10 +62,16 @@ extension EndToEnd {
             #expect(statuses.values.filter { $0 == "completed" }.count == 50, "\(statuses.filter { $0.value != "completed" })")
 
             let orchestratorProcesses = names.compactMap { deployment.services[$0] }
+            let engines = ["audio-prepare", "transcribe", "merge"].compactMap { deployment.services[$0] }
+            // Log lines reach the files within a flush interval of each process; on a loaded
+            // machine that can come after the last job's end, so wait for them (a duplicate would
+            // still show as a count of 2).
+            _ = await eventually(timeout: .seconds(15)) {
+                count("task_scheduled", in: orchestratorProcesses).count >= 150 && count("task_started", in: engines).count >= 150
+            }
             let scheduled = count("task_scheduled", in: orchestratorProcesses)
             #expect(scheduled.count == 150 && scheduled.values.allSatisfy { $0 == 1 },
                     "each of the 150 tasks scheduled by exactly one orchestrator: \(scheduled.filter { $0.value != 1 })")
-            let engines = ["audio-prepare", "transcribe", "merge"].compactMap { deployment.services[$0] }
             let ran = count("task_started", in: engines)
             #expect(ran.count == 150 && ran.values.allSatisfy { $0 == 1 }, "each task ran once: \(ran.filter { $0.value != 1 })")
             // They really shared the work (each handled events), rather than one doing it all.

@@ -197,6 +197,23 @@ def pull(repo_id: str, revision: str | None = None) -> dict[str, Any]:
     return manifest
 
 
+def add(directory: str, model_id: str) -> dict[str, Any]:
+    """Installs a converted faster-whisper model from a directory (one converted with
+    ct2-transformers-converter, or copied from another machine) under `model_id`."""
+    source = Path(directory).resolve()
+    if not (source / "model.bin").is_file() or not (source / "config.json").is_file():
+        raise ValueError(f"{source} is not a CTranslate2 Whisper model: it needs model.bin and config.json")
+    files = [source / name for name in os.listdir(source) if (source / name).is_file() and name != MANIFEST]
+
+    def fill(staging: Path) -> None:
+        for file in files:
+            shutil.copyfile(file, staging / file.name)
+
+    if not _install(model_id, model_id.split("/")[-1], f"dir:{source}", fill):
+        raise ValueError(f"{model_id} is installed from {source} already")
+    return json.loads((models_directory() / directory_name(model_id) / MANIFEST).read_text())
+
+
 def remove(model_id: str) -> bool:
     target = models_directory() / directory_name(model_id)
     if not (target / MANIFEST).exists():
@@ -215,6 +232,17 @@ def _pull(arguments: argparse.Namespace) -> int:
         manifest = pull(arguments.model, arguments.revision)
     except Exception as error:  # network, a missing repository, a refused file
         print(f"error: cannot pull {arguments.model}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    print(f"installed {manifest['id']} ({manifest['size_bytes'] / 1e6:.0f} MB, {'multilingual' if manifest['multilingual'] else 'English only'}) "
+          f"into {models_directory()}")
+    return 0
+
+
+def _add(arguments: argparse.Namespace) -> int:
+    try:
+        manifest = add(arguments.directory, arguments.id)
+    except Exception as error:
+        print(f"error: cannot add {arguments.directory}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     print(f"installed {manifest['id']} ({manifest['size_bytes'] / 1e6:.0f} MB, {'multilingual' if manifest['multilingual'] else 'English only'}) "
           f"into {models_directory()}")
@@ -242,6 +270,10 @@ def add_commands(commands: Any) -> None:
     pulling.add_argument("model")
     pulling.add_argument("--revision", default=None)
     pulling.set_defaults(handler=_pull)
+    adding = group.add_parser("add")
+    adding.add_argument("directory")
+    adding.add_argument("--id", required=True)
+    adding.set_defaults(handler=_add)
     removing = group.add_parser("remove")
     removing.add_argument("model")
     removing.set_defaults(handler=_remove)
