@@ -227,15 +227,19 @@ def _list(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _installed(manifest: dict[str, Any]) -> int:
+    kind = "multilingual" if manifest["multilingual"] else "English only"
+    print(f"installed {manifest['id']} ({manifest['size_bytes'] / 1e6:.0f} MB, {kind}) into {models_directory()}")
+    return 0
+
+
 def _pull(arguments: argparse.Namespace) -> int:
     try:
         manifest = pull(arguments.model, arguments.revision)
     except Exception as error:  # network, a missing repository, a refused file
         print(f"error: cannot pull {arguments.model}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print(f"installed {manifest['id']} ({manifest['size_bytes'] / 1e6:.0f} MB, {'multilingual' if manifest['multilingual'] else 'English only'}) "
-          f"into {models_directory()}")
-    return 0
+    return _installed(manifest)
 
 
 def _add(arguments: argparse.Namespace) -> int:
@@ -244,9 +248,7 @@ def _add(arguments: argparse.Namespace) -> int:
     except Exception as error:
         print(f"error: cannot add {arguments.directory}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
-    print(f"installed {manifest['id']} ({manifest['size_bytes'] / 1e6:.0f} MB, {'multilingual' if manifest['multilingual'] else 'English only'}) "
-          f"into {models_directory()}")
-    return 0
+    return _installed(manifest)
 
 
 def _remove(arguments: argparse.Namespace) -> int:
