@@ -21,13 +21,11 @@ package struct WhisperEngine: Engine {
     /// request does not wait for it; nil: none (`DALSTON_WHISPER_PRELOAD=false`, or no Whisper
     /// model is the default).
     private let preloadedModel: String?
-    private let logger: Logger
 
     package init(models: ModelRegistry, settings: WhisperSettings, environment: [String: String], logger: Logger) throws {
         if let reason = settings.unavailableReason { throw PermanentEngineError(reason) }
         self.models = models
         self.settings = settings
-        self.logger = logger
         let preferred = environment["DALSTON_DEFAULT_MODEL"].flatMap { models.model($0) } ?? models.defaultModel(language: nil)
         preloadedModel = settings.preload && preferred?.runner == ModelInfo.fasterWhisper ? preferred?.id : nil
         let python = settings.python ?? "python3"
