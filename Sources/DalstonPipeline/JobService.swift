@@ -80,6 +80,9 @@ package struct JobView: Sendable, Equatable {
     package var processingTimeSeconds: Double?
     package var displayName: String?
     package var audioDurationSeconds: Double?
+    /// `word` (segments and words), `segment` (segments only) or `none` (text only): what the
+    /// job's answers show of the transcript's timings.
+    package var timestampsGranularity = "word"
     /// Present once completed.
     package var transcript: Transcript?
 
@@ -277,6 +280,7 @@ package struct JobService: Sendable {
             completedAt: record.completedAt.map(Timestamp.string), progress: record.progress, currentStage: record.currentStage,
             language: record.language, modelID: record.modelID, error: record.error, processingTimeSeconds: record.processingTimeSeconds,
             displayName: record.displayName, audioDurationSeconds: record.audioDurationSeconds)
+        view.timestampsGranularity = record.timestampsGranularity
         if withTranscript, record.status == .completed, let result = record.result {
             do {
                 view.transcript = try JSONDecoder().decode(Transcript.self, from: Data(artifacts.read(result)))

@@ -16,9 +16,9 @@ package struct JobTable: JobHistory {
     }
 
     /// When a finished job may be purged (milliseconds), from its `retention_days` or the
-    /// default; nil: kept.
+    /// default; nil: kept (also for `-1`, the original API's "keep forever", whatever the default).
     static func purgeAfter(_ job: JobRecord, fields: [String: String], default defaultDays: Int?) -> Int? {
-        guard let days = fields[JobField.retentionDays].flatMap(Int.init) ?? defaultDays else { return nil }
+        guard let days = fields[JobField.retentionDays].flatMap(Int.init) ?? defaultDays, days >= 0 else { return nil }
         let end = job.completedAt ?? job.updatedAt ?? job.createdAt
         return Int(RecordTime.milliseconds(end.addingTimeInterval(Double(days) * 86_400)))
     }

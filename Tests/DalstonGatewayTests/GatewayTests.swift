@@ -225,12 +225,15 @@ struct GatewayTests {
                 #expect((json(response.body)["error"] as? [String: String])?["code"] == "job_not_finished")
             }
             try await client.execute(uri: "/v1/audio/transcriptions/\(id)/cancel", method: .post) { response in
-                #expect(response.status == .accepted)
-                #expect(json(response.body)["cancel_requested"] as? Bool == true)
+                #expect(response.status == .ok)
+                #expect(json(response.body)["cancel_requested"] as? Bool == true && json(response.body)["status"] as? String == "cancelling")
             }
             try await client.execute(uri: "/v1/audio/transcriptions/\(UUID())/cancel", method: .post) { #expect($0.status == .notFound) }
             // No orchestrator runs here: finish the job as one would, then delete it.
             try await fixture.broker.saveRecord(.job(id), fields: [JobField.status: "cancelled"])
+            try await client.execute(uri: "/v1/audio/transcriptions/\(id)/cancel", method: .post) { response in
+                #expect(response.status == .ok && json(response.body)["status"] as? String == "cancelled", "cancelling again says so")
+            }
             try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .delete) { #expect($0.status == .noContent) }
             try await client.execute(uri: "/v1/audio/transcriptions/\(id)", method: .get) { #expect($0.status == .notFound) }
             #expect(fixture.storedFiles.isEmpty, "the deleted job's files are gone: \(fixture.storedFiles)")

@@ -88,7 +88,8 @@ struct ElevenLabsAPI: Sendable {
         guard job.status == .completed, let transcript = job.transcript else {
             throw APIError(.unprocessableContent, code: "transcription_failed", message: job.error ?? "transcription \(job.id) was \(job.status.rawValue)")
         }
-        return ElevenLabsTranscriptResponse(id: job.id, transcript: transcript, additionalFormats: formats.map { $0.render(transcript, id: job.id) })
+        return ElevenLabsTranscriptResponse(
+            id: job.id, transcript: transcript, withWords: job.timestampsGranularity != "none", additionalFormats: formats.map { $0.render(transcript, id: job.id) })
     }
 }
 

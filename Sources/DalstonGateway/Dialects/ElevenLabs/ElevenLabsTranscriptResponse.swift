@@ -38,9 +38,10 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
     let transcriptionID: String
     let additionalFormats: [AdditionalFormat]?
 
-    init(id: String, transcript: Transcript, additionalFormats: [AdditionalFormat] = []) {
+    /// `withWords`: false for `timestamps_granularity=none` (the text alone, `words` empty).
+    init(id: String, transcript: Transcript, withWords: Bool = true, additionalFormats: [AdditionalFormat] = []) {
         var words: [Word] = []
-        for (index, word) in transcript.words.enumerated() {
+        for (index, word) in (withWords ? transcript.words : []).enumerated() {
             if index > 0 {
                 let previous = transcript.words[index - 1]
                 words.append(Word(text: " ", start: previous.end, end: word.start, type: "spacing", logprob: 0))

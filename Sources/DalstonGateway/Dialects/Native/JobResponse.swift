@@ -63,8 +63,9 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         processingTimeSeconds = job.processingTimeSeconds
         text = job.transcript?.text
         duration = job.transcript?.duration
-        segments = job.transcript?.segments.map { Segment(id: $0.id, start: $0.start, end: $0.end, text: $0.text) }
-        words = job.transcript?.words.map { Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence) }
+        // `timestamps_granularity`: segment leaves the words out, none the segments too.
+        segments = job.timestampsGranularity == "none" ? nil : job.transcript?.segments.map { Segment(id: $0.id, start: $0.start, end: $0.end, text: $0.text) }
+        words = job.timestampsGranularity != "word" ? nil : job.transcript?.words.map { Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence) }
     }
 
     enum CodingKeys: String, CodingKey {

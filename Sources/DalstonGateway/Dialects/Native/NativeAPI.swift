@@ -1,5 +1,6 @@
 import DalstonBroker
 import DalstonCore
+import DalstonModels
 import DalstonPipeline
 import DalstonRecords
 import DalstonSessionRouter
@@ -74,23 +75,38 @@ struct NativeAPI: Sendable {
             audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
             timestampsGranularity: granularity, requestID: context.requestID)
         submission.use(model, language: language)
-        submission.recognizerOptions = try Self.recognizerOptions(upload)
-        submission.displayName = try Self.displayName(upload["display_name"])
+        submission.recognizerOptions = try Self.recognizerOptions(upload, model: model)
+        // `name` is the original API's field for it.
+        submission.displayName = try Self.displayName(upload["display_name"] ?? upload["name"])
         try applyRecordOptions(upload, to: &submission)
         return submission
     }
 
-    /// `task` (`translate` on a multilingual model), `prompt` (Whisper's initial prompt),
-    /// `hotwords` and `temperature`, for the recogniser.
-    static func recognizerOptions(_ upload: ReceivedUpload) throws -> [String: String] {
+    /// `prompt` (Whisper's initial prompt), `hotwords`, `vocabulary` (the original's JSON list
+    /// of terms, given to Whisper as hotwords) and `temperature`, for the recogniser. PocketSphinx
+    /// takes none of them: asking it is a 400 rather than a hint silently dropped.
+    static func recognizerOptions(_ upload: ReceivedUpload, model: ModelInfo) throws -> [String: String] {
         var options: [String: String] = [:]
         if let prompt = (upload["prompt"] ?? upload["initial_prompt"])?.trimmed, !prompt.isEmpty { options["prompt"] = prompt }
-        if let hotwords = upload["hotwords"]?.trimmed, !hotwords.isEmpty { options["hotwords"] = hotwords }
+        var hotwords = upload["hotwords"]?.trimmed.nonEmpty.map { [$0] } ?? []
+        if let text = upload["vocabulary"]?.trimmed, !text.isEmpty, text != "null" {
+            guard let terms = try? JSONDecoder().decode([String].self, from: Data(text.utf8)), terms.count <= 100,
+                terms.allSatisfy({ !$0.isEmpty && $0.count <= 100 && !$0.contains(where: \.isNewline) })
+            else {
+                throw APIError.badRequest("vocabulary must be a JSON list of at most 100 terms of 1 to 100 characters", param: "vocabulary")
+            }
+            hotwords += terms
+        }
+        if !hotwords.isEmpty { options["hotwords"] = hotwords.joined(separator: " ") }
         if let text = upload["temperature"]?.trimmed, !text.isEmpty {
             guard let temperature = Double(text), (0...1).contains(temperature) else {
                 throw APIError.badRequest("temperature must be a number from 0 to 1", param: "temperature")
             }
             if temperature > 0 { options["temperature"] = String(temperature) }
+        }
+        if model.runner != ModelInfo.fasterWhisper, let asked = ["prompt", "hotwords", "temperature"].first(where: { options[$0] != nil }) {
+            let field = asked == "hotwords" ? (upload["vocabulary"] != nil ? "vocabulary" : "hotwords") : asked
+            throw APIError.unsupported(field, "\(field) is not supported by \(model.id); use a Whisper model (GET /v1/models)")
         }
         return options
     }
@@ -114,8 +130,9 @@ struct NativeAPI: Sendable {
         }
         if let text = upload["retention"]?.trimmed, !text.isEmpty {
             guard records != nil else { throw APIError.unsupported("retention", "per-job retention needs the record database, which this gateway runs without") }
-            guard let days = Int(text), (0...36_500).contains(days) else {
-                throw APIError.badRequest("retention must be whole days from 0 (delete the audio once transcribed) to 36500", param: "retention")
+            guard let days = Int(text), days == -1 || (0...36_500).contains(days) else {
+                throw APIError.badRequest(
+                    "retention must be -1 (keep forever), 0 (delete the audio once transcribed) or whole days up to 36500", param: "retention")
             }
             submission.retentionDays = days
         }
@@ -189,10 +206,15 @@ struct NativeAPI: Sendable {
     private func cancelTranscription(_ context: GatewayRequestContext) async throws -> EditedResponse<CancelResponse> {
         let id = try context.parameters.require("id")
         guard let job = try await jobs.requestCancel(id, requestID: context.requestID) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        // The original API's contract, which its SDK checks: 200 with `cancelling` while the
+        // orchestrator stops the job (or `cancelled` once it has), 409 for a job that ended otherwise.
+        if job.status == .cancelled {
+            return EditedResponse(status: .ok, response: CancelResponse(id: id, status: JobStatus.cancelled.rawValue, cancelRequested: true))
+        }
         if job.status.isFinal {
             throw APIError(.conflict, code: "conflict", message: "job \(id) is already \(job.status.rawValue) and cannot be cancelled")
         }
-        return EditedResponse(status: .accepted, response: CancelResponse(id: id, status: job.status.rawValue, cancelRequested: true))
+        return EditedResponse(status: .ok, response: CancelResponse(id: id, status: "cancelling", cancelRequested: true))
     }
 
     private func exportTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {

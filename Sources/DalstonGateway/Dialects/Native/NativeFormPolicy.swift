@@ -2,19 +2,25 @@ extension FormPolicy {
     /// Dalston's native `POST /v1/audio/transcriptions`.
     static let native = FormPolicy(
         honoured: [
-            "language", "model", "model_id", "timestamps_granularity", "display_name", "webhook_url", "webhook_metadata", "retention",
-            "prompt", "initial_prompt", "hotwords", "temperature",
+            "language", "model", "model_id", "timestamps_granularity", "display_name", "name", "webhook_url", "webhook_metadata", "retention",
+            "prompt", "initial_prompt", "hotwords", "vocabulary", "temperature",
         ],
         checks: [
             "speaker_detection": onlyOff(noDiarization), "num_speakers": never(noDiarization), "min_speakers": never(noDiarization),
             "max_speakers": never(noDiarization), "model_diarize": never(noDiarization), "diarization_threshold": never(noDiarization),
             "pii_detection": onlyOff(noPII), "pii_entity_types": never(noPII), "redact_pii_audio": onlyOff(noPII), "pii_redaction_mode": never(noPII),
             "model_pii_detect": never(noPII), "model_align": never("a separate alignment model is not available; words carry the recogniser's times"),
-            "vocabulary": never("vocabulary hints are not supported by the PocketSphinx recogniser"),
-            "keyterms": never("key-term hints are not supported by the PocketSphinx recogniser"),
-            "prompt": never("prompts are not supported by the PocketSphinx recogniser"),
-            "temperature": oneOf(["0", "0.0"], "the recogniser is deterministic; temperature must be 0"),
+            "keyterms": never("key-term prompting is not available; send vocabulary (a JSON list of terms) or prompt"),
             "audio_url": never(noURLInput),
-            "lite_profile": never("lite profiles are not available on this deployment"),
+            // The original's pipeline profiles: `core` is this pipeline; the others need stages
+            // this deployment does not have.
+            "lite_profile": { profile in
+                switch profile.trimmed.lowercased() {
+                case "core": nil
+                case "speaker": "the speaker profile needs \(noDiarization)"
+                case "compliance": "the compliance profile needs PII detection and redaction, which are not available on this deployment"
+                default: "lite_profile must be core, speaker or compliance"
+                }
+            },
         ])
 }

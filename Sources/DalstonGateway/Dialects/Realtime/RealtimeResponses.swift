@@ -47,7 +47,11 @@ struct RealtimeWorkerListResponse: ResponseEncodable {
 /// A session in `GET /v1/realtime/sessions` (the transcript only in the single-session view).
 struct RealtimeSessionSummaryResponse: Encodable {
     let id: String
+    /// One of the statuses the original Dalston SDK knows (`active`, `completed`, `error`,
+    /// `interrupted`); why a session was interrupted is in `end_reason` (`timeout`: the client went
+    /// quiet past the idle limit).
     let status: String
+    let endReason: String?
     let protocolName: String
     let language: String
     let model: String?
@@ -61,7 +65,7 @@ struct RealtimeSessionSummaryResponse: Encodable {
 
     init(_ record: RealtimeSessionRecord) {
         id = record.id
-        status = record.status
+        (status, endReason) = Self.sdkStatus(record.status)
         protocolName = record.protocolName
         language = record.language
         model = record.model
@@ -74,8 +78,16 @@ struct RealtimeSessionSummaryResponse: Encodable {
         wordCount = record.wordCount
     }
 
+    static let sdkStatuses: Set<String> = ["active", "completed", "error", "interrupted"]
+
+    /// A stored status as the SDK's enum has it, and the reason when that loses detail.
+    static func sdkStatus(_ stored: String) -> (status: String, endReason: String?) {
+        sdkStatuses.contains(stored) ? (stored, nil) : ("interrupted", stored)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, status, language, model
+        case endReason = "end_reason"
         case protocolName = "protocol"
         case workerID = "worker_id"
         case requestID = "request_id"

@@ -56,3 +56,11 @@ struct StatusResponse: ResponseEncodable {
         case workersAlive = "workers_alive"
     }
 }
+
+/// `GET /`: the service's name and version.
+struct ServiceResponse: ResponseEncodable {
+    let name: String
+    let version: String
+    let health: String
+    let models: String
+}

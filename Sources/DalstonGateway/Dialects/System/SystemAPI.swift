@@ -28,6 +28,8 @@ struct SystemAPI: Sendable {
     func probeRoutes() -> RouteCollection<GatewayRequestContext> {
         let routes = guards.collection(.native, access: .open)
         routes.get("health") { _, _ in HealthResponse(status: "healthy") }
+        // What answers here, for a person or a client probing the URL (the original API's `GET /`).
+        routes.get("/") { _, _ in ServiceResponse(name: "Dalston", version: DalstonVersion.current, health: "/health", models: "/v1/models") }
         routes.get("ready") { _, _ in await self.readiness() }
         if let exposition {
             routes.get("metrics") { _, _ in
