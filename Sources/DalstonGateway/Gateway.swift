@@ -74,6 +74,7 @@ package struct Gateway: Sendable {
         router.add(middleware: TracingMiddleware())
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: RequestLogMiddleware(metrics: instruments))
+        if !configuration.corsOrigins.isEmpty { router.add(middleware: CORSMiddleware(origins: configuration.corsOrigins)) }
         // What no collection answers (an unmatched path) gets the native shape.
         router.add(middleware: ErrorShapeMiddleware(.native))
         router.addRoutes(system.probeRoutes())

@@ -16,6 +16,8 @@ package struct GatewayConfiguration: Sendable {
     /// The models requests may name (the deployment sets the installed ones; PocketSphinx alone
     /// by default).
     package var models: ModelCatalogue = .builtInOnly
+    /// Origins whose pages may call the API from a browser (`DALSTON_CORS_ORIGINS`; none: CORS off).
+    package var corsOrigins: [String] = []
     package var port = 8000
     package var securityMode: SecurityMode = .none
     package var apiKeys: Set<String> = []
@@ -101,11 +103,27 @@ package struct GatewayConfiguration: Sendable {
         }
         // `api_key` without DALSTON_API_KEYS is fine: the keys are then those of the record
         // database (`dalston keys create`).
+        configuration.corsOrigins = try corsOrigins(environment["DALSTON_CORS_ORIGINS"] ?? "")
         return configuration
     }
 }
 
 extension GatewayConfiguration {
+    /// `DALSTON_CORS_ORIGINS`: comma-separated origins (`https://app.example.com`,
+    /// `http://localhost:5173`) or `*`; each exactly as browsers send it in `Origin`.
+    static func corsOrigins(_ raw: String) throws(Invalid) -> [String] {
+        let origins = raw.split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty }
+        for origin in origins where origin != "*" {
+            let parts = origin.split(separator: "/", omittingEmptySubsequences: false)
+            let valid = parts.count == 3 && ["http:", "https:"].contains(parts[0].lowercased()) && parts[1].isEmpty && !parts[2].isEmpty
+                && !parts[2].contains(where: { $0.isWhitespace || $0 == "?" || $0 == "#" })
+            guard valid else {
+                throw Invalid(description: "DALSTON_CORS_ORIGINS holds \"\(origin.prefix(100))\", which is not an origin: give scheme://host[:port] without a path (or *)")
+            }
+        }
+        return origins
+    }
+
     /// The soft `RLIMIT_NOFILE` less 64 descriptors for everything else, between 16 and 4096.
     static func connectionsAllowedByDescriptorLimit() -> Int {
         var limit = rlimit()
