@@ -77,6 +77,10 @@ extension EndToEnd {
             let id = try #require(created.json["id"] as? String)
             let job = try await deployment.client.waitForJob(id)
             #expect((job["text"] as? String)?.contains("ask not what your country can do for you") == true, "\(job)")
+            // The job's tasks, read back from the finished job: which engine ran each and how long.
+            let tasks = try await deployment.client.request("GET", "v1/audio/transcriptions/\(id)/tasks").json["tasks"] as? [[String: Any]] ?? []
+            #expect(tasks.map { $0["engine_id"] as? String } == ["audio-prepare", "faster-whisper", "merge"], "\(tasks)")
+            #expect(tasks.allSatisfy { $0["status"] as? String == "completed" && ($0["duration_ms"] as? Int).map { $0 >= 0 } == true }, "\(tasks)")
             let engine = try #require(deployment.services["faster-whisper"])
             let runnerLines = engine.logLines().filter { $0["event"] as? String == "inference_finished" && $0["job_id"] as? String == id }
             #expect(runnerLines.count == 1 && runnerLines.allSatisfy { $0["request_id"] as? String == requestID }, "\(runnerLines)")

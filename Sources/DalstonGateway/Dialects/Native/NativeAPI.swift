@@ -36,6 +36,7 @@ struct NativeAPI: Sendable {
         routes.delete("{id}") { _, context in try await self.deleteTranscription(context) }
         routes.post("{id}/cancel") { _, context in try await self.cancelTranscription(context) }
         routes.get("{id}/export/{format}") { request, context in try await self.exportTranscription(request, context) }
+        routes.get("{id}/tasks") { _, context in try await self.tasks(context) }
         return routes
     }
 
@@ -215,6 +216,19 @@ struct NativeAPI: Sendable {
             throw APIError(.conflict, code: "conflict", message: "job \(id) is already \(job.status.rawValue) and cannot be cancelled")
         }
         return EditedResponse(status: .ok, response: CancelResponse(id: id, status: "cancelling", cancelRequested: true))
+    }
+
+    /// The job's tasks: what ran where, how long each waited and ran, what failed.
+    private func tasks(_ context: GatewayRequestContext) async throws -> TaskListResponse {
+        let id = try context.parameters.require("id")
+        guard let record = try await jobs.store.job(id) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        let graph: JobGraph
+        do {
+            graph = try JobGraph.plan(for: record)
+        } catch {
+            throw APIError(.internalServerError, code: "graph_invalid", message: "job \(id)'s graph cannot be built: \(error.description)")
+        }
+        return TaskListResponse(record, graph: graph)
     }
 
     private func exportTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
