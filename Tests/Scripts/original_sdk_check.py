@@ -17,11 +17,8 @@ from pathlib import Path
 from dalston_sdk import Dalston, JobStatus
 from dalston_sdk.exceptions import DalstonError, NotFoundError, ValidationError
 
+from checks import check, run  # Tests/Scripts/checks.py
 
-def check(name: str, condition: bool, detail: object = "") -> None:
-    if not condition:
-        raise AssertionError(f"{name}: {detail}")
-    print(f"ok: {name}")
 
 
 def main() -> int:
@@ -100,8 +97,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except AssertionError as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run(main)

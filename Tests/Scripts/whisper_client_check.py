@@ -20,11 +20,8 @@ import webvtt
 from elevenlabs.client import ElevenLabs
 from openai import OpenAI
 
+from checks import check, run  # Tests/Scripts/checks.py
 
-def check(name: str, condition: bool, detail: object = "") -> None:
-    if not condition:
-        raise AssertionError(f"{name}: {detail}")
-    print(f"ok: {name}")
 
 
 def words_in_order(words, duration: float) -> bool:
@@ -136,8 +133,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except AssertionError as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run(main)
