@@ -20,7 +20,6 @@ from dalston_sdk.exceptions import DalstonError, NotFoundError, ValidationError
 from checks import check, run  # Tests/Scripts/checks.py
 
 
-
 def main() -> int:
     base_url, api_key, fixtures = sys.argv[1:4]
     clips = Path(fixtures) / "eval-audio" / "clips"

@@ -23,7 +23,6 @@ from openai import OpenAI
 from checks import check, run  # Tests/Scripts/checks.py
 
 
-
 def words_in_order(words, duration: float) -> bool:
     previous = 0.0
     for word in words:
