@@ -37,6 +37,8 @@ struct NativeAPI: Sendable {
         routes.post("{id}/cancel") { _, context in try await self.cancelTranscription(context) }
         routes.get("{id}/export/{format}") { request, context in try await self.exportTranscription(request, context) }
         routes.get("{id}/tasks") { _, context in try await self.tasks(context) }
+        routes.get("{id}/audio") { _, context in try await self.audio(context) }
+        routes.delete("{id}/audio") { _, context in try await self.deleteAudio(context) }
         return routes
     }
 
@@ -229,6 +231,46 @@ struct NativeAPI: Sendable {
             throw APIError(.internalServerError, code: "graph_invalid", message: "job \(id)'s graph cannot be built: \(error.description)")
         }
         return TaskListResponse(record, graph: graph)
+    }
+
+    /// The job's original upload, streamed from the artifact store while it is kept (a running
+    /// job's always; a finished one's with `DALSTON_KEEP_AUDIO=true` and no `retention=0`).
+    private func audio(_ context: GatewayRequestContext) async throws -> Response {
+        let (record, audio) = try await keptAudio(context)
+        let file = try jobs.artifacts.localFile(audio)
+        let body = try await FileIO().loadFile(path: file.path, context: context)
+        let filename = record.filename.isEmpty ? audio.name : record.filename
+        var headers: HTTPFields = [.contentType: Self.audioContentType(audio.name)]
+        headers[.contentDisposition] = "attachment; filename=\"\(filename.filter { $0.isASCII && $0 != "\"" && !$0.isNewline })\""
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Deletes a finished job's audio and working files, keeping its transcript.
+    private func deleteAudio(_ context: GatewayRequestContext) async throws -> Response {
+        let (record, _) = try await keptAudio(context)
+        guard record.status.isFinal else {
+            throw APIError(.conflict, code: "job_not_finished", message: "job \(record.id) is \(record.status.rawValue) and still needs its audio; cancel it first")
+        }
+        let removed = jobs.artifacts.removeAll(ofJob: record.id, except: Set([record.result].compactMap { $0 }))
+        try await audit.record(context, "job.audio_deleted", record.id, detail: "\(removed) files")
+        return Response(status: .noContent)
+    }
+
+    private func keptAudio(_ context: GatewayRequestContext) async throws -> (JobRecord, ArtifactReference) {
+        let id = try context.parameters.require("id")
+        guard let record = try await jobs.store.job(id) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        guard let audio = record.audio, (try? jobs.artifacts.localFile(audio)).map({ FileManager.default.fileExists(atPath: $0.path) }) == true else {
+            throw APIError(
+                .notFound, code: "audio_not_available",
+                message: "job \(id)'s audio is no longer kept: it is deleted once transcribed unless DALSTON_KEEP_AUDIO=true (and retention is not 0)")
+        }
+        return (record, audio)
+    }
+
+    static func audioContentType(_ name: String) -> String {
+        let types = ["wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4", "mp4": "audio/mp4", "ogg": "audio/ogg", "opus": "audio/ogg",
+                     "flac": "audio/flac", "webm": "audio/webm"]
+        return types[name.split(separator: ".").last.map { $0.lowercased() } ?? ""] ?? "application/octet-stream"
     }
 
     private func exportTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
