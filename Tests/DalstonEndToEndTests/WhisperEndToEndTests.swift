@@ -1,3 +1,4 @@
+import DalstonModels
 import DalstonTestSupport
 import Foundation
 import Testing
@@ -246,13 +247,10 @@ extension EndToEnd {
 enum WhisperSetup {
     static let fixtures = TestTools.repositoryRoot.appendingPathComponent("Tests/Fixtures")
 
-    /// Where setup.sh installed the packaged models (the runners package's default).
-    static let installedModels: URL = {
-        let environment = ProcessInfo.processInfo.environment
-        if let configured = environment["DALSTON_MODELS_DIR"], !configured.isEmpty { return URL(fileURLWithPath: configured) }
-        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
-        return URL(fileURLWithPath: dataHome).appendingPathComponent("dalston/models")
-    }()
+    /// Where setup.sh installed the packaged models: the registry's directory for this
+    /// environment (a bare one falls back to the home directory's).
+    static let installedModels: URL = ModelRegistry.directory(in: ProcessInfo.processInfo.environment)
+        ?? URL(fileURLWithPath: NSHomeDirectory() + "/.local/share/dalston/models")
 
     static func shouldRun() async -> Bool {
         if TestTools.areRequired { return true }

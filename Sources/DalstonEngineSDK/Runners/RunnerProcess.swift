@@ -64,18 +64,8 @@ package final class RunnerProcess: Sendable {
             runner.remember(line)
             relay.relay(line)
         }, end: { runner.noteExit() })
-        let first = await withTaskGroup(of: String??.self) { group in
-            group.addTask { .some(await runner.replies.next()) }
-            group.addTask {
-                try? await Task.sleep(for: command.startTimeout)
-                return Task.isCancelled ? .some(nil) : .none
-            }
-            let first = await group.next() ?? nil
-            // Timed out: killing the runner closes its output, which ends the wait for a line.
-            if case .none = first { runner.kill() }
-            group.cancelAll()
-            return first
-        }
+        // Timed out: killing the runner closes its output, which ends the wait for a line.
+        let first = await awaiting({ await runner.replies.next() }, atMost: command.startTimeout, onTimeout: runner.kill)
         guard case .some(let line) = first else {
             runner.kill()
             throw .failedToStart("its model did not load within \(command.startTimeout)\(runner.recentOutputSummary)")
@@ -147,16 +137,7 @@ package final class RunnerProcess: Sendable {
         guard isRunning else { return }
         try? input.write(contentsOf: Data(#"{"type":"shutdown"}"#.utf8 + [UInt8(ascii: "\n")]))
         try? input.close()
-        let stopped = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await self.exited.wait() }
-            group.addTask {
-                try? await Task.sleep(for: grace)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let stopped = await awaiting({ await self.exited.wait() }, atMost: grace) ?? false
         if !stopped { kill() }
     }
 
@@ -193,12 +174,7 @@ package final class RunnerProcess: Sendable {
 
     /// Waits (at most a few seconds) for the process to be reaped after its pipes closed.
     private func waitForExit() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { _ = await self.exited.wait() }
-            group.addTask { try? await Task.sleep(for: .seconds(5)) }
-            await group.next()
-            group.cancelAll()
-        }
+        _ = await awaiting({ await self.exited.wait() }, atMost: .seconds(5))
     }
 
     private var exitDescription: String {
@@ -211,6 +187,25 @@ package final class RunnerProcess: Sendable {
     private var recentOutputSummary: String {
         let lines = state.withLock { $0.recentOutput }
         return lines.isEmpty ? "" : "; its last output: " + lines.suffix(3).joined(separator: " | ")
+    }
+}
+
+/// The result of `operation`, or nil when `limit` passes first; `onTimeout` runs before the
+/// operation is cancelled, for one that cancellation alone does not end (a wait for a line of a
+/// pipe ends when the process is killed).
+private func awaiting<T: Sendable>(
+    _ operation: @escaping @Sendable () async -> T, atMost limit: Duration, onTimeout: @escaping @Sendable () -> Void = {}
+) async -> T? {
+    await withTaskGroup(of: T?.self) { group in
+        group.addTask { await operation() }
+        group.addTask {
+            try? await Task.sleep(for: limit)
+            return nil
+        }
+        let first = await group.next() ?? nil
+        if case .none = first { onTimeout() }
+        group.cancelAll()
+        return first
     }
 }
 

@@ -101,12 +101,7 @@ struct NativeAPI: Sendable {
             hotwords += terms
         }
         if !hotwords.isEmpty { options["hotwords"] = hotwords.joined(separator: " ") }
-        if let text = upload["temperature"]?.trimmed, !text.isEmpty {
-            guard let temperature = Double(text), (0...1).contains(temperature) else {
-                throw APIError.badRequest("temperature must be a number from 0 to 1", param: "temperature")
-            }
-            if temperature > 0 { options["temperature"] = String(temperature) }
-        }
+        options["temperature"] = try RecognizerFields.temperature(upload["temperature"])
         if model.runner != ModelInfo.fasterWhisper, let asked = ["prompt", "hotwords", "temperature"].first(where: { options[$0] != nil }) {
             let field = asked == "hotwords" ? (upload["vocabulary"] != nil ? "vocabulary" : "hotwords") : asked
             throw APIError.unsupported(field, "\(field) is not supported by \(model.id); use a Whisper model (GET /v1/models)")

@@ -84,12 +84,7 @@ struct OpenAIAPI: Sendable {
             throw APIError.badRequest("timestamp_granularities needs response_format=verbose_json", param: "timestamp_granularities")
         }
         var options: [String: String] = translating ? ["task": "translate"] : [:]
-        if let text = upload["temperature"]?.trimmed, !text.isEmpty {
-            guard let temperature = Double(text), (0...1).contains(temperature) else {
-                throw APIError.badRequest("temperature must be a number from 0 to 1", param: "temperature")
-            }
-            if temperature > 0 { options["temperature"] = String(temperature) }
-        }
+        options["temperature"] = try RecognizerFields.temperature(upload["temperature"])
         if let prompt = upload["prompt"]?.trimmed, !prompt.isEmpty { options["prompt"] = prompt }
         let limit = Self.uploadLimit
         if let audio = upload.audio, audio.writer.byteCount > limit { throw APIError.tooLarge(limit: limit) }
