@@ -3,12 +3,12 @@ import Foundation
 /// Everything Dalston's services need from their transport, as one value. Components take only
 /// the roles they use: an engine runner a `TaskQueue`, an `EventBus` and a `WorkerRegistry`; the
 /// orchestrator and the gateway a `StateStore` (whose transitions can enqueue and publish) and an
-/// `EventBus`.
+/// `EventBus`; the gateway's request limits a `RateCounter`.
 ///
 /// Two implementations share one conformance suite per role: `RedisBroker` (Redis Streams,
 /// pub/sub and hashes, for separate processes and machines) and `InMemoryBroker` (the embedded
 /// default when `REDIS_URL` is unset).
-public protocol Broker: TaskQueue, EventBus, StateStore, WorkerRegistry {
+public protocol Broker: TaskQueue, EventBus, StateStore, WorkerRegistry, RateCounter {
     /// The timeouts and limits it was made with (lease renewal is derived from them).
     var options: BrokerOptions { get }
 

@@ -15,6 +15,8 @@ package struct APIError: Error, Sendable, HTTPResponseError {
     let param: String?
     /// Set by handlers that answer in another API's shape; otherwise the route collection's.
     let dialect: ErrorDialect?
+    /// Headers the answer carries besides the content type and `Retry-After` (rate limits).
+    var extraHeaders = HTTPFields()
 
     package init(_ status: HTTPResponse.Status, code: String, message: String, retryAfter: Int? = nil) {
         self.init(status, code: code, message: message, retryAfter: retryAfter, param: nil, dialect: nil)
@@ -43,7 +45,9 @@ package struct APIError: Error, Sendable, HTTPResponseError {
 
     /// The same error, answered in `dialect`.
     func answered(in dialect: ErrorDialect) -> APIError {
-        APIError(status, code: code, message: message, retryAfter: retryAfter, param: param, dialect: dialect)
+        var answered = APIError(status, code: code, message: message, retryAfter: retryAfter, param: param, dialect: dialect)
+        answered.extraHeaders = extraHeaders
+        return answered
     }
 
     package func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -51,7 +55,7 @@ package struct APIError: Error, Sendable, HTTPResponseError {
     }
 
     func response(dialect: ErrorDialect) -> Response {
-        var headers = HTTPFields()
+        var headers = extraHeaders
         headers[.contentType] = "application/json"
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         let body = dialect.body(status: status, code: code, message: message, param: param)

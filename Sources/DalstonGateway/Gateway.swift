@@ -23,6 +23,8 @@ package struct Gateway: Sendable {
     let elevenLabs: ElevenLabsAPI
     let webhooks: WebhooksAPI
     let keys: KeysAPI
+    let elevenLabsTokens: ElevenLabsTokenAPI
+    let transcriptionSessions: TranscriptionSessionAPI
     let system: SystemAPI
     let realtime: RealtimeAPI
 
@@ -30,17 +32,21 @@ package struct Gateway: Sendable {
         configuration: GatewayConfiguration, jobs: JobService, queues: any TaskQueue, workers: any WorkerRegistry, brokerKind: String,
         engineIDs: [String] = EngineKind.all, metrics: MetricsRuntime = .disabled,
         logLevels: (LogLevelAdministration, token: String?)? = nil, realtime: RealtimeGateway? = nil, records: RecordStore? = nil,
-        logger: Logger = Logger(label: "dalston.gateway")
+        rateCounter: any RateCounter = LocalRateCounter(), logger: Logger = Logger(label: "dalston.gateway")
     ) {
         let instruments = metrics.instruments(for: "gateway")
-        instruments.startAtZero(DalstonMetric.gatewayAuthFailures, ["missing", "invalid", "revoked", "expired", "insufficient_scope"].map { [("reason", $0)] })
+        instruments.startAtZero(DalstonMetric.gatewayAuthFailures, APIKeyCheck.refusalReasons.map { [("reason", $0)] })
         instruments.startAtZero(DalstonMetric.gatewayJobsCreated, [[("api", "native")], [("api", "openai")], [("api", "elevenlabs")]])
         for kind in RealtimeProtocol.allCases { instruments.gauge(DalstonMetric.websocketConnections, [("protocol", kind.rawValue)]).record(0) }
         instruments.startAtZero(DalstonMetric.routerSessions, ["completed", "interrupted", "timeout", "error", "no_capacity", "rejected"].map { [("status", $0)] })
         self.configuration = configuration
         self.instruments = instruments
         self.logLevels = logLevels
-        let guards = RouteGuards(keys: APIKeyCheck(configuration: configuration, records: records, metrics: instruments))
+        instruments.startAtZero(DalstonMetric.gatewayRateLimited, [[("reason", "requests")], [("reason", "concurrent_jobs")]])
+        let keyCheck = APIKeyCheck(configuration: configuration, records: records, metrics: instruments)
+        let guards = RouteGuards(
+            keys: keyCheck,
+            rateLimit: RateLimitMiddleware(limits: configuration.limits, counter: rateCounter, metrics: instruments, logger: logger))
         let intake = UploadIntake(configuration: configuration, jobs: jobs, instruments: instruments, logger: logger)
         let audit = AuditTrail(records: records)
         let openAI = OpenAIAPI(configuration: configuration, intake: intake, guards: guards)
@@ -50,7 +56,10 @@ package struct Gateway: Sendable {
             claims: [openAI.transcriptionClaim])
         self.elevenLabs = ElevenLabsAPI(configuration: configuration, jobs: jobs, intake: intake, audit: audit, guards: guards)
         self.webhooks = WebhooksAPI(records: records, audit: audit, guards: guards)
-        self.keys = KeysAPI(configuration: configuration, guards: guards)
+        self.keys = KeysAPI(configuration: configuration, records: records, audit: audit, guards: guards)
+        let mint = TokenMint(records: records, audit: audit)
+        self.elevenLabsTokens = ElevenLabsTokenAPI(mint: mint, guards: guards)
+        self.transcriptionSessions = TranscriptionSessionAPI(mint: mint, guards: guards)
         self.system = SystemAPI(
             jobs: jobs, queues: queues, workers: workers, engineIDs: engineIDs, brokerKind: brokerKind, models: configuration.models, records: records,
             exposition: metrics.exposition, guards: guards, logger: logger)
@@ -62,7 +71,7 @@ package struct Gateway: Sendable {
             SessionRelay(router: $0.router, records: $0.records, options: relayOptions, instruments: instruments, logger: logger)
         }
         self.realtime = RealtimeAPI(
-            realtime: realtime, relay: relay, guards: guards,
+            realtime: realtime, relay: relay, guards: guards, keyStatus: records.map { KeyStatusWatch(records: $0) },
             endpoints: [NativeAPI.realtimeEndpoint, ElevenLabsAPI.realtimeEndpoint, OpenAIAPI.realtimeEndpoint])
     }
 
@@ -80,12 +89,15 @@ package struct Gateway: Sendable {
         router.addRoutes(system.probeRoutes())
         router.addRoutes(system.statusRoutes(), atPath: "/v1")
         router.addRoutes(keys.routes(), atPath: "/auth")
+        router.addRoutes(keys.adminRoutes(), atPath: "/auth")
         logLevels?.0.addRoutes(to: router, token: logLevels?.token)
         router.addRoutes(native.routes(), atPath: "/v1/audio/transcriptions")
         router.addRoutes(openAI.routes(), atPath: "/v1")
         router.addRoutes(elevenLabs.routes(), atPath: "/v1/speech-to-text")
         router.addRoutes(webhooks.routes(), atPath: "/v1/webhooks")
         router.addRoutes(realtime.routes(), atPath: "/v1/realtime")
+        router.addRoutes(transcriptionSessions.routes(), atPath: "/v1/realtime")
+        router.addRoutes(elevenLabsTokens.routes(), atPath: "/v1/single-use-token")
         router.addRoutes(realtime.webSocketPathRoutes())
         return router
     }

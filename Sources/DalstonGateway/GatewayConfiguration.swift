@@ -49,6 +49,9 @@ package struct GatewayConfiguration: Sendable {
     package var realtimeMaximumFrameBytes = 1 << 20
     /// How long a session that lost its client waits for the worker's `session.end`.
     package var realtimeEndWait: Duration = .seconds(10)
+    /// Per-key limits where a key sets none (`DALSTON_RATE_LIMIT_REQUESTS_PER_MINUTE`,
+    /// `DALSTON_RATE_LIMIT_CONCURRENT_JOBS`; 0 or unset: none).
+    package var limits = RequestLimits()
     /// Whether jobs may name their own `webhook_url` (`DALSTON_WEBHOOK_SECRET` is set to sign them).
     package var perJobWebhooks = false
 
@@ -84,6 +87,9 @@ package struct GatewayConfiguration: Sendable {
                 .seconds(in: 0.1...86_400, default: configuration.realtimeIdleTimeout)
             configuration.realtimeMaximumFrameBytes = try EnvironmentValue("DALSTON_REALTIME_MAX_FRAME_BYTES", in: environment)
                 .integer(in: 1024...(64 << 20), default: configuration.realtimeMaximumFrameBytes)
+            let requests = try EnvironmentValue("DALSTON_RATE_LIMIT_REQUESTS_PER_MINUTE", in: environment).integer(in: 0...1_000_000, default: 0)
+            let jobs = try EnvironmentValue("DALSTON_RATE_LIMIT_CONCURRENT_JOBS", in: environment).integer(in: 0...100_000, default: 0)
+            configuration.limits = RequestLimits(requestsPerMinute: requests > 0 ? requests : nil, concurrentJobs: jobs > 0 ? jobs : nil)
         } catch {
             throw Invalid(description: error.description)
         }

@@ -13,6 +13,8 @@ package struct GatewayRequestContext: RequestContext, WebSocketRequestContext {
     package var clientKey: String?
     /// The checked API key's identity and scopes (nil when the gateway runs without keys).
     package var caller: AuthenticatedCaller?
+    /// Whose jobs the caller sees: its key's tenant; nil on a keyless gateway (everyone's).
+    package var tenant: String? { caller?.tenantID }
     /// Where a WebSocket route leaves its handler for the upgrade.
     package let webSocket = WebSocketHandlerReference<GatewayRequestContext>()
     /// The client's connection (a refused WebSocket upgrade records its answer against it).

@@ -84,6 +84,9 @@ package enum DalstonMetric {
         "dalston_gateway_jobs_created_total", .counter, labels: ["api"], help: "Jobs submitted through the gateway, by API (native, elevenlabs).")
     package static let gatewayAuthFailures = MetricDefinition(
         "dalston_gateway_auth_failures_total", .counter, labels: ["reason"], help: "Requests refused for a missing or invalid API key.")
+    package static let gatewayRateLimited = MetricDefinition(
+        "dalston_gateway_rate_limited_total", .counter, labels: ["reason"],
+        help: "Requests refused with 429 by a per-key limit (requests, concurrent_jobs), and requests let through because the counter was unavailable (counter_unavailable).")
 
     // MARK: Orchestrator and jobs
     package static let jobsFinished = MetricDefinition(
@@ -223,7 +226,7 @@ package enum DalstonMetric {
     package static let processStartTime = MetricDefinition("process_start_time_seconds", .gauge, help: "Start time of the process since the Unix epoch, in seconds.")
 
     package static let all: [MetricDefinition] = [
-        gatewayRequests, gatewayRequestDuration, gatewayUploadBytes, gatewayUploadsInProgress, gatewayUploadsRejected, gatewayJobsCreated, gatewayAuthFailures,
+        gatewayRequests, gatewayRequestDuration, gatewayUploadBytes, gatewayUploadsInProgress, gatewayUploadsRejected, gatewayJobsCreated, gatewayAuthFailures, gatewayRateLimited,
         jobsFinished, jobDuration, tasksScheduled, tasksCompleted, taskRetries, schedulingLatency, eventsProcessed, eventLag, jobsInProgress,
         tasksProcessed, taskDuration, queueWait, busySeconds, workersAlive,
         runnerStarts, runnerExits, runnerLoadDuration, runnerInferenceDuration, runnerAudioSeconds, runnerInferenceSeconds,

@@ -38,6 +38,10 @@ package struct JobSubmission: Sendable {
     package var webhookMetadata: String?
     /// Days to keep the job once it ends (see `JobField.retentionDays`).
     package var retentionDays: Int?
+    /// See `JobField.tenantID`.
+    package var tenantID: String?
+    /// See `JobField.ownerKeyID`.
+    package var ownerKeyID: String?
 
     package init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
@@ -83,6 +87,8 @@ package struct JobView: Sendable, Equatable {
     /// `word` (segments and words), `segment` (segments only) or `none` (text only): what the
     /// job's answers show of the transcript's timings.
     package var timestampsGranularity = "word"
+    /// The tenant whose keys may see it.
+    package var tenantID = JobTenancy.defaultTenant
     /// Present once completed.
     package var transcript: Transcript?
 
@@ -99,12 +105,15 @@ package struct JobListQuery: Sendable {
     package var status: JobStatus?
     /// Only jobs created at or after this instant.
     package var since: Date?
+    /// Only this tenant's jobs (nil: everyone's, for keyless gateways).
+    package var tenantID: String?
 
-    package init(limit: Int = 20, cursor: JobCursor? = nil, status: JobStatus? = nil, since: Date? = nil) {
+    package init(limit: Int = 20, cursor: JobCursor? = nil, status: JobStatus? = nil, since: Date? = nil, tenantID: String? = nil) {
         self.limit = limit
         self.cursor = cursor
         self.status = status
         self.since = since
+        self.tenantID = tenantID
     }
 }
 
@@ -224,6 +233,8 @@ package struct JobService: Sendable {
         job.webhookURL = submission.webhookURL
         job.webhookMetadata = submission.webhookMetadata
         job.retentionDays = submission.retentionDays
+        job.tenantID = submission.tenantID
+        job.ownerKeyID = submission.ownerKeyID
         do {
             if case .bytes(let bytes) = submission.audio {
                 try await withTracedSpan("gateway.store_audio") { span in
@@ -269,9 +280,17 @@ package struct JobService: Sendable {
         }
     }
 
-    package func job(_ jobID: String) async throws -> JobView? {
-        guard let record = try await store.job(jobID) else { return nil }
+    /// The job with its transcript; nil when there is none, or when it is another tenant's
+    /// (`tenant` nil: anyone's).
+    package func job(_ jobID: String, visibleTo tenant: String? = nil) async throws -> JobView? {
+        guard let record = try await record(jobID, visibleTo: tenant) else { return nil }
         return view(record, withTranscript: true)
+    }
+
+    /// The stored record, if `tenant` may see it.
+    package func record(_ jobID: String, visibleTo tenant: String?) async throws -> JobRecord? {
+        guard let record = try await store.job(jobID), record.isVisible(to: tenant) else { return nil }
+        return record
     }
 
     func view(_ record: JobRecord, withTranscript: Bool = false) -> JobView {
@@ -281,6 +300,7 @@ package struct JobService: Sendable {
             language: record.language, modelID: record.modelID, error: record.error, processingTimeSeconds: record.processingTimeSeconds,
             displayName: record.displayName, audioDurationSeconds: record.audioDurationSeconds)
         view.timestampsGranularity = record.timestampsGranularity
+        view.tenantID = record.tenant
         if withTranscript, record.status == .completed, let result = record.result {
             do {
                 view.transcript = try JSONDecoder().decode(Transcript.self, from: Data(artifacts.read(result)))
@@ -319,6 +339,7 @@ package struct JobService: Sendable {
                 position = JobCursor(score: entry.score, jobID: entry.member)
                 guard let record = try await store.liveJob(entry.member) else { continue }
                 if let status = query.status, record.status != status { continue }
+                if let tenant = query.tenantID, record.tenant != tenant { continue }
                 matched.append((record, entry))
                 if matched.count > query.limit { break scan }
             }

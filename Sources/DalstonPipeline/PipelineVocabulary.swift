@@ -91,6 +91,12 @@ package enum JobField {
     /// Days to keep the job once it ends (`retention`; `0`: delete the audio as soon as it is
     /// transcribed and the job at the next purge). Absent: the deployment's default.
     package static let retentionDays = "retention_days"
+    /// The tenant of the key that submitted the job: only that tenant's keys see it. Absent:
+    /// `JobTenancy.defaultTenant` (jobs of keyless gateways and of the environment's keys).
+    package static let tenantID = "tenant_id"
+    /// The id of the API key that submitted the job (never the key): its concurrent-job limit
+    /// counts the job while it runs.
+    package static let ownerKeyID = "key_id"
     /// W3C trace context of the request that created the job.
     package static let traceparent = "traceparent"
     package static let tracestate = "tracestate"
@@ -120,4 +126,13 @@ package enum PipelineIndex {
     package static let jobs = "jobs"
     /// Jobs not yet final (the orchestrator sweeps these after a restart).
     package static let activeJobs = "active_jobs"
+
+    /// The jobs of one API key not yet final: what its concurrent-job limit counts.
+    package static func activeJobs(ofKey keyID: String) -> String { "active_jobs:key:\(keyID)" }
+}
+
+/// Tenants: every key belongs to one, and a job to its submitter's.
+package enum JobTenancy {
+    /// The tenant of keyless gateways, of `DALSTON_API_KEYS` and of keys made without one.
+    package static let defaultTenant = "default"
 }

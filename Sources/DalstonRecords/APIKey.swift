@@ -11,6 +11,12 @@ package struct APIKey: Sendable, Equatable, Codable {
     package var expiresAt: Date?
     package var revokedAt: Date?
     package var lastUsedAt: Date?
+    /// Whose jobs the key sees and submits (`default` unless made for another tenant).
+    package var tenantID: String = "default"
+    /// Requests per minute this key may make; nil: the gateway's default.
+    package var rateLimit: Int?
+    /// Jobs of this key in progress at once; nil: the gateway's default.
+    package var maxConcurrentJobs: Int?
 
     /// Neither revoked nor expired at `date`.
     package func isValid(at date: Date = Date()) -> Bool {
@@ -23,6 +29,39 @@ package struct APIKey: Sendable, Equatable, Codable {
         case expiresAt = "expires_at"
         case revokedAt = "revoked_at"
         case lastUsedAt = "last_used_at"
+        case tenantID = "tenant_id"
+        case rateLimit = "rate_limit"
+        case maxConcurrentJobs = "max_concurrent_jobs"
+    }
+}
+
+/// What a new key may do, and whose it is.
+package struct APIKeyTerms: Sendable, Equatable {
+    package var name: String
+    package var scopes: Set<APIKeyScope>
+    package var expiresAt: Date?
+    package var tenantID: String
+    package var rateLimit: Int?
+    package var maxConcurrentJobs: Int?
+
+    package init(
+        name: String, scopes: Set<APIKeyScope>, expiresAt: Date? = nil, tenantID: String = "default", rateLimit: Int? = nil,
+        maxConcurrentJobs: Int? = nil
+    ) {
+        self.name = name
+        self.scopes = scopes
+        self.expiresAt = expiresAt
+        self.tenantID = tenantID
+        self.rateLimit = rateLimit
+        self.maxConcurrentJobs = maxConcurrentJobs
+    }
+
+    /// A tenant is a short plain name (letters, digits, `-`, `_`, `.`): it appears in logs and
+    /// filters, and must not carry anything that could forge either.
+    package static func validTenant(_ tenant: String) -> Bool {
+        (1...64).contains(tenant.utf8.count) && tenant.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0))
+        }
     }
 }
 

@@ -14,24 +14,52 @@ package struct APIKeyTable: Sendable {
     }
 
     package func create(name: String, scopes: Set<APIKeyScope>, expiresAt: Date? = nil, now: Date = Date()) async throws(RecordStoreError) -> CreatedAPIKey {
+        try await create(APIKeyTerms(name: name, scopes: scopes, expiresAt: expiresAt), now: now)
+    }
+
+    package func create(_ terms: APIKeyTerms, now: Date = Date()) async throws(RecordStoreError) -> CreatedAPIKey {
+        guard APIKeyTerms.validTenant(terms.tenantID) else {
+            throw .configuration("a tenant is 1 to 64 letters, digits, '-', '_' or '.'")
+        }
         let secret = Self.generateSecret()
-        let key = APIKey(
+        var key = APIKey(
             id: "key_" + Self.randomCharacters(16, from: Self.lowercaseHex), prefix: String(secret.prefix(Self.displayedPrefixLength)),
-            name: name, scopes: scopes, createdAt: now, expiresAt: expiresAt)
+            name: terms.name, scopes: terms.scopes, createdAt: now, expiresAt: terms.expiresAt)
+        key.tenantID = terms.tenantID
+        key.rateLimit = terms.rateLimit
+        key.maxConcurrentJobs = terms.maxConcurrentJobs
         try await database.query(
-            "INSERT INTO api_keys (id, prefix, secret_hash, name, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [.text(key.id), .text(key.prefix), .text(Self.hash(secret)), .text(name), .text(scopes.listText), .text(RecordTime.text(now)),
-             RecordTime.text(expiresAt)])
+            """
+            INSERT INTO api_keys (id, prefix, secret_hash, name, scopes, created_at, expires_at, tenant_id, rate_limit, max_concurrent_jobs)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            """,
+            [.text(key.id), .text(key.prefix), .text(Self.hash(secret)), .text(terms.name), .text(terms.scopes.listText), .text(RecordTime.text(now)),
+             RecordTime.text(terms.expiresAt), .text(terms.tenantID), .integer(terms.rateLimit),
+             .integer(terms.maxConcurrentJobs)])
         return CreatedAPIKey(key: key, secret: secret)
     }
 
-    /// Every key, newest first (revoked and expired ones too: they show as such).
-    package func list() async throws(RecordStoreError) -> [APIKey] {
+    /// Every key, newest first (revoked and expired ones too: they show as such), optionally
+    /// only one tenant's and only those not revoked.
+    package func list(tenantID: String? = nil, includeRevoked: Bool = true) async throws(RecordStoreError) -> [APIKey] {
+        var conditions: [String] = []
+        var binds: [SQLValue] = []
+        if let tenantID {
+            binds.append(.text(tenantID))
+            conditions.append("tenant_id = $\(binds.count)")
+        }
+        if !includeRevoked { conditions.append("revoked_at IS NULL") }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         var keys: [APIKey] = []
-        for row in try await database.query("SELECT * FROM api_keys ORDER BY created_at DESC, id DESC", []) {
+        for row in try await database.query("SELECT * FROM api_keys \(filter) ORDER BY created_at DESC, id DESC", binds) {
             keys.append(try Self.key(row))
         }
         return keys
+    }
+
+    /// The key with this id; nil when there is none.
+    package func key(id: String) async throws(RecordStoreError) -> APIKey? {
+        try await database.query("SELECT * FROM api_keys WHERE id = $1", [.text(id)]).first.map { row throws(RecordStoreError) in try Self.key(row) }
     }
 
     /// Revokes the key with this id or displayed prefix; nil when there is none. Revoking twice
@@ -80,10 +108,14 @@ package struct APIKeyTable: Sendable {
 
     static func key(_ row: SQLRow) throws(RecordStoreError) -> APIKey {
         let scopes = Set(try row.string("scopes").split(separator: ",").compactMap { APIKeyScope(rawValue: String($0)) })
-        return APIKey(
+        var key = APIKey(
             id: try row.string("id"), prefix: try row.string("prefix"), name: row.optionalString("name") ?? "", scopes: scopes,
             createdAt: RecordTime.date(row.optionalString("created_at")) ?? Date(timeIntervalSince1970: 0),
             expiresAt: RecordTime.date(row.optionalString("expires_at")), revokedAt: RecordTime.date(row.optionalString("revoked_at")),
             lastUsedAt: RecordTime.date(row.optionalString("last_used_at")))
+        key.tenantID = row.optionalString("tenant_id") ?? "default"
+        key.rateLimit = row.optionalInt("rate_limit")
+        key.maxConcurrentJobs = row.optionalInt("max_concurrent_jobs")
+        return key
     }
 }

@@ -35,8 +35,8 @@ package struct JobTable: JobHistory {
             try await transaction.query(
                 """
                 INSERT INTO jobs (id, status, request_id, created_at, created_ms, updated_at, completed_at, display_name, filename,
-                                  language, model, audio_bytes, audio_duration_seconds, processing_seconds, error, error_type, record)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                  language, model, audio_bytes, audio_duration_seconds, processing_seconds, error, error_type, record, tenant_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
                 ON CONFLICT (id) DO UPDATE SET
                     status = excluded.status, updated_at = excluded.updated_at, completed_at = excluded.completed_at,
                     display_name = excluded.display_name, audio_duration_seconds = excluded.audio_duration_seconds,
@@ -48,6 +48,7 @@ package struct JobTable: JobHistory {
                     .integer(RecordTime.milliseconds(job.createdAt)), .text(RecordTime.text(updatedAt)), RecordTime.text(job.completedAt),
                     .text(job.displayName), .text(job.filename), .text(job.language), .text(job.modelID), .integer(job.audioBytes),
                     .real(job.audioDurationSeconds), .real(job.processingTimeSeconds), .text(job.error), .text(job.errorType), .text(snapshot),
+                    .text(job.tenant),
                 ])
             for (stage, task) in job.tasks {
                 let duration = task.queuedAt.flatMap { queued in task.completedAt.map { $0.timeIntervalSince(queued) } }
@@ -91,6 +92,10 @@ package struct JobTable: JobHistory {
         if let since = query.since {
             binds.append(.integer(RecordTime.milliseconds(since)))
             conditions.append("created_ms >= $\(binds.count)")
+        }
+        if let tenant = query.tenantID {
+            binds.append(.text(tenant))
+            conditions.append("tenant_id = $\(binds.count)")
         }
         binds.append(.integer(max(0, limit)))
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")

@@ -10,6 +10,7 @@ package final class RecordStore: Sendable {
     package let database: any RecordDatabase
     package let jobTable: JobTable
     package let apiKeys: APIKeyTable
+    package let sessionTokens: SessionTokenTable
     package let audit: AuditLog
     package let sessionTable: SessionTable
     package let webhooks: WebhookTable
@@ -24,6 +25,7 @@ package final class RecordStore: Sendable {
         self.database = database
         self.jobTable = JobTable(database: database, defaultRetention: defaultRetentionDays)
         self.apiKeys = APIKeyTable(database: database)
+        self.sessionTokens = SessionTokenTable(database: database)
         self.audit = AuditLog(database: database)
         self.sessionTable = SessionTable(database: database)
         self.webhooks = WebhookTable(database: database)

@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// Deletes finished jobs whose retention has run out: their files, their live record, their
 /// history and webhook deliveries, each logged (`job_purged`), counted
 /// (`dalston_retention_purged_total`) and written to the audit log. Jobs without a retention
-/// (`retention` unset and no `DALSTON_RETENTION_DAYS`) are kept.
+/// (`retention` unset and no `DALSTON_RETENTION_DAYS`) are kept. Session tokens a day past
+/// their expiry go too.
 package struct RetentionPurge: Service {
     let records: RecordStore
     let jobs: JobStore
@@ -35,6 +36,11 @@ package struct RetentionPurge: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 _ = await purgeExpired()
+                do {
+                    try await records.sessionTokens.purgeExpired()
+                } catch {
+                    logger.warning("session_token_purge_failed", metadata: ["error": "\(error)"])
+                }
                 try? await Task.sleep(for: interval)
             }
         }

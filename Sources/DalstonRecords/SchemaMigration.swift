@@ -139,5 +139,32 @@ package struct SchemaMigration: Sendable {
                 "CREATE INDEX jobs_by_purge ON jobs (purge_after_ms)",
             ]
         },
+        SchemaMigration(version: 5, name: "tenants, per-key limits and short-lived tokens") { _ in
+            [
+                // Every key belongs to a tenant; jobs carry their submitter's tenant and key.
+                "ALTER TABLE api_keys ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'default'",
+                // Requests per minute and jobs in progress at once; NULL: the gateway's default.
+                "ALTER TABLE api_keys ADD COLUMN rate_limit INTEGER",
+                "ALTER TABLE api_keys ADD COLUMN max_concurrent_jobs INTEGER",
+                "ALTER TABLE jobs ADD COLUMN tenant_id TEXT",
+                "UPDATE jobs SET tenant_id = 'default' WHERE tenant_id IS NULL",
+                "CREATE INDEX jobs_by_tenant ON jobs (tenant_id, created_ms DESC)",
+                """
+                CREATE TABLE session_tokens (
+                    id TEXT PRIMARY KEY,
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    key_id TEXT NOT NULL,
+                    tenant_id TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    expires_at TEXT NOT NULL,
+                    expires_ms BIGINT NOT NULL,
+                    used_at TEXT
+                )
+                """,
+                "CREATE INDEX session_tokens_by_expiry ON session_tokens (expires_ms)",
+            ]
+        },
     ]
 }

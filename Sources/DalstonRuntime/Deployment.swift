@@ -172,7 +172,7 @@ package struct Deployment: Sendable {
         return Gateway(
             configuration: configuration, jobs: jobService(), queues: broker, workers: broker, brokerKind: brokerKind,
             engineIDs: engines.engineIDs, metrics: metrics, logLevels: logLevels.map { ($0, token: adminToken) },
-            realtime: RealtimeGateway(router: sessionRouter(), records: sessionArchive), records: records,
+            realtime: RealtimeGateway(router: sessionRouter(), records: sessionArchive), records: records, rateCounter: broker,
             logger: makeLogger("dalston.gateway"))
     }
 

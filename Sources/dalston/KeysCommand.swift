@@ -32,6 +32,15 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Expire after this long: 12h, 30d (default: never).")
         var expires: String?
 
+        @Option(help: "The tenant whose jobs the key sees and submits (default: default).")
+        var tenant: String = "default"
+
+        @Option(name: .customLong("rate-limit"), help: "Requests per minute (default: the gateway's DALSTON_RATE_LIMIT_REQUESTS_PER_MINUTE).")
+        var rateLimit: Int?
+
+        @Option(name: .customLong("max-concurrent-jobs"), help: "Jobs in progress at once (default: the gateway's DALSTON_RATE_LIMIT_CONCURRENT_JOBS).")
+        var maxConcurrentJobs: Int?
+
         @Flag(help: "Print JSON instead of text.")
         var json = false
 
@@ -47,9 +56,15 @@ struct KeysCommand: AsyncParsableCommand {
                 guard let seconds = LogLevelCommand.seconds(expires) else { throw ValidationError("--expires takes a duration such as 12h or 30d") }
                 expiresAt = Date().addingTimeInterval(seconds)
             }
+            guard APIKeyTerms.validTenant(tenant) else { throw ValidationError("--tenant is 1 to 64 letters, digits, '-', '_' or '.'") }
+            if let rateLimit, rateLimit < 1 { throw ValidationError("--rate-limit is at least 1 request per minute") }
+            if let maxConcurrentJobs, maxConcurrentJobs < 1 { throw ValidationError("--max-concurrent-jobs is at least 1") }
+            let terms = APIKeyTerms(
+                name: name, scopes: scopes, expiresAt: expiresAt, tenantID: tenant, rateLimit: rateLimit, maxConcurrentJobs: maxConcurrentJobs)
             let created = try await KeysCommand.withRecords { records in
-                let created = try await records.apiKeys.create(name: name, scopes: scopes, expiresAt: expiresAt)
-                try await records.audit.record(AuditEntry(actor: "cli", action: "api_key.created", resourceType: "api_key", resourceID: created.key.id, detail: scopes.listText))
+                let created = try await records.apiKeys.create(terms)
+                try await records.audit.record(AuditEntry(
+                    actor: "cli", action: "api_key.created", resourceType: "api_key", resourceID: created.key.id, detail: "\(scopes.listText) tenant \(terms.tenantID)"))
                 return created
             }
             if json {

@@ -33,6 +33,7 @@ public actor InMemoryBroker: Broker {
     private var records: [StateKey: [String: String]] = [:]
     private var indexes: [String: [String: Double]] = [:]
     private var workers: [String: WorkerHeartbeat] = [:]
+    private let rateCounter = LocalRateCounter()
     private var subscribers: [Int: AsyncStream<EventEnvelope>.Continuation] = [:]
     private var nextSubscriberID = 0
     private var isShutDown = false
@@ -323,6 +324,13 @@ public actor InMemoryBroker: Broker {
 
     public func indexCount(_ index: String) async throws(BrokerError) -> Int {
         indexes[index]?.count ?? 0
+    }
+
+    // MARK: Rate counters
+
+    public func hit(_ name: String, window: Duration) async throws(BrokerError) -> WindowCount {
+        guard !isShutDown else { throw .shutDown }
+        return try await rateCounter.hit(name, window: window)
     }
 
     // MARK: Workers

@@ -16,6 +16,8 @@ struct RedisKeys: Sendable {
     func state(_ key: StateKey) -> String { "\(prefix):\(key.namespace):\(key.id)" }
     /// Sorted set of an index.
     func index(_ name: String) -> String { "\(prefix):index:\(name)" }
+    /// Counter of a `RateCounter` window (expires with the window).
+    func rateCounter(_ name: String) -> String { "\(prefix):ratelimit:\(name)" }
     /// Hash: worker id → JSON `WorkerHeartbeat`.
     var workers: String { "\(prefix):workers" }
 }

@@ -29,6 +29,19 @@ enum RedisScripts {
             """
     }
 
+    /// `RateCounter.hit`: KEYS[1] the counter, ARGV[1] the window in milliseconds. The first hit
+    /// starts the window (a counter left without expiry, which should not happen, gets one).
+    /// Returns the count and the milliseconds left.
+    static let rateCounterHit = """
+        local count = redis.call('INCR', KEYS[1])
+        local left = redis.call('PTTL', KEYS[1])
+        if count == 1 or left < 0 then
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+            left = tonumber(ARGV[1])
+        end
+        return {count, left}
+        """
+
     /// `StateStore.transition`: a conditional change of one hash and its effects.
     ///
     /// KEYS[1] is the record; KEYS[2...] the keys of the effects, one each, in order.

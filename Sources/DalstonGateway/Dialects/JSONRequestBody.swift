@@ -8,8 +8,10 @@ import Hummingbird
 struct JSONRequestBody: Sendable {
     let fields: [String: JSONValue]
 
-    static func read(_ request: Request, allowed: Set<String>, example: String, limit: Int = 64 * 1024) async throws -> JSONRequestBody {
+    /// `emptyIsObject`: an empty body reads as `{}` (for routes whose fields are all optional).
+    static func read(_ request: Request, allowed: Set<String>, example: String, limit: Int = 64 * 1024, emptyIsObject: Bool = false) async throws -> JSONRequestBody {
         let body = try await request.body.collect(upTo: limit)
+        if emptyIsObject && body.readableBytes == 0 { return JSONRequestBody(fields: [:]) }
         guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: Data(body.readableBytesView)) else {
             throw APIError.badRequest("send a JSON object, e.g. \(example)")
         }

@@ -43,7 +43,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard keys.configuration.securityMode == .apiKey else { return try await next(request, context) }
         if case .open = access { return try await next(request, context) }
-        let caller = try await keys.authenticate(APIKeyCheck.presentedKey(request))
+        let caller = try await keys.authenticate(APIKeyCheck.presentedKey(request), forUpgrade: request.headers[.upgrade]?.lowercased() == "websocket")
         if let needed = access.scope(for: request.method), !caller.scopes.permits(needed) {
             keys.refuse("insufficient_scope", caller: caller)
             throw APIError(
@@ -72,7 +72,9 @@ struct APIKeyCheck: Sendable {
         self.logger = logger
     }
 
-    func authenticate(_ key: String?) async throws -> AuthenticatedCaller {
+    /// The caller this key or token makes. A single-use token is accepted only to open a
+    /// WebSocket (`forUpgrade`), and is spent by doing so.
+    func authenticate(_ key: String?, forUpgrade: Bool = false) async throws -> AuthenticatedCaller {
         guard let key else {
             refuse("missing")
             throw APIError.unauthorized
@@ -80,20 +82,67 @@ struct APIKeyCheck: Sendable {
         if Self.matchesAnyKey(key, configuration.apiKeys) {
             return AuthenticatedCaller(keyID: Self.fingerprint(key), name: "DALSTON_API_KEYS", prefix: nil, scopes: Set(APIKeyScope.allCases), source: .environment)
         }
+        if key.hasPrefix(SessionTokenTable.secretPrefix) { return try await authenticateToken(key, forUpgrade: forUpgrade) }
         guard let records, let stored = try await records.apiKeys.authenticate(key) else {
             refuse("invalid")
             throw APIError.unauthorized
         }
+        return try usable(stored)
+    }
+
+    /// The key as a caller, when neither revoked nor expired.
+    func usable(_ stored: APIKey, now: Date = Date()) throws -> AuthenticatedCaller {
         if stored.revokedAt != nil {
             refuse("revoked", caller: AuthenticatedCaller(stored))
             throw APIError(.unauthorized, code: "key_revoked", message: "this API key (\(stored.prefix)…) was revoked; ask for a new one (dalston keys create)")
         }
-        if !stored.isValid() {
+        if !stored.isValid(at: now) {
             refuse("expired", caller: AuthenticatedCaller(stored))
             throw APIError(.unauthorized, code: "key_expired", message: "this API key (\(stored.prefix)…) has expired; ask for a new one (dalston keys create)")
         }
         return AuthenticatedCaller(stored)
     }
+
+    private func authenticateToken(_ secret: String, forUpgrade: Bool) async throws -> AuthenticatedCaller {
+        guard let records, let token = try await records.sessionTokens.find(secret) else {
+            refuse("invalid")
+            throw APIError.unauthorized
+        }
+        let now = Date()
+        guard token.expiresAt > now else {
+            refuse("token_expired")
+            throw APIError(.unauthorized, code: "token_expired", message: "this token expired at \(Timestamp.string(token.expiresAt)); mint a new one")
+        }
+        // A token lives no longer than its key's right to mint it.
+        let caller: AuthenticatedCaller
+        if let key = try await records.apiKeys.key(id: token.keyID) {
+            caller = AuthenticatedCaller(token, of: try usable(key, now: now))
+        } else if configuration.apiKeys.contains(where: { Self.fingerprint($0) == token.keyID }) {
+            var environmentCaller = AuthenticatedCaller(
+                keyID: token.keyID, name: "DALSTON_API_KEYS", prefix: nil, scopes: token.scopes, source: .sessionToken, expiresAt: token.expiresAt)
+            environmentCaller.tokenID = token.id
+            caller = environmentCaller
+        } else {
+            refuse("revoked")
+            throw APIError(.unauthorized, code: "key_revoked", message: "the API key that minted this token no longer exists; mint a new token with a valid key")
+        }
+        if token.kind == .singleUse {
+            guard forUpgrade else {
+                refuse("token_misused")
+                throw APIError(
+                    .unauthorized, code: "token_not_allowed",
+                    message: "a single-use token only opens a realtime WebSocket; call the HTTP API with an API key")
+            }
+            guard try await records.sessionTokens.consume(token, now: now) else {
+                refuse("token_used")
+                throw APIError(.unauthorized, code: "token_used", message: "this single-use token has been used already; mint a new one for each connection")
+            }
+        }
+        return caller
+    }
+
+    /// The `reason` label values of `dalston_gateway_auth_failures_total`.
+    static let refusalReasons = ["missing", "invalid", "revoked", "expired", "insufficient_scope", "token_expired", "token_used", "token_misused"]
 
     func refuse(_ reason: String, caller: AuthenticatedCaller? = nil) {
         var metadata: Logger.Metadata = ["reason": "\(reason)"]

@@ -32,8 +32,11 @@ struct UploadIntake: Sendable {
     /// arrives. `upload` keeps what was read even when this throws, so the caller can answer in
     /// the dialect the fields asked for.
     func receive(
-        _ request: Request, into upload: inout ReceivedUpload, fileLimit: @escaping ([String: [String]]) -> Int = { _ in .max }
+        _ request: Request, for caller: AuthenticatedCaller?, into upload: inout ReceivedUpload,
+        fileLimit: @escaping ([String: [String]]) -> Int = { _ in .max }
     ) async throws {
+        // Before a byte of the body: a key at its limit of jobs in progress gets its 429 at once.
+        try await admitJob(for: caller)
         guard let slot = slots.take() else {
             logger.warning("upload_refused", metadata: ["reason": "concurrency_limit", "limit": .stringConvertible(configuration.maximumConcurrentUploads)])
             instruments.increment(DalstonMetric.gatewayUploadsRejected, [("reason", UploadRejection.concurrencyLimit.rawValue)])
@@ -65,10 +68,14 @@ struct UploadIntake: Sendable {
     /// Turns a received upload into a job: `submission` builds the request from the fields (and
     /// throws for fields it cannot honour); then the audio is committed, measured by FFmpeg when
     /// its header did not say how long it is, and submitted. On error the upload is removed.
-    func submit(_ upload: ReceivedUpload, api: String, _ submission: (ReceivedUpload.AudioFile) throws -> JobSubmission) async throws -> JobView {
+    func submit(
+        _ upload: ReceivedUpload, api: String, for caller: AuthenticatedCaller?, _ submission: (ReceivedUpload.AudioFile) throws -> JobSubmission
+    ) async throws -> JobView {
         guard let audio = upload.audio else { throw APIError.badRequest("the file field with the audio is required", param: "file") }
         do {
             var request = try submission(audio)
+            request.tenantID = caller?.tenantID
+            request.ownerKeyID = caller?.keyID
             try audio.writer.commit()
             if let duration = audio.duration {
                 request.audioDurationSeconds = duration
@@ -85,6 +92,19 @@ struct UploadIntake: Sendable {
             if let error = error as? APIError { refused(error) }
             throw error
         }
+    }
+
+    /// Refuses a job from a key that has as many in progress as its limit allows (429 with
+    /// `Retry-After`). The count is the key's index of jobs in progress, shared by all gateways.
+    private func admitJob(for caller: AuthenticatedCaller?) async throws {
+        guard let caller, let limit = configuration.limits.concurrentJobs(for: caller) else { return }
+        let running = try await jobs.store.activeJobCount(ofKey: caller.keyID)
+        guard running >= limit else { return }
+        logger.warning("rate_limited", metadata: ["key_id": "\(caller.keyID)", "reason": "concurrent_jobs", "limit": .stringConvertible(limit)])
+        instruments.increment(DalstonMetric.gatewayRateLimited, [("reason", "concurrent_jobs")])
+        throw APIError(
+            .tooManyRequests, code: "concurrent_job_limit",
+            message: "this API key has \(running) jobs in progress, its limit; wait for one to finish (or cancel one) and retry", retryAfter: 5)
     }
 
     /// The duration of audio in a format only FFmpeg reads, refusing what it cannot read or

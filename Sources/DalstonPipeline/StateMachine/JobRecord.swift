@@ -33,6 +33,10 @@ package struct JobRecord: Sendable, Equatable {
     package var webhookURL: String?
     package var webhookMetadata: String?
     package var retentionDays: Int?
+    /// See `JobField.tenantID`; nil on jobs from before tenants (the default tenant's).
+    package var tenantID: String?
+    /// See `JobField.ownerKeyID`.
+    package var ownerKeyID: String?
     /// `traceparent`/`tracestate` of the request that created the job.
     package var traceContext: [String: String]
     /// Each task's state by stage; a stage not yet scheduled is absent.
@@ -88,6 +92,8 @@ package struct JobRecord: Sendable, Equatable {
         webhookURL = fields[JobField.webhookURL]
         webhookMetadata = fields[JobField.webhookMetadata]
         retentionDays = fields[JobField.retentionDays].flatMap(Int.init)
+        tenantID = fields[JobField.tenantID].flatMap { $0.isEmpty ? nil : $0 }
+        ownerKeyID = fields[JobField.ownerKeyID].flatMap { $0.isEmpty ? nil : $0 }
         revision = Int(fields[JobField.revision] ?? "") ?? 0
         for key in [JobField.traceparent, JobField.tracestate] {
             if let value = fields[key], !value.isEmpty { traceContext[key] = value }
@@ -118,8 +124,23 @@ package struct JobRecord: Sendable, Equatable {
         if let webhookURL { fields[JobField.webhookURL] = webhookURL }
         if let webhookMetadata { fields[JobField.webhookMetadata] = webhookMetadata }
         if let retentionDays { fields[JobField.retentionDays] = String(retentionDays) }
+        if let tenantID { fields[JobField.tenantID] = tenantID }
+        if let ownerKeyID { fields[JobField.ownerKeyID] = ownerKeyID }
         fields.merge(traceContext) { _, new in new }
         return fields
+    }
+
+    /// The tenant whose keys may see the job.
+    package var tenant: String { tenantID ?? JobTenancy.defaultTenant }
+
+    /// Whether a caller of `tenant` may see the job (nil: a keyless gateway's caller, who sees all).
+    package func isVisible(to tenant: String?) -> Bool {
+        tenant.map { $0 == self.tenant } ?? true
+    }
+
+    /// The indexes of jobs in progress this job is in while it runs.
+    package var activeIndexes: [String] {
+        [PipelineIndex.activeJobs] + (ownerKeyID.map { [PipelineIndex.activeJobs(ofKey: $0)] } ?? [])
     }
 
     /// `job_id` and `request_id`, which every message about this job carries.

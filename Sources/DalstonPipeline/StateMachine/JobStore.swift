@@ -29,11 +29,8 @@ package struct JobStore: Sendable {
         do {
             let result = try await state.transition(StateTransition(
                 .job(job.id), when: [JobField.status: [""]], set: job.fields,
-                effects: [
-                    .addToIndex(PipelineIndex.jobs, member: job.id, score: score),
-                    .addToIndex(PipelineIndex.activeJobs, member: job.id, score: score),
-                    .publish(event),
-                ]))
+                effects: [.addToIndex(PipelineIndex.jobs, member: job.id, score: score)]
+                    + job.activeIndexes.map { .addToIndex($0, member: job.id, score: score) } + [.publish(event)]))
             guard result.applied else { throw BrokerError.invalidMessage("job \(job.id) already exists") }
         } catch {
             _ = try? await history?.delete(job.id)
@@ -127,7 +124,7 @@ package struct JobStore: Sendable {
         if !cancels { conditions[JobField.cancelRequested] = ["", "false"] }
         var effects = tasks.map(StateEffect.enqueue)
         if decision.finishes {
-            effects.append(.removeFromIndex(PipelineIndex.activeJobs, member: job.id))
+            effects += job.activeIndexes.map { .removeFromIndex($0, member: job.id) }
             if let event { effects.append(.publish(event)) }
             if let history {
                 // The history first, from the live record (the engines' reports and earlier steps
@@ -148,9 +145,27 @@ package struct JobStore: Sendable {
         return applied
     }
 
-    /// Drops a job that is final (or gone) from the active index.
+    /// Drops a job that is final (or gone) from the active indexes.
     package func forgetActive(_ jobID: String) async throws(BrokerError) {
+        if let ownerKeyID = JobRecord(fields: try await state.record(.job(jobID)))?.ownerKeyID {
+            try await state.removeFromIndex(PipelineIndex.activeJobs(ofKey: ownerKeyID), member: jobID)
+        }
         try await state.removeFromIndex(PipelineIndex.activeJobs, member: jobID)
+    }
+
+    /// How many jobs of this key are in progress. Entries whose job is final or gone (its live
+    /// state lost) are dropped on the way, so a lost job never holds a slot for good.
+    package func activeJobCount(ofKey keyID: String, limit: Int = 10_000) async throws(BrokerError) -> Int {
+        let index = PipelineIndex.activeJobs(ofKey: keyID)
+        var count = 0
+        for id in try await state.indexMembers(index, limit: limit) {
+            if let job = try await liveJob(id), !job.status.isFinal {
+                count += 1
+            } else {
+                try await state.removeFromIndex(index, member: id)
+            }
+        }
+        return count
     }
 
     /// An engine's side of a task's end, in one atomic step: the delivery is acknowledged, the
@@ -213,12 +228,14 @@ package struct JobStore: Sendable {
     /// Removes a finished job from the listing and deletes its record; `false` when it is not
     /// (or no longer) final. A job still going must be cancelled first.
     package func delete(_ jobID: String) async throws -> Bool {
-        let isLive = !(try await state.record(.job(jobID))).isEmpty
+        let live = try await state.record(.job(jobID))
+        let isLive = !live.isEmpty
         if isLive {
             let finals = Set(JobStatus.allCases.filter(\.isFinal).map(\.rawValue))
             let unlisted = try await state.transition(StateTransition(
                 .job(jobID), when: [JobField.status: finals], set: [JobField.deletedAt: Timestamp.now],
-                effects: [.removeFromIndex(PipelineIndex.jobs, member: jobID), .removeFromIndex(PipelineIndex.activeJobs, member: jobID)])).applied
+                effects: [.removeFromIndex(PipelineIndex.jobs, member: jobID)]
+                    + (JobRecord(fields: live)?.activeIndexes ?? [PipelineIndex.activeJobs]).map { .removeFromIndex($0, member: jobID) })).applied
             guard unlisted else { return false }
             try await state.deleteRecord(.job(jobID))
         }

@@ -104,7 +104,7 @@ package struct ElevenLabsDialect: RealtimeDialect {
         case "rate_limit_exceeded": "rate_limited"
         case "no_capacity": "resource_exhausted"
         case "session_timeout": "session_time_limit_exceeded"
-        case "unauthorized": "auth_error"
+        case "unauthorized", "key_revoked", "key_expired": "auth_error"
         default: "transcriber_error"
         }
         return JSONFrame.encode(ElevenLabsFrame.Error(messageType: type, error: error.message, code: error.code))

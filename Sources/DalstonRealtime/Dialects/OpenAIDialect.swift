@@ -134,6 +134,7 @@ package struct OpenAIDialect: RealtimeDialect {
         let type = switch error.code {
         case "rate_limit_exceeded": "rate_limit_error"
         case "internal_error", "no_capacity", "worker_lost": "server_error"
+        case "unauthorized", "key_revoked", "key_expired": "authentication_error"
         default: "invalid_request_error"
         }
         return Self.event("error", OpenAIEventFields.Failure(error: .init(type: type, code: error.code, message: error.message)))

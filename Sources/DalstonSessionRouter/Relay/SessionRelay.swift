@@ -2,7 +2,7 @@ import DalstonCore
 import DalstonLogging
 package import DalstonMetrics
 import DalstonPropagation
-import DalstonRealtime
+package import DalstonRealtime
 import Foundation
 import HTTPTypes
 package import HummingbirdWSClient
@@ -47,6 +47,19 @@ package struct SessionRelay: Sendable {
         self.logger = logger
     }
 
+    /// Whether the credential a session was opened with still holds: asked every `interval`
+    /// while the session runs; an error (`key_revoked`, `key_expired`) ends the session with it
+    /// in the client's dialect and close code 4401. What the worker transcribed is kept.
+    package struct Authority: Sendable {
+        package var interval: Duration
+        package let check: @Sendable () async -> RealtimeError?
+
+        package init(interval: Duration = .seconds(1), check: @escaping @Sendable () async -> RealtimeError?) {
+            self.interval = interval
+            self.check = check
+        }
+    }
+
     /// A worker that did not answer is skipped; after this many tries the client gets `no_capacity`.
     static let maximumAttempts = 3
 
@@ -54,7 +67,7 @@ package struct SessionRelay: Sendable {
     /// query string; `traceContext` its `traceparent` and `tracestate`, if it sent them.
     package func serve(
         _ kind: RealtimeProtocol, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String],
-        traceContext: [String: String], requestID: String, clientKey: String?
+        traceContext: [String: String], requestID: String, clientKey: String?, authority: Authority? = nil
     ) async {
         let sessionID = SessionRouter.newSessionID()
         await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)"]) {
@@ -68,13 +81,15 @@ package struct SessionRelay: Sendable {
                 span.attributes["dalston.session_id"] = sessionID
                 span.attributes["dalston.request_id"] = requestID
                 span.attributes["dalston.protocol"] = kind.rawValue
-                await run(kind, sessionID: sessionID, requestID: requestID, clientKey: clientKey, inbound: inbound, outbound: outbound, query: query, span: span)
+                await run(
+                    kind, sessionID: sessionID, requestID: requestID, clientKey: clientKey, authority: authority, inbound: inbound, outbound: outbound,
+                    query: query, span: span)
             }
         }
     }
 
     private func run(
-        _ kind: RealtimeProtocol, sessionID: String, requestID: String, clientKey: String?, inbound: WebSocketInboundStream,
+        _ kind: RealtimeProtocol, sessionID: String, requestID: String, clientKey: String?, authority: Authority?, inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter, query: [String: String], span: any Span
     ) async {
         let settings: SessionSettings
@@ -122,7 +137,8 @@ package struct SessionRelay: Sendable {
                     id: sessionID, protocolName: kind.rawValue, language: settings.language, model: settings.model.isEmpty ? nil : settings.model, requestID: requestID)
                 record.workerID = allocation.workerID
                 await save(record)
-                let ending = await relay(to: allocation, settings: settings, dialect: dialect, requestID: requestID, inbound: inbound, outbound: outbound)
+                let ending = await relay(
+                    to: allocation, settings: settings, dialect: dialect, requestID: requestID, authority: authority, inbound: inbound, outbound: outbound)
                 guard let ending else {
                     // The worker could not be reached: the session never began there. Give the
                     // slot back, forget the record, and try another worker.
@@ -185,7 +201,7 @@ package struct SessionRelay: Sendable {
 
     /// Relays until the session ends; nil when the worker could not be reached at all.
     private func relay(
-        to allocation: SessionAllocation, settings: SessionSettings, dialect: any RealtimeDialect, requestID: String,
+        to allocation: SessionAllocation, settings: SessionSettings, dialect: any RealtimeDialect, requestID: String, authority: Authority?,
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
     ) async -> Ending? {
         // The session's settings in the query; who asked and the trace in the headers, as every
@@ -205,7 +221,8 @@ package struct SessionRelay: Sendable {
                     ) { workerInbound, workerOutbound, _ in
                         state.markConnected()
                         await relay.pump(
-                            sessionID: allocation.sessionID, state: state, client: (inbound, outbound), worker: (workerInbound, workerOutbound))
+                            sessionID: allocation.sessionID, state: state, authority: authority, client: (inbound, outbound),
+                            worker: (workerInbound, workerOutbound))
                     }
                 }
                 group.addTask {
@@ -238,12 +255,13 @@ package struct SessionRelay: Sendable {
     }
 
     private func pump(
-        sessionID: String, state: RelayState, client: (WebSocketInboundStream, WebSocketOutboundWriter),
+        sessionID: String, state: RelayState, authority: Authority?, client: (WebSocketInboundStream, WebSocketOutboundWriter),
         worker: (WebSocketInboundStream, WebSocketOutboundWriter)
     ) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await clientToWorker(state: state, client: client, worker: worker) }
             group.addTask { await watchIdleness(state: state, client: client.1, worker: worker.1) }
+            if let authority { group.addTask { await watchAuthority(authority, state: state, client: client.1, worker: worker.1) } }
             group.addTask { await router.keepAlive(sessionID: sessionID) }
             await workerToClient(state: state, client: client.1, worker: worker.0)
             group.cancelAll()
@@ -319,6 +337,23 @@ package struct SessionRelay: Sendable {
                 try? await worker.write(.text(ClientMessage.end.json))
                 return
             }
+        }
+    }
+
+    /// Ends the session once its credential no longer holds (revoked or expired key): the
+    /// client gets the dialect's auth error and close 4401 at once; the worker gets `end`, and
+    /// what it transcribed is still recorded.
+    private func watchAuthority(_ authority: Authority, state: RelayState, client: WebSocketOutboundWriter, worker: WebSocketOutboundWriter) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: authority.interval)
+            guard !Task.isCancelled else { return }
+            guard let refusal = await authority.check() else { continue }
+            logger.warning("realtime_session_unauthorized", metadata: ["code": "\(refusal.code)", "reason": "\(refusal.message)"])
+            state.finish(status: "error", error: refusal.code)
+            try? await client.write(.text(state.errorFrame(refusal)))
+            try? await client.close(.unknown(4401), reason: "Unauthorized")
+            try? await worker.write(.text(ClientMessage.end.json))
+            return
         }
     }
 

@@ -31,10 +31,10 @@ struct ElevenLabsAPI: Sendable {
     private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await intake.receive(request, into: &upload)
+            try await intake.receive(request, for: context.caller, into: &upload)
             try FormPolicy.elevenLabs.validate(upload.fields)
             let options = try ElevenLabsOptions(upload, models: configuration.models)
-            let job = try await intake.submit(upload, api: "elevenlabs") { audio in
+            let job = try await intake.submit(upload, api: "elevenlabs", for: context.caller) { audio in
                 var submission = JobSubmission(
                     audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
                     timestampsGranularity: options.granularity, requestID: context.requestID)
@@ -58,7 +58,7 @@ struct ElevenLabsAPI: Sendable {
 
     private func elevenLabsTranscript(_ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
         let id = try context.parameters.require("id")
-        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
+        guard let job = try await jobs.job(id, visibleTo: context.tenant) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
         guard job.status.isFinal else {
             // As ElevenLabs: not there yet, ask again shortly.
             throw APIError(.notFound, code: "not_ready", message: "transcript \(id) is still \(job.status.rawValue)", retryAfter: 2)
@@ -68,6 +68,7 @@ struct ElevenLabsAPI: Sendable {
 
     private func elevenLabsDelete(_ context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
+        guard try await jobs.record(id, visibleTo: context.tenant) != nil else { throw APIError.notFound("no transcript \(id.prefix(64))") }
         switch try await jobs.delete(id) {
         case .deleted:
             try await audit.record(context, "job.deleted", id)
@@ -79,7 +80,7 @@ struct ElevenLabsAPI: Sendable {
 
     private func elevenLabsExport(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
+        guard let job = try await jobs.job(id, visibleTo: context.tenant) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
         // As ElevenLabs: a transcript not there yet is not found (yet).
         return try TranscriptExport.response(job, format: try context.parameters.require("format"), request: request, notReady: .notFound)
     }

@@ -30,7 +30,7 @@ struct NativeAPI: Sendable {
     func routes() -> RouteCollection<GatewayRequestContext> {
         let routes = guards.collection(.native, access: .jobs)
         routes.post { request, context in try await self.createTranscription(request, context) }
-        routes.get { request, _ in try await self.listTranscriptions(request) }
+        routes.get { request, context in try await self.listTranscriptions(request, context) }
         routes.get("{id}") { _, context in try await self.transcription(context) }
         routes.patch("{id}") { request, context in try await self.renameTranscription(request, context) }
         routes.delete("{id}") { _, context in try await self.deleteTranscription(context) }
@@ -45,11 +45,11 @@ struct NativeAPI: Sendable {
     private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await intake.receive(request, into: &upload) { claimant($0, request.headers)?.uploadLimit ?? .max }
+            try await intake.receive(request, for: context.caller, into: &upload) { claimant($0, request.headers)?.uploadLimit ?? .max }
             if let claimant = claimant(upload.fields, request.headers) {
                 return try await claimant.transcribe(upload, request, context)
             }
-            let job = try await intake.submit(upload, api: "native") { audio in try nativeSubmission(upload, audio, context) }
+            let job = try await intake.submit(upload, api: "native", for: context.caller) { audio in try nativeSubmission(upload, audio, context) }
             return try EditedResponse(
                 status: .created, headers: [.location: "/v1/audio/transcriptions/\(job.id)"],
                 response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt, displayName: job.displayName)
@@ -146,7 +146,7 @@ struct NativeAPI: Sendable {
 
     private func job(_ context: GatewayRequestContext) async throws -> JobView {
         let id = try context.parameters.require("id")
-        guard let job = try await jobs.job(id) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        guard let job = try await jobs.job(id, visibleTo: context.tenant) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
         return job
     }
 
@@ -154,9 +154,9 @@ struct NativeAPI: Sendable {
         JobResponse(try await job(context))
     }
 
-    private func listTranscriptions(_ request: Request) async throws -> JobListResponse {
+    private func listTranscriptions(_ request: Request, _ context: GatewayRequestContext) async throws -> JobListResponse {
         let parameters = request.uri.queryParameters
-        var query = JobListQuery()
+        var query = JobListQuery(tenantID: context.tenant)
         let limitText = parameters["limit"].map(String.init) ?? "20"
         guard let limit = Int(limitText), (1...100).contains(limit) else { throw APIError.badRequest("limit must be a number from 1 to 100", param: "limit") }
         query.limit = limit
@@ -184,13 +184,14 @@ struct NativeAPI: Sendable {
         guard let name = body["display_name"]?.stringValue, let displayName = try Self.displayName(name) else {
             throw APIError.badRequest("display_name must be a non-empty string", param: "display_name")
         }
-        guard let job = try await jobs.rename(id, displayName: displayName) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        guard try await jobs.record(id, visibleTo: context.tenant) != nil, let job = try await jobs.rename(id, displayName: displayName) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
         try await audit.record(context, "job.renamed", id, detail: displayName)
         return JobResponse(job)
     }
 
     private func deleteTranscription(_ context: GatewayRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
+        guard try await jobs.record(id, visibleTo: context.tenant) != nil else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
         switch try await jobs.delete(id) {
         case .deleted:
             try await audit.record(context, "job.deleted", id)
@@ -203,7 +204,7 @@ struct NativeAPI: Sendable {
 
     private func cancelTranscription(_ context: GatewayRequestContext) async throws -> EditedResponse<CancelResponse> {
         let id = try context.parameters.require("id")
-        guard let job = try await jobs.requestCancel(id, requestID: context.requestID) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        guard try await jobs.record(id, visibleTo: context.tenant) != nil, let job = try await jobs.requestCancel(id, requestID: context.requestID) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
         // The original API's contract, which its SDK checks: 200 with `cancelling` while the
         // orchestrator stops the job (or `cancelled` once it has), 409 for a job that ended otherwise.
         if job.status == .cancelled {
@@ -218,7 +219,7 @@ struct NativeAPI: Sendable {
     /// The job's tasks: what ran where, how long each waited and ran, what failed.
     private func tasks(_ context: GatewayRequestContext) async throws -> TaskListResponse {
         let id = try context.parameters.require("id")
-        guard let record = try await jobs.store.job(id) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        guard let record = try await jobs.record(id, visibleTo: context.tenant) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
         let graph: JobGraph
         do {
             graph = try JobGraph.plan(for: record)
@@ -253,7 +254,7 @@ struct NativeAPI: Sendable {
 
     private func keptAudio(_ context: GatewayRequestContext) async throws -> (JobRecord, ArtifactReference) {
         let id = try context.parameters.require("id")
-        guard let record = try await jobs.store.job(id) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
+        guard let record = try await jobs.record(id, visibleTo: context.tenant) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
         guard let audio = record.audio, (try? jobs.artifacts.localFile(audio)).map({ FileManager.default.fileExists(atPath: $0.path) }) == true else {
             throw APIError(
                 .notFound, code: "audio_not_available",

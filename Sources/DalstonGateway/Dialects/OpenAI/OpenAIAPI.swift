@@ -53,7 +53,7 @@ struct OpenAIAPI: Sendable {
     private func translate(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await intake.receive(request, into: &upload) { _ in Self.uploadLimit }
+            try await intake.receive(request, for: context.caller, into: &upload) { _ in Self.uploadLimit }
             return try await transcribe(upload, request, context, translating: true)
         } catch {
             upload.audio?.writer.discard()
@@ -88,7 +88,7 @@ struct OpenAIAPI: Sendable {
         if let prompt = upload["prompt"]?.trimmed, !prompt.isEmpty { options["prompt"] = prompt }
         let limit = Self.uploadLimit
         if let audio = upload.audio, audio.writer.byteCount > limit { throw APIError.tooLarge(limit: limit) }
-        let job = try await intake.submit(upload, api: "openai") { audio in
+        let job = try await intake.submit(upload, api: "openai", for: context.caller) { audio in
             var submission = JobSubmission(
                 audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
                 timestampsGranularity: "word", requestID: context.requestID)

@@ -19,6 +19,8 @@ struct RealtimeAPI: Sendable {
     let realtime: RealtimeGateway?
     let relay: SessionRelay?
     let guards: RouteGuards
+    /// Ends sessions whose key is revoked or expires while they run (nil: no key database).
+    let keyStatus: KeyStatusWatch?
     /// Each dialect's WebSocket path (declared in its folder) and the protocol spoken there.
     let endpoints: [RealtimeEndpoint]
 
@@ -57,9 +59,13 @@ struct RealtimeAPI: Sendable {
         var traceContext: [String: String] = [:]
         traceContext[MessageMetadataKey.traceparent] = context.request.headers[.traceparent]
         traceContext[MessageMetadataKey.tracestate] = context.request.headers[.tracestate]
+        var authority: SessionRelay.Authority?
+        if let keyStatus, let caller = context.requestContext.caller, caller.source != .environment {
+            authority = SessionRelay.Authority { await keyStatus.refusal(for: caller) }
+        }
         await relay.serve(
             kind, inbound: inbound, outbound: outbound, query: query, traceContext: traceContext,
-            requestID: context.requestContext.requestID, clientKey: context.requestContext.clientKey)
+            requestID: context.requestContext.requestID, clientKey: context.requestContext.clientKey, authority: authority)
     }
 
     /// A clear 426 for a plain GET on a WebSocket path (which needs the `realtime` scope).
