@@ -122,8 +122,8 @@ final class Deployment: @unchecked Sendable {
     /// Starts a service; a replacement (`as:`) serves metrics on the port of the one it replaces,
     /// where Prometheus already looks. `metricsPort` overrides the port (`nil`: unset, so the
     /// service picks the first free one from its default).
-    func start(_ name: String, _ arguments: [String], as label: String? = nil, metricsPort override: Int?? = .none) throws {
-        var environment = environment
+    func start(_ name: String, _ arguments: [String], as label: String? = nil, metricsPort override: Int?? = .none, extra: [String: String] = [:]) throws {
+        var environment = environment.merging(extra) { $1 }
         if case .some(let port) = override {
             environment["METRICS_PORT"] = port.map(String.init)
         } else if name != "gateway" {

@@ -21,6 +21,10 @@ struct APIKeyTests {
     /// Every HTTP route but the probes, with the scope it needs (nil: any valid key).
     static let routes: [(HTTPRequest.Method, String, APIKeyScope?)] = [
         (.get, "/auth/me", nil),
+        (.get, "/auth/keys", .admin), (.post, "/auth/keys", .admin), (.get, "/auth/keys/key_x", .admin), (.delete, "/auth/keys/key_x", .admin),
+        // Minting tokens needs the realtime scope, which the token is for.
+        (.post, "/auth/tokens", .realtime), (.post, "/v1/single-use-token/realtime_scribe", .realtime),
+        (.post, "/v1/realtime/transcription_sessions", .realtime),
         (.get, "/v1/status", .jobsRead), (.get, "/v1/models", .jobsRead), (.get, "/v1/models/pocketsphinx-en-us", .jobsRead),
         (.get, "/v1/audio/transcriptions", .jobsRead), (.get, "/v1/audio/transcriptions/job-x", .jobsRead),
         (.get, "/v1/audio/transcriptions/job-x/export/srt", .jobsRead),
@@ -135,5 +139,34 @@ struct APIKeyTests {
             #expect(unknown.status == .notFound && String(buffer: unknown.body).contains("\"code\""))
         }
         await records.close()
+    }
+
+    @Test func aKeyOverItsRequestRateGets429WithOpenAIsHeadersAndOthersDoNot() async throws {
+        let records = try await Self.records()
+        let limited = try await records.apiKeys.create(APIKeyTerms(name: "limited", scopes: [.jobsRead], rateLimit: 2)).secret
+        let free = try await records.apiKeys.create(name: "free", scopes: [.jobsRead]).secret
+        let fixture = GatewayFixture(records: records) { $0.securityMode = .apiKey }
+        try await fixture.test { client in
+            for remaining in ["1", "0"] {
+                let reply = try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(limited)"])
+                #expect(reply.status == .ok)
+                #expect(reply.headers[HTTPField.Name("x-ratelimit-limit-requests")!] == "2")
+                #expect(reply.headers[HTTPField.Name("x-ratelimit-remaining-requests")!] == remaining)
+            }
+            let refused = try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(limited)"])
+            #expect(refused.status == .tooManyRequests)
+            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            #expect(refused.headers[HTTPField.Name("x-ratelimit-reset-requests")!]?.hasSuffix("s") == true)
+            #expect(String(buffer: refused.body).contains("rate_limit_exceeded"))
+            let other = try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(free)"])
+            #expect(other.status == .ok && other.headers[HTTPField.Name("x-ratelimit-limit-requests")!] == nil, "no limit, no headers")
+        }
+        await records.close()
+    }
+
+    @Test func resetTimesReadAsOpenAIWritesThem() {
+        let headers = RateLimitMiddleware.headers(limit: 10, remaining: 3, resetsIn: .milliseconds(12_300))
+        #expect(headers[HTTPField.Name("x-ratelimit-reset-requests")!] == "13s")
+        #expect(RateLimitMiddleware.headers(limit: 1, remaining: 0, resetsIn: .milliseconds(420))[HTTPField.Name("x-ratelimit-reset-requests")!] == "420ms")
     }
 }

@@ -190,6 +190,54 @@ struct RecordStoreConformanceTests {
         }
     }
 
+    @Test(arguments: RecordDatabaseKind.available)
+    func keysBelongToTenantsAndCarryTheirLimits(kind: RecordDatabaseKind) async throws {
+        try await withStore(try await kind.makeEmpty().store()) { store in
+            let acme = try await store.apiKeys.create(APIKeyTerms(name: "acme", scopes: [.admin], tenantID: "acme", rateLimit: 10, maxConcurrentJobs: 2))
+            let plain = try await store.apiKeys.create(name: "plain", scopes: [.jobsRead])
+            let found = try #require(try await store.apiKeys.key(id: acme.key.id))
+            #expect(found.tenantID == "acme" && found.rateLimit == 10 && found.maxConcurrentJobs == 2)
+            #expect(try await store.apiKeys.key(id: plain.key.id)?.tenantID == "default")
+            #expect(try await store.apiKeys.key(id: plain.key.id)?.rateLimit == nil)
+            #expect(try await store.apiKeys.list(tenantID: "acme").map(\.id) == [acme.key.id])
+            _ = try await store.apiKeys.revoke(plain.key.id)
+            #expect(try await store.apiKeys.list(tenantID: "default", includeRevoked: false).isEmpty)
+            #expect(try await store.apiKeys.list(tenantID: "default").map(\.id) == [plain.key.id])
+            await #expect(throws: RecordStoreError.self) { try await store.apiKeys.create(APIKeyTerms(name: "x", scopes: [.admin], tenantID: "a\nb")) }
+        }
+    }
+
+    @Test(arguments: RecordDatabaseKind.available)
+    func aSingleUseTokenIsSpentExactlyOnceAndOnlyItsHashIsStored(kind: RecordDatabaseKind) async throws {
+        try await withStore(try await kind.makeEmpty().store()) { store in
+            let now = Date()
+            let minted = try await store.sessionTokens.mint(
+                for: (id: "key_1", tenantID: "acme"), scopes: [.realtime], kind: .singleUse, lifetime: 60, now: now)
+            #expect(minted.secret.hasPrefix("tk_") && minted.token.expiresAt == now.addingTimeInterval(60))
+            let rows = try await store.database.query("SELECT * FROM session_tokens", [])
+            #expect(!rows.flatMap { $0.columns.values }.contains { if case .text(let text) = $0 { text.contains(minted.secret) } else { false } })
+            let found = try #require(try await store.sessionTokens.find(minted.secret))
+            #expect(found.keyID == "key_1" && found.tenantID == "acme" && found.scopes == [.realtime] && found.kind == .singleUse)
+            #expect(try await store.sessionTokens.find("tk_" + String(repeating: "x", count: 40)) == nil)
+            #expect(try await store.sessionTokens.find("dk_whatever") == nil)
+
+            // Many gateways at once: exactly one spends it.
+            let spent = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.sessionTokens.consume(found) } }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(spent == 1)
+            #expect(try await store.sessionTokens.find(minted.secret)?.usedAt != nil)
+
+            let expired = try await store.sessionTokens.mint(
+                for: (id: "key_1", tenantID: "acme"), scopes: [.realtime], kind: .singleUse, lifetime: 1, now: now.addingTimeInterval(-90_000))
+            #expect(try await !store.sessionTokens.consume(expired.token), "an expired token is not spent")
+            #expect(try await store.sessionTokens.purgeExpired(now: now) == 1)
+            #expect(try await store.sessionTokens.find(expired.secret) == nil)
+            #expect(try await store.sessionTokens.find(minted.secret) != nil)
+        }
+    }
+
     // MARK: Realtime sessions
 
     @Test(arguments: RecordDatabaseKind.available)

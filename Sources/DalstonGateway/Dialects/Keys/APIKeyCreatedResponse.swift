@@ -36,6 +36,21 @@ struct APIKeyCreatedResponse: ResponseEncodable {
         case createdAt = "created_at"
         case expiresAt = "expires_at"
     }
+
+    /// Absent values are `null`, as in the original's answers.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(key, forKey: .key)
+        try container.encode(prefix, forKey: .prefix)
+        try container.encode(name, forKey: .name)
+        try container.encode(tenantID, forKey: .tenantID)
+        try container.encode(scopes, forKey: .scopes)
+        try container.encode(rateLimit, forKey: .rateLimit)
+        try container.encode(maxConcurrentJobs, forKey: .maxConcurrentJobs)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(expiresAt, forKey: .expiresAt)
+    }
 }
 
 /// `GET /auth/keys`.

@@ -48,4 +48,22 @@ struct APIKeyIdentityResponse: ResponseEncodable {
         case lastUsedAt = "last_used_at"
         case expiresAt = "expires_at"
     }
+
+    /// Absent values are `null`, as in the original's answers (clients read the keys).
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(securityMode, forKey: .securityMode)
+        try container.encode(id, forKey: .id)
+        try container.encode(keyID, forKey: .keyID)
+        try container.encode(name, forKey: .name)
+        try container.encode(prefix, forKey: .prefix)
+        try container.encode(source, forKey: .source)
+        try container.encode(tenantID, forKey: .tenantID)
+        try container.encode(scopes, forKey: .scopes)
+        try container.encode(rateLimit, forKey: .rateLimit)
+        try container.encode(maxConcurrentJobs, forKey: .maxConcurrentJobs)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encode(expiresAt, forKey: .expiresAt)
+    }
 }

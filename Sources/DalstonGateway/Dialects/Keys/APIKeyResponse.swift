@@ -43,4 +43,21 @@ struct APIKeyResponse: ResponseEncodable {
         case isCurrent = "is_current"
         case isRevoked = "is_revoked"
     }
+
+    /// Absent values are `null`, as in the original's answers.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(prefix, forKey: .prefix)
+        try container.encode(name, forKey: .name)
+        try container.encode(tenantID, forKey: .tenantID)
+        try container.encode(scopes, forKey: .scopes)
+        try container.encode(rateLimit, forKey: .rateLimit)
+        try container.encode(maxConcurrentJobs, forKey: .maxConcurrentJobs)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(lastUsedAt, forKey: .lastUsedAt)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(isCurrent, forKey: .isCurrent)
+        try container.encode(isRevoked, forKey: .isRevoked)
+    }
 }

@@ -43,7 +43,7 @@ struct KeysAPI: Sendable {
 
     private func createKey(_ request: Request, _ context: GatewayRequestContext) async throws -> EditedResponse<APIKeyCreatedResponse> {
         let body = try await JSONRequestBody.read(
-            request, allowed: ["name", "scopes", "rate_limit", "max_concurrent_jobs", "expires_at", "expires_in_days"],
+            request, allowed: ["name", "scopes", "rate_limit", "max_concurrent_jobs", "expires_at", "expires_in_days", "tenant_id"],
             example: #"{"name": "ci", "scopes": ["jobs:read", "jobs:write"], "rate_limit": 600}"#)
         guard let name = body["name"]?.stringValue?.trimmed, (1...255).contains(name.count), !name.contains(where: \.isNewline) else {
             throw APIError.badRequest("name is required: 1 to 255 characters on one line", param: "name")
@@ -64,6 +64,17 @@ struct KeysAPI: Sendable {
             throw APIError(.forbidden, code: "insufficient_scope", message: "a key cannot give the scope \(excess.rawValue), which it lacks")
         }
         var terms = APIKeyTerms(name: name, scopes: scopes, tenantID: tenant(context) ?? JobTenancy.defaultTenant)
+        if let value = body["tenant_id"], value != .null {
+            // Only the operator's keys (DALSTON_API_KEYS, or a keyless gateway) make keys for
+            // other tenants; a tenant's admin stays within its tenant.
+            guard let tenant = value.stringValue, APIKeyTerms.validTenant(tenant) else {
+                throw APIError.badRequest("tenant_id is 1 to 64 letters, digits, '-', '_' or '.'", param: "tenant_id")
+            }
+            guard tenant == terms.tenantID || context.caller == nil || context.caller?.source == .environment else {
+                throw APIError(.forbidden, code: "insufficient_scope", message: "only the operator's keys (DALSTON_API_KEYS) make keys for another tenant")
+            }
+            terms.tenantID = tenant
+        }
         terms.rateLimit = try Self.positive(body["rate_limit"], "rate_limit", upTo: 1_000_000)
         terms.maxConcurrentJobs = try Self.positive(body["max_concurrent_jobs"], "max_concurrent_jobs", upTo: 100_000)
         terms.expiresAt = try Self.expiry(at: body["expires_at"], inDays: body["expires_in_days"])
