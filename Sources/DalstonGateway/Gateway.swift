@@ -25,6 +25,9 @@ package struct Gateway: Sendable {
     let keys: KeysAPI
     let elevenLabsTokens: ElevenLabsTokenAPI
     let transcriptionSessions: TranscriptionSessionAPI
+    let taskArtifacts: TaskArtifactsAPI
+    let jobStats: JobStatsAPI
+    let auditLog: AuditAPI
     let system: SystemAPI
     let realtime: RealtimeAPI
 
@@ -60,6 +63,9 @@ package struct Gateway: Sendable {
         let mint = TokenMint(records: records, audit: audit)
         self.elevenLabsTokens = ElevenLabsTokenAPI(mint: mint, guards: guards)
         self.transcriptionSessions = TranscriptionSessionAPI(mint: mint, guards: guards)
+        self.taskArtifacts = TaskArtifactsAPI(jobs: jobs, guards: guards)
+        self.jobStats = JobStatsAPI(jobs: jobs, guards: guards)
+        self.auditLog = AuditAPI(records: records, guards: guards)
         self.system = SystemAPI(
             jobs: jobs, queues: queues, workers: workers, engineIDs: engineIDs, brokerKind: brokerKind, models: configuration.models, records: records,
             exposition: metrics.exposition, guards: guards, logger: logger)
@@ -92,6 +98,9 @@ package struct Gateway: Sendable {
         router.addRoutes(keys.adminRoutes(), atPath: "/auth")
         logLevels?.0.addRoutes(to: router, token: logLevels?.token)
         router.addRoutes(native.routes(), atPath: "/v1/audio/transcriptions")
+        router.addRoutes(taskArtifacts.routes(), atPath: "/v1/audio/transcriptions")
+        router.addRoutes(jobStats.routes(), atPath: "/v1/jobs")
+        router.addRoutes(auditLog.routes(), atPath: "/v1/audit")
         router.addRoutes(openAI.routes(), atPath: "/v1")
         router.addRoutes(elevenLabs.routes(), atPath: "/v1/speech-to-text")
         router.addRoutes(webhooks.routes(), atPath: "/v1/webhooks")

@@ -11,6 +11,9 @@ package protocol JobHistory: Sendable {
     func list(_ query: JobListQuery, limit: Int) async throws -> [[String: String]]
     /// `false` when there was no such job.
     func delete(_ jobID: String) async throws -> Bool
+    /// How many jobs ended in each final status (by its raw value) since `date`, optionally of
+    /// one tenant only.
+    func finishedCounts(since date: Date, tenantID: String?) async throws -> [String: Int]
     /// Jobs recorded as pending or running and created before `date`, oldest first.
     func unfinished(createdBefore date: Date, limit: Int) async throws -> [[String: String]]
 }

@@ -98,6 +98,17 @@ package struct JobView: Sendable, Equatable {
     }
 }
 
+/// `GET /v1/jobs/stats`: jobs in progress and finished today.
+package struct JobStats: Sendable, Equatable {
+    package var running = 0
+    package var queued = 0
+    package var completed = 0
+    package var failed = 0
+    package var cancelled = 0
+
+    package init() {}
+}
+
 /// What to list: newest first, `limit` per page, from `cursor`, optionally by status and age.
 package struct JobListQuery: Sendable {
     package var limit: Int
@@ -353,6 +364,33 @@ package struct JobService: Sendable {
             next = position  // the scan stopped early: more may match further on
         }
         return JobPage(jobs: page.map { view($0.0) }, next: next)
+    }
+
+    /// Jobs in progress now (`queued`: not yet started by an engine) and finished since `since`,
+    /// of one tenant (nil: all). Jobs in progress are read from the live state, the finished ones
+    /// from the history (without one, from the live records of the newest 10,000).
+    package func stats(tenant: String?, since: Date) async throws -> JobStats {
+        var stats = JobStats()
+        for id in try await store.activeJobIDs() {
+            guard let job = try await store.liveJob(id), !job.status.isFinal, job.isVisible(to: tenant) else { continue }
+            if job.status == .pending || job.tasks.values.allSatisfy({ [.waiting, .queued].contains($0.status) }) {
+                stats.queued += 1
+            } else {
+                stats.running += 1
+            }
+        }
+        let finished: [String: Int]
+        if let history = store.history {
+            finished = try await history.finishedCounts(since: since, tenantID: tenant)
+        } else {
+            finished = try await store.recent(limit: 10_000).reduce(into: [:]) { counts, job in
+                if job.status.isFinal, job.isVisible(to: tenant), (job.completedAt ?? .distantPast) >= since { counts[job.status.rawValue, default: 0] += 1 }
+            }
+        }
+        stats.completed = finished[JobStatus.completed.rawValue] ?? 0
+        stats.failed = finished[JobStatus.failed.rawValue] ?? 0
+        stats.cancelled = finished[JobStatus.cancelled.rawValue] ?? 0
+        return stats
     }
 
     /// Deletes a finished job: its record, its listing entry and its files.

@@ -105,6 +105,22 @@ package struct JobTable: JobHistory {
         return jobs
     }
 
+    /// How many jobs ended in each final status since `date`, optionally of one tenant only.
+    package func finishedCounts(since date: Date, tenantID: String?) async throws -> [String: Int] {
+        var binds: [SQLValue] = [.text(RecordTime.text(date))]
+        var tenantFilter = ""
+        if let tenantID {
+            binds.append(.text(tenantID))
+            tenantFilter = " AND tenant_id = $2"
+        }
+        var counts: [String: Int] = [:]
+        for row in try await database.query(
+            "SELECT status, COUNT(*) AS finished FROM jobs WHERE completed_at >= $1\(tenantFilter) GROUP BY status", binds) {
+            counts[try row.string("status")] = row.optionalInt("finished") ?? 0
+        }
+        return counts
+    }
+
     package func delete(_ jobID: String) async throws -> Bool {
         try await database.transaction { transaction throws(RecordStoreError) -> Bool in
             try await transaction.query("DELETE FROM job_tasks WHERE job_id = $1", [.text(jobID)])

@@ -164,6 +164,9 @@ package struct SchemaMigration: Sendable {
                 )
                 """,
                 "CREATE INDEX session_tokens_by_expiry ON session_tokens (expires_ms)",
+                // Whose change it was (NULL: the system's or the CLI's, seen by the default tenant).
+                "ALTER TABLE audit_log ADD COLUMN tenant_id TEXT",
+                "CREATE INDEX audit_by_tenant ON audit_log (tenant_id, id)",
             ]
         },
     ]

@@ -268,6 +268,38 @@ def main() -> int:
     self_revoke = gateways.call("DELETE", f"/auth/keys/{acme['id']}", acme["key"])
     check("a key cannot revoke itself (400)", self_revoke.status_code == 400, self_revoke.text)
 
+    # --- Job introspection: task artifacts, stats, the audit log ---
+    deadline = time.monotonic() + 120
+    while (done := gateways.call("GET", f"/v1/audio/transcriptions/{job['id']}", acme["key"]).json())["status"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline, "acme's job did not finish"
+        time.sleep(0.5)
+    tasks = gateways.call("GET", f"/v1/audio/transcriptions/{job['id']}/tasks", acme["key"]).json()["tasks"]
+    # Intermediate files go once the job has ended; the merge task's transcript stays.
+    transcribe = next(task for task in tasks if task["stage"] == "merge")
+    artifacts = gateways.call("GET", f"/v1/audio/transcriptions/{job['id']}/tasks/{transcribe['task_id']}/artifacts", acme["key"]).json()
+    check("a task's artifacts show what it read and what it wrote", artifacts["task_id"] == transcribe["task_id"] and artifacts["request"]
+          and artifacts["response"] and any(entry["role"] == "output" and entry["available"] for entry in artifacts["artifacts"]), artifacts)
+    output = next(entry for entry in artifacts["artifacts"] if entry["role"] == "output" and entry["available"])
+    download = gateways.call("GET", output["url"], acme["key"])
+    check("and each stored one downloads", download.status_code == 200 and len(download.content) == output["size_bytes"], (download.status_code, output))
+    sneaky = gateways.call("GET", output["url"].rsplit("/", 1)[0] + "/..%2F..%2Fdalston.sqlite", acme["key"])
+    check("a name that is not the task's artifact is 404", sneaky.status_code == 404, sneaky.status_code)
+    other = gateways.call("GET", f"/v1/audio/transcriptions/{job['id']}/tasks/{transcribe['task_id']}/artifacts", worker["key"])
+    check("nor are another tenant's task artifacts visible (404)", other.status_code == 404, other.status_code)
+    stats = gateways.call("GET", "/v1/jobs/stats", acme["key"]).json()
+    check("GET /v1/jobs/stats counts the tenant's jobs", stats["completed_today"] + stats["failed_today"] >= 1
+          and all(name in stats for name in ["running", "queued", "completed_today", "failed_today"]), stats)
+    trail = gateways.call("GET", f"/v1/audit/resources/api_key/{live['id']}", operator).json()
+    check("the audit trail of a key shows its creation and revocation",
+          [event["action"] for event in trail["events"]][:2] == ["api_key.revoked", "api_key.created"], trail)
+    page = gateways.call("GET", "/v1/audit?limit=2&action=api_key.created", operator).json()
+    check("GET /v1/audit filters and pages", len(page["events"]) == 2 and page["has_more"] and page["cursor"], page)
+    following = gateways.call("GET", f"/v1/audit?limit=2&action=api_key.created&cursor={page['cursor']}", operator).json()
+    check("the next page continues after the cursor", following["events"] and following["events"][0]["id"] < page["events"][-1]["id"], following)
+    acme_audit = gateways.call("GET", "/v1/audit?limit=100", acme["key"]).json()
+    check("a tenant's admin reads only its tenant's audit entries", all(event["tenant_id"] == "acme" for event in acme_audit["events"]), acme_audit)
+    check("a key without admin cannot read the audit log (403)", gateways.call("GET", "/v1/audit", worker["key"]).status_code == 403)
+
     print("ALL CHECKS PASSED")
     return 0
 

@@ -7,8 +7,10 @@ struct AuditTrail: Sendable {
     func record(_ context: GatewayRequestContext, _ action: String, _ resourceID: String, detail: String? = nil) async throws {
         guard let records else { return }
         let resourceType = action.split(separator: ".").first.map(String.init) ?? "resource"
-        try await records.audit.record(AuditEntry(
+        var entry = AuditEntry(
             actor: context.caller?.keyID ?? "anonymous", action: action, resourceType: resourceType, resourceID: resourceID,
-            requestID: context.requestID, detail: detail))
+            requestID: context.requestID, detail: detail)
+        entry.tenantID = context.tenant
+        try await records.audit.record(entry)
     }
 }
