@@ -28,6 +28,7 @@ package struct Gateway: Sendable {
     let taskArtifacts: TaskArtifactsAPI
     let jobStats: JobStatsAPI
     let auditLog: AuditAPI
+    let docs: DocsAPI
     let system: SystemAPI
     let realtime: RealtimeAPI
 
@@ -66,6 +67,7 @@ package struct Gateway: Sendable {
         self.taskArtifacts = TaskArtifactsAPI(jobs: jobs, guards: guards)
         self.jobStats = JobStatsAPI(jobs: jobs, guards: guards)
         self.auditLog = AuditAPI(records: records, guards: guards)
+        self.docs = DocsAPI(guards: guards)
         self.system = SystemAPI(
             jobs: jobs, queues: queues, workers: workers, engineIDs: engineIDs, brokerKind: brokerKind, models: configuration.models, records: records,
             exposition: metrics.exposition, guards: guards, logger: logger)
@@ -93,6 +95,7 @@ package struct Gateway: Sendable {
         // What no collection answers (an unmatched path) gets the native shape.
         router.add(middleware: ErrorShapeMiddleware(.native))
         router.addRoutes(system.probeRoutes())
+        router.addRoutes(docs.routes())
         router.addRoutes(system.statusRoutes(), atPath: "/v1")
         router.addRoutes(keys.routes(), atPath: "/auth")
         router.addRoutes(keys.adminRoutes(), atPath: "/auth")
