@@ -133,6 +133,7 @@ package enum PipelineIndex {
 
 /// Tenants: every key belongs to one, and a job to its submitter's.
 package enum JobTenancy {
-    /// The tenant of keyless gateways, of `DALSTON_API_KEYS` and of keys made without one.
-    package static let defaultTenant = "default"
+    /// The tenant of keyless gateways, of `DALSTON_API_KEYS` and of keys made without one: the
+    /// original's default tenant id (its clients read tenant ids as UUIDs).
+    package static let defaultTenant = "00000000-0000-0000-0000-000000000000"
 }

@@ -1,3 +1,4 @@
+import DalstonPipeline
 package import Foundation
 
 /// An API key as stored: never its secret, only the secret's SHA-256 and its first characters
@@ -11,8 +12,8 @@ package struct APIKey: Sendable, Equatable, Codable {
     package var expiresAt: Date?
     package var revokedAt: Date?
     package var lastUsedAt: Date?
-    /// Whose jobs the key sees and submits (`default` unless made for another tenant).
-    package var tenantID: String = "default"
+    /// Whose jobs the key sees and submits (the default tenant, 00000000-…, unless made for another).
+    package var tenantID: String = JobTenancy.defaultTenant
     /// Requests per minute this key may make; nil: the gateway's default.
     package var rateLimit: Int?
     /// Jobs of this key in progress at once; nil: the gateway's default.
@@ -45,7 +46,7 @@ package struct APIKeyTerms: Sendable, Equatable {
     package var maxConcurrentJobs: Int?
 
     package init(
-        name: String, scopes: Set<APIKeyScope>, expiresAt: Date? = nil, tenantID: String = "default", rateLimit: Int? = nil,
+        name: String, scopes: Set<APIKeyScope>, expiresAt: Date? = nil, tenantID: String = JobTenancy.defaultTenant, rateLimit: Int? = nil,
         maxConcurrentJobs: Int? = nil
     ) {
         self.name = name

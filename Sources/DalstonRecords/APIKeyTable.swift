@@ -1,4 +1,5 @@
 import Crypto
+import DalstonPipeline
 package import Foundation
 
 /// API keys in the record database. A secret is `dk_` and 40 random base-62 characters (238
@@ -113,7 +114,7 @@ package struct APIKeyTable: Sendable {
             createdAt: RecordTime.date(row.optionalString("created_at")) ?? Date(timeIntervalSince1970: 0),
             expiresAt: RecordTime.date(row.optionalString("expires_at")), revokedAt: RecordTime.date(row.optionalString("revoked_at")),
             lastUsedAt: RecordTime.date(row.optionalString("last_used_at")))
-        key.tenantID = row.optionalString("tenant_id") ?? "default"
+        key.tenantID = row.optionalString("tenant_id") ?? JobTenancy.defaultTenant
         key.rateLimit = row.optionalInt("rate_limit")
         key.maxConcurrentJobs = row.optionalInt("max_concurrent_jobs")
         return key

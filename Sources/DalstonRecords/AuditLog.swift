@@ -1,3 +1,4 @@
+import DalstonPipeline
 package import Foundation
 
 /// One change to Dalston's records: who (an API key's id, `cli`, `system`), what, to which
@@ -75,7 +76,7 @@ package struct AuditLog: Sendable {
         if let tenant = query.tenantID {
             binds.append(.text(tenant))
             // The system's and the CLI's entries belong to the default tenant.
-            conditions.append(tenant == "default" ? "(tenant_id = $\(binds.count) OR tenant_id IS NULL)" : "tenant_id = $\(binds.count)")
+            conditions.append(tenant == JobTenancy.defaultTenant ? "(tenant_id = $\(binds.count) OR tenant_id IS NULL)" : "tenant_id = $\(binds.count)")
         }
         if let since = query.since {
             binds.append(.text(RecordTime.text(since)))

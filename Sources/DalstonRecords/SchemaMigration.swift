@@ -142,12 +142,12 @@ package struct SchemaMigration: Sendable {
         SchemaMigration(version: 5, name: "tenants, per-key limits and short-lived tokens") { _ in
             [
                 // Every key belongs to a tenant; jobs carry their submitter's tenant and key.
-                "ALTER TABLE api_keys ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'default'",
+                "ALTER TABLE api_keys ADD COLUMN tenant_id TEXT NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000'",
                 // Requests per minute and jobs in progress at once; NULL: the gateway's default.
                 "ALTER TABLE api_keys ADD COLUMN rate_limit INTEGER",
                 "ALTER TABLE api_keys ADD COLUMN max_concurrent_jobs INTEGER",
                 "ALTER TABLE jobs ADD COLUMN tenant_id TEXT",
-                "UPDATE jobs SET tenant_id = 'default' WHERE tenant_id IS NULL",
+                "UPDATE jobs SET tenant_id = '00000000-0000-0000-0000-000000000000' WHERE tenant_id IS NULL",
                 "CREATE INDEX jobs_by_tenant ON jobs (tenant_id, created_ms DESC)",
                 """
                 CREATE TABLE session_tokens (
@@ -164,7 +164,7 @@ package struct SchemaMigration: Sendable {
                 )
                 """,
                 "CREATE INDEX session_tokens_by_expiry ON session_tokens (expires_ms)",
-                // Whose change it was (NULL: the system's or the CLI's, seen by the default tenant).
+                // Whose change it was (NULL: the system's or the CLI's, seen by the default tenant, 00000000-…).
                 "ALTER TABLE audit_log ADD COLUMN tenant_id TEXT",
                 "CREATE INDEX audit_by_tenant ON audit_log (tenant_id, id)",
             ]

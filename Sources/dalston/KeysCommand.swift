@@ -1,5 +1,6 @@
 import ArgumentParser
 import DalstonCore
+import DalstonPipeline
 import DalstonRecords
 import DalstonRuntime
 import Foundation
@@ -32,8 +33,8 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "Expire after this long: 12h, 30d (default: never).")
         var expires: String?
 
-        @Option(help: "The tenant whose jobs the key sees and submits (default: default).")
-        var tenant: String = "default"
+        @Option(help: "The tenant whose jobs the key sees and submits (default: the default tenant, 00000000-0000-0000-0000-000000000000).")
+        var tenant: String = JobTenancy.defaultTenant
 
         @Option(name: .customLong("rate-limit"), help: "Requests per minute (default: the gateway's DALSTON_RATE_LIMIT_REQUESTS_PER_MINUTE).")
         var rateLimit: Int?

@@ -8,7 +8,9 @@ import Testing
 extension EndToEnd {
     @Suite("The original Dalston's SDK", .enabled("needs the vendored dalston_sdk in .venv and the Whisper setup (scripts/setup.sh test)") {
         guard await WhisperSetup.shouldRun() else { return false }
-        return await TestTools.pythonCanImport("dalston_sdk") || TestTools.areRequired
+        let clients = await TestTools.pythonCanImport("dalston_sdk")
+        let cli = await TestTools.pythonCanImport("typer")
+        return (clients && cli) || TestTools.areRequired
     }, .serialized)
     struct OriginalClientTests {
         @Test func everySDKCallWorksAgainstDalstonUp() async throws {
@@ -26,6 +28,15 @@ extension EndToEnd {
             defer { deployment.stop() }
             let result = try await Self.run(base: deployment.client.base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
             #expect(result.status == 0, "\(result.output.suffix(3000))")
+        }
+
+        @Test func theOriginalCLIsCommandsWorkAgainstDalstonUp() async throws {
+            let server = try await WhisperServer.start()
+            defer { server.stop() }
+            let command = TestTools.pythonCommand([OfficialClients.script("original_cli_check.py").path, server.base, "whisper-test-key", WhisperSetup.fixtures.path])
+            let result = try await runProcess(command.executable, arguments: command.arguments)
+            #expect(result.status == 0, "\((result.stdout + result.stderr).suffix(3000))")
+            #expect(result.stdout.contains("ALL CHECKS PASSED"), "\((result.stdout + result.stderr).suffix(3000))")
         }
 
         static func run(base: String) async throws -> (status: Int32, output: String) {

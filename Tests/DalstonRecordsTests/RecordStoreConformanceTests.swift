@@ -197,12 +197,12 @@ struct RecordStoreConformanceTests {
             let plain = try await store.apiKeys.create(name: "plain", scopes: [.jobsRead])
             let found = try #require(try await store.apiKeys.key(id: acme.key.id))
             #expect(found.tenantID == "acme" && found.rateLimit == 10 && found.maxConcurrentJobs == 2)
-            #expect(try await store.apiKeys.key(id: plain.key.id)?.tenantID == "default")
+            #expect(try await store.apiKeys.key(id: plain.key.id)?.tenantID == JobTenancy.defaultTenant)
             #expect(try await store.apiKeys.key(id: plain.key.id)?.rateLimit == nil)
             #expect(try await store.apiKeys.list(tenantID: "acme").map(\.id) == [acme.key.id])
             _ = try await store.apiKeys.revoke(plain.key.id)
-            #expect(try await store.apiKeys.list(tenantID: "default", includeRevoked: false).isEmpty)
-            #expect(try await store.apiKeys.list(tenantID: "default").map(\.id) == [plain.key.id])
+            #expect(try await store.apiKeys.list(tenantID: JobTenancy.defaultTenant, includeRevoked: false).isEmpty)
+            #expect(try await store.apiKeys.list(tenantID: JobTenancy.defaultTenant).map(\.id) == [plain.key.id])
             await #expect(throws: RecordStoreError.self) { try await store.apiKeys.create(APIKeyTerms(name: "x", scopes: [.admin], tenantID: "a\nb")) }
         }
     }

@@ -21,6 +21,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from checks import check, run  # Tests/Scripts/checks.py
 
+# The original's default tenant id, which Dalston keeps (the original's clients read UUIDs).
+DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000"
+
 
 class Gateways:
     """The gateways under test, used in turn, so that every sequence of calls crosses them."""
@@ -124,7 +127,7 @@ def main() -> int:
 
     worker = create(operator, name="worker", scopes=["jobs:read", "jobs:write", "realtime"])
     check("POST /auth/keys shows the secret once, with its tenant and scopes",
-          worker["key"].startswith("dk_") and worker["tenant_id"] == "default" and worker["scopes"] == ["jobs:read", "jobs:write", "realtime"], worker)
+          worker["key"].startswith("dk_") and worker["tenant_id"] == DEFAULT_TENANT and worker["scopes"] == ["jobs:read", "jobs:write", "realtime"], worker)
     listed = gateways.call("GET", "/auth/keys", operator).json()
     check("GET /auth/keys lists it without its secret",
           any(entry["id"] == worker["id"] for entry in listed["keys"]) and all("key" not in entry for entry in listed["keys"]), listed)
@@ -135,12 +138,12 @@ def main() -> int:
     bad = gateways.call("POST", "/auth/keys", operator, json={"name": "x", "scopes": ["everything"]})
     check("an unknown scope is a 400 that names it", bad.status_code == 400 and "everything" in bad.text, bad.text)
     me = gateways.call("GET", "/auth/me", worker["key"]).json()
-    check("/auth/me names the key in use", me["id"] == worker["id"] and me["prefix"] == worker["prefix"] and me["tenant_id"] == "default", me)
+    check("/auth/me names the key in use", me["id"] == worker["id"] and me["prefix"] == worker["prefix"] and me["tenant_id"] == DEFAULT_TENANT, me)
 
     # --- Tenants: a key never sees another tenant's jobs ---
     acme = create(operator, name="acme-admin", scopes=["admin"], tenant_id="acme")
     check("the operator makes a key for another tenant", acme["tenant_id"] == "acme", acme)
-    escalate = gateways.call("POST", "/auth/keys", acme["key"], json={"name": "x", "tenant_id": "default"})
+    escalate = gateways.call("POST", "/auth/keys", acme["key"], json={"name": "x", "tenant_id": DEFAULT_TENANT})
     check("a tenant's admin cannot make keys for another tenant (403)", escalate.status_code == 403, escalate.text)
     job = gateways.call("POST", "/v1/audio/transcriptions", acme["key"], files={"file": ("jfk.wav", jfk, "audio/wav")}).json()
     check("acme submits a job", "id" in job, job)

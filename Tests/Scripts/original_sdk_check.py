@@ -87,6 +87,8 @@ def main() -> int:
     check("list_models() lists the installed models", {"faster-whisper-tiny.en", "faster-whisper-base"} <= {model.id for model in models.models}, models)
     base = client.get_model("faster-whisper-base")
     check("get_model()", base.capabilities.word_timestamps and "es" in (base.capabilities.languages or []), base)
+    token = client.create_session_token(ttl=120)
+    check("create_session_token() mints a realtime token", token.token.startswith("tk_") and token.scopes == ["realtime"], token)
     status = client.get_realtime_status()
     check("get_realtime_status()", status is not None, status)
     sessions = client.list_realtime_sessions()

@@ -1,3 +1,4 @@
+import DalstonPipeline
 package import DalstonRecords
 package import Foundation
 
@@ -32,7 +33,7 @@ package struct AuthenticatedCaller: Sendable, Equatable {
     package var tokenID: String?
 
     package init(
-        keyID: String, name: String, prefix: String?, scopes: Set<APIKeyScope>, source: Source, tenantID: String = "default",
+        keyID: String, name: String, prefix: String?, scopes: Set<APIKeyScope>, source: Source, tenantID: String = JobTenancy.defaultTenant,
         createdAt: Date? = nil, expiresAt: Date? = nil
     ) {
         self.keyID = keyID
