@@ -49,6 +49,7 @@ let parts: [(name: String, run: () async throws -> Void)] = [
     ("api", runAPIBenchmark),
     ("realtime", runRealtimeBenchmark),
     ("records", runRecordsBenchmark),
+    ("limits", runRateLimitBenchmark),
 ]
 /// One case alone, for a profiler; not part of `all`.
 let profiles: [(name: String, run: () -> Void)] = [

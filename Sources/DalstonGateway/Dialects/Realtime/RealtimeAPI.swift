@@ -36,6 +36,7 @@ struct RealtimeAPI: Sendable {
         // A refusal is a response (a 401 with its JSON), not an error, so that it is recorded.
         router.add(middleware: ErrorShapeMiddleware(.native))
         router.add(middleware: AuthenticationMiddleware(.scope(.realtime), keys: guards.keys))
+        router.add(middleware: guards.rateLimit)
         for endpoint in endpoints {
             router.ws(RouterPath(endpoint.path)) { inbound, outbound, context in
                 await self.serveRealtime(endpoint.kind, inbound: inbound, outbound: outbound, context: context)
