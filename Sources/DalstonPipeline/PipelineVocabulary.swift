@@ -1,4 +1,5 @@
 import DalstonBroker
+import DalstonCore
 
 /// A job's life: `pending` → `running` → `completed` | `failed` | `cancelled`.
 package enum JobStatus: String, Sendable, Codable, CaseIterable {
@@ -133,7 +134,6 @@ package enum PipelineIndex {
 
 /// Tenants: every key belongs to one, and a job to its submitter's.
 package enum JobTenancy {
-    /// The tenant of keyless gateways, of `DALSTON_API_KEYS` and of keys made without one: the
-    /// original's default tenant id (its clients read tenant ids as UUIDs).
-    package static let defaultTenant = "00000000-0000-0000-0000-000000000000"
+    /// See `Tenancy.defaultTenant`.
+    package static let defaultTenant = Tenancy.defaultTenant
 }

@@ -167,6 +167,8 @@ package struct SchemaMigration: Sendable {
                 // Whose change it was (NULL: the system's or the CLI's, seen by the default tenant, 00000000-…).
                 "ALTER TABLE audit_log ADD COLUMN tenant_id TEXT",
                 "CREATE INDEX audit_by_tenant ON audit_log (tenant_id, id)",
+                "ALTER TABLE realtime_sessions ADD COLUMN tenant_id TEXT",
+                "UPDATE realtime_sessions SET tenant_id = '00000000-0000-0000-0000-000000000000' WHERE tenant_id IS NULL",
             ]
         },
     ]

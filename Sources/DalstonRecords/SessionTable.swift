@@ -1,3 +1,4 @@
+import DalstonCore
 package import DalstonSessionRouter
 import Foundation
 
@@ -13,12 +14,12 @@ package struct SessionTable: RealtimeSessionArchive {
     package func save(_ record: RealtimeSessionRecord) async throws {
         try await database.query(
             """
-            INSERT INTO realtime_sessions (id, status, started_at, started_ms, ended_at, request_id, record)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO realtime_sessions (id, status, started_at, started_ms, ended_at, request_id, record, tenant_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             ON CONFLICT (id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at, record = excluded.record
             """,
             [.text(record.id), .text(record.status), .text(RecordTime.text(record.startedAt)), .integer(RecordTime.milliseconds(record.startedAt)),
-             RecordTime.text(record.endedAt), .text(record.requestID), .text(try Self.encode(record))])
+             RecordTime.text(record.endedAt), .text(record.requestID), .text(try Self.encode(record)), .text(record.tenantID ?? Tenancy.defaultTenant)])
     }
 
     package func saveIfActive(_ record: RealtimeSessionRecord) async throws -> Bool {
@@ -32,7 +33,7 @@ package struct SessionTable: RealtimeSessionArchive {
         return try rows.first.map { row throws(RecordStoreError) in try Self.decode(try row.string("record")) }
     }
 
-    package func list(limit: Int, before: Double?, status: String?) async throws -> [RealtimeSessionRecord] {
+    package func list(limit: Int, before: Double?, status: String?, tenantID: String?) async throws -> [RealtimeSessionRecord] {
         var conditions: [String] = []
         var binds: [SQLValue] = []
         if let before {
@@ -42,6 +43,10 @@ package struct SessionTable: RealtimeSessionArchive {
         if let status {
             binds.append(.text(status))
             conditions.append("status = $\(binds.count)")
+        }
+        if let tenantID {
+            binds.append(.text(tenantID))
+            conditions.append("tenant_id = $\(binds.count)")
         }
         binds.append(.integer(max(0, limit)))
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")

@@ -1,4 +1,5 @@
 package import DalstonBroker
+import DalstonCore
 package import DalstonRealtime
 package import Foundation
 
@@ -21,6 +22,8 @@ package struct RealtimeSessionRecord: Sendable, Equatable, Codable {
     package var transcript: String
     package var segments: [SessionSegment]
     package var error: String?
+    /// The tenant of the key that opened it (nil: from before tenants, the default tenant's).
+    package var tenantID: String?
 
     package init(id: String, protocolName: String, language: String, model: String?, requestID: String, startedAt: Date = Date()) {
         self.id = id
@@ -49,6 +52,7 @@ package struct RealtimeSessionRecord: Sendable, Equatable, Codable {
         case speechDurationSeconds = "speech_duration_seconds"
         case segmentCount = "segment_count"
         case wordCount = "word_count"
+        case tenantID = "tenant_id"
     }
 }
 
@@ -62,8 +66,9 @@ package protocol RealtimeSessionArchive: Sendable {
     /// ended meanwhile. `false` when it was no longer active (or is gone).
     func saveIfActive(_ record: RealtimeSessionRecord) async throws -> Bool
     func record(_ id: String) async throws -> RealtimeSessionRecord?
-    /// Newest first; `before` (a start time in seconds since 1970, exclusive) pages further back.
-    func list(limit: Int, before: Double?, status: String?) async throws -> [RealtimeSessionRecord]
+    /// Newest first; `before` (a start time in seconds since 1970, exclusive) pages further back;
+    /// only `tenantID`'s sessions when given.
+    func list(limit: Int, before: Double?, status: String?, tenantID: String?) async throws -> [RealtimeSessionRecord]
     func delete(_ id: String) async throws
 }
 
@@ -109,7 +114,7 @@ package struct RealtimeSessionRecords: RealtimeSessionArchive {
     }
 
     /// Newest first; `before` (a start time, exclusive) pages further back.
-    package func list(limit: Int, before: Double? = nil, status: String? = nil) async throws(BrokerError) -> [RealtimeSessionRecord] {
+    package func list(limit: Int, before: Double? = nil, status: String? = nil, tenantID: String? = nil) async throws(BrokerError) -> [RealtimeSessionRecord] {
         var records: [RealtimeSessionRecord] = []
         var ceiling = before.map { $0.nextDown }
         while records.count < limit {
@@ -120,7 +125,7 @@ package struct RealtimeSessionRecords: RealtimeSessionArchive {
                     try await state.removeFromIndex(Self.index, member: entry.member)
                     continue
                 }
-                if status == nil || record.status == status { records.append(record) }
+                if status == nil || record.status == status, Tenancy.isVisible(owner: record.tenantID, to: tenantID) { records.append(record) }
             }
             guard let last = batch.last, batch.count >= max(limit * 2, 50) else { break }
             ceiling = last.score.nextDown

@@ -257,11 +257,11 @@ struct RecordStoreConformanceTests {
             let six = try #require(try await store.sessions.record("sess_6"))
             #expect(six.transcript == "hello 6" && six.segments.count == 1 && six.requestID == "req_6")
             #expect(six.startedAt == base.addingTimeInterval(6))
-            let page = try await store.sessions.list(limit: 3, before: nil, status: nil)
+            let page = try await store.sessions.list(limit: 3, before: nil, status: nil, tenantID: nil)
             #expect(page.map(\.id) == ["sess_6", "sess_5", "sess_4"])
-            let next = try await store.sessions.list(limit: 3, before: page.last?.startedAt.timeIntervalSince1970, status: nil)
+            let next = try await store.sessions.list(limit: 3, before: page.last?.startedAt.timeIntervalSince1970, status: nil, tenantID: nil)
             #expect(next.map(\.id) == ["sess_3", "sess_2", "sess_1"])
-            #expect(try await store.sessions.list(limit: 10, before: nil, status: "interrupted").map(\.id) == ["sess_5", "sess_3", "sess_1"])
+            #expect(try await store.sessions.list(limit: 10, before: nil, status: "interrupted", tenantID: nil).map(\.id) == ["sess_5", "sess_3", "sess_1"])
             var updated = six
             updated.status = "error"
             try await store.sessions.save(updated)

@@ -299,6 +299,12 @@ def main() -> int:
     check("GET /v1/audit filters and pages", len(page["events"]) == 2 and page["has_more"] and page["cursor"], page)
     following = gateways.call("GET", f"/v1/audit?limit=2&action=api_key.created&cursor={page['cursor']}", operator).json()
     check("the next page continues after the cursor", following["events"] and following["events"][0]["id"] < page["events"][-1]["id"], following)
+    sessions = gateways.call("GET", "/v1/realtime/sessions?limit=100", acme["key"]).json()
+    check("a tenant lists none of another tenant's realtime sessions", sessions["sessions"] == [], sessions)
+    theirs = gateways.call("GET", "/v1/realtime/sessions?limit=100", worker["key"]).json()["sessions"]
+    check("the default tenant lists its own", len(theirs) >= 1, theirs)
+    peek = gateways.call("GET", f"/v1/realtime/sessions/{theirs[0]['id']}", acme["key"])
+    check("and another tenant's session is 404", peek.status_code == 404, peek.status_code)
     acme_audit = gateways.call("GET", "/v1/audit?limit=100", acme["key"]).json()
     check("a tenant's admin reads only its tenant's audit entries", all(event["tenant_id"] == "acme" for event in acme_audit["events"]), acme_audit)
     check("a key without admin cannot read the audit log (403)", gateways.call("GET", "/v1/audit", worker["key"]).status_code == 403)

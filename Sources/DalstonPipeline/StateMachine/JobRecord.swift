@@ -135,7 +135,7 @@ package struct JobRecord: Sendable, Equatable {
 
     /// Whether a caller of `tenant` may see the job (nil: a keyless gateway's caller, who sees all).
     package func isVisible(to tenant: String?) -> Bool {
-        tenant.map { $0 == self.tenant } ?? true
+        Tenancy.isVisible(owner: tenantID, to: tenant)
     }
 
     /// The indexes of jobs in progress this job is in while it runs.

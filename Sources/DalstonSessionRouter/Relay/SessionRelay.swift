@@ -67,7 +67,7 @@ package struct SessionRelay: Sendable {
     /// query string; `traceContext` its `traceparent` and `tracestate`, if it sent them.
     package func serve(
         _ kind: RealtimeProtocol, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, query: [String: String],
-        traceContext: [String: String], requestID: String, clientKey: String?, authority: Authority? = nil
+        traceContext: [String: String], requestID: String, clientKey: String?, tenantID: String? = nil, authority: Authority? = nil
     ) async {
         let sessionID = SessionRouter.newSessionID()
         await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)"]) {
@@ -82,14 +82,14 @@ package struct SessionRelay: Sendable {
                 span.attributes["dalston.request_id"] = requestID
                 span.attributes["dalston.protocol"] = kind.rawValue
                 await run(
-                    kind, sessionID: sessionID, requestID: requestID, clientKey: clientKey, authority: authority, inbound: inbound, outbound: outbound,
-                    query: query, span: span)
+                    kind, sessionID: sessionID, requestID: requestID, clientKey: clientKey, tenantID: tenantID, authority: authority, inbound: inbound,
+                    outbound: outbound, query: query, span: span)
             }
         }
     }
 
     private func run(
-        _ kind: RealtimeProtocol, sessionID: String, requestID: String, clientKey: String?, authority: Authority?, inbound: WebSocketInboundStream,
+        _ kind: RealtimeProtocol, sessionID: String, requestID: String, clientKey: String?, tenantID: String?, authority: Authority?, inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter, query: [String: String], span: any Span
     ) async {
         let settings: SessionSettings
@@ -136,6 +136,7 @@ package struct SessionRelay: Sendable {
                 var record = RealtimeSessionRecord(
                     id: sessionID, protocolName: kind.rawValue, language: settings.language, model: settings.model.isEmpty ? nil : settings.model, requestID: requestID)
                 record.workerID = allocation.workerID
+                record.tenantID = tenantID
                 await save(record)
                 let ending = await relay(
                     to: allocation, settings: settings, dialect: dialect, requestID: requestID, authority: authority, inbound: inbound, outbound: outbound)

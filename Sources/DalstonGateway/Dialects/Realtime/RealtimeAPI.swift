@@ -1,3 +1,4 @@
+import DalstonCore
 import DalstonPropagation
 import DalstonRealtime
 import DalstonSessionRouter
@@ -66,7 +67,8 @@ struct RealtimeAPI: Sendable {
         }
         await relay.serve(
             kind, inbound: inbound, outbound: outbound, query: query, traceContext: traceContext,
-            requestID: context.requestContext.requestID, clientKey: context.requestContext.clientKey, authority: authority)
+            requestID: context.requestContext.requestID, clientKey: context.requestContext.clientKey,
+            tenantID: context.requestContext.tenant ?? Tenancy.defaultTenant, authority: authority)
     }
 
     /// A clear 426 for a plain GET on a WebSocket path (which needs the `realtime` scope).
@@ -100,12 +102,12 @@ struct RealtimeAPI: Sendable {
             }
             return RealtimeWorkerResponse(worker, staleAfter: realtime.router.options.staleAfter)
         }
-        routes.get("sessions") { request, _ in try await self.listSessions(request) }
+        routes.get("sessions") { request, context in try await self.listSessions(request, tenant: context.tenant) }
         routes.get("sessions/{id}") { _, context in
-            RealtimeSessionResponse(try await self.session(try context.parameters.require("id")))
+            RealtimeSessionResponse(try await self.session(try context.parameters.require("id"), tenant: context.tenant))
         }
         routes.delete("sessions/{id}") { _, context in
-            let record = try await self.session(try context.parameters.require("id"))
+            let record = try await self.session(try context.parameters.require("id"), tenant: context.tenant)
             guard record.status != "active" else {
                 throw APIError(.conflict, code: "session_active", message: "session \(record.id) is still running; end it first")
             }
@@ -122,14 +124,17 @@ struct RealtimeAPI: Sendable {
         return realtime
     }
 
-    private func session(_ id: String) async throws -> RealtimeSessionRecord {
-        guard id.hasPrefix("sess_"), id.count <= 64, let record = try await requireRealtime().records.record(id) else {
+    /// The session, if the caller's tenant may see it (another tenant's is a 404).
+    private func session(_ id: String, tenant: String?) async throws -> RealtimeSessionRecord {
+        guard id.hasPrefix("sess_"), id.count <= 64, let record = try await requireRealtime().records.record(id),
+            Tenancy.isVisible(owner: record.tenantID, to: tenant)
+        else {
             throw APIError(.notFound, code: "session_not_found", message: "no realtime session \(id.prefix(64)); GET /v1/realtime/sessions lists them")
         }
         return record
     }
 
-    private func listSessions(_ request: Request) async throws -> RealtimeSessionListResponse {
+    private func listSessions(_ request: Request, tenant: String?) async throws -> RealtimeSessionListResponse {
         let parameters = request.uri.queryParameters
         let limit: Int
         if let text = parameters.get("limit") {
@@ -152,7 +157,7 @@ struct RealtimeAPI: Sendable {
         if let status, !statuses.contains(status) {
             throw APIError.badRequest("status must be one of \(statuses.sorted().joined(separator: ", "))", param: "status")
         }
-        let records = try await requireRealtime().records.list(limit: limit + 1, before: before, status: status)
+        let records = try await requireRealtime().records.list(limit: limit + 1, before: before, status: status, tenantID: tenant)
         let page = Array(records.prefix(limit))
         let hasMore = records.count > limit
         return RealtimeSessionListResponse(
