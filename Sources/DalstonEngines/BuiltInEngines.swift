@@ -16,6 +16,10 @@ extension EngineRegistry {
                 models: ModelRegistry(directory: ModelRegistry.directory(in: environment)), settings: try WhisperSettings.fromEnvironment(environment),
                 environment: environment, logger: Logger(label: "dalston.engine.\(EngineKind.whisper)"))
         },
+        Registration(EngineKind.diarize, unavailableReason: WhisperSettings.availability) { environment in
+            try DiarizeEngine(
+                settings: try DiarizeSettings.fromEnvironment(environment), environment: environment, logger: Logger(label: "dalston.engine.\(EngineKind.diarize)"))
+        },
         Registration(EngineKind.merge) { _ in MergeEngine() },
     ])
 }

@@ -4,7 +4,8 @@ package import DalstonPipeline
 import Foundation
 
 /// Assembles the final transcript (`result.json`): text, segments and words from the recogniser,
-/// with the audio's duration and language.
+/// with the audio's duration and language, and, when the job was diarized, a speaker on every
+/// word and segment (segments split where the speaker changes).
 package struct MergeEngine: Engine {
     package let engineID = EngineKind.merge
     /// A pause this long between words starts a new segment.
@@ -35,9 +36,26 @@ package struct MergeEngine: Engine {
             }
         }
         let requestedLanguage = task.input["language"]?.stringValue.flatMap { $0.isEmpty || $0 == "auto" ? nil : $0 }
+        var speakers: (names: [String], turns: [SpeakerTurn])?
+        if case .object(let diarized)? = task.input[PipelineStages.diarize] {
+            do {
+                let turns = try JSONDecoder().decode([SpeakerTurn].self, from: Data(try context.read(try diarized.requiredArtifact("turns"))))
+                var names: [String] = []
+                if case .array(let listed)? = diarized["speakers"] { names = listed.compactMap(\.stringValue) }
+                speakers = (names, turns)
+            } catch let error as PermanentEngineError {
+                throw error
+            } catch {
+                throw PermanentEngineError("the diarizer's turns are unreadable: \(error)")
+            }
+        }
         let (transcript, reference) = try await context.step("assemble") {
-            let segments = recognisedSegments ?? Self.segments(of: words, pause: segmentPause)
-            let transcript = Transcript(
+            var words = words
+            var segments = recognisedSegments ?? Self.segments(of: words, pause: segmentPause)
+            if let speakers {
+                (words, segments) = SpeakerAttribution.attribute(words: words, segments: segments, turns: speakers.turns)
+            }
+            var transcript = Transcript(
                 text: recognisedSegments.map { $0.map(\.text).filter { !$0.isEmpty }.joined(separator: " ") } ?? words.map(\.text).joined(separator: " "),
                 languageCode: recognised["language"]?.stringValue ?? requestedLanguage ?? "en",
                 duration: prepared["duration_seconds"]?.numberValue ?? (words.last?.end ?? 0),
@@ -45,6 +63,7 @@ package struct MergeEngine: Engine {
                 words: words,
                 languageProbability: requestedLanguage == nil ? recognised["language_probability"]?.numberValue : nil,
                 task: recognised["task"]?.stringValue)
+            transcript.speakers = speakers?.names
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             return (transcript, try context.write(Array(try encoder.encode(transcript)), name: "result.json"))

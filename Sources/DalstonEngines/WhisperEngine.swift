@@ -65,12 +65,12 @@ package struct WhisperEngine: Engine {
             throw PermanentEngineError("artifact \(audioReference) cannot be read: \(error)")
         }
         let reply = try await context.step("inference") {
-            try await infer(
+            try await pool.call(
                 WhisperRequest(
                     id: task.taskID, audio: audioPath, task: options["task"] ?? "transcribe", language: language,
                     initialPrompt: options["prompt"], hotwords: options["hotwords"], temperature: options["temperature"].flatMap(Double.init),
-                    beamSize: settings.beamSize, vad: settings.vad, context: Self.correlation(task)),
-                model: modelID, context: context)
+                    beamSize: settings.beamSize, vad: settings.vad, context: task.runnerContext),
+                model: modelID, replying: WhisperReply.self, metrics: context.metrics)
         }
         let labels = [("runner", "faster-whisper"), ("model", modelID)]
         context.metrics.record(DalstonMetric.runnerInferenceDuration, labels, seconds: reply.timings.inferenceSeconds)
@@ -110,54 +110,10 @@ package struct WhisperEngine: Engine {
     package func shutdown() async {
         await pool.shutdown()
     }
-
-    /// One request to the model's runner, mapping its failures to the pipeline's: a runner that
-    /// cannot start fails the job with its reason; one that dies mid-task is retried like any
-    /// engine failure; a cancelled task's runner is killed (inference stops) and restarted later.
-    private func infer(_ request: WhisperRequest, model: String, context: EngineContext) async throws -> WhisperReply {
-        var request = request
-        // The inference span (this step's) is the runner's parent: its log lines carry its ids.
-        var carrier: [String: String] = [:]
-        MessageTracing.inject(into: &carrier)
-        if let traceparent = carrier[MessageMetadataKey.traceparent], let ids = TraceParent.ids(traceparent) {
-            request.context["trace_id"] = ids.traceID
-            request.context["span_id"] = ids.spanID
-            request.context["traceparent"] = traceparent
-        }
-        let runner: RunnerProcess
-        do {
-            runner = try await pool.runner(for: model, metrics: context.metrics)
-        } catch {
-            throw PermanentEngineError(error.description)
-        }
-        do {
-            return try await runner.call(request, replying: WhisperReply.self)
-        } catch .cancelled {
-            await pool.discard(model, process: runner, reason: "cancelled", metrics: context.metrics)
-            throw CancellationError()
-        } catch .requestFailed(let message, permanent: true) {
-            throw PermanentEngineError(message)
-        } catch .died(let reason) {
-            await pool.discard(model, process: runner, reason: "crashed", metrics: context.metrics)
-            throw RunnerError.died(reason)
-        } catch .protocolViolation(let reason) {
-            // Its next line could be taken for the next task's reply: it does not serve again.
-            await pool.discard(model, process: runner, reason: "protocol_violation", metrics: context.metrics)
-            throw RunnerError.protocolViolation(reason)
-        } catch {
-            throw error
-        }
-    }
-
-    private static func correlation(_ task: TaskEnvelope) -> [String: String] {
-        var context = ["job_id": task.jobID, "task_id": task.taskID]
-        if let requestID = task.metadata[MessageMetadataKey.requestID], !requestID.isEmpty { context["request_id"] = requestID }
-        return context
-    }
 }
 
 /// The runner's `transcribe` request (docs/runners.md).
-struct WhisperRequest: Encodable {
+struct WhisperRequest: RunnerRequest {
     var type = "transcribe"
     let id: String
     let audio: String

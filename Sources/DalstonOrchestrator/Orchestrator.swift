@@ -470,6 +470,9 @@ package actor Orchestrator: Service {
         if !job.recognizerOptions.isEmpty {
             input["options"] = .object(job.recognizerOptions.mapValues { .string($0) })
         }
+        if !job.speakerCounts.isEmpty {
+            input["speaker_counts"] = .object(job.speakerCounts.mapValues { .number(Double($0)) })
+        }
         for stage in task.inputs {
             if let output = job.tasks[stage]?.output { input[stage] = .object(output) }
         }

@@ -42,6 +42,10 @@ package struct JobSubmission: Sendable {
     package var tenantID: String?
     /// See `JobField.ownerKeyID`.
     package var ownerKeyID: String?
+    /// `diarize`: find who spoke when (see `JobField.speakerDetection`).
+    package var speakerDetection: String?
+    /// `num_speakers`, `min_speakers`, `max_speakers` when asked.
+    package var speakerCounts: [String: Int] = [:]
 
     package init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
@@ -245,6 +249,8 @@ package struct JobService: Sendable {
         job.webhookMetadata = submission.webhookMetadata
         job.retentionDays = submission.retentionDays
         job.tenantID = submission.tenantID
+        job.speakerDetection = submission.speakerDetection
+        job.speakerCounts = submission.speakerCounts
         job.ownerKeyID = submission.ownerKeyID
         do {
             if case .bytes(let bytes) = submission.audio {

@@ -42,7 +42,9 @@ package enum EngineKind {
     /// Whisper-class models, run by a faster-whisper runner process the engine supervises.
     package static let whisper = "faster-whisper"
     package static let merge = "merge"
-    package static let all = [audioPrepare, transcribe, whisper, merge]
+    /// Who spoke when: VAD, d-vector speaker embeddings and clustering in a runner process.
+    package static let diarize = "diarize"
+    package static let all = [audioPrepare, transcribe, whisper, diarize, merge]
 }
 
 /// Field names of the job record (`StateKey.job(id)`); `JobRecord` reads and writes them.
@@ -92,6 +94,10 @@ package enum JobField {
     /// Days to keep the job once it ends (`retention`; `0`: delete the audio as soon as it is
     /// transcribed and the job at the next purge). Absent: the deployment's default.
     package static let retentionDays = "retention_days"
+    /// `diarize` when the job asked for speakers (`speaker_detection`); absent: none.
+    package static let speakerDetection = "speaker_detection"
+    /// The speaker counts asked for, a JSON object of `num_speakers`, `min_speakers`, `max_speakers`.
+    package static let speakerCounts = "speaker_counts"
     /// The tenant of the key that submitted the job: only that tenant's keys see it. Absent:
     /// `JobTenancy.defaultTenant` (jobs of keyless gateways and of the environment's keys).
     package static let tenantID = "tenant_id"

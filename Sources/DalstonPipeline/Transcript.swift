@@ -6,12 +6,15 @@ package struct TranscriptWord: Sendable, Codable, Equatable {
     package var start: Double
     package var end: Double
     package var confidence: Double?
+    /// Who said it (`SPEAKER_00`…), when the job was diarized.
+    package var speaker: String?
 
-    package init(text: String, start: Double, end: Double, confidence: Double? = nil) {
+    package init(text: String, start: Double, end: Double, confidence: Double? = nil, speaker: String? = nil) {
         self.text = text
         self.start = start
         self.end = end
         self.confidence = confidence
+        self.speaker = speaker
     }
 }
 
@@ -27,10 +30,12 @@ package struct TranscriptSegment: Sendable, Codable, Equatable {
     package var compressionRatio: Double?
     package var noSpeechProb: Double?
     package var temperature: Double?
+    /// Who said it, when the job was diarized (a segment never spans two speakers).
+    package var speaker: String?
 
     package init(
         id: Int, start: Double, end: Double, text: String, avgLogprob: Double? = nil, compressionRatio: Double? = nil,
-        noSpeechProb: Double? = nil, temperature: Double? = nil
+        noSpeechProb: Double? = nil, temperature: Double? = nil, speaker: String? = nil
     ) {
         self.id = id
         self.start = start
@@ -40,10 +45,11 @@ package struct TranscriptSegment: Sendable, Codable, Equatable {
         self.compressionRatio = compressionRatio
         self.noSpeechProb = noSpeechProb
         self.temperature = temperature
+        self.speaker = speaker
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, start, end, text, temperature
+        case id, start, end, text, temperature, speaker
         case avgLogprob = "avg_logprob"
         case compressionRatio = "compression_ratio"
         case noSpeechProb = "no_speech_prob"
@@ -61,6 +67,8 @@ package struct Transcript: Sendable, Codable, Equatable {
     package var languageProbability: Double?
     /// `transcribe`, or `translate` when the text is an English translation.
     package var task: String?
+    /// The speakers found, in order of first appearance (nil: the job was not diarized).
+    package var speakers: [String]?
 
     package init(
         text: String, languageCode: String, duration: Double, segments: [TranscriptSegment], words: [TranscriptWord],
@@ -81,8 +89,17 @@ package struct Transcript: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case text, duration, segments, words, task
+        case text, duration, segments, words, task, speakers
         case languageCode = "language_code"
         case languageProbability = "language_probability"
+    }
+}
+
+/// The diarizer's speaker labels: `SPEAKER_00`, `SPEAKER_01`… in order of first appearance.
+package enum SpeakerLabel {
+    /// 0 for `SPEAKER_00`; nil for any other name.
+    package static func index(of speaker: String) -> Int? {
+        guard speaker.hasPrefix("SPEAKER_") else { return nil }
+        return Int(speaker.dropFirst("SPEAKER_".count))
     }
 }

@@ -34,17 +34,22 @@ def serve(arguments: argparse.Namespace) -> int:
     channel = Channel(sys.stdin, protocol_out)
     log = RunnerLog().bind(runner=arguments.runner, model=arguments.model_id or arguments.model)
     try:
-        from .whisper import WhisperRunner
+        if arguments.runner == "diarizer":
+            from .diarize import DiarizeRunner
 
-        runner = WhisperRunner(
-            arguments.model, device=arguments.device, compute_type=arguments.compute_type, threads=arguments.threads,
-            beam_size=arguments.beam_size, log=log,
-        )
+            runner = DiarizeRunner(arguments.model, threads=arguments.threads, log=log)
+        else:
+            from .whisper import WhisperRunner
+
+            runner = WhisperRunner(
+                arguments.model, device=arguments.device, compute_type=arguments.compute_type, threads=arguments.threads,
+                beam_size=arguments.beam_size, log=log,
+            )
     except Exception as error:  # the engine shows this to the operator and in the job's error
         log.error("model_load_failed", error=f"{type(error).__name__}: {error}")
         channel.send({"type": "fatal", "message": f"cannot load model {arguments.model}: {type(error).__name__}: {error}"})
         return 3
-    log.info("runner_ready", load_seconds=round(runner.load_seconds, 4), multilingual=runner.multilingual, pid=os.getpid())
+    log.info("runner_ready", pid=os.getpid(), **runner.describe())
     channel.ready(pid=os.getpid(), **runner.describe())
     for message in channel.requests():
         kind = message.get("type")
@@ -54,12 +59,17 @@ def serve(arguments: argparse.Namespace) -> int:
         if kind == "ping":
             channel.send({"type": "pong", "id": request_id})
             continue
-        if kind != "transcribe":
-            channel.send({"type": "error", "id": request_id, "permanent": True, "message": f"unknown request type {kind!r}"})
+        serves = "diarize" if arguments.runner == "diarizer" else "transcribe"
+        if kind != serves:
+            channel.send({"type": "error", "id": request_id, "permanent": True, "message": f"unknown request type {kind!r}: this runner serves {serves}"})
             continue
         try:
-            request = TranscribeRequest.parse(message)
-            result = runner.transcribe(request)
+            if serves == "diarize":
+                from .diarize import DiarizeRequest
+
+                result = runner.diarize(DiarizeRequest.parse(message))
+            else:
+                result = runner.transcribe(TranscribeRequest.parse(message))
             channel.send({"type": "result", "id": request_id, **result})
         except RequestError as error:
             log.bind(**(message.get("context") or {})).warning("request_failed", error=str(error), permanent=error.permanent)
@@ -75,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dalston_runners")
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("serve", help="load a model and serve requests on stdin/stdout")
-    runner.add_argument("--runner", default="faster-whisper", choices=["faster-whisper"])
+    runner.add_argument("--runner", default="faster-whisper", choices=["faster-whisper", "diarizer"])
     runner.add_argument("--model", required=True, help="a model directory, or a hub name such as Systran/faster-whisper-small")
     runner.add_argument("--model-id", default=None, help="Dalston's name of the model (for log lines)")
     runner.add_argument("--device", default="cpu")

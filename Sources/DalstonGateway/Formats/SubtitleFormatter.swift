@@ -7,11 +7,14 @@ import Foundation
 struct SubtitleFormatter {
     var maximumLineLength = 42
     var maximumLines = 2
+    /// Names the speaker of each cue (`<v Speaker 1>`) when the transcript has speakers.
+    var includeSpeakers = true
 
     struct Cue: Equatable {
         var start: Double
         var end: Double
         var lines: [String]
+        var speaker: String?
     }
 
     func cues(_ transcript: Transcript) -> [Cue] {
@@ -22,30 +25,60 @@ struct SubtitleFormatter {
             var current: [TranscriptWord] = []
             for word in timed {
                 if !current.isEmpty && lines(of: current + [word]).count > maximumLines {
-                    cues.append(cue(current))
+                    cues.append(cue(current, speaker: segment.speaker))
                     current = []
                 }
                 current.append(word)
             }
-            if !current.isEmpty { cues.append(cue(current)) }
+            if !current.isEmpty { cues.append(cue(current, speaker: segment.speaker)) }
         }
         return cues
     }
 
     func srt(_ transcript: Transcript) -> String {
         cues(transcript).enumerated().map { index, cue in
-            "\(index + 1)\n\(Self.time(cue.start, separator: ",")) --> \(Self.time(cue.end, separator: ","))\n\(cue.lines.joined(separator: "\n"))\n"
+            "\(index + 1)\n\(Self.time(cue.start, separator: ",")) --> \(Self.time(cue.end, separator: ","))\n\(text(of: cue))\n"
         }.joined(separator: "\n")
     }
 
     func vtt(_ transcript: Transcript) -> String {
         "WEBVTT\n\n" + cues(transcript).map { cue in
-            "\(Self.time(cue.start, separator: ".")) --> \(Self.time(cue.end, separator: "."))\n\(cue.lines.joined(separator: "\n"))\n"
+            "\(Self.time(cue.start, separator: ".")) --> \(Self.time(cue.end, separator: "."))\n\(text(of: cue))\n"
         }.joined(separator: "\n")
     }
 
-    private func cue(_ words: [TranscriptWord]) -> Cue {
-        Cue(start: words.first?.start ?? 0, end: max(words.last?.end ?? 0, (words.first?.start ?? 0) + 0.001), lines: lines(of: words))
+    private func cue(_ words: [TranscriptWord], speaker: String?) -> Cue {
+        Cue(
+            start: words.first?.start ?? 0, end: max(words.last?.end ?? 0, (words.first?.start ?? 0) + 0.001), lines: lines(of: words),
+            speaker: includeSpeakers ? speaker : nil)
+    }
+
+    /// The cue's lines, the first opened with WebVTT's voice tag when its speaker is known.
+    private func text(of cue: Cue) -> String {
+        guard let speaker = cue.speaker else { return cue.lines.joined(separator: "\n") }
+        return "<v \(Self.voiceName(speaker))>" + cue.lines.joined(separator: "\n")
+    }
+
+    /// A speaker's name as a voice tag may hold it (no `>` or line break).
+    static func voiceName(_ speaker: String) -> String {
+        let name = SpeakerLabel.index(of: speaker).map { "Speaker \($0 + 1)" } ?? speaker
+        return String(name.filter { $0 != ">" && $0 != "<" && !$0.isNewline }.prefix(64))
+    }
+
+    /// Plain text; with speakers, one paragraph per turn: `Speaker 1: …`.
+    func plainText(_ transcript: Transcript) -> String {
+        guard includeSpeakers, transcript.speakers != nil, transcript.segments.contains(where: { $0.speaker != nil }) else {
+            return transcript.text + "\n"
+        }
+        var paragraphs: [(speaker: String?, text: String)] = []
+        for segment in transcript.segments where !segment.text.isEmpty {
+            if let last = paragraphs.last, last.speaker == segment.speaker {
+                paragraphs[paragraphs.count - 1].text += " " + segment.text
+            } else {
+                paragraphs.append((segment.speaker, segment.text))
+            }
+        }
+        return paragraphs.map { ($0.speaker.map { Self.voiceName($0) + ": " } ?? "") + $0.text }.joined(separator: "\n\n") + "\n"
     }
 
     /// Words wrapped into lines of at most `maximumLineLength` (a longer word gets a line of its own).

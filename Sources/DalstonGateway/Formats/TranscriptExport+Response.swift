@@ -15,6 +15,11 @@ extension TranscriptExport {
         var formatter = SubtitleFormatter()
         formatter.maximumLineLength = try integer(parameters["max_line_length"].map(String.init), name: "max_line_length", in: 10...200, default: 42)
         formatter.maximumLines = try integer(parameters["max_lines"].map(String.init), name: "max_lines", in: 1...10, default: 2)
+        switch parameters["include_speakers"].map(String.init)?.lowercased() ?? "true" {
+        case "true", "1", "": formatter.includeSpeakers = true
+        case "false", "0": formatter.includeSpeakers = false
+        default: throw APIError.badRequest("include_speakers must be true or false", param: "include_speakers")
+        }
         return TranscriptExport(format: kind, transcript: transcript, formatter: formatter, filename: job.id).response
     }
 

@@ -20,7 +20,7 @@ struct TranscriptExport {
         switch format {
         case .srt: formatter.srt(transcript)
         case .vtt, .webvtt: formatter.vtt(transcript)
-        case .txt: transcript.text + "\n"
+        case .txt: formatter.plainText(transcript)
         case .json: String(decoding: (try? Self.encoder.encode(transcript)) ?? Data("{}".utf8), as: UTF8.self)
         }
     }

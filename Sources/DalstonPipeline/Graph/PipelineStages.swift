@@ -31,6 +31,8 @@ package enum PipelineStages {
     /// Decodes the upload into 16 kHz mono: a failure there is the audio's fault.
     package static let prepare = "prepare"
     package static let transcribe = "transcribe"
+    /// Who spoke when, beside transcription (both read only the prepared audio).
+    package static let diarize = "diarize"
     /// Joins the recognisers' outputs into the transcript (`result.json`).
     package static let merge = "merge"
     /// The stage whose output `result` is the job's transcript.
@@ -39,7 +41,9 @@ package enum PipelineStages {
     package static let rules: [StageRule] = [
         StageRule(prepare, engine: EngineKind.audioPrepare),
         StageRule(transcribe, engineFor: { $0.recognizer ?? EngineKind.transcribe }, reads: [prepare]),
-        StageRule(merge, engine: EngineKind.merge, reads: [prepare, transcribe]),
+        StageRule(diarize, engine: EngineKind.diarize, reads: [prepare], when: \.diarizes),
+        StageRule(merge, engine: EngineKind.merge, reads: [prepare, transcribe], when: { !$0.diarizes }),
+        StageRule(merge, engine: EngineKind.merge, reads: [prepare, transcribe, diarize], when: \.diarizes),
     ]
 
     /// The engine that runs `stage` of `job` (for metrics labelled by engine).

@@ -33,6 +33,10 @@ package struct JobRecord: Sendable, Equatable {
     package var webhookURL: String?
     package var webhookMetadata: String?
     package var retentionDays: Int?
+    /// See `JobField.speakerDetection`.
+    package var speakerDetection: String?
+    /// See `JobField.speakerCounts`.
+    package var speakerCounts: [String: Int] = [:]
     /// See `JobField.tenantID`; nil on jobs from before tenants (the default tenant's).
     package var tenantID: String?
     /// See `JobField.ownerKeyID`.
@@ -93,6 +97,8 @@ package struct JobRecord: Sendable, Equatable {
         webhookMetadata = fields[JobField.webhookMetadata]
         retentionDays = fields[JobField.retentionDays].flatMap(Int.init)
         tenantID = fields[JobField.tenantID].flatMap { $0.isEmpty ? nil : $0 }
+        speakerDetection = fields[JobField.speakerDetection].flatMap { $0.isEmpty ? nil : $0 }
+        speakerCounts = fields[JobField.speakerCounts].flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
         ownerKeyID = fields[JobField.ownerKeyID].flatMap { $0.isEmpty ? nil : $0 }
         revision = Int(fields[JobField.revision] ?? "") ?? 0
         for key in [JobField.traceparent, JobField.tracestate] {
@@ -125,10 +131,17 @@ package struct JobRecord: Sendable, Equatable {
         if let webhookMetadata { fields[JobField.webhookMetadata] = webhookMetadata }
         if let retentionDays { fields[JobField.retentionDays] = String(retentionDays) }
         if let tenantID { fields[JobField.tenantID] = tenantID }
+        if let speakerDetection { fields[JobField.speakerDetection] = speakerDetection }
+        if !speakerCounts.isEmpty, let encoded = try? JSONEncoder().encode(speakerCounts) {
+            fields[JobField.speakerCounts] = String(decoding: encoded, as: UTF8.self)
+        }
         if let ownerKeyID { fields[JobField.ownerKeyID] = ownerKeyID }
         fields.merge(traceContext) { _, new in new }
         return fields
     }
+
+    /// Whether the job asked who spoke when.
+    package var diarizes: Bool { speakerDetection == "diarize" }
 
     /// The tenant whose keys may see the job.
     package var tenant: String { tenantID ?? JobTenancy.defaultTenant }

@@ -40,6 +40,7 @@ struct ElevenLabsAPI: Sendable {
                     timestampsGranularity: options.granularity, requestID: context.requestID)
                 submission.use(options.model, language: options.language)
                 submission.recognizerOptions = options.recognizerOptions
+                if options.diarize { SpeakerFields.diarize(&submission, counts: options.speakerCounts) }
                 return submission
             }
             if options.webhook {
@@ -116,6 +117,9 @@ struct ElevenLabsOptions {
     let granularity: String
     let webhook: Bool
     let additionalFormats: [AdditionalFormat]
+    /// `diarize=true`: who spoke when, with `num_speakers` (at most 32) when given.
+    let diarize: Bool
+    let speakerCounts: [String: Int]
 
     init(_ upload: ReceivedUpload, models: ModelCatalogue) throws {
         let modelName = upload["model_id"]?.trimmed.nonEmpty ?? "scribe_v1"
@@ -140,6 +144,13 @@ struct ElevenLabsOptions {
             guard let value = Int(text), (0...2_147_483_647).contains(value) else { throw APIError.badRequest("seed must be a whole number from 0 to 2147483647", param: "seed") }
         }
         additionalFormats = try Self.additionalFormats(upload["additional_formats"])
+        switch upload["diarize"]?.trimmed.lowercased() ?? "false" {
+        case "true", "1": diarize = true
+        case "false", "0", "": diarize = false
+        default: throw APIError.badRequest("diarize must be true or false", param: "diarize")
+        }
+        speakerCounts = try SpeakerFields.counts(num: upload["num_speakers"], min: nil, max: nil)
+        if !diarize && !speakerCounts.isEmpty { throw APIError.badRequest("num_speakers needs diarize=true", param: "num_speakers") }
     }
 
     private static func additionalFormats(_ text: String?) throws -> [AdditionalFormat] {

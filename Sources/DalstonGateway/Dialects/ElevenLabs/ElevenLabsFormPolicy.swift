@@ -1,9 +1,9 @@
 extension FormPolicy {
     /// ElevenLabs' `POST /v1/speech-to-text`.
     static let elevenLabs = FormPolicy(
-        honoured: ["model_id", "language_code", "timestamps_granularity", "additional_formats", "webhook", "temperature", "seed"],
+        honoured: ["model_id", "language_code", "timestamps_granularity", "additional_formats", "webhook", "temperature", "seed", "diarize", "num_speakers"],
         checks: [
-            "diarize": onlyOff(noDiarization), "num_speakers": never(noDiarization), "diarization_threshold": never(noDiarization),
+            "diarization_threshold": never("diarization_threshold is set for the deployment (DALSTON_DIARIZE_THRESHOLD), not per request"),
             "use_multi_channel": onlyOff("multichannel transcription is not supported; send one mixed channel"),
             "tag_audio_events": onlyOff("audio event tagging is not available on this deployment"),
             "keyterms": never("key-term hints are not supported by the PocketSphinx recogniser"),

@@ -12,6 +12,18 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         let end: Double
         let type: String
         let logprob: Double
+        /// `speaker_0`…, when the request asked to diarize.
+        var speakerID: String?
+
+        /// ElevenLabs' names: `speaker_0` for `SPEAKER_00`.
+        static func speakerID(_ speaker: String?) -> String? {
+            speaker.map { speaker in SpeakerLabel.index(of: speaker).map { "speaker_\($0)" } ?? speaker }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case text, start, end, type, logprob
+            case speakerID = "speaker_id"
+        }
     }
 
     /// One of the requested `additional_formats`, inline.
@@ -44,9 +56,11 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         for (index, word) in (withWords ? transcript.words : []).enumerated() {
             if index > 0 {
                 let previous = transcript.words[index - 1]
-                words.append(Word(text: " ", start: previous.end, end: word.start, type: "spacing", logprob: 0))
+                words.append(Word(text: " ", start: previous.end, end: word.start, type: "spacing", logprob: 0, speakerID: Word.speakerID(previous.speaker)))
             }
-            words.append(Word(text: word.text, start: word.start, end: word.end, type: "word", logprob: log(max(word.confidence ?? 1, 1e-6))))
+            words.append(Word(
+                text: word.text, start: word.start, end: word.end, type: "word", logprob: log(max(word.confidence ?? 1, 1e-6)),
+                speakerID: Word.speakerID(word.speaker)))
         }
         self.languageCode = transcript.languageCode
         // The detected language's probability; a language the request gave is certain.

@@ -14,6 +14,7 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         package let start: Double
         package let end: Double
         package let text: String
+        package var speaker: String?
     }
 
     package struct Word: Codable, Sendable {
@@ -21,6 +22,7 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         package let start: Double
         package let end: Double
         package let confidence: Double?
+        package var speaker: String?
     }
 
     package let id: String
@@ -44,6 +46,8 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
     package let duration: Double?
     package let segments: [Segment]?
     package let words: [Word]?
+    /// The speakers found, when the job was diarized (`speaker` is on its words and segments).
+    package let speakers: [String]?
 
     package init(_ job: JobView) {
         id = job.id
@@ -64,12 +68,17 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         text = job.transcript?.text
         duration = job.transcript?.duration
         // `timestamps_granularity`: segment leaves the words out, none the segments too.
-        segments = job.timestampsGranularity == "none" ? nil : job.transcript?.segments.map { Segment(id: $0.id, start: $0.start, end: $0.end, text: $0.text) }
-        words = job.timestampsGranularity != "word" ? nil : job.transcript?.words.map { Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence) }
+        segments = job.timestampsGranularity == "none" ? nil : job.transcript?.segments.map {
+            Segment(id: $0.id, start: $0.start, end: $0.end, text: $0.text, speaker: $0.speaker)
+        }
+        words = job.timestampsGranularity != "word" ? nil : job.transcript?.words.map {
+            Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence, speaker: $0.speaker)
+        }
+        speakers = job.transcript?.speakers
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, status, progress, error, text, duration, segments, words, model
+        case id, status, progress, error, text, duration, segments, words, model, speakers
         case displayName = "display_name"
         case audioDurationSeconds = "audio_duration_seconds"
         case createdAt = "created_at"

