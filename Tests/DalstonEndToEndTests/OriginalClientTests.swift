@@ -24,7 +24,7 @@ extension EndToEnd {
         @Test func everySDKCallWorksAgainstSeparateProcessesOnRedis() async throws {
             let deployment = try await Deployment(
                 extraEnvironment: WhisperSetup.environment(modelsDirectory: WhisperSetup.installedModels).merging(["DALSTON_API_KEYS": "whisper-test-key"]) { $1 },
-                engines: ["audio-prepare", "faster-whisper", "merge"])
+                engines: ["audio-prepare", "faster-whisper", "diarize", "merge"])
             defer { deployment.stop() }
             let result = try await Self.run(base: deployment.client.base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
             #expect(result.status == 0, "\(result.output.suffix(3000))")

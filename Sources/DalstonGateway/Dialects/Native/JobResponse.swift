@@ -17,6 +17,19 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         package var speaker: String?
     }
 
+    /// A speaker found by diarization, in the original API's shape.
+    package struct Speaker: Codable, Sendable {
+        package let id: String
+        package let label: String
+        /// Seconds of the transcript's segments that are theirs.
+        package let totalDuration: Double
+
+        enum CodingKeys: String, CodingKey {
+            case id, label
+            case totalDuration = "total_duration"
+        }
+    }
+
     package struct Word: Codable, Sendable {
         package let text: String
         package let start: Double
@@ -47,7 +60,7 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
     package let segments: [Segment]?
     package let words: [Word]?
     /// The speakers found, when the job was diarized (`speaker` is on its words and segments).
-    package let speakers: [String]?
+    package let speakers: [Speaker]?
 
     package init(_ job: JobView) {
         id = job.id
@@ -74,7 +87,15 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         words = job.timestampsGranularity != "word" ? nil : job.transcript?.words.map {
             Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence, speaker: $0.speaker)
         }
-        speakers = job.transcript?.speakers
+        speakers = job.transcript.flatMap { transcript in
+            transcript.speakers.map { names in
+                names.map { name in
+                    Speaker(
+                        id: name, label: SpeakerLabel.index(of: name).map { "Speaker \($0 + 1)" } ?? name,
+                        totalDuration: transcript.segments.filter { $0.speaker == name }.reduce(0) { $0 + ($1.end - $1.start) })
+                }
+            }
+        }
     }
 
     enum CodingKeys: String, CodingKey {
