@@ -49,3 +49,38 @@ struct SubtitleFormatterTests {
         #expect(cues.count > 2 && cues.first?.start == 0.1 && abs((cues.dropLast().last?.end ?? 0) - 3.0) < 0.001, "\(cues)")
     }
 }
+
+@Suite("Subtitles and text with speakers")
+struct SpeakerExportTests {
+    static let transcript: Transcript = {
+        var transcript = Transcript(
+            text: "hello there hi again", languageCode: "en", duration: 6,
+            segments: [
+                TranscriptSegment(id: 0, start: 0.1, end: 1.2, text: "hello there", speaker: "SPEAKER_00"),
+                TranscriptSegment(id: 1, start: 2.4, end: 3.0, text: "hi", speaker: "SPEAKER_01"),
+                TranscriptSegment(id: 2, start: 4.5, end: 5.2, text: "again", speaker: "SPEAKER_01"),
+            ],
+            words: [
+                TranscriptWord(text: "hello", start: 0.2, end: 0.6, speaker: "SPEAKER_00"), TranscriptWord(text: "there", start: 0.7, end: 1.2, speaker: "SPEAKER_00"),
+                TranscriptWord(text: "hi", start: 2.4, end: 2.8, speaker: "SPEAKER_01"), TranscriptWord(text: "again", start: 4.6, end: 5.0, speaker: "SPEAKER_01"),
+            ])
+        transcript.speakers = ["SPEAKER_00", "SPEAKER_01"]
+        return transcript
+    }()
+
+    @Test func cuesNameTheirSpeakerAndTextHasAParagraphPerTurn() {
+        let formatter = SubtitleFormatter()
+        #expect(formatter.vtt(Self.transcript).contains("<v Speaker 1>hello there\n"))
+        #expect(formatter.srt(Self.transcript).contains("<v Speaker 2>hi\n"))
+        #expect(formatter.plainText(Self.transcript) == "Speaker 1: hello there\n\nSpeaker 2: hi again\n")
+        var plain = SubtitleFormatter()
+        plain.includeSpeakers = false
+        #expect(!plain.vtt(Self.transcript).contains("<v "))
+        #expect(plain.plainText(Self.transcript) == "hello there hi again\n")
+    }
+
+    @Test func aSpeakerNameCannotBreakOutOfItsVoiceTag() {
+        #expect(SubtitleFormatter.voiceName("SPEAKER_04") == "Speaker 5")
+        #expect(SubtitleFormatter.voiceName("Ann>\n<b>") == "Annb")
+    }
+}

@@ -239,6 +239,7 @@ DALSTON = {
     "engine-audio-prepare": ["engine", "audio-prepare"],
     "engine-faster-whisper": ["engine", "faster-whisper"],
     "engine-transcribe": ["engine", "transcribe"],
+    "engine-diarize": ["engine", "diarize"],
     "engine-merge": ["engine", "merge"],
     "realtime-worker": ["realtime-worker"],
 }
