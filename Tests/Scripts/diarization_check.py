@@ -171,6 +171,22 @@ def main() -> int:
     ids = {word.speaker_id for word in converted.words if word.type == "word"}
     check("ElevenLabs SDK diarize=True gives speaker_id on every word", None not in ids and len(ids) == 3, ids)
 
+    # OpenAI's SDK: gpt-4o-transcribe-diarize with diarized_json.
+    from openai import OpenAI
+
+    openai_client = OpenAI(api_key=key, base_url=base + "/v1")
+    diarized = openai_client.audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize", file=("conversation.wav", wav_bytes(audio), "audio/wav"), response_format="diarized_json",
+        chunking_strategy="auto")
+    letters = [segment.speaker for segment in diarized.segments]
+    check("OpenAI SDK diarized_json: segments with speakers A, B, C in order of appearance",
+          letters and letters[0] == "A" and set(letters) == {"A", "B", "C"} and all(s.type == "transcript.text.segment" for s in diarized.segments),
+          letters)
+    refused = httpx.post(f"{base}/v1/audio/transcriptions", headers=headers, files={"file": ("a.wav", merged, "audio/wav")},
+                         data={"model": "whisper-1", "response_format": "diarized_json"}, timeout=30)
+    check("diarized_json with another model is OpenAI's 400 naming response_format",
+          refused.status_code == 400 and refused.json()["error"]["param"] == "response_format", refused.text)
+
     # Bad input: 400 naming the field.
     for fields, field in [({"speaker_detection": "diarize", "num_speakers": "0"}, "num_speakers"),
                           ({"speaker_detection": "diarize", "min_speakers": "3", "max_speakers": "2"}, "min_speakers"),

@@ -17,9 +17,12 @@ package struct ModelCatalogue: Sendable {
     /// Each API's aliases of the default model.
     static let aliases: [API: [String]] = [
         .dalston: ["auto"],
-        .openai: ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"],
+        .openai: ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest", diarizingOpenAIModel],
         .elevenlabs: ["scribe_v1", "scribe_v1_experimental", "scribe_v2"],
     ]
+    /// OpenAI's model that says who spoke when: its jobs are diarized, and it alone answers
+    /// `diarized_json` (as OpenAI's does).
+    static let diarizingOpenAIModel = "gpt-4o-transcribe-diarize"
     /// OpenAI models that answer only `json` and `text` (as OpenAI's own do).
     static let openAIJSONOrTextOnly: Set<String> = ["gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"]
 

@@ -76,6 +76,13 @@ struct OpenAIAPI: Sendable {
         if ModelCatalogue.openAIJSONOrTextOnly.contains(modelName) && format != .json && format != .text {
             throw APIError.badRequest("response_format '\(format.rawValue)' is not compatible with model '\(modelName)'; use json or text", param: "response_format")
         }
+        let diarizing = modelName == ModelCatalogue.diarizingOpenAIModel
+        if diarizing && ![.json, .text, .diarizedJSON].contains(format) {
+            throw APIError.badRequest("response_format '\(format.rawValue)' is not compatible with model '\(modelName)'; use json, text or diarized_json", param: "response_format")
+        }
+        if format == .diarizedJSON && !diarizing {
+            throw APIError.badRequest("response_format diarized_json needs model \(ModelCatalogue.diarizingOpenAIModel)", param: "response_format")
+        }
         let granularities = Set(upload.fields["timestamp_granularities[]"] ?? upload.fields["timestamp_granularities"] ?? [])
         if let bad = granularities.first(where: { $0 != "word" && $0 != "segment" }) {
             throw APIError.badRequest("timestamp_granularities may hold word and segment, not \(bad.prefix(32))", param: "timestamp_granularities")
@@ -94,6 +101,7 @@ struct OpenAIAPI: Sendable {
                 timestampsGranularity: "word", requestID: context.requestID)
             submission.use(model, language: language)
             submission.recognizerOptions = options
+            if diarizing { SpeakerFields.diarize(&submission, counts: [:]) }
             return submission
         }
         guard let done = try await intake.finished(job) else {
@@ -115,6 +123,7 @@ struct OpenAITranscription {
     enum Format: String, CaseIterable {
         case json, text, srt, vtt
         case verboseJSON = "verbose_json"
+        case diarizedJSON = "diarized_json"
     }
 
     let format: Format
@@ -132,6 +141,9 @@ struct OpenAITranscription {
         case .verboseJSON:
             headers[.contentType] = "application/json"
             body = Self.json(OpenAIVerboseTranscription(transcript, granularities: granularities))
+        case .diarizedJSON:
+            headers[.contentType] = "application/json"
+            body = Self.json(OpenAIDiarizedTranscription(transcript))
         case .text:
             headers[.contentType] = "text/plain; charset=utf-8"
             body = ByteBuffer(string: transcript.text + "\n")
