@@ -100,7 +100,7 @@ struct LifecycleTests {
     /// Nothing a client asks for is dropped: what cannot be honoured is a 400 that names it, in
     /// the dialect of the endpoint.
     @Test(arguments: [
-        ("speaker_detection", "diarize", "speaker_detection"), ("num_speakers", "2", "num_speakers"), ("pii_detection", "true", "pii_detection"),
+        ("speaker_detection", "per_channel", "speaker_detection"), ("num_speakers", "2", "num_speakers"), ("pii_detection", "true", "pii_detection"),
         ("audio_url", "https://example.com/a.mp3", "audio_url"), ("colour", "blue", "colour"), ("model", "whisperx-large-v3", "whisperx-large-v3"),
         ("language", "fr", "language fr"), ("prompt", "names", "prompt"),
     ])
@@ -132,7 +132,7 @@ struct LifecycleTests {
                 #expect(response.status == .badRequest)
                 #expect((json(response.body)["detail"] as? [String: String])?["message"]?.contains("scribe_v9") == true)
             }
-            try await client.execute(uri: "/v1/speech-to-text", method: .post, headers: headers(), body: multipart([("diarize", "true")], file: wav)) { response in
+            try await client.execute(uri: "/v1/speech-to-text", method: .post, headers: headers(), body: multipart([("use_multi_channel", "true")], file: wav)) { response in
                 #expect(response.status == .badRequest)
             }
             try await client.execute(uri: "/v1/models", method: .get) { response in

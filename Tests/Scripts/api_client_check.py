@@ -170,9 +170,9 @@ def lifecycle_checks():
     check("export txt", status == 200 and has_words(body.decode()), body[:200])
     status, _, body = http("GET", f"/v1/audio/transcriptions/{job_id}/export/json")
     check("export json", status == 200 and has_words(json.loads(body)["text"]), body[:200])
-    status, _, body = upload(WAV, {"speaker_detection": "diarize"})
+    status, _, body = upload(WAV, {"speaker_detection": "per_channel"})
     error = json.loads(body)["error"]
-    check("diarization asked for is a 400 naming the field, in Dalston's error shape",
+    check("per-channel transcription asked for is a 400 naming the field, in Dalston's error shape",
           status == 400 and error["code"] == "unsupported_parameter" and "speaker_detection" in error["message"], body)
     status, _, body = upload(WAV, {"colour": "blue"})
     check("an unknown field is a 400 naming it", status == 400 and "colour" in json.loads(body)["error"]["message"], body)
@@ -251,10 +251,10 @@ def elevenlabs_checks():
         check("elevenlabs unknown model_id is a 400", error.status_code == 400 and "model_id" in json.dumps(error.body), error.body)
     try:
         with open(WAV, "rb") as audio:
-            client.speech_to_text.convert(file=audio, model_id="scribe_v1", diarize=True)
-        raise AssertionError("diarize=true was accepted")
+            client.speech_to_text.convert(file=audio, model_id="scribe_v1", use_multi_channel=True)
+        raise AssertionError("use_multi_channel=true was accepted")
     except ApiError as error:
-        check("elevenlabs diarize=true is a 400, not ignored", error.status_code == 400 and "diariz" in json.dumps(error.body), error.body)
+        check("elevenlabs use_multi_channel=true is a 400, not ignored", error.status_code == 400 and "multichannel" in json.dumps(error.body), error.body)
 
 
 def main():
