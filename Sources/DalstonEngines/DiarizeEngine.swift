@@ -50,10 +50,7 @@ package struct DiarizeEngine: Engine {
             try await pool.call(request, model: Self.model, replying: DiarizeReply.self, metrics: context.metrics)
         }
         let seconds = (ContinuousClock.now - started).seconds
-        let labels = [("runner", "diarizer"), ("model", Self.model)]
-        context.metrics.record(DalstonMetric.runnerInferenceDuration, labels, seconds: seconds)
-        context.metrics.increment(DalstonMetric.runnerInferenceSeconds, labels, byFractional: seconds)
-        context.metrics.increment(DalstonMetric.runnerAudioSeconds, labels, byFractional: reply.duration)
+        context.metrics.recordRunnerInference(runner: "diarizer", model: Self.model, seconds: seconds, audioSeconds: reply.duration)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let turns = try context.write(Array(try encoder.encode(reply.turns)), name: "speakers.json")

@@ -16,7 +16,7 @@ package enum SpeakerAttribution {
         }
         var split: [TranscriptSegment] = []
         for segment in segments {
-            let inside = spoken.filter { $0.start >= segment.start - 0.001 && $0.end <= segment.end + 0.001 }
+            let inside = Transcript.words(spoken, in: segment)
             var runs: [[TranscriptWord]] = []
             for word in inside {
                 if let last = runs.last?.last, last.speaker == word.speaker {

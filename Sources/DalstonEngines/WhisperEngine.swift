@@ -72,10 +72,8 @@ package struct WhisperEngine: Engine {
                     beamSize: settings.beamSize, vad: settings.vad, context: task.runnerContext),
                 model: modelID, replying: WhisperReply.self, metrics: context.metrics)
         }
-        let labels = [("runner", "faster-whisper"), ("model", modelID)]
-        context.metrics.record(DalstonMetric.runnerInferenceDuration, labels, seconds: reply.timings.inferenceSeconds)
-        context.metrics.increment(DalstonMetric.runnerInferenceSeconds, labels, byFractional: reply.timings.inferenceSeconds)
-        context.metrics.increment(DalstonMetric.runnerAudioSeconds, labels, byFractional: reply.timings.audioSeconds)
+        context.metrics.recordRunnerInference(
+            runner: "faster-whisper", model: modelID, seconds: reply.timings.inferenceSeconds, audioSeconds: reply.timings.audioSeconds)
         let words = reply.segments.flatMap { segment in
             segment.words.map { TranscriptWord(text: $0.word, start: $0.start, end: $0.end, confidence: $0.probability) }
         }

@@ -85,6 +85,11 @@ package struct Transcript: Sendable, Codable, Equatable {
 
     /// The words timed within a segment (a millisecond of slack for rounding at its edges).
     package func words(in segment: TranscriptSegment) -> [TranscriptWord] {
+        Self.words(words, in: segment)
+    }
+
+    /// Those of `words` timed within `segment` (a millisecond of slack for rounding at its edges).
+    package static func words(_ words: [TranscriptWord], in segment: TranscriptSegment) -> [TranscriptWord] {
         words.filter { $0.start >= segment.start - 0.001 && $0.end <= segment.end + 0.001 }
     }
 

@@ -21,7 +21,19 @@ package struct APIKey: Sendable, Equatable, Codable {
 
     /// Neither revoked nor expired at `date`.
     package func isValid(at date: Date = Date()) -> Bool {
-        revokedAt == nil && (expiresAt.map { $0 > date } ?? true)
+        unusable(at: date) == nil
+    }
+
+    /// Why the key no longer serves.
+    package enum Unusable: Sendable, Equatable {
+        case revoked, expired
+    }
+
+    /// Why the key cannot be used at `date` (revocation first); nil while it can.
+    package func unusable(at date: Date = Date()) -> Unusable? {
+        if revokedAt != nil { return .revoked }
+        if let expiresAt, expiresAt <= date { return .expired }
+        return nil
     }
 
     enum CodingKeys: String, CodingKey {

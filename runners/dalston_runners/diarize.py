@@ -95,7 +95,6 @@ def average_linkage(vectors: np.ndarray) -> list[tuple[int, int, float]]:
     distance = 1.0 - vectors @ vectors.T
     np.fill_diagonal(distance, np.inf)
     sizes = np.ones(count)
-    alive = np.ones(count, dtype=bool)
     merges = []
     for _ in range(count - 1):
         flat = int(np.argmin(distance))
@@ -112,7 +111,6 @@ def average_linkage(vectors: np.ndarray) -> list[tuple[int, int, float]]:
         distance[b, :] = np.inf
         distance[:, b] = np.inf
         sizes[a] += sizes[b]
-        alive[b] = False
     return merges
 
 

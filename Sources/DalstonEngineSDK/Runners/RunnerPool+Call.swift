@@ -58,3 +58,13 @@ extension TaskEnvelope {
         return context
     }
 }
+
+extension Instruments {
+    /// One inference of a runner: its duration, and the seconds of work and of audio it adds up to.
+    package func recordRunnerInference(runner: String, model: String, seconds: Double, audioSeconds: Double) {
+        let labels = [("runner", runner), ("model", model)]
+        record(DalstonMetric.runnerInferenceDuration, labels, seconds: seconds)
+        increment(DalstonMetric.runnerInferenceSeconds, labels, byFractional: seconds)
+        increment(DalstonMetric.runnerAudioSeconds, labels, byFractional: audioSeconds)
+    }
+}

@@ -44,12 +44,13 @@ final class KeyStatusWatch: Sendable {
         guard let key else {
             return RealtimeError(code: "key_revoked", message: "the API key of this session (\(keyID)) no longer exists; the session ends", recoverable: false)
         }
-        if key.revokedAt != nil {
+        switch key.unusable(at: now) {
+        case .revoked?:
             return RealtimeError(code: "key_revoked", message: "the API key of this session (\(key.prefix)…) was revoked; the session ends", recoverable: false)
-        }
-        if !key.isValid(at: now) {
+        case .expired?:
             return RealtimeError(code: "key_expired", message: "the API key of this session (\(key.prefix)…) has expired; the session ends", recoverable: false)
+        case nil:
+            return nil
         }
-        return nil
     }
 }

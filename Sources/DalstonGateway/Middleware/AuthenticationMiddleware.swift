@@ -92,15 +92,16 @@ struct APIKeyCheck: Sendable {
 
     /// The key as a caller, when neither revoked nor expired.
     func usable(_ stored: APIKey, now: Date = Date()) throws -> AuthenticatedCaller {
-        if stored.revokedAt != nil {
+        switch stored.unusable(at: now) {
+        case .revoked?:
             refuse("revoked", caller: AuthenticatedCaller(stored))
             throw APIError(.unauthorized, code: "key_revoked", message: "this API key (\(stored.prefix)…) was revoked; ask for a new one (dalston keys create)")
-        }
-        if !stored.isValid(at: now) {
+        case .expired?:
             refuse("expired", caller: AuthenticatedCaller(stored))
             throw APIError(.unauthorized, code: "key_expired", message: "this API key (\(stored.prefix)…) has expired; ask for a new one (dalston keys create)")
+        case nil:
+            return AuthenticatedCaller(stored)
         }
-        return AuthenticatedCaller(stored)
     }
 
     private func authenticateToken(_ secret: String, forUpgrade: Bool) async throws -> AuthenticatedCaller {

@@ -48,17 +48,7 @@ struct KeysAPI: Sendable {
         guard let name = body["name"]?.stringValue?.trimmed, (1...255).contains(name.count), !name.contains(where: \.isNewline) else {
             throw APIError.badRequest("name is required: 1 to 255 characters on one line", param: "name")
         }
-        var scopes: Set<APIKeyScope> = [.jobsRead, .jobsWrite, .realtime]
-        if let value = body["scopes"], value != .null {
-            guard let names = value.stringList, !names.isEmpty else {
-                throw APIError.badRequest("scopes is a non-empty list of \(APIKeyScope.allCases.map(\.rawValue).joined(separator: ", "))", param: "scopes")
-            }
-            do {
-                scopes = try APIKeyScope.parseList(names.joined(separator: ","))
-            } catch {
-                throw APIError(.badRequest, code: "invalid_scope", message: error.description, param: "scopes", dialect: nil)
-            }
-        }
+        let scopes = try Self.scopes(body["scopes"]) ?? [.jobsRead, .jobsWrite, .realtime]
         let held = context.caller?.scopes ?? Set(APIKeyScope.allCases)
         if let excess = scopes.sorted().first(where: { !held.permits($0) }) {
             throw APIError(.forbidden, code: "insufficient_scope", message: "a key cannot give the scope \(excess.rawValue), which it lacks")
@@ -96,18 +86,7 @@ struct KeysAPI: Sendable {
     private func createToken(_ request: Request, _ context: GatewayRequestContext) async throws -> EditedResponse<SessionTokenResponse> {
         let body = try await JSONRequestBody.read(request, allowed: ["ttl", "scopes"], example: #"{"ttl": 600, "scopes": ["realtime"]}"#, emptyIsObject: true)
         let lifetime = try TokenMint.lifetime(body["ttl"], in: TokenMint.sessionLifetimes, default: 600)
-        var scopes: Set<APIKeyScope>?
-        if let value = body["scopes"], value != .null {
-            guard let names = value.stringList, !names.isEmpty else {
-                throw APIError.badRequest("scopes is a non-empty list of \(APIKeyScope.allCases.map(\.rawValue).joined(separator: ", "))", param: "scopes")
-            }
-            do {
-                scopes = try APIKeyScope.parseList(names.joined(separator: ","))
-            } catch {
-                throw APIError(.badRequest, code: "invalid_scope", message: error.description, param: "scopes", dialect: nil)
-            }
-        }
-        let minted = try await mint.mint(context, scopes: scopes, kind: .session, lifetime: lifetime)
+        let minted = try await mint.mint(context, scopes: try Self.scopes(body["scopes"]), kind: .session, lifetime: lifetime)
         return EditedResponse(status: .created, response: SessionTokenResponse(minted))
     }
 
@@ -131,6 +110,19 @@ struct KeysAPI: Sendable {
             throw APIError(.serviceUnavailable, code: "keys_unavailable", message: "API keys are kept in the record database, and this gateway has none configured")
         }
         return records
+    }
+
+    /// `scopes` from a JSON body: a non-empty list of known names; nil when absent.
+    private static func scopes(_ value: JSONValue?) throws -> Set<APIKeyScope>? {
+        guard let value, value != .null else { return nil }
+        guard let names = value.stringList, !names.isEmpty else {
+            throw APIError.badRequest("scopes is a non-empty list of \(APIKeyScope.allCases.map(\.rawValue).joined(separator: ", "))", param: "scopes")
+        }
+        do {
+            return try APIKeyScope.parseList(names.joined(separator: ","))
+        } catch {
+            throw APIError(.badRequest, code: "invalid_scope", message: error.description, param: "scopes", dialect: nil)
+        }
     }
 
     private static func positive(_ value: JSONValue?, _ name: String, upTo maximum: Int) throws -> Int? {
