@@ -19,39 +19,59 @@ package enum FFmpeg {
             .first { FileManager.default.isExecutableFile(atPath: $0) }.map(URL.init(fileURLWithPath:))
     }
 
-    /// The audio's duration in seconds, from its container (`ffprobe`).
-    package static func duration(of file: URL, timeout: Duration = .seconds(15)) async throws(AudioDecodingError) -> Double {
+    /// What the container says of its first audio stream (`ffprobe`).
+    package struct Probe: Sendable, Equatable {
+        package let duration: Double
+        /// nil when the container does not say.
+        package let channels: Int?
+    }
+
+    /// The audio's duration in seconds and its channels, from its container (`ffprobe`).
+    package static func probe(_ file: URL, timeout: Duration = .seconds(15)) async throws(AudioDecodingError) -> Probe {
         guard let ffprobe else { throw AudioDecodingError("ffprobe is not installed (apt-get install ffmpeg)") }
         let result = try await run(ffprobe, [
-            "-v", "error", "-select_streams", "a:0", "-show_entries", "format=duration:stream=codec_type", "-of", "default=nw=1", file.path,
+            "-v", "error", "-select_streams", "a:0", "-show_entries", "format=duration:stream=codec_type,channels", "-of", "default=nw=1", file.path,
         ], timeout: timeout, maximumOutput: 64 * 1024, input: file)
         let lines = String(decoding: result.output, as: UTF8.self).split(separator: "\n")
         guard lines.contains("codec_type=audio") else { throw AudioDecodingError(result.failure ?? "the file has no audio stream") }
         guard let line = lines.first(where: { $0.hasPrefix("duration=") }), let seconds = Double(line.dropFirst("duration=".count)), seconds > 0 else {
             throw AudioDecodingError(result.failure ?? "the file's duration cannot be read")
         }
-        return seconds
+        let channels = lines.first { $0.hasPrefix("channels=") }.flatMap { Int($0.dropFirst("channels=".count)) }
+        return Probe(duration: seconds, channels: channels.flatMap { $0 > 0 ? $0 : nil })
     }
 
-    /// The first audio stream as mono samples at `sampleRate`, at most `maximumSeconds` of it.
+    /// The audio's duration in seconds, from its container (`ffprobe`).
+    package static func duration(of file: URL, timeout: Duration = .seconds(15)) async throws(AudioDecodingError) -> Double {
+        try await probe(file, timeout: timeout).duration
+    }
+
+    /// The first audio stream at `sampleRate`, at most `maximumSeconds` of it: mixed into one
+    /// channel, or `channels` kept apart (each channel a speaker in a per-channel job).
     package static func decode(
-        _ file: URL, sampleRate: Int, maximumSeconds: Double, timeout: Duration
+        _ file: URL, sampleRate: Int, channels: Int = 1, maximumSeconds: Double, timeout: Duration
     ) async throws(AudioDecodingError) -> PCMAudio {
         guard let ffmpeg else { throw AudioDecodingError("ffmpeg is not installed (apt-get install ffmpeg)") }
-        let maximumBytes = Int((maximumSeconds + 1) * Double(sampleRate)) * 2
+        let channels = max(1, channels)
+        let maximumBytes = Int((maximumSeconds + 1) * Double(sampleRate)) * 2 * channels
         let result = try await run(ffmpeg, [
-            "-nostdin", "-v", "error", "-i", file.path, "-map", "0:a:0", "-vn", "-ac", "1", "-ar", String(sampleRate),
+            "-nostdin", "-v", "error", "-i", file.path, "-map", "0:a:0", "-vn", "-ac", String(channels), "-ar", String(sampleRate),
             "-t", String(maximumSeconds), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1",
         ], timeout: timeout, maximumOutput: maximumBytes, input: file)
         if let failure = result.failure, result.output.isEmpty { throw AudioDecodingError(failure) }
-        guard result.output.count >= 2 else { throw AudioDecodingError(result.failure ?? "no audio samples in the file") }
-        var samples = [Float](repeating: 0, count: result.output.count / 2)
+        guard result.output.count >= 2 * channels else { throw AudioDecodingError(result.failure ?? "no audio samples in the file") }
+        // Interleaved frames: sample `frame * channels + channel`.
+        let frames = result.output.count / (2 * channels)
+        var decoded = [[Float]](repeating: [Float](repeating: 0, count: frames), count: channels)
         result.output.withUnsafeBytes { raw in
-            for index in samples.indices {
-                samples[index] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: index * 2, as: Int16.self))) / 32768
+            for frame in 0..<frames {
+                for channel in 0..<channels {
+                    let offset = (frame * channels + channel) * 2
+                    decoded[channel][frame] = Float(Int16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int16.self))) / 32768
+                }
             }
         }
-        return PCMAudio(sampleRate: sampleRate, channels: [samples])
+        return PCMAudio(sampleRate: sampleRate, channels: decoded)
     }
 
     private struct Outcome: Sendable {

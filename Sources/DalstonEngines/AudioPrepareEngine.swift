@@ -6,7 +6,8 @@ import DalstonPipeline
 import Foundation
 
 /// Decodes the upload, downmixes and resamples it to 16 kHz mono, and stores it as
-/// `prepared.wav` for the recogniser. PCM and float WAV are read in process; every other format
+/// `prepared.wav` for the recogniser; a per-channel job's prepare (`split_channels`) also stores
+/// each channel on its own (`prepared_ch0.wav`…) for its transcriptions. PCM and float WAV are read in process; every other format
 /// (MP3, M4A/AAC, Ogg/Opus, FLAC, WebM, compressed WAV) goes through FFmpeg, with a time limit
 /// (`DALSTON_FFMPEG_TIMEOUT`) and at most `maximumSeconds` of audio.
 package struct AudioPrepareEngine: Engine {
@@ -30,6 +31,7 @@ package struct AudioPrepareEngine: Engine {
 
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
         let input = try task.input.requiredArtifact("audio")
+        let split = task.input[PipelineStages.splitChannelsParameter]?.numberValue.map { Int($0) }
         let bytes = try context.read(input)
         let audio: PCMAudio = try await context.step("decode") {
             let container = AudioContainer.sniff(Array(bytes.prefix(AudioContainer.sniffLength)))
@@ -48,7 +50,8 @@ package struct AudioPrepareEngine: Engine {
             let decoded: PCMAudio
             do {
                 decoded = try await FFmpeg.decode(
-                    try context.artifacts.localFile(input), sampleRate: PreparedAudio.sampleRate, maximumSeconds: maximumSeconds, timeout: decodeTimeout)
+                    try context.artifacts.localFile(input), sampleRate: PreparedAudio.sampleRate, channels: split ?? 1,
+                    maximumSeconds: maximumSeconds, timeout: decodeTimeout)
             } catch let error as AudioDecodingError {
                 throw PermanentEngineError("\(wavError ?? error)")
             }
@@ -64,11 +67,28 @@ package struct AudioPrepareEngine: Engine {
         ])
         let prepared = await context.step("resample") { PreparedAudio.prepare(audio) }
         let reference = try context.write(WAVEncoder.encode16BitMono(prepared, sampleRate: PreparedAudio.sampleRate), name: "prepared.wav")
-        return [
+        var output: [String: JSONValue] = [
             "prepared_audio": .string(reference.key),
             "duration_seconds": .number(audio.duration),
             "original_sample_rate": .number(Double(audio.sampleRate)),
             "original_channels": .number(Double(audio.channels.count)),
         ]
+        if let split {
+            output["channel_audio"] = .array(try await channels(of: audio, expected: split, context: context).map { .string($0.key) })
+        }
+        return output
+    }
+
+    /// Each channel resampled to 16 kHz on its own and stored as `prepared_ch<N>.wav`.
+    private func channels(of audio: PCMAudio, expected: Int, context: EngineContext) async throws -> [ArtifactReference] {
+        guard audio.channels.count == expected else {
+            throw PermanentEngineError("the audio has \(audio.channels.count) channels where its header said \(expected); it cannot be transcribed per channel")
+        }
+        return try await context.step("split_channels") {
+            try audio.channels.enumerated().map { index, samples in
+                let channel = PreparedAudio.prepare(PCMAudio(sampleRate: audio.sampleRate, channels: [samples]))
+                return try context.write(WAVEncoder.encode16BitMono(channel, sampleRate: PreparedAudio.sampleRate), name: "prepared_ch\(index).wav")
+            }
+        }
     }
 }

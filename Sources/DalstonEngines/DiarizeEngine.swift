@@ -30,8 +30,7 @@ package struct DiarizeEngine: Engine {
     }
 
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let prepared = try task.input.output(ofStage: PipelineStages.prepare)
-        let audioReference = try prepared.requiredArtifact("prepared_audio")
+        let audioReference = try task.input.preparedAudio()
         let audioPath: String
         do {
             audioPath = try context.artifacts.localFile(audioReference).path

@@ -5,7 +5,8 @@ import Foundation
 
 /// Assembles the final transcript (`result.json`): text, segments and words from the recogniser,
 /// with the audio's duration and language, and, when the job was diarized, a speaker on every
-/// word and segment (segments split where the speaker changes).
+/// word and segment (segments split where the speaker changes); for a per-channel job, every
+/// channel's transcription in one time order, each channel its speaker.
 package struct MergeEngine: Engine {
     package let engineID = EngineKind.merge
     /// A pause this long between words starts a new segment.
@@ -14,28 +15,13 @@ package struct MergeEngine: Engine {
     package init() {}
 
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let recognised = try task.input.output(ofStage: "transcribe")
-        let prepared = try task.input.output(ofStage: "prepare")
-        let wordsBytes = try context.read(try recognised.requiredArtifact("words"))
-        let words: [TranscriptWord]
-        do {
-            words = try JSONDecoder().decode([TranscriptWord].self, from: Data(wordsBytes))
-        } catch {
-            throw PermanentEngineError("the recogniser's word list is unreadable: \(error)")
-        }
-        // A recogniser that segments (Whisper) hands its own segments over; otherwise they are
-        // cut at pauses between words.
-        var recognisedSegments: [TranscriptSegment]?
-        if recognised["segments"] != nil {
-            do {
-                recognisedSegments = try JSONDecoder().decode([TranscriptSegment].self, from: Data(try context.read(try recognised.requiredArtifact("segments"))))
-            } catch let error as PermanentEngineError {
-                throw error
-            } catch {
-                throw PermanentEngineError("the recogniser's segment list is unreadable: \(error)")
-            }
-        }
+        let prepared = try task.input.output(ofStage: PipelineStages.prepare)
+        let duration = prepared["duration_seconds"]?.numberValue
         let requestedLanguage = task.input["language"]?.stringValue.flatMap { $0.isEmpty || $0 == "auto" ? nil : $0 }
+        if let channels = task.input["channels"]?.numberValue.map({ Int($0) }) {
+            return try await mergeChannels(channels, task: task, duration: duration, requestedLanguage: requestedLanguage, context: context)
+        }
+        let recognised = try Recognised(try task.input.output(ofStage: PipelineStages.transcribe), context: context)
         var speakers: (names: [String], turns: [SpeakerTurn])?
         if case .object(let diarized)? = task.input[PipelineStages.diarize] {
             do {
@@ -49,29 +35,119 @@ package struct MergeEngine: Engine {
                 throw PermanentEngineError("the diarizer's turns are unreadable: \(error)")
             }
         }
-        let (transcript, reference) = try await context.step("assemble") {
-            var words = words
-            var segments = recognisedSegments ?? Self.segments(of: words, pause: segmentPause)
+        let transcript = try await context.step("assemble") {
+            var words = recognised.words
+            var segments = recognised.segments ?? Self.segments(of: words, pause: segmentPause)
             if let speakers {
                 (words, segments) = SpeakerAttribution.attribute(words: words, segments: segments, turns: speakers.turns)
             }
             var transcript = Transcript(
-                text: recognisedSegments.map { $0.map(\.text).filter { !$0.isEmpty }.joined(separator: " ") } ?? words.map(\.text).joined(separator: " "),
-                languageCode: recognised["language"]?.stringValue ?? requestedLanguage ?? "en",
-                duration: prepared["duration_seconds"]?.numberValue ?? (words.last?.end ?? 0),
-                segments: segments,
-                words: words,
-                languageProbability: requestedLanguage == nil ? recognised["language_probability"]?.numberValue : nil,
-                task: recognised["task"]?.stringValue)
+                text: recognised.text, languageCode: recognised.language ?? requestedLanguage ?? "en",
+                duration: duration ?? (words.last?.end ?? 0), segments: segments, words: words,
+                languageProbability: requestedLanguage == nil ? recognised.languageProbability : nil, task: recognised.task)
             transcript.speakers = speakers?.names
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return (transcript, try context.write(Array(try encoder.encode(transcript)), name: "result.json"))
+            return transcript
         }
+        return try write(transcript, context: context)
+    }
+
+    /// A per-channel job's transcript: each channel's words and segments with the channel's
+    /// speaker (`SPEAKER_00` for channel 0), in one time order; each channel keeps its language.
+    private func mergeChannels(
+        _ channels: Int, task: TaskEnvelope, duration: Double?, requestedLanguage: String?, context: EngineContext
+    ) async throws -> [String: JSONValue] {
+        let heard = try (0..<channels).map { channel in
+            try Recognised(try task.input.output(ofStage: PipelineStages.transcribe(channel: channel)), context: context)
+        }
+        let transcript = try await context.step("assemble") {
+            var words: [TranscriptWord] = []
+            var segments: [TranscriptSegment] = []
+            var described: [TranscriptChannel] = []
+            for (channel, recognised) in heard.enumerated() {
+                let speaker = SpeakerLabel.name(channel)
+                words += recognised.words.map { word in
+                    var word = word
+                    (word.speaker, word.channel) = (speaker, channel)
+                    return word
+                }
+                segments += (recognised.segments ?? Self.segments(of: recognised.words, pause: segmentPause)).map { segment in
+                    var segment = segment
+                    (segment.speaker, segment.channel) = (speaker, channel)
+                    return segment
+                }
+                described.append(TranscriptChannel(
+                    channel: channel, languageCode: recognised.language ?? requestedLanguage ?? "en",
+                    languageProbability: requestedLanguage == nil ? recognised.languageProbability : nil))
+            }
+            // Ties keep channel order, so the result is the same on every run.
+            words = words.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
+            segments = segments.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
+            for index in segments.indices { segments[index].id = index }
+            // The language most of the speech is in speaks for the whole (channel order breaks ties).
+            let spoken = Dictionary(grouping: described) { $0.languageCode }.mapValues { channels in
+                channels.reduce(0.0) { total, channel in total + heard[channel.channel].words.reduce(0) { $0 + ($1.end - $1.start) } }
+            }
+            let main = described.max { (spoken[$0.languageCode] ?? 0, -$0.channel) < (spoken[$1.languageCode] ?? 0, -$1.channel) }
+            var transcript = Transcript(
+                text: segments.map(\.text).filter { !$0.isEmpty }.joined(separator: " "), languageCode: main?.languageCode ?? requestedLanguage ?? "en",
+                duration: duration ?? (words.last?.end ?? 0), segments: segments, words: words,
+                languageProbability: main?.languageProbability, task: heard.first?.task)
+            transcript.speakers = described.map(\.speaker)
+            transcript.channels = described
+            return transcript
+        }
+        return try write(transcript, context: context)
+    }
+
+    /// Stores the transcript as `result.json`.
+    private func write(_ transcript: Transcript, context: EngineContext) throws -> [String: JSONValue] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let reference = try context.write(Array(try encoder.encode(transcript)), name: "result.json")
         context.logger.info("transcript_merged", metadata: [
-            "word_count": .stringConvertible(words.count), "segment_count": .stringConvertible(transcript.segments.count),
+            "word_count": .stringConvertible(transcript.words.count), "segment_count": .stringConvertible(transcript.segments.count),
+            "channels": .stringConvertible(transcript.channels?.count ?? 1),
         ])
-        return ["result": .string(reference.key), "word_count": .number(Double(words.count))]
+        return ["result": .string(reference.key), "word_count": .number(Double(transcript.words.count))]
+    }
+
+    /// What a recogniser handed over: its words, its own segments when it segments (Whisper),
+    /// and the language it heard.
+    struct Recognised {
+        let words: [TranscriptWord]
+        let segments: [TranscriptSegment]?
+        let language: String?
+        let languageProbability: Double?
+        let task: String?
+
+        init(_ output: [String: JSONValue], context: EngineContext) throws {
+            do {
+                words = try JSONDecoder().decode([TranscriptWord].self, from: Data(try context.read(try output.requiredArtifact("words"))))
+            } catch let error as PermanentEngineError {
+                throw error
+            } catch {
+                throw PermanentEngineError("the recogniser's word list is unreadable: \(error)")
+            }
+            if output["segments"] != nil {
+                do {
+                    segments = try JSONDecoder().decode([TranscriptSegment].self, from: Data(try context.read(try output.requiredArtifact("segments"))))
+                } catch let error as PermanentEngineError {
+                    throw error
+                } catch {
+                    throw PermanentEngineError("the recogniser's segment list is unreadable: \(error)")
+                }
+            } else {
+                segments = nil
+            }
+            language = output["language"]?.stringValue
+            languageProbability = output["language_probability"]?.numberValue
+            task = output["task"]?.stringValue
+        }
+
+        /// The recogniser's segments' text, or its words' when it does not segment.
+        var text: String {
+            segments.map { $0.map(\.text).filter { !$0.isEmpty }.joined(separator: " ") } ?? words.map(\.text).joined(separator: " ")
+        }
     }
 
     /// Splits words into segments at pauses of at least `pause` seconds.

@@ -60,8 +60,7 @@ struct PocketSphinxEngine: Engine {
     }
 
     func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let prepared = try task.input.output(ofStage: "prepare")
-        let audioReference = try prepared.requiredArtifact("prepared_audio")
+        let audioReference = try task.input.preparedAudio()
         let language = task.input["language"]?.stringValue ?? "en"
         guard language.lowercased().hasPrefix("en") else {
             throw PermanentEngineError("language \(language) is not supported by the PocketSphinx engine (US English only)")
@@ -73,7 +72,7 @@ struct PocketSphinxEngine: Engine {
         let words = try await context.step("recognize") { try await recognizer.recognize(samples) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let wordsReference = try context.write(Array(try encoder.encode(words)), name: "words.json")
+        let wordsReference = try context.write(Array(try encoder.encode(words)), name: context.ownFileName("words.json"))
         context.logger.info("speech_recognised", metadata: [
             "word_count": .stringConvertible(words.count), "audio_seconds": .stringConvertible(audio.duration),
         ])
@@ -129,6 +128,10 @@ enum PocketSphinxDecoder {
             "-lm", "\(modelDirectory)/en-us.lm.bin",
             "-dict", "\(modelDirectory)/cmudict-en-us.dict",
             "-logfn", "/dev/null",
+            // Its front end drops the frames it takes for silence by default, and then counts
+            // word times without them: a word after a pause came out early (3 s of leading
+            // silence vanished). Kept, every time is the audio's own.
+            "-remove_silence", "no",
         ]
         for file in [arguments[1], arguments[3], arguments[5]] where !FileManager.default.fileExists(atPath: file) {
             throw InitialisationFailed(description: "PocketSphinx model file \(file) is missing; install pocketsphinx-en-us or set POCKETSPHINX_MODEL_DIR")

@@ -47,8 +47,7 @@ package struct WhisperEngine: Engine {
     }
 
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let prepared = try task.input.output(ofStage: PipelineStages.prepare)
-        let audioReference = try prepared.requiredArtifact("prepared_audio")
+        let audioReference = try task.input.preparedAudio()
         let modelID = task.input["model_id"]?.stringValue ?? ""
         guard let model = models.model(modelID), model.runner == ModelInfo.fasterWhisper else {
             throw PermanentEngineError("model \(modelID) is not installed on this engine; install it with `dalston models pull \(modelID)`")
@@ -85,8 +84,8 @@ package struct WhisperEngine: Engine {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let wordsReference = try context.write(Array(try encoder.encode(words)), name: "words.json")
-        let segmentsReference = try context.write(Array(try encoder.encode(segments)), name: "segments.json")
+        let wordsReference = try context.write(Array(try encoder.encode(words)), name: context.ownFileName("words.json"))
+        let segmentsReference = try context.write(Array(try encoder.encode(segments)), name: context.ownFileName("segments.json"))
         context.logger.info("speech_recognised", metadata: [
             "word_count": .stringConvertible(words.count), "segment_count": .stringConvertible(segments.count),
             "audio_seconds": .stringConvertible(reply.timings.audioSeconds), "inference_seconds": .stringConvertible(reply.timings.inferenceSeconds),

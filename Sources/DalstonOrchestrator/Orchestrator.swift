@@ -458,8 +458,8 @@ package actor Orchestrator: Service {
         }
     }
 
-    /// A task's input: the job's parameters, and the outputs of the stages it reads under their
-    /// names.
+    /// A task's input: the job's parameters, the outputs of the stages it reads under their
+    /// names, and its row's parameters.
     private func input(of task: PlannedTask, in job: JobRecord) -> [String: JSONValue] {
         var input: [String: JSONValue] = [
             "audio": .string(job.audio?.key ?? ""),
@@ -476,6 +476,7 @@ package actor Orchestrator: Service {
         for stage in task.inputs {
             if let output = job.tasks[stage]?.output { input[stage] = .object(output) }
         }
+        input.merge(task.parameters) { _, parameter in parameter }
         return input
     }
 

@@ -42,10 +42,14 @@ package struct JobSubmission: Sendable {
     package var tenantID: String?
     /// See `JobField.ownerKeyID`.
     package var ownerKeyID: String?
-    /// `diarize`: find who spoke when (see `JobField.speakerDetection`).
+    /// `diarize` or `per_channel` (see `JobField.speakerDetection`).
     package var speakerDetection: String?
     /// `num_speakers`, `min_speakers`, `max_speakers` when asked.
     package var speakerCounts: [String: Int] = [:]
+    /// The upload's channels, for a per-channel job (see `JobField.audioChannels`).
+    package var audioChannels: Int?
+    /// See `JobField.channelOutput`.
+    package var channelOutput: String?
 
     package init(audio: [UInt8], filename: String, language: String = "en", modelID: String = "pocketsphinx-en-us",
                 timestampsGranularity: String = "word", requestID: String) {
@@ -93,6 +97,8 @@ package struct JobView: Sendable, Equatable {
     package var timestampsGranularity = "word"
     /// The tenant whose keys may see it.
     package var tenantID = JobTenancy.defaultTenant
+    /// See `JobField.channelOutput`.
+    package var channelOutput: String?
     /// Present once completed.
     package var transcript: Transcript?
 
@@ -251,6 +257,8 @@ package struct JobService: Sendable {
         job.tenantID = submission.tenantID
         job.speakerDetection = submission.speakerDetection
         job.speakerCounts = submission.speakerCounts
+        job.audioChannels = submission.audioChannels
+        job.channelOutput = submission.channelOutput
         job.ownerKeyID = submission.ownerKeyID
         do {
             if case .bytes(let bytes) = submission.audio {
@@ -318,6 +326,7 @@ package struct JobService: Sendable {
             displayName: record.displayName, audioDurationSeconds: record.audioDurationSeconds)
         view.timestampsGranularity = record.timestampsGranularity
         view.tenantID = record.tenant
+        view.channelOutput = record.channelOutput
         if withTranscript, record.status == .completed, let result = record.result {
             do {
                 view.transcript = try JSONDecoder().decode(Transcript.self, from: Data(artifacts.read(result)))

@@ -94,8 +94,15 @@ package enum JobField {
     /// Days to keep the job once it ends (`retention`; `0`: delete the audio as soon as it is
     /// transcribed and the job at the next purge). Absent: the deployment's default.
     package static let retentionDays = "retention_days"
-    /// `diarize` when the job asked for speakers (`speaker_detection`); absent: none.
+    /// `diarize` or `per_channel` when the job asked for speakers (`speaker_detection`, see
+    /// `SpeakerDetection`); absent: none.
     package static let speakerDetection = "speaker_detection"
+    /// How many channels the upload has, as the gateway read them from its header (set for
+    /// per-channel jobs, whose graph has a transcription per channel).
+    package static let audioChannels = "audio_channels"
+    /// How a per-channel transcript is returned where a dialect offers a choice: `separate`
+    /// (ElevenLabs' `transcripts[]`, its default) or `combined` (one transcript in time order).
+    package static let channelOutput = "channel_output"
     /// The speaker counts asked for, a JSON object of `num_speakers`, `min_speakers`, `max_speakers`.
     package static let speakerCounts = "speaker_counts"
     /// The tenant of the key that submitted the job: only that tenant's keys see it. Absent:
@@ -142,4 +149,14 @@ package enum PipelineIndex {
 package enum JobTenancy {
     /// See `Tenancy.defaultTenant`.
     package static let defaultTenant = Tenancy.defaultTenant
+}
+
+/// What `speaker_detection` asks for.
+package enum SpeakerDetection {
+    /// Who spoke when, found by the diarize stage in one mixed channel.
+    package static let diarize = "diarize"
+    /// One speaker per channel: each channel transcribed on its own, then merged in time order.
+    package static let perChannel = "per_channel"
+    /// The most channels a per-channel job transcribes (each is a transcription task).
+    package static let mostChannels = 8
 }

@@ -6,15 +6,18 @@ package struct TranscriptWord: Sendable, Codable, Equatable {
     package var start: Double
     package var end: Double
     package var confidence: Double?
-    /// Who said it (`SPEAKER_00`…), when the job was diarized.
+    /// Who said it (`SPEAKER_00`…), when the job was diarized or transcribed per channel.
     package var speaker: String?
+    /// The channel it was heard on (0 is the first), when the job was transcribed per channel.
+    package var channel: Int?
 
-    package init(text: String, start: Double, end: Double, confidence: Double? = nil, speaker: String? = nil) {
+    package init(text: String, start: Double, end: Double, confidence: Double? = nil, speaker: String? = nil, channel: Int? = nil) {
         self.text = text
         self.start = start
         self.end = end
         self.confidence = confidence
         self.speaker = speaker
+        self.channel = channel
     }
 }
 
@@ -32,6 +35,8 @@ package struct TranscriptSegment: Sendable, Codable, Equatable {
     package var temperature: Double?
     /// Who said it, when the job was diarized (a segment never spans two speakers).
     package var speaker: String?
+    /// The channel it was heard on, when the job was transcribed per channel.
+    package var channel: Int?
 
     package init(
         id: Int, start: Double, end: Double, text: String, avgLogprob: Double? = nil, compressionRatio: Double? = nil,
@@ -49,7 +54,7 @@ package struct TranscriptSegment: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, start, end, text, temperature, speaker
+        case id, start, end, text, temperature, speaker, channel
         case avgLogprob = "avg_logprob"
         case compressionRatio = "compression_ratio"
         case noSpeechProb = "no_speech_prob"
@@ -69,6 +74,9 @@ package struct Transcript: Sendable, Codable, Equatable {
     package var task: String?
     /// The speakers found, in order of first appearance (nil: the job was not diarized).
     package var speakers: [String]?
+    /// Each channel's language, in channel order, when the job was transcribed per channel
+    /// (its words and segments carry `channel`; channel N's speaker is `SPEAKER_0N`).
+    package var channels: [TranscriptChannel]?
 
     package init(
         text: String, languageCode: String, duration: Double, segments: [TranscriptSegment], words: [TranscriptWord],
@@ -94,7 +102,39 @@ package struct Transcript: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case text, duration, segments, words, task, speakers
+        case text, duration, segments, words, task, speakers, channels
+        case languageCode = "language_code"
+        case languageProbability = "language_probability"
+    }
+
+    /// What was heard on one channel of a per-channel transcript, as a transcript of its own
+    /// (ElevenLabs returns one per channel).
+    package func channel(_ channel: TranscriptChannel) -> Transcript {
+        let segments = segments.filter { $0.channel == channel.channel }
+        var transcript = Transcript(
+            text: segments.map(\.text).filter { !$0.isEmpty }.joined(separator: " "), languageCode: channel.languageCode, duration: duration,
+            segments: segments, words: words.filter { $0.channel == channel.channel }, languageProbability: channel.languageProbability, task: task)
+        transcript.speakers = [channel.speaker]
+        return transcript
+    }
+}
+
+/// One channel of a per-channel transcript: its speaker and what language was heard on it.
+package struct TranscriptChannel: Sendable, Codable, Equatable {
+    package var channel: Int
+    package var speaker: String
+    package var languageCode: String
+    package var languageProbability: Double?
+
+    package init(channel: Int, languageCode: String, languageProbability: Double?) {
+        self.channel = channel
+        self.speaker = SpeakerLabel.name(channel)
+        self.languageCode = languageCode
+        self.languageProbability = languageProbability
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case channel, speaker
         case languageCode = "language_code"
         case languageProbability = "language_probability"
     }
@@ -106,5 +146,10 @@ package enum SpeakerLabel {
     package static func index(of speaker: String) -> Int? {
         guard speaker.hasPrefix("SPEAKER_") else { return nil }
         return Int(speaker.dropFirst("SPEAKER_".count))
+    }
+
+    /// `SPEAKER_00` for 0.
+    package static func name(_ index: Int) -> String {
+        index < 10 ? "SPEAKER_0\(index)" : "SPEAKER_\(index)"
     }
 }

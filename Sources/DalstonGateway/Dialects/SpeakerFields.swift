@@ -4,12 +4,13 @@ import DalstonPipeline
 /// checked the same way whichever API asked (400 naming the field).
 enum SpeakerFields {
     static let mostSpeakers = 32
+    static let countNames = ["num_speakers", "min_speakers", "max_speakers"]
 
     /// `num_speakers`, `min_speakers`, `max_speakers` as given (each 1…32, min ≤ max, an exact
     /// count within the bounds).
     static func counts(num: String?, min: String?, max: String?) throws -> [String: Int] {
         var counts: [String: Int] = [:]
-        for (name, text) in [("num_speakers", num), ("min_speakers", min), ("max_speakers", max)] {
+        for (name, text) in zip(countNames, [num, min, max]) {
             guard let text = text?.trimmed, !text.isEmpty, text != "null" else { continue }
             guard let value = Int(text), (1...mostSpeakers).contains(value) else {
                 throw APIError.badRequest("\(name) must be a whole number from 1 to \(mostSpeakers)", param: name)
@@ -27,7 +28,7 @@ enum SpeakerFields {
 
     /// Asks `submission` to be diarized with `counts`.
     static func diarize(_ submission: inout JobSubmission, counts: [String: Int]) {
-        submission.speakerDetection = "diarize"
+        submission.speakerDetection = SpeakerDetection.diarize
         submission.speakerCounts = counts
     }
 }

@@ -68,8 +68,12 @@ struct UploadIntake: Sendable {
     /// Turns a received upload into a job: `submission` builds the request from the fields (and
     /// throws for fields it cannot honour); then the audio is committed, measured by FFmpeg when
     /// its header did not say how long it is, and submitted. On error the upload is removed.
+    /// `perChannel` names the dialect's field asking for a transcription per channel and the
+    /// most channels it allows (a mono upload, or one with more, is a 400 naming the field).
     func submit(
-        _ upload: ReceivedUpload, api: String, for caller: AuthenticatedCaller?, _ submission: (ReceivedUpload.AudioFile) throws -> JobSubmission
+        _ upload: ReceivedUpload, api: String, for caller: AuthenticatedCaller?,
+        perChannel: (field: String, mostChannels: Int) = ("speaker_detection", SpeakerDetection.mostChannels),
+        _ submission: (ReceivedUpload.AudioFile) throws -> JobSubmission
     ) async throws -> JobView {
         guard let audio = upload.audio else { throw APIError.badRequest("the file field with the audio is required", param: "file") }
         do {
@@ -77,10 +81,16 @@ struct UploadIntake: Sendable {
             request.tenantID = caller?.tenantID
             request.ownerKeyID = caller?.keyID
             try audio.writer.commit()
+            var channels = audio.channels
             if let duration = audio.duration {
                 request.audioDurationSeconds = duration
             } else {
-                request.audioDurationSeconds = try await measure(audio.writer.reference)
+                let probe = try await measure(audio.writer.reference)
+                request.audioDurationSeconds = probe.duration
+                channels = probe.channels
+            }
+            if request.speakerDetection == SpeakerDetection.perChannel {
+                request.audioChannels = try Self.channelsToSplit(channels, field: perChannel.field, most: perChannel.mostChannels)
             }
             let job = try await jobs.submit(request)
             instruments.increment(DalstonMetric.gatewayUploadBytes, by: Int64(audio.writer.byteCount))
@@ -107,20 +117,34 @@ struct UploadIntake: Sendable {
             message: "this API key has \(running) jobs in progress, its limit; wait for one to finish (or cancel one) and retry", retryAfter: 5)
     }
 
-    /// The duration of audio in a format only FFmpeg reads, refusing what it cannot read or
-    /// what is longer than allowed.
-    private func measure(_ reference: ArtifactReference) async throws -> Double {
-        let seconds: Double
+    /// The channels of a per-channel job's upload: at least two (one speaker each), at most `most`.
+    static func channelsToSplit(_ channels: Int?, field: String, most: Int) throws -> Int {
+        guard let channels else {
+            throw APIError.badRequest("the audio's channels cannot be read, so it cannot be transcribed per channel; send WAV or another format FFmpeg reads", param: field)
+        }
+        guard channels >= 2 else {
+            throw APIError.badRequest("the audio has one channel; per-channel transcription needs one speaker per channel (stereo or more); ask for diarization instead", param: field)
+        }
+        guard channels <= most else {
+            throw APIError.badRequest("the audio has \(channels) channels; per-channel transcription takes at most \(most)", param: field)
+        }
+        return channels
+    }
+
+    /// The duration and channels of audio in a format only FFmpeg reads, refusing what it cannot
+    /// read or what is longer than allowed.
+    private func measure(_ reference: ArtifactReference) async throws -> FFmpeg.Probe {
+        let probe: FFmpeg.Probe
         do {
-            seconds = try await FFmpeg.duration(of: try jobs.artifacts.localFile(reference))
+            probe = try await FFmpeg.probe(try jobs.artifacts.localFile(reference))
         } catch let error as AudioDecodingError {
             throw APIError(.badRequest, code: "unsupported_audio", message: "\(error.description); send \(AudioContainer.supportedNames) audio", param: "file", dialect: nil)
         }
         let limit = configuration.maximumAudioDuration.seconds
-        if seconds > limit {
+        if probe.duration > limit {
             throw APIError(.contentTooLarge, code: "audio_too_long", message: "the audio is longer than the limit of \(UploadReceiver.formattedDuration(limit))", param: "file", dialect: nil)
         }
-        return seconds
+        return probe
     }
 
     private func refused(_ error: APIError) {

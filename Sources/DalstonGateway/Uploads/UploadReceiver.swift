@@ -13,6 +13,8 @@ struct ReceivedUpload {
         var container: AudioContainer
         /// Seconds of audio when the header says (WAV); FFmpeg measures the other formats.
         var duration: Double?
+        /// Channels when the header says (WAV); FFmpeg reads the other formats'.
+        var channels: Int?
     }
 
     /// Every value of every text field, in the order sent (`timestamp_granularities[]` repeats).
@@ -162,13 +164,15 @@ private struct PartReader {
                 try judge(upload.fields, isComplete: true)
                 guard case .file(let filename, _, let judged?) = current else { break }
                 var duration: Double?
+                var channels: Int?
                 if let header = judged.header {
+                    channels = header.format.channels
                     duration = header.duration(fileLength: judged.writer.byteCount)
                     guard duration ?? 0 > 0 else {
                         throw APIError(.badRequest, code: "unsupported_audio", message: "unsupported or corrupt audio: no audio samples in the data chunk", param: "file", dialect: nil)
                     }
                 }
-                upload.audio = .init(filename: filename, writer: judged.writer, container: judged.container, duration: duration)
+                upload.audio = .init(filename: filename, writer: judged.writer, container: judged.container, duration: duration, channels: channels)
             case .none:
                 break
             }

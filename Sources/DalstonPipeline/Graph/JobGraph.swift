@@ -1,3 +1,5 @@
+package import DalstonBroker
+
 /// One task of a job's graph: a stage, the engine that runs it, and the stages whose outputs it
 /// reads (it runs once they have all completed).
 package struct PlannedTask: Sendable, Equatable {
@@ -7,17 +9,20 @@ package struct PlannedTask: Sendable, Equatable {
     package let engineID: String
     /// Stages whose outputs are this task's inputs (under their stage names).
     package let inputs: [String]
+    /// The row's parameters (see `StageRule.parameters`), given to the task with its inputs.
+    package let parameters: [String: JSONValue]
 
-    package init(jobID: String, stage: String, engineID: String, inputs: [String]) {
+    package init(jobID: String, stage: String, engineID: String, inputs: [String], parameters: [String: JSONValue] = [:]) {
         self.taskID = "\(jobID)_\(stage)"
         self.stage = stage
         self.engineID = engineID
         self.inputs = inputs
+        self.parameters = parameters
     }
 }
 
 /// A job's stages and their dependencies, as data: built from the job's parameters by the rows of
-/// `PipelineStages.rules` that apply to it, and checked before anything is scheduled (no stage
+/// `PipelineStages.rules(for:)` that apply to it, and checked before anything is scheduled (no stage
 /// twice, no cycle, every input produced by a stage of the graph, the result's stage present).
 package struct JobGraph: Sendable, Equatable {
     package let jobID: String
@@ -28,7 +33,7 @@ package struct JobGraph: Sendable, Equatable {
 
     /// The graph of `job`, from the pipeline's table.
     package static func plan(for job: JobRecord) throws(JobGraphError) -> JobGraph {
-        try JobGraph(job: job, rules: PipelineStages.rules.filter { $0.applies(job) }, resultStage: PipelineStages.result)
+        try JobGraph(job: job, rules: PipelineStages.rules(for: job).filter { $0.applies(job) }, resultStage: PipelineStages.result)
     }
 
     /// A graph of rows whose engines do not depend on the job (tests of the graph's checks).
@@ -58,7 +63,7 @@ package struct JobGraph: Sendable, Equatable {
                 throw .cycle(remaining.map(\.stage))
             }
             let rule = remaining.remove(at: next)
-            ordered.append(PlannedTask(jobID: jobID, stage: rule.stage, engineID: rule.engine(for: job), inputs: rule.inputs))
+            ordered.append(PlannedTask(jobID: jobID, stage: rule.stage, engineID: rule.engine(for: job), inputs: rule.inputs, parameters: rule.parameters))
             placed.insert(rule.stage)
         }
         self.jobID = jobID

@@ -37,6 +37,10 @@ package struct JobRecord: Sendable, Equatable {
     package var speakerDetection: String?
     /// See `JobField.speakerCounts`.
     package var speakerCounts: [String: Int] = [:]
+    /// See `JobField.audioChannels`.
+    package var audioChannels: Int?
+    /// See `JobField.channelOutput`.
+    package var channelOutput: String?
     /// See `JobField.tenantID`; nil on jobs from before tenants (the default tenant's).
     package var tenantID: String?
     /// See `JobField.ownerKeyID`.
@@ -99,6 +103,8 @@ package struct JobRecord: Sendable, Equatable {
         tenantID = fields[JobField.tenantID].flatMap { $0.isEmpty ? nil : $0 }
         speakerDetection = fields[JobField.speakerDetection].flatMap { $0.isEmpty ? nil : $0 }
         speakerCounts = fields[JobField.speakerCounts].flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
+        audioChannels = fields[JobField.audioChannels].flatMap { Int($0) }
+        channelOutput = fields[JobField.channelOutput].flatMap { $0.isEmpty ? nil : $0 }
         ownerKeyID = fields[JobField.ownerKeyID].flatMap { $0.isEmpty ? nil : $0 }
         revision = Int(fields[JobField.revision] ?? "") ?? 0
         for key in [JobField.traceparent, JobField.tracestate] {
@@ -135,13 +141,22 @@ package struct JobRecord: Sendable, Equatable {
         if !speakerCounts.isEmpty, let encoded = try? JSONEncoder().encode(speakerCounts) {
             fields[JobField.speakerCounts] = String(decoding: encoded, as: UTF8.self)
         }
+        if let audioChannels { fields[JobField.audioChannels] = String(audioChannels) }
+        if let channelOutput { fields[JobField.channelOutput] = channelOutput }
         if let ownerKeyID { fields[JobField.ownerKeyID] = ownerKeyID }
         fields.merge(traceContext) { _, new in new }
         return fields
     }
 
     /// Whether the job asked who spoke when.
-    package var diarizes: Bool { speakerDetection == "diarize" }
+    package var diarizes: Bool { speakerDetection == SpeakerDetection.diarize }
+
+    /// The channels transcribed one by one, each a speaker, when the job asked for that (nil: the
+    /// audio is transcribed as one mixed channel).
+    package var transcribedChannels: Int? {
+        guard speakerDetection == SpeakerDetection.perChannel, let audioChannels, audioChannels > 1 else { return nil }
+        return audioChannels
+    }
 
     /// The tenant whose keys may see the job.
     package var tenant: String { tenantID ?? JobTenancy.defaultTenant }

@@ -34,13 +34,17 @@ struct ElevenLabsAPI: Sendable {
             try await intake.receive(request, for: context.caller, into: &upload)
             try FormPolicy.elevenLabs.validate(upload.fields)
             let options = try ElevenLabsOptions(upload, models: configuration.models)
-            let job = try await intake.submit(upload, api: "elevenlabs", for: context.caller) { audio in
+            let job = try await intake.submit(upload, api: "elevenlabs", for: context.caller, perChannel: ("use_multi_channel", ElevenLabsOptions.mostChannels)) { audio in
                 var submission = JobSubmission(
                     audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
                     timestampsGranularity: options.granularity, requestID: context.requestID)
                 submission.use(options.model, language: options.language)
                 submission.recognizerOptions = options.recognizerOptions
                 if options.diarize { SpeakerFields.diarize(&submission, counts: options.speakerCounts) }
+                if let style = options.multichannelStyle {
+                    submission.speakerDetection = SpeakerDetection.perChannel
+                    submission.channelOutput = style
+                }
                 return submission
             }
             if options.webhook {
@@ -57,7 +61,7 @@ struct ElevenLabsAPI: Sendable {
         }
     }
 
-    private func elevenLabsTranscript(_ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResponse {
+    private func elevenLabsTranscript(_ context: GatewayRequestContext) async throws -> ElevenLabsTranscriptResult {
         let id = try context.parameters.require("id")
         guard let job = try await jobs.job(id, visibleTo: context.tenant) else { throw APIError.notFound("no transcript \(id.prefix(64))") }
         guard job.status.isFinal else {
@@ -86,12 +90,11 @@ struct ElevenLabsAPI: Sendable {
         return try TranscriptExport.response(job, format: try context.parameters.require("format"), request: request, notReady: .notFound)
     }
 
-    static func transcriptResponse(_ job: JobView, formats: [ElevenLabsOptions.AdditionalFormat]) throws -> ElevenLabsTranscriptResponse {
+    static func transcriptResponse(_ job: JobView, formats: [ElevenLabsOptions.AdditionalFormat]) throws -> ElevenLabsTranscriptResult {
         guard job.status == .completed, let transcript = job.transcript else {
             throw APIError(.unprocessableContent, code: "transcription_failed", message: job.error ?? "transcription \(job.id) was \(job.status.rawValue)")
         }
-        return ElevenLabsTranscriptResponse(
-            id: job.id, transcript: transcript, withWords: job.timestampsGranularity != "none", additionalFormats: formats.map { $0.render(transcript, id: job.id) })
+        return ElevenLabsTranscriptResult(job, transcript: transcript, formats: formats)
     }
 }
 
@@ -120,6 +123,13 @@ struct ElevenLabsOptions {
     /// `diarize=true`: who spoke when, with `num_speakers` (at most 32) when given.
     let diarize: Bool
     let speakerCounts: [String: Int]
+    /// `use_multi_channel=true`: each channel transcribed as one speaker, returned per channel
+    /// (`separate`, ElevenLabs' default) or merged in time order (`combined`); nil when not asked.
+    let multichannelStyle: String?
+    /// ElevenLabs' limit of channels.
+    static let mostChannels = 5
+    static let separateChannels = "separate"
+    static let combinedChannels = "combined"
 
     init(_ upload: ReceivedUpload, models: ModelCatalogue) throws {
         let modelName = upload["model_id"]?.trimmed.nonEmpty ?? "scribe_v1"
@@ -151,6 +161,23 @@ struct ElevenLabsOptions {
         }
         speakerCounts = try SpeakerFields.counts(num: upload["num_speakers"], min: nil, max: nil)
         if !diarize && !speakerCounts.isEmpty { throw APIError.badRequest("num_speakers needs diarize=true", param: "num_speakers") }
+        let multichannel: Bool
+        switch upload["use_multi_channel"]?.trimmed.lowercased() ?? "false" {
+        case "true", "1": multichannel = true
+        case "false", "0", "", "null": multichannel = false
+        default: throw APIError.badRequest("use_multi_channel must be true or false", param: "use_multi_channel")
+        }
+        let style = upload["multichannel_output_style"]?.trimmed.lowercased().nonEmpty
+        if let style, ![Self.separateChannels, Self.combinedChannels, "null"].contains(style) {
+            throw APIError.badRequest("multichannel_output_style must be separate or combined", param: "multichannel_output_style")
+        }
+        if multichannel && diarize {
+            throw APIError.badRequest("diarize cannot be combined with use_multi_channel: each channel is already one speaker", param: "diarize")
+        }
+        if !multichannel, style != nil, style != "null" {
+            throw APIError.badRequest("multichannel_output_style needs use_multi_channel=true", param: "multichannel_output_style")
+        }
+        multichannelStyle = multichannel ? (style == Self.combinedChannels ? Self.combinedChannels : Self.separateChannels) : nil
     }
 
     private static func additionalFormats(_ text: String?) throws -> [AdditionalFormat] {

@@ -1,10 +1,12 @@
 extension FormPolicy {
     /// ElevenLabs' `POST /v1/speech-to-text`.
     static let elevenLabs = FormPolicy(
-        honoured: ["model_id", "language_code", "timestamps_granularity", "additional_formats", "webhook", "temperature", "seed", "diarize", "num_speakers"],
+        honoured: [
+            "model_id", "language_code", "timestamps_granularity", "additional_formats", "webhook", "temperature", "seed", "diarize", "num_speakers",
+            "use_multi_channel", "multichannel_output_style",
+        ],
         checks: [
             "diarization_threshold": never("diarization_threshold is set for the deployment (DALSTON_DIARIZE_THRESHOLD), not per request"),
-            "use_multi_channel": onlyOff("multichannel transcription is not supported; send one mixed channel"),
             "tag_audio_events": onlyOff("audio event tagging is not available on this deployment"),
             "keyterms": never("key-term hints are not supported by the PocketSphinx recogniser"),
             "entity_detection": never(noPII), "cloud_storage_url": never(noURLInput),
@@ -16,7 +18,6 @@ extension FormPolicy {
             "no_verbatim": onlyOff("verbatim control is not available on this deployment"),
             "numbers_format": never("number formatting options are not available on this deployment"),
             "transcript_edit": never("transcript editing options are not available on this deployment"),
-            "multichannel_output_style": never("multichannel transcription is not supported; send one mixed channel"),
             "use_speaker_library": onlyOff(noDiarization), "detect_speaker_roles": onlyOff(noDiarization),
         ])
 }

@@ -12,8 +12,10 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         let end: Double
         let type: String
         let logprob: Double
-        /// `speaker_0`…, when the request asked to diarize.
+        /// `speaker_0`…, when the request asked to diarize or for a transcript per channel.
         var speakerID: String?
+        /// The channel it was heard on, when the request asked for a transcript per channel.
+        var channelIndex: Int?
 
         /// ElevenLabs' names: `speaker_0` for `SPEAKER_00`.
         static func speakerID(_ speaker: String?) -> String? {
@@ -23,6 +25,7 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         enum CodingKeys: String, CodingKey {
             case text, start, end, type, logprob
             case speakerID = "speaker_id"
+            case channelIndex = "channel_index"
         }
     }
 
@@ -47,20 +50,25 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
     let languageProbability: Double
     let text: String
     let words: [Word]
-    let transcriptionID: String
+    let transcriptionID: String?
     let additionalFormats: [AdditionalFormat]?
+    /// Which channel this is, in a multichannel response's `transcripts`.
+    let channelIndex: Int?
 
     /// `withWords`: false for `timestamps_granularity=none` (the text alone, `words` empty).
-    init(id: String, transcript: Transcript, withWords: Bool = true, additionalFormats: [AdditionalFormat] = []) {
+    /// `id` is nil for the per-channel transcripts inside a multichannel response.
+    init(id: String?, transcript: Transcript, withWords: Bool = true, additionalFormats: [AdditionalFormat] = [], channelIndex: Int? = nil) {
         var words: [Word] = []
         for (index, word) in (withWords ? transcript.words : []).enumerated() {
             if index > 0 {
                 let previous = transcript.words[index - 1]
-                words.append(Word(text: " ", start: previous.end, end: word.start, type: "spacing", logprob: 0, speakerID: Word.speakerID(previous.speaker)))
+                words.append(Word(
+                    text: " ", start: previous.end, end: word.start, type: "spacing", logprob: 0, speakerID: Word.speakerID(previous.speaker),
+                    channelIndex: previous.channel))
             }
             words.append(Word(
                 text: word.text, start: word.start, end: word.end, type: "word", logprob: log(max(word.confidence ?? 1, 1e-6)),
-                speakerID: Word.speakerID(word.speaker)))
+                speakerID: Word.speakerID(word.speaker), channelIndex: word.channel))
         }
         self.languageCode = transcript.languageCode
         // The detected language's probability; a language the request gave is certain.
@@ -69,6 +77,7 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         self.words = words
         self.transcriptionID = id
         self.additionalFormats = additionalFormats.isEmpty ? nil : additionalFormats
+        self.channelIndex = channelIndex
     }
 
     enum CodingKeys: String, CodingKey {
@@ -77,6 +86,7 @@ struct ElevenLabsTranscriptResponse: ResponseEncodable {
         case languageProbability = "language_probability"
         case transcriptionID = "transcription_id"
         case additionalFormats = "additional_formats"
+        case channelIndex = "channel_index"
     }
 }
 

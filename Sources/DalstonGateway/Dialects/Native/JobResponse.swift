@@ -15,18 +15,26 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         package let end: Double
         package let text: String
         package var speaker: String?
+        /// The channel it was heard on, in a per-channel transcript.
+        package var channel: Int?
     }
 
-    /// A speaker found by diarization, in the original API's shape.
+    /// A speaker found by diarization, or a channel's in a per-channel transcript, in the
+    /// original API's shape.
     package struct Speaker: Codable, Sendable {
         package let id: String
         package let label: String
         /// Seconds of the transcript's segments that are theirs.
         package let totalDuration: Double
+        /// Their channel, in a per-channel transcript.
+        package var channel: Int?
+        /// The language heard on their channel, in a per-channel transcript.
+        package var languageCode: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, label
+            case id, label, channel
             case totalDuration = "total_duration"
+            case languageCode = "language_code"
         }
     }
 
@@ -36,6 +44,7 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         package let end: Double
         package let confidence: Double?
         package var speaker: String?
+        package var channel: Int?
     }
 
     package let id: String
@@ -82,17 +91,19 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
         duration = job.transcript?.duration
         // `timestamps_granularity`: segment leaves the words out, none the segments too.
         segments = job.timestampsGranularity == "none" ? nil : job.transcript?.segments.map {
-            Segment(id: $0.id, start: $0.start, end: $0.end, text: $0.text, speaker: $0.speaker)
+            Segment(id: $0.id, start: $0.start, end: $0.end, text: $0.text, speaker: $0.speaker, channel: $0.channel)
         }
         words = job.timestampsGranularity != "word" ? nil : job.transcript?.words.map {
-            Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence, speaker: $0.speaker)
+            Word(text: $0.text, start: $0.start, end: $0.end, confidence: $0.confidence, speaker: $0.speaker, channel: $0.channel)
         }
         speakers = job.transcript.flatMap { transcript in
             transcript.speakers.map { names in
                 names.map { name in
-                    Speaker(
+                    let channel = transcript.channels?.first { $0.speaker == name }
+                    return Speaker(
                         id: name, label: SpeakerLabel.index(of: name).map { "Speaker \($0 + 1)" } ?? name,
-                        totalDuration: transcript.segments.filter { $0.speaker == name }.reduce(0) { $0 + ($1.end - $1.start) })
+                        totalDuration: transcript.segments.filter { $0.speaker == name }.reduce(0) { $0 + ($1.end - $1.start) },
+                        channel: channel?.channel, languageCode: channel?.languageCode)
                 }
             }
         }

