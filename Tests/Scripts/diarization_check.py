@@ -6,15 +6,22 @@ three-speaker conversation assembled here from three different real speakers of
 Tests/Fixtures/eval-audio (JFK, a LibriVox narrator, the TIMIT sample speaker), with the
 reference turns known from the assembly. Diarization error rate is scored on 10 ms frames with a
 0.25 s collar around reference boundaries and the best mapping of found to true speakers.
-Prints `ok:` per check, `DER <name> <value>` lines, and `ALL CHECKS PASSED`.
+Per channel: the original's stereo file (one voice per channel), and a two-channel call assembled
+here with JFK on the left and the LibriVox narrator on the right talking over him, scored per
+channel against the evaluation set's references.
+Prints `ok:` per check, `DER <name> <value>` and `WER <name> <value>` lines, and `ALL CHECKS PASSED`.
 """
 
 from __future__ import annotations
 
+import array
 import io
 import itertools
 import json
+import re
+import subprocess
 import sys
+import tempfile
 import time
 import wave
 from pathlib import Path
@@ -64,6 +71,57 @@ def wav_bytes(pcm: bytes) -> bytes:
         out.setframerate(RATE)
         out.writeframes(pcm)
     return buffer.getvalue()
+
+
+def stereo_wav(left: bytes, right: bytes, right_starts: float) -> bytes:
+    """16 kHz stereo: `left` from the start, `right` from `right_starts` seconds (they may overlap)."""
+    lead = int(right_starts * RATE)
+    left_samples = array.array("h", left)
+    right_samples = array.array("h", b"\0\0" * lead + right)
+    frames = max(len(left_samples), len(right_samples))
+    left_samples.extend([0] * (frames - len(left_samples)))
+    right_samples.extend([0] * (frames - len(right_samples)))
+    interleaved = array.array("h", [0] * (2 * frames))
+    interleaved[0::2] = left_samples
+    interleaved[1::2] = right_samples
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(interleaved.tobytes())
+    return buffer.getvalue()
+
+
+def flac(wav: bytes) -> bytes:
+    """The same audio as FLAC (whose channels only FFmpeg reads), written to a file so that its
+    header says how long it is."""
+    with tempfile.TemporaryDirectory() as directory:
+        target = Path(directory) / "audio.flac"
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "wav", "-i", "pipe:0", str(target)], input=wav, capture_output=True, check=True)
+        return target.read_bytes()
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("mr.", "mister")).split()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    said, heard = words(reference), words(hypothesis)
+    row = list(range(len(heard) + 1))
+    for i, word in enumerate(said, 1):
+        previous, row[0] = row[0], i
+        for j, other in enumerate(heard, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
+    return row[-1] / max(1, len(said))
+
+
+def reference_text(fixtures: Path, clip: str) -> str:
+    for line in (fixtures / "eval-audio" / "manifest.tsv").read_text().splitlines()[1:]:
+        fields = line.split("\t")
+        if fields[0] == f"clips/{clip}":
+            return fields[4]
+    raise KeyError(clip)
 
 
 def der(reference: list[tuple[float, float, str]], hypothesis: list[tuple[float, float, str]], duration: float) -> float:
@@ -198,8 +256,84 @@ def main() -> int:
                        data={"model_id": "scribe_v1", "num_speakers": "2"}, timeout=30)
     check("ElevenLabs num_speakers without diarize is a 400 naming it", reply.status_code == 400 and "num_speakers" in reply.text, reply.text)
 
+    per_channel(base, key, Path(fixtures), eleven)
+
     print("ALL CHECKS PASSED")
     return 0
+
+
+def per_channel(base: str, key: str, fixtures: Path, eleven) -> None:
+    """One speaker per channel: native, ElevenLabs' transcripts[] and combined, and bad input."""
+    headers = {"Authorization": f"Bearer {key}"}
+    clips = fixtures / "eval-audio" / "clips"
+
+    # The original's stereo file: the left speaks first, the right after a pause.
+    stereo = (fixtures / "speakers" / "test_stereo_speakers.wav").read_bytes()
+    job = submit(base, key, "test_stereo_speakers.wav", stereo, speaker_detection="per_channel")
+    speakers = {speaker["id"]: speaker for speaker in job["speakers"]}
+    check("per_channel on the original's stereo file: a speaker per channel, in the original's shape",
+          sorted(speakers) == ["SPEAKER_00", "SPEAKER_01"] and speakers["SPEAKER_00"]["channel"] == 0 and speakers["SPEAKER_01"]["channel"] == 1
+          and all(speaker["total_duration"] > 1 for speaker in speakers.values()), job["speakers"])
+    check("its segments are in time order, the left channel's first, each with its channel's speaker",
+          job["segments"][0]["speaker"] == "SPEAKER_00" and job["segments"][-1]["speaker"] == "SPEAKER_01"
+          and [s["start"] for s in job["segments"]] == sorted(s["start"] for s in job["segments"])
+          and all(s["speaker"] == f"SPEAKER_0{s['channel']}" for s in job["segments"]), job["segments"])
+    check("the right channel's words start after the left's pause (3.44 s)",
+          min(w["start"] for w in job["words"] if w["channel"] == 1) > 3.0 and max(w["end"] for w in job["words"] if w["channel"] == 0) < 3.0,
+          job["words"])
+
+    # A call: JFK on the left; the narrator on the right from 3 s, talking over him.
+    jfk, narrator = read(clips / "jfk.wav"), read(clips / "ps_sas_0920.wav")
+    call = stereo_wav(jfk, narrator, 3.0)
+    job = submit(base, key, "call.flac", flac(call), speaker_detection="per_channel")
+    heard = {channel: " ".join(w["text"] for w in job["words"] if w["channel"] == channel) for channel in (0, 1)}
+    left_wer = wer(reference_text(fixtures, "jfk.wav"), heard[0])
+    right_wer = wer(reference_text(fixtures, "ps_sas_0920.wav"), heard[1])
+    print(f"WER call-left {left_wer:.4f}")
+    print(f"WER call-right {right_wer:.4f}")
+    check("overlapping speech on two channels (FLAC): each channel heard on its own, word error under 15 % each",
+          left_wer < 0.15 and right_wer < 0.15, heard)
+    srt = httpx.get(f"{base}/v1/audio/transcriptions/{job['id']}/export/srt", headers=headers, timeout=30).text
+    check("SRT names each channel's speaker", "<v Speaker 1>" in srt and "<v Speaker 2>" in srt, srt[:300])
+
+    # ElevenLabs' SDK: use_multi_channel=True gives transcripts[], one per channel.
+    converted = eleven.speech_to_text.convert(file=("call.wav", call, "audio/wav"), model_id="scribe_v1", use_multi_channel=True)
+    transcripts = getattr(converted, "transcripts", None) or []
+    check("ElevenLabs SDK use_multi_channel=True: transcripts[] with channel_index 0 and 1 and a transcription_id",
+          [t.channel_index for t in transcripts] == [0, 1] and converted.transcription_id, converted)
+    if len(transcripts) == 2:
+        check("each channel's transcript has its own words, speaker_id and channel_index",
+              all(w.channel_index == index and w.speaker_id == f"speaker_{index}" for index, t in enumerate(transcripts) for w in t.words)
+              and wer(reference_text(fixtures, "jfk.wav"), transcripts[0].text) < 0.15
+              and wer(reference_text(fixtures, "ps_sas_0920.wav"), transcripts[1].text) < 0.15,
+              [t.text for t in transcripts])
+        fetched = eleven.speech_to_text.transcripts.get(converted.transcription_id)
+        check("GET of the transcript gives the same transcripts[]", [t.text for t in fetched.transcripts] == [t.text for t in transcripts], fetched)
+    combined = eleven.speech_to_text.convert(
+        file=("call.wav", call, "audio/wav"), model_id="scribe_v1", use_multi_channel=True, multichannel_output_style="combined")
+    spoken = [w for w in combined.words if w.type == "word"]
+    check("multichannel_output_style=combined: one transcript, words of both channels in time order with channel_index",
+          {w.channel_index for w in spoken} == {0, 1} and [w.start for w in spoken] == sorted(w.start for w in spoken), combined.text)
+
+    # Bad input: 400 naming the field.
+    mono = read(clips / "jfk.wav")
+    reply = httpx.post(f"{base}/v1/speech-to-text", headers=headers, files={"file": ("mono.wav", wav_bytes(mono), "audio/wav")},
+                       data={"model_id": "scribe_v1", "use_multi_channel": "true"}, timeout=30)
+    check("ElevenLabs use_multi_channel on mono audio is a 400 naming it", reply.status_code == 400 and "use_multi_channel" in reply.text, reply.text)
+    six = subprocess.run(["ffmpeg", "-v", "error", "-f", "wav", "-i", "pipe:0", "-af", "pan=5.1|c0=c0|c1=c1|c2=c0|c3=c1|c4=c0|c5=c1", "-f", "wav", "pipe:1"],
+                         input=call, capture_output=True, check=True).stdout
+    reply = httpx.post(f"{base}/v1/speech-to-text", headers=headers, files={"file": ("six.wav", six, "audio/wav")},
+                       data={"model_id": "scribe_v1", "use_multi_channel": "true"}, timeout=30)
+    check("ElevenLabs use_multi_channel on six channels is a 400 naming it (ElevenLabs takes five)",
+          reply.status_code == 400 and "use_multi_channel" in reply.text and "5" in reply.text, reply.text)
+    for fields, field in [({"model_id": "scribe_v1", "use_multi_channel": "true", "diarize": "true"}, "diarize"),
+                          ({"model_id": "scribe_v1", "multichannel_output_style": "combined"}, "multichannel_output_style"),
+                          ({"model_id": "scribe_v1", "use_multi_channel": "maybe"}, "use_multi_channel")]:
+        reply = httpx.post(f"{base}/v1/speech-to-text", headers=headers, files={"file": ("call.wav", call, "audio/wav")}, data=fields, timeout=30)
+        check(f"ElevenLabs {fields} is a 400 naming {field}", reply.status_code == 400 and field in reply.text, reply.text)
+    reply = httpx.post(f"{base}/v1/audio/transcriptions", headers=headers, files={"file": ("call.wav", call, "audio/wav")},
+                       data={"speaker_detection": "per_channel", "num_speakers": "2"}, timeout=30)
+    check("per_channel with num_speakers is a 400 naming it", reply.status_code == 400 and "num_speakers" in reply.text, reply.text)
 
 
 if __name__ == "__main__":

@@ -120,13 +120,13 @@ struct UploadIntake: Sendable {
     /// The channels of a per-channel job's upload: at least two (one speaker each), at most `most`.
     static func channelsToSplit(_ channels: Int?, field: String, most: Int) throws -> Int {
         guard let channels else {
-            throw APIError.badRequest("the audio's channels cannot be read, so it cannot be transcribed per channel; send WAV or another format FFmpeg reads", param: field)
+            throw APIError.badRequest("\(field) needs the audio's channels, which this file does not say; send WAV or another format FFmpeg reads", param: field)
         }
         guard channels >= 2 else {
-            throw APIError.badRequest("the audio has one channel; per-channel transcription needs one speaker per channel (stereo or more); ask for diarization instead", param: field)
+            throw APIError.badRequest("\(field) transcribes one speaker per channel, but the audio has one channel; send stereo (or more channels), or ask for diarization", param: field)
         }
         guard channels <= most else {
-            throw APIError.badRequest("the audio has \(channels) channels; per-channel transcription takes at most \(most)", param: field)
+            throw APIError.badRequest("\(field) takes at most \(most) channels; the audio has \(channels)", param: field)
         }
         return channels
     }
