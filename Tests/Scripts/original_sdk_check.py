@@ -63,6 +63,11 @@ def main() -> int:
           and all(word.speaker_id for word in diarized.transcript.words) and all(s.speaker_id for s in diarized.transcript.segments), diarized)
     profiled = client.wait_for_completion(client.transcribe(file=str(two), lite_profile="speaker").id, timeout=120)
     check("lite_profile=speaker diarizes", len(profiled.transcript.speakers or []) == 2, profiled)
+    stereo = Path(fixtures) / "speakers" / "test_stereo_speakers.wav"
+    split = client.wait_for_completion(client.transcribe(file=str(stereo), speaker_detection="per_channel").id, timeout=120)
+    check("speaker_detection=per_channel on the original's stereo file: a Speaker per channel, the left's words first",
+          [speaker.id for speaker in split.transcript.speakers or []] == ["SPEAKER_00", "SPEAKER_01"]
+          and split.transcript.segments[0].speaker_id == "SPEAKER_00" and split.transcript.segments[-1].speaker_id == "SPEAKER_01", split)
 
     # A long job, cancelled while it runs: 200 with `cancelling`, then it ends cancelled.
     long_job = client.transcribe(file=str(clips / "jfk.wav"), model="faster-whisper-base")
