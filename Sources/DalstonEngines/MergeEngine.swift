@@ -22,13 +22,15 @@ package struct MergeEngine: Engine {
             return try await mergeChannels(channels, task: task, duration: duration, requestedLanguage: requestedLanguage, context: context)
         }
         let recognised = try Recognised(try task.input.output(ofStage: PipelineStages.transcribe), context: context)
-        var speakers: (names: [String], turns: [SpeakerTurn])?
+        var speakers: (names: [String], turns: [SpeakerTurn], known: [String: String])?
         if case .object(let diarized)? = task.input[PipelineStages.diarize] {
             do {
                 let turns = try JSONDecoder().decode([SpeakerTurn].self, from: Data(try context.read(try diarized.requiredArtifact("turns"))))
                 var names: [String] = []
                 if case .array(let listed)? = diarized["speakers"] { names = listed.compactMap(\.stringValue) }
-                speakers = (names, turns)
+                var known: [String: String] = [:]
+                if case .object(let matched)? = diarized["names"] { known = matched.compactMapValues(\.stringValue) }
+                speakers = (names, turns, known)
             } catch let error as PermanentEngineError {
                 throw error
             } catch {
@@ -46,6 +48,7 @@ package struct MergeEngine: Engine {
                 duration: duration ?? (words.last?.end ?? 0), segments: segments, words: words,
                 languageProbability: requestedLanguage == nil ? recognised.languageProbability : nil, task: recognised.task)
             transcript.speakers = speakers?.names
+            if let known = speakers?.known, !known.isEmpty { transcript.speakerNames = known }
             return transcript
         }
         return try write(transcript, context: context)

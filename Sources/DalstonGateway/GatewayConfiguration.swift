@@ -29,6 +29,14 @@ package struct GatewayConfiguration: Sendable {
     package var maximumConcurrentUploads = 32
     /// Largest form field other than the file (`language`, `model_id`, a prompt).
     package var maximumFieldBytes = 64 * 1024
+    /// Largest reference clip of a known speaker (`known_speaker_references[]`, a data URL of
+    /// 2 to 10 s of audio): up to 10 s of 48 kHz stereo WAV, base64-encoded.
+    package var maximumReferenceClipFieldBytes = 4 * 1024 * 1024
+
+    /// The largest value the form field `name` may have.
+    func maximumBytes(ofField name: String) -> Int {
+        name.hasPrefix("known_speaker_references") ? maximumReferenceClipFieldBytes : maximumFieldBytes
+    }
     /// Most form fields in one upload.
     package var maximumFields = 64
     /// How long a connection may stay open without a request in progress: between keep-alive

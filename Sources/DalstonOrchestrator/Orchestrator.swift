@@ -473,6 +473,9 @@ package actor Orchestrator: Service {
         if !job.speakerCounts.isEmpty {
             input["speaker_counts"] = .object(job.speakerCounts.mapValues { .number(Double($0)) })
         }
+        if !job.knownSpeakers.isEmpty {
+            input["known_speakers"] = .array(job.knownSpeakers.map { .object(["name": .string($0.name), "audio": .string($0.audio)]) })
+        }
         for stage in task.inputs {
             if let output = job.tasks[stage]?.output { input[stage] = .object(output) }
         }

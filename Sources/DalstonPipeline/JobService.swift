@@ -46,6 +46,8 @@ package struct JobSubmission: Sendable {
     package var speakerDetection: String?
     /// `num_speakers`, `min_speakers`, `max_speakers` when asked.
     package var speakerCounts: [String: Int] = [:]
+    /// Speakers to name by their reference clips (see `JobField.knownSpeakers`).
+    package var knownSpeakers: [KnownSpeaker] = []
     /// The upload's channels, for a per-channel job (see `JobField.audioChannels`).
     package var audioChannels: Int?
     /// See `JobField.channelOutput`.
@@ -258,6 +260,7 @@ package struct JobService: Sendable {
         job.speakerDetection = submission.speakerDetection
         job.speakerCounts = submission.speakerCounts
         job.audioChannels = submission.audioChannels
+        job.knownSpeakers = submission.knownSpeakers
         job.channelOutput = submission.channelOutput
         job.ownerKeyID = submission.ownerKeyID
         do {

@@ -97,6 +97,9 @@ package enum JobField {
     /// `diarize` or `per_channel` when the job asked for speakers (`speaker_detection`, see
     /// `SpeakerDetection`); absent: none.
     package static let speakerDetection = "speaker_detection"
+    /// Speakers to recognise by their voice, a JSON list of `{"name", "audio"}` (a reference
+    /// clip stored with the job): the diarizer names the speakers that match.
+    package static let knownSpeakers = "known_speakers"
     /// How many channels the upload has, as the gateway read them from its header (set for
     /// per-channel jobs, whose graph has a transcription per channel).
     package static let audioChannels = "audio_channels"

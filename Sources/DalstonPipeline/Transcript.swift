@@ -74,6 +74,9 @@ package struct Transcript: Sendable, Codable, Equatable {
     package var task: String?
     /// The speakers found, in order of first appearance (nil: the job was not diarized).
     package var speakers: [String]?
+    /// The names of speakers recognised from reference clips (`SPEAKER_01` → `agent`), when the
+    /// job named known speakers; the others keep their labels.
+    package var speakerNames: [String: String]?
     /// Each channel's language, in channel order, when the job was transcribed per channel
     /// (its words and segments carry `channel`; channel N's speaker is `SPEAKER_0N`).
     package var channels: [TranscriptChannel]?
@@ -91,6 +94,11 @@ package struct Transcript: Sendable, Codable, Equatable {
         self.task = task
     }
 
+    /// How people should see `speaker`: its known name, or `Speaker N` for `SPEAKER_0N-1`.
+    package func label(of speaker: String) -> String {
+        speakerNames?[speaker] ?? SpeakerLabel.index(of: speaker).map { "Speaker \($0 + 1)" } ?? speaker
+    }
+
     /// The words timed within a segment (a millisecond of slack for rounding at its edges).
     package func words(in segment: TranscriptSegment) -> [TranscriptWord] {
         Self.words(words, in: segment)
@@ -103,6 +111,7 @@ package struct Transcript: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case text, duration, segments, words, task, speakers, channels
+        case speakerNames = "speaker_names"
         case languageCode = "language_code"
         case languageProbability = "language_probability"
     }

@@ -15,6 +15,7 @@ Prints `ok:` per check, `DER <name> <value>` and `WER <name> <value>` lines, and
 from __future__ import annotations
 
 import array
+import base64
 import io
 import itertools
 import json
@@ -100,6 +101,25 @@ def flac(wav: bytes) -> bytes:
         target = Path(directory) / "audio.flac"
         subprocess.run(["ffmpeg", "-v", "error", "-f", "wav", "-i", "pipe:0", str(target)], input=wav, capture_output=True, check=True)
         return target.read_bytes()
+
+
+def data_url(audio: bytes, mime: str = "audio/wav") -> str:
+    return f"data:{mime};base64," + base64.b64encode(audio).decode()
+
+
+def submit_openai_known(base: str, key: str, audio: bytes, clips: Path) -> bool:
+    """A diarize request with known speakers, then its job through the native API: the known
+    speaker's label is its name, and SRT's voices say it."""
+    headers = {"Authorization": f"Bearer {key}"}
+    reply = httpx.post(f"{base}/v1/audio/transcriptions", headers=headers, files={"file": ("c.wav", audio, "audio/wav")},
+                       data={"model": "gpt-4o-transcribe-diarize", "response_format": "json", "known_speaker_names[]": "president",
+                             "known_speaker_references[]": data_url(wav_bytes(read(clips / "jfk.wav", 5.3, 10.7)))}, timeout=120)
+    assert reply.status_code == 200, reply.text
+    jobs = httpx.get(f"{base}/v1/audio/transcriptions?limit=1", headers=headers, timeout=30).json()["jobs"]
+    job = httpx.get(f"{base}/v1/audio/transcriptions/{jobs[0]['id']}", headers=headers, timeout=30).json()
+    srt = httpx.get(f"{base}/v1/audio/transcriptions/{jobs[0]['id']}/export/srt", headers=headers, timeout=30).text
+    labels = [speaker["label"] for speaker in job.get("speakers") or []]
+    return labels[:1] == ["president"] and "Speaker 2" in labels and "<v president>" in srt
 
 
 def words(text: str) -> list[str]:
@@ -240,6 +260,35 @@ def main() -> int:
     check("OpenAI SDK diarized_json: segments with speakers A, B, C in order of appearance",
           letters and letters[0] == "A" and set(letters) == {"A", "B", "C"} and all(s.type == "transcript.text.segment" for s in diarized.segments),
           letters)
+    # Known speakers: a held-out clip of the narrator (as FLAC), one of JFK, and the nearest other
+    # voice of the evaluation set, who is not in the conversation: the first two are named, the
+    # TIMIT speaker (not named) gets the first letter, the stranger names nobody.
+    known = openai_client.audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize", file=("conversation.wav", wav_bytes(audio), "audio/wav"), response_format="diarized_json",
+        chunking_strategy="auto", known_speaker_names=["narrator", "president", "stranger"],
+        known_speaker_references=[data_url(flac(wav_bytes(read(clips / "ps_sas_0880.wav"))), "audio/flac"),
+                                  data_url(wav_bytes(read(clips / "jfk.wav", 5.3, 10.7))),
+                                  data_url(wav_bytes(read(clips / "sb_example1.wav")))])
+    said = [segment.speaker for segment in known.segments]
+    check("known_speaker_names[] with references: the known voices named, the other a letter, the stranger nobody",
+          said and said[0] == "president" and set(said) == {"president", "narrator", "A"}, said)
+    diarized_known = submit_openai_known(base, key, wav_bytes(audio), clips)
+    check("the native job of such a request names them too (speakers' label, SRT voices)",
+          diarized_known, diarized_known)
+    clip = data_url(wav_bytes(read(clips / "jfk.wav", 0, 4)))
+    for fields, field in [({"known_speaker_names[]": "x", "known_speaker_references[]": data_url(b"hello, not audio")}, "known_speaker_references[]"),
+                          ({"known_speaker_names[]": "x", "known_speaker_references[]": "https://example.com/a.wav"}, "known_speaker_references[]"),
+                          ({"known_speaker_names[]": "x", "known_speaker_references[]": data_url(wav_bytes(read(clips / "jfk.wav", 0, 1)))}, "known_speaker_references[]"),
+                          ({"known_speaker_names[]": ["x", "y"], "known_speaker_references[]": clip}, "known_speaker_references[]"),
+                          ({"known_speaker_names[]": ["a", "b", "c", "d", "e"], "known_speaker_references[]": [clip] * 5}, "known_speaker_names[]")]:
+        reply = httpx.post(f"{base}/v1/audio/transcriptions", headers=headers, files={"file": ("a.wav", merged, "audio/wav")},
+                           data={"model": "gpt-4o-transcribe-diarize", "response_format": "diarized_json", **fields}, timeout=30)
+        check(f"known speakers: {field} refused with OpenAI's 400 naming it",
+              reply.status_code == 400 and reply.json()["error"]["param"] == field, reply.text[:300])
+    reply = httpx.post(f"{base}/v1/audio/transcriptions", headers=headers, files={"file": ("a.wav", merged, "audio/wav")},
+                       data={"model": "whisper-1", "known_speaker_names[]": "x", "known_speaker_references[]": clip}, timeout=30)
+    check("known_speaker_names[] with another model is a 400 naming it",
+          reply.status_code == 400 and reply.json()["error"]["param"] == "known_speaker_names[]", reply.text[:300])
     refused = httpx.post(f"{base}/v1/audio/transcriptions", headers=headers, files={"file": ("a.wav", merged, "audio/wav")},
                          data={"model": "whisper-1", "response_format": "diarized_json"}, timeout=30)
     check("diarized_json with another model is OpenAI's 400 naming response_format",

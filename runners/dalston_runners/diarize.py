@@ -1,7 +1,8 @@
 """Who spoke when: speech regions (Silero VAD, as faster-whisper ships it), a d-vector per window
 of speech (`speakers.SpeakerEmbedder`), average-linkage clustering on cosine distance with the
 speaker count given, bounded or found by a distance threshold, then turns: each window's speaker
-over the middle of the window, adjacent pieces of one speaker joined."""
+over the middle of the window, adjacent pieces of one speaker joined. Known speakers (a name and a
+reference clip each) name the clusters whose voice matches theirs."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ MOST_WINDOWS = 900
 # Two clusters farther apart than this (1 - cosine) are different voices, when the count is free.
 DEFAULT_THRESHOLD = 0.6
 MOST_SPEAKERS = 32
+# A cluster takes a known speaker's name when its voice is this near (1 - cosine) to the reference.
+DEFAULT_MATCH_THRESHOLD = 0.3
+# Speech needed in a reference clip for a usable voice print.
+SHORTEST_REFERENCE_SPEECH = 1.0
+
+
+@dataclass
+class Reference:
+    name: str
+    audio: str
 
 
 @dataclass
@@ -36,6 +47,8 @@ class DiarizeRequest:
     min_speakers: int | None = None
     max_speakers: int | None = None
     threshold: float = DEFAULT_THRESHOLD
+    match_threshold: float = DEFAULT_MATCH_THRESHOLD
+    references: list[Reference] = field(default_factory=list)
     context: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
@@ -55,11 +68,45 @@ class DiarizeRequest:
         request = DiarizeRequest(
             id=str(message.get("id") or ""), audio=audio, num_speakers=count("num_speakers"), min_speakers=count("min_speakers"),
             max_speakers=count("max_speakers"), threshold=float(message.get("threshold") or DEFAULT_THRESHOLD),
+            match_threshold=float(message.get("match_threshold") or DEFAULT_MATCH_THRESHOLD),
+            references=parse_references(message.get("references")),
             context={key: str(value) for key, value in (message.get("context") or {}).items() if key in CONTEXT_FIELDS},
         )
         if request.min_speakers and request.max_speakers and request.min_speakers > request.max_speakers:
             raise RequestError("min_speakers is more than max_speakers")
         return request
+
+
+def parse_references(value: Any) -> list[Reference]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RequestError("references must be a list of {name, audio}")
+    references = []
+    for entry in value:
+        name, audio = (entry.get("name"), entry.get("audio")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(name, str) or not name or not isinstance(audio, str) or not audio:
+            raise RequestError("every reference needs a name and an audio file")
+        references.append(Reference(name=name, audio=audio))
+    if len({reference.name for reference in references}) != len(references):
+        raise RequestError("two references have the same name")
+    return references
+
+
+def match_known(centroids: dict[int, np.ndarray], voices: dict[str, np.ndarray], threshold: float) -> dict[int, str]:
+    """Each known voice names at most one cluster and each cluster takes at most one name: the
+    closest pairs first, as long as they are nearer (1 - cosine) than `threshold`."""
+    pairs = sorted(
+        ((1.0 - float(centroid @ voice), cluster, name) for cluster, centroid in centroids.items() for name, voice in voices.items()),
+        key=lambda pair: pair[0],
+    )
+    named: dict[int, str] = {}
+    for distance, cluster, name in pairs:
+        if distance >= threshold:
+            break
+        if cluster not in named and name not in named.values():
+            named[cluster] = name
+    return named
 
 
 def speech_regions(samples: np.ndarray) -> list[tuple[float, float]]:
@@ -170,14 +217,35 @@ class DiarizeRunner:
         turns = self.turns(regions, windows, labels, hop)
         names: dict[int, str] = {}
         for turn in turns:
-            turn["speaker"] = names.setdefault(turn.pop("cluster"), f"SPEAKER_{len(names):02d}")
+            turn["speaker"] = names.setdefault(turn["cluster"], f"SPEAKER_{len(names):02d}")
+        known: dict[str, str] = {}
+        if request.references:
+            voices = {reference.name: self.voice(reference) for reference in request.references}
+            centroids = {}
+            for cluster in names:
+                members = vectors[[index for index, label in enumerate(labels) if label == cluster]]
+                mean = members.mean(axis=0)
+                centroids[cluster] = mean / (np.linalg.norm(mean) + 1e-12)
+            known = {names[cluster]: name for cluster, name in match_known(centroids, voices, request.match_threshold).items()}
+        for turn in turns:
+            del turn["cluster"]
         elapsed = time.monotonic() - started
         log.info("diarization_finished", speakers=len(names), windows=len(windows), audio_seconds=round(duration, 3),
-                 speech_seconds=round(speech, 3), seconds=round(elapsed, 3))
+                 speech_seconds=round(speech, 3), seconds=round(elapsed, 3), known_speakers=len(request.references),
+                 known_speakers_found=len(known))
         return {
             "speakers": list(names.values()), "turns": turns, "speech_seconds": round(speech, 3), "windows": len(windows),
-            "duration": round(duration, 3),
+            "duration": round(duration, 3), "names": known,
         }
+
+    def voice(self, reference: Reference) -> np.ndarray:
+        """The voice print of a reference clip: one embedding of all its speech."""
+        samples = read_prepared_wav(reference.audio)
+        regions = speech_regions(samples)
+        if sum(end - start for start, end in regions) < SHORTEST_REFERENCE_SPEECH:
+            raise RequestError(f"the reference clip of {reference.name} has less than {SHORTEST_REFERENCE_SPEECH:g} s of speech")
+        speech = np.concatenate([samples[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE)] for start, end in regions])
+        return self.embedder.embed([speech])[0]
 
     @staticmethod
     def turns(regions, windows, labels, hop) -> list[dict[str, Any]]:

@@ -25,12 +25,12 @@ struct SubtitleFormatter {
             var current: [TranscriptWord] = []
             for word in timed {
                 if !current.isEmpty && lines(of: current + [word]).count > maximumLines {
-                    cues.append(cue(current, speaker: segment.speaker))
+                    cues.append(cue(current, speaker: segment.speaker.map(transcript.label(of:))))
                     current = []
                 }
                 current.append(word)
             }
-            if !current.isEmpty { cues.append(cue(current, speaker: segment.speaker)) }
+            if !current.isEmpty { cues.append(cue(current, speaker: segment.speaker.map(transcript.label(of:)))) }
         }
         return cues
     }
@@ -59,7 +59,7 @@ struct SubtitleFormatter {
         return "<v \(Self.voiceName(speaker))>" + cue.lines.joined(separator: "\n")
     }
 
-    /// A speaker's name as a voice tag may hold it (no `>` or line break).
+    /// A speaker's label as a voice tag may hold it (no `>` or line break); `SPEAKER_0N` is `Speaker N+1`.
     static func voiceName(_ speaker: String) -> String {
         let name = SpeakerLabel.index(of: speaker).map { "Speaker \($0 + 1)" } ?? speaker
         return String(name.filter { $0 != ">" && $0 != "<" && !$0.isNewline }.prefix(64))
@@ -78,7 +78,7 @@ struct SubtitleFormatter {
                 paragraphs.append((segment.speaker, segment.text))
             }
         }
-        return paragraphs.map { ($0.speaker.map { Self.voiceName($0) + ": " } ?? "") + $0.text }.joined(separator: "\n\n") + "\n"
+        return paragraphs.map { ($0.speaker.map { Self.voiceName(transcript.label(of: $0)) + ": " } ?? "") + $0.text }.joined(separator: "\n\n") + "\n"
     }
 
     /// Words wrapped into lines of at most `maximumLineLength` (a longer word gets a line of its own).

@@ -139,8 +139,9 @@ private struct PartReader {
         case .partBytes(let bytes):
             switch current {
             case .field(let name, var value):
-                guard value.count + bytes.count <= configuration.maximumFieldBytes else {
-                    throw APIError.badRequest("the form field \(Self.quoted(name)) is longer than \(configuration.maximumFieldBytes / 1024) KB", param: name)
+                let limit = configuration.maximumBytes(ofField: name)
+                guard value.count + bytes.count <= limit else {
+                    throw APIError.badRequest("the form field \(Self.quoted(name)) is longer than \(limit / 1024) KB", param: name)
                 }
                 value += bytes
                 current = .field(name: name, bytes: value)

@@ -37,6 +37,8 @@ package struct JobRecord: Sendable, Equatable {
     package var speakerDetection: String?
     /// See `JobField.speakerCounts`.
     package var speakerCounts: [String: Int] = [:]
+    /// See `JobField.knownSpeakers`.
+    package var knownSpeakers: [KnownSpeaker] = []
     /// See `JobField.audioChannels`.
     package var audioChannels: Int?
     /// See `JobField.channelOutput`.
@@ -103,6 +105,7 @@ package struct JobRecord: Sendable, Equatable {
         tenantID = fields[JobField.tenantID].flatMap { $0.isEmpty ? nil : $0 }
         speakerDetection = fields[JobField.speakerDetection].flatMap { $0.isEmpty ? nil : $0 }
         speakerCounts = fields[JobField.speakerCounts].flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) } ?? [:]
+        knownSpeakers = fields[JobField.knownSpeakers].flatMap { try? JSONDecoder().decode([KnownSpeaker].self, from: Data($0.utf8)) } ?? []
         audioChannels = fields[JobField.audioChannels].flatMap { Int($0) }
         channelOutput = fields[JobField.channelOutput].flatMap { $0.isEmpty ? nil : $0 }
         ownerKeyID = fields[JobField.ownerKeyID].flatMap { $0.isEmpty ? nil : $0 }
@@ -140,6 +143,9 @@ package struct JobRecord: Sendable, Equatable {
         if let speakerDetection { fields[JobField.speakerDetection] = speakerDetection }
         if !speakerCounts.isEmpty, let encoded = try? JSONEncoder().encode(speakerCounts) {
             fields[JobField.speakerCounts] = String(decoding: encoded, as: UTF8.self)
+        }
+        if !knownSpeakers.isEmpty, let encoded = try? JSONEncoder().encode(knownSpeakers) {
+            fields[JobField.knownSpeakers] = String(decoding: encoded, as: UTF8.self)
         }
         if let audioChannels { fields[JobField.audioChannels] = String(audioChannels) }
         if let channelOutput { fields[JobField.channelOutput] = channelOutput }
@@ -231,5 +237,17 @@ package struct TaskState: Sendable, Equatable {
         case .queuedAt: queuedAt = Timestamp.date(value)
         case .completedAt: completedAt = Timestamp.date(value)
         }
+    }
+}
+
+/// A speaker the job names in advance, with a short clip of their voice stored with the job.
+package struct KnownSpeaker: Sendable, Codable, Equatable {
+    package var name: String
+    /// The reference clip's artifact key.
+    package var audio: String
+
+    package init(name: String, audio: String) {
+        self.name = name
+        self.audio = audio
     }
 }

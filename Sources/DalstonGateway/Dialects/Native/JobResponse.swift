@@ -101,7 +101,7 @@ package struct JobResponse: ResponseEncodable, Decodable, Sendable {
                 names.map { name in
                     let channel = transcript.channels?.first { $0.speaker == name }
                     return Speaker(
-                        id: name, label: SpeakerLabel.index(of: name).map { "Speaker \($0 + 1)" } ?? name,
+                        id: name, label: transcript.label(of: name),
                         totalDuration: transcript.segments.filter { $0.speaker == name }.reduce(0) { $0 + ($1.end - $1.start) },
                         channel: channel?.channel, languageCode: channel?.languageCode)
                 }

@@ -95,6 +95,7 @@ struct OpenAIAPI: Sendable {
         if let prompt = upload["prompt"]?.trimmed, !prompt.isEmpty { options["prompt"] = prompt }
         let limit = Self.uploadLimit
         if let audio = upload.audio, audio.writer.byteCount > limit { throw APIError.tooLarge(limit: limit) }
+        let knownSpeakers = try await KnownSpeakerReferences.read(upload, diarizing: diarizing)
         let job = try await intake.submit(upload, api: "openai", for: context.caller) { audio in
             var submission = JobSubmission(
                 audio: .stored(audio.writer.reference, byteCount: audio.writer.byteCount), filename: audio.filename,
@@ -102,6 +103,7 @@ struct OpenAIAPI: Sendable {
             submission.use(model, language: language)
             submission.recognizerOptions = options
             if diarizing { SpeakerFields.diarize(&submission, counts: [:]) }
+            try knownSpeakers.store(for: audio.writer.reference.jobID, in: intake.jobs.artifacts, into: &submission)
             return submission
         }
         guard let done = try await intake.finished(job) else {
