@@ -119,7 +119,7 @@ def dalston(binary: str, work: Path, default_model: str) -> Server:
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
         "DALSTON_DATA_DIR": str(work / f"data-{default_model}"), "DALSTON_DEFAULT_MODEL": default_model,
-        "DALSTON_MODELS_DIR": str(models_directory()), "DALSTON_PYTHON": sys.executable,
+        "DALSTON_MODELS_DIR": str(models_directory()), "DALSTON_PYTHON": os.environ.get("DALSTON_PYTHON") or sys.executable,
         "LOG_FORMAT": "json", "LOG_LEVEL": "warning", "METRICS_ENABLED": "false",
     }
     return Server(f"dalston-{default_model}", [binary, "up"], environment, "/health", work)

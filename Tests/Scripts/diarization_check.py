@@ -94,6 +94,13 @@ def stereo_wav(left: bytes, right: bytes, right_starts: float) -> bytes:
     return buffer.getvalue()
 
 
+def mono_mix(stereo: bytes) -> bytes:
+    """The 16-bit PCM of a two-channel WAV mixed into one channel."""
+    with wave.open(io.BytesIO(stereo), "rb") as clip:
+        samples = array.array("h", clip.readframes(clip.getnframes()))
+    return array.array("h", [(left + right) // 2 for left, right in zip(samples[0::2], samples[1::2])]).tobytes()
+
+
 def flac(wav: bytes) -> bytes:
     """The same audio as FLAC (whose channels only FFmpeg reads), written to a file so that its
     header says how long it is."""
