@@ -18,7 +18,7 @@ package struct MergeEngine: Engine {
         let prepared = try task.input.output(ofStage: PipelineStages.prepare)
         let duration = prepared["duration_seconds"]?.numberValue
         let requestedLanguage = task.input["language"]?.stringValue.flatMap { $0.isEmpty || $0 == "auto" ? nil : $0 }
-        if let channels = task.input["channels"]?.numberValue.map({ Int($0) }) {
+        if let channels = task.input[PipelineStages.channelsParameter]?.numberValue.map({ Int($0) }) {
             return try await mergeChannels(channels, task: task, duration: duration, requestedLanguage: requestedLanguage, context: context)
         }
         let recognised = try Recognised(try task.input.output(ofStage: PipelineStages.transcribe), context: context)

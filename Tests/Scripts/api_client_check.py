@@ -172,8 +172,8 @@ def lifecycle_checks():
     check("export json", status == 200 and has_words(json.loads(body)["text"]), body[:200])
     status, _, body = upload(WAV, {"speaker_detection": "per_channel"})
     error = json.loads(body)["error"]
-    check("per-channel transcription asked for is a 400 naming the field, in Dalston's error shape",
-          status == 400 and error["code"] == "unsupported_parameter" and "speaker_detection" in error["message"], body)
+    check("per-channel transcription of mono audio is a 400 naming the field, in Dalston's error shape",
+          status == 400 and error["code"] == "invalid_request" and "speaker_detection" in error["message"] and "one channel" in error["message"], body)
     status, _, body = upload(WAV, {"colour": "blue"})
     check("an unknown field is a 400 naming it", status == 400 and "colour" in json.loads(body)["error"]["message"], body)
     status, _, _ = http("DELETE", f"/v1/audio/transcriptions/{job_id}")

@@ -51,6 +51,8 @@ package enum PipelineStages {
     package static let channelParameter = "channel"
     /// The prepare task's parameter asking for each channel kept apart (their count).
     package static let splitChannelsParameter = "split_channels"
+    /// The merge task's parameter saying how many channel transcriptions it joins.
+    package static let channelsParameter = "channels"
 
     /// The rows of a job with one mixed channel.
     package static let rules: [StageRule] = [
@@ -70,7 +72,7 @@ package enum PipelineStages {
         }
         return [StageRule(prepare, engine: EngineKind.audioPrepare, parameters: [splitChannelsParameter: .number(Double(channels))])]
             + transcriptions
-            + [StageRule(merge, engine: EngineKind.merge, reads: [prepare] + transcriptions.map(\.stage), parameters: ["channels": .number(Double(channels))])]
+            + [StageRule(merge, engine: EngineKind.merge, reads: [prepare] + transcriptions.map(\.stage), parameters: [channelsParameter: .number(Double(channels))])]
     }
 
     /// `transcribe_ch0`, `transcribe_ch1`…: the transcription of one channel (as the original names it).

@@ -167,17 +167,18 @@ struct ElevenLabsOptions {
         case "false", "0", "", "null": multichannel = false
         default: throw APIError.badRequest("use_multi_channel must be true or false", param: "use_multi_channel")
         }
-        let style = upload["multichannel_output_style"]?.trimmed.lowercased().nonEmpty
-        if let style, ![Self.separateChannels, Self.combinedChannels, "null"].contains(style) {
+        // The SDK sends `null` for an option it was not given.
+        let style = upload["multichannel_output_style"]?.trimmed.lowercased().nonEmpty.flatMap { $0 == "null" ? nil : $0 }
+        if let style, ![Self.separateChannels, Self.combinedChannels].contains(style) {
             throw APIError.badRequest("multichannel_output_style must be separate or combined", param: "multichannel_output_style")
         }
         if multichannel && diarize {
             throw APIError.badRequest("diarize cannot be combined with use_multi_channel: each channel is already one speaker", param: "diarize")
         }
-        if !multichannel, style != nil, style != "null" {
+        if !multichannel && style != nil {
             throw APIError.badRequest("multichannel_output_style needs use_multi_channel=true", param: "multichannel_output_style")
         }
-        multichannelStyle = multichannel ? (style == Self.combinedChannels ? Self.combinedChannels : Self.separateChannels) : nil
+        multichannelStyle = multichannel ? style ?? Self.separateChannels : nil
     }
 
     private static func additionalFormats(_ text: String?) throws -> [AdditionalFormat] {
