@@ -44,6 +44,14 @@ struct ElevenLabsDialectTests {
         #expect(bad.toWorker.isEmpty)
         #expect(jsonObject(bad.toClient[0])["message_type"] as? String == "input_error")
         #expect(jsonObject(dialect.clientText("nope").toClient[0])["message_type"] as? String == "input_error")
+        // The audio missing, null or a number is the client's mistake, said, never ignored.
+        for chunk in [#"{"message_type":"input_audio_chunk","commit":false}"#, #"{"message_type":"input_audio_chunk","audio_base_64":null}"#,
+                      #"{"message_type":"input_audio_chunk","audio_base_64":42,"commit":true}"#] {
+            let refused = dialect.clientText(chunk)
+            #expect(refused.toWorker.isEmpty, "\(chunk)")
+            #expect(jsonObject(refused.toClient.first ?? "{}")["message_type"] as? String == "input_error", "\(chunk)")
+            #expect((jsonObject(refused.toClient.first ?? "{}")["error"] as? String)?.contains("audio_base_64") == true, "\(chunk)")
+        }
     }
 
     @Test func eventsBecomeTheSDKsMessages() throws {

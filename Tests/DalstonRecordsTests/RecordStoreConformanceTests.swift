@@ -18,9 +18,11 @@ struct RecordStoreConformanceTests {
     @Test(arguments: RecordDatabaseKind.available)
     func migrationsRunOnceWhenManyProcessesStartTogetherAndAgainChangeNothing(kind: RecordDatabaseKind) async throws {
         let database = try await kind.makeEmpty()
-        // Four handles, as four services starting at once would have.
+        // Four handles, as four services starting at once would have. Each waits for the others'
+        // migration transaction; on a CI machine whose two cores are busy with other suites one
+        // such transaction took over 5 s, so the wait is as generous as a starved machine needs.
         let handles = try await withThrowingTaskGroup(of: (any RecordDatabase).self) { group in
-            for _ in 0..<4 { group.addTask { try await database.open() } }
+            for _ in 0..<4 { group.addTask { try await database.open(timeout: .seconds(30)) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in

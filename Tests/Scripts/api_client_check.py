@@ -252,9 +252,9 @@ def elevenlabs_checks():
     try:
         with open(WAV, "rb") as audio:
             client.speech_to_text.convert(file=audio, model_id="scribe_v1", use_multi_channel=True)
-        raise AssertionError("use_multi_channel=true was accepted")
+        raise AssertionError("use_multi_channel=true on mono audio was accepted")
     except ApiError as error:
-        check("elevenlabs use_multi_channel=true is a 400, not ignored", error.status_code == 400 and "multichannel" in json.dumps(error.body), error.body)
+        check("elevenlabs use_multi_channel=true on mono audio is a 400 naming it", error.status_code == 400 and "use_multi_channel" in json.dumps(error.body), error.body)
 
 
 def main():

@@ -1,10 +1,20 @@
 import Foundation
 
-/// A message of ElevenLabs' realtime SDK. Fields of the wrong type count as absent (the SDK's
-/// own extra fields, such as `sample_rate`, are ignored).
+/// A message of ElevenLabs' realtime SDK. Fields of the wrong type count as absent, except the
+/// audio, which the SDK always sends as a string (`""` with a bare commit): anything else there is
+/// the client's mistake to be told about (the SDK's own extra fields, such as `sample_rate`, are
+/// ignored).
 struct ElevenLabsClientMessage: Decodable {
+    /// `audio_base_64` as sent.
+    enum Audio: Equatable {
+        case absent
+        case text(String)
+        /// `null`, a number, an object: not base64 text.
+        case notText
+    }
+
     let messageType: String?
-    let audioBase64: String?
+    let audio: Audio
     let commit: Bool?
 
     private enum CodingKeys: String, CodingKey {
@@ -16,7 +26,13 @@ struct ElevenLabsClientMessage: Decodable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         messageType = try? container.decodeIfPresent(String.self, forKey: .messageType)
-        audioBase64 = try? container.decodeIfPresent(String.self, forKey: .audioBase64)
+        if !container.contains(.audioBase64) {
+            audio = .absent
+        } else if let text = try? container.decode(String.self, forKey: .audioBase64) {
+            audio = .text(text)
+        } else {
+            audio = .notText
+        }
         commit = try? container.decodeIfPresent(Bool.self, forKey: .commit)
     }
 

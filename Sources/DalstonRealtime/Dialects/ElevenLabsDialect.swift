@@ -52,7 +52,11 @@ package struct ElevenLabsDialect: RealtimeDialect {
         switch message.messageType {
         case "input_audio_chunk":
             var output = DialectOutput()
-            let encoded = message.audioBase64 ?? ""
+            guard case .text(let encoded) = message.audio else {
+                let problem = message.audio == .absent ? "has no audio_base_64" : "has an audio_base_64 that is not a string"
+                return DialectOutput(toClient: [errorFrame(RealtimeError(
+                    code: "invalid_audio", message: "input_audio_chunk \(problem); send base64 audio as a string (\"\" with a bare commit)", recoverable: true))])
+            }
             if !encoded.isEmpty {
                 guard let audio = Data(base64Encoded: encoded) else {
                     return DialectOutput(toClient: [errorFrame(RealtimeError(code: "invalid_audio", message: "audio_base_64 is not valid base64", recoverable: true))])
