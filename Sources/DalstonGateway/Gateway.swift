@@ -70,7 +70,8 @@ package struct Gateway: Sendable {
         self.docs = DocsAPI(guards: guards)
         self.system = SystemAPI(
             jobs: jobs, queues: queues, workers: workers, engineIDs: engineIDs, brokerKind: brokerKind, models: configuration.models, records: records,
-            exposition: metrics.exposition, guards: guards, logger: logger)
+            exposition: metrics.exposition, guards: guards, logger: logger, realtime: realtime?.router,
+            requiresRealtime: configuration.readinessRequiresRealtime)
         var relayOptions = SessionRelay.Options()
         relayOptions.maximumFrameBytes = configuration.realtimeMaximumFrameBytes
         relayOptions.idleTimeout = configuration.realtimeIdleTimeout
@@ -133,7 +134,7 @@ package struct Gateway: Sendable {
         // A frame well over the message limit is refused by the frame decoder; smaller ones that
         // still break the limit get a JSON error first.
         let webSocket = WebSocketServerConfiguration(
-            maxFrameSize: 4 * configuration.realtimeMaximumFrameBytes, autoPing: .enabled(timePeriod: .seconds(20)))
+            maxFrameSize: SessionRelay.Options.transportFrameBytes(limit: configuration.realtimeMaximumFrameBytes), autoPing: .enabled(timePeriod: .seconds(20)))
         let server = HTTPServerBuilder { responder in
             FirstRequestDeadlineChannel(
                 base: HTTP1WebSocketUpgradeChannel(

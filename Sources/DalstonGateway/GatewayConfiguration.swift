@@ -57,6 +57,9 @@ package struct GatewayConfiguration: Sendable {
     package var realtimeMaximumFrameBytes = 1 << 20
     /// How long a session that lost its client waits for the worker's `session.end`.
     package var realtimeEndWait: Duration = .seconds(10)
+    /// Whether `/ready` waits for a realtime worker that can take a session
+    /// (`DALSTON_READY_REQUIRES_REALTIME`; `dalston up`, whose worker is its own, always does).
+    package var readinessRequiresRealtime = false
     /// Per-key limits where a key sets none (`DALSTON_RATE_LIMIT_REQUESTS_PER_MINUTE`,
     /// `DALSTON_RATE_LIMIT_CONCURRENT_JOBS`; 0 or unset: none).
     package var limits = RequestLimits()
@@ -91,6 +94,7 @@ package struct GatewayConfiguration: Sendable {
                 .seconds(in: 0.1...86_400, default: configuration.bodyTimeout)
             configuration.maximumConnections = try EnvironmentValue("DALSTON_HTTP_MAX_CONNECTIONS", in: environment)
                 .integer(in: 1...1_000_000, default: configuration.maximumConnections)
+            configuration.readinessRequiresRealtime = try EnvironmentValue("DALSTON_READY_REQUIRES_REALTIME", in: environment).bool(default: false)
             configuration.realtimeIdleTimeout = try EnvironmentValue("DALSTON_REALTIME_IDLE_TIMEOUT", in: environment)
                 .seconds(in: 0.1...86_400, default: configuration.realtimeIdleTimeout)
             configuration.realtimeMaximumFrameBytes = try EnvironmentValue("DALSTON_REALTIME_MAX_FRAME_BYTES", in: environment)

@@ -161,13 +161,16 @@ package struct Deployment: Sendable {
         JobService(state: broker, events: broker, artifacts: artifacts, history: records?.jobs, logger: makeLogger("dalston.gateway"))
     }
 
-    package func gateway() throws(ConfigurationError) -> Gateway {
+    /// `withRealtimeWorker`: the process runs its own realtime worker (`dalston up`), so the
+    /// gateway is not ready until that worker can take a session.
+    package func gateway(withRealtimeWorker: Bool = false) throws(ConfigurationError) -> Gateway {
         var configuration: GatewayConfiguration
         do {
             configuration = try GatewayConfiguration.fromEnvironment(environment)
         } catch {
             throw ConfigurationError(description: error.description)
         }
+        if withRealtimeWorker { configuration.readinessRequiresRealtime = true }
         configuration.models = ModelCatalogue(registry: models)
         return Gateway(
             configuration: configuration, jobs: jobService(), queues: broker, workers: broker, brokerKind: brokerKind,
@@ -234,7 +237,7 @@ package struct Deployment: Sendable {
                 // body timeout, so older ones are abandoned for sure.
                 let removed = artifacts.removeAbandonedWrites(olderThan: .seconds(3600))
                 if removed > 0 { makeLogger("dalston.gateway").notice("abandoned_uploads_removed", metadata: ["files": .stringConvertible(removed)]) }
-                services.append(try gateway().makeApplication())
+                services.append(try gateway(withRealtimeWorker: roles.contains(.realtimeWorker)).makeApplication())
                 services.append(SessionRouterHealthService(router: sessionRouter(), records: sessionArchive))
             case .orchestrator: services.append(orchestrator())
             case .engine(let id):

@@ -156,8 +156,9 @@ struct ConnectionLimitTests {
                 let started = ContinuousClock.now
                 let answer = try await health(port)
                 #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
-                // Generous for a CI machine busy with other tests; a starved server never answers.
-                #expect(ContinuousClock.now - started < .seconds(8))
+                // Generous for a CI machine busy with other tests (8.5 s seen while every suite
+                // started at once); a server starved by the idle connections never answers.
+                #expect(ContinuousClock.now - started < .seconds(30))
             }
             _ = idle
         }

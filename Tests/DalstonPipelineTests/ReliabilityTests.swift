@@ -83,16 +83,17 @@ struct ReliabilityTests {
     /// in time and runs once.
     @Test func aShortVisibilityTimeoutDoesNotCauseDuplicateProcessing() async throws {
         var options = BrokerOptions()
-        // Well under the old fixed 10 s renewal, with 2 s of slack for a starved CI machine.
-        options.visibilityTimeout = .seconds(3)
+        // Well under the old fixed 10 s renewal, with 4 s of slack for a starved CI machine (at
+        // 3 s, a renewal once came too late while every suite started at once).
+        options.visibilityTimeout = .seconds(6)
         let broker = InMemoryBroker(options: options)
         try await withTeardown({ await broker.shutdown() }) {
             var registry = EngineRegistry()
-            registry.register(.init("slow") { _ in SlowEngine(engineID: "slow", duration: .seconds(8)) })
+            registry.register(.init("slow") { _ in SlowEngine(engineID: "slow", duration: .seconds(14)) })
             let logs = RecordingLineWriter()
             let pipeline = LogPipeline(configuration: LoggingConfiguration(service: "test", levels: LogLevelPolicy(defaultLevel: .info), writer: logs))
             var deployment = Deployment(broker: broker, artifacts: artifacts(), engines: registry)
-            #expect(deployment.runnerOptions.leaseRenewalInterval == .seconds(1), "a third of the visibility timeout")
+            #expect(deployment.runnerOptions.leaseRenewalInterval == .seconds(2), "a third of the visibility timeout")
             deployment.makeLogger = { pipeline.makeLogger(label: $0) }
             deployment.runnerOptions.pollInterval = .milliseconds(100)
             let events = broker.events()

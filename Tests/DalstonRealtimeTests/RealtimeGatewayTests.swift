@@ -256,6 +256,25 @@ struct RealtimeGatewayTests {
         }
     }
 
+    /// `/ready` with a realtime worker expected: not ready until one can take a session, then its capacity.
+    @Test func readinessWaitsForARealtimeWorkerThatCanTakeASession() async throws {
+        try await Running.with(["DALSTON_READY_REQUIRES_REALTIME": "true"], worker: false) { server in
+            func ready() async throws -> (status: Int, body: [String: Any]) {
+                let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(server.port)/ready")))
+                return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+            }
+            let waiting = try await ready()
+            #expect(waiting.status == 503)
+            #expect((waiting.body["realtime"] as? [String: Any])?["status"] as? String == "unavailable", "\(waiting.body)")
+            try await server.deployment.sessionRouterStore.announce(RealtimeWorkerInfo(
+                workerID: "rt-ready", endpoint: "ws://127.0.0.1:1", capacity: 3, status: "ready", lastHeartbeat: Date()))
+            let serving = try await ready()
+            #expect(serving.status == 200)
+            let realtime = serving.body["realtime"] as? [String: Any]
+            #expect(realtime?["status"] as? String == "ready" && realtime?["available_sessions"] as? Int == 3 && realtime?["capacity"] as? Int == 3, "\(serving.body)")
+        }
+    }
+
     @Test func badFramesGetRecoverableErrorsAndAnOversizedOneEndsTheSession() async throws {
         try await Running.with(["DALSTON_REALTIME_MAX_FRAME_BYTES": "4096"]) { server in
             let url = "\(server.base)/v1/audio/transcriptions/stream"
@@ -274,6 +293,16 @@ struct RealtimeGatewayTests {
             }
             #expect(oversized.first("error")?["code"] as? String == "frame_too_large")
             #expect(oversized.closeCode == 1009)
+            // Far past the limit (10 MB, where the WebSocket layer used to close with 1009 before
+            // the relay read the frame): the same error, and the record says why.
+            let huge = try await Self.converse(url) { outbound in
+                try await Task.sleep(for: .seconds(1))  // session.begin first, to know the session
+                try await outbound.write(.binary(ByteBuffer(bytes: [UInt8](repeating: 0, count: 10_000_000))))
+            }
+            #expect(huge.first("error")?["code"] as? String == "frame_too_large")
+            #expect(huge.closeCode == 1009)
+            let id = try #require(huge.first("session.begin")?["session_id"] as? String)
+            #expect(await eventually(timeout: .seconds(15)) { (try? await server.record(id))?.error == "frame_too_large" })
         }
     }
 

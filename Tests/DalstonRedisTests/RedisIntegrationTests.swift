@@ -98,6 +98,9 @@ struct RedisIntegrationTests {
         let server = try await RedisServerProcess()
         var configuration = server.configuration
         configuration.maximumConnections = 4
+        // 400 callers queue for 4 connections: on a CI machine whose two cores are busy with
+        // other suites the last waited over 10 s (the default wait), so this one waits longer.
+        configuration.commandTimeout = .seconds(60)
         let client = RedisClient(configuration: configuration)
         try await withTeardown({ await client.shutdown() }) {
             try await withThrowingTaskGroup(of: Void.self) { group in

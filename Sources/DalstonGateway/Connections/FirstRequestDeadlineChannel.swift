@@ -43,11 +43,15 @@ final class FirstRequestHeadDeadlineHandler: ChannelInboundHandler, RemovableCha
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let channel = context.channel
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let logger = logger
         timer = context.eventLoop.scheduleTask(in: deadline) {
             logger.debug("connection_closed", metadata: ["reason": "no request headers within the idle timeout"])
-            channel.close(promise: nil)
+            // Told as the peer's end of input first: the upgrade handler then ends its wait for
+            // a request quietly. Closed outright, it failed that wait as an error, and
+            // Hummingbird logged one error line per such connection, with nothing to say who.
+            bound.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            bound.value.close(promise: nil)
         }
     }
 

@@ -22,6 +22,12 @@ package struct SessionRelay: Sendable {
     package struct Options: Sendable {
         /// Largest WebSocket message a client may send.
         package var maximumFrameBytes = 1 << 20
+        /// Largest message the WebSocket layer reads at all: larger ones are closed with 1009
+        /// before the relay sees them, with no room for the dialect's `frame_too_large` error, so
+        /// this is well above the limit (16 MiB, or four times a larger limit).
+        package var transportFrameBytes: Int { Self.transportFrameBytes(limit: maximumFrameBytes) }
+
+        package static func transportFrameBytes(limit: Int) -> Int { max(16 << 20, 4 * limit) }
         /// A client that sends nothing for this long gets `session_timeout`.
         package var idleTimeout: Duration = .seconds(30)
         /// How long the worker may take to finish a session its client left.
@@ -274,7 +280,7 @@ package struct SessionRelay: Sendable {
     ) async {
         let (clientInbound, clientOutbound) = client
         let workerOutbound = worker.1
-        var iterator = clientInbound.messages(maxSize: 4 * options.maximumFrameBytes).makeAsyncIterator()
+        var iterator = clientInbound.messages(maxSize: options.transportFrameBytes).makeAsyncIterator()
         do {
             while let message = try await iterator.next() {
                 state.touch()

@@ -169,9 +169,24 @@ struct HealthResponse: ResponseEncodable {
 
 /// `GET /ready`: `ready` only when the broker answers and the artifact store takes a write.
 struct ReadyResponse: ResponseEncodable {
+    /// Live sessions: `ready`, `at_capacity` (every slot taken) or `unavailable` (no worker can
+    /// take one yet, or the router's store does not answer).
+    struct Realtime: Encodable {
+        let status: String
+        let availableSessions: Int
+        let capacity: Int
+
+        enum CodingKeys: String, CodingKey {
+            case status, capacity
+            case availableSessions = "available_sessions"
+        }
+    }
+
     let status: String
     let broker: String
     let storage: String
     /// `ok` or `unavailable`; absent without a record database.
     let database: String?
+    /// Absent where the gateway serves no live sessions.
+    let realtime: Realtime?
 }

@@ -5,6 +5,7 @@ import DalstonLogging
 import DalstonMetrics
 import DalstonPipeline
 import DalstonRecords
+import DalstonSessionRouter
 import Hummingbird
 import Logging
 import NIOCore
@@ -23,6 +24,10 @@ struct SystemAPI: Sendable {
     let exposition: PrometheusExposition?
     let guards: RouteGuards
     let logger: Logger
+    /// The realtime sessions' router, when this gateway serves them: `/ready` reports their capacity.
+    var realtime: SessionRouter?
+    /// Whether `/ready` also needs a realtime worker that can take a session.
+    var requiresRealtime = false
 
     /// Probes and metrics, open to anyone who can reach the port.
     func probeRoutes() -> RouteCollection<GatewayRequestContext> {
@@ -74,10 +79,26 @@ struct SystemAPI: Sendable {
             database = health.reachable ? "ok" : "unavailable"
             if let error = health.error { logger.warning("readiness_check_failed", metadata: ["component": "database", "error": "\(error)"]) }
         }
-        let ready = broker == "ok" && storage == "ok" && (database ?? "ok") == "ok"
+        // Realtime: its workers' capacity; a worker still loading its recogniser is not counted
+        // (it registers once it can take a session).
+        var realtimeReadiness: ReadyResponse.Realtime?
+        var realtimeWorkers = 0
+        if let realtime {
+            do {
+                let status = try await realtime.status()
+                realtimeWorkers = status.readyWorkers
+                realtimeReadiness = .init(status: status.status, availableSessions: status.availableCapacity, capacity: status.totalCapacity)
+            } catch {
+                logger.warning("readiness_check_failed", metadata: ["component": "realtime", "error": "\(error)"])
+                realtimeReadiness = .init(status: "unavailable", availableSessions: 0, capacity: 0)
+            }
+        }
+        let ready = broker == "ok" && storage == "ok" && (database ?? "ok") == "ok" && (!requiresRealtime || realtimeWorkers > 0)
         return EditedResponse(
             status: ready ? .ok : .serviceUnavailable, headers: ready ? [:] : [.retryAfter: "5"],
-            response: ReadyResponse(status: ready ? "ready" : "not_ready", broker: broker, storage: storage, database: database))
+            response: ReadyResponse(
+                status: ready ? "ready" : "not_ready", broker: broker, storage: storage, database: database,
+                realtime: realtimeReadiness))
     }
 
     private func engineList() async throws -> EngineListResponse {
