@@ -294,7 +294,9 @@ struct RealtimeGatewayTests {
             #expect(oversized.first("error")?["code"] as? String == "frame_too_large")
             #expect(oversized.closeCode == 1009)
             // Far past the limit (10 MB, where the WebSocket layer used to close with 1009 before
-            // the relay read the frame): the same error, and the record says why.
+            // the relay read the frame): the same error, and the record says why. (The worker
+            // takes one session: the last one's slot is given back first.)
+            #expect(await eventually(timeout: .seconds(15)) { (try? await server.deployment.sessionRouterStore.workers().first?.reserved) == 0 })
             let huge = try await Self.converse(url) { outbound in
                 try await Task.sleep(for: .seconds(1))  // session.begin first, to know the session
                 try await outbound.write(.binary(ByteBuffer(bytes: [UInt8](repeating: 0, count: 10_000_000))))
