@@ -258,7 +258,7 @@ let package = Package(
             dependencies: [.product(name: "CoreMetrics", package: "swift-metrics"),
                 "DalstonCore", "DalstonLogging", "DalstonGateway", "DalstonOrchestrator", "DalstonEngines", "DalstonEngineSDK",
                 "DalstonBroker", "DalstonPipeline", "DalstonMetrics", "DalstonObservability", "DalstonSessionRouter", "DalstonRealtimeWorker",
-                "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonWebhooks", "DalstonModels",
+                "DalstonRealtime", "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonWebhooks", "DalstonModels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -187,6 +187,9 @@ package enum DalstonMetric {
         "dalston_realtime_audio_processed_seconds_total", .counter, labels: ["worker_id"], help: "Seconds of live audio a realtime worker processed.")
     package static let realtimeTranscripts = MetricDefinition(
         "dalston_realtime_transcripts_total", .counter, labels: ["type"], help: "Live transcripts sent, by type (partial, final).")
+    package static let realtimeSessionsBehind = MetricDefinition(
+        "dalston_realtime_sessions_behind_total", .counter, labels: ["worker_id"],
+        help: "Times a live session's decoding fell further behind its audio than DALSTON_REALTIME_MAX_LAG.")
     package static let realtimeSessionsActive = MetricDefinition(
         "dalston_realtime_sessions_active", .gauge, labels: ["worker_id"], help: "Sessions a realtime worker is serving now, against its capacity.")
     package static let realtimeCapacity = MetricDefinition(
@@ -232,7 +235,7 @@ package enum DalstonMetric {
         runnerStarts, runnerExits, runnerLoadDuration, runnerInferenceDuration, runnerAudioSeconds, runnerInferenceSeconds,
         queueDepth, queueInFlight, queueOldestAge, deadLetterDepth, redeliveries, brokerUp, sampleErrors,
         websocketConnections, routerWorkersRegistered, routerWorkersHealthy, routerSessionsActive, routerSessions, routerAllocationDuration,
-        realtimeSessionDuration, realtimeAudioProcessed, realtimeTranscripts, realtimeSessionsActive, realtimeCapacity,
+        realtimeSessionDuration, realtimeAudioProcessed, realtimeTranscripts, realtimeSessionsBehind, realtimeSessionsActive, realtimeCapacity,
         databaseUp, databaseProbeDuration, webhookDeliveries, webhookDeliveryDuration, webhooksPending, retentionPurged,
         otelSpansDropped, logLinesDropped,
         processCPU, processResidentMemory, processVirtualMemory, processOpenFDs, processMaxFDs, processStartTime,

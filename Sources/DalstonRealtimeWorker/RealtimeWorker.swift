@@ -185,6 +185,7 @@ package struct RealtimeWorker: Service {
         ])
         var tracker = EventTracker(instruments: instruments, workerID: configuration.workerID, logger: logger, sessionContext: ServiceContext.current ?? .topLevel)
         let begin = await lane.open(settings)
+        var lag = RealTimeLag(threshold: configuration.maximumLag.seconds)
         var finished = false
         do {
             try await outbound.write(.text(begin.json))
@@ -194,8 +195,14 @@ package struct RealtimeWorker: Service {
                 switch message {
                 case .binary(let buffer):
                     let bytes = Array(buffer.readableBytesView)
-                    events = await lane.run { $0.audio(bytes) } ?? []
-                    tracker.audio(seconds: Double(bytes.count / settings.encoding.bytesPerSample) / Double(settings.sampleRate))
+                    let decodingStarted = ContinuousClock.now
+                    var decoded = await lane.run { $0.audio(bytes) } ?? []
+                    let seconds = Double(bytes.count / settings.encoding.bytesPerSample) / Double(settings.sampleRate)
+                    tracker.audio(seconds: seconds)
+                    if let change = lag.record(audioSeconds: seconds, processingSeconds: (ContinuousClock.now - decodingStarted).seconds) {
+                        decoded += reportLag(change, sessionID: settings.sessionID)
+                    }
+                    events = decoded
                 case .text(let text):
                     do {
                         let control = try ClientMessage.parse(text)
@@ -229,6 +236,28 @@ package struct RealtimeWorker: Service {
             "audio_seconds": "\(String(format: "%.2f", tracker.audioSeconds))", "finals": "\(tracker.finals)", "partials": "\(tracker.partials)",
             "duration_seconds": "\(String(format: "%.2f", duration))", "finished_by_client": "\(finished)",
         ])
+    }
+}
+
+extension RealtimeWorker {
+    /// A session's decoding fell behind its audio, or caught up: logged, counted, and the client
+    /// told while it is behind (recoverable: the session goes on, its transcripts come late).
+    func reportLag(_ change: RealTimeLag.Change, sessionID: String) -> [RealtimeEvent] {
+        switch change {
+        case .fellBehind(let seconds):
+            logger.warning("realtime_session_behind", metadata: [
+                "session_id": "\(sessionID)", "lag_seconds": "\(String(format: "%.2f", seconds))",
+                "limit_seconds": "\(configuration.maximumLag.seconds)",
+            ])
+            instruments.increment(DalstonMetric.realtimeSessionsBehind, [("worker_id", configuration.workerID)])
+            return [.error(RealtimeError(
+                code: "falling_behind",
+                message: String(format: "decoding is %.1f s behind the audio; transcripts arrive late (the worker is overloaded)", seconds),
+                recoverable: true))]
+        case .caughtUp:
+            logger.info("realtime_session_caught_up", metadata: ["session_id": "\(sessionID)"])
+            return []
+        }
     }
 }
 

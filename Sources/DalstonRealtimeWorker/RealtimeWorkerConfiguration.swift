@@ -19,6 +19,9 @@ package struct RealtimeWorkerConfiguration: Sendable, Equatable {
     package var heartbeatInterval: Duration = .seconds(2)
     /// Largest WebSocket message taken from the gateway.
     package var maximumFrameBytes = 1 << 20
+    /// `DALSTON_REALTIME_MAX_LAG`: how far (seconds) a session's decoding may fall behind its
+    /// audio before the client is told (a recoverable `falling_behind` error) and it is counted.
+    package var maximumLag: Duration = .seconds(3)
 
     package init(workerID: String = RealtimeWorkerConfiguration.defaultWorkerID()) {
         self.workerID = workerID
@@ -34,6 +37,7 @@ package struct RealtimeWorkerConfiguration: Sendable, Equatable {
         if let host = environment["DALSTON_HOST"], !host.isEmpty { configuration.host = host }
         configuration.port = try EnvironmentValue("DALSTON_REALTIME_PORT", in: environment).integer(in: 0...65535, default: 0)
         configuration.capacity = try EnvironmentValue("DALSTON_REALTIME_MAX_SESSIONS", in: environment).integer(in: 1...256, default: 2)
+        configuration.maximumLag = try EnvironmentValue("DALSTON_REALTIME_MAX_LAG", in: environment).seconds(in: 0.1...3600, default: configuration.maximumLag)
         if let endpoint = environment["DALSTON_REALTIME_ENDPOINT"], !endpoint.isEmpty {
             guard endpoint.hasPrefix("ws://") || endpoint.hasPrefix("wss://") else {
                 throw ConfigurationError(description: "DALSTON_REALTIME_ENDPOINT=\(endpoint) must start with ws:// or wss://")

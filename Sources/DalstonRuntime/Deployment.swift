@@ -10,6 +10,7 @@ package import DalstonObservability
 package import DalstonOrchestrator
 package import DalstonPipeline
 package import DalstonRecords
+package import DalstonRealtime
 package import DalstonRealtimeWorker
 package import DalstonSessionRouter
 package import DalstonWebhooks
@@ -78,6 +79,11 @@ package struct Deployment: Sendable {
     package var webhookOptions = WebhookDispatcherOptions()
     /// How often expired jobs are purged (`DALSTON_PURGE_INTERVAL`, seconds).
     package var purgeInterval: Duration = .seconds(3600)
+    /// The live recogniser of each realtime session slot (PocketSphinx's); tests put a scripted
+    /// one here to make a session slow or failing on purpose.
+    package var makeStreamingRecognizer: @Sendable ([String: String]) throws -> any StreamingRecognizer = {
+        try TranscribeEngine.makeStreamingRecognizer(environment: $0)
+    }
 
     package init(
         environment: [String: String] = [:], broker: any Broker, artifacts: any ArtifactStore, engines: EngineRegistry = .builtIn,
@@ -195,7 +201,7 @@ package struct Deployment: Sendable {
         let configuration = try RealtimeWorkerConfiguration.fromEnvironment(environment)
         guard TranscribeEngine.isAvailable else { throw ConfigurationError(description: "the realtime worker needs \(TranscribeEngine.unavailableReason)") }
         return RealtimeWorker(
-            configuration: configuration, makeRecognizer: { [environment] in try TranscribeEngine.makeStreamingRecognizer(environment: environment) },
+            configuration: configuration, makeRecognizer: { [environment, makeStreamingRecognizer] in try makeStreamingRecognizer(environment) },
             router: sessionRouterStore, instruments: metrics.instruments(for: "realtime"),
             metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, logger: makeLogger("dalston.realtime"))
     }

@@ -2,6 +2,7 @@ import DalstonAudio
 import DalstonBroker
 import DalstonEngines
 import DalstonPipeline
+import DalstonRealtime
 import DalstonRuntime
 import DalstonSessionRouter
 import DalstonTestSupport
@@ -253,6 +254,37 @@ struct RealtimeGatewayTests {
             #expect(conversation.closeCode == 1000)
             let id = try #require(conversation.first("session.begin")?["session_id"] as? String)
             #expect(try await server.record(id)?.status == "timeout")
+        }
+    }
+
+    /// A recogniser that takes `slowdown` times as long as the audio it is fed.
+    final class SlowRecognizer: StreamingRecognizer, @unchecked Sendable {
+        let slowdown: Double
+        init(slowdown: Double) { self.slowdown = slowdown }
+        func startUtterance() throws {}
+        func process(_ samples: [Int16]) throws { Thread.sleep(forTimeInterval: Double(samples.count) / 16_000 * slowdown) }
+        func partialHypothesis() -> String? { nil }
+        func endUtterance() throws -> [RecognizedWord] { [] }
+    }
+
+    /// A session whose decoding falls behind its audio is told (recoverable) and goes on.
+    @Test func aSessionThatFallsBehindRealTimeIsToldAndGoesOn() async throws {
+        try await Running.with(["DALSTON_REALTIME_MAX_LAG": "0.3"], configure: { $0.makeStreamingRecognizer = { _ in SlowRecognizer(slowdown: 2) } }) { server in
+            let conversation = try await Self.converse("\(server.base)/v1/audio/transcriptions/stream") { outbound in
+                // 1.2 s of a tone in 0.1 s frames, each decoded in 0.2 s: 0.1 s more behind per frame.
+                let tone = (0..<19_200).flatMap { index -> [UInt8] in
+                    let sample = Int16(sin(Double(index) / 8) * 8000)
+                    return [UInt8(truncatingIfNeeded: sample), UInt8(truncatingIfNeeded: sample >> 8)]
+                }
+                for start in stride(from: 0, to: tone.count, by: 3200) {
+                    try await outbound.write(.binary(ByteBuffer(bytes: tone[start..<min(tone.count, start + 3200)])))
+                }
+                try await outbound.write(.text(#"{"type":"end"}"#))
+            }
+            let behind = conversation.frames.filter { $0["code"] as? String == "falling_behind" }
+            #expect(behind.count == 1, "reported once: \(conversation.types())")
+            #expect(behind.first?["recoverable"] as? Bool == true)
+            #expect(conversation.types().last == "session.end", "the session goes on to its end")
         }
     }
 
