@@ -48,6 +48,16 @@ package struct EngineContext: Sendable {
         }
     }
 
+    /// The artifact as a file on this machine, for a runner that reads it by path; one that
+    /// cannot be had is a permanent failure.
+    package func localPath(_ reference: ArtifactReference) throws -> String {
+        do {
+            return try artifacts.localFile(reference).path
+        } catch {
+            throw PermanentEngineError("artifact \(reference) cannot be read: \(error)")
+        }
+    }
+
     /// Stores this task's artifact `name` (replacing an earlier attempt's) and returns its reference.
     package func write(_ bytes: [UInt8], name: String) throws -> ArtifactReference {
         let reference = ArtifactReference(jobID: task.jobID, name: name)

@@ -30,14 +30,14 @@ package struct DiarizeEngine: Engine {
     }
 
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let audioPath = try Self.localPath(try task.input.preparedAudio(), context: context)
+        let audioPath = try context.localPath(try task.input.preparedAudio())
         var references: [DiarizeRequest.Reference] = []
         if case .array(let known)? = task.input["known_speakers"] {
             for case .object(let speaker) in known {
                 guard let name = speaker["name"]?.stringValue, let key = speaker["audio"]?.stringValue, let reference = ArtifactReference(key: key) else {
                     throw PermanentEngineError("a known speaker of the task has no name or no reference clip")
                 }
-                references.append(.init(name: name, audio: try Self.localPath(reference, context: context)))
+                references.append(.init(name: name, audio: try context.localPath(reference)))
             }
         }
         var counts: [String: Int] = [:]
@@ -69,14 +69,6 @@ package struct DiarizeEngine: Engine {
         ]
         if let names = reply.names, !names.isEmpty { output["names"] = .object(names.mapValues(JSONValue.string)) }
         return output
-    }
-
-    private static func localPath(_ reference: ArtifactReference, context: EngineContext) throws -> String {
-        do {
-            return try context.artifacts.localFile(reference).path
-        } catch {
-            throw PermanentEngineError("artifact \(reference) cannot be read: \(error)")
-        }
     }
 
     package func prepare(metrics: Instruments) async {
@@ -162,19 +154,18 @@ package struct DiarizeSettings: Sendable {
         var settings = DiarizeSettings()
         settings.python = RunnerCommand.python(in: environment)
         settings.threads = try EnvironmentValue("DALSTON_DIARIZE_THREADS", in: environment).integer(in: 1...64, default: settings.threads)
-        if let text = environment["DALSTON_DIARIZE_THRESHOLD"], !text.isEmpty {
-            guard let value = Double(text), value > 0, value < 2 else {
-                throw ConfigurationError(description: "DALSTON_DIARIZE_THRESHOLD must be a cosine distance between 0 and 2, not \(text)")
-            }
-            settings.threshold = value
-        }
-        if let text = environment["DALSTON_SPEAKER_MATCH_THRESHOLD"], !text.isEmpty {
-            guard let value = Double(text), value > 0, value < 2 else {
-                throw ConfigurationError(description: "DALSTON_SPEAKER_MATCH_THRESHOLD must be a cosine distance between 0 and 2, not \(text)")
-            }
-            settings.matchThreshold = value
-        }
+        settings.threshold = try cosineDistance("DALSTON_DIARIZE_THRESHOLD", in: environment) ?? settings.threshold
+        settings.matchThreshold = try cosineDistance("DALSTON_SPEAKER_MATCH_THRESHOLD", in: environment) ?? settings.matchThreshold
         settings.startTimeout = try EnvironmentValue("DALSTON_RUNNER_START_TIMEOUT", in: environment).seconds(in: 1...3600, default: settings.startTimeout)
         return settings
+    }
+
+    /// A cosine distance (above 0, under 2) set in `name`; nil when it is not set.
+    private static func cosineDistance(_ name: String, in environment: [String: String]) throws(ConfigurationError) -> Double? {
+        guard let text = environment[name], !text.isEmpty else { return nil }
+        guard let value = Double(text), value > 0, value < 2 else {
+            throw ConfigurationError(description: "\(name) must be a cosine distance between 0 and 2, not \(text)")
+        }
+        return value
     }
 }

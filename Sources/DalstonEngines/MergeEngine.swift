@@ -24,18 +24,12 @@ package struct MergeEngine: Engine {
         let recognised = try Recognised(try task.input.output(ofStage: PipelineStages.transcribe), context: context)
         var speakers: (names: [String], turns: [SpeakerTurn], known: [String: String])?
         if case .object(let diarized)? = task.input[PipelineStages.diarize] {
-            do {
-                let turns = try JSONDecoder().decode([SpeakerTurn].self, from: Data(try context.read(try diarized.requiredArtifact("turns"))))
-                var names: [String] = []
-                if case .array(let listed)? = diarized["speakers"] { names = listed.compactMap(\.stringValue) }
-                var known: [String: String] = [:]
-                if case .object(let matched)? = diarized["names"] { known = matched.compactMapValues(\.stringValue) }
-                speakers = (names, turns, known)
-            } catch let error as PermanentEngineError {
-                throw error
-            } catch {
-                throw PermanentEngineError("the diarizer's turns are unreadable: \(error)")
-            }
+            let turns = try Self.decode([SpeakerTurn].self, artifact: "turns", of: diarized, what: "the diarizer's turns", context: context)
+            var names: [String] = []
+            if case .array(let listed)? = diarized["speakers"] { names = listed.compactMap(\.stringValue) }
+            var known: [String: String] = [:]
+            if case .object(let matched)? = diarized["names"] { known = matched.compactMapValues(\.stringValue) }
+            speakers = (names, turns, known)
         }
         let transcript = try await context.step("assemble") {
             var words = recognised.words
@@ -92,7 +86,7 @@ package struct MergeEngine: Engine {
             }
             let main = described.max { (spoken[$0.languageCode] ?? 0, -$0.channel) < (spoken[$1.languageCode] ?? 0, -$1.channel) }
             var transcript = Transcript(
-                text: segments.map(\.text).filter { !$0.isEmpty }.joined(separator: " "), languageCode: main?.languageCode ?? requestedLanguage ?? "en",
+                text: Transcript.text(of: segments), languageCode: main?.languageCode ?? requestedLanguage ?? "en",
                 duration: duration ?? (words.last?.end ?? 0), segments: segments, words: words,
                 languageProbability: main?.languageProbability, task: heard.first?.task)
             transcript.speakers = described.map(\.speaker)
@@ -114,6 +108,19 @@ package struct MergeEngine: Engine {
         return ["result": .string(reference.key), "word_count": .number(Double(transcript.words.count))]
     }
 
+    /// An earlier stage's JSON artifact `artifact`; a missing or unreadable one fails the task
+    /// permanently, naming `what` it is.
+    static func decode<Value: Decodable>(
+        _ type: Value.Type, artifact: String, of output: [String: JSONValue], what: String, context: EngineContext
+    ) throws -> Value {
+        let bytes = try context.read(try output.requiredArtifact(artifact))
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch {
+            throw PermanentEngineError("\(what) is unreadable: \(error)")
+        }
+    }
+
     /// What a recogniser handed over: its words, its own segments when it segments (Whisper),
     /// and the language it heard.
     struct Recognised {
@@ -124,24 +131,9 @@ package struct MergeEngine: Engine {
         let task: String?
 
         init(_ output: [String: JSONValue], context: EngineContext) throws {
-            do {
-                words = try JSONDecoder().decode([TranscriptWord].self, from: Data(try context.read(try output.requiredArtifact("words"))))
-            } catch let error as PermanentEngineError {
-                throw error
-            } catch {
-                throw PermanentEngineError("the recogniser's word list is unreadable: \(error)")
-            }
-            if output["segments"] != nil {
-                do {
-                    segments = try JSONDecoder().decode([TranscriptSegment].self, from: Data(try context.read(try output.requiredArtifact("segments"))))
-                } catch let error as PermanentEngineError {
-                    throw error
-                } catch {
-                    throw PermanentEngineError("the recogniser's segment list is unreadable: \(error)")
-                }
-            } else {
-                segments = nil
-            }
+            words = try MergeEngine.decode([TranscriptWord].self, artifact: "words", of: output, what: "the recogniser's word list", context: context)
+            segments = output["segments"] == nil
+                ? nil : try MergeEngine.decode([TranscriptSegment].self, artifact: "segments", of: output, what: "the recogniser's segment list", context: context)
             language = output["language"]?.stringValue
             languageProbability = output["language_probability"]?.numberValue
             task = output["task"]?.stringValue
@@ -149,7 +141,7 @@ package struct MergeEngine: Engine {
 
         /// The recogniser's segments' text, or its words' when it does not segment.
         var text: String {
-            segments.map { $0.map(\.text).filter { !$0.isEmpty }.joined(separator: " ") } ?? words.map(\.text).joined(separator: " ")
+            segments.map(Transcript.text(of:)) ?? words.map(\.text).joined(separator: " ")
         }
     }
 

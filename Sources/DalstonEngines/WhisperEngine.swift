@@ -57,12 +57,7 @@ package struct WhisperEngine: Engine {
             return object.compactMapValues(\.stringValue)
         } ?? [:]
         let language = task.input["language"]?.stringValue.flatMap { $0.isEmpty || $0 == "auto" ? nil : $0 }
-        let audioPath: String
-        do {
-            audioPath = try context.artifacts.localFile(audioReference).path
-        } catch {
-            throw PermanentEngineError("artifact \(audioReference) cannot be read: \(error)")
-        }
+        let audioPath = try context.localPath(audioReference)
         let reply = try await context.step("inference") {
             try await pool.call(
                 WhisperRequest(

@@ -96,7 +96,12 @@ package struct Transcript: Sendable, Codable, Equatable {
 
     /// How people should see `speaker`: its known name, or `Speaker N` for `SPEAKER_0N-1`.
     package func label(of speaker: String) -> String {
-        speakerNames?[speaker] ?? SpeakerLabel.index(of: speaker).map { "Speaker \($0 + 1)" } ?? speaker
+        speakerNames?[speaker] ?? SpeakerLabel.displayName(speaker)
+    }
+
+    /// The text of `segments`, the empty ones left out.
+    package static func text(of segments: [TranscriptSegment]) -> String {
+        segments.map(\.text).filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     /// The words timed within a segment (a millisecond of slack for rounding at its edges).
@@ -121,7 +126,7 @@ package struct Transcript: Sendable, Codable, Equatable {
     package func channel(_ channel: TranscriptChannel) -> Transcript {
         let segments = segments.filter { $0.channel == channel.channel }
         var transcript = Transcript(
-            text: segments.map(\.text).filter { !$0.isEmpty }.joined(separator: " "), languageCode: channel.languageCode, duration: duration,
+            text: Self.text(of: segments), languageCode: channel.languageCode, duration: duration,
             segments: segments, words: words.filter { $0.channel == channel.channel }, languageProbability: channel.languageProbability, task: task)
         transcript.speakers = [channel.speaker]
         return transcript
@@ -155,6 +160,11 @@ package enum SpeakerLabel {
     package static func index(of speaker: String) -> Int? {
         guard speaker.hasPrefix("SPEAKER_") else { return nil }
         return Int(speaker.dropFirst("SPEAKER_".count))
+    }
+
+    /// `Speaker 1` for `SPEAKER_00`; any other name as it is.
+    package static func displayName(_ speaker: String) -> String {
+        index(of: speaker).map { "Speaker \($0 + 1)" } ?? speaker
     }
 
     /// `SPEAKER_00` for 0.

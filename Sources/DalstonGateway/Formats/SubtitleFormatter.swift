@@ -61,8 +61,7 @@ struct SubtitleFormatter {
 
     /// A speaker's label as a voice tag may hold it (no `>` or line break); `SPEAKER_0N` is `Speaker N+1`.
     static func voiceName(_ speaker: String) -> String {
-        let name = SpeakerLabel.index(of: speaker).map { "Speaker \($0 + 1)" } ?? speaker
-        return String(name.filter { $0 != ">" && $0 != "<" && !$0.isNewline }.prefix(64))
+        String(SpeakerLabel.displayName(speaker).filter { $0 != ">" && $0 != "<" && !$0.isNewline }.prefix(64))
     }
 
     /// Plain text; with speakers, one paragraph per turn: `Speaker 1: …`.
