@@ -196,6 +196,9 @@ final class PocketSphinxStreamingRecognizer: StreamingRecognizer {
         decoder = try PocketSphinxDecoder.make(modelDirectory: modelDirectory)
     }
 
+    /// Its one model is US English.
+    var detectedLanguage: String? { "en" }
+
     deinit { ps_free(decoder) }
 
     func startUtterance() throws {

@@ -28,22 +28,9 @@ package struct WhisperEngine: Engine {
         self.settings = settings
         let preferred = environment["DALSTON_DEFAULT_MODEL"].flatMap { models.model($0) } ?? models.defaultModel(language: nil)
         preloadedModel = settings.preload && preferred?.runner == ModelInfo.fasterWhisper ? preferred?.id : nil
-        let python = settings.python ?? "python3"
-        // The runner's own output must never be buffered: its replies are read line by line.
-        let runnerEnvironment = RunnerCommand.environment(from: environment).merging(["PYTHONUNBUFFERED": "1"]) { _, new in new }
-        self.pool = RunnerPool(runnerName: "faster-whisper", capacity: settings.maxLoaded, logger: logger) { [models, settings] modelID throws(RunnerError) in
-            guard let model = models.model(modelID), let path = model.path else {
-                throw .failedToStart("model \(modelID) is not installed here; install it with `dalston models pull \(modelID)`")
-            }
-            return RunnerCommand(
-                executable: python,
-                arguments: [
-                    "-m", "dalston_runners", "serve", "--runner", "faster-whisper", "--model", path, "--model-id", modelID,
-                    "--device", settings.device, "--compute-type", settings.computeType, "--threads", String(settings.threads),
-                    "--beam-size", String(settings.beamSize),
-                ],
-                environment: runnerEnvironment, startTimeout: settings.startTimeout)
-        }
+        self.pool = RunnerPool(
+            runnerName: "faster-whisper", capacity: settings.maxLoaded, logger: logger,
+            makeCommand: settings.runnerCommands(models: models, environment: environment))
     }
 
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {

@@ -1,5 +1,6 @@
 package import DalstonCore
 package import DalstonEngineSDK
+package import DalstonModels
 import Foundation
 
 /// How the faster-whisper engine runs its models, from the environment.
@@ -52,6 +53,26 @@ package struct WhisperSettings: Sendable {
             settings.vad = vad
         }
         return settings
+    }
+
+    /// How a runner of each installed Whisper model is started (the batch engine's and the
+    /// realtime worker's alike).
+    package func runnerCommands(models: ModelRegistry, environment: [String: String]) -> RunnerPool.CommandFactory {
+        let python = python ?? "python3"
+        // The runner's own output must never be buffered: its replies are read line by line.
+        let runnerEnvironment = RunnerCommand.environment(from: environment).merging(["PYTHONUNBUFFERED": "1"]) { _, new in new }
+        return { [self] modelID throws(RunnerError) in
+            guard let model = models.model(modelID), let path = model.path else {
+                throw .failedToStart("model \(modelID) is not installed here; install it with `dalston models pull \(modelID)`")
+            }
+            return RunnerCommand(
+                executable: python,
+                arguments: [
+                    "-m", "dalston_runners", "serve", "--runner", "faster-whisper", "--model", path, "--model-id", modelID,
+                    "--device", device, "--compute-type", computeType, "--threads", String(threads), "--beam-size", String(beamSize),
+                ],
+                environment: runnerEnvironment, startTimeout: startTimeout)
+        }
     }
 
     package static let pythonMissing =

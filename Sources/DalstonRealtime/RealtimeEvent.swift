@@ -78,13 +78,17 @@ package struct FinalTranscript: Sendable, Equatable, Codable {
     package var confidence: Double
     /// Only when the session asked for word timestamps.
     package var words: [RealtimeWord]?
+    /// The session's language once the recogniser knows it (detected from the first seconds of
+    /// speech of an `auto` session, or the one asked for); absent when it cannot tell.
+    package var language: String?
 
-    package init(text: String, start: Double, end: Double, confidence: Double, words: [RealtimeWord]?) {
+    package init(text: String, start: Double, end: Double, confidence: Double, words: [RealtimeWord]?, language: String? = nil) {
         self.text = text
         self.start = start
         self.end = end
         self.confidence = confidence
         self.words = words
+        self.language = language
     }
 }
 

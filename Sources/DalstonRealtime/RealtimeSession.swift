@@ -29,6 +29,7 @@ package final class RealtimeSession {
         var silenceRun = 0
         var sinceLastPartial = 0
         var lastPartial = ""
+        var partialFailed = false
     }
     private var utterance: Utterance?
 
@@ -36,11 +37,12 @@ package final class RealtimeSession {
     private var speechSeconds = 0.0
     package private(set) var ended = false
 
-    package init(settings: SessionSettings, recognizer: any StreamingRecognizer) {
+    package init(settings: SessionSettings, recognizer: any StreamingRecognizer, correlation: [String: String] = [:]) {
         self.settings = settings
         self.recognizer = recognizer
         decoder = AudioFrameDecoder(encoding: settings.encoding, sampleRate: settings.sampleRate)
         detector = VoiceActivityDetector(threshold: settings.vad.threshold)
+        recognizer.beginSession(language: settings.language, correlation: correlation)
     }
 
     package var begin: RealtimeEvent {
@@ -90,7 +92,10 @@ package final class RealtimeSession {
                     events = flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
                     settings.enableVAD = enable
                 }
-                if let language = values["language"], !language.isEmpty { settings.language = language }
+                if let language = values["language"], !language.isEmpty, language != settings.language {
+                    settings.language = language
+                    recognizer.setLanguage(language)
+                }
                 try settings.vad.update(from: values)
                 detector.threshold = settings.vad.threshold
                 return events
@@ -208,10 +213,18 @@ package final class RealtimeSession {
         current.sinceLastPartial += samples.count
         if settings.interimResults, Double(current.sinceLastPartial) / Self.rate >= partialInterval {
             current.sinceLastPartial = 0
-            if let text = recognizer.partialHypothesis().map(Self.clean), !text.isEmpty, text != current.lastPartial {
-                current.lastPartial = text
-                events.append(.partial(TranscriptPiece(
-                    text: text, start: Self.round(Double(current.start) / Self.rate), end: Self.round(Double(clock) / Self.rate))))
+            do {
+                if let text = try recognizer.partialHypothesis().map(Self.clean), !text.isEmpty, text != current.lastPartial {
+                    current.lastPartial = text
+                    events.append(.partial(TranscriptPiece(
+                        text: text, start: Self.round(Double(current.start) / Self.rate), end: Self.round(Double(clock) / Self.rate))))
+                }
+            } catch {
+                // Once per utterance: the final will try again (a recogniser restarted meanwhile).
+                if !current.partialFailed {
+                    current.partialFailed = true
+                    events.append(.error(RealtimeError(code: "internal_error", message: "the recogniser failed: \(error)", recoverable: true)))
+                }
             }
         }
         utterance = current
@@ -243,7 +256,8 @@ package final class RealtimeSession {
             : nil
         segments.append(SessionSegment(start: start, end: end, text: text))
         speechSeconds += end - start
-        events.append(.final(FinalTranscript(text: text, start: start, end: end, confidence: confidence, words: timed)))
+        events.append(.final(FinalTranscript(
+            text: text, start: start, end: end, confidence: confidence, words: timed, language: recognizer.detectedLanguage)))
         return events
     }
 

@@ -15,11 +15,12 @@ import Synchronization
 import Tracing
 
 /// A realtime worker: a WebSocket server that gateways connect to (`/session?…`, the native
-/// protocol), one recogniser per session up to its capacity, and heartbeats to the session
-/// router so gateways can find it. Clients never reach it directly.
+/// protocol), one recogniser per session up to its capacity (of the model the session names,
+/// among those it serves), and heartbeats to the session router so gateways can find it.
+/// Clients never reach it directly.
 package struct RealtimeWorker: Service {
     let configuration: RealtimeWorkerConfiguration
-    let makeRecognizer: @Sendable () throws -> any StreamingRecognizer
+    let models: LiveModels
     let router: any SessionRouterStore
     let instruments: Instruments
     let metricsEndpoint: @Sendable () -> String?
@@ -27,15 +28,16 @@ package struct RealtimeWorker: Service {
     /// The port actually bound (differs from the configured one when that was 0).
     private let boundPort = BoundPort()
 
-    /// `makeRecognizer` is called `capacity` times when the worker starts, on a thread of its own
-    /// (loading a model takes a moment of CPU; no client waits for it, and no task is blocked).
+    /// Before it announces itself the worker prepares its default model (`models.prepare`) and
+    /// makes its recogniser for every slot, each on the slot's own thread (loading a model takes
+    /// a moment of CPU; no client waits for it, and no task is blocked).
     package init(
-        configuration: RealtimeWorkerConfiguration, makeRecognizer: @escaping @Sendable () throws -> any StreamingRecognizer,
+        configuration: RealtimeWorkerConfiguration, models: LiveModels,
         router: any SessionRouterStore, instruments: Instruments = .disabled, metricsEndpoint: @escaping @Sendable () -> String? = { nil },
         logger: Logger = Logger(label: "dalston.realtime")
     ) {
         self.configuration = configuration
-        self.makeRecognizer = makeRecognizer
+        self.models = models
         self.router = router
         self.instruments = instruments
         self.metricsEndpoint = metricsEndpoint
@@ -70,10 +72,16 @@ package struct RealtimeWorker: Service {
                 boundPort.value.withLock { $0 = channel.localAddress?.port }
             },
             logger: Logger(label: "dalston.realtime.server"))
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await app.run() }
-            group.addTask { await heartbeats(pool: pool) }
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await app.run() }
+                group.addTask { await heartbeats(pool: pool) }
+            }
+        } catch {
+            await models.shutdown()
+            throw error
         }
+        await models.shutdown()
     }
 
     static func query(_ request: Request) -> [String: String] {
@@ -84,20 +92,17 @@ package struct RealtimeWorker: Service {
 
     // MARK: Heartbeats
 
-    /// One recogniser per slot, loaded on a thread of its own.
+    /// The slots, each with its recogniser of the default model loaded.
     private func loadRecognizers() async throws -> RecognizerPool {
-        let capacity = configuration.capacity
-        let make = makeRecognizer
-        let loaded: Result<RecognizerPool, any Error> = await withCheckedContinuation { continuation in
-            Thread {
-                continuation.resume(returning: Result { RecognizerPool(recognizers: try (0..<capacity).map { _ in try make() }) })
-            }.start()
-        }
+        let pool = RecognizerPool(models: models, capacity: configuration.capacity)
         do {
-            return try loaded.get()
+            try await models.prepare()
+            try await pool.load(models.defaultModel)
         } catch {
-            throw ConfigurationError(description: "the realtime worker cannot load its recogniser: \(error)")
+            await models.shutdown()
+            throw ConfigurationError(description: "the realtime worker cannot load its recogniser (\(models.defaultModel)): \(error)")
         }
+        return pool
     }
 
     private func heartbeats(pool: RecognizerPool) async {
@@ -106,7 +111,7 @@ package struct RealtimeWorker: Service {
             if let endpoint {
                 let info = RealtimeWorkerInfo(
                     workerID: configuration.workerID, endpoint: endpoint, capacity: configuration.capacity, active: pool.inUse,
-                    status: pool.inUse >= configuration.capacity ? "busy" : "ready", models: ["pocketsphinx-en-us"], metricsEndpoint: metricsEndpoint())
+                    status: pool.inUse >= configuration.capacity ? "busy" : "ready", models: models.models, metricsEndpoint: metricsEndpoint())
                 do {
                     try await router.announce(info)
                     if !announced {
@@ -143,9 +148,10 @@ package struct RealtimeWorker: Service {
         let sessionID = correlation[MessageMetadataKey.sessionID].flatMap { $0.isEmpty ? nil : $0 } ?? SessionRouter.newSessionID()
         let requestID = correlation[MessageMetadataKey.requestID] ?? ""
         await withLogContext(["request_id": "\(requestID)", "session_id": "\(sessionID)", "worker_id": "\(configuration.workerID)"]) {
-            let settings: SessionSettings
+            var settings: SessionSettings
             do {
                 settings = try SessionSettings(query: query, sessionID: sessionID)
+                settings.model = try models.resolve(settings.model)
             } catch {
                 logger.warning("session_refused", metadata: ["reason": "invalid_parameters", "error": "\(error)"])
                 try? await outbound.write(.text(RealtimeEvent.error(RealtimeError(code: "invalid_parameters", message: "\(error)", recoverable: false)).json))
@@ -166,14 +172,17 @@ package struct RealtimeWorker: Service {
                 span.attributes["dalston.request_id"] = requestID
                 span.attributes["dalston.worker_id"] = configuration.workerID
                 span.attributes["dalston.language"] = settings.language
-                await run(lane: lane, pool: pool, settings: settings, inbound: inbound, outbound: outbound, span: span)
+                span.attributes["dalston.model"] = settings.model
+                await run(
+                    lane: lane, pool: pool, settings: settings, correlation: [MessageMetadataKey.sessionID: sessionID, MessageMetadataKey.requestID: requestID],
+                    inbound: inbound, outbound: outbound, span: span)
             }
         }
     }
 
     private func run(
-        lane: RecognizerLane, pool: RecognizerPool, settings: SessionSettings, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
-        span: any Span
+        lane: RecognizerLane, pool: RecognizerPool, settings: SessionSettings, correlation: [String: String], inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter, span: any Span
     ) async {
         let started = ContinuousClock.now
         let active = instruments.gauge(DalstonMetric.realtimeSessionsActive, [("worker_id", configuration.workerID)])
@@ -181,10 +190,19 @@ package struct RealtimeWorker: Service {
         defer { active.record(pool.inUse - 1) }
         logger.info("realtime_session_started", metadata: [
             "encoding": "\(settings.encoding.rawValue)", "sample_rate": "\(settings.sampleRate)", "enable_vad": "\(settings.enableVAD)",
-            "language": "\(settings.language)",
+            "language": "\(settings.language)", "model": "\(settings.model)",
         ])
         var tracker = EventTracker(instruments: instruments, workerID: configuration.workerID, logger: logger, sessionContext: ServiceContext.current ?? .topLevel)
-        let begin = await lane.open(settings)
+        let begin: RealtimeEvent
+        do {
+            begin = try await lane.open(settings, correlation: correlation)
+        } catch {
+            logger.error("realtime_recognizer_failed", metadata: ["model": "\(settings.model)", "error": "\(error)"])
+            try? await outbound.write(.text(RealtimeEvent.error(RealtimeError(
+                code: "model_unavailable", message: "the recogniser of \(settings.model) could not be loaded; retry, or name another model", recoverable: false)).json))
+            try? await outbound.close(.unexpectedServerError, reason: "Recogniser unavailable")
+            return
+        }
         var lag = RealTimeLag(threshold: configuration.maximumLag.seconds)
         var finished = false
         do {

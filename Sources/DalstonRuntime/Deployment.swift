@@ -79,11 +79,9 @@ package struct Deployment: Sendable {
     package var webhookOptions = WebhookDispatcherOptions()
     /// How often expired jobs are purged (`DALSTON_PURGE_INTERVAL`, seconds).
     package var purgeInterval: Duration = .seconds(3600)
-    /// The live recogniser of each realtime session slot (PocketSphinx's); tests put a scripted
-    /// one here to make a session slow or failing on purpose.
-    package var makeStreamingRecognizer: @Sendable ([String: String]) throws -> any StreamingRecognizer = {
-        try TranscribeEngine.makeStreamingRecognizer(environment: $0)
-    }
+    /// Tests only: one scripted live recogniser instead of the installed models (a session made
+    /// slow or failing on purpose).
+    package var makeStreamingRecognizer: (@Sendable ([String: String]) throws -> any StreamingRecognizer)?
 
     package init(
         environment: [String: String] = [:], broker: any Broker, artifacts: any ArtifactStore, engines: EngineRegistry = .builtIn,
@@ -196,12 +194,11 @@ package struct Deployment: Sendable {
             logger: makeLogger("dalston.session_router"))
     }
 
-    /// A realtime worker with `DALSTON_REALTIME_MAX_SESSIONS` PocketSphinx recognisers.
+    /// A realtime worker with `DALSTON_REALTIME_MAX_SESSIONS` slots, streaming `liveModels()`.
     package func realtimeWorker() throws(ConfigurationError) -> RealtimeWorker {
         let configuration = try RealtimeWorkerConfiguration.fromEnvironment(environment)
-        guard TranscribeEngine.isAvailable else { throw ConfigurationError(description: "the realtime worker needs \(TranscribeEngine.unavailableReason)") }
         return RealtimeWorker(
-            configuration: configuration, makeRecognizer: { [environment, makeStreamingRecognizer] in try makeStreamingRecognizer(environment) },
+            configuration: configuration, models: try liveModels(),
             router: sessionRouterStore, instruments: metrics.instruments(for: "realtime"),
             metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, logger: makeLogger("dalston.realtime"))
     }

@@ -26,3 +26,8 @@ def read_prepared_wav(path: str) -> np.ndarray:
     except (wave.Error, EOFError) as error:
         raise RequestError(f"audio file {path} is not a readable WAV file: {error}") from None
     return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def pcm16_samples(data: bytes) -> np.ndarray:
+    """16-bit little-endian samples (a live session's audio) as float32 in [-1, 1)."""
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0

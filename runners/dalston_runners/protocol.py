@@ -7,6 +7,8 @@ or `error` per request); everything else a library might print goes to stderr, w
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -26,10 +28,20 @@ class RequestError(Exception):
         self.permanent = permanent
 
 
+# Live decoding: `partial` is a quick guess of a growing utterance (greedy, one temperature,
+# logged at debug: a session makes several a second); `final` settles it (the configured beam,
+# Whisper's fallback schedule).
+LIVE_PASSES = ("partial", "final")
+
+
 @dataclass
 class TranscribeRequest:
     id: str
     audio: str
+    # 16 kHz mono samples as base64 of little-endian int16, instead of a file (live sessions:
+    # their audio is in the worker's memory, not in the artifact store).
+    pcm16: bytes | None = None
+    live: str | None = None
     task: str = "transcribe"
     language: str | None = None
     initial_prompt: str | None = None
@@ -44,8 +56,12 @@ class TranscribeRequest:
     def parse(message: dict[str, Any]) -> "TranscribeRequest":
         request_id = str(message.get("id") or "")
         audio = message.get("audio")
-        if not isinstance(audio, str) or not audio:
-            raise RequestError("the request names no audio file")
+        pcm16 = _pcm16(message.get("pcm16"))
+        if pcm16 is None and (not isinstance(audio, str) or not audio):
+            raise RequestError("the request names no audio file and carries no pcm16 samples")
+        live = message.get("live")
+        if live is not None and live not in LIVE_PASSES:
+            raise RequestError(f"live must be partial or final, not {live!r}")
         task = message.get("task") or "transcribe"
         if task not in ("transcribe", "translate"):
             raise RequestError(f"task must be transcribe or translate, not {task!r}")
@@ -57,7 +73,9 @@ class TranscribeRequest:
         context = message.get("context") or {}
         return TranscribeRequest(
             id=request_id,
-            audio=audio,
+            audio=audio if isinstance(audio, str) else "",
+            pcm16=pcm16,
+            live=live,
             task=task,
             language=(message.get("language") or None),
             initial_prompt=(message.get("initial_prompt") or None),
@@ -68,6 +86,21 @@ class TranscribeRequest:
             word_timestamps=bool(message.get("word_timestamps", True)),
             context={key: str(context[key]) for key in CONTEXT_FIELDS if context.get(key)},
         )
+
+
+def _pcm16(value: Any) -> bytes | None:
+    """The samples of a `pcm16` field (None when absent); bad base64 or an odd length is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RequestError("pcm16 must be a base64 string of 16-bit little-endian samples")
+    try:
+        data = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError("pcm16 is not valid base64") from None
+    if len(data) % 2:
+        raise RequestError(f"pcm16 holds {len(data)} bytes: 16-bit samples need an even number")
+    return data
 
 
 class Channel:

@@ -8,7 +8,7 @@ from typing import Any
 
 from faster_whisper import WhisperModel
 
-from .audio import SAMPLE_RATE, read_prepared_wav
+from .audio import SAMPLE_RATE, pcm16_samples, read_prepared_wav
 from .log import RunnerLog
 from .protocol import RequestError, TranscribeRequest
 
@@ -35,8 +35,12 @@ class WhisperRunner:
 
     def transcribe(self, request: TranscribeRequest) -> dict[str, Any]:
         log = self._log.bind(**request.context)
-        audio = read_prepared_wav(request.audio)
+        audio = pcm16_samples(request.pcm16) if request.pcm16 is not None else read_prepared_wav(request.audio)
         audio_seconds = len(audio) / SAMPLE_RATE
+        # A live session's passes come several a second: their lines are debug, and a partial is
+        # a greedy guess at one temperature (the final settles it with the full search).
+        note = log.debug if request.live else log.info
+        partial = request.live == "partial"
         language = request.language
         if not self.multilingual:
             if request.task == "translate":
@@ -46,13 +50,15 @@ class WhisperRunner:
             language = "en"
         vad = request.vad == "on" or (request.vad == "auto" and audio_seconds > VAD_AUTO_SECONDS)
         temperature: Any = FALLBACK_TEMPERATURES if not request.temperature else request.temperature
-        log.info("inference_started", audio_seconds=round(audio_seconds, 3), task=request.task, language=language or "auto", vad_filter=vad)
+        if partial:
+            temperature = request.temperature or 0.0
+        note("inference_started", audio_seconds=round(audio_seconds, 3), task=request.task, language=language or "auto", vad_filter=vad)
         started = time.monotonic()
         segments, info = self._model.transcribe(
             audio,
             language=language,
             task=request.task,
-            beam_size=request.beam_size or self.beam_size,
+            beam_size=1 if partial else (request.beam_size or self.beam_size),
             temperature=temperature,
             initial_prompt=request.initial_prompt,
             hotwords=request.hotwords,
@@ -62,7 +68,7 @@ class WhisperRunner:
         # `segments` is a generator: decoding happens while it is read.
         decoded = [self._segment(segment) for segment in segments]
         inference_seconds = time.monotonic() - started
-        log.info(
+        note(
             "inference_finished",
             inference_seconds=round(inference_seconds, 4),
             audio_seconds=round(audio_seconds, 3),

@@ -93,7 +93,7 @@ package struct ElevenLabsDialect: RealtimeDialect {
                 items.append(.init(text: word.word, start: word.start, end: word.end, type: "word", logprob: log(max(word.confidence, 1e-6))))
             }
             return [JSONFrame.encode(ElevenLabsFrame.TranscriptWithTimestamps(
-                text: final.text, languageCode: language == "auto" ? "en" : language, words: items))]
+                text: final.text, languageCode: final.language ?? (language == "auto" ? "en" : language), words: items))]
         case .error(let error):
             return [errorFrame(error)]
         case .speechStart, .speechEnd, .sessionEnd:

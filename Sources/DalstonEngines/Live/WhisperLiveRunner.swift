@@ -1,0 +1,138 @@
+package import DalstonEngineSDK
+package import DalstonMetrics
+package import DalstonRealtime
+import Foundation
+package import Logging
+
+/// The Whisper runner a realtime worker's sessions share: one runner process per model, and its
+/// decodings one at a time, finals first (a final is what a client waits for at the end of
+/// speech), partials in the order they were asked for, so no session's partials starve
+/// another's. A runner that dies is replaced on the next decoding (`RunnerPool`), so a session
+/// loses at most the decoding in hand (its client gets a recoverable error) and goes on.
+package actor WhisperLiveRunner {
+    private let pool: RunnerPool
+    private let metrics: Instruments
+    private let beamSize: Int
+    private var busy = false
+    private var waiting: [(final: Bool, turn: CheckedContinuation<Void, Never>)] = []
+
+    package init(settings: WhisperSettings, pool: RunnerPool, metrics: Instruments) {
+        self.pool = pool
+        self.metrics = metrics
+        self.beamSize = settings.beamSize
+    }
+
+    /// Starts `model`'s runner now (the worker does before it takes sessions).
+    package func load(_ model: String) async throws {
+        _ = try await pool.runner(for: model, metrics: metrics)
+    }
+
+    package func shutdown() async {
+        await pool.shutdown()
+    }
+
+    package func decode(_ request: LiveDecodeRequest, model: String, correlation: [String: String]) async throws -> LiveDecoding {
+        await takeTurn(final: request.pass == .final)
+        defer { giveTurn() }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(request.samples.count * 2)
+        for sample in request.samples {
+            let value = UInt16(bitPattern: sample.littleEndian)
+            bytes.append(UInt8(truncatingIfNeeded: value))
+            bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        }
+        let reply = try await pool.call(
+            LiveWhisperRequest(
+                id: correlation["session_id"] ?? "live", pcm16: Data(bytes).base64EncodedString(), live: request.pass.rawValue, language: request.language,
+                initialPrompt: request.prompt, beamSize: beamSize, context: correlation),
+            model: model, replying: WhisperReply.self, metrics: metrics)
+        metrics.recordRunnerInference(
+            runner: "faster-whisper", model: model, seconds: reply.timings.inferenceSeconds, audioSeconds: reply.timings.audioSeconds)
+        let words = reply.segments.flatMap(\.words).map {
+            RecognizedWord(text: $0.word, start: $0.start, end: $0.end, confidence: $0.probability ?? 0)
+        }
+        return LiveDecoding(words: words, language: reply.language)
+    }
+
+    private func takeTurn(final: Bool) async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { turn in waiting.append((final, turn)) }
+    }
+
+    private func giveTurn() {
+        guard !waiting.isEmpty else {
+            busy = false
+            return
+        }
+        let next = waiting.firstIndex { $0.final } ?? 0
+        waiting.remove(at: next).turn.resume()
+    }
+}
+
+/// A live session's view of the shared runner: `decode` blocks the session's own thread (a lane
+/// of the realtime worker, never Swift's cooperative pool) while the runner works.
+package final class WhisperLiveDecoder: LiveDecoder, @unchecked Sendable {
+    // Set and read on the session's lane only.
+    package var correlation: [String: String] = [:]
+    private let runner: WhisperLiveRunner
+    private let model: String
+
+    package init(runner: WhisperLiveRunner, model: String) {
+        self.runner = runner
+        self.model = model
+    }
+
+    package func decode(_ request: LiveDecodeRequest) throws -> LiveDecoding {
+        let outcome = BlockingOutcome<LiveDecoding>()
+        let (runner, model, correlation) = (runner, model, correlation)
+        Task {
+            do {
+                outcome.deliver(.success(try await runner.decode(request, model: model, correlation: correlation)))
+            } catch {
+                outcome.deliver(.failure(error))
+            }
+        }
+        return try outcome.wait().get()
+    }
+}
+
+/// One result handed from a task to a waiting thread.
+final class BlockingOutcome<Value: Sendable>: @unchecked Sendable {
+    private let ready = DispatchSemaphore(value: 0)
+    // Written once before `ready` is signalled, read after it.
+    private var result: Result<Value, any Error>?
+
+    func deliver(_ result: Result<Value, any Error>) {
+        self.result = result
+        ready.signal()
+    }
+
+    func wait() -> Result<Value, any Error> {
+        ready.wait()
+        return result ?? .failure(RunnerError.died("no result"))
+    }
+}
+
+/// The runner's `transcribe` request for a live decoding: the samples inline (docs/runners.md).
+struct LiveWhisperRequest: RunnerRequest {
+    var type = "transcribe"
+    let id: String
+    let pcm16: String
+    let live: String
+    let language: String?
+    let initialPrompt: String?
+    let beamSize: Int
+    var vad = "off"
+    var wordTimestamps = true
+    var context: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case type, id, pcm16, live, language, vad, context
+        case initialPrompt = "initial_prompt"
+        case beamSize = "beam_size"
+        case wordTimestamps = "word_timestamps"
+    }
+}
