@@ -76,6 +76,7 @@ package struct Gateway: Sendable {
         relayOptions.maximumFrameBytes = configuration.realtimeMaximumFrameBytes
         relayOptions.idleTimeout = configuration.realtimeIdleTimeout
         relayOptions.endWait = configuration.realtimeEndWait
+        relayOptions.resolveModel = { [models = configuration.models] settings, kind in models.liveModel(for: settings, protocol: kind) }
         let relay = realtime.map {
             SessionRelay(router: $0.router, records: $0.records, options: relayOptions, instruments: instruments, logger: logger)
         }
@@ -132,9 +133,11 @@ package struct Gateway: Sendable {
             additionalChannelHandlers: [RequestBodyDeadlineHandler(timeout: bodyTimeout, logger: logger)], idleTimeout: idleTimeout)
         let webSocketResponder = makeWebSocketRouter().buildResponder()
         // A frame well over the message limit is refused by the frame decoder; smaller ones that
-        // still break the limit get a JSON error first.
+        // still break the limit get a JSON error first. No pings: a client's pong waits behind the
+        // audio it sent, which the relay reads only as fast as the worker decodes (back-pressure);
+        // a client that goes silent meets the idle timeout instead.
         let webSocket = WebSocketServerConfiguration(
-            maxFrameSize: SessionRelay.Options.transportFrameBytes(limit: configuration.realtimeMaximumFrameBytes), autoPing: .enabled(timePeriod: .seconds(20)))
+            maxFrameSize: SessionRelay.Options.transportFrameBytes(limit: configuration.realtimeMaximumFrameBytes), autoPing: .disabled)
         let server = HTTPServerBuilder { responder in
             FirstRequestDeadlineChannel(
                 base: HTTP1WebSocketUpgradeChannel(

@@ -76,7 +76,7 @@ package final class RealtimeSession {
         case .flush:
             return flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
         case .clear:
-            utterance.map { _ in _ = try? recognizer.endUtterance() }
+            utterance.map { _ in recognizer.discardUtterance() }
             utterance = nil
             framePending = []
             preRoll = []
@@ -238,14 +238,19 @@ package final class RealtimeSession {
         utterance = nil
         var events: [RealtimeEvent] = []
         if emitSpeechEnd { events.append(.speechEnd(timestamp: Self.round(Double(endSample) / Self.rate))) }
+        let enoughSpeech = current.speech >= settings.vad.minSpeechMilliseconds * PreparedAudio.sampleRate / 1000
+        guard !requireSpeech || enoughSpeech else {
+            // Noise, not speech: nothing to say, and nothing to spend a decoding on.
+            recognizer.discardUtterance()
+            return events
+        }
         let words: [RecognizedWord]
         do {
             words = try recognizer.endUtterance()
         } catch {
             return events + [.error(RealtimeError(code: "internal_error", message: "the recogniser failed: \(error)", recoverable: true))]
         }
-        let enoughSpeech = current.speech >= settings.vad.minSpeechMilliseconds * PreparedAudio.sampleRate / 1000
-        guard !words.isEmpty, !requireSpeech || enoughSpeech else { return events }
+        guard !words.isEmpty else { return events }
         let offset = Double(current.start) / Self.rate
         let start = Self.round(offset)
         let end = Self.round(max(Double(endSample) / Self.rate, offset + (words.last?.end ?? 0)))

@@ -19,12 +19,15 @@ package protocol StreamingRecognizer: AnyObject {
     func partialHypothesis() throws -> String?
     /// Ends the utterance: its words, with times in seconds from the utterance's first sample.
     func endUtterance() throws -> [RecognizedWord]
+    /// Ends the utterance without its words (noise, or a client's `clear`).
+    func discardUtterance()
 }
 
 extension StreamingRecognizer {
     package func beginSession(language: String, correlation: [String: String]) {}
     package func setLanguage(_ code: String) {}
     package var detectedLanguage: String? { nil }
+    package func discardUtterance() { _ = try? endUtterance() }
 }
 
 package struct RecognizedWord: Sendable, Equatable {

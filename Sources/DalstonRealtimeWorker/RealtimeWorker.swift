@@ -205,6 +205,8 @@ package struct RealtimeWorker: Service {
         }
         var lag = RealTimeLag(threshold: configuration.maximumLag.seconds)
         var finished = false
+        // Audio bytes decoded so far, acknowledged after each message (`WorkerProgress`).
+        var decodedBytes = 0
         do {
             try await outbound.write(.text(begin.json))
             var iterator = inbound.messages(maxSize: configuration.maximumFrameBytes).makeAsyncIterator()
@@ -233,6 +235,10 @@ package struct RealtimeWorker: Service {
                     tracker.observe(event)
                     try await outbound.write(.text(event.json))
                     if case .sessionEnd = event { finished = true }
+                }
+                if !finished, case .binary(let buffer) = message {
+                    decodedBytes += buffer.readableBytes
+                    try await outbound.write(.text(WorkerProgress(audioBytes: decodedBytes).json))
                 }
             }
         } catch {

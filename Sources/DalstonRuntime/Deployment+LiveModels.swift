@@ -37,7 +37,7 @@ extension Deployment {
             pool: RunnerPool(
                 runnerName: "faster-whisper", capacity: live.maxLoaded, logger: makeLogger("dalston.realtime.runner"),
                 makeCommand: live.runnerCommands(models: models, environment: environment)),
-            metrics: metrics.instruments(for: "realtime"))
+            metrics: metrics.instruments(for: "realtime"), logger: makeLogger("dalston.realtime"))
         return LiveModels(
             models: served, defaultModel: defaultModel,
             prepare: { if whisper.contains(defaultModel) { try await runner.load(defaultModel) } },

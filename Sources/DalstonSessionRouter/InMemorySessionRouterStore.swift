@@ -33,11 +33,13 @@ package final class InMemorySessionRouterStore: SessionRouterStore {
     }
 
     package func allocate(
-        sessionID: String, clientKey: String, keyLimit: Int, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
+        sessionID: String, clientKey: String, keyLimit: Int, model: String, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
     ) async throws(SessionRouterUnavailable) -> AllocationOutcome {
         state.withLock { state in
             if keyLimit > 0, state.perKey[clientKey, default: 0] >= keyLimit { return .keyLimitReached(limit: keyLimit) }
-            let candidates = state.workers.values.filter { !excluding.contains($0.workerID) && $0.isHealthy(now: now, staleAfter: staleAfter) }
+            let candidates = state.workers.values.filter {
+                !excluding.contains($0.workerID) && $0.isHealthy(now: now, staleAfter: staleAfter) && $0.streams(model)
+            }
             guard let best = candidates.max(by: { ($0.capacity - $0.reserved, $1.workerID) < ($1.capacity - $1.reserved, $0.workerID) }),
                 best.capacity - best.reserved > 0
             else { return .noCapacity }

@@ -44,6 +44,11 @@ package struct RealtimeWorkerInfo: Sendable, Equatable, Codable {
     package func isHealthy(now: Date, staleAfter: TimeInterval) -> Bool {
         now.timeIntervalSince(lastHeartbeat) <= staleAfter && status != "offline" && status != "draining"
     }
+
+    /// Whether it streams `model` (empty: any model will do; a worker that lists none did not say).
+    package func streams(_ model: String) -> Bool {
+        model.isEmpty || models.isEmpty || models.contains(model)
+    }
 }
 
 /// A reserved slot: the session runs on `workerID`, reached at `endpoint`.

@@ -57,13 +57,13 @@ package struct RedisSessionRouterStore: SessionRouterStore {
     }
 
     package func allocate(
-        sessionID: String, clientKey: String, keyLimit: Int, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
+        sessionID: String, clientKey: String, keyLimit: Int, model: String, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
     ) async throws(SessionRouterUnavailable) -> AllocationOutcome {
         let reply = try await run { () async throws(RedisError) in
             try await client.eval(Self.allocateScript, keys: [workersKey], arguments: [
                 RedisArgument(prefix), RedisArgument(String(Self.milliseconds(now))), RedisArgument(String(Int(staleAfter * 1000))),
                 RedisArgument(sessionID), RedisArgument(clientKey), RedisArgument(String(keyLimit)), RedisArgument(String(max(1, Int(lease * 1000)))),
-                RedisArgument(excluding.sorted().joined(separator: ",")),
+                RedisArgument(excluding.sorted().joined(separator: ",")), RedisArgument(model),
             ])
         }
         let parts = reply.elements?.compactMap(\.string) ?? []
@@ -156,6 +156,15 @@ package struct RedisSessionRouterStore: SessionRouterStore {
         local sid, ckey, limit, lease = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
         local excluded = {}
         for id in string.gmatch(ARGV[8], '[^,]+') do excluded[id] = true end
+        local model = ARGV[9] or ''
+        -- Whether a worker's models (a JSON list; empty: it did not say) include the session's.
+        local function streams(models)
+          if model == '' then return true end
+          local ok, list = pcall(cjson.decode, models or '[]')
+          if not ok or type(list) ~= 'table' or #list == 0 then return true end
+          for _, name in ipairs(list) do if name == model then return true end end
+          return false
+        end
         local kkey = prefix .. ':rt:key:' .. ckey
         if limit > 0 and tonumber(redis.call('GET', kkey) or '0') >= limit then return {'key_limit'} end
         local best, bestFree, bestEndpoint = nil, 0, nil
@@ -163,9 +172,9 @@ package struct RedisSessionRouterStore: SessionRouterStore {
         table.sort(ids)
         for _, id in ipairs(ids) do
           if not excluded[id] then
-            local w = redis.call('HMGET', prefix .. ':rt:worker:' .. id, 'capacity', 'reserved', 'heartbeat_ms', 'status', 'endpoint')
+            local w = redis.call('HMGET', prefix .. ':rt:worker:' .. id, 'capacity', 'reserved', 'heartbeat_ms', 'status', 'endpoint', 'models')
             local cap, res, hb = tonumber(w[1]), tonumber(w[2] or '0') or 0, tonumber(w[3])
-            if cap and hb and w[5] and now - hb <= stale and w[4] ~= 'draining' and w[4] ~= 'offline' and cap - res > bestFree then
+            if cap and hb and w[5] and now - hb <= stale and w[4] ~= 'draining' and w[4] ~= 'offline' and cap - res > bestFree and streams(w[6]) then
               best, bestFree, bestEndpoint = id, cap - res, w[5]
             end
           end

@@ -39,7 +39,9 @@ package struct SessionRouter: Sendable {
 
     /// Reserves a slot for `sessionID`; a worker in `excluding` (one that just failed) is skipped.
     /// `clientKey` nil: a caller without an identity (no API keys configured), not limited per key.
-    package func allocate(sessionID: String, clientKey: String?, excluding: Set<String> = []) async throws(SessionRouterUnavailable) -> AllocationOutcome {
+    package func allocate(
+        sessionID: String, clientKey: String?, model: String = "", excluding: Set<String> = []
+    ) async throws(SessionRouterUnavailable) -> AllocationOutcome {
         let started = ContinuousClock.now
         let span = startSpan("session_router.allocate")
         span.attributes["dalston.session_id"] = sessionID
@@ -47,7 +49,8 @@ package struct SessionRouter: Sendable {
         let outcome: AllocationOutcome
         do {
             outcome = try await store.allocate(
-                sessionID: sessionID, clientKey: clientKey ?? "anonymous", keyLimit: clientKey == nil ? 0 : options.sessionsPerKey, excluding: excluding, now: Date(),
+                sessionID: sessionID, clientKey: clientKey ?? "anonymous", keyLimit: clientKey == nil ? 0 : options.sessionsPerKey, model: model,
+                excluding: excluding, now: Date(),
                 staleAfter: options.staleAfter, lease: options.lease)
         } catch {
             span.recordError(error)
@@ -62,7 +65,7 @@ package struct SessionRouter: Sendable {
             logger.info("session_allocated", metadata: ["session_id": "\(sessionID)", "worker_id": "\(allocation.workerID)"])
         case .noCapacity:
             span.attributes["dalston.outcome"] = "no_capacity"
-            logger.warning("no_workers_available", metadata: ["session_id": "\(sessionID)"])
+            logger.warning("no_workers_available", metadata: ["session_id": "\(sessionID)", "model": "\(model)"])
         case .keyLimitReached(let limit):
             span.attributes["dalston.outcome"] = "key_limit"
             logger.warning("session_limit_reached", metadata: ["session_id": "\(sessionID)", "limit": "\(limit)"])

@@ -7,10 +7,11 @@ package protocol SessionRouterStore: Sendable {
     func announce(_ worker: RealtimeWorkerInfo) async throws(SessionRouterUnavailable)
     /// A worker going away cleanly.
     func withdraw(workerID: String) async throws(SessionRouterUnavailable)
-    /// Reserves a slot on the healthy worker with the most free slots, within the key's limit
-    /// (0: none), leased for `lease` (renewed by `renew`).
+    /// Reserves a slot on the healthy worker with the most free slots among those that stream
+    /// `model` (empty: any), within the key's limit (0: none), leased for `lease` (renewed by
+    /// `renew`).
     func allocate(
-        sessionID: String, clientKey: String, keyLimit: Int, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
+        sessionID: String, clientKey: String, keyLimit: Int, model: String, excluding: Set<String>, now: Date, staleAfter: TimeInterval, lease: TimeInterval
     ) async throws(SessionRouterUnavailable) -> AllocationOutcome
     /// Gives the slot back; false when it was already released.
     @discardableResult

@@ -15,6 +15,13 @@ from .protocol import RequestError, TranscribeRequest
 # Whisper's own fallback schedule: a decode that fails the compression-ratio or log-probability
 # checks is tried again hotter. A client's temperature above 0 fixes it instead (as OpenAI does).
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+# A live final is waited for: a shorter schedule bounds its worst case (three decodings).
+LIVE_FALLBACK_TEMPERATURES = (0.0, 0.4, 0.8)
+# A live pass may say at most this many tokens per second of its audio (fast speech is about
+# five): Whisper on a short stretch of noise can loop until its 448-token limit at every
+# fallback temperature, which took 24 s for one second of audio and stalled the session.
+LIVE_TOKENS_PER_SECOND = 10
+LIVE_TOKENS_MARGIN = 20
 # With `vad: auto`, files longer than this are filtered by Silero VAD first, so long silences
 # produce no invented text; short clips are decoded whole (VAD could clip their first word).
 VAD_AUTO_SECONDS = 30.0
@@ -52,6 +59,8 @@ class WhisperRunner:
         temperature: Any = FALLBACK_TEMPERATURES if not request.temperature else request.temperature
         if partial:
             temperature = request.temperature or 0.0
+        elif request.live and not request.temperature:
+            temperature = LIVE_FALLBACK_TEMPERATURES
         note("inference_started", audio_seconds=round(audio_seconds, 3), task=request.task, language=language or "auto", vad_filter=vad)
         started = time.monotonic()
         segments, info = self._model.transcribe(
@@ -64,6 +73,7 @@ class WhisperRunner:
             hotwords=request.hotwords,
             word_timestamps=request.word_timestamps,
             vad_filter=vad,
+            max_new_tokens=min(224, int(audio_seconds * LIVE_TOKENS_PER_SECOND) + LIVE_TOKENS_MARGIN) if request.live else None,
         )
         # `segments` is a generator: decoding happens while it is read.
         decoded = [self._segment(segment) for segment in segments]

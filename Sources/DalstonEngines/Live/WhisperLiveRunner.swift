@@ -1,4 +1,5 @@
 package import DalstonEngineSDK
+import DalstonCore
 package import DalstonMetrics
 package import DalstonRealtime
 import Foundation
@@ -12,13 +13,15 @@ package import Logging
 package actor WhisperLiveRunner {
     private let pool: RunnerPool
     private let metrics: Instruments
+    private let logger: Logger
     private let beamSize: Int
     private var busy = false
     private var waiting: [(final: Bool, turn: CheckedContinuation<Void, Never>)] = []
 
-    package init(settings: WhisperSettings, pool: RunnerPool, metrics: Instruments) {
+    package init(settings: WhisperSettings, pool: RunnerPool, metrics: Instruments, logger: Logger) {
         self.pool = pool
         self.metrics = metrics
+        self.logger = logger
         self.beamSize = settings.beamSize
     }
 
@@ -32,8 +35,10 @@ package actor WhisperLiveRunner {
     }
 
     package func decode(_ request: LiveDecodeRequest, model: String, correlation: [String: String]) async throws -> LiveDecoding {
+        let asked = ContinuousClock.now
         await takeTurn(final: request.pass == .final)
         defer { giveTurn() }
+        let started = ContinuousClock.now
         var bytes = [UInt8]()
         bytes.reserveCapacity(request.samples.count * 2)
         for sample in request.samples {
@@ -48,6 +53,12 @@ package actor WhisperLiveRunner {
             model: model, replying: WhisperReply.self, metrics: metrics)
         metrics.recordRunnerInference(
             runner: "faster-whisper", model: model, seconds: reply.timings.inferenceSeconds, audioSeconds: reply.timings.audioSeconds)
+        logger.debug("live_decode_finished", metadata: [
+            "session_id": "\(correlation["session_id"] ?? "")", "request_id": "\(correlation["request_id"] ?? "")", "pass": "\(request.pass.rawValue)",
+            "audio_seconds": "\(String(format: "%.2f", reply.timings.audioSeconds))",
+            "waited_seconds": "\(String(format: "%.3f", (started - asked).seconds))",
+            "decode_seconds": "\(String(format: "%.3f", (ContinuousClock.now - started).seconds))",
+        ])
         let words = reply.segments.flatMap(\.words).map {
             RecognizedWord(text: $0.word, start: $0.start, end: $0.end, confidence: $0.probability ?? 0)
         }

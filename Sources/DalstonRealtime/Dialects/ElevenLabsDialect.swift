@@ -11,6 +11,7 @@ package struct ElevenLabsDialect: RealtimeDialect {
     let includeTimestamps: Bool
     var language: String
 
+    /// ElevenLabs' model names: each means the deployment's default model.
     package static let models: Set<String> = ["scribe_v1", "scribe_v2", "scribe_v2_realtime"]
     package static let audioFormats: [String: (AudioEncoding, Int)] = [
         "pcm_8000": (.pcmS16LE, 8000), "pcm_16000": (.pcmS16LE, 16000), "pcm_22050": (.pcmS16LE, 22050), "pcm_24000": (.pcmS16LE, 24000),
@@ -21,7 +22,7 @@ package struct ElevenLabsDialect: RealtimeDialect {
     /// (`keyterms`, `previous_text`, ...) are accepted and ignored.
     package static func open(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> (SessionSettings, ElevenLabsDialect) {
         let model = query["model_id"] ?? "scribe_v1"
-        guard models.contains(model) else { throw InvalidSessionParameter("model_id", "must be one of \(models.sorted().joined(separator: ", "))") }
+        guard !model.isEmpty else { throw InvalidSessionParameter("model_id", "must be one of \(models.sorted().joined(separator: ", ")) or an installed model's id") }
         let format = query["audio_format"] ?? "pcm_16000"
         guard let (encoding, rate) = audioFormats[format] else {
             throw InvalidSessionParameter("audio_format", "must be one of \(audioFormats.keys.sorted().joined(separator: ", "))")
@@ -31,6 +32,8 @@ package struct ElevenLabsDialect: RealtimeDialect {
         var worker: [String: String] = [
             "session_id": sessionID, "encoding": encoding.rawValue, "sample_rate": String(rate), "enable_vad": String(strategy == "vad"),
             "interim_results": "true", "word_timestamps": query["include_timestamps"] ?? "false", "language": query["language_code"] ?? "auto",
+            // ElevenLabs' own names mean the deployment's default; another is an installed model's id.
+            "model": models.contains(model) ? "" : model,
         ]
         for name in ["vad_threshold", "min_speech_duration_ms", "min_silence_duration_ms", "prefix_padding_ms"] { worker[name] = query[name] }
         if let seconds = query["vad_silence_threshold_secs"] {

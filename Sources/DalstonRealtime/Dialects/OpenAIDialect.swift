@@ -18,6 +18,7 @@ package struct OpenAIDialect: RealtimeDialect {
     /// Text already sent as deltas of `currentItem`.
     var deltaSent = ""
 
+    /// OpenAI's model names: each means the deployment's default model.
     package static let models: Set<String> = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-latest"]
     package static let sampleRate = 24_000
 
@@ -26,8 +27,10 @@ package struct OpenAIDialect: RealtimeDialect {
             throw InvalidSessionParameter("intent", "must be transcription (Dalston transcribes; it does not hold conversations)")
         }
         let model = query["model"] ?? "gpt-4o-transcribe"
-        guard models.contains(model) else { throw InvalidSessionParameter("model", "must be one of \(models.sorted().joined(separator: ", "))") }
+        guard !model.isEmpty else { throw InvalidSessionParameter("model", "must be one of \(models.sorted().joined(separator: ", ")) or an installed model's id") }
         var settings = SessionSettings(sessionID: sessionID)
+        // OpenAI's names mean the deployment's default model; another is an installed model's id.
+        settings.model = models.contains(model) ? "" : model
         settings.encoding = .pcmS16LE
         settings.sampleRate = sampleRate
         settings.vad.minSilenceMilliseconds = 500

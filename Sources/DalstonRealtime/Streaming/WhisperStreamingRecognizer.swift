@@ -62,6 +62,9 @@ package struct WhisperStreamingOptions: Sendable, Equatable {
     package var languageDetectionSeconds = 2.0
     /// Longest initial prompt (characters of the text said before the buffer).
     package var promptCharacters = 200
+    /// Audio this far ahead of the wall clock (a file streamed faster than real time) gets no
+    /// partials: nobody follows them live, and decoding goes to the finals instead.
+    package var partialsAheadOfRealTimeSeconds = 2.0
 
     package init() {}
 }
@@ -70,8 +73,8 @@ package struct WhisperStreamingOptions: Sendable, Equatable {
 /// buffer is decoded again at a cadence paced by how long decoding takes; words are confirmed by
 /// local agreement of consecutive decodings and never taken back; the end of the utterance
 /// settles the rest with a full-search decoding. The buffer is trimmed at confirmed sentence
-/// ends (the trimmed text becomes the next decoding's prompt), so long utterances cost no more
-/// to decode than short ones. An `auto` session's language is detected once, from its first
+/// ends (the trimmed text becomes the next decoding's prompt), so long utterances (a client
+/// that commits by hand, or never pauses) cost no more to decode than short ones. An `auto` session's language is detected once, from its first
 /// seconds of speech, and then held.
 package final class WhisperStreamingRecognizer: StreamingRecognizer {
     private let decoder: any LiveDecoder
@@ -81,7 +84,9 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
     /// The session's language: fixed by the client, or detected once (nil until then).
     private var language: String?
     private var languageFixed = false
-    /// Text confirmed earlier in the session and trimmed from the buffer: the prompt.
+    /// Text of this utterance confirmed and trimmed from the buffer: the prompt. Only the same
+    /// utterance's: a prompt of earlier, unrelated speech made Whisper loop (3.8 s instead of
+    /// 0.6 s, and invented text, for a clip of spoken digits after a sentence).
     private var context = ""
 
     private var buffer: [Int16] = []
@@ -91,6 +96,9 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
     private var lastDecodeSeconds = 0.0
     private var agreement = LocalAgreement()
     private var hypothesis: String?
+    /// The session's clock: when it began, and the samples it has had since.
+    private var sessionStarted = ContinuousClock.now
+    private var sessionSamples = 0
 
     package init(decoder: any LiveDecoder, options: WhisperStreamingOptions = WhisperStreamingOptions()) {
         self.decoder = decoder
@@ -99,7 +107,8 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
 
     package func beginSession(language: String, correlation: [String: String]) {
         setLanguage(language)
-        context = ""
+        sessionStarted = .now
+        sessionSamples = 0
         decoder.correlation = correlation
     }
 
@@ -112,6 +121,7 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
     package var detectedLanguage: String? { language }
 
     package func startUtterance() throws {
+        context = ""
         buffer = []
         trimmed = 0
         newSamples = 0
@@ -122,11 +132,15 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
     package func process(_ samples: [Int16]) throws {
         buffer += samples
         newSamples += samples.count
+        sessionSamples += samples.count
     }
 
     package func partialHypothesis() throws -> String? {
         let wait = max(options.partialIntervalSeconds, options.pacing * lastDecodeSeconds)
-        guard Double(trimmed + buffer.count) / Self.rate >= options.firstPartialSeconds, Double(newSamples) / Self.rate >= wait else {
+        let ahead = Double(sessionSamples) / Self.rate - Self.seconds(ContinuousClock.now - sessionStarted)
+        guard Double(trimmed + buffer.count) / Self.rate >= options.firstPartialSeconds, Double(newSamples) / Self.rate >= wait,
+            ahead <= options.partialsAheadOfRealTimeSeconds
+        else {
             return hypothesis
         }
         let decoding = try decode(.partial)
@@ -136,14 +150,15 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
         return hypothesis
     }
 
+    package func discardUtterance() {
+        try? startUtterance()
+    }
+
     package func endUtterance() throws -> [RecognizedWord] {
         defer { try? startUtterance() }
         guard !buffer.isEmpty else { return agreement.confirmed }
         _ = agreement.finish(try decode(.final))
-        let words = agreement.confirmed
-        let cut = Double(trimmed) / Self.rate
-        remember(words.filter { $0.end > cut }[...])
-        return words
+        return agreement.confirmed
     }
 
     // MARK: Decoding
@@ -153,8 +168,7 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
         let started = ContinuousClock.now
         let decoding = try decoder.decode(LiveDecodeRequest(
             samples: buffer, prompt: context.isEmpty ? nil : String(context.suffix(options.promptCharacters)), language: language, pass: pass))
-        let elapsed = ContinuousClock.now - started
-        lastDecodeSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        lastDecodeSeconds = Self.seconds(ContinuousClock.now - started)
         newSamples = 0
         if !languageFixed, let detected = decoding.language, !detected.isEmpty,
             pass == .final || Double(buffer.count) / Self.rate >= options.languageDetectionSeconds
@@ -188,6 +202,10 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
         let text = words.map(\.text).joined(separator: " ")
         guard !text.isEmpty else { return }
         context = String((context.isEmpty ? text : context + " " + text).suffix(options.promptCharacters * 2))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func endsSentence(_ word: String) -> Bool {

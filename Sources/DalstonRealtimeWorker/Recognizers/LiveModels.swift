@@ -34,9 +34,10 @@ package struct LiveModels: Sendable {
         LiveModels(models: [model], defaultModel: model) { _ in try make() }
     }
 
-    /// The model a session asked for (`""`: the default), or why this worker cannot serve it.
+    /// The model a session asked for (`""` or `auto`: the default), or why this worker cannot
+    /// serve it.
     package func resolve(_ requested: String) throws(InvalidSessionParameter) -> String {
-        let model = requested.isEmpty ? defaultModel : requested
+        let model = requested.isEmpty || requested == "auto" ? defaultModel : requested
         guard models.contains(model) else {
             throw InvalidSessionParameter("model", "\(model.prefix(80)) is not served by this worker (it streams \(models.joined(separator: ", ")))")
         }

@@ -34,6 +34,17 @@ package struct SessionRelay: Sendable {
         package var endWait: Duration = .seconds(10)
         /// How long a worker may take to accept the connection before another is tried.
         package var connectTimeout: Duration = .seconds(5)
+        /// Audio (seconds at the client's rate) in flight to the worker before the relay stops
+        /// reading from the client until the worker has decoded some (back-pressure).
+        package var audioWindowSeconds = 2.0
+        /// How long the relay waits for the worker to acknowledge any audio while the window is
+        /// full before it takes the worker for lost.
+        package var workerPatience: Duration = .seconds(60)
+        /// The model a session names (`settings.model`: as its dialect named it; empty: none),
+        /// as the id of an installed model that serves its language, or the dialect's error
+        /// (`model_not_available`, `language_not_supported`). Unset: passed on as named, for
+        /// the worker to check.
+        package var resolveModel: (@Sendable (SessionSettings, RealtimeProtocol) -> Result<String, RealtimeError>)?
 
         package init() {}
     }
@@ -98,7 +109,7 @@ package struct SessionRelay: Sendable {
         _ kind: RealtimeProtocol, sessionID: String, requestID: String, clientKey: String?, tenantID: String?, authority: Authority?, inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter, query: [String: String], span: any Span
     ) async {
-        let settings: SessionSettings
+        var settings: SessionSettings
         let dialect: any RealtimeDialect
         do {
             (settings, dialect) = try kind.open(query: query, sessionID: sessionID)
@@ -106,23 +117,25 @@ package struct SessionRelay: Sendable {
             await refuse(kind, outbound, RealtimeError(code: "invalid_parameters", message: error.description, recoverable: false), close: 4400, reason: "Invalid parameters")
             return
         }
-        // One recogniser today: US English (the batch engine refuses other languages too).
-        if settings.language != "auto" && !settings.language.lowercased().hasPrefix("en") {
-            await refuse(kind, outbound, RealtimeError(
-                code: "language_not_supported", message: "language \(settings.language.prefix(16)) is not supported: the recogniser is US English (use en or auto)",
-                recoverable: false), close: 4400, reason: "Language not supported")
-            return
+        if let resolveModel = options.resolveModel {
+            switch resolveModel(settings, kind) {
+            case .success(let model):
+                settings.model = model
+            case .failure(let error):
+                await refuse(kind, outbound, error, close: 4400, reason: error.code == "language_not_supported" ? "Language not supported" : "Model not available")
+                return
+            }
         }
         logger.info("realtime_connection_accepted", metadata: [
             "protocol": "\(kind.rawValue)", "encoding": "\(settings.encoding.rawValue)", "sample_rate": "\(settings.sampleRate)",
-            "language": "\(settings.language)",
+            "language": "\(settings.language)", "model": "\(settings.model)",
         ])
         if let openAI = dialect as? OpenAIDialect { try? await outbound.write(.text(openAI.created())) }
         var excluded: Set<String> = []
         for _ in 0..<Self.maximumAttempts {
             let outcome: AllocationOutcome
             do {
-                outcome = try await router.allocate(sessionID: sessionID, clientKey: clientKey, excluding: excluded)
+                outcome = try await router.allocate(sessionID: sessionID, clientKey: clientKey, model: settings.model, excluding: excluded)
             } catch {
                 await refuse(kind, outbound, RealtimeError(code: "no_capacity", message: "realtime sessions are unavailable right now; retry shortly", recoverable: false), close: 4503, reason: "No capacity")
                 return
@@ -215,7 +228,8 @@ package struct SessionRelay: Sendable {
         // message of the batch path carries them (`SessionCorrelation`).
         let url = allocation.endpoint + "/session?" + Self.encode(Dictionary(settings.query, uniquingKeysWith: { $1 }))
         let headers = Self.upgradeHeaders(requestID: requestID, sessionID: allocation.sessionID)
-        let state = RelayState(dialect: dialect)
+        let bytesPerSecond = Double(settings.sampleRate * settings.encoding.bytesPerSample)
+        let state = RelayState(dialect: dialect, window: AudioWindow(limit: max(1, Int(options.audioWindowSeconds * bytesPerSecond))))
         let relay = self
         let connectTimeout = options.connectTimeout
         do {
@@ -223,7 +237,10 @@ package struct SessionRelay: Sendable {
                 group.addTask {
                     _ = try await WebSocketClient.connect(
                         url: url,
-                        configuration: .init(maxFrameSize: 16 << 20, additionalHeaders: headers, autoPing: .enabled(timePeriod: .seconds(20))),
+                        // No pings: a worker busy decoding reads its next frame (and would answer a
+                        // ping) only when done; the audio window and the connection itself say
+                        // whether it is alive.
+                        configuration: .init(maxFrameSize: 16 << 20, additionalHeaders: headers, autoPing: .disabled),
                         logger: Logger(label: "dalston.gateway.realtime.client")
                     ) { workerInbound, workerOutbound, _ in
                         state.markConnected()
@@ -306,7 +323,13 @@ package struct SessionRelay: Sendable {
                 for frame in output.toClient { try? await clientOutbound.write(.text(frame)) }
                 for command in output.toWorker {
                     switch command {
-                    case .audio(let bytes): try await workerOutbound.write(.binary(ByteBuffer(bytes: bytes)))
+                    case .audio(let bytes):
+                        guard await state.window.reserve(bytes.count, patience: options.workerPatience) else {
+                            // Cancelled: the session is ending for another reason.
+                            if !Task.isCancelled { await workerStalled(state: state, client: clientOutbound, worker: workerOutbound) }
+                            return
+                        }
+                        try await workerOutbound.write(.binary(ByteBuffer(bytes: bytes)))
                     case .control(let control):
                         if control == .end { state.markEndSent() }
                         try await workerOutbound.write(.text(control.json))
@@ -329,6 +352,17 @@ package struct SessionRelay: Sendable {
         guard !Task.isCancelled else { return }
         logger.warning("realtime_session_end_timeout", metadata: ["waited_seconds": "\(options.endWait.seconds)"])
         try? await workerOutbound.close(.goingAway, reason: "Client gone")
+    }
+
+    /// The worker acknowledged no audio for `workerPatience` while the window was full.
+    private func workerStalled(state: RelayState, client: WebSocketOutboundWriter, worker: WebSocketOutboundWriter) async {
+        logger.error("realtime_worker_stalled", metadata: [
+            "waited_seconds": "\(options.workerPatience.seconds)", "bytes_in_flight": "\(state.window.inFlight)",
+        ])
+        state.finish(status: "error", error: "worker_lost")
+        try? await client.write(.text(state.errorFrame(RealtimeError(
+            code: "worker_lost", message: "the realtime worker stopped decoding this session; reconnect to start a new one", recoverable: false))))
+        try? await worker.close(.goingAway, reason: "Worker stalled")
     }
 
     private func watchIdleness(state: RelayState, client: WebSocketOutboundWriter, worker: WebSocketOutboundWriter) async {
@@ -368,6 +402,11 @@ package struct SessionRelay: Sendable {
         var iterator = worker.messages(maxSize: 16 << 20).makeAsyncIterator()
         do {
             while let message = try await iterator.next() {
+                if case .text(let text) = message, let progress = WorkerProgress.parse(text) {
+                    state.window.acknowledge(progress.audioBytes)
+                    state.touch()
+                    continue
+                }
                 guard case .text(let text) = message, let event = try? RealtimeEvent.parse(text) else {
                     logger.warning("realtime_worker_message_unreadable")
                     continue
@@ -414,9 +453,12 @@ final class RelayState: Sendable {
     private let inner: Mutex<Inner>
     /// Fired when the worker accepts (`connected(within:)` waits on it).
     private let accepted = OnceSignal()
+    /// The session's audio in flight to the worker.
+    let window: AudioWindow
 
-    init(dialect: any RealtimeDialect) {
+    init(dialect: any RealtimeDialect, window: AudioWindow) {
         inner = Mutex(Inner(dialect: dialect))
+        self.window = window
     }
 
     func markConnected() {
