@@ -26,12 +26,35 @@ enum RouterStoreKind: String, CaseIterable, CustomStringConvertible, Sendable {
 
 @Suite("Session router stores")
 struct SessionRouterStoreTests {
-    func worker(_ id: String, capacity: Int, heartbeat: Date = Date(), status: String = "ready") -> RealtimeWorkerInfo {
-        RealtimeWorkerInfo(workerID: id, endpoint: "ws://127.0.0.1:1/\(id)", capacity: capacity, status: status, lastHeartbeat: heartbeat)
+    func worker(_ id: String, capacity: Int, heartbeat: Date = Date(), status: String = "ready", models: [String] = []) -> RealtimeWorkerInfo {
+        RealtimeWorkerInfo(workerID: id, endpoint: "ws://127.0.0.1:1/\(id)", capacity: capacity, status: status, lastHeartbeat: heartbeat, models: models)
     }
 
-    func allocate(_ store: any SessionRouterStore, _ session: String, key: String = "k", limit: Int = 0, excluding: Set<String> = []) async throws -> AllocationOutcome {
-        try await store.allocate(sessionID: session, clientKey: key, keyLimit: limit, excluding: excluding, now: Date(), staleAfter: 15, lease: 60)
+    func allocate(
+        _ store: any SessionRouterStore, _ session: String, key: String = "k", limit: Int = 0, model: String = "", excluding: Set<String> = []
+    ) async throws -> AllocationOutcome {
+        try await store.allocate(sessionID: session, clientKey: key, keyLimit: limit, model: model, excluding: excluding, now: Date(), staleAfter: 15, lease: 60)
+    }
+
+    @Test(arguments: RouterStoreKind.available)
+    func aSessionGoesOnlyToAWorkerThatStreamsItsModel(_ kind: RouterStoreKind) async throws {
+        let (store, server) = try await kind.make()
+        defer { server?.kill() }
+        // The roomier worker streams only PocketSphinx; a slash in a model id survives the JSON.
+        try await store.announce(worker("sphinx", capacity: 5, models: ["pocketsphinx-en-us"]))
+        try await store.announce(worker("whisper", capacity: 1, models: ["faster-whisper-tiny.en", "Systran/faster-whisper-small"]))
+        guard case .allocated(let first) = try await allocate(store, "w1", model: "Systran/faster-whisper-small") else {
+            Issue.record("no worker was found for a model one of them streams")
+            return
+        }
+        #expect(first.workerID == "whisper")
+        #expect(try await allocate(store, "w2", model: "faster-whisper-tiny.en") == .noCapacity, "the PocketSphinx worker's free slots do not count")
+        guard case .allocated(let any) = try await allocate(store, "any") else {
+            Issue.record("a session naming no model was not placed")
+            return
+        }
+        #expect(any.workerID == "sphinx")
+        #expect(try await allocate(store, "none", model: "faster-whisper-large-v3") == .noCapacity)
     }
 
     @Test(arguments: RouterStoreKind.available)
@@ -128,8 +151,8 @@ struct SessionRouterStoreTests {
         let (store, server) = try await kind.make()
         defer { server?.kill() }
         try await store.announce(worker("a", capacity: 2))
-        _ = try await store.allocate(sessionID: "short", clientKey: "k", keyLimit: 1, excluding: [], now: Date(), staleAfter: 15, lease: 0.2)
-        _ = try await store.allocate(sessionID: "kept", clientKey: "j", keyLimit: 1, excluding: [], now: Date(), staleAfter: 15, lease: 60)
+        _ = try await store.allocate(sessionID: "short", clientKey: "k", keyLimit: 1, model: "", excluding: [], now: Date(), staleAfter: 15, lease: 0.2)
+        _ = try await store.allocate(sessionID: "kept", clientKey: "j", keyLimit: 1, model: "", excluding: [], now: Date(), staleAfter: 15, lease: 60)
         try await Task.sleep(for: .milliseconds(400))
         let report = try await store.reconcile(now: Date(), staleAfter: 15)
         #expect(report.releasedSessions == ["short"])

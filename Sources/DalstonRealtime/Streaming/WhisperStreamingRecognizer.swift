@@ -120,6 +120,9 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
 
     package var detectedLanguage: String? { language }
 
+    /// The current utterance's words confirmed so far (never taken back).
+    package var confirmedWords: [RecognizedWord] { agreement.confirmed }
+
     package func startUtterance() throws {
         context = ""
         buffer = []
