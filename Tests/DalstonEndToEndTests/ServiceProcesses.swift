@@ -17,6 +17,8 @@ final class ServiceProcess: @unchecked Sendable {
     let name: String
     let logFile: URL
     private let process = Process()
+    /// The process id (tests read its memory in /proc).
+    var pid: Int32 { process.processIdentifier }
 
     init(name: String, executable: URL = DalstonBinary.url, arguments: [String], environment: [String: String], logDirectory: URL) throws {
         self.name = name

@@ -35,7 +35,11 @@ package actor RunnerPool {
             entries[model]?.lastUsed = .now
             return entry.process
         }
-        entries[model] = nil
+        if let dead = entries.removeValue(forKey: model) {
+            // It died between requests (killed, out of memory): said, counted, replaced.
+            metrics.increment(DalstonMetric.runnerExits, [("runner", runnerName), ("reason", "crashed")])
+            logger.warning("runner_discarded", metadata: ["model": "\(model)", "runner_pid": .stringConvertible(dead.process.pid), "reason": "crashed"])
+        }
         while entries.count >= capacity, let oldest = entries.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
             entries[oldest.key] = nil
             logger.info("runner_unloaded", metadata: ["model": "\(oldest.key)", "runner_pid": .stringConvertible(oldest.value.process.pid)])

@@ -107,7 +107,7 @@ package struct ElevenLabsDialect: RealtimeDialect {
     /// Errors in the SDK's vocabulary of message types, the text under `error`.
     package static func errorFrame(_ error: RealtimeError) -> String {
         let type = switch error.code {
-        case "invalid_message", "invalid_audio", "invalid_parameters": "input_error"
+        case "invalid_message", "invalid_audio", "invalid_parameters", "model_not_available", "language_not_supported": "input_error"
         case "rate_limit_exceeded": "rate_limited"
         case "no_capacity": "resource_exhausted"
         case "session_timeout": "session_time_limit_exceeded"
