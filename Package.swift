@@ -361,7 +361,7 @@ let package = Package(
         .testTarget(
             name: "DalstonGatewayTests",
             dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
-                "DalstonGateway", "DalstonModels", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
+                "DalstonGateway", "DalstonModels", "DalstonRealtime", "DalstonSessionRouter", "DalstonBroker", "DalstonCore", "DalstonPipeline", "DalstonAudio", "DalstonMetrics", "DalstonTestSupport",
                 "DalstonObservability", "DalstonLogging", "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

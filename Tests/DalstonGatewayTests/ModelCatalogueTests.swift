@@ -1,6 +1,8 @@
 @testable import DalstonGateway
 import DalstonModels
 import DalstonPipeline
+import DalstonRealtime
+import DalstonSessionRouter
 import Foundation
 import Testing
 
@@ -25,6 +27,28 @@ struct ModelCatalogueTests {
         #expect(try Self.both.resolve("whisper-1", api: .openai, language: nil, translating: true, param: "model").id == "faster-whisper-base")
         #expect(try Self.both.resolve("pocketsphinx-en-us", api: .openai, language: "en", param: "model").engine == EngineKind.transcribe)
         #expect(!Self.both.isAlias("scribe_v1", of: .openai), "an alias belongs to one API")
+    }
+
+    /// A live session's model: each dialect's names and none mean the default for its language;
+    /// installed ids pick; what is not installed, or lacks the language, is refused by code.
+    @Test func liveSessionsResolveTheirModelLikeBatchRequests() throws {
+        func live(_ model: String, _ language: String = "auto", _ kind: RealtimeProtocol = .native) -> Result<String, RealtimeError> {
+            var settings = SessionSettings(sessionID: "s")
+            settings.model = model
+            settings.language = language
+            return Self.both.liveModel(for: settings, protocol: kind)
+        }
+        #expect(try live("").get() == "faster-whisper-tiny.en")
+        #expect(try live("auto").get() == "faster-whisper-tiny.en")
+        #expect(try live("", "es", .elevenlabs).get() == "faster-whisper-base", "the default that serves the language")
+        #expect(try live("pocketsphinx-en-us", "en-US", .openai).get() == "pocketsphinx-en-us")
+        guard case .failure(let missing) = live("faster-whisper-large-v3", "auto", .elevenlabs) else { Issue.record("a missing model was accepted"); return }
+        #expect(missing.code == "model_not_available" && missing.message.contains("dalston models pull") && !missing.recoverable)
+        guard case .failure(let language) = live("faster-whisper-tiny.en", "fr") else { Issue.record("English-only Whisper took French"); return }
+        #expect(language.code == "language_not_supported")
+        guard case .failure(let nowhere) = Self.englishOnly.liveModel(for: { var s = SessionSettings(sessionID: "s"); s.language = "de"; return s }(), protocol: .native)
+        else { Issue.record("a language no model has was accepted"); return }
+        #expect(nowhere.code == "language_not_supported")
     }
 
     @Test func theErrorsSayWhatToSendOrInstall() {

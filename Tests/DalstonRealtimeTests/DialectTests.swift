@@ -28,9 +28,18 @@ struct ElevenLabsDialectTests {
         #expect(manual.sampleRate == 16000)
     }
 
-    @Test(arguments: [["model_id": "scribe_v9"], ["audio_format": "mp3_44100"], ["commit_strategy": "sometimes"], ["vad_silence_threshold_secs": "-1"]])
+    @Test(arguments: [["model_id": ""], ["audio_format": "mp3_44100"], ["commit_strategy": "sometimes"], ["vad_silence_threshold_secs": "-1"]])
     func badParametersAreRefused(_ query: [String: String]) {
         #expect(throws: InvalidSessionParameter.self) { try ElevenLabsDialect.open(query: query, sessionID: "s") }
+    }
+
+    /// ElevenLabs' own model names mean the default (no model for the worker); another name is
+    /// passed on for the gateway to resolve against what is installed.
+    @Test func modelIDsAreThisAPIsNamesOrInstalledModels() throws {
+        #expect(try ElevenLabsDialect.open(query: ["model_id": "scribe_v2_realtime"], sessionID: "s").0.model == "")
+        #expect(try ElevenLabsDialect.open(query: ["model_id": "pocketsphinx-en-us"], sessionID: "s").0.model == "pocketsphinx-en-us")
+        #expect(try OpenAIDialect.open(query: ["model": "gpt-4o-transcribe"], sessionID: "s").0.model == "")
+        #expect(try OpenAIDialect.open(query: ["model": "faster-whisper-base"], sessionID: "s").0.model == "faster-whisper-base")
     }
 
     @Test func chunksCommitsAndCloseBecomeWorkerCommands() throws {
@@ -89,7 +98,7 @@ struct OpenAIDialectTests {
         #expect(session["input_audio_format"] as? String == "pcm16")
         #expect((session["turn_detection"] as? [String: Any])?["type"] as? String == "server_vad")
         #expect(throws: InvalidSessionParameter.self) { try OpenAIDialect.open(query: ["intent": "conversation"], sessionID: "s") }
-        #expect(throws: InvalidSessionParameter.self) { try OpenAIDialect.open(query: ["model": "gpt-2"], sessionID: "s") }
+        #expect(throws: InvalidSessionParameter.self) { try OpenAIDialect.open(query: ["model": ""], sessionID: "s") }
     }
 
     @Test func serverVADItemsGetTheirDeltasAndTranscripts() throws {
