@@ -8,7 +8,11 @@ import DalstonAudio
 /// point into the audio the client sent. Not thread-safe: one session, one caller at a time.
 package final class RealtimeSession {
     package private(set) var settings: SessionSettings
-    private let recognizer: any StreamingRecognizer
+    private var recognizer: any StreamingRecognizer
+    private let correlation: [String: String]
+    /// The recogniser of another model a client switches to mid-session (`config` `model`):
+    /// the model's resolved name and its recogniser, or why it cannot be had. nil: no switching.
+    package var switchModel: ((String) throws -> (String, any StreamingRecognizer))?
     private var decoder: AudioFrameDecoder
     private var detector: VoiceActivityDetector
     private static let rate = Double(PreparedAudio.sampleRate)
@@ -40,6 +44,7 @@ package final class RealtimeSession {
     package init(settings: SessionSettings, recognizer: any StreamingRecognizer, correlation: [String: String] = [:]) {
         self.settings = settings
         self.recognizer = recognizer
+        self.correlation = correlation
         decoder = AudioFrameDecoder(encoding: settings.encoding, sampleRate: settings.sampleRate)
         detector = VoiceActivityDetector(threshold: settings.vad.threshold)
         recognizer.beginSession(language: settings.language, correlation: correlation)
@@ -92,6 +97,17 @@ package final class RealtimeSession {
                     events = flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
                     settings.enableVAD = enable
                 }
+                if let model = values["model"] {
+                    guard let switchModel else { throw InvalidSessionParameter("model", "cannot change during this session") }
+                    let (resolved, next) = try switchModel(model)
+                    if resolved != settings.model {
+                        // The utterance under way ends with the model it began with.
+                        events += flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
+                        settings.model = resolved
+                        recognizer = next
+                        recognizer.beginSession(language: settings.language, correlation: correlation)
+                    }
+                }
                 if let language = values["language"], !language.isEmpty, language != settings.language {
                     settings.language = language
                     recognizer.setLanguage(language)
@@ -99,8 +115,10 @@ package final class RealtimeSession {
                 try settings.vad.update(from: values)
                 detector.threshold = settings.vad.threshold
                 return events
-            } catch {
+            } catch let error as InvalidSessionParameter {
                 return [.error(RealtimeError(code: "invalid_message", message: "config: \(error.description)", recoverable: true))]
+            } catch {
+                return [.error(RealtimeError(code: "model_unavailable", message: "config: the recogniser could not be loaded: \(error)", recoverable: true))]
             }
         }
     }

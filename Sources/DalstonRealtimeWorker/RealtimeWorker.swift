@@ -54,7 +54,7 @@ package struct RealtimeWorker: Service {
     }
 
     package func run() async throws {
-        let pool = try await loadRecognizers()
+        guard let pool = await loadRecognizersUntilReady() else { return }
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.get("/health") { _, _ in "ok" }
         router.ws("/session") { inbound, outbound, context in
@@ -91,6 +91,28 @@ package struct RealtimeWorker: Service {
     }
 
     // MARK: Heartbeats
+
+    /// How long the worker waits before it tries again to load a recogniser that failed.
+    static let loadRetryInterval: Duration = .seconds(30)
+
+    /// The slots, once their recognisers load. A model that does not load (its runner's Python
+    /// is broken, say) does not stop the process (under `dalston up`, batch jobs go on and say
+    /// why they fail): the worker says why, is not announced (so gateways refuse sessions with
+    /// `no_capacity` and `/ready` says realtime is not ready), and tries again. nil: shut down
+    /// while waiting.
+    private func loadRecognizersUntilReady() async -> RecognizerPool? {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                return try await loadRecognizers()
+            } catch {
+                logger.error("realtime_worker_unavailable", metadata: [
+                    "worker_id": "\(configuration.workerID)", "error": "\(error)", "retry_in_seconds": "\(Self.loadRetryInterval.seconds)",
+                ])
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.loadRetryInterval) }
+            }
+        }
+        return nil
+    }
 
     /// The slots, each with its recogniser of the default model loaded.
     private func loadRecognizers() async throws -> RecognizerPool {

@@ -143,6 +143,10 @@ struct OpenAIDialectTests {
         // Flat, without `session`, as older SDKs send it.
         let older = dialect.clientText(#"{"type":"transcription_session.update","turn_detection":{"type":"server_vad","prefix_padding_ms":200}}"#)
         #expect(older.toWorker == [.control(.config(["prefix_padding_ms": "200", "enable_vad": "true"]))])
+        // An installed model's id switches the worker's model; OpenAI's names leave it.
+        let model = dialect.clientText(#"{"type":"transcription_session.update","session":{"input_audio_transcription":{"model":"pocketsphinx-en-us"}}}"#)
+        #expect(model.toWorker == [.control(.config(["model": "pocketsphinx-en-us"]))])
+        #expect(((jsonObject(model.toClient[0])["session"] as? [String: Any])?["input_audio_transcription"] as? [String: Any])?["model"] as? String == "pocketsphinx-en-us")
         let unsupported = dialect.clientText(#"{"type":"session.update","session":{"input_audio_format":"g711_ulaw"}}"#)
         #expect(unsupported.toWorker.isEmpty)
         #expect((jsonObject(unsupported.toClient[0])["error"] as? [String: Any])?["code"] as? String == "unsupported_audio_format")

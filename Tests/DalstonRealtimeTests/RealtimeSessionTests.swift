@@ -17,6 +17,32 @@ struct RealtimeSessionTests {
     /// Without partials, which keep coming while the recogniser hears the utterance's tail.
     func milestones(_ events: [RealtimeEvent]) -> [RealtimeEvent] { events.filter { $0.type != "transcript.partial" } }
 
+    /// A client names another model mid-session (OpenAI's session.update): the utterance under
+    /// way ends with the model it began with, the next uses the new one; a model the worker does
+    /// not stream is a recoverable error and the session goes on as it was.
+    @Test func aConfigNamingAnotherModelSwitchesAtTheUtterance() throws {
+        let (session, first) = session { $0.model = "faster-whisper-tiny.en" }
+        let second = ScriptedRecognizer()
+        session.switchModel = { requested in
+            guard requested == "pocketsphinx-en-us" else { throw InvalidSessionParameter("model", "\(requested) is not served by this worker") }
+            return (requested, second)
+        }
+        _ = session.audio(TestAudio.tone(0.6))
+        let switched = milestones(session.control(.config(["model": "pocketsphinx-en-us"])))
+        #expect(types(switched) == ["vad.speech_end", "transcript.final"], "the utterance under way is finished first")
+        #expect(first.ended == 1 && second.started == 0)
+        #expect(session.settings.model == "pocketsphinx-en-us")
+        _ = session.audio(TestAudio.tone(0.6) + TestAudio.silence(0.6))
+        #expect(second.ended == 1 && first.ended == 1, "the next utterance is the new model's")
+        let refused = session.control(.config(["model": "faster-whisper-large-v3"]))
+        guard case .error(let error) = refused.first else {
+            Issue.record("an unknown model was taken: \(refused)")
+            return
+        }
+        #expect(error.recoverable && error.message.contains("faster-whisper-large-v3"))
+        #expect(session.settings.model == "pocketsphinx-en-us")
+    }
+
     @Test func speechBetweenSilencesIsOneUtteranceWithPartialsAndAFinal() throws {
         let (session, _) = session()
         var events = session.audio(TestAudio.silence(1))

@@ -86,6 +86,8 @@ struct OpenAISessionSettings: Decodable {
 
     var format: AudioFormat?
     var language: String?
+    /// `input_audio_transcription.model` (nil: not mentioned).
+    var model: String?
     /// nil: not mentioned (unchanged).
     var turnDetection: TurnDetection?
 
@@ -103,7 +105,7 @@ struct OpenAISessionSettings: Decodable {
     }
 
     private enum FormatKeys: String, CodingKey { case type, rate }
-    private enum TranscriptionKeys: String, CodingKey { case language }
+    private enum TranscriptionKeys: String, CodingKey { case language, model }
     private enum DetectionKeys: String, CodingKey {
         case threshold
         case prefixPaddingMilliseconds = "prefix_padding_ms"
@@ -116,13 +118,15 @@ struct OpenAISessionSettings: Decodable {
            let input = try? audio.nestedContainer(keyedBy: InputKeys.self, forKey: .input) {
             // The GA form: what `audio.input` says replaces the flat fields.
             format = Self.format(in: input, forKey: .format)
-            language = Self.language(in: input, forKey: .transcription)
+            language = Self.transcription(.language, in: input, forKey: .transcription)
+            model = Self.transcription(.model, in: input, forKey: .transcription)
             turnDetection = input.contains(.turnDetection)
                 ? Self.turnDetection(in: input, forKey: .turnDetection)
                 : (container.contains(.turnDetection) ? Self.turnDetection(in: container, forKey: .turnDetection) : nil)
         } else {
             format = Self.format(in: container, forKey: .inputAudioFormat)
-            language = Self.language(in: container, forKey: .inputAudioTranscription)
+            language = Self.transcription(.language, in: container, forKey: .inputAudioTranscription)
+            model = Self.transcription(.model, in: container, forKey: .inputAudioTranscription)
             turnDetection = container.contains(.turnDetection) ? Self.turnDetection(in: container, forKey: .turnDetection) : nil
         }
     }
@@ -135,10 +139,13 @@ struct OpenAISessionSettings: Decodable {
         return .pcm(rate: try? object.decodeIfPresent(Int.self, forKey: .rate))
     }
 
-    private static func language<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, forKey key: Key) -> String? {
+    /// A non-empty string field of the transcription settings.
+    private static func transcription<Key: CodingKey>(
+        _ field: TranscriptionKeys, in container: KeyedDecodingContainer<Key>, forKey key: Key
+    ) -> String? {
         guard let transcription = try? container.nestedContainer(keyedBy: TranscriptionKeys.self, forKey: key),
-              let language = try? transcription.decodeIfPresent(String.self, forKey: .language), !language.isEmpty else { return nil }
-        return language
+              let value = try? transcription.decodeIfPresent(String.self, forKey: field), !value.isEmpty else { return nil }
+        return value
     }
 
     private static func turnDetection<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, forKey key: Key) -> TurnDetection {

@@ -5,7 +5,7 @@ import Foundation
 /// `conversation.item.input_audio_transcription.delta|completed` events, each with an `event_id`.
 package struct OpenAIDialect: RealtimeDialect {
     package let name = "openai"
-    let model: String
+    var model: String
     let sessionID: String
     var language: String
     var vad: VADSettings
@@ -80,6 +80,13 @@ package struct OpenAIDialect: RealtimeDialect {
         if let language = session.language {
             self.language = language
             config["language"] = language
+        }
+        if let model = session.model {
+            // OpenAI's names leave the session's model as it is (the default, unless the
+            // handshake named another); an installed model's id picks it (the worker switches
+            // at the next utterance, or refuses with a recoverable error).
+            self.model = model
+            if !Self.models.contains(model) { config["model"] = model }
         }
         if let detection = session.turnDetection {
             if case .server(let threshold, let padding, let silence) = detection {

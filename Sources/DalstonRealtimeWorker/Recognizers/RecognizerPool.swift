@@ -51,6 +51,11 @@ final class RecognizerLane: @unchecked Sendable {
             queue.async {
                 continuation.resume(returning: Result {
                     let session = RealtimeSession(settings: settings, recognizer: try self.recognizer(for: settings.model), correlation: correlation)
+                    // A `config` naming another model (OpenAI's session.update) switches here, on the lane.
+                    session.switchModel = { requested in
+                        let model = try self.models.resolve(requested)
+                        return (model, try self.recognizer(for: model))
+                    }
                     self.session = session
                     return session.begin
                 })
