@@ -75,6 +75,9 @@ from typing import Any, Callable, Protocol
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "Tests" / "Scripts"))
+from text_metrics import edit_distance  # noqa: E402 (the tests' scorer, one copy)
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 try:
@@ -484,13 +487,7 @@ def word_errors(reference: list[str], hypothesis: list[str]) -> int:
     if jiwer is not None:
         out = jiwer.process_words(" ".join(reference), " ".join(hypothesis))
         return out.substitutions + out.deletions + out.insertions
-    previous = list(range(len(hypothesis) + 1))
-    for i, word in enumerate(reference, 1):
-        current = [i] + [0] * len(hypothesis)
-        for j, guess in enumerate(hypothesis, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != guess))
-        previous = current
-    return previous[-1]
+    return edit_distance(reference, hypothesis)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -91,23 +91,26 @@ package struct WhisperEngine: Engine {
     }
 }
 
-/// The runner's `transcribe` request (docs/runners.md).
+/// The runner's `transcribe` request (docs/runners.md): a job's prepared file by path, or a live
+/// session's samples inline (`pcm16`, with the `live` pass). Absent fields are not sent.
 struct WhisperRequest: RunnerRequest {
     var type = "transcribe"
     let id: String
-    let audio: String
-    let task: String
+    var audio: String?
+    var pcm16: String?
+    var live: String?
+    var task = "transcribe"
     let language: String?
     let initialPrompt: String?
-    let hotwords: String?
-    let temperature: Double?
+    var hotwords: String?
+    var temperature: Double?
     let beamSize: Int
     let vad: String
     var wordTimestamps = true
     var context: [String: String]
 
     enum CodingKeys: String, CodingKey {
-        case type, id, audio, task, language, hotwords, temperature, vad, context
+        case type, id, audio, pcm16, live, task, language, hotwords, temperature, vad, context
         case initialPrompt = "initial_prompt"
         case beamSize = "beam_size"
         case wordTimestamps = "word_timestamps"

@@ -43,6 +43,9 @@ struct RedisIntegrationTests {
         var configuration = server.configuration
         configuration.runsCommandsOnEventLoop = onEventLoop
         configuration.maximumConnections = 4
+        // 200 callers queue for four connections: on a machine starved by the rest of the suite
+        // starting, the last waited over the default 10 s once. This test is about replies.
+        configuration.commandTimeout = .seconds(60)
         let client = RedisClient(configuration: configuration)
         try await withTeardown({ await client.shutdown() }) {
             let ranOnEventLoop = try await client.withConnection { connection throws(RedisError) in

@@ -31,6 +31,8 @@ import httpx
 
 from checks import check, run  # Tests/Scripts/checks.py
 
+from text_metrics import edit_distance
+
 RATE = 16_000
 FRAME = 0.01
 COLLAR = 0.25
@@ -134,13 +136,8 @@ def words(text: str) -> list[str]:
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    said, heard = words(reference), words(hypothesis)
-    row = list(range(len(heard) + 1))
-    for i, word in enumerate(said, 1):
-        previous, row[0] = row[0], i
-        for j, other in enumerate(heard, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != other))
-    return row[-1] / max(1, len(said))
+    said = words(reference)
+    return edit_distance(said, words(hypothesis)) / max(1, len(said))
 
 
 def reference_text(fixtures: Path, clip: str) -> str:

@@ -23,6 +23,8 @@ import wave
 
 import websockets
 
+from text_metrics import edit_distance
+
 CHUNK_SECONDS = 0.1
 
 
@@ -51,13 +53,8 @@ def words(text: str) -> list[str]:
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, expected in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, heard in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (expected != heard))
-    return row[len(hyp)], len(ref)
+    said = words(reference)
+    return edit_distance(said, words(hypothesis)), len(said)
 
 
 def chunks(audio: bytes, rate: int):

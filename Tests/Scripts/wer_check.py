@@ -22,6 +22,8 @@ from pathlib import Path
 
 from openai import OpenAI
 
+from text_metrics import edit_distance
+
 FIXTURES = Path(__file__).resolve().parent.parent / "Fixtures" / "eval-audio"
 UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
@@ -61,16 +63,6 @@ def normalise(text: str) -> list[str]:
     digits = set(UNITS[:10])
     return ["zero" if word == "oh" and ((i > 0 and words[i - 1] in digits) or (i + 1 < len(words) and words[i + 1] in digits)) else word
             for i, word in enumerate(words)]
-
-
-def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
-    previous = list(range(len(hypothesis) + 1))
-    for i, word in enumerate(reference, 1):
-        current = [i] + [0] * len(hypothesis)
-        for j, guess in enumerate(hypothesis, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != guess))
-        previous = current
-    return previous[-1]
 
 
 def main() -> int:

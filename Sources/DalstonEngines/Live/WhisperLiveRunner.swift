@@ -47,9 +47,9 @@ package actor WhisperLiveRunner {
             bytes.append(UInt8(truncatingIfNeeded: value >> 8))
         }
         let reply = try await pool.call(
-            LiveWhisperRequest(
+            WhisperRequest(
                 id: correlation["session_id"] ?? "live", pcm16: Data(bytes).base64EncodedString(), live: request.pass.rawValue, language: request.language,
-                initialPrompt: request.prompt, beamSize: beamSize, context: correlation),
+                initialPrompt: request.prompt, beamSize: beamSize, vad: "off", context: correlation),
             model: model, replying: WhisperReply.self, metrics: metrics)
         metrics.recordRunnerInference(
             runner: "faster-whisper", model: model, seconds: reply.timings.inferenceSeconds, audioSeconds: reply.timings.audioSeconds)
@@ -124,26 +124,5 @@ final class BlockingOutcome<Value: Sendable>: @unchecked Sendable {
     func wait() -> Result<Value, any Error> {
         ready.wait()
         return result ?? .failure(RunnerError.died("no result"))
-    }
-}
-
-/// The runner's `transcribe` request for a live decoding: the samples inline (docs/runners.md).
-struct LiveWhisperRequest: RunnerRequest {
-    var type = "transcribe"
-    let id: String
-    let pcm16: String
-    let live: String
-    let language: String?
-    let initialPrompt: String?
-    let beamSize: Int
-    var vad = "off"
-    var wordTimestamps = true
-    var context: [String: String]
-
-    enum CodingKeys: String, CodingKey {
-        case type, id, pcm16, live, language, vad, context
-        case initialPrompt = "initial_prompt"
-        case beamSize = "beam_size"
-        case wordTimestamps = "word_timestamps"
     }
 }
