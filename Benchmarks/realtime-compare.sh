@@ -11,6 +11,7 @@
 # faster-whisper; see Benchmarks/README.md); omitted, only Dalston is measured. LEVELS: "1 2 4".
 # Dalston runs as `dalston up` with its defaults and DALSTON_REALTIME_MAX_SESSIONS set to the
 # largest level (the default, 2, refuses a third session rather than letting it lag).
+# BENCH_CLIPS: clip paths relative to the manifest's folder (default: all 13).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dalston=$1 wl_python=${2:-} levels=${3:-"1 2 4"}
@@ -19,6 +20,8 @@ model_dir=${DALSTON_MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/dalston/mod
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+clips=()
+[[ -n ${BENCH_CLIPS:-} ]] && read -r -a clips <<<"--clips $BENCH_CLIPS"
 max_level=$(tr ' ' '\n' <<<"$levels" | sort -n | tail -1)
 
 port=$(free_port)
@@ -28,7 +31,7 @@ for _ in $(seq 120); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && br
 for model in faster-whisper-tiny.en pocketsphinx-en-us; do
   for level in $levels; do
     echo "== dalston $model, $level at once"
-    "$python" Benchmarks/realtime_bench.py --dalston "ws://127.0.0.1:$port" --model "$model" --concurrency "$level" \
+    "$python" Benchmarks/realtime_bench.py --dalston "ws://127.0.0.1:$port" --model "$model" --concurrency "$level" "${clips[@]}" \
       --json "$work/dalston-$model-$level.json" | tail -12
   done
 done
@@ -41,7 +44,7 @@ if [[ -n $wl_python ]]; then
   for _ in $(seq 120); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $wl_port), 1)" 2>/dev/null && break; sleep 0.5; done
   for level in $levels; do
     echo "== whisperlive tiny.en, $level at once"
-    "$wl_python" Benchmarks/realtime_bench.py --whisperlive "ws://127.0.0.1:$wl_port" --concurrency "$level" \
+    "$wl_python" Benchmarks/realtime_bench.py --whisperlive "ws://127.0.0.1:$wl_port" --concurrency "$level" "${clips[@]}" \
       --json "$work/whisperlive-$level.json" | tail -12
   done
 fi
