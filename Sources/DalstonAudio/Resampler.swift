@@ -109,9 +109,14 @@ package enum WAVEncoder {
 
     /// Raw 16-bit little-endian PCM, as a WAV body or a realtime client's `pcm_s16le` frames.
     package static func pcm16LittleEndian(_ samples: [Float]) -> [UInt8] {
+        pcm16LittleEndian(int16Samples(samples))
+    }
+
+    /// Raw 16-bit little-endian PCM of integer samples (a live session's buffer for its runner).
+    package static func pcm16LittleEndian(_ samples: [Int16]) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(samples.count * 2)
-        for sample in int16Samples(samples) {
+        for sample in samples {
             let bits = UInt16(bitPattern: sample)
             bytes.append(UInt8(bits & 0xFF))
             bytes.append(UInt8(bits >> 8))

@@ -79,7 +79,7 @@ package final class RealtimeSession {
         guard !ended else { return [] }
         switch message {
         case .flush:
-            return flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
+            return endUtteranceNow()
         case .clear:
             utterance.map { _ in recognizer.discardUtterance() }
             utterance = nil
@@ -94,7 +94,7 @@ package final class RealtimeSession {
                 var events: [RealtimeEvent] = []
                 if let enable = try SessionSettings.boolean(values, "enable_vad"), enable != settings.enableVAD {
                     // Switching segmentation ends what the old mode was collecting.
-                    events = flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
+                    events = endUtteranceNow()
                     settings.enableVAD = enable
                 }
                 if let model = values["model"] {
@@ -102,7 +102,7 @@ package final class RealtimeSession {
                     let (resolved, next) = try switchModel(model)
                     if resolved != settings.model {
                         // The utterance under way ends with the model it began with.
-                        events += flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
+                        events += endUtteranceNow()
                         settings.model = resolved
                         recognizer = next
                         recognizer.beginSession(language: settings.language, correlation: correlation)
@@ -126,7 +126,7 @@ package final class RealtimeSession {
     /// The last final, then `session.end` (also when the client went away without `end`).
     package func finish() -> [RealtimeEvent] {
         guard !ended else { return [] }
-        var events = flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
+        var events = endUtteranceNow()
         ended = true
         events.append(.sessionEnd(summary))
         return events
@@ -139,6 +139,12 @@ package final class RealtimeSession {
     }
 
     // MARK: Segmentation
+
+    /// Ends the utterance under way where the stream is now, its buffered remainder included (a
+    /// flush, the end, or a change of segmentation or model).
+    private func endUtteranceNow() -> [RealtimeEvent] {
+        flushPending() + finishUtterance(at: clock, requireSpeech: false, emitSpeechEnd: settings.enableVAD && utterance != nil)
+    }
 
     /// A frame shorter than a VAD frame left at a flush still belongs to the utterance.
     private func flushPending() -> [RealtimeEvent] {

@@ -1,4 +1,5 @@
 package import DalstonEngineSDK
+import DalstonAudio
 import DalstonCore
 package import DalstonMetrics
 package import DalstonRealtime
@@ -39,16 +40,9 @@ package actor WhisperLiveRunner {
         await takeTurn(final: request.pass == .final)
         defer { giveTurn() }
         let started = ContinuousClock.now
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(request.samples.count * 2)
-        for sample in request.samples {
-            let value = UInt16(bitPattern: sample.littleEndian)
-            bytes.append(UInt8(truncatingIfNeeded: value))
-            bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        }
         let reply = try await pool.call(
             WhisperRequest(
-                id: correlation["session_id"] ?? "live", pcm16: Data(bytes).base64EncodedString(), live: request.pass.rawValue, language: request.language,
+                id: correlation["session_id"] ?? "live", pcm16: Data(WAVEncoder.pcm16LittleEndian(request.samples)).base64EncodedString(), live: request.pass.rawValue, language: request.language,
                 initialPrompt: request.prompt, beamSize: beamSize, vad: "off", context: correlation),
             model: model, replying: WhisperReply.self, metrics: metrics)
         metrics.recordRunnerInference(

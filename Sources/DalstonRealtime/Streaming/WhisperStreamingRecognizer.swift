@@ -1,3 +1,4 @@
+import DalstonCore
 import Foundation
 
 /// Decodes a whole buffer of audio at once (Whisper): what the streaming policy runs again and
@@ -140,7 +141,7 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
 
     package func partialHypothesis() throws -> String? {
         let wait = max(options.partialIntervalSeconds, options.pacing * lastDecodeSeconds)
-        let ahead = Double(sessionSamples) / Self.rate - Self.seconds(ContinuousClock.now - sessionStarted)
+        let ahead = Double(sessionSamples) / Self.rate - (ContinuousClock.now - sessionStarted).seconds
         guard Double(trimmed + buffer.count) / Self.rate >= options.firstPartialSeconds, Double(newSamples) / Self.rate >= wait,
             ahead <= options.partialsAheadOfRealTimeSeconds
         else {
@@ -171,7 +172,7 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
         let started = ContinuousClock.now
         let decoding = try decoder.decode(LiveDecodeRequest(
             samples: buffer, prompt: context.isEmpty ? nil : String(context.suffix(options.promptCharacters)), language: language, pass: pass))
-        lastDecodeSeconds = Self.seconds(ContinuousClock.now - started)
+        lastDecodeSeconds = (ContinuousClock.now - started).seconds
         newSamples = 0
         if !languageFixed, let detected = decoding.language, !detected.isEmpty,
             pass == .final || Double(buffer.count) / Self.rate >= options.languageDetectionSeconds
@@ -205,10 +206,6 @@ package final class WhisperStreamingRecognizer: StreamingRecognizer {
         let text = words.map(\.text).joined(separator: " ")
         guard !text.isEmpty else { return }
         context = String((context.isEmpty ? text : context + " " + text).suffix(options.promptCharacters * 2))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     static func endsSentence(_ word: String) -> Bool {
