@@ -39,29 +39,33 @@ package struct EngineContext: Sendable {
     /// The engine process's instruments (for an engine's own figures, such as its runner's).
     package var metrics: Instruments = .disabled
 
-    /// The bytes of an artifact; a missing one is a permanent failure (no retry brings it back).
-    package func read(_ reference: ArtifactReference) throws -> [UInt8] {
+    /// The bytes of an artifact; a missing one is a permanent failure (no retry brings it back),
+    /// a store that cannot be reached a retryable one.
+    package func read(_ reference: ArtifactReference) async throws -> [UInt8] {
         do {
-            return try artifacts.read(reference)
+            return try await artifacts.read(reference)
         } catch .notFound(let reference) {
             throw PermanentEngineError("artifact \(reference) does not exist")
         }
     }
 
-    /// The artifact as a file on this machine, for a runner that reads it by path; one that
-    /// cannot be had is a permanent failure.
-    package func localPath(_ reference: ArtifactReference) throws -> String {
+    /// The artifact as a file on this machine, for a runner that reads it by path (downloaded
+    /// from object storage when the store is remote); a missing or unreadable one is a permanent
+    /// failure, an unreachable store a retryable one.
+    package func localPath(_ reference: ArtifactReference) async throws -> String {
         do {
-            return try artifacts.localFile(reference).path
+            return try await artifacts.localFile(reference).path
+        } catch where error.isUnavailable {
+            throw error
         } catch {
             throw PermanentEngineError("artifact \(reference) cannot be read: \(error)")
         }
     }
 
     /// Stores this task's artifact `name` (replacing an earlier attempt's) and returns its reference.
-    package func write(_ bytes: [UInt8], name: String) throws -> ArtifactReference {
+    package func write(_ bytes: [UInt8], name: String) async throws -> ArtifactReference {
         let reference = ArtifactReference(jobID: task.jobID, name: name)
-        try artifacts.write(bytes, to: reference)
+        try await artifacts.write(bytes, to: reference)
         return reference
     }
 

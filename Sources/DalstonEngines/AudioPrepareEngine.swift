@@ -32,7 +32,7 @@ package struct AudioPrepareEngine: Engine {
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
         let input = try task.input.requiredArtifact("audio")
         let split = task.input[PipelineStages.splitChannelsParameter]?.numberValue.map { Int($0) }
-        let bytes = try context.read(input)
+        let bytes = try await context.read(input)
         let audio: PCMAudio = try await context.step("decode") {
             let container = AudioContainer.sniff(Array(bytes.prefix(AudioContainer.sniffLength)))
             var wavError: AudioDecodingError?
@@ -50,7 +50,7 @@ package struct AudioPrepareEngine: Engine {
             let decoded: PCMAudio
             do {
                 decoded = try await FFmpeg.decode(
-                    try context.artifacts.localFile(input), sampleRate: PreparedAudio.sampleRate, channels: split ?? 1,
+                    URL(fileURLWithPath: try await context.localPath(input)), sampleRate: PreparedAudio.sampleRate, channels: split ?? 1,
                     maximumSeconds: maximumSeconds, timeout: decodeTimeout)
             } catch let error as AudioDecodingError {
                 throw PermanentEngineError("\(wavError ?? error)")
@@ -66,7 +66,7 @@ package struct AudioPrepareEngine: Engine {
             "duration_seconds": .stringConvertible(audio.duration),
         ])
         let prepared = await context.step("resample") { PreparedAudio.prepare(audio) }
-        let reference = try context.write(WAVEncoder.encode16BitMono(prepared, sampleRate: PreparedAudio.sampleRate), name: "prepared.wav")
+        let reference = try await context.write(WAVEncoder.encode16BitMono(prepared, sampleRate: PreparedAudio.sampleRate), name: "prepared.wav")
         var output: [String: JSONValue] = [
             "prepared_audio": .string(reference.key),
             "duration_seconds": .number(audio.duration),
@@ -85,10 +85,12 @@ package struct AudioPrepareEngine: Engine {
             throw PermanentEngineError("the audio has \(audio.channels.count) channels where its header said \(expected); it cannot be transcribed per channel")
         }
         return try await context.step("split_channels") {
-            try audio.channels.enumerated().map { index, samples in
+            var references: [ArtifactReference] = []
+            for (index, samples) in audio.channels.enumerated() {
                 let channel = PreparedAudio.prepare(PCMAudio(sampleRate: audio.sampleRate, channels: [samples]))
-                return try context.write(WAVEncoder.encode16BitMono(channel, sampleRate: PreparedAudio.sampleRate), name: "prepared_ch\(index).wav")
+                references.append(try await context.write(WAVEncoder.encode16BitMono(channel, sampleRate: PreparedAudio.sampleRate), name: "prepared_ch\(index).wav"))
             }
+            return references
         }
     }
 }

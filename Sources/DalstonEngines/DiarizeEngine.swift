@@ -30,14 +30,14 @@ package struct DiarizeEngine: Engine {
     }
 
     package func process(_ task: TaskEnvelope, context: EngineContext) async throws -> [String: JSONValue] {
-        let audioPath = try context.localPath(try task.input.preparedAudio())
+        let audioPath = try await context.localPath(try task.input.preparedAudio())
         var references: [DiarizeRequest.Reference] = []
         if case .array(let known)? = task.input["known_speakers"] {
             for case .object(let speaker) in known {
                 guard let name = speaker["name"]?.stringValue, let key = speaker["audio"]?.stringValue, let reference = ArtifactReference(key: key) else {
                     throw PermanentEngineError("a known speaker of the task has no name or no reference clip")
                 }
-                references.append(.init(name: name, audio: try context.localPath(reference)))
+                references.append(.init(name: name, audio: try await context.localPath(reference)))
             }
         }
         var counts: [String: Int] = [:]
@@ -56,7 +56,7 @@ package struct DiarizeEngine: Engine {
         context.metrics.recordRunnerInference(runner: "diarizer", model: Self.model, seconds: seconds, audioSeconds: reply.duration)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let turns = try context.write(Array(try encoder.encode(reply.turns)), name: "speakers.json")
+        let turns = try await context.write(Array(try encoder.encode(reply.turns)), name: "speakers.json")
         context.logger.info("speakers_found", metadata: [
             "speaker_count": .stringConvertible(reply.speakers.count), "turn_count": .stringConvertible(reply.turns.count),
             "speech_seconds": .stringConvertible(reply.speechSeconds), "audio_seconds": .stringConvertible(reply.duration),

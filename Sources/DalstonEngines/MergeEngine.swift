@@ -21,10 +21,10 @@ package struct MergeEngine: Engine {
         if let channels = task.input[PipelineStages.channelsParameter]?.numberValue.map({ Int($0) }) {
             return try await mergeChannels(channels, task: task, duration: duration, requestedLanguage: requestedLanguage, context: context)
         }
-        let recognised = try Recognised(try task.input.output(ofStage: PipelineStages.transcribe), context: context)
+        let recognised = try await Recognised(try task.input.output(ofStage: PipelineStages.transcribe), context: context)
         var speakers: (names: [String], turns: [SpeakerTurn], known: [String: String])?
         if case .object(let diarized)? = task.input[PipelineStages.diarize] {
-            let turns = try Self.decode([SpeakerTurn].self, artifact: "turns", of: diarized, what: "the diarizer's turns", context: context)
+            let turns = try await Self.decode([SpeakerTurn].self, artifact: "turns", of: diarized, what: "the diarizer's turns", context: context)
             var names: [String] = []
             if case .array(let listed)? = diarized["speakers"] { names = listed.compactMap(\.stringValue) }
             var known: [String: String] = [:]
@@ -45,7 +45,7 @@ package struct MergeEngine: Engine {
             if let known = speakers?.known, !known.isEmpty { transcript.speakerNames = known }
             return transcript
         }
-        return try write(transcript, context: context)
+        return try await write(transcript, context: context)
     }
 
     /// A per-channel job's transcript: each channel's words and segments with the channel's
@@ -53,8 +53,9 @@ package struct MergeEngine: Engine {
     private func mergeChannels(
         _ channels: Int, task: TaskEnvelope, duration: Double?, requestedLanguage: String?, context: EngineContext
     ) async throws -> [String: JSONValue] {
-        let heard = try (0..<channels).map { channel in
-            try Recognised(try task.input.output(ofStage: PipelineStages.transcribe(channel: channel)), context: context)
+        var heard: [Recognised] = []
+        for channel in 0..<channels {
+            heard.append(try await Recognised(try task.input.output(ofStage: PipelineStages.transcribe(channel: channel)), context: context))
         }
         let transcript = try await context.step("assemble") {
             var words: [TranscriptWord] = []
@@ -93,14 +94,14 @@ package struct MergeEngine: Engine {
             transcript.channels = described
             return transcript
         }
-        return try write(transcript, context: context)
+        return try await write(transcript, context: context)
     }
 
     /// Stores the transcript as `result.json`.
-    private func write(_ transcript: Transcript, context: EngineContext) throws -> [String: JSONValue] {
+    private func write(_ transcript: Transcript, context: EngineContext) async throws -> [String: JSONValue] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let reference = try context.write(Array(try encoder.encode(transcript)), name: "result.json")
+        let reference = try await context.write(Array(try encoder.encode(transcript)), name: "result.json")
         context.logger.info("transcript_merged", metadata: [
             "word_count": .stringConvertible(transcript.words.count), "segment_count": .stringConvertible(transcript.segments.count),
             "channels": .stringConvertible(transcript.channels?.count ?? 1),
@@ -112,8 +113,8 @@ package struct MergeEngine: Engine {
     /// permanently, naming `what` it is.
     static func decode<Value: Decodable>(
         _ type: Value.Type, artifact: String, of output: [String: JSONValue], what: String, context: EngineContext
-    ) throws -> Value {
-        let bytes = try context.read(try output.requiredArtifact(artifact))
+    ) async throws -> Value {
+        let bytes = try await context.read(try output.requiredArtifact(artifact))
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch {
@@ -130,10 +131,10 @@ package struct MergeEngine: Engine {
         let languageProbability: Double?
         let task: String?
 
-        init(_ output: [String: JSONValue], context: EngineContext) throws {
-            words = try MergeEngine.decode([TranscriptWord].self, artifact: "words", of: output, what: "the recogniser's word list", context: context)
+        init(_ output: [String: JSONValue], context: EngineContext) async throws {
+            words = try await MergeEngine.decode([TranscriptWord].self, artifact: "words", of: output, what: "the recogniser's word list", context: context)
             segments = output["segments"] == nil
-                ? nil : try MergeEngine.decode([TranscriptSegment].self, artifact: "segments", of: output, what: "the recogniser's segment list", context: context)
+                ? nil : try await MergeEngine.decode([TranscriptSegment].self, artifact: "segments", of: output, what: "the recogniser's segment list", context: context)
             language = output["language"]?.stringValue
             languageProbability = output["language_probability"]?.numberValue
             task = output["task"]?.stringValue

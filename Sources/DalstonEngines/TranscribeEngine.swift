@@ -66,13 +66,13 @@ struct PocketSphinxEngine: Engine {
             throw PermanentEngineError("language \(language) is not supported by the PocketSphinx engine (US English only)")
         }
         let (audio, samples) = try await context.step("decode") {
-            let audio = try WAVDecoder.decode(try context.read(audioReference))
+            let audio = try WAVDecoder.decode(await context.read(audioReference))
             return (audio, WAVEncoder.int16Samples(PreparedAudio.prepare(audio)))
         }
         let words = try await context.step("recognize") { try await recognizer.recognize(samples) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let wordsReference = try context.write(Array(try encoder.encode(words)), name: context.ownFileName("words.json"))
+        let wordsReference = try await context.write(Array(try encoder.encode(words)), name: context.ownFileName("words.json"))
         context.logger.info("speech_recognised", metadata: [
             "word_count": .stringConvertible(words.count), "audio_seconds": .stringConvertible(audio.duration),
         ])

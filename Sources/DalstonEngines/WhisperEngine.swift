@@ -44,7 +44,7 @@ package struct WhisperEngine: Engine {
             return object.compactMapValues(\.stringValue)
         } ?? [:]
         let language = task.input["language"]?.stringValue.flatMap { $0.isEmpty || $0 == "auto" ? nil : $0 }
-        let audioPath = try context.localPath(audioReference)
+        let audioPath = try await context.localPath(audioReference)
         let reply = try await context.step("inference") {
             try await pool.call(
                 WhisperRequest(
@@ -66,8 +66,8 @@ package struct WhisperEngine: Engine {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let wordsReference = try context.write(Array(try encoder.encode(words)), name: context.ownFileName("words.json"))
-        let segmentsReference = try context.write(Array(try encoder.encode(segments)), name: context.ownFileName("segments.json"))
+        let wordsReference = try await context.write(Array(try encoder.encode(words)), name: context.ownFileName("words.json"))
+        let segmentsReference = try await context.write(Array(try encoder.encode(segments)), name: context.ownFileName("segments.json"))
         context.logger.info("speech_recognised", metadata: [
             "word_count": .stringConvertible(words.count), "segment_count": .stringConvertible(segments.count),
             "audio_seconds": .stringConvertible(reply.timings.audioSeconds), "inference_seconds": .stringConvertible(reply.timings.inferenceSeconds),

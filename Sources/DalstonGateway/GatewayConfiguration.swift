@@ -65,6 +65,11 @@ package struct GatewayConfiguration: Sendable {
     package var limits = RequestLimits()
     /// Whether jobs may name their own `webhook_url` (`DALSTON_WEBHOOK_SECRET` is set to sign them).
     package var perJobWebhooks = false
+    /// Whether `GET …/{id}/audio` redirects to a presigned URL of the object store instead of
+    /// streaming the bytes through the gateway (`DALSTON_PRESIGNED_DOWNLOADS`; S3 storage only).
+    package var presignedDownloads = false
+    /// How long a presigned download URL stays valid (`DALSTON_PRESIGNED_URL_SECONDS`, default 15 min).
+    package var presignedURLLifetime: Duration = .seconds(900)
 
     package init() {}
 
@@ -102,6 +107,9 @@ package struct GatewayConfiguration: Sendable {
             let requests = try EnvironmentValue("DALSTON_RATE_LIMIT_REQUESTS_PER_MINUTE", in: environment).integer(in: 0...1_000_000, default: 0)
             let jobs = try EnvironmentValue("DALSTON_RATE_LIMIT_CONCURRENT_JOBS", in: environment).integer(in: 0...100_000, default: 0)
             configuration.limits = RequestLimits(requestsPerMinute: requests > 0 ? requests : nil, concurrentJobs: jobs > 0 ? jobs : nil)
+            configuration.presignedDownloads = try EnvironmentValue("DALSTON_PRESIGNED_DOWNLOADS", in: environment).bool(default: false)
+            configuration.presignedURLLifetime = try EnvironmentValue("DALSTON_PRESIGNED_URL_SECONDS", in: environment)
+                .seconds(in: 1...604_800, default: configuration.presignedURLLifetime)
         } catch {
             throw Invalid(description: error.description)
         }

@@ -211,6 +211,18 @@ package enum DalstonMetric {
     package static let retentionPurged = MetricDefinition(
         "dalston_retention_purged_total", .counter, labels: ["kind"],
         help: "What the retention purge deleted: jobs (record and files), audio (of jobs kept without it), sessions.")
+    package static let artifactStoreRequests = MetricDefinition(
+        "dalston_artifact_store_requests_total", .counter, labels: ["backend", "operation", "outcome"],
+        help: "Artifact store calls, by backend (file, s3), operation and outcome: success, not_found, unavailable (unreachable, timed out, 5xx), error.")
+    package static let artifactStoreDuration = MetricDefinition(
+        "dalston_artifact_store_request_duration_seconds", .histogram, labels: ["backend", "operation"],
+        help: "Time an artifact store call took (a streamed read: until the object began to arrive).", buckets: MetricBuckets.request)
+    package static let artifactStoreBytes = MetricDefinition(
+        "dalston_artifact_store_bytes_total", .counter, labels: ["backend", "direction"],
+        help: "Bytes written to (direction=write) and read from (direction=read) the artifact store.")
+    package static let artifactStoreAbandonedRemoved = MetricDefinition(
+        "dalston_artifact_store_abandoned_removed_total", .counter, labels: ["backend"],
+        help: "Half-written artifacts removed by the sweep: temporary files, multipart uploads never completed, stale downloaded copies.")
 
     // MARK: Process (Prometheus' standard names)
     // MARK: Observability itself
@@ -237,6 +249,7 @@ package enum DalstonMetric {
         websocketConnections, routerWorkersRegistered, routerWorkersHealthy, routerSessionsActive, routerSessions, routerAllocationDuration,
         realtimeSessionDuration, realtimeAudioProcessed, realtimeTranscripts, realtimeSessionsBehind, realtimeSessionsActive, realtimeCapacity,
         databaseUp, databaseProbeDuration, webhookDeliveries, webhookDeliveryDuration, webhooksPending, retentionPurged,
+        artifactStoreRequests, artifactStoreDuration, artifactStoreBytes, artifactStoreAbandonedRemoved,
         otelSpansDropped, logLinesDropped,
         processCPU, processResidentMemory, processVirtualMemory, processOpenFDs, processMaxFDs, processStartTime,
     ]

@@ -406,12 +406,12 @@ package actor Orchestrator: Service {
         var updated = job
         updated.revision = base.revision + 1
         known[job.id] = decision.finishes ? nil : updated
-        report(decision, readySince: readySince)
+        await report(decision, readySince: readySince)
         return true
     }
 
     /// Logs and measures what a decision that was carried out did.
-    private func report(_ decision: JobDecision, readySince: Date?) {
+    private func report(_ decision: JobDecision, readySince: Date?) async {
         let job = decision.job
         for report in decision.missedReports {
             logger.info("missed_outcome_applied", metadata: ["task_id": "\(job.id)_\(report.stage)", "event_type": "\(report.eventType)"])
@@ -440,18 +440,18 @@ package actor Orchestrator: Service {
                     "task_id": "\(task.taskID)", "engine_id": "\(task.engineID)", "stage": "\(task.stage)", "attempt": .stringConvertible(attempt),
                 ])
             case .complete(let result):
-                removeWorkingFiles(job, keeping: result)
+                await removeWorkingFiles(job, keeping: result)
                 countJobFinished(.completed, job: job)
                 logger.info("job_completed", metadata: ["processing_time_seconds": .stringConvertible(job.processingTimeSeconds ?? 0)])
             case .fail(let failure):
-                removeWorkingFiles(job, keeping: nil)
+                await removeWorkingFiles(job, keeping: nil)
                 countJobFinished(.failed, job: job)
                 logger.error("job_failed", metadata: [
                     "task_id": "\(job.id)_\(failure.stage)", "stage": "\(failure.stage)", "error": "\(failure.message)",
                     "error_type": "\(failure.kind)", "attempts": .stringConvertible(failure.attempts),
                 ])
             case .cancel:
-                removeWorkingFiles(job, keeping: nil)
+                await removeWorkingFiles(job, keeping: nil)
                 countJobFinished(.cancelled, job: job)
                 logger.info("job_cancelled")
             }
@@ -485,10 +485,17 @@ package actor Orchestrator: Service {
 
     /// Deletes a finished job's uploaded audio and intermediate files, keeping its transcript.
     /// Only the orchestrator that finished the job does this, once.
-    private func removeWorkingFiles(_ job: JobRecord, keeping result: ArtifactReference?) {
+    private func removeWorkingFiles(_ job: JobRecord, keeping result: ArtifactReference?) async {
         // `retention=0` asks for the audio to go once transcribed, whatever the deployment keeps.
         guard let artifacts, !options.keepWorkingFiles || job.retentionDays == 0 else { return }
-        let removed = artifacts.removeAll(ofJob: job.id, except: Set([result].compactMap { $0 }))
+        let removed: Int
+        do {
+            removed = try await artifacts.removeAll(ofJob: job.id, except: Set([result].compactMap { $0 }))
+        } catch {
+            // Left for the abandoned-files sweep and the job's deletion; the job itself is done.
+            logger.warning("job_files_not_removed", metadata: ["error": "\(error)"])
+            return
+        }
         logger.info("job_files_removed", metadata: ["files": .stringConvertible(removed), "kept": "\(result?.key ?? "")"])
     }
 

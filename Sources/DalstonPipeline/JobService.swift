@@ -268,7 +268,7 @@ package struct JobService: Sendable {
                 try await withTracedSpan("gateway.store_audio") { span in
                     span.attributes["dalston.job_id"] = jobID
                     span.attributes["dalston.audio_bytes"] = audioBytes
-                    try artifacts.write(bytes, to: audio)
+                    try await artifacts.write(bytes, to: audio)
                 }
             }
             // Recording the job and announcing it are one atomic step; the trace still shows them
@@ -301,7 +301,11 @@ package struct JobService: Sendable {
             logger.info("job_created", metadata: ["audio_bytes": .stringConvertible(audioBytes), "filename": "\(submission.filename)"])
             return view(job)
         } catch {
-            artifacts.removeAll(ofJob: jobID)
+            do {
+                try await artifacts.removeAll(ofJob: jobID)
+            } catch let cleanup {
+                logger.warning("artifacts_not_removed", metadata: ["job_id": "\(jobID)", "error": "\(cleanup)"])
+            }
             await store.discard(jobID)
             logger.error("job_not_created", metadata: ["error": "\(error)"])
             throw error
@@ -312,7 +316,7 @@ package struct JobService: Sendable {
     /// (`tenant` nil: anyone's).
     package func job(_ jobID: String, visibleTo tenant: String? = nil) async throws -> JobView? {
         guard let record = try await record(jobID, visibleTo: tenant) else { return nil }
-        return view(record, withTranscript: true)
+        return await view(record, withTranscript: true)
     }
 
     /// The stored record, if `tenant` may see it.
@@ -321,7 +325,24 @@ package struct JobService: Sendable {
         return record
     }
 
-    func view(_ record: JobRecord, withTranscript: Bool = false) -> JobView {
+    func view(_ record: JobRecord) -> JobView {
+        summary(record)
+    }
+
+    /// The job with its transcript read from the artifact store (logged, not thrown, when it cannot be).
+    func view(_ record: JobRecord, withTranscript: Bool) async -> JobView {
+        var view = summary(record)
+        if withTranscript, record.status == .completed, let result = record.result {
+            do {
+                view.transcript = try JSONDecoder().decode(Transcript.self, from: Data(await artifacts.read(result)))
+            } catch {
+                logger.error("transcript_unreadable", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
+            }
+        }
+        return view
+    }
+
+    private func summary(_ record: JobRecord) -> JobView {
         var view = JobView(
             id: record.id, status: record.status, requestID: record.requestID, createdAt: Timestamp.string(record.createdAt),
             completedAt: record.completedAt.map(Timestamp.string), progress: record.progress, currentStage: record.currentStage,
@@ -330,13 +351,6 @@ package struct JobService: Sendable {
         view.timestampsGranularity = record.timestampsGranularity
         view.tenantID = record.tenant
         view.channelOutput = record.channelOutput
-        if withTranscript, record.status == .completed, let result = record.result {
-            do {
-                view.transcript = try JSONDecoder().decode(Transcript.self, from: Data(artifacts.read(result)))
-            } catch {
-                logger.error("transcript_unreadable", metadata: ["job_id": "\(record.id)", "error": "\(error)"])
-            }
-        }
         return view
     }
 
@@ -418,7 +432,13 @@ package struct JobService: Sendable {
         guard try await store.delete(jobID) else {
             return try await store.job(jobID).map { .notFinished($0.status) } ?? .notFound
         }
-        artifacts.removeAll(ofJob: jobID)
+        // The record is gone first (so nobody reads half-deleted files); files a down store kept
+        // are the retention sweep's, which deletes the artifacts of jobs without a record.
+        do {
+            try await artifacts.removeAll(ofJob: jobID)
+        } catch {
+            logger.warning("artifacts_not_removed", metadata: ["job_id": "\(jobID)", "error": "\(error)"])
+        }
         logger.info("job_deleted", metadata: ["job_id": "\(jobID)", "status": "\(record.status.rawValue)"])
         return .deleted
     }

@@ -61,7 +61,8 @@ package struct RetentionPurge: Service {
             guard let jobID = row.optionalString("id") else { continue }
             let requestID = row.optionalString("request_id") ?? ""
             do {
-                let files = artifacts.removeAll(ofJob: jobID, except: [])
+                // Files first: a store that is down keeps the record, and the next sweep tries again.
+                let files = try await artifacts.removeAll(ofJob: jobID)
                 _ = try await jobs.delete(jobID)
                 try await records.webhooks.deleteDeliveries(ofJob: jobID)
                 try await records.audit.record(AuditEntry(actor: "system", action: "job.purged", resourceType: "job", resourceID: jobID, requestID: requestID))

@@ -13,6 +13,7 @@ package import DalstonRecords
 package import DalstonRealtime
 package import DalstonRealtimeWorker
 package import DalstonSessionRouter
+import DalstonStorage
 package import DalstonWebhooks
 import Foundation
 package import Logging
@@ -79,6 +80,11 @@ package struct Deployment: Sendable {
     package var webhookOptions = WebhookDispatcherOptions()
     /// How often expired jobs are purged (`DALSTON_PURGE_INTERVAL`, seconds).
     package var purgeInterval: Duration = .seconds(3600)
+    /// How often half-written artifacts are looked for (`DALSTON_ARTIFACT_SWEEP_INTERVAL`, seconds).
+    package var artifactSweepInterval: Duration = .seconds(600)
+    /// How old a half-written artifact must be to count as abandoned (`DALSTON_ABANDONED_UPLOAD_AGE`,
+    /// seconds; an hour is far past any body timeout).
+    package var abandonedWriteAge: Duration = .seconds(3600)
     /// Tests only: one scripted live recogniser instead of the installed models (a session made
     /// slow or failing on purpose).
     package var makeStreamingRecognizer: (@Sendable ([String: String]) throws -> any StreamingRecognizer)?
@@ -117,8 +123,9 @@ package struct Deployment: Sendable {
         } catch {
             throw ConfigurationError(description: error.description)
         }
+        let artifacts = try ArtifactStoreFactory.make(environment: environment, instruments: observability.metrics.instruments(for: observability.service))
         var deployment = Deployment(
-            environment: environment, broker: broker, artifacts: FileArtifactStore.fromEnvironment(environment), engines: engines,
+            environment: environment, broker: broker, artifacts: artifacts, engines: engines,
             metrics: observability.metrics, metricsConfiguration: observability.metricsConfiguration, tracing: observability.tracingService)
         let stall = try EnvironmentValue("DALSTON_JOB_STALL_TIMEOUT", in: environment).seconds(in: 0...604_800, default: .seconds(21_600))
         deployment.orchestratorOptions.stallTimeout = stall == .zero ? nil : stall
@@ -131,6 +138,10 @@ package struct Deployment: Sendable {
         }
         deployment.webhookOptions = try WebhookDispatcherOptions.fromEnvironment(environment)
         deployment.purgeInterval = try EnvironmentValue("DALSTON_PURGE_INTERVAL", in: environment).seconds(in: 1...86_400, default: deployment.purgeInterval)
+        deployment.artifactSweepInterval = try EnvironmentValue("DALSTON_ARTIFACT_SWEEP_INTERVAL", in: environment)
+            .seconds(in: 1...86_400, default: deployment.artifactSweepInterval)
+        deployment.abandonedWriteAge = try EnvironmentValue("DALSTON_ABANDONED_UPLOAD_AGE", in: environment)
+            .seconds(in: 1...604_800, default: deployment.abandonedWriteAge)
         _ = try RecordStoreConfiguration.fromEnvironment(environment)  // a bad DATABASE_URL stops start-up here, with the others
         deployment.orchestratorOptions.lostStateGrace = try EnvironmentValue("DALSTON_JOB_LOST_STATE_GRACE", in: environment)
             .seconds(in: 1...86_400, default: deployment.orchestratorOptions.lostStateGrace)
@@ -236,10 +247,8 @@ package struct Deployment: Sendable {
         for role in roles {
             switch role {
             case .gateway:
-                // Uploads cut short by a crash leave temporary files; an hour is far past any
-                // body timeout, so older ones are abandoned for sure.
-                let removed = artifacts.removeAbandonedWrites(olderThan: .seconds(3600))
-                if removed > 0 { makeLogger("dalston.gateway").notice("abandoned_uploads_removed", metadata: ["files": .stringConvertible(removed)]) }
+                // Uploads cut short by a crash leave temporary files or multipart uploads.
+                services.append(ArtifactSweep(artifacts: artifacts, interval: artifactSweepInterval, age: abandonedWriteAge, logger: makeLogger("dalston.gateway")))
                 services.append(try gateway(withRealtimeWorker: roles.contains(.realtimeWorker)).makeApplication())
                 services.append(SessionRouterHealthService(router: sessionRouter(), records: sessionArchive))
             case .orchestrator: services.append(orchestrator())

@@ -250,12 +250,12 @@ struct PipelineTests {
 
 @Suite("Artifacts")
 struct ArtifactStoreTests {
-    @Test func overwritingAnArtifactReplacesItAndLeavesNoTemporaryFiles() throws {
+    @Test func overwritingAnArtifactReplacesItAndLeavesNoTemporaryFiles() async throws {
         let store = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-artifacts-\(UUID().uuidString)"))
         let reference = ArtifactReference(jobID: "job_a", name: "prepared.wav")
-        try store.write(Array("first".utf8), to: reference)
-        try store.write(Array("second".utf8), to: reference)  // a redelivered task writes again
-        #expect(try store.read(reference) == Array("second".utf8))
+        try await store.write(Array("first".utf8), to: reference)
+        try await store.write(Array("second".utf8), to: reference)  // a redelivered task writes again
+        #expect(try await store.read(reference) == Array("second".utf8))
         let files = try FileManager.default.contentsOfDirectory(atPath: store.fileURL(reference).deletingLastPathComponent().path)
         #expect(files == ["prepared.wav"], "no temporary files left: \(files)")
         #expect(ArtifactReference(key: reference.key) == reference)
@@ -264,39 +264,39 @@ struct ArtifactStoreTests {
 
     /// A writer dropped without commit (the upload failed) leaves nothing; temporary files of a
     /// process that died are swept once old, fresh ones (an upload in progress) stay.
-    @Test func abandonedWritesAreDiscardedAndOldLeftoversSwept() throws {
+    @Test func abandonedWritesAreDiscardedAndOldLeftoversSwept() async throws {
         let store = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-artifacts-\(UUID().uuidString)"))
         do {
-            let writer = try store.makeWriter(for: ArtifactReference(jobID: "job_dropped", name: "audio.wav"))
-            try writer.append(Array("partial".utf8))
+            let writer = try await store.makeWriter(for: ArtifactReference(jobID: "job_dropped", name: "audio.wav"))
+            try await writer.append(Array("partial".utf8))
         }
-        #expect(store.removeAbandonedWrites(olderThan: .zero) == 0, "the dropped writer removed its own file")
+        #expect(try await store.removeAbandonedWrites(olderThan: .zero) == 0, "the dropped writer removed its own file")
         let crashed = store.fileURL(ArtifactReference(jobID: "job_crashed", name: ".audio.wav.dead.tmp"))
         let inProgress = store.fileURL(ArtifactReference(jobID: "job_live", name: ".audio.wav.live.tmp"))
         let kept = ArtifactReference(jobID: "job_crashed", name: "result.json")
-        try store.write([1], to: kept)
+        try await store.write([1], to: kept)
         for file in [crashed, inProgress] {
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: file.path, contents: Data([1, 2, 3]))
         }
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: crashed.path)
-        #expect(store.removeAbandonedWrites(olderThan: .seconds(3600)) == 1)
+        #expect(try await store.removeAbandonedWrites(olderThan: .seconds(3600)) == 1)
         #expect(!FileManager.default.fileExists(atPath: crashed.path))
         #expect(FileManager.default.fileExists(atPath: inProgress.path))
-        #expect(try store.read(kept) == [1])
+        #expect(try await store.read(kept) == [1])
         #expect(!FileManager.default.fileExists(atPath: store.fileURL(ArtifactReference(jobID: "job_dropped", name: "x")).deletingLastPathComponent().path))
     }
 
-    @Test func aMissingOrUnwritableArtifactSaysWhichWithoutServerPaths() throws {
+    @Test func aMissingOrUnwritableArtifactSaysWhichWithoutServerPaths() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-artifacts-\(UUID().uuidString)")
         let store = FileArtifactStore(root: root)
         let missing = ArtifactReference(jobID: "job_b", name: "result.json")
-        #expect(throws: ArtifactError.notFound(missing)) { try store.read(missing) }
+        await #expect(throws: ArtifactError.notFound(missing)) { try await store.read(missing) }
         // A file where the job's directory should be: the write fails, and says so by name.
         try FileManager.default.createDirectory(at: root.appendingPathComponent("jobs"), withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: root.appendingPathComponent("jobs/job_c").path, contents: Data())
         do {
-            try store.write([1], to: ArtifactReference(jobID: "job_c", name: "audio.wav"))
+            try await store.write([1], to: ArtifactReference(jobID: "job_c", name: "audio.wav"))
             Issue.record("the write should have failed")
         } catch {
             #expect(error.description.hasPrefix("artifact jobs/job_c/audio.wav cannot be stored"))

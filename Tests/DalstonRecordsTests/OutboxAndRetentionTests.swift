@@ -112,17 +112,17 @@ struct OutboxAndRetentionTests {
                 let fields = Self.finished(id, status, retention: retention, endedAt: ended)
                 _ = try await broker.transition(StateTransition(.job(id), set: fields))
                 try await store.jobs.save(fields)
-                try artifacts.write(Array("audio".utf8), to: ArtifactReference(jobID: id, name: "result.json"))
+                try await artifacts.write(Array("audio".utf8), to: ArtifactReference(jobID: id, name: "result.json"))
             }
             let purge = RetentionPurge(records: store, state: broker, artifacts: artifacts)
             #expect(Set(await purge.purgeExpired(now: now)) == ["expired-zero", "expired-days"])
             for id in ["expired-zero", "expired-days"] {
                 #expect(try await jobs.job(id) == nil, "\(id): neither the live record nor the history keeps it")
-                #expect((try? artifacts.read(ArtifactReference(jobID: id, name: "result.json"))) == nil, "\(id)'s files are gone")
+                #expect((try? await artifacts.read(ArtifactReference(jobID: id, name: "result.json"))) == nil, "\(id)'s files are gone")
             }
             for id in ["kept-days", "kept-forever", "running"] {
                 #expect(try await jobs.job(id) != nil, "\(id) is kept")
-                #expect((try? artifacts.read(ArtifactReference(jobID: id, name: "result.json"))) != nil, "\(id)'s files are kept")
+                #expect((try? await artifacts.read(ArtifactReference(jobID: id, name: "result.json"))) != nil, "\(id)'s files are kept")
             }
             #expect(try await store.audit.entries(resourceType: "job").map(\.action) == ["job.purged", "job.purged"])
             #expect(await purge.purgeExpired(now: now).isEmpty, "a second pass finds nothing")

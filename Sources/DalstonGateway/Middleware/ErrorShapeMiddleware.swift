@@ -59,10 +59,16 @@ struct ErrorShapeMiddleware: RouterMiddleware {
                 message: "the record database cannot be reached right now; retry in a few seconds (request_id \(requestID))", retryAfter: 5)
         case let error as ArtifactError:
             logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
-            return error.isOutOfSpace
-                ? APIError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage",
-                           message: "the server has no space left for the upload; retry later or send a smaller file")
-                : APIError(.serviceUnavailable, code: "storage_unavailable", message: "the server cannot store the upload right now; retry later (request_id \(requestID))", retryAfter: 30)
+            if error.isOutOfSpace {
+                return APIError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "insufficient_storage",
+                                message: "the server has no space left for the upload; retry later or send a smaller file")
+            }
+            if error.isUnavailable {
+                return APIError(
+                    .serviceUnavailable, code: "storage_unavailable",
+                    message: "the artifact store cannot be reached right now; retry in a few seconds (request_id \(requestID))", retryAfter: 10)
+            }
+            return APIError(.serviceUnavailable, code: "storage_unavailable", message: "the server cannot store the upload right now; retry later (request_id \(requestID))", retryAfter: 30)
         default:
             logger.error("request_failed", error: error, metadata: ["route": "\(route)"])
             return APIError(.internalServerError, code: "internal_error", message: "the server failed to handle the request; see the gateway log for request_id \(requestID)")

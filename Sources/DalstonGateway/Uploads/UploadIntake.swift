@@ -73,14 +73,14 @@ struct UploadIntake: Sendable {
     func submit(
         _ upload: ReceivedUpload, api: String, for caller: AuthenticatedCaller?,
         perChannel: (field: String, mostChannels: Int) = ("speaker_detection", SpeakerDetection.mostChannels),
-        _ submission: (ReceivedUpload.AudioFile) throws -> JobSubmission
+        _ submission: (ReceivedUpload.AudioFile) async throws -> JobSubmission
     ) async throws -> JobView {
         guard let audio = upload.audio else { throw APIError.badRequest("the file field with the audio is required", param: "file") }
         do {
-            var request = try submission(audio)
+            var request = try await submission(audio)
             request.tenantID = caller?.tenantID
             request.ownerKeyID = caller?.keyID
-            try audio.writer.commit()
+            try await audio.writer.commit()
             var channels = audio.channels
             if let duration = audio.duration {
                 request.audioDurationSeconds = duration
@@ -97,8 +97,12 @@ struct UploadIntake: Sendable {
             instruments.increment(DalstonMetric.gatewayJobsCreated, [("api", api)])
             return job
         } catch {
-            audio.writer.discard()
-            jobs.artifacts.removeAll(ofJob: audio.writer.reference.jobID)
+            await audio.writer.discard()
+            do {
+                try await jobs.artifacts.removeAll(ofJob: audio.writer.reference.jobID)
+            } catch let cleanup {
+                logger.warning("artifacts_not_removed", metadata: ["job_id": "\(audio.writer.reference.jobID)", "error": "\(cleanup)"])
+            }
             if let error = error as? APIError { refused(error) }
             throw error
         }
@@ -136,7 +140,7 @@ struct UploadIntake: Sendable {
     private func measure(_ reference: ArtifactReference) async throws -> FFmpeg.Probe {
         let probe: FFmpeg.Probe
         do {
-            probe = try await FFmpeg.probe(try jobs.artifacts.localFile(reference))
+            probe = try await FFmpeg.probe(try await jobs.artifacts.localFile(reference))
         } catch let error as AudioDecodingError {
             throw APIError(.badRequest, code: "unsupported_audio", message: "\(error.description); send \(AudioContainer.supportedNames) audio", param: "file", dialect: nil)
         }

@@ -71,7 +71,7 @@ struct UploadReceiver {
                 } catch {
                     throw APIError.badRequest("malformed multipart body: \(error)")
                 }
-                for event in events { try reader.handle(event, into: &upload) }
+                for event in events { try await reader.handle(event, into: &upload) }
                 if parser.isFinished { break }
             }
             do {
@@ -80,8 +80,8 @@ struct UploadReceiver {
                 throw APIError.badRequest("malformed multipart body: \(error)")
             }
         } catch {
-            upload.audio?.writer.discard()
-            reader.discard()
+            await upload.audio?.writer.discard()
+            await reader.discard()
             throw error
         }
     }
@@ -123,7 +123,7 @@ private struct PartReader {
         self.audioReference = audioReference
     }
 
-    mutating func handle(_ event: MultipartStreamParser.Event, into upload: inout ReceivedUpload) throws {
+    mutating func handle(_ event: MultipartStreamParser.Event, into upload: inout ReceivedUpload) async throws {
         switch event {
         case .partBegan(let headers):
             fieldCount += 1
@@ -147,12 +147,12 @@ private struct PartReader {
                 current = .field(name: name, bytes: value)
             case .file(let filename, var sniffed, let judged):
                 if let judged {
-                    try judged.writer.append(bytes)
+                    try await judged.writer.append(bytes)
                     try check(judged)
                 } else {
                     sniffed += bytes
                     current = .file(filename: filename, sniffed: sniffed, judged: nil)
-                    try judge(upload.fields, isComplete: false)
+                    try await judge(upload.fields, isComplete: false)
                 }
             case .none:
                 break
@@ -162,7 +162,7 @@ private struct PartReader {
             case .field(let name, let value):
                 upload.fields[name, default: []].append(String(decoding: value, as: UTF8.self))
             case .file:
-                try judge(upload.fields, isComplete: true)
+                try await judge(upload.fields, isComplete: true)
                 guard case .file(let filename, _, let judged?) = current else { break }
                 var duration: Double?
                 var channels: Int?
@@ -183,7 +183,7 @@ private struct PartReader {
 
     /// Once enough of the file has arrived to tell what it is: refuses what cannot be
     /// transcribed, then starts writing.
-    private mutating func judge(_ fields: [String: [String]], isComplete: Bool) throws {
+    private mutating func judge(_ fields: [String: [String]], isComplete: Bool) async throws {
         guard case .file(let filename, let sniffed, nil) = current else { return }
         if sniffed.isEmpty && isComplete { throw APIError.badRequest("the file field with the audio is required", param: "file") }
         guard sniffed.count >= AudioContainer.sniffLength || isComplete else { return }
@@ -206,10 +206,10 @@ private struct PartReader {
             throw Self.unsupported("\(container.rawValue) audio needs FFmpeg on the server, which is not installed; send WAV")
         }
         let judged = Judged(
-            writer: try artifacts.makeWriter(for: audioReference(filename, container)), container: container, header: header,
+            writer: try await artifacts.makeWriter(for: audioReference(filename, container)), container: container, header: header,
             limit: min(fileLimit(fields), configuration.maximumUploadBytes))
         current = .file(filename: filename, sniffed: [], judged: judged)
-        try judged.writer.append(sniffed)
+        try await judged.writer.append(sniffed)
         try check(judged)
     }
 
@@ -232,8 +232,8 @@ private struct PartReader {
     }
 
     /// Drops a file still being written (the body failed midway).
-    func discard() {
-        if case .file(_, _, let judged?) = current { judged.writer.discard() }
+    func discard() async {
+        if case .file(_, _, let judged?) = current { await judged.writer.discard() }
     }
 
     /// A field name as the client sent it, cut short and quoted so it cannot garble the message.

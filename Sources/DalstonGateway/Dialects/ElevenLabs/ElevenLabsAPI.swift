@@ -56,7 +56,7 @@ struct ElevenLabsAPI: Sendable {
             }
             return try Self.transcriptResponse(done, formats: options.additionalFormats).response(from: request, context: context)
         } catch {
-            upload.audio?.writer.discard()
+            await upload.audio?.writer.discard()
             throw DialectError(error, .elevenLabs)
         }
     }

@@ -55,7 +55,7 @@ struct NativeAPI: Sendable {
                 response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt, displayName: job.displayName)
             ).response(from: request, context: context)
         } catch {
-            upload.audio?.writer.discard()
+            await upload.audio?.writer.discard()
             throw claimant(upload.fields, request.headers).map { DialectError(error, $0.errorDialect) } ?? error
         }
     }
@@ -243,15 +243,17 @@ struct NativeAPI: Sendable {
     }
 
     /// The job's original upload, streamed from the artifact store while it is kept (a running
-    /// job's always; a finished one's with `DALSTON_KEEP_AUDIO=true` and no `retention=0`).
+    /// job's always; a finished one's with `DALSTON_KEEP_AUDIO=true` and no `retention=0`), or a
+    /// redirect to a presigned URL of the object store with `DALSTON_PRESIGNED_DOWNLOADS=true`.
     private func audio(_ context: GatewayRequestContext) async throws -> Response {
         let (record, audio) = try await keptAudio(context)
-        let file = try jobs.artifacts.localFile(audio)
-        let body = try await FileIO().loadFile(path: file.path, context: context)
+        if configuration.presignedDownloads, let url = jobs.artifacts.downloadURL(for: audio, lifetime: configuration.presignedURLLifetime) {
+            return Response(status: .temporaryRedirect, headers: [.location: url.absoluteString, .cacheControl: "no-store"])
+        }
         let filename = record.filename.isEmpty ? audio.name : record.filename
         var headers: HTTPFields = [.contentType: Self.audioContentType(audio.name)]
         headers[.contentDisposition] = "attachment; filename=\"\(filename.filter { $0.isASCII && $0 != "\"" && !$0.isNewline })\""
-        return Response(status: .ok, headers: headers, body: body)
+        return try await ArtifactDownload.response(jobs.artifacts, audio, headers: headers)
     }
 
     /// Deletes a finished job's audio and working files, keeping its transcript.
@@ -260,7 +262,7 @@ struct NativeAPI: Sendable {
         guard record.status.isFinal else {
             throw APIError(.conflict, code: "job_not_finished", message: "job \(record.id) is \(record.status.rawValue) and still needs its audio; cancel it first")
         }
-        let removed = jobs.artifacts.removeAll(ofJob: record.id, except: Set([record.result].compactMap { $0 }))
+        let removed = try await jobs.artifacts.removeAll(ofJob: record.id, except: Set([record.result].compactMap { $0 }))
         try await audit.record(context, "job.audio_deleted", record.id, detail: "\(removed) files")
         return Response(status: .noContent)
     }
@@ -268,7 +270,7 @@ struct NativeAPI: Sendable {
     private func keptAudio(_ context: GatewayRequestContext) async throws -> (JobRecord, ArtifactReference) {
         let id = try context.parameters.require("id")
         guard let record = try await jobs.record(id, visibleTo: context.tenant) else { throw APIError.notFound("no transcription job \(id.prefix(64))") }
-        guard let audio = record.audio, (try? jobs.artifacts.localFile(audio)).map({ FileManager.default.fileExists(atPath: $0.path) }) == true else {
+        guard let audio = record.audio, try await jobs.artifacts.exists(audio) else {
             throw APIError(
                 .notFound, code: "audio_not_available",
                 message: "job \(id)'s audio is no longer kept: it is deleted once transcribed unless DALSTON_KEEP_AUDIO=true (and retention is not 0)")

@@ -16,19 +16,18 @@ struct TaskArtifactsAPI: Sendable {
         let routes = guards.collection(.native, access: .jobs)
         routes.get("{id}/tasks/{task_id}/artifacts") { _, context in
             let (record, stage) = try await self.task(context)
-            return TaskArtifactsResponse(record, stage: stage, graph: try Self.graph(record), artifacts: jobs.artifacts)
+            return try await TaskArtifactsResponse(record, stage: stage, graph: try Self.graph(record), artifacts: jobs.artifacts)
         }
         routes.get("{id}/tasks/{task_id}/artifacts/{name}") { _, context in
             let (record, stage) = try await self.task(context)
             let name = try context.parameters.require("name")
-            let listed = TaskArtifactsResponse(record, stage: stage, graph: try Self.graph(record), artifacts: jobs.artifacts).artifacts
+            let listed = try await TaskArtifactsResponse(record, stage: stage, graph: try Self.graph(record), artifacts: jobs.artifacts).artifacts
             guard let artifact = listed.first(where: { $0.name == name && $0.available }) else {
                 throw APIError(.notFound, code: "artifact_not_found", message: "task \(record.id)_\(stage) has no stored artifact \(name.prefix(64)); GET its artifacts lists them")
             }
             let reference = ArtifactReference(jobID: record.id, name: artifact.name)
-            let body = try await FileIO().loadFile(path: try jobs.artifacts.localFile(reference).path, context: context)
             let type = name.hasSuffix(".json") ? "application/json" : NativeAPI.audioContentType(name)
-            return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(name)\""], body: body)
+            return try await ArtifactDownload.response(jobs.artifacts, reference, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(name)\""])
         }
         return routes
     }
@@ -85,7 +84,7 @@ struct TaskArtifactsResponse: ResponseEncodable {
     let response: [String: JSONValue]?
     let artifacts: [Artifact]
 
-    init(_ record: JobRecord, stage: String, graph: JobGraph, artifacts store: any ArtifactStore) {
+    init(_ record: JobRecord, stage: String, graph: JobGraph, artifacts store: any ArtifactStore) async throws(ArtifactError) {
         let planned = graph.tasks.first { $0.stage == stage }
         let state = record.tasks[stage]
         taskID = "\(record.id)_\(stage)"
@@ -107,22 +106,28 @@ struct TaskArtifactsResponse: ResponseEncodable {
         case nil: response = nil
         }
         let jobID = record.id
-        func listed(_ value: JSONValue, role: String) -> [Artifact] {
+        /// The job's artifact keys in a value of the request or the response, in a stable order.
+        func references(_ value: JSONValue) -> [ArtifactReference] {
             switch value {
             case .string(let text):
                 guard let reference = ArtifactReference(key: text), reference.jobID == jobID else { return [] }
-                let file = try? store.localFile(reference)
-                let size = file.flatMap { (try? FileManager.default.attributesOfItem(atPath: $0.path))?[.size] as? Int }
-                return [Artifact(
-                    name: reference.name, role: role, sizeBytes: size, available: size != nil,
-                    url: size == nil ? nil : "/v1/audio/transcriptions/\(jobID)/tasks/\(jobID)_\(stage)/artifacts/\(reference.name)")]
-            case .array(let items): return items.flatMap { listed($0, role: role) }
-            case .object(let fields): return fields.keys.sorted().flatMap { listed(fields[$0] ?? .null, role: role) }
+                return [reference]
+            case .array(let items): return items.flatMap(references)
+            case .object(let fields): return fields.keys.sorted().flatMap { references(fields[$0] ?? .null) }
             default: return []
             }
         }
         var seen: Set<String> = []
-        artifacts = (listed(.object(request), role: "input") + listed(.object(response ?? [:]), role: "output")).filter { seen.insert($0.name).inserted }
+        var artifacts: [Artifact] = []
+        for (role, value) in [("input", request), ("output", response ?? [:])] {
+            for reference in references(.object(value)) where seen.insert(reference.name).inserted {
+                let size = try await store.size(of: reference)
+                artifacts.append(Artifact(
+                    name: reference.name, role: role, sizeBytes: size, available: size != nil,
+                    url: size == nil ? nil : "/v1/audio/transcriptions/\(jobID)/tasks/\(jobID)_\(stage)/artifacts/\(reference.name)"))
+            }
+        }
+        self.artifacts = artifacts
     }
 
     enum CodingKeys: String, CodingKey {

@@ -90,10 +90,10 @@ struct KnownSpeakerReferences {
     }
 
     /// Stores each clip with the job (`known_speaker_<N>.wav`) and names it in the submission.
-    func store(for jobID: String, in artifacts: any ArtifactStore, into submission: inout JobSubmission) throws {
+    func store(for jobID: String, in artifacts: any ArtifactStore, into submission: inout JobSubmission) async throws {
         for (index, clip) in clips.enumerated() {
             let reference = ArtifactReference(jobID: jobID, name: "known_speaker_\(index).wav")
-            try artifacts.write(WAVEncoder.encode16BitMono(clip.samples, sampleRate: PreparedAudio.sampleRate), to: reference)
+            try await artifacts.write(WAVEncoder.encode16BitMono(clip.samples, sampleRate: PreparedAudio.sampleRate), to: reference)
             submission.knownSpeakers.append(KnownSpeaker(name: clip.name, audio: reference.key))
         }
     }

@@ -56,7 +56,7 @@ struct OpenAIAPI: Sendable {
             try await intake.receive(request, for: context.caller, into: &upload) { _ in Self.uploadLimit }
             return try await transcribe(upload, request, context, translating: true)
         } catch {
-            upload.audio?.writer.discard()
+            await upload.audio?.writer.discard()
             throw DialectError(error, .openAI)
         }
     }
@@ -103,7 +103,7 @@ struct OpenAIAPI: Sendable {
             submission.use(model, language: language)
             submission.recognizerOptions = options
             if diarizing { SpeakerFields.diarize(&submission, counts: [:]) }
-            try knownSpeakers.store(for: audio.writer.reference.jobID, in: intake.jobs.artifacts, into: &submission)
+            try await knownSpeakers.store(for: audio.writer.reference.jobID, in: intake.jobs.artifacts, into: &submission)
             return submission
         }
         guard let done = try await intake.finished(job) else {

@@ -68,7 +68,7 @@ struct SystemAPI: Sendable {
         var storage = "ok"
         let probe = ArtifactReference(jobID: "_readiness", name: "probe")
         do {
-            try jobs.artifacts.write(Array("ok".utf8), to: probe)
+            try await jobs.artifacts.write(Array("ok".utf8), to: probe)
         } catch {
             storage = error.isOutOfSpace ? "full" : "unavailable"
             logger.warning("readiness_check_failed", metadata: ["component": "storage", "error": .error(error)])
