@@ -183,18 +183,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // HTTP to URLs that clients give (audio to fetch, webhooks to call), guarded against
+        // server-side request forgery: resolved, checked, connected to the checked address.
+        .target(
+            name: "DalstonOutboundHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Artifacts on S3-compatible object storage (SigV4 signed by hand over async-http-client),
         // the instrumented store every process uses, and the guard for URLs clients give us.
         .target(
             name: "DalstonStorage",
             dependencies: [
-                "DalstonCore", "DalstonPipeline", "DalstonMetrics", "DalstonPropagation",
+                "DalstonCore", "DalstonPipeline", "DalstonMetrics", "DalstonPropagation", "DalstonOutboundHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -204,8 +214,7 @@ let package = Package(
         .target(
             name: "DalstonWebhooks",
             dependencies: [
-                "DalstonCore", "DalstonRecords", "DalstonMetrics",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "DalstonCore", "DalstonRecords", "DalstonMetrics", "DalstonOutboundHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -256,7 +265,7 @@ let package = Package(
             name: "DalstonGateway",
             dependencies: [.product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Instrumentation", package: "swift-distributed-tracing"), .product(name: "ServiceContextModule", package: "swift-service-context"),
                 "DalstonCore", "DalstonPropagation", "DalstonPipeline", "DalstonBroker", "DalstonAudio", "DalstonLogging", "DalstonMetrics",
-                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords", "DalstonTracing", "DalstonModels",
+                "DalstonObservability", "DalstonRealtime", "DalstonSessionRouter", "DalstonRecords", "DalstonTracing", "DalstonModels", "DalstonStorage", "DalstonOutboundHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -369,11 +378,11 @@ let package = Package(
         .testTarget(
             name: "DalstonRecordsTests",
             dependencies: [.product(name: "Logging", package: "swift-log"), "DalstonRecords", "DalstonRecordsSQLite", "DalstonRecordsPostgres", "DalstonPipeline", "DalstonSessionRouter", "DalstonRealtime", "DalstonCore", "DalstonTestSupport",
-                           "DalstonBroker", "DalstonWebhooks", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+                           "DalstonBroker", "DalstonWebhooks", "DalstonOutboundHTTP", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "DalstonStorageTests",
-            dependencies: ["DalstonStorage", "DalstonPipeline", "DalstonTestSupport", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["DalstonStorage", "DalstonOutboundHTTP", "DalstonPipeline", "DalstonTestSupport", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             resources: [.copy("Fixtures")]
         ),

@@ -59,7 +59,7 @@ package struct Gateway: Sendable {
             configuration: configuration, jobs: jobs, intake: intake, audit: audit, records: records, guards: guards,
             claims: [openAI.transcriptionClaim])
         self.elevenLabs = ElevenLabsAPI(configuration: configuration, jobs: jobs, intake: intake, audit: audit, guards: guards)
-        self.webhooks = WebhooksAPI(records: records, audit: audit, guards: guards)
+        self.webhooks = WebhooksAPI(records: records, audit: audit, guards: guards, addressPolicy: configuration.addressPolicy)
         self.keys = KeysAPI(configuration: configuration, records: records, audit: audit, guards: guards)
         let mint = TokenMint(records: records, audit: audit)
         self.elevenLabsTokens = ElevenLabsTokenAPI(mint: mint, guards: guards)

@@ -1,4 +1,5 @@
 import DalstonCore
+package import DalstonOutboundHTTP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -68,6 +69,12 @@ package struct GatewayConfiguration: Sendable {
     /// Whether `GET …/{id}/audio` redirects to a presigned URL of the object store instead of
     /// streaming the bytes through the gateway (`DALSTON_PRESIGNED_DOWNLOADS`; S3 storage only).
     package var presignedDownloads = false
+    /// Which addresses URLs from clients (audio URLs, webhooks) may reach: public ones, unless
+    /// `DALSTON_ALLOW_PRIVATE_URLS=true`.
+    package var addressPolicy = AddressPolicy(allowsPrivate: false)
+    /// The object-storage settings (`AWS_*`, `DALSTON_S3_*`, `DALSTON_ARTIFACTS_URL`,
+    /// `DALSTON_AUDIO_URL_S3_BUCKETS`) for reading `s3://` audio URLs.
+    package var storageEnvironment: [String: String] = [:]
     /// How long a presigned download URL stays valid (`DALSTON_PRESIGNED_URL_SECONDS`, default 15 min).
     package var presignedURLLifetime: Duration = .seconds(900)
 
@@ -114,6 +121,8 @@ package struct GatewayConfiguration: Sendable {
             throw Invalid(description: error.description)
         }
         configuration.perJobWebhooks = !(environment["DALSTON_WEBHOOK_SECRET"] ?? "").isEmpty
+        configuration.addressPolicy = AddressPolicy.fromEnvironment(environment)
+        configuration.storageEnvironment = environment.filter { $0.key.hasPrefix("AWS_") || $0.key.hasPrefix("DALSTON_S3_") || $0.key == "DALSTON_ARTIFACTS_URL" || $0.key == "DALSTON_AUDIO_URL_S3_BUCKETS" }
         configuration.apiKeys = Set((environment["DALSTON_API_KEYS"] ?? "").split(separator: ",").map { String($0).trimmed }.filter { !$0.isEmpty })
         if let raw = environment["DALSTON_API_KEYS"], !raw.isEmpty, configuration.apiKeys.isEmpty {
             // " , " must not quietly turn authentication off.

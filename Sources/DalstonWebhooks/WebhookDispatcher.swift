@@ -1,11 +1,9 @@
-import AsyncHTTPClient
 package import DalstonCore
 package import DalstonMetrics
+package import DalstonOutboundHTTP
 package import DalstonRecords
 import Foundation
 package import Logging
-import NIOCore
-import NIOHTTP1
 import ServiceLifecycle
 
 /// How webhooks are delivered.
@@ -21,12 +19,16 @@ package struct WebhookDispatcherOptions: Sendable {
     package var concurrency = 8
     /// Signs deliveries to a job's own `webhook_url` (`DALSTON_WEBHOOK_SECRET`).
     package var perJobSecret: String?
+    /// Which addresses receivers may have: public ones only, unless
+    /// `DALSTON_ALLOW_PRIVATE_URLS=true` (checked at each delivery, against the address connected to).
+    package var addressPolicy = AddressPolicy(allowsPrivate: false)
 
     package init() {}
 
     package static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> WebhookDispatcherOptions {
         var options = WebhookDispatcherOptions()
         options.perJobSecret = environment["DALSTON_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+        options.addressPolicy = AddressPolicy.fromEnvironment(environment)
         options.timeout = try EnvironmentValue("DALSTON_WEBHOOK_TIMEOUT", in: environment).seconds(in: 0.1...300, default: options.timeout)
         if let text = environment["DALSTON_WEBHOOK_RETRY_DELAYS"], !text.isEmpty {
             var delays: [Duration] = []
@@ -62,18 +64,16 @@ package struct WebhookDispatcher: Service {
     }
 
     package func run() async throws {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5))))
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let worked = await deliverDue(with: client)
+                let worked = await deliverDue()
                 if !worked { try? await Task.sleep(for: options.pollInterval) }
             }
         }
-        try? await client.shutdown()
     }
 
     /// One round: whatever is due, up to `concurrency` at once. `false` when nothing was due.
-    func deliverDue(with client: HTTPClient) async -> Bool {
+    func deliverDue() async -> Bool {
         let claimed: [WebhookTable.Claimed]
         do {
             claimed = try await records.webhooks.claimDue(lease: options.timeout * 3, limit: options.concurrency)
@@ -84,13 +84,13 @@ package struct WebhookDispatcher: Service {
         guard !claimed.isEmpty else { return false }
         await withTaskGroup(of: Void.self) { group in
             for item in claimed {
-                group.addTask { await deliver(item, with: client) }
+                group.addTask { await deliver(item) }
             }
         }
         return true
     }
 
-    func deliver(_ item: WebhookTable.Claimed, with client: HTTPClient) async {
+    func deliver(_ item: WebhookTable.Claimed) async {
         let delivery = item.delivery
         var metadata: Logger.Metadata = [
             "delivery_id": "\(delivery.id)", "job_id": "\(delivery.jobID)", "event": "\(delivery.event)", "attempt": .stringConvertible(delivery.attempts),
@@ -102,7 +102,7 @@ package struct WebhookDispatcher: Service {
         let start = ContinuousClock.now
         if let secret = item.secret ?? (delivery.endpointID == nil ? options.perJobSecret : nil) {
             do {
-                statusCode = try await post(delivery, secret: secret, with: client)
+                statusCode = try await post(delivery, secret: secret)
                 if let code = statusCode, !(200..<300).contains(code) { failure = "the receiver answered HTTP \(code)" }
             } catch {
                 failure = "\(error)"
@@ -141,21 +141,22 @@ package struct WebhookDispatcher: Service {
     }
 
     /// POSTs the delivery; the receiver's status code.
-    func post(_ delivery: WebhookDelivery, secret: String, with client: HTTPClient) async throws -> Int {
+    /// POSTs one delivery, signed; the receiver's status. Its address is checked against the
+    /// policy at each attempt (a name may resolve elsewhere than when it was registered).
+    func post(_ delivery: WebhookDelivery, secret: String) async throws -> Int {
+        guard let url = URL(string: delivery.url) else { throw GuardedHTTPClient.Failure.invalidURL("not a URL") }
         let timestamp = Int(Date().timeIntervalSince1970)
-        var request = HTTPClientRequest(url: delivery.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Dalston-Webhooks/1")
-        request.headers.add(name: "webhook-id", value: delivery.id)
-        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        request.headers.add(name: "webhook-signature", value: WebhookSigner.signature(id: delivery.id, timestamp: timestamp, body: delivery.payload, secret: secret))
-        request.headers.add(name: "X-Dalston-Webhook-Id", value: delivery.id)
-        if let requestID = delivery.requestID { request.headers.add(name: "X-Request-ID", value: requestID) }
-        request.body = .bytes(ByteBuffer(string: delivery.payload))
-        let response = try await client.execute(request, timeout: .nanoseconds(Int64(options.timeout.seconds * 1e9)))
-        // Read (and drop) a bounded body, so the connection can be reused.
-        _ = try? await response.body.collect(upTo: 64 * 1024)
-        return Int(response.status.code)
+        var headers: [(name: String, value: String)] = [
+            ("Content-Type", "application/json"), ("User-Agent", "Dalston-Webhooks/1"), ("webhook-id", delivery.id),
+            ("webhook-timestamp", String(timestamp)),
+            ("webhook-signature", WebhookSigner.signature(id: delivery.id, timestamp: timestamp, body: delivery.payload, secret: secret)),
+            ("X-Dalston-Webhook-Id", delivery.id),
+        ]
+        if let requestID = delivery.requestID { headers.append(("X-Request-ID", requestID)) }
+        let client = GuardedHTTPClient(policy: options.addressPolicy)
+        // A bounded body is read (and dropped): a receiver's answer is its status.
+        let limits = GuardedHTTPClient.Limits(maximumBytes: 64 * 1024, maximumRedirects: 0, connectTimeout: min(.seconds(5), options.timeout), deadline: options.timeout)
+        let (answer, _) = try await client.send(method: "POST", url: url, headers: headers, body: Array(delivery.payload.utf8), limits: limits)
+        return answer.status
     }
 }

@@ -2,6 +2,7 @@ import DalstonAudio
 import DalstonMetrics
 import DalstonPipeline
 import DalstonPropagation
+import DalstonStorage
 import Foundation
 import Hummingbird
 import Logging
@@ -15,9 +16,12 @@ struct UploadIntake: Sendable {
     let slots: UploadSlots
     let instruments: Instruments
     let logger: Logger
+    /// Where audio named by URL comes from.
+    let remoteAudio: RemoteAudioSource
 
     init(configuration: GatewayConfiguration, jobs: JobService, instruments: Instruments, logger: Logger) {
         self.configuration = configuration
+        self.remoteAudio = RemoteAudioSource(policy: configuration.addressPolicy, environment: configuration.storageEnvironment)
         self.jobs = jobs
         self.slots = UploadSlots(limit: configuration.maximumConcurrentUploads)
         self.instruments = instruments
@@ -32,7 +36,7 @@ struct UploadIntake: Sendable {
     /// arrives. `upload` keeps what was read even when this throws, so the caller can answer in
     /// the dialect the fields asked for.
     func receive(
-        _ request: Request, for caller: AuthenticatedCaller?, into upload: inout ReceivedUpload,
+        _ request: Request, for caller: AuthenticatedCaller?, into upload: inout ReceivedUpload, urlField: String? = nil,
         fileLimit: @escaping ([String: [String]]) -> Int = { _ in .max }
     ) async throws {
         // Before a byte of the body: a key at its limit of jobs in progress gets its 429 at once.
@@ -54,8 +58,11 @@ struct UploadIntake: Sendable {
             span.attributes["dalston.job_id"] = jobID
             do {
                 // Named by what the bytes are, not what the client called them (`upload`, `blob`).
-                try await receiver.receive(request, into: &upload, fileLimit: fileLimit) { _, container in
-                    JobService.audioReference(jobID: jobID, filename: "audio.\(container.rawValue)")
+                let reference = { (_: String, container: AudioContainer) in JobService.audioReference(jobID: jobID, filename: "audio.\(container.rawValue)") }
+                try await receiver.receive(request, into: &upload, fileLimit: fileLimit, audioReference: reference)
+                if let urlField, let url = upload[urlField]?.trimmingCharacters(in: .whitespaces), !url.isEmpty {
+                    span.attributes["dalston.audio_url_field"] = urlField
+                    try await receiver.receiveRemote(url, field: urlField, from: remoteAudio, into: &upload, fileLimit: fileLimit, audioReference: reference)
                 }
             } catch let error as APIError {
                 refused(error)

@@ -1,5 +1,7 @@
 import DalstonAudio
+import DalstonOutboundHTTP
 import DalstonPipeline
+import DalstonStorage
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -83,6 +85,45 @@ struct UploadReceiver {
             await upload.audio?.writer.discard()
             await reader.discard()
             throw error
+        }
+    }
+}
+
+extension UploadReceiver {
+    /// Fetches the audio a form field names by URL (`audio_url`, `cloud_storage_url`) into the
+    /// artifact store, judged and limited exactly as an uploaded file is; the fetch itself is
+    /// guarded against server-side request forgery and bounded in size, redirects and time.
+    func receiveRemote(
+        _ url: String, field: String, from source: RemoteAudioSource, into upload: inout ReceivedUpload,
+        fileLimit: ([String: [String]]) -> Int, audioReference: @escaping (String, AudioContainer) -> ArtifactReference
+    ) async throws {
+        guard upload.audio == nil else { throw APIError.badRequest("send the audio either as the file field or as \(field), not both", param: field) }
+        var reader = PartReader(configuration: configuration, artifacts: artifacts, fileLimit: { _ in .max }, audioReference: audioReference)
+        let limit = min(fileLimit(upload.fields), configuration.maximumUploadBytes)
+        do {
+            try await reader.handle(.partBegan(MultipartPartHeaders(name: "file", filename: "audio")), into: &upload)
+            let filename = try await source.fetch(url, maximumBytes: limit, deadline: configuration.bodyTimeout) { chunk in
+                try await reader.handle(.partBytes(chunk), into: &upload)
+            }
+            try await reader.handle(.partEnded, into: &upload)
+            upload.audio?.filename = filename
+        } catch let failure as GuardedHTTPClient.Failure {
+            await reader.discard()
+            throw Self.apiError(failure, field: field)
+        } catch {
+            await upload.audio?.writer.discard()
+            await reader.discard()
+            throw error
+        }
+    }
+
+    static func apiError(_ failure: GuardedHTTPClient.Failure, field: String) -> APIError {
+        switch failure {
+        case .tooLarge(let limit): APIError.tooLarge(limit: limit)
+        case .refused: APIError(.badRequest, code: "url_not_allowed", message: "\(field) \(failure.description)", param: field, dialect: nil)
+        case .invalidURL: APIError(.badRequest, code: "invalid_request", message: "\(field): \(failure.description)", param: field, dialect: nil)
+        case .tooManyRedirects, .unreachable, .httpStatus:
+            APIError(.badRequest, code: "audio_url_unreachable", message: "\(field): \(failure.description)", param: field, dialect: nil)
         }
     }
 }

@@ -47,6 +47,11 @@ package struct S3Location: Sendable, Equatable {
         guard Self.isValidBucketName(bucket) else {
             throw Invalid(description: "invalid bucket \"\(bucket.prefix(80))\" in DALSTON_ARTIFACTS_URL: 3 to 63 lowercase letters, digits, dots and hyphens")
         }
+        return try connection(environment, bucket: bucket, prefix: prefix)
+    }
+
+    /// The bucket `bucket` reached with the environment's endpoint, region, addressing and credentials.
+    package static func connection(_ environment: [String: String], bucket: String, prefix: String = "") throws(Invalid) -> S3Location {
         let credentials = try credentials(environment)
         let region = environment["AWS_REGION"].nonEmpty ?? environment["AWS_DEFAULT_REGION"].nonEmpty ?? "us-east-1"
         let endpointText = environment["DALSTON_S3_ENDPOINT"].nonEmpty ?? environment["AWS_ENDPOINT_URL_S3"].nonEmpty ?? environment["AWS_ENDPOINT_URL"].nonEmpty

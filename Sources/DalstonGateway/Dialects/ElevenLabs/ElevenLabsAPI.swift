@@ -31,7 +31,7 @@ struct ElevenLabsAPI: Sendable {
     private func elevenLabsConvert(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await intake.receive(request, for: context.caller, into: &upload)
+            try await intake.receive(request, for: context.caller, into: &upload, urlField: "cloud_storage_url")
             try FormPolicy.elevenLabs.validate(upload.fields)
             let options = try ElevenLabsOptions(upload, models: configuration.models)
             let job = try await intake.submit(upload, api: "elevenlabs", for: context.caller, perChannel: ("use_multi_channel", ElevenLabsOptions.mostChannels)) { audio in

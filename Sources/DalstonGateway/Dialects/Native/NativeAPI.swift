@@ -45,11 +45,11 @@ struct NativeAPI: Sendable {
     private func createTranscription(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         var upload = ReceivedUpload()
         do {
-            try await intake.receive(request, for: context.caller, into: &upload) { claimant($0, request.headers)?.uploadLimit ?? .max }
+            try await intake.receive(request, for: context.caller, into: &upload, urlField: "audio_url") { claimant($0, request.headers)?.uploadLimit ?? .max }
             if let claimant = claimant(upload.fields, request.headers) {
                 return try await claimant.transcribe(upload, request, context)
             }
-            let job = try await intake.submit(upload, api: "native", for: context.caller) { audio in try nativeSubmission(upload, audio, context) }
+            let job = try await intake.submit(upload, api: "native", for: context.caller) { audio in try await nativeSubmission(upload, audio, context) }
             return try EditedResponse(
                 status: .created, headers: [.location: "/v1/audio/transcriptions/\(job.id)"],
                 response: JobCreatedResponse(id: job.id, status: job.status.rawValue, createdAt: job.createdAt, displayName: job.displayName)
@@ -65,7 +65,7 @@ struct NativeAPI: Sendable {
         claims.first { $0.claims(fields, headers) }
     }
 
-    private func nativeSubmission(_ upload: ReceivedUpload, _ audio: ReceivedUpload.AudioFile, _ context: GatewayRequestContext) throws -> JobSubmission {
+    private func nativeSubmission(_ upload: ReceivedUpload, _ audio: ReceivedUpload.AudioFile, _ context: GatewayRequestContext) async throws -> JobSubmission {
         try FormPolicy.native.validate(upload.fields)
         let modelName = (upload["model"] ?? upload["model_id"])?.trimmed.nonEmpty ?? "auto"
         let language = ModelCatalogue.normalizedLanguage(upload["language"] ?? "")
@@ -94,7 +94,7 @@ struct NativeAPI: Sendable {
         } else if let named = SpeakerFields.countNames.first(where: { counts[$0] != nil }) {
             throw APIError.badRequest("\(named) needs speaker_detection=diarize", param: named)
         }
-        try applyRecordOptions(upload, to: &submission)
+        try await applyRecordOptions(upload, to: &submission)
         return submission
     }
 
@@ -124,14 +124,14 @@ struct NativeAPI: Sendable {
 
     /// `webhook_url`, `webhook_metadata` and `retention`: what the record database keeps for
     /// the job. Without one they are refused rather than ignored.
-    private func applyRecordOptions(_ upload: ReceivedUpload, to submission: inout JobSubmission) throws {
+    private func applyRecordOptions(_ upload: ReceivedUpload, to submission: inout JobSubmission) async throws {
         if let url = upload["webhook_url"]?.trimmed, !url.isEmpty {
             guard records != nil else { throw APIError.unsupported("webhook_url", "per-job webhooks need the record database, which this gateway runs without") }
             guard configuration.perJobWebhooks else {
                 throw APIError.unsupported(
                     "webhook_url", "per-job webhook_url needs DALSTON_WEBHOOK_SECRET on the server to sign with; or register an endpoint with POST /v1/webhooks")
             }
-            submission.webhookURL = try WebhooksAPI.webhookURL(text: url)
+            submission.webhookURL = try await WebhooksAPI.webhookURL(text: url, param: "webhook_url", policy: configuration.addressPolicy)
         }
         if let metadata = upload["webhook_metadata"]?.trimmed, !metadata.isEmpty {
             guard metadata.utf8.count <= 16 * 1024, (try? JSONDecoder().decode([String: JSONValue].self, from: Data(metadata.utf8))) != nil else {

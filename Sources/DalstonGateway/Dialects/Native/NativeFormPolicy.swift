@@ -2,7 +2,7 @@ extension FormPolicy {
     /// Dalston's native `POST /v1/audio/transcriptions`.
     static let native = FormPolicy(
         honoured: [
-            "language", "model", "model_id", "timestamps_granularity", "display_name", "name", "webhook_url", "webhook_metadata", "retention",
+            "language", "model", "model_id", "timestamps_granularity", "display_name", "name", "webhook_url", "webhook_metadata", "retention", "audio_url",
             "prompt", "initial_prompt", "hotwords", "vocabulary", "temperature", "num_speakers", "min_speakers", "max_speakers",
         ],
         checks: [
@@ -12,7 +12,6 @@ extension FormPolicy {
             "pii_detection": onlyOff(noPII), "pii_entity_types": never(noPII), "redact_pii_audio": onlyOff(noPII), "pii_redaction_mode": never(noPII),
             "model_pii_detect": never(noPII), "model_align": never("a separate alignment model is not available; words carry the recogniser's times"),
             "keyterms": never("key-term prompting is not available; send vocabulary (a JSON list of terms) or prompt"),
-            "audio_url": never(noURLInput),
             // The original's pipeline profiles: `core` is this pipeline; the others need stages
             // this deployment does not have.
             "lite_profile": { profile in

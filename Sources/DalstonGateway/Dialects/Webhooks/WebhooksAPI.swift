@@ -1,4 +1,5 @@
 import DalstonBroker
+import DalstonOutboundHTTP
 import DalstonRecords
 import Foundation
 import Hummingbird
@@ -9,13 +10,15 @@ struct WebhooksAPI: Sendable {
     let records: RecordStore?
     let audit: AuditTrail
     let guards: RouteGuards
+    /// Which addresses receivers may have (`DALSTON_ALLOW_PRIVATE_URLS`).
+    let addressPolicy: AddressPolicy
 
     /// Mounted at `/v1/webhooks`.
     func routes() -> RouteCollection<GatewayRequestContext> {
         let routes = guards.collection(.native, access: .scope(.webhooks))
         routes.post { request, context in
             let body = try await JSONRequestBody.read(request, allowed: ["url", "events", "description"], example: Self.example)
-            let url = try Self.webhookURL(body["url"])
+            let url = try await Self.webhookURL(body["url"], policy: self.addressPolicy)
             let events = try Self.events(body["events"]) ?? { throw APIError.badRequest("events is required, e.g. [\"transcription.completed\"]", param: "events") }()
             let (endpoint, secret) = try await self.webhookTable().create(url: url, events: events, description: try Self.description(body["description"]))
             try await self.audit.record(context, "webhook.created", endpoint.id, detail: url)
@@ -39,8 +42,10 @@ struct WebhooksAPI: Sendable {
                 guard let flag = value.boolValue else { throw APIError.badRequest("is_active must be true or false", param: "is_active") }
                 isActive = flag
             }
+            var url: String?
+            if let value = body["url"] { url = try await Self.webhookURL(value, policy: self.addressPolicy) }
             let updated = try await self.webhookTable().update(
-                id, url: try body["url"].map { try Self.webhookURL($0) }, events: try Self.events(body["events"]),
+                id, url: url, events: try Self.events(body["events"]),
                 description: try Self.description(body["description"]), isActive: isActive)
             guard let updated else { throw APIError.notFound("no webhook \(id.prefix(64))") }
             try await self.audit.record(context, "webhook.updated", id, detail: body.names.joined(separator: ","))
@@ -106,14 +111,23 @@ struct WebhooksAPI: Sendable {
     static let example = #"{"url": "https://example.com/hook", "events": ["transcription.completed"]}"#
 
     /// An absolute http(s) URL with a host.
-    static func webhookURL(_ value: JSONValue?) throws -> String {
-        try webhookURL(text: value?.stringValue)
+    static func webhookURL(_ value: JSONValue?, policy: AddressPolicy) async throws -> String {
+        try await webhookURL(text: value?.stringValue, param: "url", policy: policy)
     }
 
-    static func webhookURL(text: String?) throws -> String {
+    /// An absolute http(s) URL whose host resolves to addresses the policy allows (public ones,
+    /// unless private networks are allowed): the server must not be made to call its own network.
+    static func webhookURL(text: String?, param: String, policy: AddressPolicy) async throws -> String {
         guard let text, text.utf8.count <= 2048, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
               ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
-            throw APIError.badRequest("url must be an absolute http or https URL", param: "url")
+            throw APIError.badRequest("\(param) must be an absolute http or https URL", param: param)
+        }
+        do {
+            try await GuardedHTTPClient(policy: policy).check(url)
+        } catch .refused(let reason) {
+            throw APIError(.badRequest, code: "url_not_allowed", message: "\(param) is refused: \(reason)", param: param, dialect: nil)
+        } catch {
+            throw APIError.badRequest("\(param) cannot be used: \(error.description)", param: param)
         }
         return text
     }

@@ -47,7 +47,11 @@ package struct GuardedHTTPClient: Sendable {
     /// Trust roots for HTTPS (the system's by default; tests add their own).
     let tls: TLSConfiguration
 
-    package init(policy: AddressPolicy, tls: TLSConfiguration = .makeClientConfiguration()) {
+    package init(policy: AddressPolicy) {
+        self.init(policy: policy, tls: .makeClientConfiguration())
+    }
+
+    init(policy: AddressPolicy, tls: TLSConfiguration) {
         self.policy = policy
         self.tls = tls
     }
@@ -81,26 +85,24 @@ package struct GuardedHTTPClient: Sendable {
     }
 
     /// GETs `url`, following redirects, handing each piece of the body to `receive` as it
-    /// arrives (so memory stays one chunk); a non-2xx answer after redirects is `httpStatus`.
-    package func get(
-        _ url: URL, limits: Limits, receive: @escaping @Sendable ([UInt8]) async throws -> Void
-    ) async throws -> Answer {
-        try await withDeadline(limits.deadline) {
-            var current = url
-            for _ in 0...limits.maximumRedirects {
-                let answer = try await exchange(method: .GET, url: current, headers: [], body: nil, limits: limits, receive: receive)
-                if (300..<400).contains(answer.status), [301, 302, 303, 307, 308].contains(answer.status) {
-                    guard let location = answer.header("location"), let next = URL(string: location, relativeTo: current)?.absoluteURL else {
-                        throw Failure.unreachable("a redirect without a Location")
-                    }
-                    current = next
-                    continue
+    /// arrives (so memory stays one chunk, and a slow receiver slows the download); a non-2xx
+    /// answer after redirects is `httpStatus`.
+    package func get(_ url: URL, limits: Limits, receive: ([UInt8]) async throws -> Void) async throws -> Answer {
+        let deadline = ContinuousClock.now + limits.deadline
+        var current = url
+        for _ in 0...limits.maximumRedirects {
+            let answer = try await exchange(method: .GET, url: current, headers: [], body: nil, limits: limits, deadline: deadline, receive: receive)
+            if [301, 302, 303, 307, 308].contains(answer.status) {
+                guard let location = answer.header("location"), let next = URL(string: location, relativeTo: current)?.absoluteURL else {
+                    throw Failure.unreachable("a redirect without a Location")
                 }
-                guard (200..<300).contains(answer.status) else { throw Failure.httpStatus(answer.status) }
-                return answer
+                current = next
+                continue
             }
-            throw Failure.tooManyRedirects(limits.maximumRedirects)
+            guard (200..<300).contains(answer.status) else { throw Failure.httpStatus(answer.status) }
+            return answer
         }
+        throw Failure.tooManyRedirects(limits.maximumRedirects)
     }
 
     /// Sends one request without following redirects (webhooks: a redirect is the receiver's
@@ -108,12 +110,11 @@ package struct GuardedHTTPClient: Sendable {
     package func send(
         method: String, url: URL, headers: [(name: String, value: String)], body: [UInt8], limits: Limits
     ) async throws -> (answer: Answer, body: [UInt8]) {
-        try await withDeadline(limits.deadline) {
-            let collected = Collected()
-            let answer = try await exchange(
-                method: HTTPMethod(rawValue: method), url: url, headers: headers, body: body, limits: limits, receive: { try await collected.add($0) })
-            return (answer, await collected.bytes)
-        }
+        var collected: [UInt8] = []
+        let answer = try await exchange(
+            method: HTTPMethod(rawValue: method), url: url, headers: headers, body: body, limits: limits, deadline: ContinuousClock.now + limits.deadline,
+            receive: { collected += $0 })
+        return (answer, collected)
     }
 
     // MARK: One exchange
@@ -152,7 +153,7 @@ package struct GuardedHTTPClient: Sendable {
 
     private func exchange(
         method: HTTPMethod, url: URL, headers: [(name: String, value: String)], body: [UInt8]?, limits: Limits,
-        receive: @escaping @Sendable ([UInt8]) async throws -> Void
+        deadline: ContinuousClock.Instant, receive: ([UInt8]) async throws -> Void
     ) async throws -> Answer {
         let target = try Target(url)
         let candidates = try await addresses(of: target)
@@ -170,14 +171,29 @@ package struct GuardedHTTPClient: Sendable {
                 try? await channel.channel.close()
                 throw Failure.refused("\(target.host) is \(refusal)")
             }
-            return try await talk(over: channel, method: method, target: target, headers: headers, body: body, limits: limits, receive: receive)
+            // The whole exchange within the deadline: past it, the connection is closed under the reader.
+            let remaining = deadline - ContinuousClock.now
+            let timer = channel.channel.eventLoop.scheduleTask(in: .nanoseconds(max(0, Int64(remaining.components.seconds) * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000))) {
+                channel.channel.close(promise: nil)
+            }
+            defer { timer.cancel() }
+            do {
+                return try await talk(over: channel, method: method, target: target, headers: headers, body: body, limits: limits, receive: receive)
+            } catch let failure as Failure {
+                throw failure
+            } catch let receiver as ReceiverFailure {
+                throw receiver.underlying
+            } catch {
+                if ContinuousClock.now >= deadline { throw Failure.unreachable("timed out after \(limits.deadline.components.seconds) s") }
+                throw Failure.unreachable("the connection failed: \(error)")
+            }
         }
         throw Failure.unreachable("cannot connect to \(target.host):\(target.port) (\(lastError.map { "\($0)" } ?? "no address"))")
     }
 
     private func talk(
         over channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, method: HTTPMethod, target: Target,
-        headers: [(name: String, value: String)], body: [UInt8]?, limits: Limits, receive: @escaping @Sendable ([UInt8]) async throws -> Void
+        headers: [(name: String, value: String)], body: [UInt8]?, limits: Limits, receive: ([UInt8]) async throws -> Void
     ) async throws -> Answer {
         try await channel.executeThenClose { inbound, outbound in
             var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.requestTarget)
@@ -206,7 +222,11 @@ package struct GuardedHTTPClient: Sendable {
                     guard (200..<300).contains(status) else { continue }
                     received += buffer.readableBytes
                     guard received <= limits.maximumBytes else { throw Failure.tooLarge(limits.maximumBytes) }
-                    try await receive(Array(buffer.readableBytesView))
+                    do {
+                        try await receive(Array(buffer.readableBytesView))
+                    } catch {
+                        throw ReceiverFailure(underlying: error)
+                    }
                 case .end:
                     return Answer(status: status, headers: answerHeaders, finalURL: target.url, byteCount: received)
                 }
@@ -287,24 +307,8 @@ package struct GuardedHTTPClient: Sendable {
     }
 }
 
-/// A small answer's body, gathered from the chunks as they arrive.
-private actor Collected {
-    var bytes: [UInt8] = []
-    func add(_ chunk: [UInt8]) { bytes += chunk }
-}
 
-/// Runs `operation`, cancelling it when `deadline` passes (then `unreachable: timed out`).
-func withDeadline<T: Sendable>(_ deadline: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: deadline)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw GuardedHTTPClient.Failure.unreachable("timed out after \(deadline.components.seconds) s")
-        }
-        return value
-    }
+/// An error of the caller's receiver (the body refused as too long, say), passed through as is.
+private struct ReceiverFailure: Error {
+    let underlying: any Error
 }

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,19 +11,28 @@ package import NIOCore
 /// the operator allows private ones (`DALSTON_ALLOW_PRIVATE_URLS=true`, for a LAN deployment).
 package struct AddressPolicy: Sendable, Equatable {
     package var allowsPrivate: Bool
+    /// Private addresses allowed one by one (`DALSTON_ALLOWED_PRIVATE_ADDRESSES`: a storage
+    /// server on the LAN), without opening every private network.
+    package var allowedAddresses: Set<String>
 
-    package init(allowsPrivate: Bool) {
+    package init(allowsPrivate: Bool, allowedAddresses: Set<String> = []) {
         self.allowsPrivate = allowsPrivate
+        self.allowedAddresses = allowedAddresses
     }
 
     package static func fromEnvironment(_ environment: [String: String]) -> AddressPolicy {
-        AddressPolicy(allowsPrivate: ["true", "1", "yes"].contains((environment["DALSTON_ALLOW_PRIVATE_URLS"] ?? "").lowercased()))
+        AddressPolicy(
+            allowsPrivate: ["true", "1", "yes"].contains((environment["DALSTON_ALLOW_PRIVATE_URLS"] ?? "").lowercased()),
+            allowedAddresses: Set((environment["DALSTON_ALLOWED_PRIVATE_ADDRESSES"] ?? "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            }.filter { !$0.isEmpty }))
     }
 
     /// Why `address` may not be reached, or nil when it may.
     package func refusal(_ address: SocketAddress) -> String? {
         guard let range = Self.specialRange(address) else { return nil }
-        return allowsPrivate && range.isPrivate ? nil : range.name
+        if range.isPrivate, allowsPrivate || address.ipAddress.map(allowedAddresses.contains) == true { return nil }
+        return range.name
     }
 
     /// A range that is not the public internet: its name and whether the operator's switch for
