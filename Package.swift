@@ -236,7 +236,7 @@ let package = Package(
         .target(
             name: "DalstonRealtimeWorker",
             dependencies: [
-                "DalstonCore", "DalstonLogging", "DalstonMetrics", "DalstonPropagation", "DalstonRealtime", "DalstonSessionRouter",
+                "DalstonCore", "DalstonLogging", "DalstonMetrics", "DalstonPropagation", "DalstonRealtime", "DalstonSessionRouter", "DalstonPipeline", "DalstonAudio",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

@@ -94,16 +94,22 @@ package enum PreparedAudio {
 /// Writes 16-bit PCM mono WAV (what prepared audio is stored as).
 package enum WAVEncoder {
     package static func encode16BitMono(_ samples: [Float], sampleRate: Int) -> [UInt8] {
-        let dataSize = samples.count * 2
+        var bytes = header16BitMono(sampleRate: sampleRate, dataBytes: samples.count * 2)
+        bytes += pcm16LittleEndian(samples)
+        return bytes
+    }
+
+    /// The 44-byte header of a 16-bit mono WAV whose samples (`dataBytes` of them) follow, for
+    /// audio written piece by piece after it.
+    package static func header16BitMono(sampleRate: Int, dataBytes dataSize: Int) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(44 + dataSize)
+        bytes.reserveCapacity(44)
         func append32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
         func append16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
         bytes += Array("RIFF".utf8); append32(UInt32(36 + dataSize)); bytes += Array("WAVE".utf8)
         bytes += Array("fmt ".utf8); append32(16); append16(1); append16(1)
         append32(UInt32(sampleRate)); append32(UInt32(sampleRate * 2)); append16(2); append16(16)
         bytes += Array("data".utf8); append32(UInt32(dataSize))
-        bytes += pcm16LittleEndian(samples)
         return bytes
     }
 

@@ -82,7 +82,8 @@ package struct Gateway: Sendable {
         }
         self.realtime = RealtimeAPI(
             realtime: realtime, relay: relay, guards: guards, keyStatus: records.map { KeyStatusWatch(records: $0) },
-            endpoints: [NativeAPI.realtimeEndpoint, ElevenLabsAPI.realtimeEndpoint, OpenAIAPI.realtimeEndpoint])
+            endpoints: [NativeAPI.realtimeEndpoint, ElevenLabsAPI.realtimeEndpoint, OpenAIAPI.realtimeEndpoint], artifacts: jobs.artifacts,
+            presignedDownloads: configuration.presignedDownloads ? configuration.presignedURLLifetime : nil)
     }
 
     /// Every dialect's route collection, each with its error shape and the access it needs,

@@ -10,6 +10,10 @@ package struct SessionSettings: Sendable, Equatable {
     package var enableVAD = true
     package var interimResults = true
     package var wordTimestamps = false
+    /// Keep the session's audio (`sessions/<id>/audio.wav`) in the artifact store.
+    package var storeAudio = false
+    /// Keep the session's transcript (`sessions/<id>/transcript.json`) in the artifact store.
+    package var storeTranscript = false
     package var vad = VADSettings()
 
     package init(sessionID: String) {
@@ -23,7 +27,7 @@ package struct SessionSettings: Sendable, Equatable {
         [
             ("session_id", sessionID), ("language", language), ("model", model), ("encoding", encoding.rawValue),
             ("sample_rate", String(sampleRate)), ("enable_vad", String(enableVAD)), ("interim_results", String(interimResults)),
-            ("word_timestamps", String(wordTimestamps)),
+            ("word_timestamps", String(wordTimestamps)), ("store_audio", String(storeAudio)), ("store_transcript", String(storeTranscript)),
         ] + vad.query
     }
 
@@ -42,6 +46,8 @@ package struct SessionSettings: Sendable, Equatable {
         enableVAD = try Self.boolean(query, "enable_vad") ?? enableVAD
         interimResults = try Self.boolean(query, "interim_results") ?? interimResults
         wordTimestamps = try Self.boolean(query, "word_timestamps") ?? wordTimestamps
+        storeAudio = try Self.boolean(query, "store_audio") ?? storeAudio
+        storeTranscript = try Self.boolean(query, "store_transcript") ?? storeTranscript
         try vad.update(from: query)
     }
 

@@ -1,10 +1,11 @@
 import DalstonCore
 import DalstonLogging
+package import DalstonPipeline
 package import DalstonMetrics
 import DalstonPropagation
 package import DalstonRealtime
 package import DalstonSessionRouter
-import Foundation
+package import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
@@ -25,6 +26,10 @@ package struct RealtimeWorker: Service {
     let instruments: Instruments
     let metricsEndpoint: @Sendable () -> String?
     let logger: Logger
+    /// Where sessions that ask for it keep their audio and transcript (nil: nowhere; refused).
+    let artifacts: (any ArtifactStore)?
+    /// This machine's directory for session audio while it is recorded.
+    let spoolDirectory: URL
     /// The port actually bound (differs from the configured one when that was 0).
     private let boundPort = BoundPort()
 
@@ -34,9 +39,12 @@ package struct RealtimeWorker: Service {
     package init(
         configuration: RealtimeWorkerConfiguration, models: LiveModels,
         router: any SessionRouterStore, instruments: Instruments = .disabled, metricsEndpoint: @escaping @Sendable () -> String? = { nil },
+        artifacts: (any ArtifactStore)? = nil, spoolDirectory: URL = FileManager.default.temporaryDirectory,
         logger: Logger = Logger(label: "dalston.realtime")
     ) {
         self.configuration = configuration
+        self.artifacts = artifacts
+        self.spoolDirectory = spoolDirectory
         self.models = models
         self.router = router
         self.instruments = instruments
@@ -226,6 +234,7 @@ package struct RealtimeWorker: Service {
             return
         }
         var lag = RealTimeLag(threshold: configuration.maximumLag.seconds)
+        let recorder = SessionRecorder(settings: settings, artifacts: artifacts, spoolDirectory: spoolDirectory, logger: logger)
         var finished = false
         // Audio bytes decoded so far, acknowledged after each message (`WorkerProgress`).
         var decodedBytes = 0
@@ -237,6 +246,7 @@ package struct RealtimeWorker: Service {
                 switch message {
                 case .binary(let buffer):
                     let bytes = Array(buffer.readableBytesView)
+                    recorder?.record(bytes)
                     let decodingStarted = ContinuousClock.now
                     var decoded = await lane.run { $0.audio(bytes) } ?? []
                     let seconds = Double(bytes.count / settings.encoding.bytesPerSample) / Double(settings.sampleRate)
@@ -255,8 +265,12 @@ package struct RealtimeWorker: Service {
                 }
                 for event in events {
                     tracker.observe(event)
+                    if case .sessionEnd(let ended) = event {
+                        finished = true
+                        // Stored before the client hears the end, so it can fetch them at once.
+                        await recorder?.finish(summary: ended)
+                    }
                     try await outbound.write(.text(event.json))
-                    if case .sessionEnd = event { finished = true }
                 }
                 if !finished, case .binary(let buffer) = message {
                     decodedBytes += buffer.readableBytes
@@ -268,12 +282,16 @@ package struct RealtimeWorker: Service {
         }
         if !finished {
             // The gateway went away without `end`: finish for the log and metrics; nobody reads it.
-            for event in await lane.close() { tracker.observe(event) }
+            for event in await lane.close() {
+                tracker.observe(event)
+                if case .sessionEnd(let ended) = event { await recorder?.finish(summary: ended) }
+            }
             logger.warning("realtime_session_abandoned", metadata: ["audio_seconds": "\(tracker.audioSeconds)"])
         } else {
             _ = await lane.close()
             try? await outbound.close(.normalClosure, reason: nil)
         }
+        await recorder?.finish(summary: nil)
         let duration = (ContinuousClock.now - started).seconds
         instruments.record(DalstonMetric.realtimeSessionDuration, seconds: duration)
         span.attributes["dalston.total_audio_s"] = tracker.audioSeconds

@@ -211,7 +211,9 @@ package struct Deployment: Sendable {
         return RealtimeWorker(
             configuration: configuration, models: try liveModels(),
             router: sessionRouterStore, instruments: metrics.instruments(for: "realtime"),
-            metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, logger: makeLogger("dalston.realtime"))
+            metricsEndpoint: { [exposition = metrics.exposition] in exposition?.endpoint }, artifacts: artifacts,
+            spoolDirectory: FileArtifactStore.fromEnvironment(environment).root.appendingPathComponent("spool", isDirectory: true),
+            logger: makeLogger("dalston.realtime"))
     }
 
     package func orchestrator() -> Orchestrator {

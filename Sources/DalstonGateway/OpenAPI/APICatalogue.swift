@@ -5,7 +5,8 @@ enum APICatalogue {
 
     static let jobID = "The job's id (a UUID)."
     static let transcriptionFields: [Field] = [
-        Field(name: "file", type: "file", description: "The audio: WAV, MP3, M4A, FLAC, OGG/Opus, WebM (anything FFmpeg reads).", required: true),
+        Field(name: "file", type: "file", description: "The audio: WAV, MP3, M4A, FLAC, OGG/Opus, WebM (anything FFmpeg reads). Required unless audio_url is given."),
+        Field(name: "audio_url", type: "string", description: "Instead of file: an http(s) URL the server fetches (public addresses only unless DALSTON_ALLOW_PRIVATE_URLS), or s3://bucket/key from a bucket listed in DALSTON_AUDIO_URL_S3_BUCKETS."),
         Field(name: "model", type: "string", description: "A model id or alias (GET /v1/models); `auto` or absent: the deployment's default."),
         Field(name: "language", type: "string", description: "ISO 639-1 code, or `auto` to detect (multilingual models)."),
         Field(name: "timestamps_granularity", type: "string", description: "`word` (default), `segment` or `none`."),
@@ -20,7 +21,8 @@ enum APICatalogue {
         Field(name: "response_format", type: "string", description: "OpenAI's: json, text, srt, vtt, verbose_json (an OpenAI request answers synchronously)."),
     ]
     static let elevenLabsFields: [Field] = [
-        Field(name: "file", type: "file", description: "The audio.", required: true),
+        Field(name: "file", type: "file", description: "The audio. Required unless cloud_storage_url is given."),
+        Field(name: "cloud_storage_url", type: "string", description: "Instead of file: an https URL (or s3:// from a listed bucket) the server fetches."),
         Field(name: "model_id", type: "string", description: "scribe_v1 (default), scribe_v1_experimental, scribe_v2, or an installed model."),
         Field(name: "language_code", type: "string", description: "ISO 639-1/3 code; absent: detected."),
         Field(name: "timestamps_granularity", type: "string", description: "none, word (default) or character (answered as word)."),
@@ -138,7 +140,9 @@ enum APICatalogue {
         APIOperation(method: .get, path: "/v1/realtime/sessions", tag: "Realtime", summary: "Recorded sessions, newest first", access: .scope("jobs:read"),
                      query: paging + [Field(name: "status", type: "string", description: "active, completed, interrupted, error")]),
         APIOperation(method: .get, path: "/v1/realtime/sessions/{id}", tag: "Realtime", summary: "One session with its transcript", access: .scope("jobs:read")),
-        APIOperation(method: .delete, path: "/v1/realtime/sessions/{id}", tag: "Realtime", summary: "Delete an ended session's record", access: .scope("jobs:write")),
+        APIOperation(method: .delete, path: "/v1/realtime/sessions/{id}", tag: "Realtime", summary: "Delete an ended session's record and what it stored", access: .scope("jobs:write")),
+        APIOperation(method: .get, path: "/v1/realtime/sessions/{id}/audio", tag: "Realtime", summary: "The session's audio as WAV (sessions opened with store_audio=true)", access: .scope("jobs:read")),
+        APIOperation(method: .get, path: "/v1/realtime/sessions/{id}/transcript", tag: "Realtime", summary: "The session's stored transcript (store_transcript=true)", access: .scope("jobs:read")),
 
         // Keys and tokens
         APIOperation(method: .get, path: "/auth/me", tag: "Keys", summary: "The key in use: id, tenant, scopes, limits", access: .anyKey),

@@ -5,7 +5,7 @@ package struct NativeDialect: RealtimeDialect {
     package init() {}
 
     /// The client's query (`language`, `model`, `encoding`, `sample_rate`, `enable_vad`,
-    /// `interim_results`, `word_timestamps` and the VAD names).
+    /// `interim_results`, `word_timestamps`, `store_audio`, `store_transcript` and the VAD names).
     package static func settings(query: [String: String], sessionID: String) throws(InvalidSessionParameter) -> SessionSettings {
         var worker = query.filter { SessionSettings.queryNames.contains($0.key) }
         worker["session_id"] = sessionID
@@ -28,7 +28,7 @@ package struct NativeDialect: RealtimeDialect {
 extension SessionSettings {
     /// The query names a client may set for the worker.
     static let queryNames: Set<String> = [
-        "language", "model", "encoding", "sample_rate", "enable_vad", "interim_results", "word_timestamps", "vad_threshold",
+        "language", "model", "encoding", "sample_rate", "enable_vad", "interim_results", "word_timestamps", "store_audio", "store_transcript", "vad_threshold",
         "min_silence_duration_ms", "min_speech_duration_ms", "prefix_padding_ms", "max_utterance_duration",
     ]
 }

@@ -1,4 +1,5 @@
 import DalstonCore
+import DalstonPipeline
 import DalstonPropagation
 import DalstonRealtime
 import DalstonSessionRouter
@@ -24,6 +25,10 @@ struct RealtimeAPI: Sendable {
     let keyStatus: KeyStatusWatch?
     /// Each dialect's WebSocket path (declared in its folder) and the protocol spoken there.
     let endpoints: [RealtimeEndpoint]
+    /// Where sessions opened with `store_audio`/`store_transcript` keep them.
+    let artifacts: any ArtifactStore
+    /// How long a presigned download URL lives, when downloads redirect to the object store.
+    let presignedDownloads: Duration?
 
     /// The WebSocket endpoints, on the router that decides upgrades: request ids and API keys
     /// are checked before the upgrade (a bad key is a 401 handshake), everything else after it,
@@ -111,10 +116,35 @@ struct RealtimeAPI: Sendable {
             guard record.status != "active" else {
                 throw APIError(.conflict, code: "session_active", message: "session \(record.id) is still running; end it first")
             }
+            // Its stored audio and transcript first: a store that is down keeps the record (503, retry).
+            try await self.artifacts.removeAll(of: .session(record.id))
             try await self.requireRealtime().records.delete(record.id)
             return RealtimeSessionDeletedResponse(deleted: true, sessionID: record.id)
         }
+        routes.get("sessions/{id}/audio") { _, context in
+            try await self.storedArtifact("audio.wav", of: try context.parameters.require("id"), tenant: context.tenant, type: "audio/wav", what: "audio", field: "store_audio")
+        }
+        routes.get("sessions/{id}/transcript") { _, context in
+            try await self.storedArtifact(
+                "transcript.json", of: try context.parameters.require("id"), tenant: context.tenant, type: "application/json", what: "transcript", field: "store_transcript")
+        }
         return routes
+    }
+
+    /// A session's stored audio or transcript, streamed (or a redirect to a presigned URL).
+    private func storedArtifact(_ name: String, of id: String, tenant: String?, type: String, what: String, field: String) async throws -> Response {
+        let record = try await session(id, tenant: tenant)
+        let reference = ArtifactReference(owner: .session(record.id), name: name)
+        guard try await artifacts.exists(reference) else {
+            throw APIError(
+                .notFound, code: "\(what)_not_stored",
+                message: "session \(record.id) has no stored \(what): open a session with \(field)=true to keep it (it is stored when the session ends)")
+        }
+        if let lifetime = presignedDownloads, let url = artifacts.downloadURL(for: reference, lifetime: lifetime) {
+            return Response(status: .temporaryRedirect, headers: [.location: url.absoluteString, .cacheControl: "no-store"])
+        }
+        return try await ArtifactDownload.response(
+            artifacts, reference, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(record.id)-\(name)\""])
     }
 
     private func requireRealtime() throws -> RealtimeGateway {
