@@ -1,6 +1,6 @@
 import DalstonCore
 package import DalstonSessionRouter
-import Foundation
+package import Foundation
 
 /// Realtime sessions in the record database: status and times as columns (for listing and
 /// retention), the whole record, transcript and segments included, as JSON.
@@ -55,6 +55,14 @@ package struct SessionTable: RealtimeSessionArchive {
             records.append(try Self.decode(try row.string("record")))
         }
         return records
+    }
+
+    /// Ended sessions that started before `cutoff`, oldest first: what retention deletes.
+    package func expired(startedBefore cutoff: Date, limit: Int) async throws -> [(id: String, requestID: String)] {
+        let rows = try await database.query(
+            "SELECT id, request_id FROM realtime_sessions WHERE status <> 'active' AND started_ms < $1 ORDER BY started_ms LIMIT $2",
+            [.integer(Int64((cutoff.timeIntervalSince1970 * 1000).rounded())), .integer(max(0, limit))])
+        return rows.compactMap { row in row.optionalString("id").map { ($0, row.optionalString("request_id") ?? "") } }
     }
 
     package func delete(_ id: String) async throws {

@@ -85,6 +85,9 @@ package struct Deployment: Sendable {
     /// How old a half-written artifact must be to count as abandoned (`DALSTON_ABANDONED_UPLOAD_AGE`,
     /// seconds; an hour is far past any body timeout).
     package var abandonedWriteAge: Duration = .seconds(3600)
+    /// How long ended realtime sessions are kept (`DALSTON_SESSION_RETENTION_DAYS`, else
+    /// `DALSTON_RETENTION_DAYS`; unset: for good).
+    package var sessionRetention: Duration?
     /// Tests only: one scripted live recogniser instead of the installed models (a session made
     /// slow or failing on purpose).
     package var makeStreamingRecognizer: (@Sendable ([String: String]) throws -> any StreamingRecognizer)?
@@ -138,6 +141,12 @@ package struct Deployment: Sendable {
         }
         deployment.webhookOptions = try WebhookDispatcherOptions.fromEnvironment(environment)
         deployment.purgeInterval = try EnvironmentValue("DALSTON_PURGE_INTERVAL", in: environment).seconds(in: 1...86_400, default: deployment.purgeInterval)
+        let retentionDays = try RecordStoreConfiguration.fromEnvironment(environment).defaultRetentionDays
+        if let days = environment["DALSTON_SESSION_RETENTION_DAYS"], !days.isEmpty {
+            deployment.sessionRetention = .seconds(Double(try EnvironmentValue("DALSTON_SESSION_RETENTION_DAYS", in: environment).integer(in: 0...36_500, default: 0)) * 86_400)
+        } else {
+            deployment.sessionRetention = retentionDays.map { .seconds(Double($0) * 86_400) }
+        }
         deployment.artifactSweepInterval = try EnvironmentValue("DALSTON_ARTIFACT_SWEEP_INTERVAL", in: environment)
             .seconds(in: 1...86_400, default: deployment.artifactSweepInterval)
         deployment.abandonedWriteAge = try EnvironmentValue("DALSTON_ABANDONED_UPLOAD_AGE", in: environment)
@@ -267,7 +276,8 @@ package struct Deployment: Sendable {
                 services.append(WebhookDispatcher(
                     records: records, options: webhookOptions, instruments: metrics.instruments(for: "orchestrator"), logger: makeLogger("dalston.webhooks")))
                 services.append(RetentionPurge(
-                    records: records, state: broker, artifacts: artifacts, interval: purgeInterval, instruments: metrics.instruments(for: "orchestrator"),
+                    records: records, state: broker, artifacts: artifacts, interval: purgeInterval, sessionRetention: sessionRetention,
+                    instruments: metrics.instruments(for: "orchestrator"),
                     logger: makeLogger("dalston.retention")))
             }
         }
