@@ -383,7 +383,9 @@ let package = Package(
         .testTarget(
             name: "DalstonStorageTests",
             dependencies: ["DalstonStorage", "DalstonOutboundHTTP", "DalstonPipeline", "DalstonTestSupport", "DalstonMetrics", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+            exclude: ["Fixtures/README.md"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -256,6 +256,9 @@ def remove_stale_sockets(ports: Ports, sock_dir: Path) -> None:
 
 
 def command_start(args: argparse.Namespace) -> int:
+    # A parent that blocks these signals (a Swift test process does) passes its mask on through
+    # exec; unblocked here, and so for weed, which inherits this process's mask.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
     if args.die_with_parent:
         set_parent_death_signal(signal.SIGTERM)
     stop_requested = threading.Event()

@@ -142,7 +142,7 @@ package struct S3Client: Sendable {
     package func presignedGetURL(_ key: String, lifetime: Duration, now: Date = Date()) -> URL? {
         let target = target(key: key)
         let query = signer.presignedQuery(method: "GET", host: target.host, path: target.path, lifetime: lifetime, date: now)
-        return URL(string: "\(target.base)\(signer.canonicalPath(target.path))?\(SigV4Signer.canonicalQuery(query))")
+        return URL(string: "\(target.base)\(signer.canonicalPath(target.path))?\(query)")
     }
 
     // MARK: Requests

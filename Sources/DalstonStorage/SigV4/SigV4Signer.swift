@@ -18,8 +18,9 @@ package struct SigV4Signer: Sendable {
         }
     }
 
-    /// How the path is made canonical. S3 signs the path as sent (encoded once, dot segments
-    /// kept); every other service normalises it and encodes it twice.
+    /// How the path is made canonical. S3 signs the object key encoded once, dot segments kept;
+    /// every other service normalises the path as sent and encodes that (so a path the client
+    /// already encoded is encoded twice).
     package enum PathStyle: Sendable {
         case s3
         case standard
@@ -88,11 +89,12 @@ package struct SigV4Signer: Sendable {
         return Signature(canonicalRequest: canonicalRequest, stringToSign: stringToSign, signature: signature, authorization: authorization)
     }
 
-    /// The query of a presigned URL: anyone holding it may send `method` to `path` on `host`
-    /// until `date + lifetime`, without credentials (the `X-Amz-*` parameters, signature last).
+    /// The query string of a presigned URL: anyone holding it may send `method` to `path` on
+    /// `host` until `date + lifetime`, without credentials (the `X-Amz-*` parameters, sorted,
+    /// then the signature last, as AWS's own clients write it).
     package func presignedQuery(
         method: String, host: String, path: String, query: [(name: String, value: String)] = [], lifetime: Duration, date: Date
-    ) -> [(name: String, value: String)] {
+    ) -> String {
         let stamp = Self.timestamp(date)
         var parameters = query
         parameters.append(("X-Amz-Algorithm", "AWS4-HMAC-SHA256"))
@@ -104,8 +106,7 @@ package struct SigV4Signer: Sendable {
         // Only `host` is signed: the date travels in the query.
         let signature = signature(
             of: Request(method: method, path: path, query: parameters, headers: [("host", host)]), payloadHash: Self.unsignedPayload, stamp: stamp)
-        parameters.append(("X-Amz-Signature", signature.signature))
-        return parameters
+        return Self.canonicalQuery(parameters) + "&X-Amz-Signature=" + signature.signature
     }
 
     /// The hex SHA-256 of a body, as `x-amz-content-sha256` and the canonical request want it.
@@ -128,8 +129,8 @@ package struct SigV4Signer: Sendable {
         case .s3:
             return path.isEmpty ? "/" : Self.encode(path, keepingSlash: true)
         case .standard:
-            let normalised = Self.removingDotSegments(path)
-            return Self.encode(Self.encode(normalised, keepingSlash: true), keepingSlash: true)
+            // `path` as sent (already percent-encoded by the client): encoded again here.
+            return Self.encode(Self.removingDotSegments(path), keepingSlash: true)
         }
     }
 
