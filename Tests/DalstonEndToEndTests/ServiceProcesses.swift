@@ -86,6 +86,8 @@ final class Deployment: @unchecked Sendable {
     var services: [String: ServiceProcess] = [:]
     var metricsPorts: [String: Int] = [:]
     let gatewayPort: Int
+    /// Each service gets a data directory of its own (no files shared, as on separate machines).
+    let separateDataDirectories: Bool
 
     /// `extraEnvironment` is added to every service's environment (e.g. the OTLP endpoint);
     /// `redisAppendOnly` gives Redis an append-only file, for tests that restart it.
@@ -94,8 +96,9 @@ final class Deployment: @unchecked Sendable {
     /// `transcribe`, PocketSphinx, unless a Whisper test asks for `faster-whisper`).
     init(
         extraEnvironment: [String: String] = [:], redisAppendOnly: Bool = false, realtime: Bool = false,
-        engines: [String] = ["audio-prepare", "transcribe", "merge"]
+        engines: [String] = ["audio-prepare", "transcribe", "merge"], separateDataDirectories: Bool = false
     ) async throws {
+        self.separateDataDirectories = separateDataDirectories
         redis = try await RedisServerProcess(appendOnly: redisAppendOnly)
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dalston-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
@@ -126,6 +129,9 @@ final class Deployment: @unchecked Sendable {
     /// service picks the first free one from its default).
     func start(_ name: String, _ arguments: [String], as label: String? = nil, metricsPort override: Int?? = .none, extra: [String: String] = [:]) throws {
         var environment = environment.merging(extra) { $1 }
+        if separateDataDirectories {
+            environment["DALSTON_DATA_DIR"] = logDirectory.appendingPathComponent("machine-\(label ?? name)").path
+        }
         if case .some(let port) = override {
             environment["METRICS_PORT"] = port.map(String.init)
         } else if name != "gateway" {
@@ -160,6 +166,8 @@ struct GatewayClient {
         let json: [String: Any]
         /// The body as text (error messages).
         let text: String
+        /// The body as it came (audio).
+        let body: Data
     }
 
     func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> Reply {
@@ -179,7 +187,7 @@ struct GatewayClient {
         for entry in http?.allHeaderFields ?? [:] { replyHeaders[String(describing: entry.key).lowercased()] = String(describing: entry.value) }
         return Reply(
             status: http?.statusCode ?? 0, headers: replyHeaders, json: (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:],
-            text: String(decoding: data, as: UTF8.self))
+            text: String(decoding: data, as: UTF8.self), body: data)
     }
 
     func upload(_ audio: Data, requestID: String? = nil, fields: [String: String] = [:], headers extra: [String: String] = [:]) async throws -> Reply {

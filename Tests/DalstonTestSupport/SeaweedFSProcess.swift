@@ -151,6 +151,17 @@ public final class SeaweedFSProcess: @unchecked Sendable {
         return (size, digest)
     }
 
+    /// Every object under `prefix`, as boto3 lists them.
+    public func keys(prefix: String) async throws -> [String] {
+        let list = try await boto3("list-objects", ["--prefix", prefix]) as? [[String: Any]] ?? []
+        return list.compactMap { $0["key"] as? String }
+    }
+
+    /// Puts a file as `key` with boto3 (a client's own object, for `s3://` audio URLs).
+    public func put(_ file: URL, as key: String) async throws {
+        _ = try await boto3("put-object", ["--key", key, "--file", file.path])
+    }
+
     /// The keys of multipart uploads begun and neither completed nor aborted.
     public func pendingUploads(prefix: String = "") async throws -> [String] {
         let list = try await boto3("list-uploads", prefix.isEmpty ? [] : ["--prefix", prefix]) as? [[String: Any]] ?? []

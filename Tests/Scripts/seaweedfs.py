@@ -6,6 +6,8 @@ usage:
                      [--timeout 60] [--stop-timeout 10] [--die-with-parent]
   seaweedfs.py check-object --endpoint E --bucket B --key K [--access-key A] [--secret-key S]
   seaweedfs.py list-uploads --endpoint E --bucket B [--prefix X] [--access-key A] [--secret-key S]
+  seaweedfs.py list-objects --endpoint E --bucket B [--prefix X] [--access-key A] [--secret-key S]
+  seaweedfs.py put-object --endpoint E --bucket B --key K --file F [--access-key A] [--secret-key S]
 
 start
   Runs `weed mini` (SeaweedFS's all-in-one master + volume + filer + S3 process) bound to
@@ -375,6 +377,23 @@ def command_list_uploads(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_put_object(args: argparse.Namespace) -> int:
+    client = s3_client(args.endpoint, args.access_key, args.secret_key)
+    data = Path(args.file).read_bytes()
+    client.put_object(Bucket=args.bucket, Key=args.key, Body=data)
+    print(json.dumps({"key": args.key, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}))
+    return 0
+
+
+def command_list_objects(args: argparse.Namespace) -> int:
+    client = s3_client(args.endpoint, args.access_key, args.secret_key)
+    keys: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=args.bucket, Prefix=args.prefix):
+        keys += [{"key": item["Key"], "size": item["Size"]} for item in page.get("Contents", [])]
+    print(json.dumps(keys))
+    return 0
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Throwaway SeaweedFS S3 server for tests.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -390,16 +409,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     start.add_argument("--die-with-parent", action="store_true", help="stop when the launching process dies")
     start.set_defaults(handler=command_start)
 
-    for name, handler in (("check-object", command_check_object), ("list-uploads", command_list_uploads)):
+    commands_with_store = (
+        ("check-object", command_check_object), ("list-uploads", command_list_uploads),
+        ("put-object", command_put_object), ("list-objects", command_list_objects),
+    )
+    for name, handler in commands_with_store:
         sub = commands.add_parser(name)
         sub.add_argument("--endpoint", required=True)
         sub.add_argument("--bucket", default=DEFAULT_BUCKET)
         sub.add_argument("--access-key", default=ACCESS_KEY)
         sub.add_argument("--secret-key", default=SECRET_KEY)
-        if name == "check-object":
+        if name in ("check-object", "put-object"):
             sub.add_argument("--key", required=True)
         else:
             sub.add_argument("--prefix", default="")
+        if name == "put-object":
+            sub.add_argument("--file", required=True)
         sub.set_defaults(handler=handler)
     return parser.parse_args(argv)
 

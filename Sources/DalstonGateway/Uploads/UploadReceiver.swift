@@ -120,7 +120,7 @@ extension UploadReceiver {
     static func apiError(_ failure: GuardedHTTPClient.Failure, field: String) -> APIError {
         switch failure {
         case .tooLarge(let limit): APIError.tooLarge(limit: limit)
-        case .refused: APIError(.badRequest, code: "url_not_allowed", message: "\(field) \(failure.description)", param: field, dialect: nil)
+        case .refused(let reason): APIError(.badRequest, code: "url_not_allowed", message: "\(field) is refused: \(reason)", param: field, dialect: nil)
         case .invalidURL: APIError(.badRequest, code: "invalid_request", message: "\(field): \(failure.description)", param: field, dialect: nil)
         case .tooManyRedirects, .unreachable, .httpStatus:
             APIError(.badRequest, code: "audio_url_unreachable", message: "\(field): \(failure.description)", param: field, dialect: nil)
