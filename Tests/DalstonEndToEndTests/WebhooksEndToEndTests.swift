@@ -37,9 +37,18 @@ extension EndToEnd {
         @Test func jobsEndsAreDeliveredSignedRetriedAndRecorded() async throws {
             let deployment = try await Deployment(extraEnvironment: [
                 "DALSTON_WEBHOOK_SECRET": Self.perJobSecret, "DALSTON_WEBHOOK_RETRY_DELAYS": "1,1", "DALSTON_WEBHOOK_TIMEOUT": "2",
+                // The receivers run on loopback: that one address is allowed, the rest of the
+                // private ranges stay refused.
+                "DALSTON_ALLOWED_PRIVATE_ADDRESSES": "127.0.0.1",
             ])
             defer { deployment.stop() }
             let client = deployment.client
+            for forbidden in ["http://169.254.169.254/latest/meta-data/", "http://[::1]:9/hook", "http://127.0.0.2:9/hook", "http://10.0.0.1/hook"] {
+                let refused = try await client.request(
+                    "POST", "v1/webhooks", headers: ["Content-Type": "application/json"],
+                    body: try JSONSerialization.data(withJSONObject: ["url": forbidden, "events": ["*"]]))
+                #expect(refused.status == 400 && refused.text.contains("url_not_allowed"), "\(forbidden): \(refused.text)")
+            }
             let (registeredPort, perJobPort, deadPort) = (try freeTCPPort(), try freeTCPPort(), try freeTCPPort())
 
             // A registered endpoint for every event, whose receiver fails its first request.
