@@ -244,7 +244,7 @@ DALSTON = {
     "realtime-worker": ["realtime-worker"],
 }
 OTHERS = {"redis": "redis:", "otel-collector": "otel/opentelemetry-collector-contrib", "jaeger": "jaegertracing/all-in-one",
-          "prometheus": "prom/prometheus", "grafana": "grafana/grafana"}
+          "prometheus": "prom/prometheus", "grafana": "grafana/grafana", "minio": "minio/minio", "minio-bucket": "minio/mc"}
 for name in list(DALSTON) + list(OTHERS):
     if name not in services:
         error(f"{compose_path}: no service {name}")
@@ -256,7 +256,8 @@ mounts = {}  # service -> {container path: host path}
 deploy_dir = os.path.realpath("deploy")
 for name, service in services.items():
     service = service or {}
-    for dep in (service.get("depends_on") or []):
+    depends = service.get("depends_on") or []
+    for dep in (depends if isinstance(depends, list) else list(depends)):
         if dep not in services:
             error(f"{compose_path}: {name} depends on unknown service {dep}")
     build = service.get("build")
@@ -300,11 +301,19 @@ for name, command in DALSTON.items():
         error(f"{compose_path}: {name} should run `dalston {' '.join(command)}`, its command is {service.get('command')!r}")
     if not service.get("build") and not service.get("image"):
         error(f"{compose_path}: {name} has neither build nor image")
-    if "/data" not in [str(v).split(":")[1] for v in service.get("volumes") or [] if ":" in str(v)]:
-        error(f"{compose_path}: {name} does not mount the shared data volume at /data")
+    # No shared disk: artifacts are objects in the bucket; /data is each container's own scratch.
+    if any(":/data" in str(v) for v in service.get("volumes") or []):
+        error(f"{compose_path}: {name} mounts a volume at /data; artifacts belong in the object store, not a shared disk")
     env = env_of(service)
     expected = {"DALSTON_DATA_DIR": "/data", "REDIS_URL": "redis://redis:6379/0", "LOG_FORMAT": "json",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318"}
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318", "DALSTON_S3_ENDPOINT": "http://minio:9000"}
+    if not env.get("DALSTON_ARTIFACTS_URL", "").startswith("s3://dalston"):
+        error(f"{compose_path}: {name}: DALSTON_ARTIFACTS_URL should name the bucket minio-bucket makes (s3://dalston/...)")
+    if not env.get("AWS_ACCESS_KEY_ID") or not env.get("AWS_SECRET_ACCESS_KEY"):
+        error(f"{compose_path}: {name}: the store's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) are missing")
+    dependencies = service.get("depends_on") or {}
+    if "minio-bucket" not in dependencies:
+        error(f"{compose_path}: {name} should wait for minio-bucket (the bucket must exist before it starts)")
     for key, value in expected.items():
         if env.get(key) != value:
             error(f"{compose_path}: {name}: {key} is {env.get(key)!r}, expected {value!r}")
