@@ -17,18 +17,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-python3 - "$work/large.wav" "$megabytes" <<'PY'
-import struct, sys
-path, megabytes = sys.argv[1], int(sys.argv[2])
-data = megabytes * 1024 * 1024
-with open(path, "wb") as f:
-    f.write(b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE")
-    f.write(b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16))
-    f.write(b"data" + struct.pack("<I", data))
-    block = bytes((i * 37) % 256 for i in range(65536))
-    for _ in range(data // 65536):
-        f.write(block)
-PY
+python3 Benchmarks/synthetic_wav.py "$work/large.wav" "$megabytes"
 python3 -c '
 import struct,sys
 d=32000

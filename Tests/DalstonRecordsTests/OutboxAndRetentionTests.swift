@@ -3,6 +3,7 @@ import DalstonOutboundHTTP
 import DalstonBroker
 import DalstonCore
 import DalstonPipeline
+import DalstonSessionRouter
 import DalstonTestSupport
 import Foundation
 import Testing
@@ -126,6 +127,32 @@ struct OutboxAndRetentionTests {
             }
             #expect(try await store.audit.entries(resourceType: "job").map(\.action) == ["job.purged", "job.purged"])
             #expect(await purge.purgeExpired(now: now).isEmpty, "a second pass finds nothing")
+        }
+    }
+
+    /// Ended sessions past the session retention go with their stored audio and transcript; a
+    /// running one and a recent one stay; without a retention nothing is purged.
+    @Test(arguments: RecordDatabaseKind.available)
+    func theRetentionPurgeDeletesExpiredSessionsAndWhatTheyStored(kind: RecordDatabaseKind) async throws {
+        try await withStore(try await kind.makeEmpty().store()) { store in
+            let artifacts = FileArtifactStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("dalston-retention-\(UUID().uuidString)"))
+            let now = Date()
+            for (id, status, age) in [("sess_old", "completed", 3.0), ("sess_old_live", "active", 3.0), ("sess_new", "completed", 0.5)] {
+                var record = RealtimeSessionRecord(id: id, protocolName: "native", language: "en", model: nil, requestID: "req_\(id)", startedAt: now.addingTimeInterval(-age * 86_400))
+                record.status = status
+                try await store.sessions.save(record)
+                try await artifacts.write([1, 2], to: ArtifactReference(owner: .session(id), name: "audio.wav"))
+            }
+            #expect(await RetentionPurge(records: store, state: InMemoryBroker(), artifacts: artifacts).purgeExpiredSessions(now: now).isEmpty, "no retention: kept")
+            let purge = RetentionPurge(records: store, state: InMemoryBroker(), artifacts: artifacts, sessionRetention: .seconds(86_400))
+            #expect(await purge.purgeExpiredSessions(now: now) == ["sess_old"])
+            #expect(try await store.sessions.record("sess_old") == nil)
+            #expect(try await artifacts.size(of: ArtifactReference(owner: .session("sess_old"), name: "audio.wav")) == nil)
+            for kept in ["sess_old_live", "sess_new"] {
+                #expect(try await store.sessions.record(kept) != nil)
+                #expect(try await artifacts.size(of: ArtifactReference(owner: .session(kept), name: "audio.wav")) == 2)
+            }
+            #expect(try await store.audit.entries(resourceType: "session").map(\.action) == ["session.purged"])
         }
     }
 }

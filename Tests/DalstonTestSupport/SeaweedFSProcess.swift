@@ -71,15 +71,7 @@ public final class SeaweedFSProcess: @unchecked Sendable {
 
     /// (Re)starts on the same ports and data; returns once S3 answers a signed request.
     public func start() async throws {
-        let process = Process()
-        let command = TestTools.pythonCommand([Self.script, "start", "--dir", directory.path, "--s3-port", "\(port)", "--bucket", bucket, "--die-with-parent"])
-        process.executableURL = command.executable
-        process.arguments = command.arguments
-        process.environment = TestTools.scriptEnvironment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, output) = try Self.runScript(["start", "--dir", directory.path, "--s3-port", "\(port)", "--bucket", bucket, "--die-with-parent"])
         ChildProcessRegistry.track(process.processIdentifier)
         let line = await Task.detached { () -> String? in
             var bytes: [UInt8] = []
@@ -128,17 +120,24 @@ public final class SeaweedFSProcess: @unchecked Sendable {
         ]
     }
 
-    /// Runs one of the script's boto3 cross-checks and returns its JSON.
-    public func boto3(_ command: String, _ arguments: [String]) async throws -> Any {
+    /// Starts `seaweedfs.py` with `arguments`, its standard output in a pipe.
+    static func runScript(_ arguments: [String]) throws -> (Process, Pipe) {
         let process = Process()
-        let full = TestTools.pythonCommand([Self.script, command, "--endpoint", endpoint, "--bucket", bucket, "--access-key", accessKey, "--secret-key", secretKey] + arguments)
-        process.executableURL = full.executable
-        process.arguments = full.arguments
+        let command = TestTools.pythonCommand([script] + arguments)
+        process.executableURL = command.executable
+        process.arguments = command.arguments
         process.environment = TestTools.scriptEnvironment
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
+        return (process, output)
+    }
+
+    /// Runs one of the script's boto3 cross-checks and returns its JSON.
+    public func boto3(_ command: String, _ arguments: [String]) async throws -> Any {
+        let (process, output) = try Self.runScript(
+            [command, "--endpoint", endpoint, "--bucket", bucket, "--access-key", accessKey, "--secret-key", secretKey] + arguments)
         let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
         _ = await ChildExit.wait(process, timeout: .seconds(60))
         return try JSONSerialization.jsonObject(with: data)

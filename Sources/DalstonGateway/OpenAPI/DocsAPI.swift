@@ -1,3 +1,4 @@
+import DalstonCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -62,20 +63,7 @@ enum APIDocsPage {
         return html + "</body></html>"
     }
 
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
+    static func escape(_ text: String) -> String { markupEscaped(text) }
 }
 
 extension HTTPField.Name {

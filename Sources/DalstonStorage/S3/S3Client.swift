@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DalstonCore
 package import Foundation
 import NIOCore
 import NIOHTTP1
@@ -104,7 +105,7 @@ package struct S3Client: Sendable {
 
     package func completeMultipartUpload(_ key: String, uploadID: String, parts: [(number: Int, eTag: String)]) async throws(S3Error) {
         let xml = "<CompleteMultipartUpload>"
-            + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(S3XML.escaped($0.eTag))</ETag></Part>" }.joined()
+            + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(markupEscaped($0.eTag))</ETag></Part>" }.joined()
             + "</CompleteMultipartUpload>"
         let body = try await send("POST", key: key, query: [("uploadId", uploadID)], body: Array(xml.utf8), expecting: [200])
         // S3 may answer 200 and report the failure in the body.

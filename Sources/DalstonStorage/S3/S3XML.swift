@@ -1,3 +1,4 @@
+import DalstonCore
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -31,21 +32,6 @@ enum S3XML {
         return (fields["Code"] ?? "", fields["Message"] ?? "")
     }
 
-    /// Escapes text for an XML element (keys in a complete-upload body).
-    static func escaped(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&apos;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
 
     private final class RecordReader: NSObject, XMLParserDelegate {
         let record: String?
