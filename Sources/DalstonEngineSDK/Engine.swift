@@ -38,12 +38,15 @@ package struct EngineContext: Sendable {
     package let deliveryCount: Int
     /// The engine process's instruments (for an engine's own figures, such as its runner's).
     package var metrics: Instruments = .disabled
+    /// How long a task waits for an artifact store it cannot reach (down, restarting, 5xx)
+    /// before it fails: an outage of a minute or two costs time, not the job.
+    package var storeRetryWindow: Duration = .seconds(120)
 
     /// The bytes of an artifact; a missing one is a permanent failure (no retry brings it back),
     /// a store that cannot be reached a retryable one.
     package func read(_ reference: ArtifactReference) async throws -> [UInt8] {
         do {
-            return try await artifacts.read(reference)
+            return try await retryingUnavailable(reference) { () async throws(ArtifactError) in try await artifacts.read(reference) }
         } catch .notFound(let reference) {
             throw PermanentEngineError("artifact \(reference) does not exist")
         }
@@ -54,7 +57,7 @@ package struct EngineContext: Sendable {
     /// failure, an unreachable store a retryable one.
     package func localPath(_ reference: ArtifactReference) async throws -> String {
         do {
-            return try await artifacts.localFile(reference).path
+            return try await retryingUnavailable(reference) { () async throws(ArtifactError) in try await artifacts.localFile(reference) }.path
         } catch where error.isUnavailable {
             throw error
         } catch {
@@ -65,8 +68,28 @@ package struct EngineContext: Sendable {
     /// Stores this task's artifact `name` (replacing an earlier attempt's) and returns its reference.
     package func write(_ bytes: [UInt8], name: String) async throws -> ArtifactReference {
         let reference = ArtifactReference(jobID: task.jobID, name: name)
-        try await artifacts.write(bytes, to: reference)
+        try await retryingUnavailable(reference) { () async throws(ArtifactError) in try await artifacts.write(bytes, to: reference) }
         return reference
+    }
+
+    /// Runs a store call again while the store cannot be reached, with a growing pause (0.5 s
+    /// doubling to 10 s), for up to `storeRetryWindow`; each retry is logged.
+    private func retryingUnavailable<T>(
+        _ reference: ArtifactReference, _ operation: () async throws(ArtifactError) -> T
+    ) async throws(ArtifactError) -> T {
+        let deadline = ContinuousClock.now + storeRetryWindow
+        var pause: Duration = .milliseconds(500)
+        while true {
+            do {
+                return try await operation()
+            } catch where error.isUnavailable && ContinuousClock.now + pause < deadline && !Task.isCancelled {
+                logger.warning("artifact_store_retry", metadata: [
+                    "artifact": "\(reference)", "error": "\(error)", "retry_in_seconds": .stringConvertible(pause.seconds),
+                ])
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(10))
+            }
+        }
     }
 
     /// Runs one step of the engine's work in a child span `engine.<engine_id>.<name>` of the

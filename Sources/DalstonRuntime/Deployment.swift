@@ -258,8 +258,6 @@ package struct Deployment: Sendable {
         for role in roles {
             switch role {
             case .gateway:
-                // Uploads cut short by a crash leave temporary files or multipart uploads.
-                services.append(ArtifactSweep(artifacts: artifacts, interval: artifactSweepInterval, age: abandonedWriteAge, logger: makeLogger("dalston.gateway")))
                 services.append(try gateway(withRealtimeWorker: roles.contains(.realtimeWorker)).makeApplication())
                 services.append(SessionRouterHealthService(router: sessionRouter(), records: sessionArchive))
             case .orchestrator: services.append(orchestrator())
@@ -292,6 +290,11 @@ package struct Deployment: Sendable {
             // Unset: the first free port from the default, so several engines share a host.
             let port: MetricsListener.Port = metricsConfiguration.port.map { .exactly($0) } ?? .firstFree(from: defaultPort, count: 100)
             services.append(MetricsListener(exposition, host: host, port: port, admin: logLevels.map { ($0, token: adminToken) }))
+        }
+        if !roles.isEmpty {
+            // Every process, once: a gateway's uploads cut short by a crash leave temporary files
+            // or multipart uploads; an engine's or worker's downloaded copies must not pile up.
+            services.append(ArtifactSweep(artifacts: artifacts, interval: artifactSweepInterval, age: abandonedWriteAge, logger: makeLogger("dalston.storage")))
         }
         if let logLevels {
             let names = Set([serviceName] + roles.flatMap(\.names))

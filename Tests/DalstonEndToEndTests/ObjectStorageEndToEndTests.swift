@@ -119,8 +119,9 @@ extension EndToEnd {
         }
 
         /// The store stopped while uploads arrive and while a job runs: uploads get 503 with
-        /// Retry-After and `/ready` names the store; the job's task is retried and completes once
-        /// it is back; an upload cut off mid-way leaves no multipart upload once the sweep ran.
+        /// Retry-After and `/ready` names the store; the job's task waits for the store (retrying
+        /// its reads) and completes once it is back; an upload cut off mid-way leaves no
+        /// multipart upload once the sweep ran.
         @Test func theStoreGoingDownCostsRetriesNotData() async throws {
             let store = try await SeaweedFSProcess()
             let postgres = try await PostgresServerProcess()
@@ -148,12 +149,15 @@ extension EndToEnd {
                 let ready = try await deployment.client.request("GET", "ready")
                 #expect(ready.status == 503 && ready.json["storage"] as? String == "unavailable", "\(ready.json)")
 
-                // The engine comes back first: its read fails, the task is retried.
+                // The engine comes back first: its read cannot reach the store, and is retried
+                // (logged) until the store is back, within the task.
                 try deployment.start("audio-prepare", ["engine", "audio-prepare"], as: "audio-prepare-2")
-                let failedOnce = await eventually(timeout: .seconds(60)) {
-                    deployment.services["audio-prepare-2"]?.logLines().contains { $0["event"] as? String == "task_failed" && $0["job_id"] as? String == id } == true
+                let retrying = await eventually(timeout: .seconds(60)) {
+                    deployment.services["audio-prepare-2"]?.logLines().contains {
+                        $0["event"] as? String == "artifact_store_retry" && $0["job_id"] as? String == id && $0["request_id"] as? String == "req_s3_fault"
+                    } == true
                 }
-                #expect(failedOnce, "the prepare task failed while the store was down")
+                #expect(retrying, "the prepare task waited for the store, saying so")
                 try await store.start()
                 let job = try await deployment.client.waitForJob(id, timeout: .seconds(180))
                 #expect(job["status"] as? String == "completed", "\(job)")

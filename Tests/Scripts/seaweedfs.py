@@ -221,12 +221,27 @@ def wait_until_ready(endpoint: str, process: subprocess.Popen[bytes], timeout: f
     raise TimeoutError(f"S3 on {endpoint} not ready after {timeout:.0f} s: {last_error}")
 
 
-def ensure_bucket(endpoint: str, bucket: str) -> None:
+def ensure_bucket(endpoint: str, bucket: str, timeout: float = 60.0) -> None:
+    """Makes the bucket (an existing one is kept), then waits until an object can be written and
+    read back: after a restart, weed answers ListBuckets before its volume takes writes (500s)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     client = s3_client(endpoint)
     try:
         client.create_bucket(Bucket=bucket)
     except client.exceptions.BucketAlreadyOwnedByYou:
         pass
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.put_object(Bucket=bucket, Key=".ready-probe", Body=b"ok")
+            client.get_object(Bucket=bucket, Key=".ready-probe")["Body"].read()
+            client.delete_object(Bucket=bucket, Key=".ready-probe")
+            return
+        except (BotoCoreError, ClientError) as error:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bucket {bucket} does not take writes: {error}") from error
+            time.sleep(0.2)
 
 
 def stop_process_group(process: subprocess.Popen[bytes], timeout: float) -> None:

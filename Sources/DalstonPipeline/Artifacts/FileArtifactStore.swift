@@ -161,7 +161,7 @@ package struct FileArtifactStore: ArtifactStore {
     }
 
     /// The cause without the absolute path Foundation puts in its messages.
-    static func reason(_ error: any Error) -> String {
+    package static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(underlying.code)))

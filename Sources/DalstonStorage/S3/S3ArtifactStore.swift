@@ -27,6 +27,12 @@ package struct S3ArtifactStore: ArtifactStore {
 
     package var location: String { client.location.description }
 
+    /// Where writers keep the part they are filling (on this machine's disk, not in memory).
+    var spoolDirectory: URL { cache.appendingPathComponent(".parts", isDirectory: true) }
+
+    /// How long a downloaded copy stays after its last use.
+    static let copyLifetime: Duration = .seconds(900)
+
     /// The object key of an artifact.
     package func key(_ reference: ArtifactReference) -> String {
         ownerPrefix(reference.owner) + FileArtifactStore.safeComponent(reference.name)
@@ -56,7 +62,7 @@ package struct S3ArtifactStore: ArtifactStore {
     }
 
     package func makeWriter(for reference: ArtifactReference) async throws(ArtifactError) -> any ArtifactWriter {
-        S3MultipartWriter(reference: reference, key: key(reference), client: client, partBytes: partBytes)
+        S3MultipartWriter(reference: reference, key: key(reference), client: client, partBytes: partBytes, spoolDirectory: spoolDirectory)
     }
 
     package func read(_ reference: ArtifactReference) async throws(ArtifactError) -> [UInt8] {
@@ -161,9 +167,19 @@ package struct S3ArtifactStore: ArtifactStore {
         } catch {
             throw Self.error(error, operation: "abort abandoned uploads")
         }
-        // Downloaded copies older than `age` are re-downloaded if needed again.
-        let removedCopies = (try? await LocalCopies(root: cache).removeFiles(olderThan: cutoff)) ?? 0
-        return aborted + removedCopies
+        // Downloaded copies unused for a quarter of an hour (or `age`, if shorter) go: a tool opens
+        // its copy as soon as it has the path, so an older one serves nobody, and engines on
+        // other machines never see the job's deletion. Needed again, it is downloaded again.
+        let copyCutoff = Date().addingTimeInterval(-min(age, Self.copyLifetime).seconds)
+        let removedCopies = (try? await LocalCopies(root: cache).removeFiles(olderThan: copyCutoff)) ?? 0
+        // Part files of writers whose process died.
+        var removedParts = 0
+        let parts = (try? FileManager.default.contentsOfDirectory(at: spoolDirectory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        for part in parts {
+            let modified = (try? part.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantFuture
+            if modified < cutoff, (try? FileManager.default.removeItem(at: part)) != nil { removedParts += 1 }
+        }
+        return aborted + removedCopies + removedParts
     }
 
     static func error(_ error: S3Error, reading reference: ArtifactReference) -> ArtifactError {

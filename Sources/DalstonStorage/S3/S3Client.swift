@@ -39,7 +39,18 @@ package struct S3Client: Sendable {
     // MARK: Objects
 
     package func put(_ key: String, bytes: [UInt8]) async throws(S3Error) {
-        _ = try await send("PUT", key: key, body: bytes, expecting: [200])
+        try await put(key, body: ByteBuffer(bytes: bytes))
+    }
+
+    /// `PUT` of a buffer as it is (no copy).
+    func put(_ key: String, body: ByteBuffer) async throws(S3Error) {
+        _ = try await send("PUT", key: key, body: .buffer(body), expecting: [200])
+    }
+
+    /// `PUT` of a part spooled to a local file, streamed from it.
+    func put(_ key: String, spooled part: SpooledPart) async throws(S3Error) {
+        let response = try await execute("PUT", key: key, query: [], body: .file(part), timeout: requestTimeout * 4)
+        guard response.status == .ok else { throw await failure(response, operation: "put object") }
     }
 
     /// The object's size, entity tag and bytes as they arrive; `nil` when there is no such object.
@@ -96,9 +107,9 @@ package struct S3Client: Sendable {
     }
 
     /// Uploads part `number` (from 1); returns its entity tag, which completing names.
-    package func uploadPart(_ key: String, uploadID: String, number: Int, bytes: [UInt8]) async throws(S3Error) -> String {
+    func uploadPart(_ key: String, uploadID: String, number: Int, spooled part: SpooledPart) async throws(S3Error) -> String {
         let response = try await execute(
-            "PUT", key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID)], body: bytes, timeout: requestTimeout * 4)
+            "PUT", key: key, query: [("partNumber", "\(number)"), ("uploadId", uploadID)], body: .file(part), timeout: requestTimeout * 4)
         guard response.status == .ok else { throw await failure(response, operation: "upload part") }
         return response.headers.first(name: "etag") ?? ""
     }
@@ -107,7 +118,7 @@ package struct S3Client: Sendable {
         let xml = "<CompleteMultipartUpload>"
             + parts.map { "<Part><PartNumber>\($0.number)</PartNumber><ETag>\(markupEscaped($0.eTag))</ETag></Part>" }.joined()
             + "</CompleteMultipartUpload>"
-        let body = try await send("POST", key: key, query: [("uploadId", uploadID)], body: Array(xml.utf8), expecting: [200])
+        let body = try await send("POST", key: key, query: [("uploadId", uploadID)], body: .buffer(ByteBuffer(string: xml)), expecting: [200])
         // S3 may answer 200 and report the failure in the body.
         if let error = S3XML.error(in: body) {
             throw .failed(operation: "complete multipart upload", status: 200, code: error.code, message: error.message)
@@ -150,7 +161,7 @@ package struct S3Client: Sendable {
 
     /// Sends a request with a small answer, returning its body; other statuses become errors.
     private func send(
-        _ method: String, key: String?, query: [(name: String, value: String)] = [], body: [UInt8]? = nil, expecting: Set<Int>
+        _ method: String, key: String?, query: [(name: String, value: String)] = [], body: Payload? = nil, expecting: Set<Int>
     ) async throws(S3Error) -> [UInt8] {
         let response = try await execute(method, key: key, query: query, body: body, timeout: requestTimeout)
         guard expecting.contains(Int(response.status.code)) else { throw await failure(response, operation: "\(method) \(key == nil ? "bucket" : "object")") }
@@ -175,10 +186,10 @@ package struct S3Client: Sendable {
     }
 
     private func execute(
-        _ method: String, key: String?, query: [(name: String, value: String)], body: [UInt8]?, timeout: Duration
+        _ method: String, key: String?, query: [(name: String, value: String)], body: Payload?, timeout: Duration
     ) async throws(S3Error) -> HTTPClientResponse {
         let target = target(key: key)
-        let payloadHash = SigV4Signer.payloadHash(body ?? [])
+        let payloadHash = body?.sha256 ?? SigV4Signer.payloadHash([UInt8]())
         let now = Date()
         var headers: [(name: String, value: String)] = [
             ("host", target.host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", SigV4Signer.timestamp(now)),
@@ -191,9 +202,15 @@ package struct S3Client: Sendable {
         for (name, value) in headers where name != "host" { request.headers.add(name: name, value: value) }
         request.headers.add(name: "Host", value: target.host)
         request.headers.add(name: "Authorization", value: signature.authorization)
-        if let body {
-            request.body = .bytes(ByteBuffer(bytes: body))
-            request.headers.add(name: "content-length", value: "\(body.count)")
+        switch body {
+        case .buffer(let buffer)?:
+            request.body = .bytes(buffer)
+            request.headers.add(name: "content-length", value: "\(buffer.readableBytes)")
+        case .file(let part)?:
+            request.body = .stream(SpooledPartChunks(part: part), length: .known(Int64(part.length)))
+            request.headers.add(name: "content-length", value: "\(part.length)")
+        case nil:
+            break
         }
         do {
             return try await S3HTTP.client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
@@ -214,6 +231,59 @@ package struct S3Client: Sendable {
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.date(from: text)
+    }
+}
+
+/// A request's body: bytes in memory, or a part spooled to a file.
+enum Payload {
+    case buffer(ByteBuffer)
+    case file(SpooledPart)
+
+    var sha256: String {
+        switch self {
+        case .buffer(let buffer): buffer.withUnsafeReadableBytes { SigV4Signer.payloadHash($0) }
+        case .file(let part): part.sha256
+        }
+    }
+}
+
+/// `length` bytes of a file on this machine, hashed while they were written.
+struct SpooledPart: Sendable {
+    let file: URL
+    let length: Int
+    let sha256: String
+}
+
+/// A spooled part read back in chunks as the connection takes them.
+struct SpooledPartChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let part: SpooledPart
+
+    func makeAsyncIterator() -> Iterator { Iterator(part: part) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let part: SpooledPart
+        var handle: FileHandle?
+        var remaining: Int
+
+        init(part: SpooledPart) {
+            self.part = part
+            remaining = part.length
+        }
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard remaining > 0 else {
+                try? handle?.close()
+                handle = nil
+                return nil
+            }
+            if handle == nil { handle = try FileHandle(forReadingFrom: part.file) }
+            guard let data = try handle?.read(upToCount: Swift.min(remaining, 256 * 1024)), !data.isEmpty else {
+                throw S3Error.unavailable(operation: "upload part", reason: "the spooled part is shorter than \(part.length) bytes")
+            }
+            remaining -= data.count
+            return ByteBuffer(bytes: data)
+        }
     }
 }
 

@@ -1,71 +1,131 @@
+import Crypto
 import DalstonPipeline
+import Foundation
+import NIOCore
 
-/// An object written piece by piece: bytes are held until a part's worth has arrived, then sent
-/// as one part of a multipart upload (begun with the first full part), so memory stays one part
-/// whatever the size; an object smaller than a part is one `PUT` on commit. The upload is
-/// completed on `commit` (the object appears at once, whole) and aborted on `discard` or any
-/// failure, so nothing half-written is left (what a crash leaves, the sweep aborts).
+/// An object written piece by piece. Bytes go to a part file on this machine's disk (hashed as
+/// they are written, as SigV4 needs the part's SHA-256 before it is sent); a full part (5 MiB) is
+/// streamed from its file as one part of a multipart upload, begun with the first full part, and
+/// its file deleted. Memory stays a few chunks whatever the size, and the disk holds at most one
+/// part. An object smaller than a part is one `PUT` on commit. The upload is completed on `commit`
+/// (the object appears at once, whole) and aborted on `discard` or any failure, so nothing
+/// half-written is left (what a crash leaves, the sweep aborts: uploads and part files).
 final class S3MultipartWriter: ArtifactWriter {
     let reference: ArtifactReference
     private(set) var byteCount = 0
     private let key: String
     private let client: S3Client
     private let partBytes: Int
-    private var pending: [UInt8] = []
+    private let spoolDirectory: URL
+    /// The part being filled: its file, open for writing.
+    private var spool: (file: URL, handle: FileHandle)?
+    private var partLength = 0
+    private var hasher = SHA256()
     private var uploadID: String?
     private var parts: [(number: Int, eTag: String)] = []
     private var closed = false
 
-    init(reference: ArtifactReference, key: String, client: S3Client, partBytes: Int) {
+    init(reference: ArtifactReference, key: String, client: S3Client, partBytes: Int, spoolDirectory: URL) {
         self.reference = reference
         self.key = key
         self.client = client
         self.partBytes = partBytes
+        self.spoolDirectory = spoolDirectory
     }
+
+    deinit { removeSpool() }
 
     func append(_ bytes: [UInt8]) async throws(ArtifactError) {
         guard !closed else { throw .unwritable(reference, reason: "the writer was already closed") }
-        if pending.isEmpty && bytes.count < partBytes {
-            pending = bytes
-        } else {
-            pending += bytes
-        }
         byteCount += bytes.count
-        while pending.count >= partBytes {
-            let part = Array(pending.prefix(partBytes))
-            pending.removeFirst(partBytes)
-            try await send(part)
+        var offset = 0
+        while offset < bytes.count {
+            let taken = min(partBytes - partLength, bytes.count - offset)
+            try spoolWrite(bytes[offset..<(offset + taken)])
+            offset += taken
+            if partLength == partBytes { try await sendPart() }
         }
     }
 
     func commit() async throws(ArtifactError) {
         guard !closed else { throw .unwritable(reference, reason: "the writer was already closed") }
-        do throws(S3Error) {
-            if let uploadID {
-                if !pending.isEmpty || parts.isEmpty { try await sendPart(pending, uploadID: uploadID) }
-                try await client.completeMultipartUpload(key, uploadID: uploadID, parts: parts)
+        do throws(ArtifactError) {
+            if uploadID != nil {
+                if partLength > 0 || parts.isEmpty { try await sendPart() }
+                guard let uploadID else { return }
+                do throws(S3Error) {
+                    try await client.completeMultipartUpload(key, uploadID: uploadID, parts: parts)
+                } catch {
+                    throw S3ArtifactStore.error(error, writing: reference)
+                }
             } else {
-                try await client.put(key, bytes: pending)
+                let part = try finishPart()
+                defer { try? FileManager.default.removeItem(at: part.file) }
+                do throws(S3Error) {
+                    if part.length == 0 { try await client.put(key, body: ByteBuffer()) } else { try await client.put(key, spooled: part) }
+                } catch {
+                    throw S3ArtifactStore.error(error, writing: reference)
+                }
             }
             closed = true
-            pending = []
         } catch {
             await discard()
-            throw S3ArtifactStore.error(error, writing: reference)
+            throw error
         }
     }
 
     func discard() async {
         guard !closed else { return }
         closed = true
-        pending = []
+        removeSpool()
         if let uploadID {
             // A failure here leaves the upload to the sweep of abandoned uploads.
             try? await client.abortMultipartUpload(key, uploadID: uploadID)
         }
     }
 
-    private func send(_ part: [UInt8]) async throws(ArtifactError) {
+    // MARK: The part file
+
+    private func spoolWrite(_ bytes: ArraySlice<UInt8>) throws(ArtifactError) {
+        do {
+            if spool == nil {
+                try FileManager.default.createDirectory(at: spoolDirectory, withIntermediateDirectories: true)
+                let file = spoolDirectory.appendingPathComponent("part-\(UUID().uuidString)")
+                guard FileManager.default.createFile(atPath: file.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+                spool = (file, try FileHandle(forWritingTo: file))
+            }
+            try spool?.handle.write(contentsOf: bytes)
+        } catch {
+            let reason = FileArtifactStore.reason(error)
+            removeSpool()
+            throw .unwritable(reference, reason: "this machine's part file: \(reason)")
+        }
+        hasher.update(data: bytes)
+        partLength += bytes.count
+    }
+
+    /// The part filled so far, its file closed and its hash final; the next bytes start a new one.
+    private func finishPart() throws(ArtifactError) -> SpooledPart {
+        guard let spool else {
+            return SpooledPart(file: spoolDirectory.appendingPathComponent("empty"), length: 0, sha256: SigV4Signer.payloadHash([UInt8]()))
+        }
+        do {
+            try spool.handle.close()
+        } catch {
+            removeSpool()
+            throw .unwritable(reference, reason: "this machine's part file: \(FileArtifactStore.reason(error))")
+        }
+        let part = SpooledPart(file: spool.file, length: partLength, sha256: SigV4Signer.hex(hasher.finalize()))
+        self.spool = nil
+        partLength = 0
+        hasher = SHA256()
+        return part
+    }
+
+    /// Sends the part filled so far (beginning the multipart upload with the first one).
+    private func sendPart() async throws(ArtifactError) {
+        let part = try finishPart()
+        defer { try? FileManager.default.removeItem(at: part.file) }
         do throws(S3Error) {
             let id: String
             if let uploadID {
@@ -74,16 +134,20 @@ final class S3MultipartWriter: ArtifactWriter {
                 id = try await client.createMultipartUpload(key)
                 uploadID = id
             }
-            try await sendPart(part, uploadID: id)
+            let eTag = try await client.uploadPart(key, uploadID: id, number: parts.count + 1, spooled: part)
+            parts.append((parts.count + 1, eTag))
         } catch {
             await discard()
             throw S3ArtifactStore.error(error, writing: reference)
         }
     }
 
-    private func sendPart(_ part: [UInt8], uploadID: String) async throws(S3Error) {
-        let number = parts.count + 1
-        let eTag = try await client.uploadPart(key, uploadID: uploadID, number: number, bytes: part)
-        parts.append((number, eTag))
+    private func removeSpool() {
+        guard let spool else { return }
+        try? spool.handle.close()
+        try? FileManager.default.removeItem(at: spool.file)
+        self.spool = nil
+        partLength = 0
+        hasher = SHA256()
     }
 }

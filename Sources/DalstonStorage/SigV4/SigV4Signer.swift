@@ -186,7 +186,7 @@ package struct SigV4Signer: Sendable {
         return key
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
+    package static func hex(_ digest: some Sequence<UInt8>) -> String {
         digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 
