@@ -6,8 +6,8 @@ import NIOCore
 /// An object written piece by piece. Bytes go to a part file on this machine's disk (hashed as
 /// they are written, as SigV4 needs the part's SHA-256 before it is sent); a full part (5 MiB) is
 /// streamed from its file as one part of a multipart upload, begun with the first full part, and
-/// its file deleted. Memory stays a few chunks whatever the size, and the disk holds at most one
-/// part. An object smaller than a part is one `PUT` on commit. The upload is completed on `commit`
+/// its file deleted. One part is sent while the next fills, so receiving and sending overlap;
+/// memory stays a few chunks whatever the size, and the disk holds at most two parts. An object smaller than a part is one `PUT` on commit. The upload is completed on `commit`
 /// (the object appears at once, whole) and aborted on `discard` or any failure, so nothing
 /// half-written is left (what a crash leaves, the sweep aborts: uploads and part files).
 final class S3MultipartWriter: ArtifactWriter {
@@ -23,6 +23,8 @@ final class S3MultipartWriter: ArtifactWriter {
     private var hasher = SHA256()
     private var uploadID: String?
     private var parts: [(number: Int, eTag: String)] = []
+    /// The part being sent while the next one fills.
+    private var inFlight: (number: Int, task: Task<String, any Error>)?
     private var closed = false
 
     init(reference: ArtifactReference, key: String, client: S3Client, partBytes: Int, spoolDirectory: URL) {
@@ -51,7 +53,8 @@ final class S3MultipartWriter: ArtifactWriter {
         guard !closed else { throw .unwritable(reference, reason: "the writer was already closed") }
         do throws(ArtifactError) {
             if uploadID != nil {
-                if partLength > 0 || parts.isEmpty { try await sendPart() }
+                if partLength > 0 || parts.isEmpty && inFlight == nil { try await sendPart() }
+                try await awaitInFlight()
                 guard let uploadID else { return }
                 do throws(S3Error) {
                     try await client.completeMultipartUpload(key, uploadID: uploadID, parts: parts)
@@ -78,6 +81,11 @@ final class S3MultipartWriter: ArtifactWriter {
         guard !closed else { return }
         closed = true
         removeSpool()
+        if let inFlight {
+            inFlight.task.cancel()
+            _ = try? await inFlight.task.value
+            self.inFlight = nil
+        }
         if let uploadID {
             // A failure here leaves the upload to the sweep of abandoned uploads.
             try? await client.abortMultipartUpload(key, uploadID: uploadID)
@@ -122,23 +130,42 @@ final class S3MultipartWriter: ArtifactWriter {
         return part
     }
 
-    /// Sends the part filled so far (beginning the multipart upload with the first one).
+    /// Starts sending the part filled so far (beginning the multipart upload with the first one),
+    /// once the part before it has been sent: at most one part is in flight.
     private func sendPart() async throws(ArtifactError) {
         let part = try finishPart()
-        defer { try? FileManager.default.removeItem(at: part.file) }
+        try await awaitInFlight()
+        let id: String
         do throws(S3Error) {
-            let id: String
             if let uploadID {
                 id = uploadID
             } else {
                 id = try await client.createMultipartUpload(key)
                 uploadID = id
             }
-            let eTag = try await client.uploadPart(key, uploadID: id, number: parts.count + 1, spooled: part)
-            parts.append((parts.count + 1, eTag))
         } catch {
+            try? FileManager.default.removeItem(at: part.file)
             await discard()
             throw S3ArtifactStore.error(error, writing: reference)
+        }
+        let number = parts.count + 1
+        let client = client
+        let key = key
+        inFlight = (number, Task {
+            defer { try? FileManager.default.removeItem(at: part.file) }
+            return try await client.uploadPart(key, uploadID: id, number: number, spooled: part)
+        })
+    }
+
+    /// Waits for the part in flight, recording its entity tag (or discarding the upload).
+    private func awaitInFlight() async throws(ArtifactError) {
+        guard let (number, task) = inFlight else { return }
+        inFlight = nil
+        do {
+            parts.append((number, try await task.value))
+        } catch {
+            await discard()
+            throw S3ArtifactStore.error(error as? S3Error ?? .unavailable(operation: "upload part", reason: "\(error)"), writing: reference)
         }
     }
 
