@@ -203,9 +203,16 @@ package struct GuardedHTTPClient: Sendable {
             head.headers.add(name: "Connection", value: "close")
             for (name, value) in headers { head.headers.add(name: name, value: value) }
             if let body { head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.count)") }
-            try await outbound.write(.head(head))
-            if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            var request: [HTTPClientRequestPart] = [.head(head)]
+            if let body, !body.isEmpty { request.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            request.append(.end(nil))
+            // One write, one flush. A server may answer and close before it has read everything
+            // (a redirect, a refusal): a failed write still leaves its answer to be read below.
+            do {
+                try await outbound.write(contentsOf: request)
+            } catch {
+                outbound.finish()
+            }
             var status = 0
             var answerHeaders: [(name: String, value: String)] = []
             var received = 0

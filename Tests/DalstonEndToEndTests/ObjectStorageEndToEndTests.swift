@@ -43,7 +43,8 @@ extension EndToEnd {
             let postgres = try await PostgresServerProcess()
             let database = try await postgres.createDatabase()
             let prefix = "e2e-\(UUID().uuidString.prefix(6).lowercased())"
-            let deployment = try await Self.deployment(store, database: database, prefix: prefix)
+            let deployment = try await Self.deployment(
+                store, database: database, prefix: prefix, extra: ["DALSTON_KEEP_AUDIO": "true", "DALSTON_PRESIGNED_DOWNLOADS": "true"])
             try await withTeardown({
                 deployment.stop()
                 await postgres.stop()
@@ -59,8 +60,17 @@ extension EndToEnd {
                 #expect(job["status"] as? String == "completed", "\(job)")
                 #expect((job["text"] as? String ?? "").contains("hello world"))
                 let keys = try await store.keys(prefix: "\(prefix)/jobs/\(id)/")
-                #expect(keys.contains("\(prefix)/jobs/\(id)/result.json"), "\(keys)")
-                #expect(!keys.contains("\(prefix)/jobs/\(id)/audio.wav"), "the audio goes once transcribed (DALSTON_KEEP_AUDIO unset): \(keys)")
+                #expect(keys.contains("\(prefix)/jobs/\(id)/result.json") && keys.contains("\(prefix)/jobs/\(id)/audio.wav"), "\(keys)")
+
+                // The original audio: a redirect to a presigned URL of the store, which serves it
+                // without credentials.
+                let connection = try RawConnection(port: deployment.gatewayPort)
+                _ = connection.send("GET /v1/audio/transcriptions/\(id)/audio HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                let redirect = await connection.receive(timeout: .seconds(20)).text
+                #expect(redirect.hasPrefix("HTTP/1.1 307"), "\(redirect.prefix(300))")
+                #expect(redirect.contains("\(store.endpoint)/\(store.bucket)/\(prefix)/jobs/\(id)/audio.wav?") && redirect.contains("X-Amz-Signature="), "\(redirect.prefix(600))")
+                let downloaded = try await deployment.client.request("GET", "v1/audio/transcriptions/\(id)/audio")
+                #expect(downloaded.status == 200 && downloaded.body == audio, "the redirect leads to the very bytes uploaded")
 
                 // OpenAI's and ElevenLabs' synchronous routes.
                 let openAI = try await deployment.client.upload(audio, fields: ["model": "whisper-1", "response_format": "json"])
@@ -100,7 +110,7 @@ extension EndToEnd {
                 let storedAudio = try await deployment.client.request("GET", "v1/realtime/sessions/\(sessionID)/audio")
                 #expect(storedAudio.status == 200)
                 let wav = storedAudio.body
-                #expect(storedAudio.headers["content-type"] == "audio/wav" && wav.count > 44 && wav.prefix(4) == Data("RIFF".utf8))
+                #expect(wav.count > 44 && wav.prefix(4) == Data("RIFF".utf8), "the session's WAV, from the store (after its presigned redirect)")
                 let storedTranscript = try await deployment.client.request("GET", "v1/realtime/sessions/\(sessionID)/transcript")
                 #expect(storedTranscript.status == 200 && storedTranscript.text.contains("hello"), "\(storedTranscript.text)")
                 let deleted = try await deployment.client.request("DELETE", "v1/realtime/sessions/\(sessionID)")
