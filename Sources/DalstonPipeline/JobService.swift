@@ -104,10 +104,10 @@ package struct JobView: Sendable, Equatable {
     /// Present once completed.
     package var transcript: Transcript?
 
-    /// Failed while its audio was being decoded: the upload was at fault, not the server.
-    package var failedOnItsAudio: Bool {
-        status == .failed && currentStage == PipelineStages.prepare
-    }
+    /// Failed while its audio was being decoded, on a failure no retry could fix (the decoder
+    /// refused it): the upload was at fault, not the server. A store or worker that stayed
+    /// unreachable through every attempt is the server's fault.
+    package var failedOnItsAudio = false
 }
 
 /// `GET /v1/jobs/stats`: jobs in progress and finished today.
@@ -351,6 +351,8 @@ package struct JobService: Sendable {
         view.timestampsGranularity = record.timestampsGranularity
         view.tenantID = record.tenant
         view.channelOutput = record.channelOutput
+        view.failedOnItsAudio = record.status == .failed && record.currentStage == PipelineStages.prepare
+            && record.tasks[PipelineStages.prepare]?.failure?.retryable == false
         return view
     }
 
