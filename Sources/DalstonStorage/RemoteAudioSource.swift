@@ -73,6 +73,7 @@ package struct RemoteAudioSource: Sendable {
 
     static func filename(_ path: String) -> String {
         let last = path.split(separator: "/").last.map(String.init) ?? ""
-        return (last.removingPercentEncoding ?? last).isEmpty ? "audio" : String((last.removingPercentEncoding ?? last).prefix(255))
+        let name = last.removingPercentEncoding ?? last
+        return name.isEmpty ? "audio" : String(name.prefix(255))
     }
 }

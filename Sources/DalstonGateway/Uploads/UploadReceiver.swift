@@ -107,13 +107,10 @@ extension UploadReceiver {
             }
             try await reader.handle(.partEnded, into: &upload)
             upload.audio?.filename = filename
-        } catch let failure as GuardedHTTPClient.Failure {
-            await reader.discard()
-            throw Self.apiError(failure, field: field)
         } catch {
             await upload.audio?.writer.discard()
             await reader.discard()
-            throw error
+            throw (error as? GuardedHTTPClient.Failure).map { Self.apiError($0, field: field) } ?? error
         }
     }
 

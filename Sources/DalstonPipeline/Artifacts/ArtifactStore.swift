@@ -110,6 +110,9 @@ package enum ArtifactOwner: Sendable, Hashable, CustomStringConvertible {
 
     package var description: String { "\(collection)/\(id)" }
 
+    /// Every `collection`, for sweeps that walk them all.
+    package static let collections = ["jobs", "sessions"]
+
     init?(collection: Substring, id: String) {
         switch collection {
         case "jobs": self = .job(id)

@@ -134,18 +134,36 @@ package struct FileArtifactStore: ArtifactStore {
 
     @discardableResult
     package func removeAbandonedWrites(olderThan age: Duration) async throws(ArtifactError) -> Int {
-        let cutoff = Date().addingTimeInterval(-age.seconds)
+        removeFiles(modifiedBefore: Date().addingTimeInterval(-age.seconds)) { $0.lastPathComponent.hasPrefix(".") && $0.pathExtension == "tmp" }
+    }
+
+    /// Sweeps every owner's directory (`jobs/<id>`, `sessions/<id>`): removes the files
+    /// `matching` selects that were last modified before `cutoff` (each with its `companion`, if
+    /// it names one), then the directories left empty; returns how many files were removed.
+    package func removeFiles(modifiedBefore cutoff: Date, companion: (URL) -> URL? = { _ in nil }, matching: (URL) -> Bool) -> Int {
         var removed = 0
-        for collection in ["jobs", "sessions"] {
+        for collection in ArtifactOwner.collections {
             let owners = root.appendingPathComponent(collection, isDirectory: true)
             for owner in (try? FileManager.default.contentsOfDirectory(at: owners, includingPropertiesForKeys: nil)) ?? [] {
-                let files = (try? FileManager.default.contentsOfDirectory(at: owner, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
-                for file in files where file.lastPathComponent.hasPrefix(".") && file.pathExtension == "tmp" {
-                    let modified = (try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantFuture
-                    if modified < cutoff, (try? FileManager.default.removeItem(at: file)) != nil { removed += 1 }
-                }
+                removed += Self.removeFiles(in: owner, modifiedBefore: cutoff, companion: companion, matching: matching)
                 if (try? FileManager.default.contentsOfDirectory(atPath: owner.path))?.isEmpty == true { try? FileManager.default.removeItem(at: owner) }
             }
+        }
+        return removed
+    }
+
+    /// Removes the files of `directory` that `matching` selects and that were last modified before
+    /// `cutoff` (each with its `companion`); returns how many.
+    package static func removeFiles(
+        in directory: URL, modifiedBefore cutoff: Date, companion: (URL) -> URL? = { _ in nil }, matching: (URL) -> Bool = { _ in true }
+    ) -> Int {
+        var removed = 0
+        let files = (try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
+        for file in files where matching(file) {
+            let modified = (try? file.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantFuture
+            guard modified < cutoff else { continue }
+            if let companion = companion(file) { try? FileManager.default.removeItem(at: companion) }
+            if (try? FileManager.default.removeItem(at: file)) != nil { removed += 1 }
         }
         return removed
     }

@@ -39,22 +39,8 @@ struct LocalCopies {
         try await files.removeAll(of: owner, except: kept.union(kept.map { ArtifactReference(owner: $0.owner, name: $0.name + ".etag") }))
     }
 
-    /// Deletes copies (and half-written downloads) not used since `cutoff`.
-    func removeFiles(olderThan cutoff: Date) async throws(ArtifactError) -> Int {
-        var removed = 0
-        for collection in ["jobs", "sessions"] {
-            let owners = files.root.appendingPathComponent(collection, isDirectory: true)
-            for owner in (try? FileManager.default.contentsOfDirectory(at: owners, includingPropertiesForKeys: nil)) ?? [] {
-                let copies = (try? FileManager.default.contentsOfDirectory(at: owner, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
-                for copy in copies where copy.pathExtension != "etag" {
-                    let modified = (try? copy.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantFuture
-                    guard modified < cutoff else { continue }
-                    try? FileManager.default.removeItem(at: copy.appendingPathExtension("etag"))
-                    if (try? FileManager.default.removeItem(at: copy)) != nil { removed += 1 }
-                }
-                if (try? FileManager.default.contentsOfDirectory(atPath: owner.path))?.isEmpty == true { try? FileManager.default.removeItem(at: owner) }
-            }
-        }
-        return removed
+    /// Deletes copies (and half-written downloads) not used since `cutoff`, with their tags.
+    func removeFiles(olderThan cutoff: Date) -> Int {
+        files.removeFiles(modifiedBefore: cutoff, companion: { $0.appendingPathExtension("etag") }) { $0.pathExtension != "etag" }
     }
 }

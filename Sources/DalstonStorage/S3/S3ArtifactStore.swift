@@ -171,14 +171,9 @@ package struct S3ArtifactStore: ArtifactStore {
         // its copy as soon as it has the path, so an older one serves nobody, and engines on
         // other machines never see the job's deletion. Needed again, it is downloaded again.
         let copyCutoff = Date().addingTimeInterval(-min(age, Self.copyLifetime).seconds)
-        let removedCopies = (try? await LocalCopies(root: cache).removeFiles(olderThan: copyCutoff)) ?? 0
+        let removedCopies = LocalCopies(root: cache).removeFiles(olderThan: copyCutoff)
         // Part files of writers whose process died.
-        var removedParts = 0
-        let parts = (try? FileManager.default.contentsOfDirectory(at: spoolDirectory, includingPropertiesForKeys: [.contentModificationDateKey])) ?? []
-        for part in parts {
-            let modified = (try? part.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantFuture
-            if modified < cutoff, (try? FileManager.default.removeItem(at: part)) != nil { removedParts += 1 }
-        }
+        let removedParts = FileArtifactStore.removeFiles(in: spoolDirectory, modifiedBefore: cutoff)
         return aborted + removedCopies + removedParts
     }
 
