@@ -71,7 +71,10 @@ public final class SeaweedFSProcess: @unchecked Sendable {
 
     /// (Re)starts on the same ports and data; returns once S3 answers a signed request.
     public func start() async throws {
-        let (process, output) = try Self.runScript(["start", "--dir", directory.path, "--s3-port", "\(port)", "--bucket", bucket, "--die-with-parent"])
+        // Not `--die-with-parent`: Linux ties that signal to the thread that started the child, and
+        // a concurrency-pool thread may end long before the test does (a restarted server was
+        // killed seconds after it came up). The registry of children stops it when tests end.
+        let (process, output) = try Self.runScript(["start", "--dir", directory.path, "--s3-port", "\(port)", "--bucket", bucket])
         ChildProcessRegistry.track(process.processIdentifier)
         let line = await Task.detached { () -> String? in
             var bytes: [UInt8] = []
